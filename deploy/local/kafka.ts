@@ -1,0 +1,203 @@
+// Apache Kafka as a single KRaft node (broker + controller in one JVM). Jars come from Maven Central
+// through deploy/local/kafka-pom.xml into ~/.m2; the classpath is resolved once and cached per pom.
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
+import type { StackLayout } from "./layout.ts";
+import { livePid, portOpen, removePid, run, spawnDetached, stopPid, tail, waitFor, writePid } from "./processes.ts";
+import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./service.ts";
+import { which } from "./which.ts";
+
+const pomPath = fileURLToPath(new URL("./kafka-pom.xml", import.meta.url));
+
+export class KafkaService implements LocalService {
+  readonly name = "kafka";
+  private readonly dir: string;
+  private readonly pidFile: string;
+  private readonly logFile: string;
+
+  private readonly layout: StackLayout["kafka"];
+
+  constructor(layout: StackLayout["kafka"]) {
+    this.layout = layout;
+    this.dir = layout.dir;
+    this.pidFile = join(this.dir, "kafka.pid");
+    this.logFile = join(this.dir, "kafka.log");
+  }
+
+  checkPrerequisites(): void {
+    if (!which("java")) throw new MissingPrerequisite("java", "install a JDK 17 or later (apt-get install openjdk-17-jre-headless)");
+    if (!which("mvn")) throw new MissingPrerequisite("mvn", "install Maven (apt-get install maven); it fetches Kafka's jars from Maven Central");
+  }
+
+  async up(): Promise<"already-up" | "started"> {
+    const pid = livePid(this.pidFile);
+    if (pid !== null && (await this.healthy())) return "already-up";
+    if (pid !== null) {
+      // Running but unhealthy for a while: give it a chance before declaring it stuck.
+      try {
+        await waitFor("kafka", () => this.healthy(), 20_000, () => livePid(this.pidFile) !== null);
+        return "already-up";
+      } catch {
+        await stopPid(pid, "SIGKILL", 5_000);
+      }
+    }
+    if (await portOpen(this.layout.port)) {
+      throw new Error(`port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`);
+    }
+    this.checkPrerequisites();
+    mkdirSync(this.dir, { recursive: true });
+    const classpath = this.classpath();
+    const config = this.writeConfig();
+    const dataDir = join(this.dir, "data");
+    if (!existsSync(join(dataDir, "meta.properties"))) {
+      run("java", ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config]);
+    }
+    const log4j = this.writeLog4j();
+    const started = spawnDetached(
+      "java",
+      [
+        `-Xms128m`,
+        `-Xmx${this.layout.heapMb}m`,
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Xshare:auto",
+        "-Djava.awt.headless=true",
+        `-Dlog4j2.configurationFile=${log4j}`,
+        `-Dkafka.logs.dir=${this.dir}`,
+        "-cp",
+        classpath,
+        "kafka.Kafka",
+        config,
+      ],
+      this.logFile,
+    );
+    writePid(this.pidFile, started);
+    try {
+      await waitFor("kafka", () => this.healthy(), 90_000, () => livePid(this.pidFile) !== null);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; last lines of ${this.logFile}:\n${tail(this.logFile)}`);
+    }
+    return "started";
+  }
+
+  async down(): Promise<boolean> {
+    const pid = livePid(this.pidFile);
+    if (pid === null) return false;
+    await stopPid(pid, "SIGTERM", 20_000);
+    removePid(this.pidFile);
+    return true;
+  }
+
+  async status(): Promise<ServiceStatus> {
+    const pid = livePid(this.pidFile);
+    return { name: this.name, port: this.layout.port, pid, managed: pid !== null, healthy: await this.healthy() };
+  }
+
+  /** Healthy means an admin client can create a topic and see it listed. */
+  async healthy(): Promise<boolean> {
+    if (!(await portOpen(this.layout.port))) return false;
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${this.layout.port}`],
+      clientId: "mesh-stack-health",
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 2_000,
+      requestTimeout: 5_000,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const topic = "_mesh_health";
+      const existing = await admin.listTopics();
+      if (!existing.includes(topic)) {
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      }
+      return (await admin.listTopics()).includes(topic);
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private classpath(): string {
+    const pom = readFileSync(pomPath);
+    const digest = createHash("sha256").update(pom).digest("hex").slice(0, 16);
+    const cacheFile = join(this.dir, `classpath-${digest}.txt`);
+    if (existsSync(cacheFile)) {
+      const cached = readFileSync(cacheFile, "utf8").trim();
+      if (cached.split(":").every((jar) => existsSync(jar))) return cached;
+    }
+    run("mvn", ["-q", "-B", "-f", pomPath, "dependency:build-classpath", `-Dmdep.outputFile=${cacheFile}`, "-Dmdep.includeScope=runtime"]);
+    return readFileSync(cacheFile, "utf8").trim();
+  }
+
+  private writeConfig(): string {
+    const { port, controllerPort } = this.layout;
+    const file = join(this.dir, "server.properties");
+    const lines = [
+      "process.roles=broker,controller",
+      "node.id=1",
+      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=PLAINTEXT",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      `log.dirs=${join(this.dir, "data")}`,
+      "num.partitions=1",
+      "default.replication.factor=1",
+      "auto.create.topics.enable=true",
+      "offsets.topic.replication.factor=1",
+      // Few internal partitions: a single node on 2 cores creates them faster and needs no more.
+      "offsets.topic.num.partitions=4",
+      "transaction.state.log.replication.factor=1",
+      "transaction.state.log.min.isr=1",
+      "transaction.state.log.num.partitions=4",
+      "share.coordinator.state.topic.replication.factor=1",
+      "share.coordinator.state.topic.min.isr=1",
+      "group.initial.rebalance.delay.ms=0",
+      "num.network.threads=2",
+      "num.io.threads=4",
+      "background.threads=4",
+      "log.cleaner.threads=1",
+      "log.cleaner.dedupe.buffer.size=16777216",
+      "log.retention.hours=168",
+      "log.segment.bytes=268435456",
+      "delete.topic.enable=true",
+    ];
+    writeFileSync(file, lines.join("\n") + "\n");
+    return file;
+  }
+
+  private writeLog4j(): string {
+    const file = join(this.dir, "log4j2.properties");
+    writeFileSync(
+      file,
+      [
+        "status = error",
+        "appender.console.type = Console",
+        "appender.console.name = STDOUT",
+        "appender.console.layout.type = PatternLayout",
+        "appender.console.layout.pattern = [%d] %p %m (%c)%n",
+        "rootLogger.level = WARN",
+        "rootLogger.appenderRef.stdout.ref = STDOUT",
+        "logger.kafka.name = kafka.server.KafkaRaftServer",
+        "logger.kafka.level = INFO",
+      ].join("\n") + "\n",
+    );
+    return file;
+  }
+}
+
+/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what `random-uuid` prints). */
+function clusterId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+export function kafkaLogTail(layout: StackLayout["kafka"]): string {
+  return tail(join(layout.dir, "kafka.log"));
+}

@@ -1,0 +1,27 @@
+// Brings the local stack up once per test run, or uses the services named in the environment.
+// A missing service is a loud failure, never a skip.
+import type { TestProject } from "vitest/node";
+import { LocalStack } from "../../deploy/local/stack.ts";
+import type { StackEnv } from "../../deploy/local/layout.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stackEnv: StackEnv;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  const fromEnv = process.env;
+  if (fromEnv.MESH_KAFKA_BROKERS && fromEnv.MESH_PG_URL && fromEnv.MESH_MYSQL_URL) {
+    project.provide("stackEnv", {
+      MESH_KAFKA_BROKERS: fromEnv.MESH_KAFKA_BROKERS,
+      MESH_PG_URL: fromEnv.MESH_PG_URL,
+      MESH_MYSQL_URL: fromEnv.MESH_MYSQL_URL,
+      MESH_MYSQL_CDC_URL: fromEnv.MESH_MYSQL_CDC_URL ?? fromEnv.MESH_MYSQL_URL,
+    });
+    return;
+  }
+  const stack = new LocalStack();
+  await stack.up();
+  project.provide("stackEnv", stack.env());
+}

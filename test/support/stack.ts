@@ -1,0 +1,66 @@
+// Helpers for integration tests: the stack's addresses, unique names, and clients that clean up.
+import { randomBytes } from "node:crypto";
+import { inject } from "vitest";
+import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+import mysql from "mysql2/promise";
+import type { StackEnv } from "../../deploy/local/layout.ts";
+
+export function stackEnv(): StackEnv {
+  const env = inject("stackEnv");
+  if (!env) throw new Error("the integration global setup did not provide the stack; run through `npm test`");
+  return env;
+}
+
+/** A lowercase name unique to this run, usable as a topic, database, slot or group name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`.toLowerCase();
+}
+
+export function kafka(clientId = uniqueName("test")): Kafka {
+  return new Kafka({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId, logLevel: logLevel.ERROR });
+}
+
+/** Creates a fresh Postgres database; returns its URL and a drop function (terminating its backends). */
+export async function createPgDatabase(prefix = "t"): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = uniqueName(prefix);
+  const admin = new pg.Client({ connectionString: stackEnv().MESH_PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(stackEnv().MESH_PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: stackEnv().MESH_PG_URL });
+      await c.connect();
+      try {
+        await c.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [name]);
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Creates a fresh MariaDB database; returns its name, an admin URL on it and a drop function. */
+export async function createMysqlDatabase(prefix = "t"): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = uniqueName(prefix);
+  const conn = await mysql.createConnection(stackEnv().MESH_MYSQL_URL);
+  await conn.query(`CREATE DATABASE ${name}`);
+  await conn.end();
+  const url = new URL(stackEnv().MESH_MYSQL_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: async () => {
+      const c = await mysql.createConnection(stackEnv().MESH_MYSQL_URL);
+      await c.query(`DROP DATABASE IF EXISTS ${name}`);
+      await c.end();
+    },
+  };
+}
