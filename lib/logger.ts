@@ -1,0 +1,35 @@
+// pino, JSON, with secrets redacted wherever they may appear (URLs with passwords, tokens, headers).
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+const redactPaths = [
+  "password",
+  "*.password",
+  "url",
+  "*.url",
+  "token",
+  "*.token",
+  "authorization",
+  "*.authorization",
+  "req.headers.authorization",
+  "headers.authorization",
+];
+
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    level: options.level ?? "info",
+    ...(options.name ? { name: options.name } : {}),
+    redact: { paths: redactPaths, censor: "[redacted]" },
+  });
+}
+
+/** A logger that drops everything: for tests and libraries used without one. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
+
+/** Replaces the password of any URL-looking text (`scheme://user:pass@host`) so it can be logged or shown. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+):[^@\s]*@/gi, "$1:***@");
+}
