@@ -1,5 +1,6 @@
 // Where the local stack keeps its state (all under `.mesh/` of the working directory) and which
 // fixed, non-default loopback ports it uses, so it never collides with a developer's own servers.
+// `portBase` moves every port together, so a second stack (tests of the stack itself) can run beside.
 import { join, resolve } from "node:path";
 
 export interface StackLayout {
@@ -9,15 +10,18 @@ export interface StackLayout {
   mysql: { dir: string; port: number; user: string; password: string; cdcUser: string; cdcPassword: string };
 }
 
-export function stackLayout(workDir = process.cwd()): StackLayout {
+export const DEFAULT_PORT_BASE = 19000;
+
+export function stackLayout(workDir = process.cwd(), portBase = DEFAULT_PORT_BASE): StackLayout {
   const root = resolve(workDir, ".mesh");
+  const offset = portBase - DEFAULT_PORT_BASE;
   return {
     root,
-    kafka: { dir: join(root, "kafka"), port: 19092, controllerPort: 19093, heapMb: 512 },
-    postgres: { dir: join(root, "postgres"), port: 15432, user: "mesh", password: "mesh" },
+    kafka: { dir: join(root, "kafka"), port: 19092 + offset, controllerPort: 19093 + offset, heapMb: 512 },
+    postgres: { dir: join(root, "postgres"), port: 15432 + offset, user: "mesh", password: "mesh" },
     mysql: {
       dir: join(root, "mariadb"),
-      port: 13306,
+      port: 13306 + offset,
       user: "mesh",
       password: "mesh",
       cdcUser: "cdc",

@@ -15,8 +15,8 @@ export class LocalStack {
   readonly layout: StackLayout;
   readonly services: LocalService[];
 
-  constructor(workDir = process.cwd()) {
-    this.layout = stackLayout(workDir);
+  constructor(workDir = process.cwd(), options: { portBase?: number } = {}) {
+    this.layout = stackLayout(workDir, options.portBase);
     this.services = [
       new KafkaService(this.layout.kafka),
       new PostgresService(this.layout.postgres),

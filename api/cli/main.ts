@@ -1,0 +1,34 @@
+// The `mesh` command: dispatches the first word(s) to a command module. Each command lives in its own
+// file under api/cli/ and exports `run(args: string[]): Promise<number>` (the exit code).
+// Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 a service/API was unreachable.
+const commands: Record<string, () => Promise<{ run: (args: string[]) => Promise<number> }>> = {
+  stack: () => import("./stack.ts"),
+};
+
+const usage = `usage: mesh <command> [args]
+
+commands:
+  stack up|down|status|env   run the local stack (Kafka, Postgres, MariaDB) under .mesh/
+${Object.keys(commands)
+  .filter((c) => c !== "stack")
+  .map((c) => `  ${c}`)
+  .join("\n")}
+
+Run \`mesh <command> --help\` for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`mesh: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Launcher for the `mesh` CLI: datamesh runs its TypeScript directly on Node 24 (type stripping).
+// When started by an older node, re-run under the Node 24 that the project's `node` dependency provides.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const main = fileURLToPath(new URL("../api/cli/main.ts", import.meta.url));
+const major = Number(process.versions.node.split(".")[0]);
+if (major >= 24) {
+  await import(main);
+} else {
+  const node24 = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
+  if (!existsSync(node24)) {
+    console.error(`mesh needs Node 24 or later (this is ${process.version}); run \`npm ci\` in the datamesh folder`);
+    process.exit(2);
+  }
+  const result = spawnSync(node24, [main, ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(result.status ?? 1);
+}
