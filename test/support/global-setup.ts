@@ -21,7 +21,9 @@ export default async function setup(project: TestProject): Promise<void> {
     });
     return;
   }
-  const stack = new LocalStack();
+  // MESH_STACK_PORT_BASE moves the whole stack to other ports (e.g. a CI rehearsal beside a running stack).
+  const portBase = fromEnv.MESH_STACK_PORT_BASE ? Number(fromEnv.MESH_STACK_PORT_BASE) : undefined;
+  const stack = new LocalStack(process.cwd(), portBase === undefined ? {} : { portBase });
   await stack.up();
   project.provide("stackEnv", stack.env());
 }
