@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".mesh/", "dist/", "**/*.js", "!eslint.config.js"] },
+  { ignores: ["node_modules/", ".mesh/", "dist/", "**/target/", "**/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -12,7 +12,9 @@ if (major >= 24) {
 } else {
   const node24 = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
   if (!existsSync(node24)) {
-    console.error(`mesh needs Node 24 or later (this is ${process.version}); run \`npm ci\` in the datamesh folder`);
+    console.error(
+      `mesh needs Node 24 or later (this is ${process.version}); run \`npm ci\` in the datamesh folder`,
+    );
     process.exit(2);
   }
   const result = spawnSync(node24, [main, ...process.argv.slice(2)], { stdio: "inherit" });

@@ -39,10 +39,11 @@ export function unscaledToDecimalString(unscaled: bigint, scale: number): string
 /** Parses "12.50", "-3", "1e3" into an unscaled integer at `scale`; refuses anything that would round. */
 export function decimalStringToUnscaled(text: string, scale: number): bigint {
   const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
-  if (!match || (match[2] === "" && (match[3] ?? "") === "")) throw new TypeError(`not a decimal number: ${text}`);
+  if (!match || (match[2] === "" && (match[3] ?? "") === ""))
+    throw new TypeError(`not a decimal number: ${text}`);
   const [, sign, intPart = "", fracPart = "", expPart] = match;
   let digits = `${intPart}${fracPart}`;
-  let exponent = -fracPart.length + (expPart ? Number.parseInt(expPart, 10) : 0);
+  const exponent = -fracPart.length + (expPart ? Number.parseInt(expPart, 10) : 0);
   // Shift to the target scale: value = digits * 10^exponent = unscaled * 10^-scale.
   const shift = exponent + scale;
   if (shift >= 0) digits += "0".repeat(shift);
@@ -50,7 +51,6 @@ export function decimalStringToUnscaled(text: string, scale: number): bigint {
     const dropped = digits.slice(digits.length + shift);
     if (/[1-9]/.test(dropped)) throw new RangeError(`${text} has more than ${scale} decimal places`);
     digits = digits.slice(0, digits.length + shift);
-    exponent = -scale;
   }
   const n = BigInt(digits === "" ? "0" : digits);
   return sign === "-" ? -n : n;
@@ -98,7 +98,9 @@ export function microsToTimestamp(micros: bigint, zone: "Z" | ""): string {
 }
 
 export function timestampToMicros(text: string): bigint {
-  const m = /^([+-]?\d{4,6}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+  const m = /^([+-]?\d{4,6}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}:?\d{2})?$/.exec(
+    text,
+  );
   if (!m) throw new TypeError(`not a timestamp: ${text}`);
   const [, date = "", time = "", zone] = m;
   let micros = BigInt(dateToDays(date)) * MICROS_PER_DAY + timeToMicros(time);
@@ -116,7 +118,7 @@ type Opts = Record<string, unknown>;
 class DecimalType extends avro.types.LogicalType {
   private readonly scale: number;
   constructor(schema: Opts, opts?: Opts) {
-    super(schema, opts);
+    super(schema as unknown as avro.Schema, opts);
     this.scale = typeof schema.scale === "number" ? schema.scale : 0;
   }
   override _fromValue(buf: Buffer): string {
@@ -131,7 +133,10 @@ class DecimalType extends avro.types.LogicalType {
   }
 }
 
-function stringLogical(from: (v: never) => string, to: (s: string) => unknown): typeof avro.types.LogicalType {
+function stringLogical(
+  from: (v: never) => string,
+  to: (s: string) => unknown,
+): typeof avro.types.LogicalType {
   return class extends avro.types.LogicalType {
     override _fromValue(v: never): string {
       return from(v);
@@ -166,7 +171,10 @@ export const logicalTypes = {
   decimal: DecimalType,
   date: stringLogical((d: number) => daysToDate(d), dateToDays),
   "time-micros": stringLogical((m: bigint) => microsToTime(BigInt(m)), timeToMicros),
-  "time-millis": stringLogical((m: number) => microsToTime(BigInt(m) * 1000n), (s) => Number(timeToMicros(s) / 1000n)),
+  "time-millis": stringLogical(
+    (m: number) => microsToTime(BigInt(m) * 1000n),
+    (s) => Number(timeToMicros(s) / 1000n),
+  ),
   "timestamp-micros": stringLogical((m: bigint) => microsToTimestamp(BigInt(m), "Z"), timestampToMicros),
   "timestamp-millis": stringLogical(
     (m: bigint) => microsToTimestamp(BigInt(m) * 1000n, "Z"),

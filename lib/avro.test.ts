@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { avroType, decodeWire, encodeWire, toJsonValue, wireSchemaId } from "./avro.ts";
-import { bigIntToBytes, bytesToBigInt, decimalStringToUnscaled, microsToTimestamp, timestampToMicros } from "./avro-logical.ts";
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  decimalStringToUnscaled,
+  microsToTimestamp,
+  timestampToMicros,
+} from "./avro-logical.ts";
 
 describe("lossless Avro codecs", () => {
   const type = avroType({
@@ -67,6 +73,8 @@ describe("lossless Avro codecs", () => {
   });
 
   it("converts timestamps with offsets to UTC micros", () => {
-    expect(microsToTimestamp(timestampToMicros("2024-01-01T01:00:00+01:00"), "Z")).toBe("2024-01-01T00:00:00.000000Z");
+    expect(microsToTimestamp(timestampToMicros("2024-01-01T01:00:00+01:00"), "Z")).toBe(
+      "2024-01-01T00:00:00.000000Z",
+    );
   });
 });

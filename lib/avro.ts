@@ -12,7 +12,8 @@ const LongAsBigInt = avro.types.LongType.__with({
     return buf;
   },
   fromJSON: (v: unknown) => BigInt(v as string),
-  toJSON: (n: bigint) => (n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString()),
+  toJSON: (n: bigint) =>
+    n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString(),
   isValid: (n: unknown) => typeof n === "bigint",
   compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
 });
@@ -85,7 +86,9 @@ export function toJsonValue(type: avro.Type, value: unknown): unknown {
   }
   if (type instanceof avro.types.LogicalType) return value;
   if (type instanceof avro.types.UnwrappedUnionType) {
-    const branch = type.types.find((t) => t.typeName !== "null" && t.isValid(value)) ?? type.types.find((t) => t.isValid(value));
+    const branch =
+      type.types.find((t) => t.typeName !== "null" && t.isValid(value)) ??
+      type.types.find((t) => t.isValid(value));
     return branch ? toJsonValue(branch, value) : value;
   }
   if (type instanceof avro.types.WrappedUnionType) {
@@ -95,12 +98,16 @@ export function toJsonValue(type: avro.Type, value: unknown): unknown {
   }
   if (type instanceof avro.types.RecordType) {
     const out: Record<string, unknown> = {};
-    for (const field of type.fields) out[field.name] = toJsonValue(field.type, (value as Record<string, unknown>)[field.name]);
+    for (const field of type.fields)
+      out[field.name] = toJsonValue(field.type, (value as Record<string, unknown>)[field.name]);
     return out;
   }
-  if (type instanceof avro.types.ArrayType) return (value as unknown[]).map((v) => toJsonValue(type.itemsType, v));
+  if (type instanceof avro.types.ArrayType)
+    return (value as unknown[]).map((v) => toJsonValue(type.itemsType, v));
   if (type instanceof avro.types.MapType) {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toJsonValue(type.valuesType, v)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, toJsonValue(type.valuesType, v)]),
+    );
   }
   if (typeof value === "bigint") return value.toString();
   if (Buffer.isBuffer(value)) return value.toString("base64");

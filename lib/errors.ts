@@ -8,22 +8,91 @@ export interface ErrorSpec {
 }
 
 export const errorCatalogue = {
-  MESH_BAD_REQUEST: { status: 400, retryable: false, doc: "The request body or query is malformed; fix the named field." },
-  MESH_UNKNOWN_FIELD: { status: 400, retryable: false, doc: "The body has a field the API does not know; remove or rename it." },
-  MESH_BAD_SQL: { status: 400, retryable: false, doc: "The view SQL is outside the supported subset; the message names the construct and position." },
-  MESH_UNAUTHORIZED: { status: 401, retryable: false, doc: "No or an invalid token; send `Authorization: Bearer <token>`." },
-  MESH_FORBIDDEN: { status: 403, retryable: false, doc: "The token's service may not do this; ask the owner for access." },
-  MESH_NOT_FOUND: { status: 404, retryable: false, doc: "No such source, view, topic or row; check the name." },
-  MESH_CONFLICT: { status: 409, retryable: false, doc: "The name exists already; choose another or delete the old one." },
-  MESH_TABLE_OWNED: { status: 409, retryable: false, doc: "A table is owned by another service (data boundaries); ask its owner or subscribe to its topic." },
-  MESH_SOURCE_UNREACHABLE: { status: 422, retryable: true, doc: "The source database did not answer; check host, port and network." },
-  MESH_SOURCE_AUTH: { status: 422, retryable: false, doc: "The source database refused the credentials; check user and password." },
-  MESH_SOURCE_PREREQUISITE: { status: 422, retryable: false, doc: "The source database is not set up for CDC; run the setup SQL the message gives." },
-  MESH_SCHEMA_INCOMPATIBLE: { status: 409, retryable: false, doc: "A table's new schema breaks the subject's compatibility rule; the table is stopped until resolved." },
-  MESH_VIEW_NOT_READY: { status: 503, retryable: true, doc: "The view is still backfilling; retry, or pass `stale=true` to read it as it is." },
-  MESH_KAFKA_UNAVAILABLE: { status: 503, retryable: true, doc: "Kafka is unreachable; check MESH_KAFKA_BROKERS and the brokers." },
-  MESH_REGISTRY_UNAVAILABLE: { status: 503, retryable: true, doc: "The schema registry is unreachable; check the registry URL." },
-  MESH_INTERNAL: { status: 500, retryable: true, doc: "An unexpected error; the log has details under the request id." },
+  MESH_BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    doc: "The request body or query is malformed; fix the named field.",
+  },
+  MESH_UNKNOWN_FIELD: {
+    status: 400,
+    retryable: false,
+    doc: "The body has a field the API does not know; remove or rename it.",
+  },
+  MESH_BAD_SQL: {
+    status: 400,
+    retryable: false,
+    doc: "The view SQL is outside the supported subset; the message names the construct and position.",
+  },
+  MESH_UNAUTHORIZED: {
+    status: 401,
+    retryable: false,
+    doc: "No or an invalid token; send `Authorization: Bearer <token>`.",
+  },
+  MESH_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    doc: "The token's service may not do this; ask the owner for access.",
+  },
+  MESH_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    doc: "No such source, view, topic or row; check the name.",
+  },
+  MESH_CONFLICT: {
+    status: 409,
+    retryable: false,
+    doc: "The name exists already; choose another or delete the old one.",
+  },
+  MESH_TABLE_OWNED: {
+    status: 409,
+    retryable: false,
+    doc: "A table is owned by another service (data boundaries); ask its owner or subscribe to its topic.",
+  },
+  MESH_SOURCE_UNREACHABLE: {
+    status: 422,
+    retryable: true,
+    doc: "The source database did not answer; check host, port and network.",
+  },
+  MESH_SOURCE_AUTH: {
+    status: 422,
+    retryable: false,
+    doc: "The source database refused the credentials; check user and password.",
+  },
+  MESH_SOURCE_PREREQUISITE: {
+    status: 422,
+    retryable: false,
+    doc: "The source database is not set up for CDC; run the setup SQL the message gives.",
+  },
+  MESH_SCHEMA_INCOMPATIBLE: {
+    status: 409,
+    retryable: false,
+    doc: "A table's new schema breaks the subject's compatibility rule; the table is stopped until resolved.",
+  },
+  MESH_VIEW_NOT_READY: {
+    status: 503,
+    retryable: true,
+    doc: "The view is still backfilling; retry, or pass `stale=true` to read it as it is.",
+  },
+  MESH_KAFKA_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    doc: "Kafka is unreachable; check MESH_KAFKA_BROKERS and the brokers.",
+  },
+  MESH_REGISTRY_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    doc: "The schema registry is unreachable; check the registry URL.",
+  },
+  MESH_NOT_READY: {
+    status: 503,
+    retryable: true,
+    doc: "A dependency of this process is unreachable; /readyz names it. Check that dependency.",
+  },
+  MESH_INTERNAL: {
+    status: 500,
+    retryable: true,
+    doc: "An unexpected error; the log has details under the request id.",
+  },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -32,7 +101,12 @@ export class MeshError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = "MeshError";
     this.code = code;

@@ -28,7 +28,9 @@ export async function run(args: string[]): Promise<number> {
       case "down": {
         const results = await stack.down();
         if (json) console.log(JSON.stringify(results, null, 2));
-        else for (const r of results) console.log(`${r.service.padEnd(9)} ${r.stopped ? "stopped" : "was not running"}`);
+        else
+          for (const r of results)
+            console.log(`${r.service.padEnd(9)} ${r.stopped ? "stopped" : "was not running"}`);
         return 0;
       }
       case "status": {
@@ -37,7 +39,9 @@ export async function run(args: string[]): Promise<number> {
         else {
           console.log(`${"service".padEnd(9)} ${"port".padEnd(6)} ${"pid".padEnd(8)} health`);
           for (const s of statuses) {
-            console.log(`${s.name.padEnd(9)} ${String(s.port).padEnd(6)} ${String(s.pid ?? "-").padEnd(8)} ${s.healthy ? "healthy" : "down"}`);
+            console.log(
+              `${s.name.padEnd(9)} ${String(s.port).padEnd(6)} ${String(s.pid ?? "-").padEnd(8)} ${s.healthy ? "healthy" : "down"}`,
+            );
           }
         }
         return statuses.every((s) => s.healthy) ? 0 : 1;

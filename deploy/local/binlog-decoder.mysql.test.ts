@@ -54,7 +54,13 @@ async function readOneInsert(pkg: string, db: string, id: string): Promise<Recor
     });
     await ready;
     const conn = await mysql.createConnection(stackEnv().MESH_MYSQL_URL);
-    await conn.query(`INSERT INTO ${db}.t VALUES (?, ?, ?, ?, ?)`, [id, exact.price, exact.amount, exact.name, exact.at]);
+    await conn.query(`INSERT INTO ${db}.t VALUES (?, ?, ?, ?, ?)`, [
+      id,
+      exact.price,
+      exact.amount,
+      exact.name,
+      exact.at,
+    ]);
     await conn.end();
     return await row;
   } finally {

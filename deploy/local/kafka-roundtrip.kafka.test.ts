@@ -28,9 +28,10 @@ describe("local Kafka (KRaft)", () => {
     await new Promise<void>((resolve, reject) => {
       consumer
         .run({
-          eachMessage: async ({ message }) => {
+          eachMessage: ({ message }) => {
             received.push({ key: message.key!.toString(), value: message.value!.toString() });
             if (received.length === sent.length) resolve();
+            return Promise.resolve();
           },
         })
         .catch(reject);

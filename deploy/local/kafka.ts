@@ -6,7 +6,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import type { StackLayout } from "./layout.ts";
-import { livePid, portOpen, removePid, run, spawnDetached, stopPid, tail, waitFor, writePid } from "./processes.ts";
+import {
+  livePid,
+  portOpen,
+  removePid,
+  run,
+  spawnDetached,
+  stopPid,
+  tail,
+  waitFor,
+  writePid,
+} from "./processes.ts";
 import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./service.ts";
 import { which } from "./which.ts";
 
@@ -28,8 +38,16 @@ export class KafkaService implements LocalService {
   }
 
   checkPrerequisites(): void {
-    if (!which("java")) throw new MissingPrerequisite("java", "install a JDK 17 or later (apt-get install openjdk-17-jre-headless)");
-    if (!which("mvn")) throw new MissingPrerequisite("mvn", "install Maven (apt-get install maven); it fetches Kafka's jars from Maven Central");
+    if (!which("java"))
+      throw new MissingPrerequisite(
+        "java",
+        "install a JDK 17 or later (apt-get install openjdk-17-jre-headless)",
+      );
+    if (!which("mvn"))
+      throw new MissingPrerequisite(
+        "mvn",
+        "install Maven (apt-get install maven); it fetches Kafka's jars from Maven Central",
+      );
   }
 
   async up(): Promise<"already-up" | "started"> {
@@ -38,14 +56,21 @@ export class KafkaService implements LocalService {
     if (pid !== null) {
       // Running but unhealthy for a while: give it a chance before declaring it stuck.
       try {
-        await waitFor("kafka", () => this.healthy(), 20_000, () => livePid(this.pidFile) !== null);
+        await waitFor(
+          "kafka",
+          () => this.healthy(),
+          20_000,
+          () => livePid(this.pidFile) !== null,
+        );
         return "already-up";
       } catch {
         await stopPid(pid, "SIGKILL", 5_000);
       }
     }
     if (await portOpen(this.layout.port)) {
-      throw new Error(`port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`);
+      throw new Error(
+        `port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`,
+      );
     }
     this.checkPrerequisites();
     mkdirSync(this.dir, { recursive: true });
@@ -76,9 +101,16 @@ export class KafkaService implements LocalService {
     );
     writePid(this.pidFile, started);
     try {
-      await waitFor("kafka", () => this.healthy(), 90_000, () => livePid(this.pidFile) !== null);
+      await waitFor(
+        "kafka",
+        () => this.healthy(),
+        90_000,
+        () => livePid(this.pidFile) !== null,
+      );
     } catch (err) {
-      throw new Error(`${(err as Error).message}; last lines of ${this.logFile}:\n${tail(this.logFile)}`);
+      throw new Error(`${(err as Error).message}; last lines of ${this.logFile}:\n${tail(this.logFile)}`, {
+        cause: err,
+      });
     }
     return "started";
   }
@@ -93,7 +125,13 @@ export class KafkaService implements LocalService {
 
   async status(): Promise<ServiceStatus> {
     const pid = livePid(this.pidFile);
-    return { name: this.name, port: this.layout.port, pid, managed: pid !== null, healthy: await this.healthy() };
+    return {
+      name: this.name,
+      port: this.layout.port,
+      pid,
+      managed: pid !== null,
+      healthy: await this.healthy(),
+    };
   }
 
   /** Healthy means an admin client can create a topic and see it listed. */
@@ -131,7 +169,15 @@ export class KafkaService implements LocalService {
       const cached = readFileSync(cacheFile, "utf8").trim();
       if (cached.split(":").every((jar) => existsSync(jar))) return cached;
     }
-    run("mvn", ["-q", "-B", "-f", pomPath, "dependency:build-classpath", `-Dmdep.outputFile=${cacheFile}`, "-Dmdep.includeScope=runtime"]);
+    run("mvn", [
+      "-q",
+      "-B",
+      "-f",
+      pomPath,
+      "dependency:build-classpath",
+      `-Dmdep.outputFile=${cacheFile}`,
+      "-Dmdep.includeScope=runtime",
+    ]);
     return readFileSync(cacheFile, "utf8").trim();
   }
 

@@ -5,7 +5,18 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import type { StackLayout } from "./layout.ts";
-import { isRoot, livePid, portOpen, removePid, run, spawnDetached, stopPid, tail, waitFor, writePid } from "./processes.ts";
+import {
+  isRoot,
+  livePid,
+  portOpen,
+  removePid,
+  run,
+  spawnDetached,
+  stopPid,
+  tail,
+  waitFor,
+  writePid,
+} from "./processes.ts";
 import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./service.ts";
 import { which } from "./which.ts";
 
@@ -46,7 +57,9 @@ export class MariaDbService implements LocalService {
     if (pid !== null && (await this.healthy())) return "already-up";
     if (pid !== null) await stopPid(pid, "SIGKILL", 5_000);
     else if (await portOpen(this.layout.port)) {
-      throw new Error(`port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`);
+      throw new Error(
+        `port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`,
+      );
     }
     this.checkPrerequisites();
     mkdirSync(join(this.layout.dir, "binlog"), { recursive: true });
@@ -78,10 +91,17 @@ export class MariaDbService implements LocalService {
     const started = spawnDetached(this.server(), ordered, join(this.layout.dir, "mariadbd.out"));
     writePid(this.pidFile, started);
     try {
-      await waitFor("mariadb", () => this.rootReachable(), 60_000, () => livePid(this.pidFile) !== null);
+      await waitFor(
+        "mariadb",
+        () => this.rootReachable(),
+        60_000,
+        () => livePid(this.pidFile) !== null,
+      );
       await this.ensureUsers();
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nlast lines of ${this.logFile}:\n${tail(this.logFile)}`);
+      throw new Error(`${(err as Error).message}\nlast lines of ${this.logFile}:\n${tail(this.logFile)}`, {
+        cause: err,
+      });
     }
     return "started";
   }
@@ -96,7 +116,13 @@ export class MariaDbService implements LocalService {
 
   async status(): Promise<ServiceStatus> {
     const pid = livePid(this.pidFile);
-    return { name: this.name, port: this.layout.port, pid, managed: pid !== null, healthy: await this.healthy() };
+    return {
+      name: this.name,
+      port: this.layout.port,
+      pid,
+      managed: pid !== null,
+      healthy: await this.healthy(),
+    };
   }
 
   /** Healthy: the CDC user logs in over TCP and the binlog is ROW with full row images. */
@@ -125,22 +151,35 @@ export class MariaDbService implements LocalService {
 
   private async rootReachable(): Promise<boolean> {
     if (!existsSync(this.socket)) return false;
-    const conn = await mysql.createConnection({ socketPath: this.socket, user: "root", connectTimeout: 2_000 });
+    const conn = await mysql.createConnection({
+      socketPath: this.socket,
+      user: "root",
+      connectTimeout: 2_000,
+    });
     await conn.end();
     return true;
   }
 
   private async ensureUsers(): Promise<void> {
-    const conn = await mysql.createConnection({ socketPath: this.socket, user: "root", multipleStatements: true });
+    const conn = await mysql.createConnection({
+      socketPath: this.socket,
+      user: "root",
+      multipleStatements: true,
+    });
     try {
-      const [anonymous] = await conn.query<mysql.RowDataPacket[]>("SELECT Host FROM mysql.user WHERE User = ''");
+      const [anonymous] = await conn.query<mysql.RowDataPacket[]>(
+        "SELECT Host FROM mysql.user WHERE User = ''",
+      );
       for (const row of anonymous) await conn.query("DROP USER ''@?", [row.Host]);
       const { user, password, cdcUser, cdcPassword } = this.layout;
       for (const host of hosts) {
         await conn.query("CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", [user, host, password]);
         await conn.query("GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION", [user, host]);
         await conn.query("CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", [cdcUser, host, cdcPassword]);
-        await conn.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO ?@?", [cdcUser, host]);
+        await conn.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO ?@?", [
+          cdcUser,
+          host,
+        ]);
       }
       await conn.query("FLUSH PRIVILEGES");
     } finally {
@@ -150,7 +189,8 @@ export class MariaDbService implements LocalService {
 
   private installDb(): void {
     const installer = which("mariadb-install-db") ?? which("mysql_install_db");
-    if (!installer) throw new MissingPrerequisite("mariadb-install-db", "install MariaDB (apt-get install mariadb-server)");
+    if (!installer)
+      throw new MissingPrerequisite("mariadb-install-db", "install MariaDB (apt-get install mariadb-server)");
     const args = [
       "--no-defaults",
       `--datadir=${this.dataDir}`,

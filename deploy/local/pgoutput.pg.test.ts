@@ -25,11 +25,17 @@ describe("pgoutput on the local Postgres", () => {
     await client.query("CREATE PUBLICATION pub FOR TABLE items");
     await client.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
 
-    service = new LogicalReplicationService({ connectionString: db.url }, { acknowledge: { auto: true, timeoutSeconds: 1 } });
+    service = new LogicalReplicationService(
+      { connectionString: db.url },
+      { acknowledge: { auto: true, timeoutSeconds: 1 } },
+    );
     const inserted = new Promise<{ relation: { name: string }; new: Record<string, unknown> }>((resolve) => {
-      service!.on("data", (_lsn: string, log: { tag: string; relation: { name: string }; new: Record<string, unknown> }) => {
-        if (log.tag === "insert") resolve(log);
-      });
+      service!.on(
+        "data",
+        (_lsn: string, log: { tag: string; relation: { name: string }; new: Record<string, unknown> }) => {
+          if (log.tag === "insert") resolve(log);
+        },
+      );
     });
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: ["pub"] });
     void service.subscribe(plugin, slot).catch(() => undefined);

@@ -57,7 +57,9 @@ export class PostgresService implements LocalService {
     const pid = livePid(this.pidFile);
     if (pid !== null && (await this.healthy())) return "already-up";
     if (pid === null && (await portOpen(this.layout.port))) {
-      throw new Error(`port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`);
+      throw new Error(
+        `port ${this.layout.port} is taken by a process datamesh did not start; stop it or free the port`,
+      );
     }
     this.checkPrerequisites();
     const owner = isRoot() ? "postgres" : userInfo().username;
@@ -66,13 +68,27 @@ export class PostgresService implements LocalService {
     if (fresh) this.initdb();
     this.writeConfig();
     // A crashed postmaster leaves postmaster.pid behind; pg_ctl handles that, and `-w` waits for readiness.
-    const [cmd, args] = asUser(owner, this.bin("pg_ctl"), ["-D", this.dataDir, "-l", this.logFile, "-w", "-t", "60", "start"]);
+    const [cmd, args] = asUser(owner, this.bin("pg_ctl"), [
+      "-D",
+      this.dataDir,
+      "-l",
+      this.logFile,
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ]);
     try {
       run(cmd, args);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nlast lines of ${this.logFile}:\n${tail(this.logFile)}`);
+      throw new Error(`${(err as Error).message}\nlast lines of ${this.logFile}:\n${tail(this.logFile)}`, {
+        cause: err,
+      });
     }
-    const postmasterPid = Number.parseInt(readFileSync(join(this.dataDir, "postmaster.pid"), "utf8").split("\n")[0] ?? "", 10);
+    const postmasterPid = Number.parseInt(
+      readFileSync(join(this.dataDir, "postmaster.pid"), "utf8").split("\n")[0] ?? "",
+      10,
+    );
     writePid(this.pidFile, postmasterPid);
     await this.ensureRole();
     return "started";
@@ -89,7 +105,13 @@ export class PostgresService implements LocalService {
 
   async status(): Promise<ServiceStatus> {
     const pid = livePid(this.pidFile);
-    return { name: this.name, port: this.layout.port, pid, managed: pid !== null, healthy: await this.healthy() };
+    return {
+      name: this.name,
+      port: this.layout.port,
+      pid,
+      managed: pid !== null,
+      healthy: await this.healthy(),
+    };
   }
 
   async healthy(): Promise<boolean> {
@@ -123,7 +145,8 @@ export class PostgresService implements LocalService {
       for (const dir of [this.layout.dir, this.socketDir, this.dataDir]) {
         chownSync(dir, Number(ids), Number(gid));
       }
-      if (existsSync(this.logFile) && statSync(this.logFile).uid !== Number(ids)) chownSync(this.logFile, Number(ids), Number(gid));
+      if (existsSync(this.logFile) && statSync(this.logFile).uid !== Number(ids))
+        chownSync(this.logFile, Number(ids), Number(gid));
     }
   }
 
@@ -149,7 +172,11 @@ export class PostgresService implements LocalService {
     const include = "include_if_exists = 'mesh.conf'";
     const conf = readFileSync(confFile, "utf8");
     if (!conf.includes(include)) writeFileSync(confFile, `${conf}\n${include}\n`);
-    const mesh = { ...settings, port: String(this.layout.port), unix_socket_directories: `'${this.socketDir}'` };
+    const mesh = {
+      ...settings,
+      port: String(this.layout.port),
+      unix_socket_directories: `'${this.socketDir}'`,
+    };
     writeFileSync(
       join(this.dataDir, "mesh.conf"),
       Object.entries(mesh)
@@ -168,13 +195,19 @@ export class PostgresService implements LocalService {
     if (isRoot()) {
       const uid = Number(run("id", ["-u", "postgres"]).trim());
       const gid = Number(run("id", ["-g", "postgres"]).trim());
-      for (const f of ["postgresql.conf", "mesh.conf", "pg_hba.conf"]) chownSync(join(this.dataDir, f), uid, gid);
+      for (const f of ["postgresql.conf", "mesh.conf", "pg_hba.conf"])
+        chownSync(join(this.dataDir, f), uid, gid);
     }
   }
 
   /** The `mesh` role (password auth over TCP) that tests and the demo use; created through the local socket. */
   private async ensureRole(): Promise<void> {
-    const client = new pg.Client({ host: this.socketDir, port: this.layout.port, user: "postgres", database: "postgres" });
+    const client = new pg.Client({
+      host: this.socketDir,
+      port: this.layout.port,
+      user: "postgres",
+      database: "postgres",
+    });
     await client.connect();
     try {
       const { user, password } = this.layout;

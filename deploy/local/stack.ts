@@ -34,7 +34,9 @@ export class LocalStack {
         return { service: service.name, result, ms: Date.now() - started };
       }),
     );
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${this.services[i]?.name}: ${(r.reason as Error).message}`] : []));
+    const failed = results.flatMap((r, i) =>
+      r.status === "rejected" ? [`${this.services[i]?.name}: ${(r.reason as Error).message}`] : [],
+    );
     if (failed.length > 0) throw new Error(`the local stack did not come up:\n${failed.join("\n")}`);
     return results.map((r) => (r as PromiseFulfilledResult<UpResult>).value);
   }

@@ -22,7 +22,9 @@ export function kafka(clientId = uniqueName("test")): Kafka {
 }
 
 /** Creates a fresh Postgres database; returns its URL and a drop function (terminating its backends). */
-export async function createPgDatabase(prefix = "t"): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function createPgDatabase(
+  prefix = "t",
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
   const admin = new pg.Client({ connectionString: stackEnv().MESH_PG_URL });
   await admin.connect();
@@ -37,7 +39,10 @@ export async function createPgDatabase(prefix = "t"): Promise<{ url: string; nam
       const c = new pg.Client({ connectionString: stackEnv().MESH_PG_URL });
       await c.connect();
       try {
-        await c.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [name]);
+        await c.query(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active",
+          [name],
+        );
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
@@ -47,7 +52,9 @@ export async function createPgDatabase(prefix = "t"): Promise<{ url: string; nam
 }
 
 /** Creates a fresh MariaDB database; returns its name, an admin URL on it and a drop function. */
-export async function createMysqlDatabase(prefix = "t"): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function createMysqlDatabase(
+  prefix = "t",
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
   const conn = await mysql.createConnection(stackEnv().MESH_MYSQL_URL);
   await conn.query(`CREATE DATABASE ${name}`);
