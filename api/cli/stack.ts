@@ -12,7 +12,9 @@ const help = `usage: mesh stack <up|down|status|env> [--json]
 export async function run(args: string[]): Promise<number> {
   const json = args.includes("--json");
   const [verb] = args.filter((a) => !a.startsWith("--"));
-  const stack = new LocalStack();
+  // MESH_STACK_PORT_BASE moves every port together (a second stack beside a running one, as in CI rehearsals).
+  const portBase = process.env.MESH_STACK_PORT_BASE;
+  const stack = new LocalStack(process.cwd(), portBase ? { portBase: Number(portBase) } : {});
   try {
     switch (verb) {
       case "up": {

@@ -153,7 +153,10 @@ export class KafkaService implements LocalService {
       if (!existing.includes(topic)) {
         await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
       }
-      return (await admin.listTopics()).includes(topic);
+      if (!(await admin.listTopics()).includes(topic)) return false;
+      // Consumer groups need the group coordinator (and __consumer_offsets) loaded, not just the broker.
+      const groups = await admin.describeGroups(["_mesh_health"]);
+      return groups.groups.length === 1;
     } catch {
       return false;
     } finally {
