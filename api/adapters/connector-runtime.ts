@@ -1,0 +1,147 @@
+// SourceRuntime on the real connectors (connectors/core/change-source.ts): one connector per registered
+// source in this process, started, paused, resumed and replaced to match the catalog.
+import type { Kafka, Producer } from "kafkajs";
+import pg from "pg";
+import {
+  checkSourcePrerequisites,
+  createConnector,
+  type Connector,
+  type Problem,
+  type SourceDefinition,
+} from "../../connectors/core/change-source.ts";
+import { createProducer } from "../../connectors/core/kafka-sink.ts";
+import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
+import { httpSchemaRegistrar, type SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
+import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceProblem, SourceRuntime, SourceStatus } from "../runtime.ts";
+
+export interface ConnectorRuntimeOptions {
+  kafka: Kafka;
+  registryUrl: string;
+  logger: Logger;
+  /** Passed to every connector (tests shorten them). */
+  heartbeatIntervalMs?: number;
+  retryDelayMs?: number;
+}
+
+export function toDefinition(record: SourceRecord): SourceDefinition {
+  return {
+    name: record.name,
+    owner: record.owner,
+    kind: record.kind,
+    url: record.url,
+    tables: record.tables,
+    snapshot: record.snapshot,
+    partitions: record.partitions,
+  };
+}
+
+const tableProblems = new Set(["schema_missing", "table_missing", "no_primary_key"]);
+
+export function toSourceProblem(problem: Problem): SourceProblem {
+  const kind = problem.code === "unreachable" ? "unreachable" : problem.code === "auth" ? "auth" : tableProblems.has(problem.code) ? "table" : "prerequisite";
+  return { kind, message: problem.message, fix: problem.fix };
+}
+
+export class ConnectorRuntime implements SourceRuntime {
+  readonly #options: ConnectorRuntimeOptions;
+  readonly #running = new Map<string, { record: SourceRecord; connector: Connector }>();
+  readonly #registry: SchemaRegistrar;
+  #producer: Producer | null = null;
+  #offsets: OffsetStore | null = null;
+
+  constructor(options: ConnectorRuntimeOptions) {
+    this.#options = options;
+    this.#registry = httpSchemaRegistrar(options.registryUrl);
+  }
+
+  async check(def: SourceRecord): Promise<SourceProblem[]> {
+    return (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem);
+  }
+
+  async ensure(record: SourceRecord): Promise<void> {
+    const current = this.#running.get(record.name);
+    if (current && current.record.id === record.id) {
+      if (current.record.paused !== record.paused) {
+        current.record = record;
+        if (record.paused) await current.connector.pause();
+        else await current.connector.resume();
+      }
+      return;
+    }
+    if (current) {
+      // Re-registered under the same name: the old connector must stop before the new one takes the slot.
+      this.#running.delete(record.name);
+      await current.connector.stop();
+    }
+    const connector = createConnector(toDefinition(record), {
+      kafka: this.#options.kafka,
+      registry: this.#registry,
+      offsets: await this.#offsetStore(),
+      logger: this.#options.logger.child({ source: record.name }),
+      ...(this.#options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs } : {}),
+      ...(this.#options.retryDelayMs !== undefined ? { retryDelayMs: this.#options.retryDelayMs } : {}),
+    });
+    this.#running.set(record.name, { record, connector });
+    await connector.start();
+    if (record.paused) await connector.pause();
+  }
+
+  async remove(record: SourceRecord, options: { dropSlot: boolean }): Promise<void> {
+    const current = this.#running.get(record.name);
+    this.#running.delete(record.name);
+    await current?.connector.stop();
+    if (options.dropSlot && record.kind === "postgres") await dropPostgresSlot(record);
+  }
+
+  async snapshot(name: string, tables: string[]): Promise<void> {
+    const current = this.#running.get(name);
+    if (!current) throw new Error(`source ${name} is not running in this process`);
+    await current.connector.resnapshot(tables);
+  }
+
+  status(name: string): SourceStatus | undefined {
+    return this.#running.get(name)?.connector.status();
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.#running.values()];
+    this.#running.clear();
+    await Promise.allSettled(all.map((r) => r.connector.stop()));
+    await this.#producer?.disconnect().catch(() => undefined);
+    this.#producer = null;
+  }
+
+  async #offsetStore(): Promise<OffsetStore> {
+    if (!this.#offsets) {
+      this.#producer = createProducer(this.#options.kafka);
+      await this.#producer.connect();
+      this.#offsets = kafkaOffsetStore(this.#options.kafka, this.#producer);
+    }
+    return this.#offsets;
+  }
+}
+
+/** DELETE ?dropSlot=true: the slot keeps WAL on the source forever if nobody drops it. */
+async function dropPostgresSlot(record: SourceRecord): Promise<void> {
+  const client = new pg.Client({ connectionString: record.url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const slot = defaultSlotName(record.name);
+    // The walsender may take a moment to let go of the slot after the connector stopped.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "55006" || attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    await client.query(`DROP PUBLICATION IF EXISTS "${defaultPublicationName(record.name).replaceAll('"', '""')}"`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,15 @@
+// What every route gets: the catalog, the reconciler and the runtimes (passed in, never imported).
+import type { Catalog } from "../catalog/catalog.ts";
+import type { Reconciler } from "../control/reconciler.ts";
+import type { HealthRuntime, SourceRuntime, TopicRuntime, ViewRuntime } from "../runtime.ts";
+
+export interface ApiContext {
+  catalog: Catalog;
+  reconciler: Reconciler;
+  sources: SourceRuntime;
+  views: ViewRuntime;
+  topics: TopicRuntime;
+  health: HealthRuntime;
+  /** Where each role listens, for GET /v1/status (and `mesh status --json`). */
+  status: () => Record<string, unknown>;
+}

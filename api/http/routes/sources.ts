@@ -1,0 +1,271 @@
+// /v1/sources: register (prerequisites checked, ownership claimed in the catalog, connector started),
+// list, show with status, pause/resume, re-snapshot, delete (optionally dropping the slot).
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { MeshError } from "../../../lib/errors.ts";
+import type { SourceRecord } from "../../catalog/records.ts";
+import {
+  parseSourceUrl,
+  qualifyTable,
+  tableIdentity,
+  type SourceKind,
+} from "../../catalog/table-identity.ts";
+import type { SourceProblem } from "../../runtime.ts";
+import type { ApiContext } from "../context.ts";
+import { notFound } from "../errors.ts";
+import { publicSource, sourceSchema } from "../source-shape.ts";
+
+const namePattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$";
+const errorRef = { $ref: "MeshError#" };
+const nameParams = {
+  type: "object",
+  required: ["name"],
+  additionalProperties: false,
+  properties: { name: { type: "string" } },
+} as const;
+
+interface CreateBody {
+  name: string;
+  owner: string;
+  kind: SourceKind;
+  url: string;
+  tables: string[];
+  snapshot?: "initial" | "never";
+  partitions?: number;
+}
+
+export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post<{ Body: CreateBody }>(
+    "/v1/sources",
+    {
+      schema: {
+        tags: ["sources"],
+        summary:
+          "Register a source database: checks prerequisites, claims its tables for the owner, starts capture",
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["name", "owner", "kind", "url", "tables"],
+          properties: {
+            name: {
+              type: "string",
+              pattern: namePattern,
+              description: "topic prefix: <name>.<schema>.<table>",
+            },
+            owner: {
+              type: "string",
+              pattern: namePattern,
+              description: "the service that owns these tables",
+            },
+            kind: { type: "string", enum: ["postgres", "mysql"] },
+            url: {
+              type: "string",
+              minLength: 1,
+              description: "postgres://user:password@host:5432/db (never returned)",
+            },
+            tables: {
+              type: "array",
+              minItems: 1,
+              uniqueItems: true,
+              items: { type: "string", minLength: 1 },
+            },
+            snapshot: { type: "string", enum: ["initial", "never"], default: "initial" },
+            partitions: { type: "integer", minimum: 1, maximum: 64, default: 3 },
+          },
+        },
+        response: { 201: sourceSchema, "4xx": errorRef, "5xx": errorRef },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const url = parseSourceUrl(body.kind, body.url);
+      const tables = body.tables.map((t) => qualifyTable(body.kind, url.database, t));
+      const now = new Date().toISOString();
+      const record: SourceRecord = {
+        type: "source",
+        id: randomUUID(),
+        name: body.name,
+        owner: body.owner,
+        kind: body.kind,
+        url: body.url,
+        tables,
+        tableIds: tables.map((t) => tableIdentity(body.kind, url, t)),
+        snapshot: body.snapshot ?? "initial",
+        partitions: body.partitions ?? 3,
+        paused: false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      // Cheap checks first: a name or table conflict is answered without touching the source database.
+      ctx.catalog.checkSource(record);
+      const problems = await ctx.sources.check(record);
+      if (problems.length > 0) throw problemsError(record, problems);
+      await ctx.catalog.putSource(record);
+      await ctx.reconciler.settled("source", record.name);
+      return reply.status(201).send(publicSource(ctx.catalog.source(record.name) ?? record, ctx.sources));
+    },
+  );
+
+  app.get(
+    "/v1/sources",
+    {
+      schema: {
+        tags: ["sources"],
+        summary: "List sources with their status",
+        response: {
+          200: { type: "object", properties: { sources: { type: "array", items: sourceSchema } } },
+          "5xx": errorRef,
+        },
+      },
+    },
+    () => ({ sources: ctx.catalog.sources().map((s) => publicSource(s, ctx.sources)) }),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    "/v1/sources/:name",
+    {
+      schema: {
+        tags: ["sources"],
+        summary: "A source with status, lag and offset",
+        params: nameParams,
+        response: { 200: sourceSchema, "4xx": errorRef },
+      },
+    },
+    (request) => publicSource(mustGet(ctx, request.params.name), ctx.sources),
+  );
+
+  for (const action of ["pause", "resume"] as const) {
+    app.post<{ Params: { name: string } }>(
+      `/v1/sources/:name/${action}`,
+      {
+        schema: {
+          tags: ["sources"],
+          summary:
+            action === "pause"
+              ? "Stop reading the source log (the slot keeps WAL)"
+              : "Continue reading the source log",
+          params: nameParams,
+          response: { 200: sourceSchema, "4xx": errorRef, "5xx": errorRef },
+        },
+      },
+      async (request) => {
+        const current = mustGet(ctx, request.params.name);
+        const paused = action === "pause";
+        if (current.paused !== paused) {
+          await ctx.catalog.putSource({ ...current, paused, updatedAt: new Date().toISOString() });
+          await ctx.reconciler.settled("source", current.name);
+        }
+        return publicSource(ctx.catalog.source(current.name) ?? current, ctx.sources);
+      },
+    );
+  }
+
+  app.post<{ Params: { name: string }; Body: { tables?: string[] } | undefined }>(
+    "/v1/sources/:name/snapshot",
+    {
+      schema: {
+        tags: ["sources"],
+        summary: "Re-snapshot tables (default: all) while streaming continues",
+        params: nameParams,
+        body: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            tables: { type: "array", minItems: 1, uniqueItems: true, items: { type: "string" } },
+          },
+        },
+        response: { 202: sourceSchema, "4xx": errorRef, "5xx": errorRef },
+      },
+      // The body is optional (no body: every table).
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+    },
+    async (request, reply) => {
+      const source = mustGet(ctx, request.params.name);
+      const database = parseSourceUrl(source.kind, source.url).database;
+      const tables = (request.body?.tables ?? source.tables).map((t) =>
+        qualifyTable(source.kind, database, t),
+      );
+      const unknown = tables.filter((t) => !source.tables.includes(t));
+      if (unknown.length > 0) {
+        throw new MeshError(
+          "MESH_BAD_REQUEST",
+          `source "${source.name}" does not capture ${unknown.join(", ")}; it captures ${source.tables.join(", ")}`,
+          {
+            tables: unknown,
+          },
+        );
+      }
+      await ctx.sources.snapshot(source.name, tables);
+      return reply.status(202).send(publicSource(source, ctx.sources));
+    },
+  );
+
+  app.delete<{ Params: { name: string }; Querystring: { dropSlot?: "true" | "false" } }>(
+    "/v1/sources/:name",
+    {
+      schema: {
+        tags: ["sources"],
+        summary: "Stop capturing and release the tables; ?dropSlot=true also removes the slot/publication",
+        params: nameParams,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { dropSlot: { type: "string", enum: ["true", "false"] } },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { deleted: { type: "string" }, droppedSlot: { type: "boolean" } },
+          },
+          "4xx": errorRef,
+          "5xx": errorRef,
+        },
+      },
+    },
+    async (request) => {
+      const source = mustGet(ctx, request.params.name);
+      const dropSlot = request.query.dropSlot === "true";
+      if (dropSlot) ctx.reconciler.dropSlotOnDelete(source.name);
+      await ctx.catalog.deleteSource(source.name);
+      await ctx.reconciler.settled("source", source.name);
+      return { deleted: source.name, droppedSlot: dropSlot };
+    },
+  );
+}
+
+function mustGet(ctx: ApiContext, name: string): SourceRecord {
+  const source = ctx.catalog.source(name);
+  if (!source) throw notFound("source", name);
+  return source;
+}
+
+/** One error carrying every problem found, coded by the most basic one (can't connect > can't log in > setup). */
+function problemsError(record: SourceRecord, problems: SourceProblem[]): MeshError {
+  const details = {
+    source: record.name,
+    problems: problems.map((p) => ({ kind: p.kind, message: p.message, fix: p.fix ?? null })),
+  };
+  const list = problems.map((p) => `- ${p.message}${p.fix ? ` (fix: ${p.fix})` : ""}`).join("\n");
+  if (problems.some((p) => p.kind === "unreachable")) {
+    return new MeshError(
+      "MESH_SOURCE_UNREACHABLE",
+      `the ${record.kind} database did not answer:\n${list}`,
+      details,
+    );
+  }
+  if (problems.some((p) => p.kind === "auth")) {
+    return new MeshError(
+      "MESH_SOURCE_AUTH",
+      `the ${record.kind} database refused the credentials:\n${list}`,
+      details,
+    );
+  }
+  return new MeshError(
+    "MESH_SOURCE_PREREQUISITE",
+    `the ${record.kind} database is not ready for capture (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n${list}`,
+    details,
+  );
+}

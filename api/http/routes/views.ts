@@ -1,0 +1,238 @@
+// /v1/views: declare a view in SQL, list, show status, drop, read rows (filters, order, cursor), read one
+// row by key, and follow its changes as server-sent events.
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { ViewRecord } from "../../catalog/records.ts";
+import type { ViewInfo } from "../../runtime.ts";
+import type { ApiContext } from "../context.ts";
+import { notFound } from "../errors.ts";
+import { parseRowKey, parseRowQuery } from "../row-query.ts";
+import { streamSse } from "../sse.ts";
+
+const errorRef = { $ref: "MeshError#" };
+const nameParams = {
+  type: "object",
+  required: ["name"],
+  additionalProperties: false,
+  properties: { name: { type: "string" } },
+} as const;
+
+const viewSchema = {
+  type: "object",
+  properties: {
+    name: { type: "string" },
+    sql: { type: "string" },
+    key: { type: "array", items: { type: "string" } },
+    columns: { type: "array", items: { type: "string" } },
+    createdAt: { type: "string" },
+    status: {
+      type: "object",
+      properties: {
+        state: { type: "string", enum: ["backfilling", "ready", "failed"] },
+        error: { type: ["string", "null"] },
+        progress: { type: ["number", "null"] },
+        rows: { type: "number" },
+        lagMs: { type: ["number", "null"] },
+        parked: { type: "number" },
+      },
+    },
+  },
+} as const;
+
+const rowSchema = { type: "object", additionalProperties: true } as const;
+
+function publicView(view: ViewRecord, info: ViewInfo | undefined): Record<string, unknown> {
+  return {
+    name: view.name,
+    sql: view.sql,
+    key: info?.key ?? [],
+    columns: info?.columns ?? [],
+    createdAt: view.createdAt,
+    status: info?.status ?? {
+      state: "backfilling",
+      error: null,
+      progress: null,
+      rows: 0,
+      lagMs: null,
+      parked: 0,
+    },
+  };
+}
+
+export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const mustGet = (name: string): ViewRecord => {
+    const view = ctx.catalog.view(name);
+    if (!view) throw notFound("view", name);
+    return view;
+  };
+
+  app.post<{ Body: { sql: string } }>(
+    "/v1/views",
+    {
+      schema: {
+        tags: ["views"],
+        summary:
+          "Declare a view: CREATE VIEW name AS SELECT ... [JOIN ...] [WHERE ...]; it backfills from the topics",
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["sql"],
+          properties: { sql: { type: "string", minLength: 1 } },
+        },
+        response: { 201: viewSchema, "4xx": errorRef, "5xx": errorRef },
+      },
+    },
+    async (request, reply) => {
+      const { name } = ctx.views.parse(request.body.sql);
+      const record: ViewRecord = {
+        type: "view",
+        id: randomUUID(),
+        name,
+        sql: request.body.sql,
+        createdAt: new Date().toISOString(),
+      };
+      await ctx.catalog.putView(record);
+      await ctx.reconciler.settled("view", name);
+      return reply.status(201).send(publicView(record, ctx.views.info(name)));
+    },
+  );
+
+  app.get(
+    "/v1/views",
+    {
+      schema: {
+        tags: ["views"],
+        summary: "List views with their status",
+        response: { 200: { type: "object", properties: { views: { type: "array", items: viewSchema } } } },
+      },
+    },
+    () => ({ views: ctx.catalog.views().map((v) => publicView(v, ctx.views.info(v.name))) }),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    "/v1/views/:name",
+    {
+      schema: {
+        tags: ["views"],
+        summary: "A view with its status, backfill progress, rows and lag",
+        params: nameParams,
+        response: { 200: viewSchema, "4xx": errorRef },
+      },
+    },
+    (request) => {
+      const view = mustGet(request.params.name);
+      return publicView(view, ctx.views.info(view.name));
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    "/v1/views/:name",
+    {
+      schema: {
+        tags: ["views"],
+        summary: "Drop a view and its state",
+        params: nameParams,
+        response: {
+          200: { type: "object", properties: { deleted: { type: "string" } } },
+          "4xx": errorRef,
+          "5xx": errorRef,
+        },
+      },
+    },
+    async (request) => {
+      const view = mustGet(request.params.name);
+      await ctx.catalog.deleteView(view.name);
+      await ctx.reconciler.settled("view", view.name);
+      return { deleted: view.name };
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
+    "/v1/views/:name/rows",
+    {
+      schema: {
+        tags: ["views"],
+        summary:
+          "Rows: ?col=v&col[gte]=x (ops eq ne gt gte lt lte) &order=col|-col &limit=1..1000 &cursor=...",
+        params: nameParams,
+        querystring: {
+          type: "object",
+          additionalProperties: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+          properties: {
+            order: { type: "string", description: "column, or -column for descending" },
+            limit: { type: "string", description: "1..1000, default 100" },
+            cursor: { type: "string", description: "the `next` of the previous page" },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { rows: { type: "array", items: rowSchema }, next: { type: ["string", "null"] } },
+          },
+          "4xx": errorRef,
+          "5xx": errorRef,
+        },
+      },
+    },
+    async (request) => {
+      const view = mustGet(request.params.name);
+      const info = ctx.views.info(view.name);
+      const query = parseRowQuery(request.query, info && info.columns.length > 0 ? info.columns : null);
+      return ctx.views.queryRows(view.name, query);
+    },
+  );
+
+  app.get<{ Params: { name: string; key: string } }>(
+    "/v1/views/:name/rows/:key",
+    {
+      schema: {
+        tags: ["views"],
+        summary: "One row by key; a composite key is a URL-encoded JSON array",
+        params: {
+          type: "object",
+          required: ["name", "key"],
+          additionalProperties: false,
+          properties: { name: { type: "string" }, key: { type: "string" } },
+        },
+        response: { 200: rowSchema, "4xx": errorRef, "5xx": errorRef },
+      },
+    },
+    async (request) => {
+      const view = mustGet(request.params.name);
+      const key = parseRowKey(request.params.key);
+      const row = await ctx.views.getRow(view.name, key);
+      if (!row) throw notFound(`row of view ${view.name}`, JSON.stringify(key));
+      return row;
+    },
+  );
+
+  app.get<{
+    Params: { name: string };
+    Querystring: { from?: string };
+    Headers: { "last-event-id"?: string };
+  }>(
+    "/v1/views/:name/changes",
+    {
+      schema: {
+        tags: ["views"],
+        summary: "Server-sent events of the view's row changes; ?from=latest|earliest; Last-Event-ID resumes",
+        params: nameParams,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { from: { type: "string", default: "latest" } },
+        },
+        produces: ["text/event-stream"],
+      },
+    },
+    async (request, reply) => {
+      const view = mustGet(request.params.name);
+      const from = request.headers["last-event-id"] ?? request.query.from ?? "latest";
+      await streamSse(request, reply, async function* (signal) {
+        for await (const change of ctx.views.changes(view.name, from, signal)) {
+          yield { id: change.id, event: "change", data: change.data };
+        }
+      });
+    },
+  );
+}

@@ -1,0 +1,66 @@
+// Server-sent events with backpressure: the next event is pulled from the source only once the socket
+// has drained, so a slow client pauses its source (a Kafka consumer, a view's change feed) instead of
+// making the server buffer without bound. A comment line every 15 s keeps proxies from closing the stream.
+import { once } from "node:events";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+export interface SseEvent {
+  id: string;
+  event: string;
+  data: unknown;
+}
+
+const keepAliveMs = 15_000;
+
+export function sseJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/**
+ * Streams `events(signal)` to the client until it disconnects or the source ends. The signal aborts when
+ * the client goes away; the source must stop then.
+ */
+export async function streamSse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  events: (signal: AbortSignal) => AsyncIterable<SseEvent>,
+): Promise<void> {
+  const controller = new AbortController();
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  raw.flushHeaders();
+  const abort = (): void => controller.abort();
+  request.raw.on("close", abort);
+  raw.on("close", abort);
+  raw.write(": connected\n\n");
+  const keepAlive = setInterval(() => {
+    if (!raw.writableEnded) raw.write(": keep-alive\n\n");
+  }, keepAliveMs);
+  try {
+    for await (const event of events(controller.signal)) {
+      if (controller.signal.aborted) break;
+      const ok = raw.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${sseJson(event.data)}\n\n`);
+      if (!ok) {
+        await once(raw, "drain", { signal: controller.signal }).catch(() => undefined);
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) {
+      request.log.error({ err }, "event stream failed");
+      raw.write(
+        `event: error\ndata: ${sseJson({ code: "MESH_INTERNAL", message: (err as Error).message })}\n\n`,
+      );
+    }
+  } finally {
+    clearInterval(keepAlive);
+    request.raw.off("close", abort);
+    controller.abort();
+    if (!raw.writableEnded) raw.end();
+  }
+}

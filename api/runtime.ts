@@ -1,0 +1,131 @@
+// What the HTTP API needs from the roles it controls, as small interfaces of its own: the connector
+// (connectors/), the view engine (materializer/), the topic reader (Kafka + registry) and health checks.
+// api/adapters/ binds them to the real modules; route tests bind them to fakes.
+import type { SourceRecord, ViewRecord } from "./catalog/records.ts";
+
+export interface SourceProblem {
+  /** unreachable → 422 MESH_SOURCE_UNREACHABLE, auth → MESH_SOURCE_AUTH, anything else → MESH_SOURCE_PREREQUISITE */
+  kind: "unreachable" | "auth" | "prerequisite" | "table";
+  message: string;
+  /** The SQL or setting that fixes it, when there is one. */
+  fix?: string;
+}
+
+export interface SourceStatus {
+  state: "starting" | "snapshotting" | "streaming" | "paused" | "stopped" | "failed";
+  error: { code: string; message: string } | null;
+  /** Snapshot progress (initial or incremental re-snapshot), null when none runs. */
+  progress: { phase: "initial" | "incremental"; rowsDone: number; rowsEstimated: number; table: string | null } | null;
+  /** Bytes of WAL/binlog between the source's position and the confirmed offset. */
+  lagBytes: number | null;
+  /** Seconds since the commit of the last acknowledged transaction (0 when idle). */
+  lagSeconds: number | null;
+  /** The last offset acknowledged by Kafka and confirmed to the source (Postgres LSN, binlog position). */
+  offset: string | null;
+  /** Events written per table since the connector process started. */
+  events: Record<string, number>;
+  /** Tables stopped on their own (e.g. an incompatible schema change). */
+  tables: Record<string, { state: "streaming" | "failed"; error: { code: string; message: string } | null }>;
+}
+
+export interface SourceRuntime {
+  /** Every problem that would stop the connector (unreachable, credentials, wal_level, missing tables...). */
+  check(def: SourceRecord): Promise<SourceProblem[]>;
+  /** Idempotent: starts, pauses or resumes the connector to match the record. */
+  ensure(def: SourceRecord): Promise<void>;
+  /** Stops the connector; dropSlot also removes its slot/publication in the source database. */
+  remove(def: SourceRecord, options: { dropSlot: boolean }): Promise<void>;
+  /** Re-snapshots the tables while streaming continues. */
+  snapshot(name: string, tables: string[]): Promise<void>;
+  status(name: string): SourceStatus | undefined;
+}
+
+export interface ViewStatus {
+  state: "backfilling" | "ready" | "failed";
+  error: string | null;
+  /** 0..1 while backfilling */
+  progress: number | null;
+  rows: number;
+  lagMs: number | null;
+  /** Changes parked because a referenced row has not arrived yet (join inputs out of step). */
+  parked: number;
+}
+
+export interface ViewInfo {
+  name: string;
+  key: string[];
+  columns: string[];
+  status: ViewStatus;
+}
+
+export type FilterOp = "eq" | "ne" | "gt" | "gte" | "lt" | "lte";
+
+export interface RowQuery {
+  filters: { column: string; op: FilterOp; value: string }[];
+  order: { column: string; desc: boolean } | null;
+  limit: number;
+  cursor: string | null;
+}
+
+export interface ViewChange {
+  /** SSE id, resumable with Last-Event-ID */
+  id: string;
+  data: unknown;
+}
+
+export interface ViewRuntime {
+  /** Validates the SQL (MeshError MESH_BAD_SQL naming the construct) and returns the view's name. */
+  parse(sql: string): { name: string };
+  ensure(view: ViewRecord): Promise<void>;
+  drop(name: string): Promise<void>;
+  info(name: string): ViewInfo | undefined;
+  getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined>;
+  queryRows(name: string, query: RowQuery): Promise<{ rows: Record<string, unknown>[]; next: string | null }>;
+  /** Changes from `from` ("latest", "earliest" or a Last-Event-ID), ending when the signal aborts. */
+  changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange>;
+}
+
+export interface TopicInfo {
+  topic: string;
+  owner: string;
+  source: string;
+  table: string;
+  partitions: number;
+  keySubject: string;
+  valueSubject: string;
+  /** Latest registered version of the value subject; null before the first event. */
+  latestVersion: number | null;
+}
+
+export type TopicStart =
+  | { kind: "earliest" }
+  | { kind: "latest" }
+  | { kind: "offset"; offset: bigint }
+  | { kind: "time"; ms: number }
+  /** Last-Event-ID resume: the next offset per partition; unnamed partitions start at `otherwise`. */
+  | { kind: "resume"; next: Map<number, bigint>; otherwise: "earliest" | "latest" };
+
+export interface TopicEvent {
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: unknown;
+  /** The decoded envelope as lossless JSON (null for a tombstone). */
+  value: unknown;
+}
+
+export interface TopicRuntime {
+  topics(): Promise<TopicInfo[]>;
+  /** Ends when the signal aborts; a full consumer is paused until the reader pulls again. */
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent>;
+}
+
+export interface DependencyCheck {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface HealthRuntime {
+  checks(): Promise<DependencyCheck[]>;
+}

@@ -1,0 +1,174 @@
+// Fakes of the API's own runtime interfaces (api/runtime.ts) for route tests. Kafka and the databases are
+// never faked: integration tests use the real stack.
+import { MeshError } from "../../lib/errors.ts";
+import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
+import type { SourceRecord, ViewRecord } from "../catalog/records.ts";
+import { Reconciler } from "../control/reconciler.ts";
+import type { ApiContext } from "../http/context.ts";
+import type {
+  DependencyCheck,
+  HealthRuntime,
+  RowQuery,
+  SourceProblem,
+  SourceRuntime,
+  SourceStatus,
+  TopicEvent,
+  TopicInfo,
+  TopicRuntime,
+  TopicStart,
+  ViewChange,
+  ViewInfo,
+  ViewRuntime,
+} from "../runtime.ts";
+import { silentLogger } from "../../lib/logger.ts";
+
+export class FakeSources implements SourceRuntime {
+  /** Problems returned by check() for a URL containing the key. */
+  problems = new Map<string, SourceProblem[]>();
+  running = new Map<string, SourceRecord>();
+  removed: { name: string; dropSlot: boolean }[] = [];
+  snapshots: { name: string; tables: string[] }[] = [];
+
+  check(def: SourceRecord): Promise<SourceProblem[]> {
+    for (const [needle, problems] of this.problems)
+      if (def.url.includes(needle)) return Promise.resolve(problems);
+    return Promise.resolve([]);
+  }
+  ensure(def: SourceRecord): Promise<void> {
+    this.running.set(def.name, def);
+    return Promise.resolve();
+  }
+  remove(def: SourceRecord, options: { dropSlot: boolean }): Promise<void> {
+    this.running.delete(def.name);
+    this.removed.push({ name: def.name, dropSlot: options.dropSlot });
+    return Promise.resolve();
+  }
+  snapshot(name: string, tables: string[]): Promise<void> {
+    this.snapshots.push({ name, tables });
+    return Promise.resolve();
+  }
+  status(name: string): SourceStatus | undefined {
+    const def = this.running.get(name);
+    if (!def) return undefined;
+    return {
+      state: def.paused ? "paused" : "streaming",
+      error: null,
+      progress: null,
+      lagBytes: 0,
+      lagSeconds: 0,
+      offset: "0/16B3748",
+      events: { "public.orders": 5 },
+      tables: {},
+    };
+  }
+}
+
+export class FakeViews implements ViewRuntime {
+  views = new Map<string, { record: ViewRecord; rows: Record<string, unknown>[] }>();
+  changeFeed: ViewChange[] = [];
+
+  parse(sql: string): { name: string } {
+    const m = /^\s*CREATE\s+VIEW\s+(\w+)\s+AS\s+SELECT\s/i.exec(sql);
+    if (!m)
+      throw new MeshError("MESH_BAD_SQL", "expected CREATE VIEW <name> AS SELECT ... at position 0", {
+        position: 0,
+      });
+    return { name: m[1]! };
+  }
+  ensure(view: ViewRecord): Promise<void> {
+    if (!this.views.has(view.name)) this.views.set(view.name, { record: view, rows: [] });
+    return Promise.resolve();
+  }
+  drop(name: string): Promise<void> {
+    this.views.delete(name);
+    return Promise.resolve();
+  }
+  info(name: string): ViewInfo | undefined {
+    const v = this.views.get(name);
+    if (!v) return undefined;
+    return {
+      name,
+      key: ["id"],
+      columns: ["id", "status", "total", "region"],
+      status: { state: "ready", error: null, progress: 1, rows: v.rows.length, lagMs: 0, parked: 0 },
+    };
+  }
+  getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+    return Promise.resolve(this.views.get(name)?.rows.find((r) => String(r.id) === String(key[0])));
+  }
+  lastQuery: RowQuery | null = null;
+  queryRows(
+    name: string,
+    query: RowQuery,
+  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+    this.lastQuery = query;
+    const rows = (this.views.get(name)?.rows ?? []).filter((r) =>
+      query.filters.every((f) => (f.op === "eq" ? String(r[f.column]) === f.value : true)),
+    );
+    const start = query.cursor ? Number(query.cursor) : 0;
+    const page = rows.slice(start, start + query.limit);
+    return Promise.resolve({
+      rows: page,
+      next: start + query.limit < rows.length ? String(start + query.limit) : null,
+    });
+  }
+  async *changes(_name: string, _from: string, signal: AbortSignal): AsyncIterable<ViewChange> {
+    for (const c of this.changeFeed) {
+      if (signal.aborted) return;
+      yield c;
+      await Promise.resolve();
+    }
+  }
+}
+
+export class FakeTopics implements TopicRuntime {
+  list: TopicInfo[] = [];
+  events: (topic: string, start: TopicStart, signal: AbortSignal) => AsyncIterable<TopicEvent> =
+    async function* () {};
+  lastStart: TopicStart | null = null;
+
+  topics(): Promise<TopicInfo[]> {
+    return Promise.resolve(this.list);
+  }
+}
+
+export class FakeHealth implements HealthRuntime {
+  results: DependencyCheck[] = [
+    { name: "kafka", ok: true },
+    { name: "registry", ok: true },
+  ];
+  checks(): Promise<DependencyCheck[]> {
+    return Promise.resolve(this.results);
+  }
+}
+
+export interface FakeContext extends ApiContext {
+  fakes: {
+    sources: FakeSources;
+    views: FakeViews;
+    topics: FakeTopics;
+    health: FakeHealth;
+    log: MemoryCatalogLog;
+  };
+}
+
+export async function fakeContext(log = new MemoryCatalogLog()): Promise<FakeContext> {
+  const catalog = new Catalog(log);
+  await catalog.start();
+  const sources = new FakeSources();
+  const views = new FakeViews();
+  const topics = new FakeTopics();
+  const health = new FakeHealth();
+  const reconciler = new Reconciler({ catalog, sources, views, logger: silentLogger() });
+  reconciler.start();
+  return {
+    catalog,
+    reconciler,
+    sources,
+    views,
+    topics,
+    health,
+    status: () => ({ api: { url: "http://127.0.0.1:0" } }),
+    fakes: { sources, views, topics, health, log },
+  };
+}

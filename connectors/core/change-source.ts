@@ -1,0 +1,125 @@
+// The connector contract (docs/contracts.md "Runtime contracts"): what the API and `mesh connect` call.
+// A source definition in, a running connector with start/stop/pause/resume/resnapshot/status out.
+// Backends (connectors/postgres, connectors/mysql) implement `ConnectorBackend`; this file only dispatches.
+import type { Kafka } from "kafkajs";
+import type { Logger } from "../../lib/logger.ts";
+import { MeshError } from "../../lib/errors.ts";
+import type { OffsetStore } from "./offset-store.ts";
+import type { SchemaRegistrar } from "./schema-registrar.ts";
+import { postgresBackend } from "../postgres/connector.ts";
+
+export type SnapshotMode = "initial" | "never" | "when_needed";
+
+export interface OutboxDefinition {
+  /** Outbox tables (`schema.table`, columns id, aggregatetype, aggregateid, type, payload); also captured. */
+  tables?: string[];
+  /** Postgres logical messages (`pg_logical_emit_message`) with this prefix are outbox events too. */
+  messagePrefix?: string;
+}
+
+export interface SourceDefinition {
+  name: string;
+  /** The owning service; outbox events go to `<owner>.<aggregatetype>`. */
+  owner: string;
+  kind: "postgres" | "mysql";
+  /** Connection URL (with credentials; never logged or shown, see lib/logger.ts). */
+  url: string;
+  /** `schema.table` entries, or a bare `schema` for all its tables. */
+  tables: string[];
+  snapshot: SnapshotMode;
+  slot?: string;
+  publication?: string;
+  /** Partitions of each table topic created by the connector (default 3). */
+  partitions?: number;
+  outbox?: OutboxDefinition;
+}
+
+export type SourceState = "starting" | "snapshotting" | "streaming" | "paused" | "failed" | "stopped";
+
+export interface StatusError {
+  code: string;
+  message: string;
+}
+
+export interface SourceStatus {
+  state: SourceState;
+  error: StatusError | null;
+  /** Snapshot progress (initial or incremental), null when none is running. */
+  progress: {
+    phase: "initial" | "incremental";
+    rowsDone: number;
+    rowsEstimated: number;
+    table: string | null;
+  } | null;
+  /** Bytes of WAL (or binlog) between the source's current position and the confirmed offset. */
+  lagBytes: number | null;
+  /** Seconds between now and the commit time of the last acknowledged transaction (0 when idle). */
+  lagSeconds: number | null;
+  /** The confirmed source offset (Postgres LSN text, MySQL file:pos or GTID set). */
+  offset: string | null;
+  /** Events written per table (`schema.table`) since this process started. */
+  events: Record<string, number>;
+  /** Tables stopped on their own (e.g. an incompatible schema change), with the reason. */
+  tables: Record<string, { state: "streaming" | "failed"; error: StatusError | null }>;
+}
+
+export interface Problem {
+  /** Stable code of the problem (e.g. `wal_level`, `replication_role`, `no_primary_key`). */
+  code: string;
+  message: string;
+  /** What to do: usually the SQL a DBA runs. */
+  fix: string;
+}
+
+export interface ConnectorDeps {
+  kafka: Kafka;
+  registry: SchemaRegistrar;
+  offsets: OffsetStore;
+  logger: Logger;
+  /** Heartbeat period (default 10 s): keeps the offset moving while captured tables are idle. */
+  heartbeatIntervalMs?: number;
+  /** Wait before restarting after a retryable failure (default 1 s, doubling to 30 s). */
+  retryDelayMs?: number;
+  /** Rows per snapshot chunk (default 10 000). */
+  snapshotChunkRows?: number;
+  now?: () => number;
+}
+
+export interface Connector {
+  /** Resolves once the connector runs (snapshot started or streaming); failures show in status(). */
+  start(): Promise<void>;
+  /** Drains: everything read is acknowledged and the offset confirmed before it resolves. */
+  stop(): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Re-snapshots these tables while streaming goes on (incremental, resumable). */
+  resnapshot(tables: string[]): Promise<void>;
+  status(): SourceStatus;
+}
+
+export interface ConnectorBackend {
+  create(def: SourceDefinition, deps: ConnectorDeps): Connector;
+  checkPrerequisites(def: SourceDefinition): Promise<Problem[]>;
+}
+
+// connectors/mysql adds its backend here.
+const backends: Partial<Record<SourceDefinition["kind"], ConnectorBackend>> = {
+  postgres: postgresBackend,
+};
+
+function backendOf(def: SourceDefinition): ConnectorBackend {
+  const backend = backends[def.kind];
+  if (!backend)
+    throw new MeshError("MESH_BAD_REQUEST", `no connector for kind ${def.kind} in this build`, {
+      kind: def.kind,
+    });
+  return backend;
+}
+
+export function createConnector(def: SourceDefinition, deps: ConnectorDeps): Connector {
+  return backendOf(def).create(def, deps);
+}
+
+export function checkSourcePrerequisites(def: SourceDefinition): Promise<Problem[]> {
+  return backendOf(def).checkPrerequisites(def);
+}

@@ -1,0 +1,91 @@
+// The LevelDB key layout of one view. Every key starts with the view's prefix (so dropping a view is one
+// range delete) and a one-byte section tag; the rest is order-preserving (keys/encoding.ts):
+//   T rel pk                  → input row (only the columns the view needs) and the partition it came from
+//   J rel set joinvals pk     → ""  secondary index of an input relation on join columns
+//   R viewkey                 → view row {k: key values, v: output record}
+//   X index values viewkey    → ""  declared secondary index on view columns
+//   O topic partition         → next offset to consume (written in the same batch as the state)
+//   M source                  → next offset of `<source>.transactions`
+//   C seq                     → change-feed entry
+//   P topic partition offset  → parked record (undecodable or unexpected), with the reason
+//   S                         → meta {seq, rows}
+import { serialize, deserialize } from "node:v8";
+import { encodeKey } from "../keys/encoding.ts";
+
+export const TAG = {
+  T: 0x54,
+  J: 0x4a,
+  R: 0x52,
+  X: 0x58,
+  O: 0x4f,
+  M: 0x4d,
+  C: 0x43,
+  P: 0x50,
+  S: 0x53,
+} as const;
+
+export class Layout {
+  readonly prefix: Buffer;
+
+  constructor(viewName: string) {
+    // A view namespace: "v" + the encoded name; the catalog of views lives under "c".
+    this.prefix = Buffer.concat([Buffer.from("v"), encodeKey([viewName])]);
+  }
+
+  section(tag: number, ...parts: (Buffer | number)[]): Buffer {
+    const bytes = parts.map((p) => (typeof p === "number" ? Buffer.from([p]) : p));
+    return Buffer.concat([this.prefix, Buffer.from([tag]), ...bytes]);
+  }
+
+  tableRow(rel: number, pk: Buffer): Buffer {
+    return this.section(TAG.T, rel, pk);
+  }
+
+  joinIndex(rel: number, set: number, vals: Buffer, pk?: Buffer): Buffer {
+    return pk ? this.section(TAG.J, rel, set, vals, pk) : this.section(TAG.J, rel, set, vals);
+  }
+
+  viewRow(viewKey: Buffer): Buffer {
+    return this.section(TAG.R, viewKey);
+  }
+
+  viewIndex(index: number, vals: Buffer, viewKey?: Buffer): Buffer {
+    return viewKey ? this.section(TAG.X, index, vals, viewKey) : this.section(TAG.X, index, vals);
+  }
+
+  offset(topic: string, partition: number): Buffer {
+    return this.section(TAG.O, encodeKey([topic, partition]));
+  }
+
+  markerOffset(source: string): Buffer {
+    return this.section(TAG.M, encodeKey([source]));
+  }
+
+  change(seq: number): Buffer {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(seq));
+    return this.section(TAG.C, b);
+  }
+
+  parked(topic: string, partition: number, offset: string): Buffer {
+    return this.section(TAG.P, encodeKey([topic, partition, BigInt(offset)]));
+  }
+
+  meta(): Buffer {
+    return this.section(TAG.S);
+  }
+
+  /** [gte, lt) bounds of everything under a key prefix. */
+  static range(prefix: Buffer): { gte: Buffer; lt: Buffer } {
+    return { gte: prefix, lt: Buffer.concat([prefix, Buffer.from([0xff, 0xff, 0xff])]) };
+  }
+}
+
+/** Values are V8-serialized: bigint, Buffer, null and nested records survive exactly and fast. */
+export function pack(value: unknown): Buffer {
+  return serialize(value);
+}
+
+export function unpack<T>(buf: Buffer | Uint8Array): T {
+  return deserialize(buf) as T;
+}

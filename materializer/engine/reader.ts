@@ -1,0 +1,117 @@
+// Reads input relations as of before a batch (S0: LevelDB alone) or after it (S1: LevelDB overlaid with
+// the batch's pending rows), so the engine can find view rows a change touches in both states without
+// writing anything until the whole batch is decided. Gets are cached for the batch's lifetime.
+import type { ClassicLevel } from "classic-level";
+import { encodeKey } from "../keys/encoding.ts";
+import { Layout, unpack } from "./layout.ts";
+import type { JoinShape, Lookup, Row } from "./shape.ts";
+
+export type Db = ClassicLevel<Buffer, Buffer>;
+
+export interface StoredRow {
+  /** Source partition: a truncate on partition p removes exactly the rows that came from p. */
+  p: number;
+  r: Row;
+}
+
+export interface PendingRow {
+  rel: number;
+  pk: Buffer;
+  row: StoredRow | null;
+}
+
+/** The batch's changed rows (final image per relation and key) and index entries of their new images. */
+export class Pending {
+  readonly rows = new Map<string, PendingRow>();
+  private readonly index = new Map<string, Map<string, Buffer>>();
+
+  static id(rel: number, pk: Buffer): string {
+    return `${rel}:${pk.toString("latin1")}`;
+  }
+
+  set(rel: number, pk: Buffer, row: StoredRow | null): void {
+    this.rows.set(Pending.id(rel, pk), { rel, pk, row });
+  }
+
+  get(rel: number, pk: Buffer): PendingRow | undefined {
+    return this.rows.get(Pending.id(rel, pk));
+  }
+
+  /** Builds the index of new images; call once all changes are in. */
+  indexRows(shape: JoinShape): void {
+    for (const p of this.rows.values()) {
+      if (!p.row) continue;
+      (shape.sets[p.rel] ?? []).forEach((set, s) => {
+        const vals = shape.values(p.rel, p.row!.r, set.cols);
+        if (!vals) return;
+        const k = `${p.rel}:${s}:${encodeKey(vals, set.kinds).toString("latin1")}`;
+        let m = this.index.get(k);
+        if (!m) this.index.set(k, (m = new Map()));
+        m.set(p.pk.toString("latin1"), p.pk);
+      });
+    }
+  }
+
+  indexed(rel: number, set: number, vals: Buffer): Buffer[] {
+    return [...(this.index.get(`${rel}:${set}:${vals.toString("latin1")}`)?.values() ?? [])];
+  }
+}
+
+export class Reader {
+  private readonly cache = new Map<string, Row | null>();
+  private readonly db: Db;
+  private readonly layout: Layout;
+  private readonly pending: Pending | null;
+
+  constructor(db: Db, layout: Layout, pending: Pending | null) {
+    this.db = db;
+    this.layout = layout;
+    this.pending = pending;
+  }
+
+  async get(rel: number, pk: Buffer): Promise<Row | null> {
+    const p = this.pending?.get(rel, pk);
+    if (p) return p.row?.r ?? null;
+    const id = Pending.id(rel, pk);
+    const hit = this.cache.get(id);
+    if (hit !== undefined) return hit;
+    const buf = await this.db.get(this.layout.tableRow(rel, pk));
+    const row = buf ? unpack<StoredRow>(buf).r : null;
+    this.cache.set(id, row);
+    return row;
+  }
+
+  private async scan(rel: number, set: number, vals: Buffer): Promise<Buffer[]> {
+    const prefix = this.layout.joinIndex(rel, set, vals);
+    const pks: Buffer[] = [];
+    for await (const key of this.db.keys(Layout.range(prefix))) {
+      const pk = key.subarray(prefix.length);
+      if (!this.pending?.get(rel, pk)) pks.push(Buffer.from(pk));
+    }
+    if (this.pending) pks.push(...this.pending.indexed(rel, set, vals));
+    return pks;
+  }
+
+  /** Rows of `lookup.rel` whose lookup columns equal `vals` (values from the other side, with their kinds). */
+  async find(
+    lookup: Lookup,
+    vals: unknown[],
+    fromKinds: Parameters<typeof encodeKey>[1],
+  ): Promise<{ pk: Buffer; row: Row }[]> {
+    if (lookup.by === "pk") {
+      const pk = encodeKey(
+        lookup.order.map((i) => vals[i]),
+        lookup.order.map((i) => fromKinds?.[i] ?? "any"),
+      );
+      const row = await this.get(lookup.rel, pk);
+      return row ? [{ pk, row }] : [];
+    }
+    const encoded = encodeKey(vals, fromKinds);
+    const out: { pk: Buffer; row: Row }[] = [];
+    for (const pk of await this.scan(lookup.rel, lookup.set, encoded)) {
+      const row = await this.get(lookup.rel, pk);
+      if (row) out.push({ pk, row });
+    }
+    return out;
+  }
+}

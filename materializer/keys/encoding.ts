@@ -1,0 +1,138 @@
+// Order-preserving, prefix-free encoding of typed values and tuples into bytes (the LevelDB key layout of
+// view rows, table rows and every index). Comparing two encodings with Buffer.compare gives the SQL order of
+// the values; a tuple encodes as the concatenation of its parts, so a tuple prefix is a byte prefix (range
+// scans by driving key, cursors). Numbers of every Avro kind (int, long as bigint, float/double, decimal
+// strings) share one canonical form, so `5`, `5n` and the decimal "5.00" encode to the same bytes: that is
+// how an int column joins a long or numeric column.
+//
+// Grammar (one part): tag byte, then
+//   0x01 null                      (NULLs sort first)
+//   0x02 false | 0x03 true
+//   0x10 -Infinity | 0x11 negative number | 0x12 zero | 0x13 positive number | 0x14 +Infinity | 0x15 NaN
+//        number body: 4-byte big-endian exponent E (xor 0x80000000) then the decimal digits of the
+//        mantissa 0.d1d2..dn × 10^E (d1 ≠ 0, no trailing zeros) as ASCII, then 0x00; negative numbers
+//        have every body byte inverted (so larger magnitudes sort first).
+//   0x20 string (UTF-8) | 0x21 bytes: content with 0x00 escaped as 0x00 0xFF, terminated by 0x00.
+// Strings order by UTF-8 bytes (code point order, Postgres' "C" collation).
+
+export type KeyKind = "number" | "decimal" | "string" | "bytes" | "boolean" | "any";
+
+const TAG_NULL = 0x01;
+const TAG_FALSE = 0x02;
+const TAG_TRUE = 0x03;
+const TAG_NEG_INF = 0x10;
+const TAG_NEG = 0x11;
+const TAG_ZERO = 0x12;
+const TAG_POS = 0x13;
+const TAG_POS_INF = 0x14;
+const TAG_NAN = 0x15;
+const TAG_STRING = 0x20;
+const TAG_BYTES = 0x21;
+
+/** A decimal number in canonical form: sign, digits without leading/trailing zeros, exponent (0.digits × 10^exp). */
+interface Canonical {
+  negative: boolean;
+  digits: string;
+  exponent: number;
+}
+
+/** Parses decimal text ("-12.50", "1e3", "0.001") into canonical form; null for zero. */
+export function canonicalDecimal(text: string): Canonical | null {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m || ((m[2] ?? "") === "" && (m[3] ?? "") === ""))
+    throw new TypeError(`not a decimal number: ${text}`);
+  const [, sign = "", intPart = "", fracPart = "", exp] = m;
+  const all = intPart + fracPart;
+  const lead = all.search(/[1-9]/);
+  if (lead < 0) return null;
+  const digits = all.slice(lead).replace(/0+$/, "");
+  // value = 0.all × 10^(intPart.length) × 10^exp; dropping `lead` leading zeros lowers the exponent.
+  const exponent = intPart.length - lead + (exp ? Number.parseInt(exp, 10) : 0);
+  return { negative: sign === "-", digits, exponent };
+}
+
+function numberText(value: unknown): string | number {
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "number") {
+    // Non-finite handled by the caller; String() gives the shortest text that round-trips, whose order
+    // matches the doubles' order.
+    return Number.isFinite(value) ? String(value) : value;
+  }
+  if (typeof value === "string") return value;
+  throw new TypeError(`not a number: ${String(value)}`);
+}
+
+function pushNumber(out: number[], value: unknown): void {
+  const text = numberText(value);
+  if (typeof text === "number") {
+    out.push(Number.isNaN(text) ? TAG_NAN : text > 0 ? TAG_POS_INF : TAG_NEG_INF);
+    return;
+  }
+  const c = canonicalDecimal(text);
+  if (!c) {
+    out.push(TAG_ZERO);
+    return;
+  }
+  const body: number[] = [];
+  const e = (c.exponent ^ 0x80000000) >>> 0;
+  body.push((e >>> 24) & 0xff, (e >>> 16) & 0xff, (e >>> 8) & 0xff, e & 0xff);
+  for (let i = 0; i < c.digits.length; i++) body.push(c.digits.charCodeAt(i));
+  body.push(0x00);
+  if (c.negative) {
+    out.push(TAG_NEG);
+    for (const b of body) out.push(0xff - b);
+  } else {
+    out.push(TAG_POS);
+    for (const b of body) out.push(b);
+  }
+}
+
+function pushEscaped(out: number[], tag: number, bytes: Uint8Array): void {
+  out.push(tag);
+  for (const b of bytes) {
+    out.push(b);
+    if (b === 0x00) out.push(0xff);
+  }
+  out.push(0x00);
+}
+
+/** Appends one value's encoding; `kind` says how to read a JS string (a decimal column's strings are numbers). */
+export function pushPart(out: number[], value: unknown, kind: KeyKind = "any"): void {
+  if (value === null || value === undefined) {
+    out.push(TAG_NULL);
+    return;
+  }
+  if (typeof value === "boolean") {
+    out.push(value ? TAG_TRUE : TAG_FALSE);
+    return;
+  }
+  if (
+    typeof value === "number" ||
+    typeof value === "bigint" ||
+    (kind === "decimal" && typeof value === "string")
+  ) {
+    pushNumber(out, value);
+    return;
+  }
+  if (typeof value === "string") {
+    pushEscaped(out, TAG_STRING, Buffer.from(value, "utf8"));
+    return;
+  }
+  if (value instanceof Uint8Array) {
+    pushEscaped(out, TAG_BYTES, value);
+    return;
+  }
+  throw new TypeError(`cannot encode a ${typeof value} as a key part`);
+}
+
+/** Encodes a tuple (composite key); kinds[i] applies to values[i] (default "any"). */
+export function encodeKey(values: readonly unknown[], kinds?: readonly KeyKind[]): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) pushPart(out, values[i], kinds?.[i] ?? "any");
+  return Buffer.from(out);
+}
+
+/** The smallest key greater than every key starting with `prefix` (for `lt` bounds of prefix scans). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  return Buffer.concat([prefix, Buffer.from([0xff, 0xff])]);
+}

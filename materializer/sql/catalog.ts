@@ -1,0 +1,82 @@
+// The catalog the SQL compiler resolves table names against: every table topic with its key columns and
+// its row columns' Avro types, as the registry holds them (subjects `<topic>-key` / `<topic>-value`).
+// Pure types and helpers; materializer/kafka/registry-catalog.ts builds one from Kafka and the registry.
+import type { KeyKind } from "../keys/encoding.ts";
+
+/** An Avro schema as JSON (what the registry stores). */
+export type AvroSchemaJson = string | Record<string, unknown> | unknown[];
+
+export interface ColumnInfo {
+  name: string;
+  /** The column's Avro type as declared in the `Value` record (nullable union). */
+  type: AvroSchemaJson;
+}
+
+export interface TableInfo {
+  /** `<source>.<schema>.<table>` (the Kafka topic). */
+  topic: string;
+  source: string;
+  schema: string;
+  table: string;
+  /** Primary-key column names, in key order (the `Key` record's fields). */
+  key: string[];
+  columns: ColumnInfo[];
+}
+
+export interface Catalog {
+  tables: readonly TableInfo[];
+}
+
+function nonNull(type: AvroSchemaJson): AvroSchemaJson {
+  if (Array.isArray(type)) {
+    const branches = type.filter((t) => t !== "null") as AvroSchemaJson[];
+    return branches.length === 1 && branches[0] !== undefined ? branches[0] : type;
+  }
+  return type;
+}
+
+/**
+ * How values of an Avro type compare and join (docs/contracts.md's decoded representation): all numeric
+ * kinds compare by value, decimals arrive as strings but are numbers, dates and timestamps are canonical
+ * ISO strings that sort as text.
+ */
+export function kindOf(type: AvroSchemaJson): KeyKind {
+  const t = nonNull(type);
+  if (typeof t === "string") {
+    if (t === "int" || t === "long" || t === "float" || t === "double") return "number";
+    if (t === "string") return "string";
+    if (t === "bytes") return "bytes";
+    if (t === "boolean") return "boolean";
+    return "any";
+  }
+  if (Array.isArray(t)) return "any";
+  const logical = t.logicalType;
+  if (logical === "decimal" || logical === "variable-decimal") return "decimal";
+  if (typeof logical === "string") return "string";
+  const base = t.type;
+  if (base === "enum") return "string";
+  if (base === "fixed") return "bytes";
+  if (typeof base === "string" && base !== "record" && base !== "array" && base !== "map")
+    return kindOf(base);
+  return "any";
+}
+
+/** Builds a TableInfo from a topic name and its key and value (envelope) schemas. */
+export function tableInfoFromSchemas(
+  topic: string,
+  keySchema: AvroSchemaJson,
+  valueSchema: AvroSchemaJson,
+): TableInfo {
+  const [source = "", schema = "", ...rest] = topic.split(".");
+  const table = rest.join(".");
+  const keyFields = ((keySchema as { fields?: { name: string }[] }).fields ?? []).map((f) => f.name);
+  const envelopeFields = (valueSchema as { fields?: { name: string; type: AvroSchemaJson }[] }).fields ?? [];
+  // `before` defines the Value record and `after` refers to it by name (or the other way round).
+  const images = envelopeFields
+    .filter((f) => f.name === "before" || f.name === "after")
+    .map((f) => nonNull(f.type));
+  const defined = images.find((t) => typeof t === "object" && !Array.isArray(t));
+  const valueRecord = (defined ?? { fields: [] }) as { fields?: { name: string; type: AvroSchemaJson }[] };
+  const columns = (valueRecord.fields ?? []).map((f) => ({ name: f.name, type: f.type }));
+  return { topic, source, schema, table, key: keyFields, columns };
+}

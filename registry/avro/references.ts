@@ -1,0 +1,53 @@
+// Owns schema references for Avro: a schema may use named types defined by other registered schemas
+// (`references: [{name, subject, version}]`). Resolving parses the referenced schemas first (depth first, each
+// once), so their named types are known when the referring schema is parsed. Pure: lookups are passed in.
+import { canonicalText } from "./canonical.ts";
+import { AvroSchemaError, parseSchema, type AvroSchema, type NamedTypes } from "./schema.ts";
+
+export interface Reference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
+export interface Referenced {
+  schema: string;
+  references: readonly Reference[];
+}
+
+export type LookupReference = (subject: string, version: number) => Referenced | undefined;
+
+export interface ResolvedSchema {
+  schema: AvroSchema;
+  /** Canonical text of this schema (referenced types by name) plus its references: the identity key. */
+  identity: string;
+  canonical: string;
+}
+
+export function resolveSchema(text: string, references: readonly Reference[], lookup: LookupReference): ResolvedSchema {
+  const known: NamedTypes = new Map();
+  const visited = new Set<string>();
+  const load = (refs: readonly Reference[], depth: number): void => {
+    if (depth > 32) throw new AvroSchemaError("schema references nest too deeply (or form a cycle)");
+    for (const ref of refs) {
+      const key = `${ref.subject}\u0000${ref.version}`;
+      if (visited.has(key)) continue;
+      visited.add(key);
+      const found = lookup(ref.subject, ref.version);
+      if (!found) {
+        throw new AvroSchemaError(`reference ${ref.name} to subject ${ref.subject} version ${ref.version} not found`);
+      }
+      load(found.references, depth + 1);
+      parseSchema(found.schema, known);
+      if (!known.has(ref.name)) {
+        throw new AvroSchemaError(`reference ${ref.name}: subject ${ref.subject} version ${ref.version} does not define it`);
+      }
+    }
+  };
+  load(references, 0);
+  const predefined = new Set(known.keys());
+  const schema = parseSchema(text, known);
+  const canonical = canonicalText(schema, { predefined });
+  const refKey = references.map((r) => `${r.name}|${r.subject}|${r.version}`).join(",");
+  return { schema, canonical, identity: refKey ? `${canonical}\u0000${refKey}` : canonical };
+}

@@ -1,0 +1,165 @@
+// Owns one registry process's place in the cluster: its state (replayed from `_schemas`), its role (leader or
+// follower, from the election), and where a write goes: applied here and appended to Kafka when leader,
+// forwarded over HTTP to the leader otherwise. A new leader first reads `_schemas` up to its high watermark, so
+// the ids it issues are above every id already written.
+import type { Kafka } from "kafkajs";
+import type { Logger } from "pino";
+import type { RegistryBackend, RegistryStatus, WriteOutcome, WriteRequest } from "./backend.ts";
+import { LeaderElection } from "./cluster/election.ts";
+import { forwardToLeader } from "./cluster/forward.ts";
+import { RegistryError } from "./errors.ts";
+import type { Write } from "./ops/writes.ts";
+import { Batcher } from "./store/batcher.ts";
+import { SchemasLog } from "./store/log.ts";
+import { RegistryState } from "./store/state.ts";
+
+export type Role = "starting" | "electing" | "catching-up" | "leader" | "follower";
+
+export interface CoreOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  url: string;
+  logger: Logger;
+  /** How long a write waits for an election to settle before answering 50004. */
+  electionWaitMs?: number;
+}
+
+export class RegistryCore implements RegistryBackend {
+  state = new RegistryState();
+  role: Role = "starting";
+  private readonly options: CoreOptions;
+  private log: SchemasLog;
+  private readonly election: LeaderElection;
+  private readonly batcher: Batcher;
+  private epoch = 0;
+  private roleWaiters: (() => void)[] = [];
+  private rebuilding: Promise<void> | undefined;
+
+  constructor(options: CoreOptions) {
+    this.options = options;
+    this.log = this.newLog(this.state);
+    this.batcher = new Batcher((records) => this.log.append(records));
+    this.election = new LeaderElection({
+      kafka: options.kafka,
+      topic: `${options.topic}_leader`,
+      groupId: options.groupId,
+      url: options.url,
+      logger: options.logger,
+      onChange: (leader) => this.onElection(leader),
+    });
+  }
+
+  private newLog(state: RegistryState): SchemasLog {
+    const { kafka, topic, groupId, logger } = this.options;
+    // While leader, this process's state already holds everything it wrote: its own records are not re-applied.
+    return new SchemasLog({ kafka, topic, groupId, logger }, (record) => {
+      if (this.role !== "leader" || state !== this.state) state.apply(record);
+    });
+  }
+
+  async start(): Promise<void> {
+    const t0 = Date.now();
+    await this.log.start();
+    this.options.logger.info(
+      { ms: Date.now() - t0, schemas: this.state.schemas.size, subjects: this.state.subjects.size },
+      "replayed the schemas topic",
+    );
+    if (this.role === "starting") this.setRole("electing");
+    await this.election.start();
+  }
+
+  private setRole(role: Role): void {
+    this.role = role;
+    if (role === "leader" || role === "follower") {
+      const waiters = this.roleWaiters;
+      this.roleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private onElection(leader: boolean | undefined): void {
+    const epoch = ++this.epoch;
+    if (leader === undefined) return this.setRole("electing");
+    if (!leader) return this.setRole("follower");
+    this.setRole("catching-up");
+    this.log
+      .catchUp()
+      .then(() => {
+        if (epoch === this.epoch) {
+          this.options.logger.info({ maxId: this.state.maxId }, "caught up on the schemas topic; accepting writes");
+          this.setRole("leader");
+        }
+      })
+      .catch((err: unknown) => this.options.logger.error({ err }, "could not catch up on the schemas topic as leader"));
+  }
+
+  private async settledRole(): Promise<Role> {
+    if (this.role === "leader" || this.role === "follower") return this.role;
+    const wait = this.options.electionWaitMs ?? 20_000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.roleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.role;
+  }
+
+  async write<T>(request: WriteRequest, op: (state: RegistryState) => Write<T>): Promise<WriteOutcome<T>> {
+    if (this.rebuilding) await this.rebuilding;
+    const role = await this.settledRole();
+    if (role === "follower") {
+      if (request.forwarded) {
+        throw new RegistryError("FORWARDING_ERROR", "This registry is not the leader any more; retry the request");
+      }
+      const url = await this.election.leaderUrl();
+      if (!url) throw new RegistryError("UNKNOWN_LEADER", "No registry leader is known yet; retry shortly");
+      const out = await forwardToLeader(url, request);
+      // Read your writes: answer once this process has read what the leader wrote.
+      if (out.offset !== undefined) await this.log.waitFor(out.offset).catch(() => undefined);
+      return { local: false, status: out.status, body: out.body };
+    }
+    if (role !== "leader") throw new RegistryError("UNKNOWN_LEADER", "The registry leader election has not settled; retry shortly");
+    const state = this.state;
+    const w = op(state);
+    for (const r of w.records) state.apply(r);
+    try {
+      const offset = await this.batcher.submit(w.records);
+      return { local: true, result: w.result, offset };
+    } catch (err) {
+      this.options.logger.error({ err }, "write to the schemas topic failed; rebuilding state from the topic");
+      void this.rebuild();
+      throw new RegistryError("STORE_ERROR", `Error while writing to the schemas topic: ${(err as Error).message}; retry`);
+    }
+  }
+
+  /** After a failed append the optimistic state may hold records Kafka never took: read it all again. */
+  private rebuild(): Promise<void> {
+    this.rebuilding ??= (async () => {
+      const fresh = new RegistryState();
+      const old = this.log;
+      await old.stop();
+      const log = this.newLog(fresh);
+      await log.start();
+      this.state = fresh;
+      this.log = log;
+    })()
+      .catch((err: unknown) => this.options.logger.error({ err }, "rebuilding state failed"))
+      .finally(() => {
+        this.rebuilding = undefined;
+      });
+    return this.rebuilding;
+  }
+
+  async status(): Promise<RegistryStatus> {
+    const leaderUrl = this.role === "follower" ? await this.election.leaderUrl().catch(() => undefined) : undefined;
+    return { role: this.role, leaderUrl: this.role === "leader" ? this.options.url : (leaderUrl ?? null) };
+  }
+
+  async stop(): Promise<void> {
+    await this.election.stop();
+    await this.log.stop();
+  }
+}

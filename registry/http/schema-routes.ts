@@ -1,0 +1,48 @@
+// Owns the /schemas and /compatibility routes.
+import type { FastifyInstance } from "fastify";
+import type { RegistryBackend } from "../backend.ts";
+import { errors } from "../errors.ts";
+import { flag } from "../ops/common.ts";
+import * as reads from "../ops/reads.ts";
+import type { Query } from "./write-route.ts";
+
+type P = { id: string; subject: string; version: string };
+
+function parseId(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n)) throw errors.schemaNotFound(`Schema ${v} not found`);
+  return n;
+}
+
+export function schemaRoutes(backend: RegistryBackend) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get("/schemas/types", async () => ["AVRO"]);
+    app.get<{ Querystring: Query }>("/schemas", async (req) =>
+      reads.listSchemas(backend.state, req.query.subjectPrefix, flag(req.query.deleted), flag(req.query.latestOnly)),
+    );
+    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id", async (req) => {
+      const id = parseId(req.params.id);
+      const body = reads.getSchemaById(backend.state, id);
+      if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
+      return body;
+    });
+    app.get<{ Params: P }>("/schemas/ids/:id/schema", async (req, reply) => {
+      const s = reads.schemaById(backend.state, parseId(req.params.id));
+      return reply.type("application/vnd.schemaregistry.v1+json").send(s.schema);
+    });
+    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/subjects", async (req) => [
+      ...new Set(reads.idUses(backend.state, parseId(req.params.id), flag(req.query.deleted)).map((v) => v.subject)),
+    ]);
+    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/versions", async (req) =>
+      reads
+        .idUses(backend.state, parseId(req.params.id), flag(req.query.deleted))
+        .map((v) => ({ subject: v.subject, version: v.version })),
+    );
+    app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions/:version", async (req) =>
+      reads.testCompatibility(backend.state, req.params.subject, req.params.version, req.body, flag(req.query.verbose)),
+    );
+    app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions", async (req) =>
+      reads.testCompatibility(backend.state, req.params.subject, undefined, req.body, flag(req.query.verbose)),
+    );
+  };
+}

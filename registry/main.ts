@@ -1,0 +1,59 @@
+// The registry as a process: `node registry/main.ts --brokers 127.0.0.1:19092 --port 8081`. Config is read here
+// once (flags, else MESH_* env) and passed down typed; nothing below reads process.env.
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { startRegistry, type RegistryOptions } from "./server.ts";
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      brokers: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      topic: { type: "string" },
+      "group-id": { type: "string" },
+      "advertised-url": { type: "string" },
+      "log-level": { type: "string" },
+    },
+  });
+  const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
+  if (!brokers) throw new Error("MESH_REGISTRY_CONFIG: give Kafka with --brokers host:port[,host:port] or MESH_KAFKA_BROKERS");
+  const port = Number(values.port ?? env.MESH_REGISTRY_PORT ?? "8081");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`MESH_REGISTRY_CONFIG: bad port ${values.port}`);
+  const options: RegistryOptions = {
+    brokers: brokers.split(",").map((b) => b.trim()),
+    port,
+    host: values.host ?? env.MESH_REGISTRY_HOST ?? "127.0.0.1",
+    logger: pino({ level: values["log-level"] ?? env.MESH_LOG_LEVEL ?? "info" }, pino.destination(2)),
+  };
+  const topic = values.topic ?? env.MESH_REGISTRY_TOPIC;
+  if (topic) options.topic = topic;
+  const groupId = values["group-id"] ?? env.MESH_REGISTRY_GROUP_ID;
+  if (groupId) options.groupId = groupId;
+  const advertised = values["advertised-url"] ?? env.MESH_REGISTRY_ADVERTISED_URL;
+  if (advertised) options.advertisedUrl = advertised;
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = parseConfig(process.argv.slice(2), process.env);
+  const registry = await startRegistry(options);
+  // One line on stdout that scripts and tests can wait for.
+  process.stdout.write(`${JSON.stringify({ registry: registry.url })}\n`);
+  const shutdown = (): void => {
+    registry.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+if (import.meta.main) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

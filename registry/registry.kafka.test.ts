@@ -1,0 +1,119 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import pino from "pino";
+import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { startRegistry, type RunningRegistry } from "./server.ts";
+
+const logger = pino({ level: "warn" });
+const brokers = () => stackEnv().MESH_KAFKA_BROKERS.split(",");
+const topics: string[] = [];
+const running: RunningRegistry[] = [];
+
+async function start(topic: string): Promise<RunningRegistry> {
+  const r = await startRegistry({ brokers: brokers(), port: 0, topic, logger });
+  running.push(r);
+  return r;
+}
+
+afterAll(async () => {
+  await Promise.allSettled(running.map((r) => r.stop()));
+  const admin = kafka().admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const doomed = topics.flatMap((t) => [t, `${t}_leader`]).filter((t) => existing.has(t));
+  await admin.deleteTopics({ topics: doomed }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+const userV1 = {
+  type: "record",
+  name: "User",
+  namespace: "shop",
+  fields: [
+    { name: "id", type: "long" },
+    { name: "email", type: "string" },
+  ],
+};
+const userV2 = { ...userV1, fields: [...userV1.fields, { name: "age", type: ["null", "int"], default: null }] };
+
+describe("registry on Kafka", () => {
+  it("serves @kafkajs/confluent-schema-registry: register, encode, decode", async () => {
+    const topic = uniqueName("_schemas_js");
+    topics.push(topic);
+    const reg = await start(topic);
+    const client = new SchemaRegistry({ host: reg.url });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(userV1) }, { subject: "users-value" });
+    expect(id).toBe(1);
+    const encoded = await client.encode(id, { id: 7, email: "a@b.c" });
+    expect(encoded[0]).toBe(0);
+    expect(encoded.readUInt32BE(1)).toBe(id);
+    expect(await client.decode(encoded)).toEqual({ id: 7, email: "a@b.c" });
+    const { id: id2 } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(userV2) }, { subject: "users-value" });
+    expect(id2).toBe(2);
+    expect(await client.getLatestSchemaId("users-value")).toBe(2);
+    // A v1 message decodes with its own writer schema, as any consumer would.
+    expect(await client.decode(encoded)).toEqual({ id: 7, email: "a@b.c" });
+    await expect(
+      client.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify({ ...userV1, fields: [{ name: "id", type: "string" }] }) },
+        { subject: "users-value" },
+      ),
+    ).rejects.toThrow(/incompatible/);
+  });
+
+  it("replays _schemas on restart and serves the same ids; ids keep growing after deletes", async () => {
+    const topic = uniqueName("_schemas_restart");
+    topics.push(topic);
+    const first = await start(topic);
+    const post = (url: string, path: string, body: unknown, method = "POST") =>
+      fetch(`${url}${path}`, {
+        method,
+        headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const schema = JSON.stringify({ type: "record", name: `R${i}`, fields: [{ name: "a", type: "int" }] });
+      ids.push((await post(first.url, `/subjects/s${i}/versions`, { schema })).json.id);
+    }
+    expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await post(first.url, "/config", { compatibility: "FULL" }, "PUT");
+    // Permanently delete the subject holding the highest id.
+    expect((await post(first.url, "/subjects/s19", undefined, "DELETE")).status).toBe(200);
+    expect((await post(first.url, "/subjects/s19?permanent=true", undefined, "DELETE")).json).toEqual([1]);
+    await first.stop();
+
+    const second = await start(topic);
+    for (let i = 0; i < 19; i++) {
+      const r = await fetch(`${second.url}/subjects/s${i}/versions/latest`).then((x) => x.json() as any);
+      expect(r.id).toBe(i + 1);
+    }
+    expect(await fetch(`${second.url}/config`).then((x) => x.json())).toEqual({ compatibilityLevel: "FULL" });
+    expect((await fetch(`${second.url}/schemas/ids/20`)).status).toBe(404);
+    const schema = JSON.stringify({ type: "record", name: "New", fields: [{ name: "a", type: "int" }] });
+    expect((await post(second.url, "/subjects/new/versions", { schema })).json.id).toBe(21);
+  });
+
+  it("refuses to start on a schemas topic that is not compacted", async () => {
+    const topic = uniqueName("_schemas_delete");
+    topics.push(topic);
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "delete" }] }] });
+    await admin.disconnect();
+    await expect(startRegistry({ brokers: brokers(), port: 0, topic, logger })).rejects.toThrow(/MESH_REGISTRY_TOPIC_NOT_COMPACTED/);
+  });
+
+  it("creates the schemas topic compacted with one partition", async () => {
+    const topic = uniqueName("_schemas_new");
+    topics.push(topic);
+    await start(topic);
+    const admin = kafka().admin();
+    await admin.connect();
+    const cfg = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }] });
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.disconnect();
+    expect(cfg.resources[0]?.configEntries[0]?.configValue).toBe("compact");
+    expect(meta.topics[0]?.partitions.length).toBe(1);
+  });
+});

@@ -1,0 +1,93 @@
+// Entry point for embedding the registry: starts one registry process (replays `_schemas`, joins the leader
+// election, serves the Confluent REST API) and returns its URL and a stop function.
+import { Kafka, logLevel } from "kafkajs";
+import pino, { type Logger } from "pino";
+import { RegistryCore } from "./core.ts";
+import { buildApp } from "./http/app.ts";
+
+export interface RegistryOptions {
+  brokers: string[];
+  host?: string;
+  /** 0 picks a free port. Default 8081 (Confluent's). */
+  port?: number;
+  /** The schemas topic. Default `_schemas`. */
+  topic?: string;
+  /** Consumer group of the leader election; processes sharing it form one registry cluster. */
+  groupId?: string;
+  /** URL other registry processes forward writes to; default http://<host>:<port>. */
+  advertisedUrl?: string;
+  logger?: Logger;
+  /** How long a write waits for a leader election to settle. */
+  electionWaitMs?: number;
+}
+
+export interface RunningRegistry {
+  url: string;
+  core: RegistryCore;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  const logger = options.logger ?? pino({ level: "info" });
+  const host = options.host ?? "127.0.0.1";
+  const topic = options.topic ?? "_schemas";
+  const groupId = options.groupId ?? `schema-registry${topic === "_schemas" ? "" : `-${topic}`}`;
+  const kafka = new Kafka({
+    brokers: options.brokers,
+    clientId: "datamesh-registry",
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => logger.warn({ kafka: entry.log }, entry.log.message),
+  });
+  // Listen first (to learn the port), but serve only once the core has replayed the topic.
+  let core: RegistryCore | undefined;
+  const backendProxy = {
+    get state() {
+      if (!core) throw new Error("registry not started");
+      return core.state;
+    },
+    status: () => {
+      if (!core) throw new Error("registry not started");
+      return core.status();
+    },
+    write: ((request, op) => {
+      if (!core) throw new Error("registry not started");
+      return core.write(request, op);
+    }) as RegistryCore["write"],
+  };
+  const app = buildApp({ backend: backendProxy, logger });
+  let ready = false;
+  app.addHook("onRequest", async (_req, reply) => {
+    if (!ready) return reply.code(503).send({ error_code: 50002, message: "The registry is starting; retry shortly" });
+    return undefined;
+  });
+  await app.listen({ host, port: options.port ?? 8081 });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : (options.port ?? 8081);
+  const url = options.advertisedUrl ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  const started = new RegistryCore({
+    kafka,
+    topic,
+    groupId,
+    url,
+    logger,
+    ...(options.electionWaitMs !== undefined ? { electionWaitMs: options.electionWaitMs } : {}),
+  });
+  core = started;
+  try {
+    await started.start();
+  } catch (e) {
+    await app.close();
+    await started.stop();
+    throw e;
+  }
+  ready = true;
+  logger.info({ url, topic, groupId }, "schema registry listening");
+  return {
+    url,
+    core: started,
+    async stop() {
+      await app.close();
+      await started.stop();
+    },
+  };
+}
