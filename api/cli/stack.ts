@@ -39,13 +39,17 @@ export async function run(args: string[]): Promise<number> {
         const statuses = await stack.status();
         if (json) console.log(JSON.stringify(statuses, null, 2));
         else {
-          console.log(`${"service".padEnd(9)} ${"port".padEnd(6)} ${"pid".padEnd(8)} health`);
+          console.log(
+            `${"service".padEnd(9)} ${"port".padEnd(6)} ${"pid".padEnd(8)} ${"rss".padEnd(8)} health`,
+          );
           for (const s of statuses) {
             console.log(
-              `${s.name.padEnd(9)} ${String(s.port).padEnd(6)} ${String(s.pid ?? "-").padEnd(8)} ${s.healthy ? "healthy" : "down"}`,
+              `${s.name.padEnd(9)} ${String(s.port).padEnd(6)} ${String(s.pid ?? "-").padEnd(8)} ${`${Math.round(s.rssBytes / 2 ** 20)} MB`.padEnd(8)} ${s.healthy ? "healthy" : "down"}`,
             );
           }
         }
+        const total = statuses.reduce((sum, s) => sum + s.rssBytes, 0);
+        if (!json) console.log(`total resident memory: ${Math.round(total / 2 ** 20)} MB`);
         return statuses.every((s) => s.healthy) ? 0 : 1;
       }
       case "env": {

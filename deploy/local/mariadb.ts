@@ -16,6 +16,7 @@ import {
   tail,
   waitFor,
   writePid,
+  residentBytes,
 } from "./processes.ts";
 import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./service.ts";
 import { which } from "./which.ts";
@@ -122,6 +123,7 @@ export class MariaDbService implements LocalService {
       pid,
       managed: pid !== null,
       healthy: await this.healthy(),
+      rssBytes: pid === null ? 0 : residentBytes(pid),
     };
   }
 

@@ -5,7 +5,18 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { StackLayout } from "./layout.ts";
-import { asUser, isRoot, livePid, portOpen, removePid, run, stopPid, tail, writePid } from "./processes.ts";
+import {
+  asUser,
+  isRoot,
+  livePid,
+  portOpen,
+  removePid,
+  run,
+  stopPid,
+  tail,
+  writePid,
+  residentBytes,
+} from "./processes.ts";
 import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./service.ts";
 import { postgresBinDirs, which } from "./which.ts";
 
@@ -111,6 +122,7 @@ export class PostgresService implements LocalService {
       pid,
       managed: pid !== null,
       healthy: await this.healthy(),
+      rssBytes: pid === null ? 0 : residentBytes(pid),
     };
   }
 

@@ -1,7 +1,16 @@
 // Process plumbing for the local stack: pid files, liveness, detached spawns, readiness polling.
 // Only processes whose pid file we wrote are ever signalled, so `down` never touches foreign servers.
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -133,4 +142,35 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: nu
 export function tail(file: string, lines = 20): string {
   if (!existsSync(file)) return "";
   return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Resident memory of a process and all its descendants (Postgres forks a backend per connection), in bytes. */
+export function residentBytes(pid: number): number {
+  const children = new Map<number, number[]>();
+  let total = 0;
+  const entries = existsSync("/proc") ? readdirSync("/proc").filter((e) => /^\d+$/.test(e)) : [];
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  const pending = [pid];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    try {
+      const status = readFileSync(`/proc/${current}/status`, "utf8");
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      total += kb ? Number(kb) * 1024 : 0;
+    } catch {
+      /* gone */
+    }
+    pending.push(...(children.get(current) ?? []));
+  }
+  return total;
 }

@@ -6,6 +6,8 @@ export interface ServiceStatus {
   healthy: boolean;
   /** True when the pid file is ours: `down` only stops services it started. */
   managed: boolean;
+  /** Resident memory of the service's processes (0 when not running or not ours). */
+  rssBytes: number;
   detail?: string;
 }
 

@@ -47,3 +47,16 @@ describe("local stack lifecycle (a private Kafka on other ports)", () => {
     expect(await kafka.down()).toBe(false);
   });
 });
+
+describe("the shared local stack", () => {
+  it("stays under 1.5 GB resident for Kafka, Postgres and MariaDB together", async () => {
+    const { LocalStack } = await import("./stack.ts");
+    const statuses = await new LocalStack().status();
+    const managed = statuses.filter((s) => s.managed);
+    // When the services come from MESH_* variables (not started by us) there is nothing of ours to measure.
+    if (managed.length === 0) return;
+    const total = managed.reduce((sum, s) => sum + s.rssBytes, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThan(1.5 * 2 ** 30);
+  });
+});
