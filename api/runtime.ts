@@ -15,7 +15,12 @@ export interface SourceStatus {
   state: "starting" | "snapshotting" | "streaming" | "paused" | "stopped" | "failed";
   error: { code: string; message: string } | null;
   /** Snapshot progress (initial or incremental re-snapshot), null when none runs. */
-  progress: { phase: "initial" | "incremental"; rowsDone: number; rowsEstimated: number; table: string | null } | null;
+  progress: {
+    phase: "initial" | "incremental";
+    rowsDone: number;
+    rowsEstimated: number;
+    table: string | null;
+  } | null;
   /** Bytes of WAL/binlog between the source's position and the confirmed offset. */
   lagBytes: number | null;
   /** Seconds since the commit of the last acknowledged transaction (0 when idle). */
@@ -58,7 +63,7 @@ export interface ViewInfo {
   status: ViewStatus;
 }
 
-export type FilterOp = "eq" | "ne" | "gt" | "gte" | "lt" | "lte";
+export type FilterOp = "eq" | "gt" | "gte" | "lt" | "lte";
 
 export interface RowQuery {
   filters: { column: string; op: FilterOp; value: string }[];
@@ -74,8 +79,12 @@ export interface ViewChange {
 }
 
 export interface ViewRuntime {
-  /** Validates the SQL (MeshError MESH_BAD_SQL naming the construct) and returns the view's name. */
+  /** A cheap syntax check that finds the view's name (MeshError MESH_BAD_SQL when there is none). */
   parse(sql: string): { name: string };
+  /**
+   * Idempotent: creates the view (compiling its SQL: MESH_BAD_SQL names the construct and position) unless
+   * it exists with this SQL. POST /v1/views calls it before writing the catalog, so bad SQL is never stored.
+   */
   ensure(view: ViewRecord): Promise<void>;
   drop(name: string): Promise<void>;
   info(name: string): ViewInfo | undefined;

@@ -13,8 +13,7 @@ export interface WriteRequest {
 }
 
 export type WriteOutcome<T> =
-  | { local: true; result: T; offset: number }
-  | { local: false; status: number; body: unknown };
+  { local: true; result: T; offset: number } | { local: false; status: number; body: unknown };
 
 export interface RegistryStatus {
   role: string;

@@ -87,11 +87,16 @@ export class RegistryCore implements RegistryBackend {
       .catchUp()
       .then(() => {
         if (epoch === this.epoch) {
-          this.options.logger.info({ maxId: this.state.maxId }, "caught up on the schemas topic; accepting writes");
+          this.options.logger.info(
+            { maxId: this.state.maxId },
+            "caught up on the schemas topic; accepting writes",
+          );
           this.setRole("leader");
         }
       })
-      .catch((err: unknown) => this.options.logger.error({ err }, "could not catch up on the schemas topic as leader"));
+      .catch((err: unknown) =>
+        this.options.logger.error({ err }, "could not catch up on the schemas topic as leader"),
+      );
   }
 
   private async settledRole(): Promise<Role> {
@@ -112,7 +117,10 @@ export class RegistryCore implements RegistryBackend {
     const role = await this.settledRole();
     if (role === "follower") {
       if (request.forwarded) {
-        throw new RegistryError("FORWARDING_ERROR", "This registry is not the leader any more; retry the request");
+        throw new RegistryError(
+          "FORWARDING_ERROR",
+          "This registry is not the leader any more; retry the request",
+        );
       }
       const url = await this.election.leaderUrl();
       if (!url) throw new RegistryError("UNKNOWN_LEADER", "No registry leader is known yet; retry shortly");
@@ -121,7 +129,11 @@ export class RegistryCore implements RegistryBackend {
       if (out.offset !== undefined) await this.log.waitFor(out.offset).catch(() => undefined);
       return { local: false, status: out.status, body: out.body };
     }
-    if (role !== "leader") throw new RegistryError("UNKNOWN_LEADER", "The registry leader election has not settled; retry shortly");
+    if (role !== "leader")
+      throw new RegistryError(
+        "UNKNOWN_LEADER",
+        "The registry leader election has not settled; retry shortly",
+      );
     const state = this.state;
     const w = op(state);
     for (const r of w.records) state.apply(r);
@@ -129,9 +141,15 @@ export class RegistryCore implements RegistryBackend {
       const offset = await this.batcher.submit(w.records);
       return { local: true, result: w.result, offset };
     } catch (err) {
-      this.options.logger.error({ err }, "write to the schemas topic failed; rebuilding state from the topic");
+      this.options.logger.error(
+        { err },
+        "write to the schemas topic failed; rebuilding state from the topic",
+      );
       void this.rebuild();
-      throw new RegistryError("STORE_ERROR", `Error while writing to the schemas topic: ${(err as Error).message}; retry`);
+      throw new RegistryError(
+        "STORE_ERROR",
+        `Error while writing to the schemas topic: ${(err as Error).message}; retry`,
+      );
     }
   }
 
@@ -154,7 +172,8 @@ export class RegistryCore implements RegistryBackend {
   }
 
   async status(): Promise<RegistryStatus> {
-    const leaderUrl = this.role === "follower" ? await this.election.leaderUrl().catch(() => undefined) : undefined;
+    const leaderUrl =
+      this.role === "follower" ? await this.election.leaderUrl().catch(() => undefined) : undefined;
     return { role: this.role, leaderUrl: this.role === "leader" ? this.options.url : (leaderUrl ?? null) };
   }
 

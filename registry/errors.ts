@@ -60,6 +60,9 @@ export const errors = {
       `Invalid compatibility level ${JSON.stringify(l)}. Valid values are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE`,
     ),
   invalidMode: (m: unknown) =>
-    new RegistryError("INVALID_MODE", `Invalid mode ${JSON.stringify(m)}. Valid values are READWRITE, READONLY, IMPORT`),
+    new RegistryError(
+      "INVALID_MODE",
+      `Invalid mode ${JSON.stringify(m)}. Valid values are READWRITE, READONLY, IMPORT`,
+    ),
   notPermitted: (why: string) => new RegistryError("OPERATION_NOT_PERMITTED", why),
 };

@@ -11,12 +11,24 @@ const children: ChildProcess[] = [];
 function startProcess(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ["registry/main.ts", "--brokers", stackEnv().MESH_KAFKA_BROKERS, "--port", "0", "--topic", topic, "--group-id", groupId, "--log-level", "warn"],
+    [
+      "registry/main.ts",
+      "--brokers",
+      stackEnv().MESH_KAFKA_BROKERS,
+      "--port",
+      "0",
+      "--topic",
+      topic,
+      "--group-id",
+      groupId,
+      "--log-level",
+      "warn",
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   children.push(child);
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       const parsed = JSON.parse(line) as { registry?: string };
       if (parsed.registry) resolve({ url: parsed.registry, child });
@@ -25,7 +37,10 @@ function startProcess(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
-const status = (url: string) => fetch(`${url}/v1/registry/status`).then((r) => r.json() as Promise<{ role: string; leaderUrl: string | null }>);
+const status = (url: string) =>
+  fetch(`${url}/v1/registry/status`).then(
+    (r) => r.json() as Promise<{ role: string; leaderUrl: string | null }>,
+  );
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -50,7 +65,10 @@ describe("registry failover", () => {
     const a = await startProcess();
     await waitFor(async () => (await status(a.url)).role === "leader", 20_000);
     const [b, c] = await Promise.all([startProcess(), startProcess()]);
-    await waitFor(async () => (await status(b.url)).leaderUrl === a.url && (await status(c.url)).leaderUrl === a.url, 20_000);
+    await waitFor(
+      async () => (await status(b.url)).leaderUrl === a.url && (await status(c.url)).leaderUrl === a.url,
+      20_000,
+    );
 
     const acked = new Map<string, number>();
     let failures = 0;
@@ -89,10 +107,15 @@ describe("registry failover", () => {
     const ids = [...acked.values()];
     expect(new Set(ids).size).toBe(ids.length);
 
-    await waitFor(async () => (await status(b.url)).role === "leader" || (await status(c.url)).role === "leader", 20_000);
+    await waitFor(
+      async () => (await status(b.url)).role === "leader" || (await status(c.url)).role === "leader",
+      20_000,
+    );
     for (const url of [b.url, c.url]) {
       for (const [subject, id] of acked) {
-        const v = (await fetch(`${url}/subjects/${subject}/versions/latest`).then((r) => r.json())) as { id: number };
+        const v = (await fetch(`${url}/subjects/${subject}/versions/latest`).then((r) => r.json())) as {
+          id: number;
+        };
         expect(v.id, `${subject} on ${url}`).toBe(id);
       }
     }

@@ -18,9 +18,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
     },
   });
   const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
-  if (!brokers) throw new Error("MESH_REGISTRY_CONFIG: give Kafka with --brokers host:port[,host:port] or MESH_KAFKA_BROKERS");
+  if (!brokers)
+    throw new Error(
+      "MESH_REGISTRY_CONFIG: give Kafka with --brokers host:port[,host:port] or MESH_KAFKA_BROKERS",
+    );
   const port = Number(values.port ?? env.MESH_REGISTRY_PORT ?? "8081");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`MESH_REGISTRY_CONFIG: bad port ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`MESH_REGISTRY_CONFIG: bad port ${values.port}`);
   const options: RegistryOptions = {
     brokers: brokers.split(",").map((b) => b.trim()),
     port,

@@ -18,17 +18,28 @@ afterAll(async () => {
   const admin = kafka().admin();
   await admin.connect();
   const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: [topic, schemasTopic, `${schemasTopic}_leader`].filter((t) => existing.has(t)) });
+  await admin.deleteTopics({
+    topics: [topic, schemasTopic, `${schemasTopic}_leader`].filter((t) => existing.has(t)),
+  });
   await admin.disconnect();
 });
 
 describe("confluent-kafka (Python) against the registry", () => {
   it("registers, serializes through Kafka, deserializes and reads subjects, versions and config", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
-    reg = await startRegistry({ brokers: brokers.split(","), port: 0, topic: schemasTopic, logger: pino({ level: "warn" }) });
-    const { stdout } = await promisify(execFile)(python, ["test/python/registry_roundtrip.py", reg.url, brokers, topic], {
-      timeout: 90_000,
-    }).catch((e: { stderr?: string; message: string }) => {
+    reg = await startRegistry({
+      brokers: brokers.split(","),
+      port: 0,
+      topic: schemasTopic,
+      logger: pino({ level: "warn" }),
+    });
+    const { stdout } = await promisify(execFile)(
+      python,
+      ["test/python/registry_roundtrip.py", reg.url, brokers, topic],
+      {
+        timeout: 90_000,
+      },
+    ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python client failed: ${e.stderr ?? ""} ${e.message}`);
     });
     const out = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");

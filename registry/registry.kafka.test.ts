@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes, checked by value */
 import { afterAll, describe, expect, it } from "vitest";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import pino from "pino";
@@ -34,7 +35,10 @@ const userV1 = {
     { name: "email", type: "string" },
   ],
 };
-const userV2 = { ...userV1, fields: [...userV1.fields, { name: "age", type: ["null", "int"], default: null }] };
+const userV2 = {
+  ...userV1,
+  fields: [...userV1.fields, { name: "age", type: ["null", "int"], default: null }],
+};
 
 describe("registry on Kafka", () => {
   it("serves @kafkajs/confluent-schema-registry: register, encode, decode", async () => {
@@ -42,20 +46,29 @@ describe("registry on Kafka", () => {
     topics.push(topic);
     const reg = await start(topic);
     const client = new SchemaRegistry({ host: reg.url });
-    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(userV1) }, { subject: "users-value" });
+    const { id } = await client.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(userV1) },
+      { subject: "users-value" },
+    );
     expect(id).toBe(1);
     const encoded = await client.encode(id, { id: 7, email: "a@b.c" });
     expect(encoded[0]).toBe(0);
     expect(encoded.readUInt32BE(1)).toBe(id);
     expect(await client.decode(encoded)).toEqual({ id: 7, email: "a@b.c" });
-    const { id: id2 } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(userV2) }, { subject: "users-value" });
+    const { id: id2 } = await client.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(userV2) },
+      { subject: "users-value" },
+    );
     expect(id2).toBe(2);
     expect(await client.getLatestSchemaId("users-value")).toBe(2);
     // A v1 message decodes with its own writer schema, as any consumer would.
     expect(await client.decode(encoded)).toEqual({ id: 7, email: "a@b.c" });
     await expect(
       client.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify({ ...userV1, fields: [{ name: "id", type: "string" }] }) },
+        {
+          type: SchemaType.AVRO,
+          schema: JSON.stringify({ ...userV1, fields: [{ name: "id", type: "string" }] }),
+        },
         { subject: "users-value" },
       ),
     ).rejects.toThrow(/incompatible/);
@@ -99,9 +112,13 @@ describe("registry on Kafka", () => {
     topics.push(topic);
     const admin = kafka().admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "delete" }] }] });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "delete" }] }],
+    });
     await admin.disconnect();
-    await expect(startRegistry({ brokers: brokers(), port: 0, topic, logger })).rejects.toThrow(/MESH_REGISTRY_TOPIC_NOT_COMPACTED/);
+    await expect(startRegistry({ brokers: brokers(), port: 0, topic, logger })).rejects.toThrow(
+      /MESH_REGISTRY_TOPIC_NOT_COMPACTED/,
+    );
   });
 
   it("creates the schemas topic compacted with one partition", async () => {
@@ -110,7 +127,10 @@ describe("registry on Kafka", () => {
     await start(topic);
     const admin = kafka().admin();
     await admin.connect();
-    const cfg = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }] });
+    const cfg = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }],
+    });
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     await admin.disconnect();
     expect(cfg.resources[0]?.configEntries[0]?.configValue).toBe("compact");

@@ -36,10 +36,14 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     brokers: options.brokers,
     clientId: "datamesh-registry",
     logLevel: logLevel.WARN,
-    logCreator: () => (entry) => logger.warn({ kafka: entry.log }, entry.log.message),
+    // kafkajs warns on every group rebalance, which elections make routine: only its errors are warnings.
+    logCreator: () => (entry) => {
+      if (entry.level === logLevel.ERROR) logger.warn({ kafka: entry.log }, entry.log.message);
+      else logger.debug({ kafka: entry.log }, entry.log.message);
+    },
   });
   // Listen first (to learn the port), but serve only once the core has replayed the topic.
-  let core: RegistryCore | undefined;
+  let core: RegistryCore | undefined = undefined;
   const backendProxy = {
     get state() {
       if (!core) throw new Error("registry not started");
@@ -56,9 +60,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   };
   const app = buildApp({ backend: backendProxy, logger });
   let ready = false;
-  app.addHook("onRequest", async (_req, reply) => {
-    if (!ready) return reply.code(503).send({ error_code: 50002, message: "The registry is starting; retry shortly" });
-    return undefined;
+  app.addHook("onRequest", (_req, reply, done) => {
+    if (ready) return done();
+    void reply.code(503).send({ error_code: 50002, message: "The registry is starting; retry shortly" });
   });
   await app.listen({ host, port: options.port ?? 8081 });
   const address = app.server.address();

@@ -41,7 +41,14 @@ export function toDefinition(record: SourceRecord): SourceDefinition {
 const tableProblems = new Set(["schema_missing", "table_missing", "no_primary_key"]);
 
 export function toSourceProblem(problem: Problem): SourceProblem {
-  const kind = problem.code === "unreachable" ? "unreachable" : problem.code === "auth" ? "auth" : tableProblems.has(problem.code) ? "table" : "prerequisite";
+  const kind =
+    problem.code === "unreachable"
+      ? "unreachable"
+      : problem.code === "auth"
+        ? "auth"
+        : tableProblems.has(problem.code)
+          ? "table"
+          : "prerequisite";
   return { kind, message: problem.message, fix: problem.fix };
 }
 
@@ -81,7 +88,9 @@ export class ConnectorRuntime implements SourceRuntime {
       registry: this.#registry,
       offsets: await this.#offsetStore(),
       logger: this.#options.logger.child({ source: record.name }),
-      ...(this.#options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs } : {}),
+      ...(this.#options.heartbeatIntervalMs !== undefined
+        ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }
+        : {}),
       ...(this.#options.retryDelayMs !== undefined ? { retryDelayMs: this.#options.retryDelayMs } : {}),
     });
     this.#running.set(record.name, { record, connector });
@@ -133,14 +142,19 @@ async function dropPostgresSlot(record: SourceRecord): Promise<void> {
     // The walsender may take a moment to let go of the slot after the connector stopped.
     for (let attempt = 0; ; attempt++) {
       try {
-        await client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+        await client.query(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+          [slot],
+        );
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== "55006" || attempt >= 20) throw err;
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    await client.query(`DROP PUBLICATION IF EXISTS "${defaultPublicationName(record.name).replaceAll('"', '""')}"`);
+    await client.query(
+      `DROP PUBLICATION IF EXISTS "${defaultPublicationName(record.name).replaceAll('"', '""')}"`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -7,6 +7,11 @@ silenceKnownWarnings();
 
 const commands: Record<string, () => Promise<{ run: (args: string[]) => Promise<number> }>> = {
   stack: () => import("./stack.ts"),
+  api: () => import("../main.ts"),
+  source: () => import("./source.ts"),
+  view: () => import("./view.ts"),
+  topic: () => import("./topic.ts"),
+  status: () => import("./status.ts"),
 };
 
 const usage = `usage: mesh <command> [args]

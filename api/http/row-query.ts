@@ -1,10 +1,10 @@
 // Query parameters of GET /v1/views/{name}/rows → a RowQuery: `col=v` (equals), `col[op]=v` with op one of
-// eq ne gt gte lt lte, `order=col` or `order=-col` (descending), `limit` (1..1000, default 100), `cursor`.
+// eq gt gte lt lte, `order=col` or `order=-col` (descending), `limit` (1..1000, default 100), `cursor`.
 // Values stay strings: the view engine compares them as the column's type.
 import { MeshError } from "../../lib/errors.ts";
 import type { FilterOp, RowQuery } from "../runtime.ts";
 
-const ops = new Set<FilterOp>(["eq", "ne", "gt", "gte", "lt", "lte"]);
+const ops = new Set<FilterOp>(["eq", "gt", "gte", "lt", "lte"]);
 export const reservedParams = new Set(["order", "limit", "cursor"]);
 export const maxLimit = 1000;
 

@@ -24,7 +24,11 @@ const valueSchema = {
   name: "Value",
   fields: [
     { name: "id", type: "long" },
-    { name: "total", type: ["null", { type: "bytes", logicalType: "decimal", precision: 12, scale: 2 }], default: null },
+    {
+      name: "total",
+      type: ["null", { type: "bytes", logicalType: "decimal", precision: 12, scale: 2 }],
+      default: null,
+    },
   ],
 } as const;
 let registry: RunningRegistry;
@@ -66,7 +70,12 @@ interface Received {
 }
 
 /** Reads SSE events until `count` arrived; `delayFirstMs` leaves the socket unread first (a slow client). */
-function readSse(path: string, count: number, headers: Record<string, string> = {}, delayFirstMs = 0): Promise<Received[]> {
+function readSse(
+  path: string,
+  count: number,
+  headers: Record<string, string> = {},
+  delayFirstMs = 0,
+): Promise<Received[]> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${baseUrl}${path}`, { headers }, (res) => {
       const out: Received[] = [];
@@ -79,7 +88,9 @@ function readSse(path: string, count: number, headers: Record<string, string> = 
           while ((i = buf.indexOf("\n\n")) >= 0) {
             const block = buf.slice(0, i);
             buf = buf.slice(i + 2);
-            const lines = Object.fromEntries(block.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
+            const lines = Object.fromEntries(
+              block.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
+            );
             if (lines.data) out.push({ id: lines.id!, data: JSON.parse(lines.data) as Received["data"] });
             if (out.length === count) {
               req.destroy();
@@ -103,7 +114,12 @@ function readSse(path: string, count: number, headers: Record<string, string> = 
 }
 
 beforeAll(async () => {
-  registry = await startRegistry({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), port: 0, topic: uniqueName("_schemas_t"), logger: silentLogger() });
+  registry = await startRegistry({
+    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    port: 0,
+    topic: uniqueName("_schemas_t"),
+    logger: silentLogger(),
+  });
   keyId = await register(`${topic}-key`, keySchema);
   valueId = await register(`${topic}-value`, valueSchema);
   const admin = kafka().admin();
@@ -117,9 +133,23 @@ beforeAll(async () => {
   await catalog.putSource(sourceRecord(source, "orders", ["public.orders"]));
   const sources = new FakeSources();
   const views = new FakeViews();
-  topics = new KafkaTopics({ kafka: kafka(), registry: new RegistryClient(registry.url), catalog, logger: silentLogger(), queueSize: 32 });
+  topics = new KafkaTopics({
+    kafka: kafka(),
+    registry: new RegistryClient(registry.url),
+    catalog,
+    logger: silentLogger(),
+    queueSize: 32,
+  });
   const reconciler = new Reconciler({ catalog, sources, views, logger: silentLogger() });
-  app = await buildApi({ catalog, reconciler, sources, views, topics, health: new FakeHealth(), status: () => ({}) });
+  app = await buildApi({
+    catalog,
+    reconciler,
+    sources,
+    views,
+    topics,
+    health: new FakeHealth(),
+    status: () => ({}),
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -149,7 +179,9 @@ describe("topics over Kafka", () => {
 
   it("streams decoded events from earliest, an offset, a time and latest, and resumes from Last-Event-ID", async () => {
     const all = await readSse(`/v1/topics/${topic}/events?from=earliest`, 10);
-    expect(all.map((e) => e.data.value.id).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(10).keys()].map(String));
+    expect(all.map((e) => e.data.value.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+      [...Array(10).keys()].map(String),
+    );
     const first = all.find((e) => e.data.value.id === "3")!;
     expect(first.data).toMatchObject({ partition: 1, key: { id: "3" }, value: { id: "3", total: "3.50" } });
     expect(first.id).toBe(`1:${first.data.offset}`);
@@ -162,7 +194,9 @@ describe("topics over Kafka", () => {
     const fromOffset = await readSse(`/v1/topics/${topic}/events?from=3`, 4);
     expect(fromOffset.every((e) => Number(e.data.offset) >= 3)).toBe(true);
 
-    const resumed = await readSse(`/v1/topics/${topic}/events?from=earliest`, 1, { "last-event-id": "0:3,1:4" });
+    const resumed = await readSse(`/v1/topics/${topic}/events?from=earliest`, 1, {
+      "last-event-id": "0:3,1:4",
+    });
     expect(Number(resumed[0]!.data.offset)).toBe(4);
 
     const since = new Date().toISOString();

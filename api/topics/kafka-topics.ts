@@ -49,9 +49,17 @@ export class KafkaTopics implements TopicRuntime {
   }
 
   async topics(): Promise<TopicInfo[]> {
-    const wanted = this.#catalog.sources().flatMap((s) =>
-      s.tables.map((table) => ({ topic: `${s.name}.${table}`, owner: s.owner, source: s.name, table, partitions: s.partitions })),
-    );
+    const wanted = this.#catalog
+      .sources()
+      .flatMap((s) =>
+        s.tables.map((table) => ({
+          topic: `${s.name}.${table}`,
+          owner: s.owner,
+          source: s.name,
+          table,
+          partitions: s.partitions,
+        })),
+      );
     if (wanted.length === 0) return [];
     const admin = await this.#adminClient();
     const existing = new Set(await admin.listTopics());
@@ -113,7 +121,8 @@ export class KafkaTopics implements TopicRuntime {
         failure = e.payload.error;
         notify();
       });
-      for (const [partition, offset] of positions) consumer.seek({ topic, partition, offset: offset.toString() });
+      for (const [partition, offset] of positions)
+        consumer.seek({ topic, partition, offset: offset.toString() });
       while (!signal.aborted) {
         const next = queue.shift();
         if (next) {
@@ -125,7 +134,11 @@ export class KafkaTopics implements TopicRuntime {
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      await consumer.disconnect().catch((err: unknown) => this.#logger.warn({ err, topic }, "SSE consumer did not disconnect cleanly"));
+      await consumer
+        .disconnect()
+        .catch((err: unknown) =>
+          this.#logger.warn({ err, topic }, "SSE consumer did not disconnect cleanly"),
+        );
     }
   }
 
@@ -155,7 +168,9 @@ export class KafkaTopics implements TopicRuntime {
     try {
       offsets = await admin.fetchTopicOffsets(topic);
     } catch (err) {
-      throw new MeshError("MESH_NOT_FOUND", `topic ${topic} does not exist yet: ${(err as Error).message}`, { topic });
+      throw new MeshError("MESH_NOT_FOUND", `topic ${topic} does not exist yet: ${(err as Error).message}`, {
+        topic,
+      });
     }
     const out = new Map<number, bigint>();
     const clamp = (o: { low: string; high: string }, want: bigint): bigint =>
@@ -184,7 +199,10 @@ export class KafkaTopics implements TopicRuntime {
         }
         case "resume": {
           const next = start.next.get(o.partition);
-          out.set(o.partition, next !== undefined ? clamp(o, next) : BigInt(start.otherwise === "earliest" ? o.low : o.high));
+          out.set(
+            o.partition,
+            next !== undefined ? clamp(o, next) : BigInt(start.otherwise === "earliest" ? o.low : o.high),
+          );
           break;
         }
       }
@@ -199,7 +217,11 @@ export class KafkaTopics implements TopicRuntime {
         () => admin,
         (err: unknown) => {
           this.#admin = null;
-          throw new MeshError("MESH_KAFKA_UNAVAILABLE", `Kafka is unreachable: ${(err as Error).message}`, {});
+          throw new MeshError(
+            "MESH_KAFKA_UNAVAILABLE",
+            `Kafka is unreachable: ${(err as Error).message}`,
+            {},
+          );
         },
       );
     }

@@ -19,7 +19,8 @@ export class RegistryClient {
     let type = this.#types.get(id);
     if (!type) {
       type = this.#get(`/schemas/ids/${id}`).then((body) => {
-        if (!body) throw new MeshError("MESH_NOT_FOUND", `schema id ${id} is not in the registry`, { schemaId: id });
+        if (!body)
+          throw new MeshError("MESH_NOT_FOUND", `schema id ${id} is not in the registry`, { schemaId: id });
         return avroType((body as { schema: string }).schema);
       });
       type.catch(() => this.#types.delete(id));
@@ -43,16 +44,24 @@ export class RegistryClient {
     try {
       res = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (err) {
-      throw new MeshError("MESH_REGISTRY_UNAVAILABLE", `the schema registry at ${this.url} did not answer: ${(err as Error).message}`, {
-        registry: this.url,
-      });
+      throw new MeshError(
+        "MESH_REGISTRY_UNAVAILABLE",
+        `the schema registry at ${this.url} did not answer: ${(err as Error).message}`,
+        {
+          registry: this.url,
+        },
+      );
     }
     if (res.status === 404) return null;
     if (!res.ok) {
-      throw new MeshError("MESH_REGISTRY_UNAVAILABLE", `the schema registry answered ${res.status} to GET ${path}`, {
-        registry: this.url,
-        status: res.status,
-      });
+      throw new MeshError(
+        "MESH_REGISTRY_UNAVAILABLE",
+        `the schema registry answered ${res.status} to GET ${path}`,
+        {
+          registry: this.url,
+          status: res.status,
+        },
+      );
     }
     return res.json();
   }

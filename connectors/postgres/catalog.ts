@@ -135,7 +135,7 @@ export async function relationFromCatalog(
     attname: string;
     atttypid: string;
     atttypmod: string;
-    is_key: boolean;
+    is_key: string;
   }>(
     `SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey)) AS is_key
@@ -153,7 +153,7 @@ export async function relationFromCatalog(
     name: table,
     replicaIdentity: ident[first.relreplident as keyof typeof ident] ?? "default",
     columns: res.rows.map((r) => ({
-      flags: r.is_key ? 1 : 0,
+      flags: r.is_key === "t" ? 1 : 0,
       name: r.attname,
       typeOid: Number(r.atttypid),
       typeMod: Number(r.atttypmod),

@@ -45,11 +45,12 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
       fix: "ALTER SYSTEM SET wal_level = logical; then restart Postgres.",
     });
   }
-  const role = await client.query<{ rolname: string; rolreplication: boolean; rolsuper: boolean }>(
+  const role = await client.query<{ rolname: string; rolreplication: string; rolsuper: string }>(
     "SELECT rolname, rolreplication, rolsuper FROM pg_roles WHERE rolname = current_user",
   );
   const me = role.rows[0];
-  if (me && !me.rolreplication && !me.rolsuper) {
+  // Every value is text on these connections (catalog.ts): booleans are "t"/"f".
+  if (me && me.rolreplication !== "t" && me.rolsuper !== "t") {
     problems.push({
       code: "replication_role",
       message: `role ${me.rolname} may not replicate`,
@@ -69,7 +70,7 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
   }
   const tables = await resolveTables(client, def.tables);
   for (const { schema, table } of tables) {
-    const res = await client.query<{ relreplident: string; has_pk: boolean }>(
+    const res = await client.query<{ relreplident: string; has_pk: string }>(
       `SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
       [schema, table],
@@ -83,7 +84,7 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
       });
       continue;
     }
-    if (!t.has_pk && t.relreplident !== "f" && t.relreplident !== "i") {
+    if (t.has_pk !== "t" && t.relreplident !== "f" && t.relreplident !== "i") {
       problems.push({
         code: "no_primary_key",
         message: `table ${schema}.${table} has no primary key, so updates and deletes cannot be identified`,
@@ -94,7 +95,7 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
   const slotName = def.slot ?? defaultSlotName(def.name);
   const slots = await client.query<{
     slot_name: string;
-    active: boolean;
+    active: string;
     plugin: string | null;
     database: string | null;
   }>("SELECT slot_name, active, plugin, database FROM pg_replication_slots");
@@ -107,7 +108,7 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
         message: `replication slot ${slotName} exists for plugin ${mine.plugin} on database ${mine.database}`,
         fix: `Choose another slot name, or SELECT pg_drop_replication_slot('${slotName}'); if it is unused.`,
       });
-    } else if (mine.active) {
+    } else if (mine.active === "t") {
       problems.push({
         code: "slot_in_use",
         message: `replication slot ${slotName} is in use by another process`,

@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileViewSql } from "../sql/compile.ts";
-import { evaluate } from "../sql/predicate.ts";
-import type { ViewPlan } from "../sql/plan.ts";
+import { naiveView as naive, norm, type Tables } from "../test-support/naive-view.ts";
 import { shopCatalog } from "../test-support/shop-catalog.ts";
 import { Layout, unpack } from "./layout.ts";
 import type { Db } from "./reader.ts";
@@ -33,53 +32,6 @@ const KEYS: Record<string, string[]> = {
   order_items: ["order_id", "line"],
   products: ["id"],
 };
-
-/** The oracle's tables: topic → key JSON → {partition, row}. */
-type Tables = Map<string, Map<string, { p: number; row: Row }>>;
-
-const norm = (v: unknown): string => {
-  if (v === null || v === undefined) return "null";
-  if (typeof v === "bigint" || typeof v === "number") return `n${Number(v)}`;
-  if (typeof v === "string" && /^-?\d+\.\d+$/.test(v)) return `n${Number(v)}`;
-  return `s${typeof v === "string" ? v : JSON.stringify(v)}`;
-};
-
-/** Nested-loop evaluation of the plan over the oracle tables: the definition of what the view must hold. */
-function naive(plan: ViewPlan, tables: Tables): Map<string, Row> {
-  let tuples: (Row | null)[][] = [...(tables.get(plan.relations[0]!.table.topic)?.values() ?? [])].map(
-    (r) => [r.row],
-  );
-  plan.relations.forEach((rel, j) => {
-    if (j === 0) return;
-    const rows = [...(tables.get(rel.table.topic)?.values() ?? [])].map((r) => r.row);
-    const next: (Row | null)[][] = [];
-    for (const t of tuples) {
-      const parent = t[rel.parent!];
-      const matches = rows.filter(
-        (r) =>
-          parent &&
-          rel.childCols.every((c, i) => {
-            const a = r[c];
-            const b = parent[rel.parentCols[i]!];
-            return a !== null && a !== undefined && b !== null && b !== undefined && norm(a) === norm(b);
-          }),
-      );
-      if (matches.length === 0 && rel.join === "left") next.push([...t, null]);
-      for (const m of matches) next.push([...t, m]);
-    }
-    tuples = next;
-  });
-  const out = new Map<string, Row>();
-  for (const t of tuples) {
-    if (plan.where && evaluate(plan.where, t) !== true) continue;
-    const key = plan.key.map((k) => norm(t[k.rel]?.[k.column] ?? null)).join("|");
-    const v: Row = {};
-    for (const c of plan.columns) v[c.name] = t[c.rel]?.[c.column] ?? null;
-    expect(out.has(key), `duplicate view key ${key}`).toBe(false);
-    out.set(key, v);
-  }
-  return out;
-}
 
 async function viewRows(db: Db, state: ViewState): Promise<Map<string, Row>> {
   const out = new Map<string, Row>();

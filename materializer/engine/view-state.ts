@@ -180,7 +180,8 @@ export class ViewState {
         ),
         viewKey,
       );
-      ops.push(type === "put" ? { type, key, value: EMPTY } : { type, key });
+      // The value repeats the view key so an index scan needs no decoding of the entry's key.
+      ops.push(type === "put" ? { type, key, value: viewKey } : { type, key });
     });
   }
 

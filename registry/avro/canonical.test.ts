@@ -35,13 +35,18 @@ describe("canonical text", () => {
 
   it("writes a recursive type by name after its first definition", () => {
     const t = `{"type":"record","name":"Node","fields":[{"name":"next","type":["null","Node"]}]}`;
-    expect(canon(t)).toBe(`{"name":"Node","type":"record","fields":[{"name":"next","type":["null","Node"]}]}`);
+    expect(canon(t)).toBe(
+      `{"name":"Node","type":"record","fields":[{"name":"next","type":["null","Node"]}]}`,
+    );
   });
 
   it("writes types that came from references by name", () => {
     const known = new Map();
     parseSchema(`{"type":"record","name":"a.Address","fields":[{"name":"city","type":"string"}]}`, known);
-    const s = parseSchema(`{"type":"record","name":"a.Person","fields":[{"name":"home","type":"Address"}]}`, known);
+    const s = parseSchema(
+      `{"type":"record","name":"a.Person","fields":[{"name":"home","type":"Address"}]}`,
+      known,
+    );
     expect(canonicalText(s, { predefined: new Set(["a.Address"]) })).toBe(
       `{"name":"a.Person","type":"record","fields":[{"name":"home","type":"a.Address"}]}`,
     );
@@ -50,9 +55,9 @@ describe("canonical text", () => {
   it("refuses invalid schemas with a reason", () => {
     expect(() => parseSchema(`{"type":"record","name":"R"}`)).toThrow(AvroSchemaError);
     expect(() => parseSchema(`{"type":"recrod","name":"R","fields":[]}`)).toThrow(/undefined name/);
-    expect(() => parseSchema(`{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]}`)).toThrow(
-      /invalid default/,
-    );
+    expect(() =>
+      parseSchema(`{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]}`),
+    ).toThrow(/invalid default/);
     expect(() => parseSchema(`{"type":"enum","name":"E","symbols":["A"],"default":"B"}`)).toThrow(/default/);
     expect(() => parseSchema(`["int","int"]`)).toThrow(/duplicate/);
     expect(() => parseSchema(`not json`)).toThrow(/not valid JSON/);

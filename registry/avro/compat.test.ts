@@ -12,7 +12,9 @@ interface Case {
 }
 
 // Expected answers come from Apache Avro's Java SchemaCompatibility (registry/compat-oracle/run.sh).
-const cases = JSON.parse(readFileSync(new URL("./compat-cases.expected.json", import.meta.url), "utf8")) as Case[];
+const cases = JSON.parse(
+  readFileSync(new URL("./compat-cases.expected.json", import.meta.url), "utf8"),
+) as Case[];
 
 describe("compatibility levels agree with Apache Avro's SchemaCompatibility", () => {
   it("has at least 40 cases, each with all seven levels", () => {

@@ -72,7 +72,10 @@ class Checker {
     message: string,
     loc: string[],
   ): CompatResult {
-    return { compatible: false, incompatibilities: [{ type, location: `/${loc.join("/")}`, message, reader, writer }] };
+    return {
+      compatible: false,
+      incompatibilities: [{ type, location: `/${loc.join("/")}`, message, reader, writer }],
+    };
   }
 
   private typeMismatch(reader: AvroSchema, writer: AvroSchema, loc: string[]): CompatResult {
@@ -92,14 +95,23 @@ class Checker {
           let r = this.names(reader, w, loc);
           if (reader.size !== w.size) {
             const message = `expected: ${w.size}, found: ${reader.size}`;
-            r = merge(r, this.incompatible("FIXED_SIZE_MISMATCH", reader, writer, message, this.at(loc, "size")));
+            r = merge(
+              r,
+              this.incompatible("FIXED_SIZE_MISMATCH", reader, writer, message, this.at(loc, "size")),
+            );
           }
           return r;
         }
         case "enum":
-          return merge(this.names(reader, writer as EnumSchema, loc), this.enumSymbols(reader, writer as EnumSchema, loc));
+          return merge(
+            this.names(reader, writer as EnumSchema, loc),
+            this.enumSymbols(reader, writer as EnumSchema, loc),
+          );
         case "record":
-          return merge(this.names(reader, writer as RecordSchema, loc), this.fields(reader, writer as RecordSchema, loc));
+          return merge(
+            this.names(reader, writer as RecordSchema, loc),
+            this.fields(reader, writer as RecordSchema, loc),
+          );
         case "union": {
           // Every branch the writer may have used must be readable.
           let r = OK;
@@ -152,7 +164,13 @@ class Checker {
   /** Avro compares short names; a reader alias may name the writer's full name. */
   private names(reader: NamedSchema, writer: NamedSchema, loc: string[]): CompatResult {
     if (shortName(reader.name) === shortName(writer.name) || reader.aliases.includes(writer.name)) return OK;
-    return this.incompatible("NAME_MISMATCH", reader, writer, `expected: ${writer.name}`, this.at(loc, "name"));
+    return this.incompatible(
+      "NAME_MISMATCH",
+      reader,
+      writer,
+      `expected: ${writer.name}`,
+      this.at(loc, "name"),
+    );
   }
 
   private enumSymbols(reader: EnumSchema, writer: EnumSchema, loc: string[]): CompatResult {

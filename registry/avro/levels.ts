@@ -67,10 +67,12 @@ export function checkLevel(level: Level, candidate: AvroSchema, previous: readon
   for (const prev of against) {
     const found: string[] = [];
     if (backward) {
-      for (const i of checkReaderWriter(candidate, prev.schema).incompatibilities) found.push(describe(i, "backward"));
+      for (const i of checkReaderWriter(candidate, prev.schema).incompatibilities)
+        found.push(describe(i, "backward"));
     }
     if (forward) {
-      for (const i of checkReaderWriter(prev.schema, candidate).incompatibilities) found.push(describe(i, "forward"));
+      for (const i of checkReaderWriter(prev.schema, candidate).incompatibilities)
+        found.push(describe(i, "forward"));
     }
     if (found.length > 0) {
       messages.push(...found);

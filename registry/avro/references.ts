@@ -24,7 +24,11 @@ export interface ResolvedSchema {
   canonical: string;
 }
 
-export function resolveSchema(text: string, references: readonly Reference[], lookup: LookupReference): ResolvedSchema {
+export function resolveSchema(
+  text: string,
+  references: readonly Reference[],
+  lookup: LookupReference,
+): ResolvedSchema {
   const known: NamedTypes = new Map();
   const visited = new Set<string>();
   const load = (refs: readonly Reference[], depth: number): void => {
@@ -35,12 +39,16 @@ export function resolveSchema(text: string, references: readonly Reference[], lo
       visited.add(key);
       const found = lookup(ref.subject, ref.version);
       if (!found) {
-        throw new AvroSchemaError(`reference ${ref.name} to subject ${ref.subject} version ${ref.version} not found`);
+        throw new AvroSchemaError(
+          `reference ${ref.name} to subject ${ref.subject} version ${ref.version} not found`,
+        );
       }
       load(found.references, depth + 1);
       parseSchema(found.schema, known);
       if (!known.has(ref.name)) {
-        throw new AvroSchemaError(`reference ${ref.name}: subject ${ref.subject} version ${ref.version} does not define it`);
+        throw new AvroSchemaError(
+          `reference ${ref.name}: subject ${ref.subject} version ${ref.version} does not define it`,
+        );
       }
     }
   };

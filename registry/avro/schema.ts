@@ -150,11 +150,19 @@ class Parser {
     if (type === "fixed") return this.fixed(obj, namespace);
     if (type === "array") {
       if (obj.items === undefined) throw new AvroSchemaError("array schema needs items");
-      return { kind: "array", items: this.parse(obj.items, namespace), props: extraProps(obj, ["type", "items"]) };
+      return {
+        kind: "array",
+        items: this.parse(obj.items, namespace),
+        props: extraProps(obj, ["type", "items"]),
+      };
     }
     if (type === "map") {
       if (obj.values === undefined) throw new AvroSchemaError("map schema needs values");
-      return { kind: "map", values: this.parse(obj.values, namespace), props: extraProps(obj, ["type", "values"]) };
+      return {
+        kind: "map",
+        values: this.parse(obj.values, namespace),
+        props: extraProps(obj, ["type", "values"]),
+      };
     }
     if (typeof type === "string") return this.reference(type, namespace, extraProps(obj, ["type"]));
     if (type !== undefined && typeof type === "object") {
@@ -167,7 +175,8 @@ class Parser {
   private reference(name: string, namespace: string | undefined, props: Props): AvroSchema {
     if ((PRIMITIVES as readonly string[]).includes(name)) return { kind: name as Primitive, props };
     const found = this.names.get(fullName(name, namespace)) ?? this.names.get(name);
-    if (!found) throw new AvroSchemaError(`undefined name: "${name}" (declare it first or add a schema reference)`);
+    if (!found)
+      throw new AvroSchemaError(`undefined name: "${name}" (declare it first or add a schema reference)`);
     return found;
   }
 
@@ -183,12 +192,17 @@ class Parser {
     return { kind: "union", types };
   }
 
-  private named(obj: Record<string, unknown>, namespace: string | undefined): { name: string; aliases: string[] } {
-    if (typeof obj.name !== "string") throw new AvroSchemaError(`named type needs a "name": ${JSON.stringify(obj)}`);
+  private named(
+    obj: Record<string, unknown>,
+    namespace: string | undefined,
+  ): { name: string; aliases: string[] } {
+    if (typeof obj.name !== "string")
+      throw new AvroSchemaError(`named type needs a "name": ${JSON.stringify(obj)}`);
     const ns = typeof obj.namespace === "string" ? obj.namespace || undefined : namespace;
     const name = fullName(obj.name, ns);
     checkFullName(name);
-    if ((PRIMITIVES as readonly string[]).includes(name)) throw new AvroSchemaError(`cannot redefine ${name}`);
+    if ((PRIMITIVES as readonly string[]).includes(name))
+      throw new AvroSchemaError(`cannot redefine ${name}`);
     if (this.names.has(name)) throw new AvroSchemaError(`can't redefine: ${name}`);
     const own = spaceOf(name);
     const aliases = stringList(obj.aliases, "aliases").map((a) => fullName(a, own));
@@ -211,7 +225,8 @@ class Parser {
     const ns = spaceOf(name);
     const seen = new Set<string>();
     obj.fields.forEach((f: unknown, pos) => {
-      if (f === null || typeof f !== "object") throw new AvroSchemaError(`record ${name}: field is not an object`);
+      if (f === null || typeof f !== "object")
+        throw new AvroSchemaError(`record ${name}: field is not an object`);
       const fo = f as Record<string, unknown>;
       if (typeof fo.name !== "string" || !NAME_RE.test(fo.name)) {
         throw new AvroSchemaError(`record ${name}: invalid field name ${JSON.stringify(fo.name)}`);
@@ -231,7 +246,8 @@ class Parser {
       if ("default" in fo) {
         field.default = fo.default;
         const problem = defaultProblem(type, fo.default);
-        if (problem) throw new AvroSchemaError(`record ${name}: invalid default for field ${fo.name}: ${problem}`);
+        if (problem)
+          throw new AvroSchemaError(`record ${name}: invalid default for field ${fo.name}: ${problem}`);
       }
       if (typeof fo.order === "string") {
         if (!["ascending", "descending", "ignore"].includes(fo.order)) {
@@ -250,7 +266,8 @@ class Parser {
     const symbols = stringList(obj.symbols, `enum ${name} symbols`);
     if (obj.symbols === undefined) throw new AvroSchemaError(`enum ${name} needs "symbols"`);
     if (new Set(symbols).size !== symbols.length) throw new AvroSchemaError(`enum ${name}: duplicate symbol`);
-    for (const s of symbols) if (!NAME_RE.test(s)) throw new AvroSchemaError(`enum ${name}: invalid symbol ${s}`);
+    for (const s of symbols)
+      if (!NAME_RE.test(s)) throw new AvroSchemaError(`enum ${name}: invalid symbol ${s}`);
     const e: EnumSchema = {
       kind: "enum",
       name,
@@ -260,7 +277,9 @@ class Parser {
     };
     if (obj.default !== undefined) {
       if (typeof obj.default !== "string" || !symbols.includes(obj.default)) {
-        throw new AvroSchemaError(`enum ${name}: default ${JSON.stringify(obj.default)} is not one of its symbols`);
+        throw new AvroSchemaError(
+          `enum ${name}: default ${JSON.stringify(obj.default)} is not one of its symbols`,
+        );
       }
       e.default = obj.default;
     }

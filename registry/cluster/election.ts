@@ -72,7 +72,10 @@ export class LeaderElection {
       this.options.onChange(this.leader);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.options.logger.error({ err: payload.error, restart: payload.restart }, "election consumer crashed");
+      this.options.logger.error(
+        { err: payload.error, restart: payload.restart },
+        "election consumer crashed",
+      );
       if (!payload.restart) {
         this.leader = false;
         this.options.onChange(false);
@@ -90,10 +93,14 @@ export class LeaderElection {
       const info: MemberInfo = { url: this.options.url, since: this.since, leader: this.leader };
       return {
         name: PROTOCOL,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(info)) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 1,
+          topics,
+          userData: Buffer.from(JSON.stringify(info)),
+        }),
       };
     },
-    assign: async ({ members, topics }) => {
+    assign: ({ members, topics }) => {
       const infos = members.map((m) => ({ memberId: m.memberId, info: decodeInfo(m.memberMetadata) }));
       infos.sort((a, b) => {
         if (a.info.leader !== b.info.leader) return a.info.leader ? -1 : 1;
@@ -101,14 +108,16 @@ export class LeaderElection {
         return a.memberId < b.memberId ? -1 : 1;
       });
       const chosen = infos[0]?.memberId;
-      return members.map((m) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: Object.fromEntries(topics.map((t) => [t, m.memberId === chosen ? [0] : []])),
-          userData: Buffer.alloc(0),
-        }),
-      }));
+      return Promise.resolve(
+        members.map((m) => ({
+          memberId: m.memberId,
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: 1,
+            assignment: Object.fromEntries(topics.map((t) => [t, m.memberId === chosen ? [0] : []])),
+            userData: Buffer.alloc(0),
+          }),
+        })),
+      );
     },
   });
 
@@ -138,7 +147,11 @@ function decodeInfo(metadata: Buffer): MemberInfo {
   try {
     const decoded = AssignerProtocol.MemberMetadata.decode(metadata);
     const parsed = JSON.parse(decoded?.userData.toString() ?? "{}") as Partial<MemberInfo>;
-    return { url: parsed.url ?? "", since: parsed.since ?? Number.MAX_SAFE_INTEGER, leader: parsed.leader === true };
+    return {
+      url: parsed.url ?? "",
+      since: parsed.since ?? Number.MAX_SAFE_INTEGER,
+      leader: parsed.leader === true,
+    };
   } catch {
     return { url: "", since: Number.MAX_SAFE_INTEGER, leader: false };
   }

@@ -15,11 +15,16 @@ export async function forwardToLeader(
     res = await fetch(new URL(request.url, leaderUrl), {
       method: request.method,
       headers: { "content-type": "application/vnd.schemaregistry.v1+json", [FORWARDED_HEADER]: "1" },
-      ...(request.body === undefined || request.method === "GET" ? {} : { body: JSON.stringify(request.body) }),
+      ...(request.body === undefined || request.method === "GET"
+        ? {}
+        : { body: JSON.stringify(request.body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    throw new RegistryError("FORWARDING_ERROR", `Error while forwarding the request to the leader ${leaderUrl}: ${(e as Error).message}; retry`);
+    throw new RegistryError(
+      "FORWARDING_ERROR",
+      `Error while forwarding the request to the leader ${leaderUrl}: ${(e as Error).message}; retry`,
+    );
   }
   const text = await res.text();
   let body: unknown = text;

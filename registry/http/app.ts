@@ -1,6 +1,6 @@
 // Owns the fastify app serving Confluent's Schema Registry REST API over a RegistryBackend: content types,
 // Confluent's `{error_code, message}` error bodies, and the route modules.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { RegistryBackend } from "../backend.ts";
 import { RegistryError } from "../errors.ts";
@@ -9,7 +9,11 @@ import { schemaRoutes } from "./schema-routes.ts";
 import { subjectRoutes } from "./subject-routes.ts";
 
 export const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-const JSON_TYPES = ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/octet-stream"];
+const JSON_TYPES = [
+  "application/vnd.schemaregistry.v1+json",
+  "application/vnd.schemaregistry+json",
+  "application/octet-stream",
+];
 
 export interface AppOptions {
   backend: RegistryBackend;
@@ -18,7 +22,7 @@ export interface AppOptions {
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : {}),
+    ...(options.logger ? { loggerInstance: options.logger } : {}),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
@@ -31,24 +35,29 @@ export function buildApp(options: AppOptions): FastifyInstance {
       done(e as Error, undefined);
     }
   });
-  app.addHook("onSend", async (_req, reply, payload) => {
-    const type = reply.getHeader("content-type");
-    if (typeof type === "string" && type.startsWith("application/json")) reply.header("content-type", CONTENT_TYPE);
-    return payload;
+  // Confluent's content type on every answer (fastify still serializes objects: the type contains "json").
+  app.addHook("onRequest", (_req, reply, done) => {
+    reply.header("content-type", CONTENT_TYPE);
+    done();
   });
   app.setErrorHandler((err: Error, _req, reply) => {
     if (err instanceof RegistryError) return reply.code(err.status).send(err.body());
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) options.logger?.error({ err }, "registry request failed");
     const code = status === 400 ? 400 : status === 415 ? 415 : status < 500 ? status : 500;
-    return reply.code(status).send({ error_code: code, message: status >= 500 ? `Internal Server Error: ${err.message}` : err.message });
+    return reply.code(status).send({
+      error_code: code,
+      message: status >= 500 ? `Internal Server Error: ${err.message}` : err.message,
+    });
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error_code: 404, message: "HTTP 404 Not Found" }));
-  app.get("/", async () => ({}));
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).send({ error_code: 404, message: "HTTP 404 Not Found" }),
+  );
+  app.get("/", () => ({}));
   // Not Confluent's: which role this process has and where the leader is (for `mesh status` and tests).
   app.get("/v1/registry/status", () => options.backend.status());
-  void app.register(subjectRoutes(options.backend));
-  void app.register(schemaRoutes(options.backend));
-  void app.register(configRoutes(options.backend));
+  subjectRoutes(app, options.backend);
+  schemaRoutes(app, options.backend);
+  configRoutes(app, options.backend);
   return app;
 }

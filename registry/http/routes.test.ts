@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes, checked by value */
 import { beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { MemoryBackend } from "../backend.ts";
@@ -46,14 +47,23 @@ describe("registry REST API (inject)", () => {
     expect(r1.type).toContain(CT);
     expect((await register("s", V2)).json).toEqual({ id: 2 });
     // Same schema, other whitespace and key order: same id, no new version; other subject: same id.
-    const spaced = JSON.stringify({ fields: [{ type: "long", name: "id" }], name: "R", type: "record" }, null, 2);
+    const spaced = JSON.stringify(
+      { fields: [{ type: "long", name: "id" }], name: "R", type: "record" },
+      null,
+      2,
+    );
     expect((await register("s", spaced)).json).toEqual({ id: 1 });
-    expect((await register("other", spaced, {}, ), "application/json")).toBeDefined();
+    expect((await register("other", spaced, {}), "application/json")).toBeDefined();
     expect((await call("GET", "/subjects/other/versions/1")).json.id).toBe(1);
     expect((await call("GET", "/subjects/s/versions")).json).toEqual([1, 2]);
     expect((await call("GET", "/subjects")).json).toEqual(["other", "s"]);
     expect((await call("GET", "/subjects?subjectPrefix=ot")).json).toEqual(["other"]);
-    expect((await call("GET", "/subjects/s/versions/latest")).json).toEqual({ subject: "s", version: 2, id: 2, schema: V2 });
+    expect((await call("GET", "/subjects/s/versions/latest")).json).toEqual({
+      subject: "s",
+      version: 2,
+      id: 2,
+      schema: V2,
+    });
     expect((await call("GET", "/subjects/s/versions/1/schema")).json).toEqual(JSON.parse(V1));
     expect((await call("GET", "/schemas/ids/1")).json).toEqual({ schema: V1 });
     expect((await call("GET", "/schemas/ids/1/schema")).json).toEqual(JSON.parse(V1));
@@ -66,16 +76,29 @@ describe("registry REST API (inject)", () => {
     expect((await call("GET", "/schemas?subjectPrefix=s&latestOnly=true")).json).toEqual([
       { subject: "s", version: 2, id: 2, schema: V2 },
     ]);
-    expect((await call("POST", "/subjects/s", { schema: spaced })).json).toEqual({ subject: "s", version: 1, id: 1, schema: V1 });
+    expect((await call("POST", "/subjects/s", { schema: spaced })).json).toEqual({
+      subject: "s",
+      version: 1,
+      id: 1,
+      schema: V1,
+    });
   });
 
   it("normalize=true stores the canonical form", async () => {
-    const spaced = JSON.stringify({ fields: [{ type: "long", name: "id" }], name: "R", namespace: "n", type: "record" }, null, 2);
+    const spaced = JSON.stringify(
+      { fields: [{ type: "long", name: "id" }], name: "R", namespace: "n", type: "record" },
+      null,
+      2,
+    );
     await register("s", spaced);
     await call("DELETE", "/subjects/s");
     await call("DELETE", "/subjects/s?permanent=true");
-    expect((await call("POST", "/subjects/t/versions?normalize=true", { schema: spaced })).json).toEqual({ id: 2 });
-    expect((await call("GET", "/schemas/ids/2")).json.schema).toBe(`{"name":"n.R","type":"record","fields":[{"name":"id","type":"long"}]}`);
+    expect((await call("POST", "/subjects/t/versions?normalize=true", { schema: spaced })).json).toEqual({
+      id: 2,
+    });
+    expect((await call("GET", "/schemas/ids/2")).json.schema).toBe(
+      `{"name":"n.R","type":"record","fields":[{"name":"id","type":"long"}]}`,
+    );
   });
 
   it("answers every error code as Confluent does", async () => {
@@ -92,8 +115,15 @@ describe("registry REST API (inject)", () => {
     await expectError(call("POST", "/subjects/s", { schema: V2 }), 404, 40403);
     await expectError(call("POST", "/subjects/s/versions", { schema: BAD }), 409, 409);
     await expectError(call("POST", "/subjects/s/versions", { schema: "{not json" }), 422, 42201);
-    await expectError(call("POST", "/subjects/s/versions", { schema: `{"type":"record","name":"R"}` }), 422, 42201);
-    const proto = await call("POST", "/subjects/p/versions", { schema: "syntax = \"proto3\";", schemaType: "PROTOBUF" });
+    await expectError(
+      call("POST", "/subjects/s/versions", { schema: `{"type":"record","name":"R"}` }),
+      422,
+      42201,
+    );
+    const proto = await call("POST", "/subjects/p/versions", {
+      schema: 'syntax = "proto3";',
+      schemaType: "PROTOBUF",
+    });
     expect([proto.status, proto.json.error_code]).toEqual([422, 42201]);
     expect(proto.json.message).toMatch(/only AVRO/);
     await expectError(call("POST", "/subjects/j/versions", { schema: "{}", schemaType: "JSON" }), 422, 42201);
@@ -122,9 +152,19 @@ describe("registry REST API (inject)", () => {
   });
 
   it("refuses to delete a referenced version (42206) and resolves references", async () => {
-    const address = JSON.stringify({ type: "record", name: "Address", namespace: "a", fields: [{ name: "city", type: "string" }] });
+    const address = JSON.stringify({
+      type: "record",
+      name: "Address",
+      namespace: "a",
+      fields: [{ name: "city", type: "string" }],
+    });
     expect((await register("address", address)).json).toEqual({ id: 1 });
-    const person = JSON.stringify({ type: "record", name: "Person", namespace: "a", fields: [{ name: "home", type: "Address" }] });
+    const person = JSON.stringify({
+      type: "record",
+      name: "Person",
+      namespace: "a",
+      fields: [{ name: "home", type: "Address" }],
+    });
     await expectStatus(register("person", person), 422);
     const refs = [{ name: "a.Address", subject: "address", version: 1 }];
     expect((await register("person", person, { references: refs })).json).toEqual({ id: 2 });
@@ -149,8 +189,12 @@ describe("registry REST API (inject)", () => {
     expect((await call("GET", "/config")).json).toEqual({ compatibilityLevel: "BACKWARD" });
     expect((await call("PUT", "/config", { compatibility: "FULL" })).json).toEqual({ compatibility: "FULL" });
     expect((await call("GET", "/config")).json).toEqual({ compatibilityLevel: "FULL" });
-    expect((await call("GET", "/config/s?defaultToGlobal=true")).json).toEqual({ compatibilityLevel: "FULL" });
-    expect((await call("PUT", "/config/s", { compatibility: "NONE" })).json).toEqual({ compatibility: "NONE" });
+    expect((await call("GET", "/config/s?defaultToGlobal=true")).json).toEqual({
+      compatibilityLevel: "FULL",
+    });
+    expect((await call("PUT", "/config/s", { compatibility: "NONE" })).json).toEqual({
+      compatibility: "NONE",
+    });
     expect((await call("GET", "/config/s")).json).toEqual({ compatibilityLevel: "NONE" });
     await register("s", V1);
     expect((await register("s", BAD)).json).toEqual({ id: 2 }); // NONE allows it
@@ -175,14 +219,24 @@ describe("registry REST API (inject)", () => {
 
   it("tests compatibility, with reasons when verbose", async () => {
     await register("s", V1);
-    expect((await call("POST", "/compatibility/subjects/s/versions/latest", { schema: V2 })).json).toEqual({ is_compatible: true });
+    expect((await call("POST", "/compatibility/subjects/s/versions/latest", { schema: V2 })).json).toEqual({
+      is_compatible: true,
+    });
     const bad = await call("POST", "/compatibility/subjects/s/versions/latest?verbose=true", { schema: BAD });
     expect(bad.json.is_compatible).toBe(false);
     expect(bad.json.messages.join(" ")).toContain("READER_FIELD_MISSING_DEFAULT_VALUE");
-    expect((await call("POST", "/compatibility/subjects/s/versions", { schema: BAD })).json).toEqual({ is_compatible: false });
-    expect((await call("POST", "/compatibility/subjects/new/versions", { schema: BAD })).json).toEqual({ is_compatible: true });
-    expect((await call("POST", "/compatibility/subjects/new/versions/latest", { schema: BAD })).json.error_code).toBe(40401);
-    expect((await call("POST", "/compatibility/subjects/s/versions/7", { schema: BAD })).json.error_code).toBe(40402);
+    expect((await call("POST", "/compatibility/subjects/s/versions", { schema: BAD })).json).toEqual({
+      is_compatible: false,
+    });
+    expect((await call("POST", "/compatibility/subjects/new/versions", { schema: BAD })).json).toEqual({
+      is_compatible: true,
+    });
+    expect(
+      (await call("POST", "/compatibility/subjects/new/versions/latest", { schema: BAD })).json.error_code,
+    ).toBe(40401);
+    expect(
+      (await call("POST", "/compatibility/subjects/s/versions/7", { schema: BAD })).json.error_code,
+    ).toBe(40402);
   });
 
   it("lists soft-deleted subjects and versions only when asked", async () => {

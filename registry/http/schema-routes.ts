@@ -14,35 +14,46 @@ function parseId(v: string): number {
   return n;
 }
 
-export function schemaRoutes(backend: RegistryBackend) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.get("/schemas/types", async () => ["AVRO"]);
-    app.get<{ Querystring: Query }>("/schemas", async (req) =>
-      reads.listSchemas(backend.state, req.query.subjectPrefix, flag(req.query.deleted), flag(req.query.latestOnly)),
-    );
-    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id", async (req) => {
-      const id = parseId(req.params.id);
-      const body = reads.getSchemaById(backend.state, id);
-      if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
-      return body;
-    });
-    app.get<{ Params: P }>("/schemas/ids/:id/schema", async (req, reply) => {
-      const s = reads.schemaById(backend.state, parseId(req.params.id));
-      return reply.type("application/vnd.schemaregistry.v1+json").send(s.schema);
-    });
-    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/subjects", async (req) => [
-      ...new Set(reads.idUses(backend.state, parseId(req.params.id), flag(req.query.deleted)).map((v) => v.subject)),
-    ]);
-    app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/versions", async (req) =>
-      reads
-        .idUses(backend.state, parseId(req.params.id), flag(req.query.deleted))
-        .map((v) => ({ subject: v.subject, version: v.version })),
-    );
-    app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions/:version", async (req) =>
-      reads.testCompatibility(backend.state, req.params.subject, req.params.version, req.body, flag(req.query.verbose)),
-    );
-    app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions", async (req) =>
-      reads.testCompatibility(backend.state, req.params.subject, undefined, req.body, flag(req.query.verbose)),
-    );
-  };
+export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): void {
+  app.get("/schemas/types", () => ["AVRO"]);
+  app.get<{ Querystring: Query }>("/schemas", (req) =>
+    reads.listSchemas(
+      backend.state,
+      req.query.subjectPrefix,
+      flag(req.query.deleted),
+      flag(req.query.latestOnly),
+    ),
+  );
+  app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id", (req) => {
+    const id = parseId(req.params.id);
+    const body = reads.getSchemaById(backend.state, id);
+    if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
+    return body;
+  });
+  app.get<{ Params: P }>("/schemas/ids/:id/schema", (req, reply) => {
+    const s = reads.schemaById(backend.state, parseId(req.params.id));
+    return reply.type("application/vnd.schemaregistry.v1+json").send(s.schema);
+  });
+  app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/subjects", (req) => [
+    ...new Set(
+      reads.idUses(backend.state, parseId(req.params.id), flag(req.query.deleted)).map((v) => v.subject),
+    ),
+  ]);
+  app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id/versions", (req) =>
+    reads
+      .idUses(backend.state, parseId(req.params.id), flag(req.query.deleted))
+      .map((v) => ({ subject: v.subject, version: v.version })),
+  );
+  app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions/:version", (req) =>
+    reads.testCompatibility(
+      backend.state,
+      req.params.subject,
+      req.params.version,
+      req.body,
+      flag(req.query.verbose),
+    ),
+  );
+  app.post<{ Params: P; Querystring: Query }>("/compatibility/subjects/:subject/versions", (req) =>
+    reads.testCompatibility(backend.state, req.params.subject, undefined, req.body, flag(req.query.verbose)),
+  );
 }

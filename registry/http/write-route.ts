@@ -12,7 +12,10 @@ export async function sendWrite<T>(
   op: (state: RegistryState) => Write<T>,
   shape: (result: T) => unknown = (r) => r,
 ): Promise<FastifyReply> {
-  const out = await backend.write({ method: req.method, url: req.url, body: req.body, forwarded: req.headers[FORWARDED_HEADER] === "1" }, op);
+  const out = await backend.write(
+    { method: req.method, url: req.url, body: req.body, forwarded: req.headers[FORWARDED_HEADER] === "1" },
+    op,
+  );
   if (out.local) {
     if (out.offset >= 0) reply.header(OFFSET_HEADER, String(out.offset));
     return reply.send(shape(out.result));

@@ -16,7 +16,8 @@ export interface SchemaBody {
 
 /** Validates a `{schema, schemaType, references, id, version}` body; only Avro is served. */
 export function schemaBody(body: unknown): SchemaBody {
-  if (body === null || typeof body !== "object") throw errors.invalidSchema("the request body must be a JSON object");
+  if (body === null || typeof body !== "object")
+    throw errors.invalidSchema("the request body must be a JSON object");
   const b = body as Record<string, unknown>;
   if (b.schemaType !== undefined && b.schemaType !== null && b.schemaType !== "AVRO") {
     throw errors.invalidSchema(
@@ -57,14 +58,17 @@ export function findVersion(
   includeDeleted: boolean,
 ): VersionEntry {
   const v = parseVersion(version);
-  if (state.versions(subject, true).length === 0) throw errors.subjectNotFound(subject);
+  // As Confluent: a subject whose versions are all soft-deleted is not found unless deleted ones are asked for.
+  if (state.versions(subject, includeDeleted).length === 0) throw errors.subjectNotFound(subject);
   const entry = v === "latest" ? state.latest(subject, includeDeleted) : state.subjects.get(subject)?.get(v);
   if (!entry || (entry.deleted && !includeDeleted)) throw errors.versionNotFound(version);
   return entry;
 }
 
 export function effectiveLevel(state: RegistryState, subject: string | null): Level {
-  return (subject !== null ? state.configs.get(subject) : undefined) ?? state.configs.get(null) ?? DEFAULT_LEVEL;
+  return (
+    (subject !== null ? state.configs.get(subject) : undefined) ?? state.configs.get(null) ?? DEFAULT_LEVEL
+  );
 }
 
 export function effectiveMode(state: RegistryState, subject: string | null): Mode {

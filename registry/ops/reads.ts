@@ -72,10 +72,17 @@ export function idUses(state: RegistryState, id: number, deleted: boolean): Vers
     const v = state.subjects.get(subject ?? "")?.get(Number(version));
     if (v && (deleted || !v.deleted)) out.push(v);
   }
-  return out.sort((a, b) => (a.subject === b.subject ? a.version - b.version : a.subject < b.subject ? -1 : 1));
+  return out.sort((a, b) =>
+    a.subject === b.subject ? a.version - b.version : a.subject < b.subject ? -1 : 1,
+  );
 }
 
-export function listSchemas(state: RegistryState, prefix: string | undefined, deleted: boolean, latestOnly: boolean) {
+export function listSchemas(
+  state: RegistryState,
+  prefix: string | undefined,
+  deleted: boolean,
+  latestOnly: boolean,
+) {
   const out: Record<string, unknown>[] = [];
   for (const subject of listSubjects(state, deleted, prefix)) {
     const versions = state.versions(subject, deleted);
@@ -109,7 +116,9 @@ export function testCompatibility(
     against = [findVersion(state, subject, version, false)];
   }
   const result = checkLevel(effectiveLevel(state, subject), candidate, previousOf(state, against));
-  return verbose ? { is_compatible: result.compatible, messages: result.messages } : { is_compatible: result.compatible };
+  return verbose
+    ? { is_compatible: result.compatible, messages: result.messages }
+    : { is_compatible: result.compatible };
 }
 
 export function previousOf(state: RegistryState, versions: readonly VersionEntry[]): Previous[] {

@@ -5,7 +5,14 @@ import { checkLevel, isLevel, type Level } from "../avro/levels.ts";
 import { errors, RegistryError } from "../errors.ts";
 import type { LogRecord } from "../store/records.ts";
 import { MODES, type Mode, type RegistryState, type VersionEntry } from "../store/state.ts";
-import { DEFAULT_LEVEL, DEFAULT_MODE, effectiveLevel, effectiveMode, findVersion, schemaBody } from "./common.ts";
+import {
+  DEFAULT_LEVEL,
+  DEFAULT_MODE,
+  effectiveLevel,
+  effectiveMode,
+  findVersion,
+  schemaBody,
+} from "./common.ts";
 import { previousOf } from "./reads.ts";
 
 export interface Write<T> {
@@ -16,7 +23,9 @@ export interface Write<T> {
 function writable(state: RegistryState, subject: string | null): Mode {
   const mode = effectiveMode(state, subject);
   if (mode === "READONLY") {
-    throw errors.notPermitted(`Subject ${subject ?? ""} is in read-only mode; change it with PUT /mode`.replace("  ", " "));
+    throw errors.notPermitted(
+      `Subject ${subject ?? ""} is in read-only mode; change it with PUT /mode`.replace("  ", " "),
+    );
   }
   return mode;
 }
@@ -30,7 +39,9 @@ export function register(
   const req = schemaBody(body);
   const mode = writable(state, subject);
   if ((req.id !== undefined || req.version !== undefined) && mode !== "IMPORT") {
-    throw errors.notPermitted(`Subject ${subject} is not in import mode: an id or version can only be given in IMPORT mode`);
+    throw errors.notPermitted(
+      `Subject ${subject} is not in import mode: an id or version can only be given in IMPORT mode`,
+    );
   }
   let resolved;
   try {
@@ -42,7 +53,8 @@ export function register(
   const live = state.versions(subject, false);
   const existingId = state.byIdentity.get(resolved.identity);
   const same = existingId === undefined ? undefined : live.find((v) => v.id === existingId);
-  if (same && (req.id === undefined || req.id === same.id)) return { records: [], result: { id: same.id, version: same.version } };
+  if (same && (req.id === undefined || req.id === same.id))
+    return { records: [], result: { id: same.id, version: same.version } };
 
   if (mode !== "IMPORT") {
     const level = effectiveLevel(state, subject);
@@ -59,7 +71,9 @@ export function register(
   if (req.id !== undefined) {
     const taken = state.schemas.get(req.id);
     if (taken && taken.identity !== resolved.identity) {
-      throw errors.notPermitted(`Overwrite new schema with id ${req.id} is not permitted: the id holds another schema`);
+      throw errors.notPermitted(
+        `Overwrite new schema with id ${req.id} is not permitted: the id holds another schema`,
+      );
     }
     id = req.id;
   } else {
@@ -75,8 +89,18 @@ export function register(
   } else {
     version = (all.at(-1)?.version ?? 0) + 1;
   }
-  const text = existingId !== undefined ? (state.schemas.get(existingId)?.schema ?? req.schema) : stored(req.schema, resolved.canonical, normalize);
-  const value = { subject, version, id, schema: text, deleted: false, ...(req.references.length > 0 ? { references: req.references } : {}) };
+  const text =
+    existingId !== undefined
+      ? (state.schemas.get(existingId)?.schema ?? req.schema)
+      : stored(req.schema, resolved.canonical, normalize);
+  const value = {
+    subject,
+    version,
+    id,
+    schema: text,
+    deleted: false,
+    ...(req.references.length > 0 ? { references: req.references } : {}),
+  };
   return { records: [{ keytype: "SCHEMA", subject, version, value }], result: { id, version } };
 }
 
@@ -119,7 +143,10 @@ export function deleteSubject(state: RegistryState, subject: string, permanent: 
   const live = all.filter((v) => !v.deleted);
   if (!permanent) {
     if (live.length === 0) {
-      throw new RegistryError("SUBJECT_SOFT_DELETED", `Subject '${subject}' was soft deleted. Set permanent=true to delete permanently`);
+      throw new RegistryError(
+        "SUBJECT_SOFT_DELETED",
+        `Subject '${subject}' was soft deleted. Set permanent=true to delete permanently`,
+      );
     }
     for (const v of live) refuseIfReferenced(state, v);
     return { records: live.map((v) => schemaRecord(state, v, true)), result: live.map((v) => v.version) };
@@ -137,7 +164,12 @@ export function deleteSubject(state: RegistryState, subject: string, permanent: 
   return { records, result: all.map((v) => v.version) };
 }
 
-export function deleteVersion(state: RegistryState, subject: string, version: string, permanent: boolean): Write<number> {
+export function deleteVersion(
+  state: RegistryState,
+  subject: string,
+  version: string,
+  permanent: boolean,
+): Write<number> {
   // A soft-deleted version named by number answers 40406; "latest" means the latest live one.
   const v = findVersion(state, subject, version, permanent || version !== "latest");
   writable(state, subject);
@@ -165,27 +197,49 @@ export function deleteVersion(state: RegistryState, subject: string, version: st
   return { records, result: v.version };
 }
 
-export function putConfig(state: RegistryState, subject: string | null, body: unknown): Write<{ compatibility: Level }> {
-  const level = (body as Record<string, unknown> | null)?.compatibility ?? (body as Record<string, unknown> | null)?.compatibilityLevel;
+export function putConfig(
+  state: RegistryState,
+  subject: string | null,
+  body: unknown,
+): Write<{ compatibility: Level }> {
+  const level =
+    (body as Record<string, unknown> | null)?.compatibility ??
+    (body as Record<string, unknown> | null)?.compatibilityLevel;
   if (!isLevel(level)) throw errors.invalidLevel(level);
   void state;
-  return { records: [{ keytype: "CONFIG", subject, value: { compatibilityLevel: level } }], result: { compatibility: level } };
+  return {
+    records: [{ keytype: "CONFIG", subject, value: { compatibilityLevel: level } }],
+    result: { compatibility: level },
+  };
 }
 
-export function deleteConfig(state: RegistryState, subject: string | null): Write<{ compatibilityLevel: Level }> {
+export function deleteConfig(
+  state: RegistryState,
+  subject: string | null,
+): Write<{ compatibilityLevel: Level }> {
   if (subject !== null && state.versions(subject, true).length === 0 && !state.configs.has(subject)) {
     throw errors.subjectNotFound(subject);
   }
-  const previous = state.configs.get(subject) ?? (subject === null ? DEFAULT_LEVEL : effectiveLevel(state, subject));
-  const records: LogRecord[] = state.configs.has(subject) ? [{ keytype: "CONFIG", subject, value: null }] : [];
+  const previous =
+    state.configs.get(subject) ?? (subject === null ? DEFAULT_LEVEL : effectiveLevel(state, subject));
+  const records: LogRecord[] = state.configs.has(subject)
+    ? [{ keytype: "CONFIG", subject, value: null }]
+    : [];
   return { records, result: { compatibilityLevel: previous } };
 }
 
-export function putMode(state: RegistryState, subject: string | null, body: unknown, force: boolean): Write<{ mode: Mode }> {
+export function putMode(
+  state: RegistryState,
+  subject: string | null,
+  body: unknown,
+  force: boolean,
+): Write<{ mode: Mode }> {
   const mode = (body as Record<string, unknown> | null)?.mode;
-  if (typeof mode !== "string" || !(MODES as readonly string[]).includes(mode)) throw errors.invalidMode(mode);
+  if (typeof mode !== "string" || !(MODES as readonly string[]).includes(mode))
+    throw errors.invalidMode(mode);
   if (mode === "IMPORT" && !force) {
-    const nonEmpty = subject === null ? state.subjectNames(true).length > 0 : state.versions(subject, true).length > 0;
+    const nonEmpty =
+      subject === null ? state.subjectNames(true).length > 0 : state.versions(subject, true).length > 0;
     if (nonEmpty) {
       throw errors.notPermitted(
         `Cannot import since found existing subjects${subject === null ? "" : ` (${subject})`}; pass force=true to switch to IMPORT anyway`,
@@ -196,7 +250,8 @@ export function putMode(state: RegistryState, subject: string | null, body: unkn
 }
 
 export function deleteMode(state: RegistryState, subject: string): Write<{ mode: Mode }> {
-  if (state.versions(subject, true).length === 0 && !state.modes.has(subject)) throw errors.subjectNotFound(subject);
+  if (state.versions(subject, true).length === 0 && !state.modes.has(subject))
+    throw errors.subjectNotFound(subject);
   const previous = state.modes.get(subject) ?? DEFAULT_MODE;
   const records: LogRecord[] = state.modes.has(subject) ? [{ keytype: "MODE", subject, value: null }] : [];
   return { records, result: { mode: previous } };

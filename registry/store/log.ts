@@ -96,7 +96,12 @@ export class SchemasLog {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new RegistryError("OPERATION_TIMEOUT", `Timed out waiting for the schemas topic to reach offset ${offset}; retry`));
+        reject(
+          new RegistryError(
+            "OPERATION_TIMEOUT",
+            `Timed out waiting for the schemas topic to reach offset ${offset}; retry`,
+          ),
+        );
       }, timeoutMs);
       const waiter: Waiter = {
         offset,
@@ -128,7 +133,8 @@ export class SchemasLog {
     const messages = records.map((r) => ({ key: encodeKey(r), value: encodeValue(r) }));
     const acks = await this.producer.send({ topic: this.options.topic, acks: -1, messages });
     const base = acks[0]?.baseOffset;
-    if (base === undefined) throw new RegistryError("STORE_ERROR", "Kafka did not return an offset for the write");
+    if (base === undefined)
+      throw new RegistryError("STORE_ERROR", "Kafka did not return an offset for the write");
     return Number(base);
   }
 
@@ -156,7 +162,8 @@ async function ensureCompactedTopic(kafka: Kafka, topic: string, logger: Logger)
       includeSynonyms: false,
       resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }],
     });
-    const policy = described.resources[0]?.configEntries.find((c) => c.configName === "cleanup.policy")?.configValue ?? "";
+    const policy =
+      described.resources[0]?.configEntries.find((c) => c.configName === "cleanup.policy")?.configValue ?? "";
     if (!policy.split(",").includes("compact")) {
       throw new Error(
         `MESH_REGISTRY_TOPIC_NOT_COMPACTED: topic ${topic} has cleanup.policy=${policy}; the schemas topic must be compacted ` +
@@ -164,7 +171,9 @@ async function ensureCompactedTopic(kafka: Kafka, topic: string, logger: Logger)
       );
     }
     if (partitions !== 1) {
-      throw new Error(`MESH_REGISTRY_TOPIC_PARTITIONS: topic ${topic} has ${partitions} partitions; the schemas topic must have exactly 1`);
+      throw new Error(
+        `MESH_REGISTRY_TOPIC_PARTITIONS: topic ${topic} has ${partitions} partitions; the schemas topic must have exactly 1`,
+      );
     }
   } finally {
     await admin.disconnect();

@@ -52,7 +52,10 @@ export function encodeValue(r: LogRecord): string | null {
 }
 
 /** Decodes one topic record; unknown key types (newer Confluent features) yield undefined and are skipped. */
-export function decodeRecord(key: Buffer | string | null, value: Buffer | string | null): LogRecord | undefined {
+export function decodeRecord(
+  key: Buffer | string | null,
+  value: Buffer | string | null,
+): LogRecord | undefined {
   if (key === null) return undefined;
   let k: Record<string, unknown>;
   try {

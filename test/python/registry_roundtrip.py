@@ -1,6 +1,6 @@
 """Confluent's Python client against the datamesh registry: register, serialize, produce, consume, deserialize,
 and read subjects, versions and config. Usage: registry_roundtrip.py <registry-url> <brokers> <topic>.
-Needs: pip install confluent-kafka fastavro httpx attrs cachetools authlib (see registry/README.md).
+Needs: pip install -r test/python/requirements.txt
 Prints one JSON line with what it saw; exits non-zero on any failure."""
 import json
 import sys
@@ -11,7 +11,7 @@ try:
     from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 except ImportError as e:  # fail loudly: the CI must install the packages
-    print(f"MISSING PYTHON DEPENDENCY: {e}; pip install confluent-kafka fastavro httpx attrs cachetools authlib", file=sys.stderr)
+    print(f"MISSING PYTHON DEPENDENCY: {e}; pip install -r test/python/requirements.txt", file=sys.stderr)
     sys.exit(3)
 
 url, brokers, topic = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -152,8 +152,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
-        summary:
-          "Rows: ?col=v&col[gte]=x (ops eq ne gt gte lt lte) &order=col|-col &limit=1..1000 &cursor=...",
+        summary: "Rows: ?col=v&col[gte]=x (ops eq gt gte lt lte) &order=col|-col &limit=1..1000 &cursor=...",
         params: nameParams,
         querystring: {
           type: "object",

@@ -1,0 +1,180 @@
+// `mesh source add|list|show|rm|pause|resume|snapshot`: sources over the HTTP API.
+import {
+  apiUrl,
+  call,
+  CliExit,
+  exit,
+  flag,
+  has,
+  parseArgs,
+  printJson,
+  printTable,
+  required,
+  runCommand,
+  sleep,
+} from "./client.ts";
+
+const usage = `usage: mesh source <command> [--api URL] [--json]
+
+  add --name N --owner SERVICE --kind postgres|mysql --url URL --table T [--table T...]
+      [--snapshot initial|never] [--partitions 3] [--wait]   register; --wait shows snapshot progress until streaming
+  list                                  every source with its state
+  show NAME                             definition, status, lag, offset
+  pause NAME | resume NAME              stop/continue reading the source log
+  snapshot NAME [--table T...]          re-snapshot tables while streaming continues
+  rm NAME [--drop-slot]                 stop capturing; --drop-slot also removes the slot/publication`;
+
+interface Source {
+  name: string;
+  owner: string;
+  kind: string;
+  url: string;
+  tables: string[];
+  topics: string[];
+  paused: boolean;
+  status: {
+    state: string;
+    error: { code: string; message: string } | null;
+    progress: { phase: string; rowsDone: number; rowsEstimated: number; table: string | null } | null;
+    lagBytes: number | null;
+    lagSeconds: number | null;
+    offset: string | null;
+    events: Record<string, number>;
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs(args, ["json", "wait", "drop-slot", "help"]);
+  } catch (err) {
+    console.error((err as Error).message);
+    return exit.usage;
+  }
+  const json = has(p, "json");
+  const [verb, name] = p.positional;
+  if (!verb || has(p, "help")) {
+    console.error(usage);
+    return verb || has(p, "help") ? exit.ok : exit.usage;
+  }
+  const base = apiUrl(p, process.env);
+  return runCommand(json, async () => {
+    const needName = (): string => {
+      if (!name) throw new CliExit(exit.usage, `mesh source ${verb} needs a source name\n\n${usage}`);
+      return encodeURIComponent(name);
+    };
+    switch (verb) {
+      case "add": {
+        const body: Record<string, unknown> = {
+          name: required(p, "name", usage),
+          owner: required(p, "owner", usage),
+          kind: flag(p, "kind") ?? "postgres",
+          url: required(p, "url", usage),
+          tables: p.flags.get("table") ?? [],
+        };
+        if ((body.tables as string[]).length === 0)
+          throw new CliExit(exit.usage, `at least one --table is required\n\n${usage}`);
+        const snapshot = flag(p, "snapshot");
+        if (snapshot) body.snapshot = snapshot;
+        const partitions = flag(p, "partitions");
+        if (partitions) body.partitions = Number(partitions);
+        let source = await call<Source>(base, "POST", "/v1/sources", body);
+        if (has(p, "wait")) source = await waitStreaming(base, source, json);
+        if (json) printJson(source);
+        else {
+          console.log(`registered ${source.name} (owner ${source.owner}): ${source.status.state}`);
+          for (const t of source.topics) console.log(`  topic ${t}`);
+        }
+        return source.status.state === "failed" ? exit.failed : exit.ok;
+      }
+      case "list": {
+        const { sources } = await call<{ sources: Source[] }>(base, "GET", "/v1/sources");
+        if (json) printJson(sources);
+        else
+          printTable(
+            ["NAME", "OWNER", "KIND", "STATE", "LAG(s)", "TABLES"],
+            sources.map((s) => [
+              s.name,
+              s.owner,
+              s.kind,
+              s.status.state,
+              s.status.lagSeconds,
+              s.tables.join(","),
+            ]),
+          );
+        return exit.ok;
+      }
+      case "show": {
+        const source = await call<Source>(base, "GET", `/v1/sources/${needName()}`);
+        if (json) printJson(source);
+        else printSource(source);
+        return exit.ok;
+      }
+      case "pause":
+      case "resume": {
+        const source = await call<Source>(base, "POST", `/v1/sources/${needName()}/${verb}`);
+        if (json) printJson(source);
+        else console.log(`${source.name}: ${source.status.state}`);
+        return exit.ok;
+      }
+      case "snapshot": {
+        const tables = p.flags.get("table");
+        const source = await call<Source>(
+          base,
+          "POST",
+          `/v1/sources/${needName()}/snapshot`,
+          tables ? { tables } : {},
+        );
+        if (json) printJson(source);
+        else console.log(`${source.name}: re-snapshot of ${(tables ?? source.tables).join(", ")} started`);
+        return exit.ok;
+      }
+      case "rm": {
+        const dropSlot = has(p, "drop-slot");
+        const out = await call<{ deleted: string }>(
+          base,
+          "DELETE",
+          `/v1/sources/${needName()}${dropSlot ? "?dropSlot=true" : ""}`,
+        );
+        if (json) printJson(out);
+        else console.log(`deleted ${out.deleted}${dropSlot ? " (slot and publication dropped)" : ""}`);
+        return exit.ok;
+      }
+      default:
+        throw new CliExit(exit.usage, `unknown command "source ${verb}"\n\n${usage}`);
+    }
+  });
+}
+
+/** Polls until the initial snapshot is done, printing progress to stderr (stdout stays for the result). */
+async function waitStreaming(base: string, first: Source, json: boolean): Promise<Source> {
+  let source = first;
+  let last = "";
+  while (source.status.state === "starting" || source.status.state === "snapshotting") {
+    const pr = source.status.progress;
+    const line = pr
+      ? `snapshot ${pr.table ?? ""} ${pr.rowsDone}/${pr.rowsEstimated} rows${pr.rowsEstimated > 0 ? ` (${Math.min(100, Math.round((pr.rowsDone / pr.rowsEstimated) * 100))}%)` : ""}`
+      : source.status.state;
+    if (line !== last && !json) process.stderr.write(`${line}\n`);
+    last = line;
+    await sleep(500);
+    source = await call<Source>(base, "GET", `/v1/sources/${encodeURIComponent(source.name)}`);
+  }
+  return source;
+}
+
+function printSource(s: Source): void {
+  console.log(`name     ${s.name}\nowner    ${s.owner}\nkind     ${s.kind}\nurl      ${s.url}`);
+  console.log(
+    `state    ${s.status.state}${s.status.error ? ` — ${s.status.error.code}: ${s.status.error.message}` : ""}`,
+  );
+  if (s.status.progress)
+    console.log(
+      `progress ${s.status.progress.rowsDone}/${s.status.progress.rowsEstimated} rows (${s.status.progress.table ?? ""})`,
+    );
+  console.log(
+    `lag      ${s.status.lagBytes ?? "-"} bytes, ${s.status.lagSeconds ?? "-"} s\noffset   ${s.status.offset ?? "-"}`,
+  );
+  for (const t of s.topics) console.log(`topic    ${t}`);
+  for (const [t, n] of Object.entries(s.status.events)) console.log(`events   ${t}: ${n}`);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { parseApiConfig } from "./config.ts";
+
+describe("mesh api config", () => {
+  it("takes flags over env over defaults", () => {
+    expect(parseApiConfig([], {})).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      brokers: ["127.0.0.1:19092"],
+      registryUrl: "http://127.0.0.1:8081",
+      dataDir: ".mesh/data",
+      logLevel: "info",
+      connect: true,
+      catalogTopic: "_mesh_catalog",
+    });
+    const c = parseApiConfig(["--port=9000", "--brokers", "a:1, b:2"], {
+      MESH_API_PORT: "1",
+      MESH_REGISTRY_URL: "http://r:1",
+      MESH_API_CONNECT: "false",
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      brokers: ["a:1", "b:2"],
+      registryUrl: "http://r:1",
+      connect: false,
+    });
+  });
+
+  it("refuses unknown options and bad values with what to fix", () => {
+    expect(() => parseApiConfig(["--prot", "1"], {})).toThrow(/unknown option --prot/);
+    expect(() => parseApiConfig(["--port", "x"], {})).toThrow(/port number/);
+    expect(() => parseApiConfig(["--port"], {})).toThrow(/needs a value/);
+    expect(() => parseApiConfig([], { MESH_API_CONNECT: "yes" })).toThrow(/true or false/);
+  });
+});

@@ -1,0 +1,86 @@
+// The `mesh api` role's configuration: one typed object, read once in main from flags, then MESH_* env,
+// then defaults. Nothing below main reads process.env.
+import { MeshError } from "../lib/errors.ts";
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  brokers: string[];
+  registryUrl: string;
+  /** Where the materializer keeps its LevelDB (when this process runs one). */
+  dataDir: string;
+  logLevel: string;
+  /** Run the source connectors in this process (the embedded default). */
+  connect: boolean;
+  /** The control-plane topic; separate deployments (and tests) sharing a Kafka use their own. */
+  catalogTopic: string;
+}
+
+const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
+  host: { env: "MESH_API_HOST", key: "host" },
+  port: { env: "MESH_API_PORT", key: "port" },
+  brokers: { env: "MESH_KAFKA_BROKERS", key: "brokers" },
+  registry: { env: "MESH_REGISTRY_URL", key: "registryUrl" },
+  "data-dir": { env: "MESH_DATA_DIR", key: "dataDir" },
+  "log-level": { env: "MESH_LOG_LEVEL", key: "logLevel" },
+  connect: { env: "MESH_API_CONNECT", key: "connect" },
+  "catalog-topic": { env: "MESH_CATALOG_TOPIC", key: "catalogTopic" },
+};
+
+export const apiConfigHelp = `options (flag, then env, then default):
+  --host        MESH_API_HOST        127.0.0.1
+  --port        MESH_API_PORT        8080 (0 picks a free port)
+  --brokers     MESH_KAFKA_BROKERS   127.0.0.1:19092 (comma-separated)
+  --registry    MESH_REGISTRY_URL    http://127.0.0.1:8081
+  --data-dir    MESH_DATA_DIR        .mesh/data
+  --log-level   MESH_LOG_LEVEL       info
+  --connect     MESH_API_CONNECT     true (run connectors in this process)
+  --catalog-topic MESH_CATALOG_TOPIC _mesh_catalog`;
+
+export function parseApiConfig(args: string[], env: Record<string, string | undefined>): ApiConfig {
+  const given = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--"))
+      throw new MeshError("MESH_BAD_REQUEST", `unexpected argument "${arg}"`, { arg });
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (!(name in flags))
+      throw new MeshError("MESH_BAD_REQUEST", `unknown option --${name}\n\n${apiConfigHelp}`, {
+        option: name,
+      });
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined)
+      throw new MeshError("MESH_BAD_REQUEST", `--${name} needs a value`, { option: name });
+    given.set(name, value);
+  }
+  const get = (name: string, fallback: string): string =>
+    given.get(name) ?? env[flags[name]!.env] ?? fallback;
+  const port = Number(get("port", "8080"));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new MeshError(
+      "MESH_BAD_REQUEST",
+      `--port / MESH_API_PORT must be a port number (got ${get("port", "")})`,
+      { option: "port" },
+    );
+  }
+  const connect = get("connect", "true");
+  if (connect !== "true" && connect !== "false") {
+    throw new MeshError("MESH_BAD_REQUEST", "--connect / MESH_API_CONNECT must be true or false", {
+      option: "connect",
+    });
+  }
+  return {
+    host: get("host", "127.0.0.1"),
+    port,
+    brokers: get("brokers", "127.0.0.1:19092")
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
+    registryUrl: get("registry", "http://127.0.0.1:8081"),
+    dataDir: get("data-dir", ".mesh/data"),
+    logLevel: get("log-level", "info"),
+    connect: connect === "true",
+    catalogTopic: get("catalog-topic", "_mesh_catalog"),
+  };
+}

@@ -1,0 +1,137 @@
+// Test harness for end-to-end tests: a registry and API processes (in this test process) on the real stack,
+// each API on port 0 with its own catalog topic, plus HTTP/SSE helpers. Not a test file.
+import { execFile } from "node:child_process";
+import http from "node:http";
+import { promisify } from "node:util";
+import { silentLogger } from "../../lib/logger.ts";
+import type { ViewEngine } from "../../materializer/contract.ts";
+import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
+import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { parseApiConfig } from "../config.ts";
+import { startApi, type RunningApi } from "../service.ts";
+
+export async function startTestRegistry(): Promise<RunningRegistry> {
+  return startRegistry({
+    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    port: 0,
+    topic: uniqueName("_schemas_e2e"),
+    logger: silentLogger(),
+  });
+}
+
+export function testCatalogTopic(): string {
+  return uniqueName("_mesh_catalog_e2e");
+}
+
+export async function startTestApi(
+  registryUrl: string,
+  catalogTopic: string,
+  viewEngine?: ViewEngine,
+): Promise<RunningApi> {
+  const config = parseApiConfig(["--port", "0", "--catalog-topic", catalogTopic, "--registry", registryUrl], {
+    MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS,
+  });
+  return startApi(config, {
+    logger: silentLogger(),
+    connector: { heartbeatIntervalMs: 1000, retryDelayMs: 200 },
+    ...(viewEngine ? { viewEngine } : {}),
+  });
+}
+
+export interface JsonResponse {
+  status: number;
+  body: Record<string, unknown> & { code?: string; message?: string; details?: Record<string, unknown> };
+}
+
+export async function api(base: string, method: string, path: string, body?: unknown): Promise<JsonResponse> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
+      : {}),
+  });
+  return { status: res.status, body: (await res.json()) as JsonResponse["body"] };
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface SseEvent {
+  id: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** An open SSE subscription collecting events; close() ends it. */
+export function subscribe(
+  url: string,
+  headers: Record<string, string> = {},
+): { events: SseEvent[]; opened: Promise<void>; close: () => void } {
+  const events: SseEvent[] = [];
+  let opened!: () => void;
+  const openedP = new Promise<void>((r) => (opened = r));
+  const req = http.get(url, { headers }, (res) => {
+    opened();
+    res.setEncoding("utf8");
+    let buf = "";
+    res.on("data", (chunk: string) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const fields = Object.fromEntries(
+          block
+            .split("\n")
+            .filter((l) => !l.startsWith(":"))
+            .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
+        );
+        if (fields.data)
+          events.push({
+            id: fields.id!,
+            event: fields.event!,
+            data: JSON.parse(fields.data) as Record<string, unknown>,
+          });
+      }
+    });
+    res.on("error", () => undefined);
+  });
+  req.on("error", () => undefined);
+  return { events, opened: openedP, close: () => req.destroy() };
+}
+
+const run = promisify(execFile);
+
+/** Runs the real `mesh` CLI (bin/mesh.js) and returns its exit code and output. */
+export async function mesh(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["bin/mesh.js", ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}

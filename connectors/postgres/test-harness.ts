@@ -1,0 +1,159 @@
+// Helpers shared by the Postgres connector's integration tests and the benchmark (not a test file itself):
+// a registry on a private schemas topic, a fresh database, a connector wired to them, and a topic reader
+// that decodes the Confluent wire format through the registry.
+import { Kafka, logLevel } from "kafkajs";
+import { randomBytes } from "node:crypto";
+import type avro from "avsc";
+import pg from "pg";
+import { avroType, decodeWire, wireSchemaId } from "../../lib/avro.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import { startRegistry } from "../../registry/server.ts";
+import { createConnector, type Connector, type ConnectorDeps, type SourceDefinition } from "../core/change-source.ts";
+import { kafkaOffsetStore } from "../core/offset-store.ts";
+import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
+
+export function shortId(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`.toLowerCase();
+}
+
+export interface Harness {
+  kafka: Kafka;
+  registryUrl: string;
+  deps: (extra?: Partial<ConnectorDeps>) => ConnectorDeps;
+  stop: () => Promise<void>;
+}
+
+export async function startHarness(brokers: string[]): Promise<Harness> {
+  const registry = await startRegistry({ brokers, port: 0, topic: shortId("_schemas"), logger: silentLogger() });
+  const kafka = new Kafka({ brokers, clientId: shortId("pgtest"), logLevel: logLevel.NOTHING });
+  const offsetsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await offsetsProducer.connect();
+  return {
+    kafka,
+    registryUrl: registry.url,
+    deps: (extra = {}) => ({
+      kafka,
+      registry: httpSchemaRegistrar(registry.url),
+      offsets: kafkaOffsetStore(kafka, offsetsProducer),
+      logger: silentLogger(),
+      heartbeatIntervalMs: 1000,
+      retryDelayMs: 200,
+      ...extra,
+    }),
+    stop: async () => {
+      await offsetsProducer.disconnect();
+      await registry.stop();
+    },
+  };
+}
+
+export function sourceDef(name: string, url: string, tables: string[], extra: Partial<SourceDefinition> = {}): SourceDefinition {
+  return { name, owner: "svc", kind: "postgres", url, tables, snapshot: "initial", ...extra };
+}
+
+export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface ReadMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: unknown;
+  value: unknown;
+  rawKey: Buffer | null;
+  rawValue: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Decodes keys and values written in the Confluent wire format, fetching schemas by id. */
+export class WireDecoder {
+  private readonly url: string;
+  private readonly types = new Map<number, avro.Type>();
+  constructor(registryUrl: string) {
+    this.url = registryUrl;
+  }
+  async decode(buf: Buffer | null): Promise<unknown> {
+    if (!buf) return null;
+    let id: number;
+    try {
+      id = wireSchemaId(buf);
+    } catch {
+      return buf.toString("utf8");
+    }
+    let type = this.types.get(id);
+    if (!type) {
+      const res = await fetch(`${this.url}/schemas/ids/${id}`);
+      const body = (await res.json()) as { schema: string };
+      type = avroType(body.schema);
+      this.types.set(id, type);
+    }
+    return decodeWire(type, buf);
+  }
+}
+
+/**
+ * Reads topics from the beginning until `done(messages)` holds or nothing new arrives for `idleMs`.
+ * Returns messages in per-partition order (topics and partitions interleaved as received).
+ */
+export async function readTopics(
+  kafka: Kafka,
+  registryUrl: string,
+  topics: string[],
+  done: (messages: ReadMessage[]) => boolean,
+  { idleMs = 5000, timeoutMs = 60_000 }: { idleMs?: number; timeoutMs?: number } = {},
+): Promise<ReadMessage[]> {
+  const decoder = new WireDecoder(registryUrl);
+  const consumer = kafka.consumer({ groupId: shortId("reader"), maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  const out: ReadMessage[] = [];
+  try {
+    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+    let last = Date.now();
+    const started = Date.now();
+    let finished = false;
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+          out.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: await decoder.decode(m.key),
+            value: await decoder.decode(m.value),
+            rawKey: m.key,
+            rawValue: m.value,
+            headers,
+          });
+        }
+        last = Date.now();
+      },
+    });
+    while (!finished) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (done(out) || Date.now() - last > idleMs || Date.now() - started > timeoutMs) finished = true;
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 60_000, what = "condition"): Promise<void> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export type { Connector };
+export { createConnector };

@@ -1,0 +1,98 @@
+// The materializer's runtime contract (docs/contracts.md "Runtime contracts"): what the API role and
+// `mesh materialize` call. Values in rows are the decoded representation of docs/contracts.md (bigint for
+// long, exact strings for decimals and timestamps, Buffer for bytes); render them with lib/avro.ts
+// toJsonValue using the column types given here.
+import type { AvroSchemaJson } from "./sql/catalog.ts";
+
+export type Row = Record<string, unknown>;
+
+export interface ViewColumn {
+  name: string;
+  /** Avro type of the column (a nullable union), for lib/avro.ts `toJsonValue(avroType(type), value)`. */
+  type: AvroSchemaJson;
+}
+
+export interface ViewStatus {
+  state: "backfilling" | "ready" | "failed" | "stopped";
+  progress: number;
+  rows: number;
+  lagMs: number;
+  parked: { topic: string; partition: number; offset: string; key: string; reason: string }[];
+  error: { code: string; message: string } | null;
+}
+
+export interface ViewInfo {
+  name: string;
+  sql: string;
+  /** Names of the key columns, in key order (driving key, then one-to-many keys). */
+  key: string[];
+  keyColumns: ViewColumn[];
+  columns: ViewColumn[];
+  /** Declared secondary indexes (lists of column names). */
+  indexes: string[][];
+  /** Input topics. */
+  topics: string[];
+  status: ViewStatus;
+}
+
+export interface ViewRow {
+  /** Key values in ViewInfo.key order. */
+  key: unknown[];
+  row: Row;
+}
+
+/** A range/equality condition on one column; values in the decoded representation (or JSON text forms). */
+export interface Filter {
+  column: string;
+  op: "eq" | "gt" | "gte" | "lt" | "lte" | "in";
+  value: unknown;
+}
+
+export interface RowQuery {
+  filters?: Filter[];
+  /** Order by the key (default) or by an indexed column. */
+  order?: string;
+  desc?: boolean;
+  /** Default 100, at most 10 000. */
+  limit?: number;
+  /** The `next` of the previous page. */
+  cursor?: string;
+  /** Answer while backfilling (otherwise MESH_VIEW_NOT_READY). */
+  stale?: boolean;
+}
+
+export interface RowPage {
+  rows: ViewRow[];
+  next: string | null;
+  /** True when the view is still backfilling (only with `stale`). */
+  stale: boolean;
+}
+
+export interface ViewChangeEvent {
+  seq: number;
+  op: "insert" | "update" | "delete";
+  key: unknown[];
+  before: Row | null;
+  after: Row | null;
+}
+
+export interface ViewEngine {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** `CREATE VIEW ...` (optionally followed by `CREATE INDEX ON view(col)`), or `CREATE INDEX` on an existing view. */
+  createView(sql: string): Promise<ViewInfo>;
+  dropView(name: string): Promise<void>;
+  listViews(): ViewInfo[];
+  getView(name: string): ViewInfo;
+  getRow(name: string, key: unknown[], options?: { stale?: boolean }): Promise<ViewRow | null>;
+  queryRows(name: string, query?: RowQuery): Promise<RowPage>;
+  /** Change feed from seq `from` (exclusive; 0 = from the oldest retained), then live. Ends when `signal` aborts. */
+  changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent>;
+  /** Operator action on a parked key (see ViewStatus.parked). */
+  resolveParked(
+    name: string,
+    topic: string,
+    key: string,
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }>;
+}

@@ -1,0 +1,253 @@
+// The ViewEngine (materializer/contract.ts): view definitions persisted in LevelDB (section "c"), one
+// ViewRunner per view, queries over the view's state. One LevelDB for all views of this process.
+import { once } from "node:events";
+import { EventEmitter } from "node:events";
+import type { Kafka } from "kafkajs";
+import { MeshError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { RowPage, RowQuery, ViewChangeEvent, ViewEngine, ViewInfo, ViewRow } from "./contract.ts";
+import { Layout, unpack } from "./engine/layout.ts";
+import type { Db } from "./engine/reader.ts";
+import { ViewState, type BatchOp } from "./engine/view-state.ts";
+import { encodeKey } from "./keys/encoding.ts";
+import type { RegistryClient } from "./kafka/registry-client.ts";
+import { ViewRunner } from "./kafka/view-runner.ts";
+import { getRow, queryRows } from "./query/rows.ts";
+import { compileStatements } from "./sql/compile.ts";
+import type { ViewPlan } from "./sql/plan.ts";
+
+export interface EngineOptions {
+  /** An open classic-level database with buffer keys and values; the engine owns its "c" and "v" sections. */
+  db: Db;
+  kafka: Kafka;
+  registry: RegistryClient;
+  logger: Logger;
+  now?: () => number;
+  /** Change-feed entries kept per view (older ones are trimmed). Default 100 000. */
+  changeRetention?: number;
+}
+
+interface Running {
+  plan: ViewPlan;
+  state: ViewState;
+  runner: ViewRunner;
+  feed: EventEmitter;
+}
+
+const CATALOG = Buffer.from("c");
+
+export class MaterializerEngine implements ViewEngine {
+  private readonly options: EngineOptions;
+  private readonly views = new Map<string, Running>();
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+  }
+
+  private catalogKey(name: string): Buffer {
+    return Buffer.concat([CATALOG, encodeKey([name])]);
+  }
+
+  async start(): Promise<void> {
+    for await (const value of this.options.db.values(Layout.range(CATALOG))) {
+      const plan = JSON.parse(value.toString()) as ViewPlan;
+      await this.run(plan);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const v of this.views.values()) await v.runner.stop();
+    this.views.clear();
+  }
+
+  private async run(plan: ViewPlan): Promise<Running> {
+    const state = new ViewState(this.options.db, plan);
+    const runner = new ViewRunner(this.options.db, state, {
+      kafka: this.options.kafka,
+      registry: this.options.registry,
+      logger: this.options.logger,
+      ...(this.options.now ? { now: this.options.now } : {}),
+    });
+    const feed = new EventEmitter();
+    feed.setMaxListeners(0);
+    const retention = this.options.changeRetention ?? 100_000;
+    runner.onChanges((changes) => {
+      feed.emit("changes");
+      const last = changes[changes.length - 1]?.seq ?? 0;
+      // Trim the feed now and then (not in the apply batch: losing a trim to a crash is harmless).
+      if (last > retention && last % 1000 < changes.length) {
+        void this.options.db.clear({
+          gte: state.layout.change(0),
+          lt: state.layout.change(last - retention),
+        });
+      }
+    });
+    const running = { plan, state, runner, feed };
+    this.views.set(plan.name, running);
+    await runner.start();
+    return running;
+  }
+
+  private view(name: string): Running {
+    const v = this.views.get(name);
+    if (!v)
+      throw new MeshError("MESH_NOT_FOUND", `no view named ${name}; list views to see what exists`, {
+        view: name,
+      });
+    return v;
+  }
+
+  async createView(sql: string): Promise<ViewInfo> {
+    const { view, indexes } = compileStatements(sql, { tables: await this.options.registry.tables() });
+    if (view) {
+      if (this.views.has(view.name))
+        throw new MeshError(
+          "MESH_CONFLICT",
+          `a view named ${view.name} exists; drop it first or choose another name`,
+          { view: view.name },
+        );
+      await this.options.db.put(this.catalogKey(view.name), Buffer.from(JSON.stringify(view)));
+      await this.run(view);
+      return this.getView(view.name);
+    }
+    let name = "";
+    for (const ix of indexes) {
+      name = ix.view;
+      await this.addIndex(ix.view, ix.columns);
+    }
+    return this.getView(name);
+  }
+
+  /** Builds a new index over the existing rows with the runner stopped, then resumes it. */
+  private async addIndex(name: string, columns: string[]): Promise<void> {
+    const v = this.view(name);
+    for (const c of columns) {
+      if (!v.plan.columns.some((o) => o.name === c))
+        throw new MeshError("MESH_BAD_SQL", `view ${name} has no column ${c} to index`, {
+          construct: "index column",
+          column: c,
+        });
+    }
+    if (v.plan.indexes.some((ix) => ix.join("\u0000") === columns.join("\u0000"))) return;
+    await v.runner.stop();
+    this.views.delete(name);
+    const plan: ViewPlan = { ...v.plan, indexes: [...v.plan.indexes, columns] };
+    const state = new ViewState(this.options.db, plan);
+    const index = plan.indexes.length - 1;
+    const kinds = columns.map((c) => state.columnKind(c));
+    const base = state.layout.viewRow(Buffer.alloc(0)).length;
+    let ops: BatchOp[] = [];
+    for await (const [key, value] of this.options.db.iterator(
+      Layout.range(state.layout.viewRow(Buffer.alloc(0))),
+    )) {
+      const { v: row } = unpack<{ v: Record<string, unknown> }>(value);
+      const viewKey = Buffer.from(key.subarray(base));
+      ops.push({
+        type: "put",
+        key: state.layout.viewIndex(
+          index,
+          encodeKey(
+            columns.map((c) => row[c] ?? null),
+            kinds,
+          ),
+          viewKey,
+        ),
+        value: viewKey,
+      });
+      if (ops.length >= 10_000) {
+        await this.options.db.batch(ops);
+        ops = [];
+      }
+    }
+    ops.push({ type: "put", key: this.catalogKey(name), value: Buffer.from(JSON.stringify(plan)) });
+    await this.options.db.batch(ops);
+    await this.run(plan);
+  }
+
+  async dropView(name: string): Promise<void> {
+    const v = this.view(name);
+    await v.runner.stop();
+    this.views.delete(name);
+    await this.options.db.del(this.catalogKey(name));
+    await this.options.db.clear(Layout.range(v.state.layout.prefix));
+  }
+
+  private info(v: Running): ViewInfo {
+    const status = v.runner.status();
+    return {
+      name: v.plan.name,
+      sql: v.plan.sql,
+      key: v.plan.key.map((k) => k.name),
+      keyColumns: v.plan.key.map((k) => ({ name: k.name, type: k.type })),
+      columns: v.plan.columns.map((c) => ({ name: c.name, type: c.type })),
+      indexes: v.plan.indexes,
+      topics: v.state.topics(),
+      status,
+    };
+  }
+
+  listViews(): ViewInfo[] {
+    return [...this.views.values()].map((v) => this.info(v));
+  }
+
+  getView(name: string): ViewInfo {
+    return this.info(this.view(name));
+  }
+
+  private ready(v: Running, stale: boolean | undefined): boolean {
+    const s = v.runner.status();
+    if (s.state === "ready") return true;
+    if (stale) return false;
+    throw new MeshError(
+      "MESH_VIEW_NOT_READY",
+      `view ${v.plan.name} is ${s.state} (${Math.round(s.progress * 100)}% done); retry, or read it stale`,
+      {
+        view: v.plan.name,
+        state: s.state,
+        progress: s.progress,
+      },
+    );
+  }
+
+  async getRow(name: string, key: unknown[], options: { stale?: boolean } = {}): Promise<ViewRow | null> {
+    const v = this.view(name);
+    this.ready(v, options.stale);
+    return getRow(this.options.db, v.state, key);
+  }
+
+  async queryRows(name: string, query: RowQuery = {}): Promise<RowPage> {
+    const v = this.view(name);
+    const ready = this.ready(v, query.stale);
+    return { ...(await queryRows(this.options.db, v.state, query)), stale: !ready };
+  }
+
+  async *changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent> {
+    const v = this.view(name);
+    let after = from;
+    while (!signal?.aborted) {
+      // Register before reading so a batch applied between the read and the wait is not missed.
+      const next = once(v.feed, "changes", signal ? { signal } : {}).catch(() => undefined);
+      let got = false;
+      for await (const value of this.options.db.values({
+        gt: v.state.layout.change(after),
+        lt: Layout.range(v.state.layout.section(0x43)).lt,
+      })) {
+        const c = unpack<ViewChangeEvent>(value);
+        after = c.seq;
+        got = true;
+        yield c;
+        if (signal?.aborted) return;
+      }
+      if (!got) await next;
+    }
+  }
+
+  async resolveParked(
+    name: string,
+    topic: string,
+    key: string,
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    return this.view(name).runner.resolveParked(topic, key, action);
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { Assembler } from "./assembler.ts";
+import type { InEvent, Marker } from "./decode.ts";
+
+function ev(
+  topic: string,
+  partition: number,
+  offset: number,
+  txId: string | null,
+  txOrder: number | null,
+  extra: Partial<InEvent> = {},
+): InEvent {
+  return {
+    topic,
+    partition,
+    offset: BigInt(offset),
+    source: txId === null && extra.raw?.value === null ? null : "s",
+    txId,
+    txOrder: txOrder === null ? null : BigInt(txOrder),
+    truncate: false,
+    tsMs: 1,
+    keyId: `${topic}${offset}`,
+    changes: [],
+    parked: null,
+    raw: { key: null, value: Buffer.alloc(1) },
+    ...extra,
+  };
+}
+
+const begin = (id: string, offset: number): Marker => ({
+  source: "s",
+  offset: BigInt(offset),
+  status: "BEGIN",
+  id,
+  counts: null,
+  tsMs: 1,
+});
+const end = (id: string, offset: number, counts: Record<string, number>): Marker => ({
+  source: "s",
+  offset: BigInt(offset),
+  status: "END",
+  id,
+  counts: new Map(Object.entries(counts)),
+  tsMs: 1,
+});
+
+const ids = (units: ReturnType<Assembler["drain"]>): string[][] =>
+  units
+    .filter((u) => u.events.length > 0)
+    .map((u) => u.events.map((e) => `${e.topic}/${e.partition}@${e.offset}`));
+
+describe("transaction assembler", () => {
+  const options = () => ({
+    partitions: new Map([
+      ["s.p.a", 2],
+      ["s.p.b", 1],
+    ]),
+    markerSources: new Set(["s"]),
+  });
+
+  it("releases a transaction only when the END marker and all its events for our topics are in", () => {
+    const a = new Assembler(options());
+    a.pushMarker(begin("t1", 0));
+    a.pushEvent(ev("s.p.a", 0, 0, "t1", 1));
+    a.pushEvent(ev("s.p.b", 0, 0, "t1", 1));
+    expect(ids(a.drain()).flat()).toEqual([]);
+    a.pushMarker(end("t1", 1, { "s.p.a": 2, "s.p.b": 1, "s.p.other": 5 }));
+    expect(ids(a.drain()).flat()).toEqual([]);
+    a.pushEvent(ev("s.p.a", 1, 0, "t1", 2));
+    const units = a.drain();
+    expect(units.map((u) => u.events.length)).toEqual([3]);
+    expect(units.at(-1)?.markers.get("s")).toBe(2n);
+    expect(a.buffered).toBe(0);
+  });
+
+  it("applies transactions in marker order and keeps later ones waiting", () => {
+    const a = new Assembler(options());
+    a.pushEvent(ev("s.p.a", 0, 0, "t1", 1));
+    a.pushEvent(ev("s.p.a", 0, 1, "t2", 1));
+    a.pushMarker(begin("t1", 0));
+    a.pushMarker(end("t1", 1, { "s.p.a": 1 }));
+    a.pushMarker(begin("t2", 2));
+    const first = a.drain();
+    expect(ids(first)).toEqual([["s.p.a/0@0"]]);
+    a.pushMarker(end("t2", 3, { "s.p.a": 1 }));
+    expect(ids(a.drain())).toEqual([["s.p.a/0@1"]]);
+  });
+
+  it("releases snapshot reads at once, and a delete's tombstone with its transaction", () => {
+    const a = new Assembler(options());
+    a.pushEvent(ev("s.p.b", 0, 0, null, null));
+    a.pushEvent(ev("s.p.b", 0, 1, "t1", 1));
+    a.pushEvent(ev("s.p.b", 0, 2, null, null, { source: null, raw: { key: Buffer.alloc(1), value: null } }));
+    expect(ids(a.drain())).toEqual([["s.p.b/0@0"]]);
+    a.pushMarker(end("t1", 0, { "s.p.b": 1 }));
+    expect(ids(a.drain())).toEqual([["s.p.b/0@1", "s.p.b/0@2"]]);
+  });
+
+  it("looks past tombstones between a transaction's events in one partition", () => {
+    const a = new Assembler(options());
+    const tomb = { source: null, raw: { key: Buffer.alloc(1), value: null } };
+    a.pushEvent(ev("s.p.b", 0, 0, "t1", 1));
+    a.pushEvent(ev("s.p.b", 0, 1, null, null, tomb));
+    a.pushEvent(ev("s.p.b", 0, 2, "t1", 2));
+    a.pushEvent(ev("s.p.b", 0, 3, null, null, tomb));
+    a.pushMarker(end("t1", 0, { "s.p.b": 2 }));
+    expect(ids(a.drain())).toEqual([["s.p.b/0@0", "s.p.b/0@1", "s.p.b/0@2", "s.p.b/0@3"]]);
+  });
+
+  it("waits for a truncate's copy on every partition, counting it once", () => {
+    const a = new Assembler(options());
+    a.pushMarker(end("t1", 0, { "s.p.a": 1 }));
+    a.pushEvent(ev("s.p.a", 0, 0, "t1", 1, { truncate: true }));
+    expect(a.drain()).toEqual([]);
+    a.pushEvent(ev("s.p.a", 1, 0, "t1", 1, { truncate: true }));
+    expect(ids(a.drain())).toEqual([["s.p.a/0@0", "s.p.a/1@0"]]);
+  });
+
+  it("does not wait for markers of a source that has none", () => {
+    const a = new Assembler({ partitions: new Map([["s.p.a", 1]]), markerSources: new Set() });
+    a.pushEvent(ev("s.p.a", 0, 0, "t1", 1));
+    expect(ids(a.drain())).toEqual([["s.p.a/0@0"]]);
+  });
+
+  it("skips markers of transactions that touched none of our topics", () => {
+    const a = new Assembler(options());
+    a.pushMarker(begin("t1", 0));
+    a.pushMarker(end("t1", 1, { "s.p.other": 3 }));
+    const units = a.drain();
+    expect(units.flatMap((u) => u.events)).toEqual([]);
+    expect(units.at(-1)?.markers.get("s")).toBe(2n);
+  });
+});

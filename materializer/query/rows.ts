@@ -1,0 +1,222 @@
+// Reads of a view: get by key, and pages of rows with filters (equality and ranges on any column), ordered
+// by the key or by a declared index. The access path is a LevelDB range: the key range when the filters
+// bound the first key column, an index range when they bound an indexed column; the other filters are
+// applied while scanning, and a scan stops after `maxScan` entries with a cursor, so no query is unbounded.
+import { MeshError } from "../../lib/errors.ts";
+import { encodeKey, type KeyKind } from "../keys/encoding.ts";
+import type { Filter, RowPage, RowQuery, ViewRow } from "../contract.ts";
+import { Layout, unpack } from "../engine/layout.ts";
+import type { Db } from "../engine/reader.ts";
+import type { Row } from "../engine/shape.ts";
+import type { ViewState } from "../engine/view-state.ts";
+import { compareValues } from "../sql/predicate.ts";
+
+interface StoredViewRow {
+  k: unknown[];
+  v: Row;
+}
+
+/** A JSON-ish query value in the column's decoded representation (decimal/long text → number text, base64 → bytes). */
+export function coerce(value: unknown, kind: KeyKind): unknown {
+  if (value === null || value === undefined) return null;
+  if ((kind === "number" || kind === "decimal") && typeof value === "string") return value;
+  if (kind === "bytes" && typeof value === "string") return Buffer.from(value, "base64");
+  if (kind === "boolean" && typeof value === "string") return value === "true";
+  return value;
+}
+
+const encodeKind = (kind: KeyKind, value: unknown): KeyKind =>
+  (kind === "number" || kind === "decimal") && typeof value === "string" ? "decimal" : kind;
+
+export async function getRow(db: Db, state: ViewState, key: unknown[]): Promise<ViewRow | null> {
+  const plan = state.plan;
+  if (key.length !== plan.key.length) {
+    throw new MeshError(
+      "MESH_BAD_REQUEST",
+      `view ${plan.name} has a ${plan.key.length}-part key (${plan.key.map((k) => k.name).join(", ")}); got ${key.length} values`,
+    );
+  }
+  const values = key.map((v, i) => coerce(v, plan.key[i]?.kind ?? "any"));
+  const buf = await db.get(
+    state.layout.viewRow(
+      encodeKey(
+        values,
+        values.map((v, i) => encodeKind(plan.key[i]?.kind ?? "any", v)),
+      ),
+    ),
+  );
+  if (!buf) return null;
+  const { k, v } = unpack<StoredViewRow>(buf);
+  return { key: k, row: v };
+}
+
+function matches(row: Row, filters: Filter[], kinds: Map<string, KeyKind>): boolean {
+  for (const f of filters) {
+    const kind = kinds.get(f.column) ?? "any";
+    const v = row[f.column] ?? null;
+    if (f.op === "in") {
+      const list = Array.isArray(f.value) ? f.value : [f.value];
+      if (
+        v === null ||
+        !list.some(
+          (x) =>
+            x !== null && compareValues(v, kind, coerce(x, kind), encodeKind(kind, coerce(x, kind))) === 0,
+        )
+      )
+        return false;
+      continue;
+    }
+    const want = coerce(f.value, kind);
+    if (want === null) {
+      if (f.op !== "eq" || v !== null) return false;
+      continue;
+    }
+    if (v === null) return false;
+    const c = compareValues(v, kind, want, encodeKind(kind, want));
+    if (
+      (f.op === "eq" && c !== 0) ||
+      (f.op === "gt" && c <= 0) ||
+      (f.op === "gte" && c < 0) ||
+      (f.op === "lt" && c >= 0) ||
+      (f.op === "lte" && c > 0)
+    )
+      return false;
+  }
+  return true;
+}
+
+/** LevelDB bounds under `prefix` from the filters on the path's leading column. */
+function bounds(
+  prefix: Buffer,
+  filters: Filter[],
+  column: string,
+  kind: KeyKind,
+): { gte: Buffer; lt: Buffer } {
+  const whole = Layout.range(prefix);
+  let gte = whole.gte;
+  let lt = whole.lt;
+  const enc = (v: unknown): Buffer => {
+    const c = coerce(v, kind);
+    return Buffer.concat([prefix, encodeKey([c], [encodeKind(kind, c)])]);
+  };
+  const max = (a: Buffer, b: Buffer): Buffer => (Buffer.compare(a, b) >= 0 ? a : b);
+  const min = (a: Buffer, b: Buffer): Buffer => (Buffer.compare(a, b) <= 0 ? a : b);
+  for (const f of filters) {
+    if (f.column !== column || f.value === null || f.value === undefined || f.op === "in") continue;
+    const e = enc(f.value);
+    const after = Layout.range(e).lt;
+    if (f.op === "eq") {
+      gte = max(gte, e);
+      lt = min(lt, after);
+    } else if (f.op === "gt") gte = max(gte, after);
+    else if (f.op === "gte") gte = max(gte, e);
+    else if (f.op === "lt") lt = min(lt, e);
+    else lt = min(lt, after);
+  }
+  return { gte, lt };
+}
+
+interface Cursor {
+  path: string;
+  after: string;
+}
+
+export async function queryRows(
+  db: Db,
+  state: ViewState,
+  query: RowQuery,
+  maxScan = 50_000,
+): Promise<Omit<RowPage, "stale">> {
+  const plan = state.plan;
+  const kinds = new Map(plan.columns.map((c) => [c.name, state.columnKind(c.name)]));
+  const filters = query.filters ?? [];
+  for (const f of filters) {
+    if (!kinds.has(f.column))
+      throw new MeshError("MESH_BAD_REQUEST", `view ${plan.name} has no column ${f.column}`, {
+        column: f.column,
+      });
+  }
+  const limit = Math.min(Math.max(query.limit ?? 100, 1), 10_000);
+  const indexOf = (col: string): number => plan.indexes.findIndex((ix) => ix[0] === col);
+  const firstKey = plan.key[0];
+  const keyColumn = firstKey && plan.columns.some((c) => c.name === firstKey.name) ? firstKey.name : null;
+  let index = -1;
+  if (query.order !== undefined && query.order !== keyColumn && query.order !== "key") {
+    index = indexOf(query.order);
+    if (index < 0) {
+      throw new MeshError(
+        "MESH_BAD_REQUEST",
+        `order by ${query.order} needs an index: CREATE INDEX ON ${plan.name}(${query.order})`,
+        { column: query.order },
+      );
+    }
+  } else if (query.order === undefined) {
+    const f = filters.find((x) => x.op !== "in" && x.column !== keyColumn && indexOf(x.column) >= 0);
+    if (f) index = indexOf(f.column);
+  }
+  const path = index >= 0 ? `x${index}` : "k";
+  const range =
+    index >= 0
+      ? bounds(
+          state.layout.viewIndex(index, Buffer.alloc(0)),
+          filters,
+          (plan.indexes[index] ?? [])[0] ?? "",
+          kinds.get((plan.indexes[index] ?? [])[0] ?? "") ?? "any",
+        )
+      : keyColumn
+        ? bounds(state.layout.viewRow(Buffer.alloc(0)), filters, keyColumn, firstKey?.kind ?? "any")
+        : Layout.range(state.layout.viewRow(Buffer.alloc(0)));
+  const options: { gte?: Buffer; gt?: Buffer; lt?: Buffer; lte?: Buffer; reverse: boolean } = {
+    ...range,
+    reverse: query.desc === true,
+  };
+  if (query.cursor) {
+    let c: Cursor;
+    try {
+      c = JSON.parse(Buffer.from(query.cursor, "base64url").toString()) as Cursor;
+    } catch {
+      throw new MeshError("MESH_BAD_REQUEST", "the cursor is not one this view returned", {});
+    }
+    if (c.path !== path)
+      throw new MeshError(
+        "MESH_BAD_REQUEST",
+        "the cursor belongs to another ordering; repeat the query's order and filters",
+        {},
+      );
+    const after = Buffer.from(c.after, "hex");
+    if (query.desc) {
+      delete options.lt;
+      options.lt = after;
+    } else {
+      delete options.gte;
+      options.gt = after;
+    }
+  }
+  const rows: { key: unknown[]; row: Row }[] = [];
+  let scanned = 0;
+  let last: Buffer | null = null;
+  let exhausted = true;
+  const base = state.layout.viewRow(Buffer.alloc(0));
+  for await (const [key, value] of db.iterator(options)) {
+    scanned++;
+    last = key;
+    let stored: StoredViewRow | null;
+    if (index >= 0) {
+      const buf = await db.get(Buffer.concat([base, value]));
+      stored = buf ? unpack<StoredViewRow>(buf) : null;
+    } else stored = unpack<StoredViewRow>(value);
+    if (stored && matches(stored.v, filters, kinds)) rows.push({ key: stored.k, row: stored.v });
+    if (rows.length >= limit || scanned >= maxScan) {
+      exhausted = false;
+      break;
+    }
+  }
+  // A page that stopped at the limit or the scan bound continues after its last scanned entry.
+  const next =
+    !exhausted && last
+      ? Buffer.from(JSON.stringify({ path, after: last.toString("hex") } satisfies Cursor)).toString(
+          "base64url",
+        )
+      : null;
+  return { rows, next };
+}

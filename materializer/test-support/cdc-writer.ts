@@ -1,0 +1,280 @@
+// A stand-in for a connector in the materializer's integration tests: writes Debezium-shaped change events
+// exactly as docs/contracts.md specifies (key/value subjects registered in the schema registry over HTTP,
+// Confluent wire format, envelope with source and transaction blocks, tombstones after deletes, one truncate
+// event per partition, BEGIN/END markers on `<source>.transactions`). Rows are in the decoded representation
+// (bigint for long, decimal strings).
+import type { Kafka, Message, Producer } from "kafkajs";
+import { avroType, encodeWire } from "../../lib/avro.ts";
+import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
+
+export interface WriterTable {
+  schema: string;
+  table: string;
+  key: string[];
+  /** Column → non-null Avro type (the Value record makes them nullable). */
+  columns: [string, AvroSchemaJson][];
+}
+
+export type Op = { table: string; op: "c" | "u"; after: Record<string, unknown>; before?: Record<string, unknown> } | { table: string; op: "d"; before: Record<string, unknown> } | { table: string; op: "t" };
+
+const part = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, "_");
+
+interface Codecs {
+  topic: string;
+  spec: WriterTable;
+  keyId: number;
+  valueId: number;
+  key: ReturnType<typeof avroType>;
+  value: ReturnType<typeof avroType>;
+}
+
+export class CdcWriter {
+  readonly source: string;
+  private readonly kafka: Kafka;
+  private readonly registryUrl: string;
+  private readonly tables: WriterTable[];
+  private readonly partitions: number;
+  private producer: Producer | null = null;
+  private readonly codecs = new Map<string, Codecs>();
+  private marker: { keyId: number; valueId: number; key: ReturnType<typeof avroType>; value: ReturnType<typeof avroType> } | null = null;
+  private xid = 1000;
+  private lsn = 1_000_000n;
+
+  constructor(options: { kafka: Kafka; registryUrl: string; source: string; tables: WriterTable[]; partitions?: number }) {
+    this.kafka = options.kafka;
+    this.registryUrl = options.registryUrl;
+    this.source = options.source;
+    this.tables = options.tables;
+    this.partitions = options.partitions ?? 3;
+  }
+
+  private async register(subject: string, schema: unknown): Promise<number> {
+    const res = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+      method: "POST",
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    });
+    if (!res.ok) throw new Error(`registering ${subject}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { id: number }).id;
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        ...this.tables.map((t) => ({ topic: this.topic(t.table), numPartitions: this.partitions })),
+        { topic: `${this.source}.transactions`, numPartitions: 1 },
+      ],
+    });
+    await admin.disconnect();
+    for (const t of this.tables) {
+      const topic = this.topic(t.table);
+      const namespace = topic.split(".").map(part).join(".");
+      const types = new Map(t.columns);
+      const keySchema = { type: "record", name: "Key", namespace, fields: t.key.map((k) => ({ name: k, type: types.get(k) })) };
+      const valueRecord = { type: "record", name: "Value", namespace, fields: t.columns.map(([name, type]) => ({ name, type: ["null", type], default: null })) };
+      const envelope = {
+        type: "record",
+        name: "Envelope",
+        namespace,
+        fields: [
+          { name: "before", type: ["null", valueRecord], default: null },
+          { name: "after", type: ["null", `${namespace}.Value`], default: null },
+          { name: "op", type: "string" },
+          { name: "ts_ms", type: "long" },
+          {
+            name: "source",
+            type: {
+              type: "record",
+              name: "Source",
+              fields: [
+                { name: "version", type: "string" },
+                { name: "connector", type: "string" },
+                { name: "name", type: "string" },
+                { name: "ts_ms", type: "long" },
+                { name: "snapshot", type: "string" },
+                { name: "db", type: "string" },
+                { name: "schema", type: ["null", "string"], default: null },
+                { name: "table", type: "string" },
+                { name: "txId", type: ["null", "long"], default: null },
+                { name: "lsn", type: ["null", "long"], default: null },
+                { name: "file", type: ["null", "string"], default: null },
+                { name: "pos", type: ["null", "long"], default: null },
+                { name: "gtid", type: ["null", "string"], default: null },
+              ],
+            },
+          },
+          {
+            name: "transaction",
+            type: [
+              "null",
+              {
+                type: "record",
+                name: "Transaction",
+                fields: [
+                  { name: "id", type: "string" },
+                  { name: "total_order", type: "long" },
+                  { name: "data_collection_order", type: "long" },
+                ],
+              },
+            ],
+            default: null,
+          },
+        ],
+      };
+      this.codecs.set(t.table, {
+        topic,
+        spec: t,
+        keyId: await this.register(`${topic}-key`, keySchema),
+        valueId: await this.register(`${topic}-value`, envelope),
+        key: avroType(keySchema as never),
+        value: avroType(envelope as never),
+      });
+    }
+    const ns = part(this.source);
+    const markerKey = { type: "record", name: "TransactionKey", namespace: ns, fields: [{ name: "id", type: "string" }] };
+    const markerValue = {
+      type: "record",
+      name: "TransactionMarker",
+      namespace: ns,
+      fields: [
+        { name: "status", type: "string" },
+        { name: "id", type: "string" },
+        { name: "event_count", type: ["null", "long"], default: null },
+        {
+          name: "data_collections",
+          type: ["null", { type: "array", items: { type: "record", name: "DataCollection", fields: [{ name: "data_collection", type: "string" }, { name: "event_count", type: "long" }] } }],
+          default: null,
+        },
+        { name: "ts_ms", type: "long" },
+      ],
+    };
+    const topic = `${this.source}.transactions`;
+    this.marker = {
+      keyId: await this.register(`${topic}-key`, markerKey),
+      valueId: await this.register(`${topic}-value`, markerValue),
+      key: avroType(markerKey as never),
+      value: avroType(markerValue as never),
+    };
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+  }
+
+  topic(table: string): string {
+    return `${this.source}.public.${table}`;
+  }
+
+  /** The catalog entries the registry now holds for these tables (as the materializer will see them). */
+  tableInfos(): TableInfo[] {
+    return this.tables.map((t) => ({
+      topic: this.topic(t.table),
+      source: this.source,
+      schema: "public",
+      table: t.table,
+      key: t.key,
+      columns: t.columns.map(([name, type]) => ({ name, type: ["null", type] as AvroSchemaJson })),
+    }));
+  }
+
+  private codec(table: string): Codecs {
+    const c = this.codecs.get(table);
+    if (!c) throw new Error(`unknown table ${table}`);
+    return c;
+  }
+
+  private full(c: Codecs, row: Record<string, unknown> | undefined | null): Record<string, unknown> | null {
+    if (!row) return null;
+    return Object.fromEntries(c.spec.columns.map(([name]) => [name, row[name] ?? null]));
+  }
+
+  private envelope(c: Codecs, op: string, before: Record<string, unknown> | null, after: Record<string, unknown> | null, tx: { id: string; total: bigint; order: bigint } | null): Buffer {
+    const now = BigInt(Date.now());
+    return encodeWire(c.valueId, c.value, {
+      before: this.full(c, before),
+      after: this.full(c, after),
+      op,
+      ts_ms: now,
+      source: {
+        version: "test",
+        connector: "postgresql",
+        name: this.source,
+        ts_ms: now,
+        snapshot: tx ? "false" : "true",
+        db: this.source,
+        schema: "public",
+        table: c.spec.table,
+        txId: tx ? BigInt(this.xid) : null,
+        lsn: this.lsn,
+        file: null,
+        pos: null,
+        gtid: null,
+      },
+      transaction: tx ? { id: tx.id, total_order: tx.total, data_collection_order: tx.order } : null,
+    });
+  }
+
+  private keyOf(c: Codecs, row: Record<string, unknown>): Buffer {
+    return encodeWire(c.keyId, c.key, Object.fromEntries(c.spec.key.map((k) => [k, row[k]])));
+  }
+
+  /** Snapshot reads (op r, no transaction). */
+  async snapshot(table: string, rows: Record<string, unknown>[]): Promise<void> {
+    const c = this.codec(table);
+    const messages = rows.map((r) => ({ key: this.keyOf(c, r), value: this.envelope(c, "r", null, r, null) }));
+    for (let i = 0; i < messages.length; i += 2000) {
+      await this.producer!.send({ topic: c.topic, messages: messages.slice(i, i + 2000), acks: -1 });
+    }
+  }
+
+  /** One source transaction: BEGIN, its events (deletes followed by tombstones), END with per-table counts. */
+  async transaction(ops: Op[]): Promise<string> {
+    this.xid++;
+    this.lsn += 100n;
+    const id = `${this.xid}:${this.lsn}`;
+    const counts = new Map<string, bigint>();
+    const byTopic = new Map<string, Message[]>();
+    let total = 0n;
+    const push = (topic: string, m: Message): void => {
+      const list = byTopic.get(topic) ?? [];
+      list.push(m);
+      byTopic.set(topic, list);
+    };
+    for (const op of ops) {
+      const c = this.codec(op.table);
+      total++;
+      const order = (counts.get(c.topic) ?? 0n) + 1n;
+      counts.set(c.topic, order);
+      const tx = { id, total, order };
+      if (op.op === "t") {
+        for (let p = 0; p < this.partitions; p++) push(c.topic, { key: null, value: this.envelope(c, "t", null, null, tx), partition: p });
+      } else if (op.op === "d") {
+        const key = this.keyOf(c, op.before);
+        push(c.topic, { key, value: this.envelope(c, "d", op.before, null, tx) });
+        push(c.topic, { key, value: null });
+      } else {
+        push(c.topic, { key: this.keyOf(c, op.after), value: this.envelope(c, op.op, op.before ?? null, op.after, tx) });
+      }
+    }
+    const m = this.marker!;
+    const markerTopic = `${this.source}.transactions`;
+    const markerKey = encodeWire(m.keyId, m.key, { id });
+    const now = BigInt(Date.now());
+    await this.producer!.send({ topic: markerTopic, acks: -1, messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, { status: "BEGIN", id, event_count: null, data_collections: null, ts_ms: now }) }] });
+    if (byTopic.size > 0) await this.producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    const end = { status: "END", id, event_count: total, data_collections: [...counts].map(([data_collection, event_count]) => ({ data_collection, event_count })), ts_ms: now };
+    await this.producer!.send({ topic: markerTopic, acks: -1, messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, end) }] });
+    return id;
+  }
+
+  /** A record no schema can decode (wire magic byte wrong), for parking tests. */
+  async garbage(table: string, key: Record<string, unknown>): Promise<void> {
+    const c = this.codec(table);
+    await this.producer!.send({ topic: c.topic, acks: -1, messages: [{ key: this.keyOf(c, key), value: Buffer.from([9, 9, 9, 9, 9, 9]) }] });
+  }
+
+  async stop(): Promise<void> {
+    await this.producer?.disconnect();
+    this.producer = null;
+  }
+}

@@ -1,0 +1,110 @@
+// HTTP load for the benchmarks: autocannon in a child process, so the client does not share the server's event
+// loop: `connections` keep-alive connections for `seconds`, requests chosen by `kind`.
+import { createRequire } from "node:module";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export type LoadKind = "ping" | "by-id" | "latest" | "register";
+
+export interface LoadJob {
+  base: string;
+  seconds: number;
+  connections: number;
+  kind: LoadKind;
+  /** Number of seeded schemas (ids 1..n, subjects bench-0-value..bench-(n-1)-value). */
+  seeded: number;
+}
+
+export interface LoadResult {
+  rps: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export function schemaText(i: number): string {
+  return JSON.stringify({
+    type: "record",
+    name: `Bench${i}`,
+    namespace: "bench",
+    fields: [
+      { name: "id", type: "long" },
+      { name: `f${i}`, type: "string" },
+    ],
+  });
+}
+
+function nextRequest(job: LoadJob, i: number): { method: string; path: string; body?: string } {
+  switch (job.kind) {
+    case "ping":
+      return { method: "GET", path: "/ping" };
+    case "by-id":
+      return { method: "GET", path: `/schemas/ids/${(i % job.seeded) + 1}` };
+    case "latest":
+      return { method: "GET", path: `/subjects/bench-${i % job.seeded}-value/versions/latest` };
+    case "register":
+      return {
+        method: "POST",
+        path: `/subjects/reg-${i}-value/versions`,
+        body: JSON.stringify({ schema: schemaText(1_000_000 + i) }),
+      };
+  }
+}
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+// autocannon ships no types; this is the slice used here.
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+async function runJob(job: LoadJob): Promise<LoadResult> {
+  let i = 0;
+  const result = await autocannon({
+    url: job.base,
+    connections: job.connections,
+    duration: job.seconds,
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          const next = nextRequest(job, i++);
+          return {
+            ...req,
+            method: next.method,
+            path: next.path,
+            ...(next.body ? { body: next.body, headers: { "content-type": "application/json" } } : {}),
+          };
+        },
+      },
+    ],
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p99Ms: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** Runs one load job in a child process (autocannon inside a worker thread reports partial results). */
+export function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(job)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code === 0) resolve(JSON.parse(out) as LoadResult);
+      else reject(new Error(`load generator exited with ${code}`));
+    });
+  });
+}
+
+if (import.meta.main) {
+  const job = JSON.parse(process.argv[2] ?? "{}") as LoadJob;
+  process.stdout.write(JSON.stringify(await runJob(job)));
+}
