@@ -25,7 +25,10 @@ export interface ConnectConfig {
 const usage = `usage: mesh connect --config <file.json> [--brokers h:p,...] [--registry-url URL] [--log-level info]
 env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL (flags win over env, env over the file)`;
 
-export async function loadConfig(args: string[], env: Record<string, string | undefined>): Promise<ConnectConfig> {
+export async function loadConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<ConnectConfig> {
   const { values } = parseArgs({
     args,
     options: {
@@ -35,17 +38,21 @@ export async function loadConfig(args: string[], env: Record<string, string | un
       "log-level": { type: "string" },
     },
   });
-  const file = values.config ? (JSON.parse(await readFile(values.config, "utf8")) as Partial<ConnectConfig>) : {};
+  const file = values.config
+    ? (JSON.parse(await readFile(values.config, "utf8")) as Partial<ConnectConfig>)
+    : {};
   const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
   const config: ConnectConfig = {
     brokers: brokers ? brokers.split(",") : (file.brokers ?? []),
-    registryUrl: values["registry-url"] ?? env.MESH_REGISTRY_URL ?? file.registryUrl ?? "http://127.0.0.1:8081",
+    registryUrl:
+      values["registry-url"] ?? env.MESH_REGISTRY_URL ?? file.registryUrl ?? "http://127.0.0.1:8081",
     logLevel: values["log-level"] ?? env.MESH_LOG_LEVEL ?? file.logLevel ?? "info",
     heartbeatIntervalMs: file.heartbeatIntervalMs ?? 10_000,
     snapshotChunkRows: file.snapshotChunkRows ?? 10_000,
     sources: file.sources ?? [],
   };
-  if (config.brokers.length === 0) throw new Error("no Kafka brokers: set brokers in the file, --brokers or MESH_KAFKA_BROKERS");
+  if (config.brokers.length === 0)
+    throw new Error("no Kafka brokers: set brokers in the file, --brokers or MESH_KAFKA_BROKERS");
   if (config.sources.length === 0) throw new Error("no sources in the config file");
   return config;
 }
@@ -59,7 +66,11 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.logLevel, name: "connect" });
-  const kafka = new Kafka({ brokers: config.brokers, clientId: "datamesh-connect", logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    brokers: config.brokers,
+    clientId: "datamesh-connect",
+    logLevel: logLevel.ERROR,
+  });
   const offsetsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await offsetsProducer.connect();
   const connectors: Connector[] = config.sources.map((def) =>

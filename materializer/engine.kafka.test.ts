@@ -12,57 +12,10 @@ import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
-import { compileViewSql } from "./sql/compile.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
-import { naiveView, norm, type Row, type Tables } from "./test-support/naive-view.ts";
+import type { Tables } from "./test-support/naive-view.ts";
+import { expectSettled, waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
-
-async function allRows(engine: MaterializerEngine, name: string): Promise<Map<string, Row>> {
-  const out = new Map<string, Row>();
-  let cursor: string | undefined;
-  do {
-    const page = await engine.queryRows(name, { limit: 5000, stale: true, ...(cursor ? { cursor } : {}) });
-    for (const r of page.rows) out.set(r.key.map(norm).join("|"), r.row);
-    cursor = page.next ?? undefined;
-  } while (cursor);
-  return out;
-}
-
-/** Polls until the view equals the oracle (or the deadline passes), then asserts equality row by row. */
-async function expectSettled(engine: MaterializerEngine, sql: string, writerTables: CdcWriter[], tables: Tables, timeoutMs = 30_000): Promise<number> {
-  const plan = compileViewSql(sql, { tables: writerTables.flatMap((w) => w.tableInfos()) });
-  const want = naiveView(plan, tables);
-  const deadline = Date.now() + timeoutMs;
-  let got = await allRows(engine, plan.name);
-  const same = (): boolean => got.size === want.size && [...want].every(([k, v]) => JSON.stringify(got.get(k), replacer) === JSON.stringify(v, replacer));
-  while (!same() && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    got = await allRows(engine, plan.name);
-  }
-  if (process.env.MAT_DEBUG) {
-    const extra = [...got.keys()].filter((k) => !want.has(k));
-    const missing = [...want.keys()].filter((k) => !got.has(k));
-    const key = extra[0] ?? missing[0];
-    if (key) for (const [i, tx] of (globalThis as { __history?: unknown[][] }).__history?.entries() ?? []) {
-      const hits = tx.filter((op) => JSON.stringify(op, replacer).includes(`"order_id":"${key.split("|")[0]?.slice(1)}n","line":${key.split("|")[1]?.slice(1)}`) || (op as { op: string }).op === "t");
-      if (hits.length) console.log("tx", i, JSON.stringify(tx, replacer));
-    }
-    console.log(plan.name, "extra", extra.slice(0, 5).map((k) => [k, got.get(k)]), "missing", missing.slice(0, 5).map((k) => [k, want.get(k)]), got.size, want.size);
-  }
-  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-  for (const [k, v] of want) expect(got.get(k), `row ${k}`).toEqual(v);
-  return want.size;
-}
-
-const replacer = (_k: string, v: unknown): unknown => (typeof v === "bigint" ? `${v}n` : v);
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const VIEWS = {
   replica: "CREATE VIEW replica AS SELECT * FROM order_items",
@@ -86,17 +39,31 @@ describe("materializer on Kafka and the registry", () => {
   const started = Date.now();
 
   const makeEngine = (): MaterializerEngine =>
-    new MaterializerEngine({ db, kafka: k, registry: new RegistryClient({ url: registry.url }), logger: silentLogger() });
+    new MaterializerEngine({
+      db,
+      kafka: k,
+      registry: new RegistryClient({ url: registry.url }),
+      logger: silentLogger(),
+    });
 
   beforeAll(async () => {
-    registry = await startRegistry({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), port: 0, topic: uniqueName("_schemas_mat"), logger: silentLogger() });
+    registry = await startRegistry({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      port: 0,
+      topic: uniqueName("_schemas_mat"),
+      logger: silentLogger(),
+    });
     dir = await mkdtemp(join(tmpdir(), "mesh-mat-"));
     db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
     await db.open();
-    writer = new CdcWriter({ kafka: k, registryUrl: registry.url, source: uniqueName("src"), tables: SHOP_TABLES });
+    writer = new CdcWriter({
+      kafka: k,
+      registryUrl: registry.url,
+      source: uniqueName("src"),
+      tables: SHOP_TABLES,
+    });
     await writer.start();
     workload = new ShopWorkload(42, (t) => writer.topic(t));
-    (globalThis as { __history?: unknown[][] }).__history = workload.history;
     for (const [table, rows] of workload.initial()) await writer.snapshot(table, rows);
     engine = makeEngine();
     await engine.start();
@@ -128,10 +95,17 @@ describe("materializer on Kafka and the registry", () => {
     const some = (await engine.queryRows("m2o", { limit: 1 })).rows[0]!;
     expect(await engine.getRow("m2o", some.key)).toEqual(some);
     expect(await engine.getRow("m2o", [999_999])).toBeNull();
-    const paid = await engine.queryRows("m2o", { filters: [{ column: "status", op: "eq", value: "paid" }], limit: 1000 });
+    const paid = await engine.queryRows("m2o", {
+      filters: [{ column: "status", op: "eq", value: "paid" }],
+      limit: 1000,
+    });
     expect(paid.rows.length).toBeGreaterThan(0);
     expect(paid.rows.every((r) => r.row.status === "paid")).toBe(true);
-    const big = await engine.queryRows("m2o", { filters: [{ column: "total", op: "gte", value: "250" }], order: "status", limit: 1000 });
+    const big = await engine.queryRows("m2o", {
+      filters: [{ column: "total", op: "gte", value: "250" }],
+      order: "status",
+      limit: 1000,
+    });
     expect(big.rows.every((r) => Number(r.row.total) >= 250)).toBe(true);
     const statuses = big.rows.map((r) => r.row.status as string);
     expect(statuses).toEqual([...statuses].sort());
@@ -141,21 +115,40 @@ describe("materializer on Kafka and the registry", () => {
     const customer = { id: 7, name: "parked", region: "eu" };
     await writer.garbage("customers", customer);
     await writer.transaction([{ table: "customers", op: "c", after: customer }]);
-    await writer.transaction([{ table: "customers", op: "c", after: { id: 8, name: "flows", region: "us" } }]);
-    await waitFor(async () => (await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 8 }] })).rows.some((r) => r.row.name === "flows"));
+    await writer.transaction([
+      { table: "customers", op: "c", after: { id: 8, name: "flows", region: "us" } },
+    ]);
+    await waitFor(async () =>
+      (await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 8 }] })).rows.some(
+        (r) => r.row.name === "flows",
+      ),
+    );
     const parked = engine.getView("o2m").status.parked;
     expect(parked).toHaveLength(2);
     expect(parked[0]?.reason).toMatch(/cannot apply the record's value/);
-    expect((await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 7 }] })).rows.every((r) => r.row.name !== "parked")).toBe(true);
+    expect(
+      (await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 7 }] })).rows.every(
+        (r) => r.row.name !== "parked",
+      ),
+    ).toBe(true);
 
     const result = await engine.resolveParked("o2m", parked[0]!.topic, parked[0]!.key, "skip");
     expect(result).toEqual({ applied: 1, stillParked: 0 });
     expect(engine.getView("o2m").status.parked).toEqual([]);
-    expect((await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 7 }] })).rows.every((r) => r.row.name === "parked")).toBe(true);
+    expect(
+      (await engine.queryRows("o2m", { filters: [{ column: "cid", op: "eq", value: 7 }] })).rows.every(
+        (r) => r.row.name === "parked",
+      ),
+    ).toBe(true);
     // The other views parked the same records; skip them there too, and keep the model in step.
-    for (const v of ["chain", "m2o"]) for (const p of engine.getView(v).status.parked) await engine.resolveParked(v, p.topic, p.key, "skip");
-    workload.tables.get(writer.topic("customers"))!.set(workload.keyId("customers", customer), { p: 0, row: customer });
-    workload.tables.get(writer.topic("customers"))!.set(workload.keyId("customers", { id: 8 }), { p: 0, row: { id: 8, name: "flows", region: "us" } });
+    for (const v of ["chain", "m2o"])
+      for (const p of engine.getView(v).status.parked) await engine.resolveParked(v, p.topic, p.key, "skip");
+    workload.tables
+      .get(writer.topic("customers"))!
+      .set(workload.keyId("customers", customer), { p: 0, row: customer });
+    workload.tables
+      .get(writer.topic("customers"))!
+      .set(workload.keyId("customers", { id: 8 }), { p: 0, row: { id: 8, name: "flows", region: "us" } });
     for (const sql of Object.values(VIEWS)) await expectSettled(engine, sql, [writer], workload.tables);
   });
 
@@ -164,7 +157,12 @@ describe("materializer on Kafka and the registry", () => {
     for (let i = 0; i < 60; i++) await writer.transaction(workload.transaction(0));
     engine = makeEngine();
     await engine.start();
-    expect(engine.listViews().map((v) => v.name).sort()).toEqual(Object.keys(VIEWS).sort());
+    expect(
+      engine
+        .listViews()
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(Object.keys(VIEWS).sort());
     for (const sql of Object.values(VIEWS)) await expectSettled(engine, sql, [writer], workload.tables);
     const feed: number[] = [];
     const ac = new AbortController();
@@ -176,19 +174,28 @@ describe("materializer on Kafka and the registry", () => {
   });
 
   it("never shows half a transaction: order totals always equal the sum of their items", async () => {
-    await engine.createView("CREATE VIEW totals AS SELECT o.id, o.total, i.line, i.price FROM orders o LEFT JOIN order_items i ON i.order_id = o.id");
+    await engine.createView(
+      "CREATE VIEW totals AS SELECT o.id, o.total, i.line, i.price FROM orders o LEFT JOIN order_items i ON i.order_id = o.id",
+    );
     await waitFor(() => engine.getView("totals").status.state === "ready");
     const orders = [900_001n, 900_002n, 900_003n];
     // Make every order consistent first: total = sum(price) (in cents).
     const lines = new Map<bigint, number[]>(orders.map((o) => [o, []]));
-    const ops = orders.map((id) => ({ table: "orders", op: "c" as const, after: { id, customer_id: 1n, status: "new", total: "0.00" } }));
+    const ops = orders.map((id) => ({
+      table: "orders",
+      op: "c" as const,
+      after: { id, customer_id: 1n, status: "new", total: "0.00" },
+    }));
     await writer.transaction(ops);
     let stop = false;
     let polls = 0;
     const violations: string[] = [];
     const reader = (async () => {
       while (!stop) {
-        const page = await engine.queryRows("totals", { filters: [{ column: "id", op: "gte", value: "900001" }], limit: 10_000 });
+        const page = await engine.queryRows("totals", {
+          filters: [{ column: "id", op: "gte", value: "900001" }],
+          limit: 10_000,
+        });
         const sums = new Map<string, { total: number; sum: number }>();
         for (const r of page.rows) {
           const id = String(r.row.id);
@@ -196,7 +203,8 @@ describe("materializer on Kafka and the registry", () => {
           if (r.row.price !== null) s.sum += Math.round(Number(r.row.price) * 100);
           sums.set(id, s);
         }
-        for (const [id, s] of sums) if (s.total !== s.sum) violations.push(`order ${id}: total ${s.total} ≠ items ${s.sum}`);
+        for (const [id, s] of sums)
+          if (s.total !== s.sum) violations.push(`order ${id}: total ${s.total} ≠ items ${s.sum}`);
         polls++;
       }
     })();
@@ -208,28 +216,65 @@ describe("materializer on Kafka and the registry", () => {
         const line = current.length + 1;
         const cents = 100 + ((i * 37) % 900);
         current.push(cents);
-        txOps.push({ table: "order_items", op: "c", after: { order_id: order, line, product_id: 1, qty: 1, price: (cents / 100).toFixed(2) } });
+        txOps.push({
+          table: "order_items",
+          op: "c",
+          after: { order_id: order, line, product_id: 1, qty: 1, price: (cents / 100).toFixed(2) },
+        });
       } else {
         const line = current.length;
         const cents = current.pop()!;
-        txOps.push({ table: "order_items", op: "d", before: { order_id: order, line, product_id: 1, qty: 1, price: (cents / 100).toFixed(2) } });
+        txOps.push({
+          table: "order_items",
+          op: "d",
+          before: { order_id: order, line, product_id: 1, qty: 1, price: (cents / 100).toFixed(2) },
+        });
       }
       const total = current.reduce((a, b) => a + b, 0);
-      txOps.push({ table: "orders", op: "u", after: { id: order, customer_id: 1n, status: "new", total: (total / 100).toFixed(2) } });
+      txOps.push({
+        table: "orders",
+        op: "u",
+        after: { id: order, customer_id: 1n, status: "new", total: (total / 100).toFixed(2) },
+      });
       await writer.transaction(i % 2 ? txOps : txOps.reverse());
     }
     await waitFor(async () => {
-      const rows = (await engine.queryRows("totals", { filters: [{ column: "id", op: "gte", value: "900001" }], limit: 10_000 })).rows;
-      return orders.every((o) => rows.filter((r) => r.row.id === o && r.row.price !== null).length === lines.get(o)!.length);
+      const rows = (
+        await engine.queryRows("totals", {
+          filters: [{ column: "id", op: "gte", value: "900001" }],
+          limit: 10_000,
+        })
+      ).rows;
+      return orders.every(
+        (o) => rows.filter((r) => r.row.id === o && r.row.price !== null).length === lines.get(o)!.length,
+      );
     });
     stop = true;
     await reader;
+    // Keep the oracle's model in step for the tests that follow.
+    for (const order of orders) {
+      const cents = lines.get(order)!;
+      const total = (cents.reduce((a, b) => a + b, 0) / 100).toFixed(2);
+      const row = { id: order, customer_id: 1n, status: "new", total };
+      workload.tables.get(writer.topic("orders"))!.set(workload.keyId("orders", row), { p: 0, row });
+      cents.forEach((c, i) => {
+        const item = { order_id: order, line: i + 1, product_id: 1, qty: 1, price: (c / 100).toFixed(2) };
+        workload.tables
+          .get(writer.topic("order_items"))!
+          .set(workload.keyId("order_items", item), { p: 0, row: item });
+      });
+    }
     expect(violations).toEqual([]);
     expect(polls).toBeGreaterThan(20);
   });
 
   it("joins tables of two sources (cross-source view)", async () => {
-    const other = new CdcWriter({ kafka: k, registryUrl: registry.url, source: uniqueName("crm"), tables: SHOP_TABLES.filter((t) => t.table === "customers") });
+    const other = new CdcWriter({
+      kafka: k,
+      registryUrl: registry.url,
+      source: uniqueName("crm"),
+      tables: SHOP_TABLES.filter((t) => t.table === "customers"),
+    });
     await other.start();
     try {
       const crm = new ShopWorkload(7, (t) => other.topic(t));

@@ -9,6 +9,8 @@ import type { RowQuery, ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts"
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
 
+const latestQuietMs = 100;
+
 export function viewNameOf(sql: string): string {
   const m = createView.exec(sql);
   if (!m) {
@@ -82,16 +84,31 @@ export class EngineViews implements ViewRuntime {
   }
 
   async *changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange> {
-    // earliest = the oldest retained change (0); latest = only what happens from now (-1, docs/contracts.md).
-    const seq = from === "earliest" ? 0 : from === "latest" ? -1 : Number(from);
-    if (!Number.isInteger(seq)) {
+    const seq = from === "earliest" || from === "latest" ? 0 : Number(from);
+    if (!Number.isInteger(seq) || seq < 0) {
       throw new MeshError(
         "MESH_BAD_REQUEST",
         `"from" must be earliest, latest or a change id (got "${from}")`,
         { param: "from" },
       );
     }
-    for await (const change of this.#engine.changes(name, seq, signal)) {
+    const feed = this.#engine.changes(name, seq, signal)[Symbol.asyncIterator]();
+    let pending = feed.next();
+    if (from === "latest") {
+      // The engine has no "from now" position yet (docs/contracts.md): skip the retained changes, which
+      // LevelDB yields back to back, until the feed has been quiet for a moment.
+      for (;;) {
+        const quiet = new Promise<"quiet">((r) => setTimeout(() => r("quiet"), latestQuietMs));
+        const next = await Promise.race([pending, quiet]);
+        if (next === "quiet") break;
+        if (next.done) return;
+        pending = feed.next();
+      }
+    }
+    for (;;) {
+      const next = await pending;
+      if (next.done || signal.aborted) return;
+      const change = next.value;
       yield {
         id: String(change.seq),
         data: {
@@ -101,6 +118,7 @@ export class EngineViews implements ViewRuntime {
           after: change.after ? this.#render(name, change.after) : null,
         },
       };
+      pending = feed.next();
     }
   }
 

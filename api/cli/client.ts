@@ -84,7 +84,7 @@ export async function call<T>(base: string, method: string, path: string, body?:
     );
   }
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ run: (args: string[]) => Promise<
   view: () => import("./view.ts"),
   topic: () => import("./topic.ts"),
   status: () => import("./status.ts"),
+  up: () => import("./up.ts"),
 };
 
 const usage = `usage: mesh <command> [args]

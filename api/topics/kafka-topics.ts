@@ -49,17 +49,15 @@ export class KafkaTopics implements TopicRuntime {
   }
 
   async topics(): Promise<TopicInfo[]> {
-    const wanted = this.#catalog
-      .sources()
-      .flatMap((s) =>
-        s.tables.map((table) => ({
-          topic: `${s.name}.${table}`,
-          owner: s.owner,
-          source: s.name,
-          table,
-          partitions: s.partitions,
-        })),
-      );
+    const wanted = this.#catalog.sources().flatMap((s) =>
+      s.tables.map((table) => ({
+        topic: `${s.name}.${table}`,
+        owner: s.owner,
+        source: s.name,
+        table,
+        partitions: s.partitions,
+      })),
+    );
     if (wanted.length === 0) return [];
     const admin = await this.#adminClient();
     const existing = new Set(await admin.listTopics());
@@ -102,17 +100,18 @@ export class KafkaTopics implements TopicRuntime {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachMessage: async ({ message, partition, heartbeat, pause }) => {
+        eachMessage: async (payload) => {
+          const { message, partition } = payload;
           if (signal.aborted) return;
           queue.push(await this.#decode(partition, message));
           if (queue.length > this.#maxQueued) this.#maxQueued = queue.length;
           notify();
           if (queue.length < this.#queueSize) return;
           // Full: stop fetching until the reader has taken half, heartbeating so the group keeps us.
-          const resume = pause();
+          const resume = payload.pause();
           while (queue.length > this.#queueSize / 2 && !signal.aborted) {
             await new Promise((r) => setTimeout(r, 20));
-            await heartbeat().catch(() => undefined);
+            await payload.heartbeat().catch(() => undefined);
           }
           resume();
         },
@@ -129,7 +128,7 @@ export class KafkaTopics implements TopicRuntime {
           yield next;
           continue;
         }
-        if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+        if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import { createConnector, readTopics, shortId, sourceDef, startHarness, waitFor, withPg, type Harness } from "./test-harness.ts";
+import {
+  createConnector,
+  readTopics,
+  shortId,
+  sourceDef,
+  startHarness,
+  waitFor,
+  withPg,
+  type Harness,
+} from "./test-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -17,9 +26,14 @@ describe("postgres connector: snapshot then streaming", () => {
     try {
       await withPg(db.url, async (c) => {
         await c.query("CREATE TABLE public.items (id bigint PRIMARY KEY, name text, price numeric(10,2))");
-        await c.query("INSERT INTO public.items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 25) g");
+        await c.query(
+          "INSERT INTO public.items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 25) g",
+        );
       });
-      const connector = createConnector(sourceDef(name, db.url, ["public.items"]), h.deps({ snapshotChunkRows: 7 }));
+      const connector = createConnector(
+        sourceDef(name, db.url, ["public.items"]),
+        h.deps({ snapshotChunkRows: 7 }),
+      );
       await connector.start();
       await waitFor(() => connector.status().state === "streaming", 60_000, "streaming");
       await withPg(db.url, async (c) => {
@@ -31,13 +45,22 @@ describe("postgres connector: snapshot then streaming", () => {
         await c.query("TRUNCATE public.items");
       });
       const topic = `${name}.public.items`;
-      const msgs = await readTopics(h.kafka, h.registryUrl, [topic, `${name}.transactions`], (m) => m.filter((x) => x.topic === topic).length >= 25 + 5 + 3);
+      const msgs = await readTopics(
+        h.kafka,
+        h.registryUrl,
+        [topic, `${name}.transactions`],
+        (m) => m.filter((x) => x.topic === topic).length >= 25 + 5 + 3,
+      );
       await connector.stop();
       const data = msgs.filter((m) => m.topic === topic);
       const snapshot = data.filter((m) => (m.value as { op?: string } | null)?.op === "r");
       expect(snapshot).toHaveLength(25);
-      expect(snapshot.filter((m) => (m.value as { source: { snapshot: string } }).source.snapshot === "last")).toHaveLength(1);
-      const first = snapshot.find((m) => (m.key as { id: bigint }).id === 1n)?.value as { after: Record<string, unknown> };
+      expect(
+        snapshot.filter((m) => (m.value as { source: { snapshot: string } }).source.snapshot === "last"),
+      ).toHaveLength(1);
+      const first = snapshot.find((m) => (m.key as { id: bigint }).id === 1n)?.value as {
+        after: Record<string, unknown>;
+      };
       expect(first.after).toEqual({ id: 1n, name: "item 1", price: "1.50" });
       const streamed = data.filter((m) => m.value === null || (m.value as { op: string }).op !== "r");
       const ops = streamed.map((m) => (m.value === null ? "tombstone" : (m.value as { op: string }).op));
@@ -51,7 +74,12 @@ describe("postgres connector: snapshot then streaming", () => {
         transaction: { id: string; total_order: bigint };
       };
       expect(upd.after.price).toBe("2.25");
-      const markers = msgs.filter((m) => m.topic === `${name}.transactions`).map((m) => m.value as { status: string; id: string; event_count: bigint | null; data_collections: unknown });
+      const markers = msgs
+        .filter((m) => m.topic === `${name}.transactions`)
+        .map(
+          (m) =>
+            m.value as { status: string; id: string; event_count: bigint | null; data_collections: unknown },
+        );
       const end = markers.find((m) => m.status === "END" && m.id === upd.transaction.id);
       expect(end?.event_count).toBe(4n);
       expect(end?.data_collections).toEqual([{ data_collection: topic, event_count: 4n }]);

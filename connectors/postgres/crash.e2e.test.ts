@@ -8,7 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import { readTopics, shortId, sourceDef, startHarness, waitFor, withPg, type Harness, type ReadMessage } from "./test-harness.ts";
+import {
+  readTopics,
+  shortId,
+  sourceDef,
+  startHarness,
+  waitFor,
+  withPg,
+  type Harness,
+  type ReadMessage,
+} from "./test-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -54,14 +63,25 @@ describe("postgres connector: crash safety", () => {
     );
     let child: ChildProcess | null = null;
     const startChild = (): void => {
-      child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], { stdio: ["ignore", "ignore", "inherit"] });
+      child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], {
+        stdio: ["ignore", "ignore", "inherit"],
+      });
     };
     const slotActive = (): Promise<boolean> =>
-      withPg(stackEnv().MESH_PG_URL, async (c) => (await c.query("SELECT 1 FROM pg_replication_slots WHERE database = $1 AND active", [db.name])).rowCount === 1);
+      withPg(
+        stackEnv().MESH_PG_URL,
+        async (c) =>
+          (await c.query("SELECT 1 FROM pg_replication_slots WHERE database = $1 AND active", [db.name]))
+            .rowCount === 1,
+      );
     try {
       await withPg(db.url, async (c) => {
-        await c.query("CREATE TABLE public.acct (id int PRIMARY KEY, balance bigint NOT NULL, note text, version int NOT NULL)");
-        await c.query("CREATE TABLE public.ledger (id bigint PRIMARY KEY, acct int NOT NULL, amount numeric(12,2) NOT NULL)");
+        await c.query(
+          "CREATE TABLE public.acct (id int PRIMARY KEY, balance bigint NOT NULL, note text, version int NOT NULL)",
+        );
+        await c.query(
+          "CREATE TABLE public.ledger (id bigint PRIMARY KEY, acct int NOT NULL, amount numeric(12,2) NOT NULL)",
+        );
       });
       startChild();
       await waitFor(slotActive, 60_000, "first connector streaming");
@@ -74,8 +94,10 @@ describe("postgres connector: crash safety", () => {
       let nextAcct = 1;
       let nextLedger = 1;
       let changes = 0;
-      const transactions = 1100;
-      const killAt = new Set(Array.from({ length: 6 }, (_, i) => Math.floor(((i + 0.2 + rand() * 0.6) * transactions) / 6.5)));
+      const transactions = 1250;
+      const killAt = new Set(
+        Array.from({ length: 6 }, (_, i) => Math.floor(((i + 0.2 + rand() * 0.6) * transactions) / 6.5)),
+      );
       let kills = 0;
       const started = Date.now();
       await withPg(db.url, async (c) => {
@@ -90,18 +112,26 @@ describe("postgres connector: crash safety", () => {
           const rows: string[] = [];
           for (let i = 0; i < inserts; i++) {
             // Sometimes a deleted key comes back: its delete and its new insert must stay in order.
-            const id = dead.length > 0 && rand() < 0.1 ? (dead.splice(Math.floor(rand() * dead.length), 1)[0] as number) : nextAcct++;
+            const id =
+              dead.length > 0 && rand() < 0.1
+                ? (dead.splice(Math.floor(rand() * dead.length), 1)[0] as number)
+                : nextAcct++;
             rows.push(`(${id}, ${Math.floor(rand() * 1e12) - 5e11}, 'n${t}', 0)`);
             live.push(id);
             bump(`acct:${id}`);
           }
           await c.query(`INSERT INTO public.acct VALUES ${rows.join(",")}`);
           const upd = new Set<number>();
-          for (let i = 0; i < 14 && live.length > 0; i++) upd.add(live[Math.floor(rand() * live.length)] as number);
-          await c.query("UPDATE public.acct SET balance = balance + 1, version = version + 1, note = note || '.' WHERE id = ANY($1)", [[...upd]]);
+          for (let i = 0; i < 14 && live.length > 0; i++)
+            upd.add(live[Math.floor(rand() * live.length)] as number);
+          await c.query(
+            "UPDATE public.acct SET balance = balance + 1, version = version + 1, note = note || '.' WHERE id = ANY($1)",
+            [[...upd]],
+          );
           for (const id of upd) bump(`acct:${id}`);
           const del = new Set<number>();
-          for (let i = 0; i < 4 && live.length > 50; i++) del.add(live.splice(Math.floor(rand() * live.length), 1)[0] as number);
+          for (let i = 0; i < 4 && live.length > 50; i++)
+            del.add(live.splice(Math.floor(rand() * live.length), 1)[0] as number);
           await c.query("DELETE FROM public.acct WHERE id = ANY($1)", [[...del]]);
           for (const id of del) {
             bump(`acct:${id}`);
@@ -122,9 +152,23 @@ describe("postgres connector: crash safety", () => {
       });
       expect(kills).toBeGreaterThanOrEqual(5);
       expect(changes).toBeGreaterThanOrEqual(50_000);
-      const endLsn = await withPg(db.url, async (c) => (await c.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn ?? "0/0");
+      const endLsn = await withPg(
+        db.url,
+        async (c) =>
+          (await c.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn ?? "0/0",
+      );
       await waitFor(
-        () => withPg(stackEnv().MESH_PG_URL, async (c) => (await c.query("SELECT 1 FROM pg_replication_slots WHERE database = $1 AND confirmed_flush_lsn >= $2::pg_lsn", [db.name, endLsn])).rowCount === 1),
+        () =>
+          withPg(
+            stackEnv().MESH_PG_URL,
+            async (c) =>
+              (
+                await c.query(
+                  "SELECT 1 FROM pg_replication_slots WHERE database = $1 AND confirmed_flush_lsn >= $2::pg_lsn",
+                  [db.name, endLsn],
+                )
+              ).rowCount === 1,
+          ),
         90_000,
         "the connector to confirm the whole workload",
       );
@@ -138,9 +182,13 @@ describe("postgres connector: crash safety", () => {
       const admin = h.kafka.admin();
       await admin.connect();
       let total = 0;
-      for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high);
+      for (const topic of topics)
+        for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high);
       await admin.disconnect();
-      const msgs = await readTopics(h.kafka, h.registryUrl, topics, (m) => m.length >= total, { idleMs: 15_000, timeoutMs: 90_000 });
+      const msgs = await readTopics(h.kafka, h.registryUrl, topics, (m) => m.length >= total, {
+        idleMs: 15_000,
+        timeoutMs: 90_000,
+      });
       expect(msgs.length).toBe(total);
 
       // ---- per key: exact-replay duplicates only, commit order, every change present ----
@@ -152,7 +200,10 @@ describe("postgres connector: crash safety", () => {
         if (!list) byKey.set(k, (list = []));
         list.push(m);
       }
-      const tables = { acct: new Map<number, Record<string, unknown>>(), ledger: new Map<string, Record<string, unknown>>() };
+      const tables = {
+        acct: new Map<number, Record<string, unknown>>(),
+        ledger: new Map<string, Record<string, unknown>>(),
+      };
       let duplicates = 0;
       for (const list of byKey.values()) {
         list.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)));
@@ -187,23 +238,45 @@ describe("postgres connector: crash safety", () => {
         const first = list[0]?.value as Envelope | null;
         const table = list[0]?.topic.split(".").pop();
         const id = (list[0]?.key as { id: number | bigint }).id;
-        expect({ key: `${table}:${id}`, n: distinct }).toEqual({ key: `${table}:${id}`, n: expected.get(`${table}:${id}`) });
+        expect({ key: `${table}:${id}`, n: distinct }).toEqual({
+          key: `${table}:${id}`,
+          n: expected.get(`${table}:${id}`),
+        });
         void first;
       }
       expect(byKey.size).toBe(expected.size);
 
       // ---- replaying the topics rebuilds the tables exactly ----
       await withPg(db.url, async (c) => {
-        const acct = await c.query<{ id: number; balance: string; note: string; version: number }>("SELECT * FROM public.acct ORDER BY id");
+        const acct = await c.query<{ id: number; balance: string; note: string; version: number }>(
+          "SELECT * FROM public.acct ORDER BY id",
+        );
         expect(tables.acct.size).toBe(acct.rows.length);
-        for (const r of acct.rows) expect(tables.acct.get(r.id)).toEqual({ id: r.id, balance: BigInt(r.balance), note: r.note, version: r.version });
-        const ledger = await c.query<{ id: string; acct: number; amount: string }>("SELECT * FROM public.ledger ORDER BY id");
+        for (const r of acct.rows)
+          expect(tables.acct.get(r.id)).toEqual({
+            id: r.id,
+            balance: BigInt(r.balance),
+            note: r.note,
+            version: r.version,
+          });
+        const ledger = await c.query<{ id: string; acct: number; amount: string }>(
+          "SELECT * FROM public.ledger ORDER BY id",
+        );
         expect(tables.ledger.size).toBe(ledger.rows.length);
-        for (const r of ledger.rows) expect(tables.ledger.get(r.id)).toEqual({ id: BigInt(r.id), acct: r.acct, amount: r.amount });
+        for (const r of ledger.rows)
+          expect(tables.ledger.get(r.id)).toEqual({ id: BigInt(r.id), acct: r.acct, amount: r.amount });
       });
-      const ends = new Set(msgs.filter((m) => m.topic.endsWith(".transactions") && (m.value as { status: string }).status === "END").map((m) => (m.value as { id: string }).id));
+      const ends = new Set(
+        msgs
+          .filter(
+            (m) => m.topic.endsWith(".transactions") && (m.value as { status: string }).status === "END",
+          )
+          .map((m) => (m.value as { id: string }).id),
+      );
       expect(ends.size).toBe(transactions);
-      console.log(`crash test: ${changes} changes in ${transactions} transactions, ${kills} SIGKILLs, ${msgs.length} messages read, ${duplicates} exact-replay duplicates`);
+      console.log(
+        `crash test: ${changes} changes in ${transactions} transactions, ${kills} SIGKILLs, ${msgs.length} messages read, ${duplicates} exact-replay duplicates`,
+      );
     } finally {
       (child as ChildProcess | null)?.kill("SIGKILL");
       await db.drop();

@@ -48,26 +48,52 @@ describe("pgoutput decoder", () => {
   it("decodes begin and commit with micros since the Unix epoch", () => {
     const d = new PgoutputDecoder();
     const begin = d.decode(Buffer.concat([ch("B"), i64(0x100n), i64(1_000_000n), i32(-5)]));
-    expect(begin).toEqual({ tag: "begin", finalLsn: 0x100n, commitTime: 946_684_801_000_000n, xid: 4294967291 });
+    expect(begin).toEqual({
+      tag: "begin",
+      finalLsn: 0x100n,
+      commitTime: 946_684_801_000_000n,
+      xid: 4294967291,
+    });
     const commit = d.decode(Buffer.concat([ch("C"), u8(0), i64(0x100n), i64(0x180n), i64(0n)]));
-    expect(commit).toEqual({ tag: "commit", commitLsn: 0x100n, endLsn: 0x180n, commitTime: 946_684_800_000_000n });
+    expect(commit).toEqual({
+      tag: "commit",
+      commitLsn: 0x100n,
+      endLsn: 0x180n,
+      commitTime: 946_684_800_000_000n,
+    });
   });
 
   it("decodes relation, insert, update with old tuple, key-only delete, truncate, message", () => {
     const d = new PgoutputDecoder();
     const rel = d.decode(relation);
     expect(rel.tag === "relation" && rel.relation.columns.map((c) => c.name)).toEqual(["id", "name", "doc"]);
-    const ins = d.decode(Buffer.concat([ch("I"), i32(16384), ch("N"), tuple(text("1"), text("héllo"), ch("n"))]));
+    const ins = d.decode(
+      Buffer.concat([ch("I"), i32(16384), ch("N"), tuple(text("1"), text("héllo"), ch("n"))]),
+    );
     expect(ins).toMatchObject({ tag: "insert", after: ["1", "héllo", null] });
     const upd = d.decode(
-      Buffer.concat([ch("U"), i32(16384), ch("O"), tuple(text("1"), text("a"), text("big")), ch("N"), tuple(text("1"), text("b"), ch("u"))]),
+      Buffer.concat([
+        ch("U"),
+        i32(16384),
+        ch("O"),
+        tuple(text("1"), text("a"), text("big")),
+        ch("N"),
+        tuple(text("1"), text("b"), ch("u")),
+      ]),
     );
-    expect(upd).toMatchObject({ tag: "update", before: ["1", "a", "big"], beforeIsKey: false, after: ["1", "b", UNCHANGED_TOAST] });
+    expect(upd).toMatchObject({
+      tag: "update",
+      before: ["1", "a", "big"],
+      beforeIsKey: false,
+      after: ["1", "b", UNCHANGED_TOAST],
+    });
     const del = d.decode(Buffer.concat([ch("D"), i32(16384), ch("K"), tuple(text("1"), ch("n"), ch("n"))]));
     expect(del).toMatchObject({ tag: "delete", before: ["1", null, null], beforeIsKey: true });
     const tr = d.decode(Buffer.concat([ch("T"), i32(1), u8(2), i32(16384)]));
     expect(tr).toMatchObject({ tag: "truncate", restartIdentity: true, cascade: false });
-    const msg = d.decode(Buffer.concat([ch("M"), u8(1), i64(0x200n), str("outbox"), i32(2), Buffer.from("{}")]));
+    const msg = d.decode(
+      Buffer.concat([ch("M"), u8(1), i64(0x200n), str("outbox"), i32(2), Buffer.from("{}")]),
+    );
     expect(msg).toMatchObject({ tag: "message", transactional: true, lsn: 0x200n, prefix: "outbox" });
   });
 
@@ -75,6 +101,8 @@ describe("pgoutput decoder", () => {
     const d = new PgoutputDecoder();
     expect(() => d.decode(Buffer.concat([ch("I"), i32(1), ch("N"), tuple()]))).toThrow(/before its Relation/);
     d.decode(relation);
-    expect(() => d.decode(Buffer.concat([ch("I"), i32(16384), ch("N"), i16(1), ch("t"), i32(10), Buffer.from("ab")]))).toThrow();
+    expect(() =>
+      d.decode(Buffer.concat([ch("I"), i32(16384), ch("N"), i16(1), ch("t"), i32(10), Buffer.from("ab")])),
+    ).toThrow();
   });
 });

@@ -15,10 +15,18 @@ describe("postgres prerequisites", () => {
         await c.query("ALTER TABLE public.full_id REPLICA IDENTITY FULL");
         await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
       });
-      expect(await checkSourcePrerequisites(sourceDef("ready", db.url, ["public.ok", "public.full_id"]))).toEqual([]);
+      expect(
+        await checkSourcePrerequisites(sourceDef("ready", db.url, ["public.ok", "public.full_id"])),
+      ).toEqual([]);
 
-      const problems = await checkSourcePrerequisites(sourceDef("bad", db.url, ["public.ok", "public.nokey", "public.missing", "nosuchschema"]));
-      expect(problems.map((p) => p.code).sort()).toEqual(["no_primary_key", "schema_missing", "table_missing"]);
+      const problems = await checkSourcePrerequisites(
+        sourceDef("bad", db.url, ["public.ok", "public.nokey", "public.missing", "nosuchschema"]),
+      );
+      expect(problems.map((p) => p.code).sort()).toEqual([
+        "no_primary_key",
+        "schema_missing",
+        "table_missing",
+      ]);
       expect(problems.find((p) => p.code === "no_primary_key")?.fix).toMatch(/REPLICA IDENTITY FULL/);
 
       const url = new URL(db.url);
@@ -29,7 +37,9 @@ describe("postgres prerequisites", () => {
       expect(asRole[0]?.fix).toBe(`ALTER ROLE "${role}" WITH REPLICATION;`);
 
       url.password = "wrong";
-      expect((await checkSourcePrerequisites(sourceDef("r", url.toString(), ["public.ok"]))).map((p) => p.code)).toEqual(["auth"]);
+      expect(
+        (await checkSourcePrerequisites(sourceDef("r", url.toString(), ["public.ok"]))).map((p) => p.code),
+      ).toEqual(["auth"]);
     } finally {
       await db.drop();
       await withPg(stackEnv().MESH_PG_URL, (c) => c.query(`DROP ROLE IF EXISTS ${role}`));

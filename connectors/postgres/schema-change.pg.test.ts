@@ -3,7 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wireSchemaId } from "../../lib/avro.ts";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import { createConnector, readTopics, shortId, sourceDef, startHarness, waitFor, withPg, type Harness } from "./test-harness.ts";
+import {
+  createConnector,
+  readTopics,
+  shortId,
+  sourceDef,
+  startHarness,
+  waitFor,
+  withPg,
+  type Harness,
+} from "./test-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -40,7 +49,13 @@ describe("postgres connector: schema changes", () => {
       });
       const topic = `${name}.public.t`;
       await waitFor(() => connector.status().tables["public.t"]?.state === "failed", 30_000, "table failed");
-      const msgs = await readTopics(h.kafka, h.registryUrl, [topic, `${name}.public.other`], (m) => m.length >= 5, { idleMs: 3000 });
+      const msgs = await readTopics(
+        h.kafka,
+        h.registryUrl,
+        [topic, `${name}.public.other`],
+        (m) => m.length >= 5,
+        { idleMs: 3000 },
+      );
       const status = connector.status();
       await connector.stop();
       expect(status.tables["public.t"]?.error?.code).toBe("MESH_SCHEMA_INCOMPATIBLE");
@@ -48,7 +63,12 @@ describe("postgres connector: schema changes", () => {
       // Keys spread over partitions: put the events back in commit order by their LSN.
       const rows = msgs
         .filter((m) => m.topic === topic)
-        .map((m) => ({ id: (m.key as { id: number }).id, lsn: (m.value as { source: { lsn: bigint } }).source.lsn, after: (m.value as { after: Record<string, unknown> }).after, schemaId: wireSchemaId(m.rawValue as Buffer) }))
+        .map((m) => ({
+          id: (m.key as { id: number }).id,
+          lsn: (m.value as { source: { lsn: bigint } }).source.lsn,
+          after: (m.value as { after: Record<string, unknown> }).after,
+          schemaId: wireSchemaId(m.rawValue as Buffer),
+        }))
         .sort((a, b) => (a.lsn < b.lsn ? -1 : 1));
       expect(rows.map((r) => r.id)).toEqual([1, 2, 3, 4]);
       expect(rows[0]?.after).toEqual({ id: 1, a: "one", n: 1 });
@@ -57,7 +77,9 @@ describe("postgres connector: schema changes", () => {
       expect(rows[3]?.after).toEqual({ id: 4, n: 9007199254740993n, b: 7 });
       expect(new Set(rows.map((r) => r.schemaId)).size).toBe(4);
       expect(msgs.filter((m) => m.topic === `${name}.public.other`)).toHaveLength(1);
-      const versions = (await (await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`)).json()) as number[];
+      const versions = (await (
+        await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`)
+      ).json()) as number[];
       expect(versions).toHaveLength(4);
     } finally {
       await db.drop();

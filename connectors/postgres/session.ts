@@ -19,6 +19,12 @@ import { tableMapping, type TableMapping } from "./row-mapping.ts";
 import { createSlot, dropSlot, ensurePublication, slotExists, slotLag } from "./slot.ts";
 import { beginSnapshotTransaction } from "./snapshot.ts";
 import { HEARTBEAT_PREFIX, StreamProcessor } from "./stream-processor.ts";
+import {
+  loadIncrementalState,
+  runIncrementalSnapshot,
+  WatermarkWindow,
+  type IncrementalState,
+} from "./incremental-snapshot.ts";
 
 export interface Session {
   /** Resolves after drain(); rejects when the session failed. */
@@ -167,6 +173,7 @@ export async function runSession(
       endSession = res;
       failSession = rej;
     });
+    const window = new WatermarkWindow();
     const processor = new StreamProcessor({
       def,
       db,
@@ -180,6 +187,12 @@ export async function runSession(
       },
       onEvents,
       outboxTables: outboxNames,
+      window,
+      ensureTopic: async (topic) => {
+        if (partitions.has(topic)) return;
+        const created = await ensureTopics(admin, [{ topic, partitions: def.partitions ?? 3 }]);
+        for (const [t, n] of created) partitions.set(t, n);
+      },
     });
     const queue: StreamItem[] = [];
     let queueHead = 0;
@@ -236,25 +249,73 @@ export async function runSession(
     status.error = null;
     hooks.onReady();
 
+    // Its own connection: the main one may be busy with a TOAST fetch or a catalogue query.
+    const hbClient = connect(def.url);
+    await hbClient.connect();
+    cleanups.push(() => hbClient.end());
+    let beating = false;
     const tick = setInterval(() => void heartbeat(), deps.heartbeatIntervalMs ?? 10_000);
     cleanups.push(() => Promise.resolve(clearInterval(tick)));
     const heartbeat = async (): Promise<void> => {
-      if (draining) return;
+      if (draining || beating) return;
+      beating = true;
       try {
         writer.writeHeartbeat(BigInt(Date.now()), processor.confirmed || null);
         // A WAL record we will receive: once everything before it is acknowledged, the slot moves past it even
         // when captured tables are idle and the database is busy elsewhere (so WAL does not pile up).
-        await client.query("SELECT pg_logical_emit_message(false, $1, '')", [HEARTBEAT_PREFIX]);
+        await hbClient.query("SELECT pg_logical_emit_message(false, $1, '')", [HEARTBEAT_PREFIX]);
         await stream?.confirm(processor.confirmed);
-        const lag = await slotLag(client, slot);
+        const lag = await slotLag(hbClient, slot);
         status.lagBytes = lag?.lagBytes ?? null;
         const ackedAt = processor.lastAckedCommitMicros;
         status.lagSeconds =
           processor.idle || ackedAt === null ? 0 : Math.max(0, Date.now() / 1000 - Number(ackedAt) / 1e6);
       } catch (err) {
         deps.logger.warn({ err, source: def.name }, "heartbeat failed");
+      } finally {
+        beating = false;
       }
     };
+
+    // ---- incremental re-snapshots (resumed from _mesh_offsets after a restart) ----
+    const incKey = `${def.name}/postgres-incremental`;
+    let incState: IncrementalState | null = await loadIncrementalState(deps.offsets, incKey);
+    let incRunning: Promise<void> | null = null;
+    const incClient = connect(def.url);
+    await incClient.connect();
+    cleanups.push(() => incClient.end());
+    const runIncremental = (): void => {
+      if (incRunning || !incState) return;
+      const state = incState;
+      incRunning = runIncrementalSnapshot(
+        {
+          client: incClient,
+          window,
+          offsets: deps.offsets,
+          stateKey: incKey,
+          chunkRows: deps.snapshotChunkRows ?? 10_000,
+          mapRelation,
+          flush: () => sink.flush(),
+          onProgress: (table, rowsDone) => {
+            status.progress = table
+              ? { phase: "incremental", rowsDone, rowsEstimated: rowsDone, table }
+              : null;
+          },
+          signal: abort.signal,
+        },
+        state,
+      )
+        .then(() => {
+          incRunning = null;
+          if (state.tables.length === 0) incState = null;
+          runIncremental();
+        })
+        .catch((err: unknown) => {
+          incRunning = null;
+          if (!abort.signal.aborted) fail(err instanceof Error ? err : new Error(String(err)));
+        });
+    };
+    runIncremental();
 
     return {
       closed,
@@ -270,8 +331,18 @@ export async function runSession(
         endSession();
         return closed;
       },
-      resnapshot: () =>
-        Promise.reject(new MeshError("MESH_INTERNAL", "incremental re-snapshot is not built yet")),
+      resnapshot: async (wanted) => {
+        const known = new Set(tables.map((t) => `${t.schema}.${t.table}`));
+        const unknown = wanted.filter((t) => !known.has(t));
+        if (unknown.length > 0)
+          throw new MeshError("MESH_NOT_FOUND", `not captured by source ${def.name}: ${unknown.join(", ")}`, {
+            tables: unknown,
+          });
+        incState ??= { tables: [], lastKey: null };
+        for (const t of wanted) if (!incState.tables.includes(t)) incState.tables.push(t);
+        await deps.offsets.save(incKey, incState);
+        runIncremental();
+      },
     };
   } catch (err) {
     await cleanup();

@@ -5,6 +5,7 @@ import type { SourceDefinition } from "../core/change-source.ts";
 import { TransactionCounter, type Envelope, type Op } from "../core/envelope.ts";
 import type { EventWriter } from "../core/event-writer.ts";
 import type { KafkaSink } from "../core/kafka-sink.ts";
+import { WATERMARK_PREFIX, type WatermarkWindow } from "./incremental-snapshot.ts";
 import { routeOutboxMessage, routeOutboxRow, type OutboxEvent } from "./outbox.ts";
 import type { PgMessage, Relation, Tuple } from "./pgoutput.ts";
 import type { StreamItem } from "./replication-stream.ts";
@@ -36,6 +37,10 @@ export interface StreamProcessorDeps {
   confirm: (lsn: bigint) => void;
   onEvents: (table: string, n: number) => void;
   outboxTables: Set<string>;
+  /** Creates an outbox topic the first time an event goes to it. */
+  ensureTopic: (topic: string) => Promise<void>;
+  /** The incremental snapshot's watermark window (streamed keys supersede chunk rows). */
+  window: WatermarkWindow;
 }
 
 interface OpenTxn {
@@ -144,7 +149,7 @@ export class StreamProcessor {
     const qualified = `${relation.schema}.${relation.name}`;
     if (this.deps.outboxTables.has(qualified)) {
       if (op === "c" && m && afterTuple)
-        this.outbox(routeOutboxRow(this.deps.def.owner, tupleToRow(m, afterTuple).row));
+        await this.outbox(routeOutboxRow(this.deps.def.owner, tupleToRow(m, afterTuple).row));
       return;
     }
     if (!m || this.deps.writer.isFailed(m.shape.topic)) return;
@@ -165,7 +170,9 @@ export class StreamProcessor {
       a: Envelope["after"],
       keyRow: Record<string, unknown>,
     ): void => {
-      this.deps.writer.write(topic, keyOf(m, keyRow), envelope(m, o, b, a, this.context(lsn, topic)));
+      const key = keyOf(m, keyRow);
+      this.deps.window.observe(topic, key);
+      this.deps.writer.write(topic, key, envelope(m, o, b, a, this.context(lsn, topic)));
       written++;
     };
     if (op === "u" && before && after && m.keyIndexes.length > 0 && !sameKey(m, before, after)) {
@@ -204,6 +211,7 @@ export class StreamProcessor {
       const m = this.mappings.get(rel.oid);
       if (!m || this.deps.writer.isFailed(m.shape.topic) || this.deps.outboxTables.has(m.qualified)) continue;
       this.beginIfNeeded();
+      this.deps.window.truncate(m.shape.topic);
       this.deps.writer.writeTruncate(
         m.shape.topic,
         envelope(m, "t", null, null, this.context(lsn, m.shape.topic)),
@@ -218,18 +226,41 @@ export class StreamProcessor {
       this.confirmIfIdle(msg.lsn);
       return;
     }
+    if (msg.prefix === WATERMARK_PREFIX && !msg.transactional) {
+      const chunk = this.deps.window.watermark(msg.content.toString("utf8"));
+      if (chunk) {
+        const { mapping } = chunk;
+        const ctx = {
+          ...this.context(msg.lsn, null),
+          snapshot: "incremental" as const,
+          tsMicros: BigInt(Date.now()) * 1000n,
+          xid: null,
+        };
+        for (const row of chunk.rows)
+          this.deps.writer.write(
+            mapping.shape.topic,
+            keyOf(mapping, row),
+            envelope(mapping, "r", null, row, ctx),
+          );
+        this.deps.onEvents(mapping.qualified, chunk.rows.length);
+        if (this.txn === null) this.checkpoint(this.deps.sink.lastSeq, msg.lsn, 0n);
+        await this.deps.sink.waitForCapacity();
+      } else this.confirmIfIdle(msg.lsn);
+      return;
+    }
     const prefix = this.deps.def.outbox?.messagePrefix;
     if (prefix && msg.prefix === prefix) {
       const event = routeOutboxMessage(this.deps.def.owner, msg.content);
-      this.outbox(event);
+      await this.outbox(event);
       // A non-transactional message is confirmed on its own once acknowledged.
       if (!msg.transactional && this.txn === null) this.checkpoint(this.deps.sink.lastSeq, lsn, 0n);
       await this.deps.sink.waitForCapacity();
     }
   }
 
-  private outbox(event: OutboxEvent | null): void {
+  private async outbox(event: OutboxEvent | null): Promise<void> {
     if (!event) return;
+    await this.deps.ensureTopic(event.topic);
     this.beginIfNeeded();
     this.deps.writer.writeRaw(event.topic, event.key, event.value, event.headers);
   }

@@ -8,7 +8,12 @@ import pg from "pg";
 import { avroType, decodeWire, wireSchemaId } from "../../lib/avro.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry } from "../../registry/server.ts";
-import { createConnector, type Connector, type ConnectorDeps, type SourceDefinition } from "../core/change-source.ts";
+import {
+  createConnector,
+  type Connector,
+  type ConnectorDeps,
+  type SourceDefinition,
+} from "../core/change-source.ts";
 import { kafkaOffsetStore } from "../core/offset-store.ts";
 import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
 
@@ -24,7 +29,12 @@ export interface Harness {
 }
 
 export async function startHarness(brokers: string[]): Promise<Harness> {
-  const registry = await startRegistry({ brokers, port: 0, topic: shortId("_schemas"), logger: silentLogger() });
+  const registry = await startRegistry({
+    brokers,
+    port: 0,
+    topic: shortId("_schemas"),
+    logger: silentLogger(),
+  });
   const kafka = new Kafka({ brokers, clientId: shortId("pgtest"), logLevel: logLevel.NOTHING });
   const offsetsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await offsetsProducer.connect();
@@ -47,7 +57,12 @@ export async function startHarness(brokers: string[]): Promise<Harness> {
   };
 }
 
-export function sourceDef(name: string, url: string, tables: string[], extra: Partial<SourceDefinition> = {}): SourceDefinition {
+export function sourceDef(
+  name: string,
+  url: string,
+  tables: string[],
+  extra: Partial<SourceDefinition> = {},
+): SourceDefinition {
   return { name, owner: "svc", kind: "postgres", url, tables, snapshot: "initial", ...extra };
 }
 
@@ -122,7 +137,8 @@ export async function readTopics(
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+          for (const [k, v] of Object.entries(m.headers ?? {}))
+            headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
           out.push({
             topic: batch.topic,
             partition: batch.partition,
@@ -147,7 +163,11 @@ export async function readTopics(
   return out;
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 60_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  what = "condition",
+): Promise<void> {
   const start = Date.now();
   while (!(await cond())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);

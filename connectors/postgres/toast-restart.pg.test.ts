@@ -2,7 +2,16 @@
 // confirmed position without repeating the snapshot or losing what was written while the connector was down.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import { createConnector, readTopics, shortId, sourceDef, startHarness, waitFor, withPg, type Harness } from "./test-harness.ts";
+import {
+  createConnector,
+  readTopics,
+  shortId,
+  sourceDef,
+  startHarness,
+  waitFor,
+  withPg,
+  type Harness,
+} from "./test-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -44,9 +53,21 @@ describe("postgres connector: TOAST and restart", () => {
       const again = createConnector(sourceDef(name, db.url, ["public.d", "public.f"]), h.deps());
       await again.start();
       await waitFor(() => again.status().state === "streaming", 60_000, "streaming again");
-      const msgs = await readTopics(h.kafka, h.registryUrl, [`${name}.public.d`, `${name}.public.f`], (m) => m.length >= 5);
+      const msgs = await readTopics(
+        h.kafka,
+        h.registryUrl,
+        [`${name}.public.d`, `${name}.public.f`],
+        (m) => m.length >= 5,
+      );
       await again.stop();
-      const events = msgs.map((m) => ({ topic: m.topic.split(".").pop(), ...(m.value as { op: string; before: Record<string, unknown> | null; after: Record<string, unknown> }) }));
+      const events = msgs.map((m) => ({
+        topic: m.topic.split(".").pop(),
+        ...(m.value as {
+          op: string;
+          before: Record<string, unknown> | null;
+          after: Record<string, unknown>;
+        }),
+      }));
       expect(events.filter((e) => e.op === "r")).toHaveLength(0);
       const dUpd = events.find((e) => e.topic === "d" && e.op === "u");
       const fUpd = events.find((e) => e.topic === "f" && e.op === "u");

@@ -2,7 +2,16 @@
 // once by the initial snapshot and once by streaming: both must give the same exact values.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import { createConnector, readTopics, shortId, sourceDef, startHarness, waitFor, withPg, type Harness } from "./test-harness.ts";
+import {
+  createConnector,
+  readTopics,
+  shortId,
+  sourceDef,
+  startHarness,
+  waitFor,
+  withPg,
+  type Harness,
+} from "./test-harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -49,7 +58,9 @@ describe("postgres connector: lossless types", () => {
     try {
       await withPg(db.url, async (c) => {
         await c.query("CREATE TYPE mood AS ENUM ('sad', 'happy')");
-        await c.query(`CREATE TABLE public.t (id int PRIMARY KEY, ${columns.map(([n, t]) => `${n} ${t}`).join(", ")})`);
+        await c.query(
+          `CREATE TABLE public.t (id int PRIMARY KEY, ${columns.map(([n, t]) => `${n} ${t}`).join(", ")})`,
+        );
         await c.query(`INSERT INTO public.t VALUES (1, ${columns.map(([, , v]) => v).join(", ")})`);
         await c.query("INSERT INTO public.t (id) VALUES (2)");
       });
@@ -63,12 +74,18 @@ describe("postgres connector: lossless types", () => {
       const topic = `${name}.public.t`;
       const msgs = await readTopics(h.kafka, h.registryUrl, [topic], (m) => m.length >= 4);
       await connector.stop();
-      const byId = new Map(msgs.map((m) => [(m.key as { id: number }).id, m.value as { op: string; after: Record<string, unknown> }]));
+      const byId = new Map(
+        msgs.map((m) => [
+          (m.key as { id: number }).id,
+          m.value as { op: string; after: Record<string, unknown> },
+        ]),
+      );
       expect(byId.get(1)?.op).toBe("r");
       expect(byId.get(3)?.op).toBe("c");
       for (const id of [1, 3]) {
         const after = byId.get(id)?.after ?? {};
-        for (const [col, , , expected] of columns) expect({ col, v: after[col] }).toEqual({ col, v: expected });
+        for (const [col, , , expected] of columns)
+          expect({ col, v: after[col] }).toEqual({ col, v: expected });
       }
       for (const id of [2, 4]) {
         const after = byId.get(id)?.after ?? {};

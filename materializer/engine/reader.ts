@@ -57,16 +57,42 @@ export class Pending {
   }
 }
 
+/** Rows read from LevelDB during one batch: shared by the S0 and S1 readers (the overlay is checked first). */
+export type RowCache = Map<string, Row | null>;
+
 export class Reader {
-  private readonly cache = new Map<string, Row | null>();
+  private readonly cache: RowCache;
   private readonly db: Db;
   private readonly layout: Layout;
   private readonly pending: Pending | null;
 
-  constructor(db: Db, layout: Layout, pending: Pending | null) {
+  constructor(db: Db, layout: Layout, pending: Pending | null, cache: RowCache = new Map()) {
     this.db = db;
     this.layout = layout;
     this.pending = pending;
+    this.cache = cache;
+  }
+
+  /** Loads many rows of one relation with a single getMany (each get is a thread-pool round trip). */
+  async prefetch(rel: number, pks: Iterable<Buffer>): Promise<void> {
+    const wanted = new Map<string, Buffer>();
+    for (const pk of pks) {
+      const id = Pending.id(rel, pk);
+      if (!this.cache.has(id) && !this.pending?.get(rel, pk)) wanted.set(id, pk);
+    }
+    if (wanted.size === 0) return;
+    const ids = [...wanted.keys()];
+    const values = await this.db.getMany([...wanted.values()].map((pk) => this.layout.tableRow(rel, pk)));
+    values.forEach((buf, i) => this.cache.set(ids[i] as string, buf ? unpack<StoredRow>(buf).r : null));
+  }
+
+  /** The encoded key a pk lookup would get (for prefetching). */
+  static lookupPk(lookup: Lookup, vals: unknown[], fromKinds: Parameters<typeof encodeKey>[1]): Buffer | null {
+    if (lookup.by !== "pk") return null;
+    return encodeKey(
+      lookup.order.map((i) => vals[i]),
+      lookup.order.map((i) => fromKinds?.[i] ?? "any"),
+    );
   }
 
   async get(rel: number, pk: Buffer): Promise<Row | null> {

@@ -292,15 +292,13 @@ export class ViewRunner {
       done += (pos < target ? pos : target) - from > 0n ? (pos < target ? pos : target) - from : 0n;
     }
     const oldest = this.assembler?.oldestBuffered();
-    const parked = [...this.parkedKeys.values()]
-      .flat()
-      .map((p) => ({
-        topic: p.topic,
-        partition: p.partition,
-        offset: p.offset,
-        key: p.keyId,
-        reason: p.reason,
-      }));
+    const parked = [...this.parkedKeys.values()].flat().map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      offset: p.offset,
+      key: p.keyId,
+      reason: p.reason,
+    }));
     return {
       state: this.phase,
       progress: this.phase === "ready" || total === 0n ? 1 : Number((done * 1000n) / total) / 1000,

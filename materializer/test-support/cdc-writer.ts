@@ -15,7 +15,10 @@ export interface WriterTable {
   columns: [string, AvroSchemaJson][];
 }
 
-export type Op = { table: string; op: "c" | "u"; after: Record<string, unknown>; before?: Record<string, unknown> } | { table: string; op: "d"; before: Record<string, unknown> } | { table: string; op: "t" };
+export type Op =
+  | { table: string; op: "c" | "u"; after: Record<string, unknown>; before?: Record<string, unknown> }
+  | { table: string; op: "d"; before: Record<string, unknown> }
+  | { table: string; op: "t" };
 
 const part = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, "_");
 
@@ -36,11 +39,22 @@ export class CdcWriter {
   private readonly partitions: number;
   private producer: Producer | null = null;
   private readonly codecs = new Map<string, Codecs>();
-  private marker: { keyId: number; valueId: number; key: ReturnType<typeof avroType>; value: ReturnType<typeof avroType> } | null = null;
+  private marker: {
+    keyId: number;
+    valueId: number;
+    key: ReturnType<typeof avroType>;
+    value: ReturnType<typeof avroType>;
+  } | null = null;
   private xid = 1000;
   private lsn = 1_000_000n;
 
-  constructor(options: { kafka: Kafka; registryUrl: string; source: string; tables: WriterTable[]; partitions?: number }) {
+  constructor(options: {
+    kafka: Kafka;
+    registryUrl: string;
+    source: string;
+    tables: WriterTable[];
+    partitions?: number;
+  }) {
     this.kafka = options.kafka;
     this.registryUrl = options.registryUrl;
     this.source = options.source;
@@ -72,8 +86,18 @@ export class CdcWriter {
       const topic = this.topic(t.table);
       const namespace = topic.split(".").map(part).join(".");
       const types = new Map(t.columns);
-      const keySchema = { type: "record", name: "Key", namespace, fields: t.key.map((k) => ({ name: k, type: types.get(k) })) };
-      const valueRecord = { type: "record", name: "Value", namespace, fields: t.columns.map(([name, type]) => ({ name, type: ["null", type], default: null })) };
+      const keySchema = {
+        type: "record",
+        name: "Key",
+        namespace,
+        fields: t.key.map((k) => ({ name: k, type: types.get(k) })),
+      };
+      const valueRecord = {
+        type: "record",
+        name: "Value",
+        namespace,
+        fields: t.columns.map(([name, type]) => ({ name, type: ["null", type], default: null })),
+      };
       const envelope = {
         type: "record",
         name: "Envelope",
@@ -133,7 +157,12 @@ export class CdcWriter {
       });
     }
     const ns = part(this.source);
-    const markerKey = { type: "record", name: "TransactionKey", namespace: ns, fields: [{ name: "id", type: "string" }] };
+    const markerKey = {
+      type: "record",
+      name: "TransactionKey",
+      namespace: ns,
+      fields: [{ name: "id", type: "string" }],
+    };
     const markerValue = {
       type: "record",
       name: "TransactionMarker",
@@ -144,7 +173,20 @@ export class CdcWriter {
         { name: "event_count", type: ["null", "long"], default: null },
         {
           name: "data_collections",
-          type: ["null", { type: "array", items: { type: "record", name: "DataCollection", fields: [{ name: "data_collection", type: "string" }, { name: "event_count", type: "long" }] } }],
+          type: [
+            "null",
+            {
+              type: "array",
+              items: {
+                type: "record",
+                name: "DataCollection",
+                fields: [
+                  { name: "data_collection", type: "string" },
+                  { name: "event_count", type: "long" },
+                ],
+              },
+            },
+          ],
           default: null,
         },
         { name: "ts_ms", type: "long" },
@@ -188,7 +230,13 @@ export class CdcWriter {
     return Object.fromEntries(c.spec.columns.map(([name]) => [name, row[name] ?? null]));
   }
 
-  private envelope(c: Codecs, op: string, before: Record<string, unknown> | null, after: Record<string, unknown> | null, tx: { id: string; total: bigint; order: bigint } | null): Buffer {
+  private envelope(
+    c: Codecs,
+    op: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    tx: { id: string; total: bigint; order: bigint } | null,
+  ): Buffer {
     const now = BigInt(Date.now());
     return encodeWire(c.valueId, c.value, {
       before: this.full(c, before),
@@ -221,7 +269,10 @@ export class CdcWriter {
   /** Snapshot reads (op r, no transaction). */
   async snapshot(table: string, rows: Record<string, unknown>[]): Promise<void> {
     const c = this.codec(table);
-    const messages = rows.map((r) => ({ key: this.keyOf(c, r), value: this.envelope(c, "r", null, r, null) }));
+    const messages = rows.map((r) => ({
+      key: this.keyOf(c, r),
+      value: this.envelope(c, "r", null, r, null),
+    }));
     for (let i = 0; i < messages.length; i += 2000) {
       await this.producer!.send({ topic: c.topic, messages: messages.slice(i, i + 2000), acks: -1 });
     }
@@ -247,30 +298,70 @@ export class CdcWriter {
       counts.set(c.topic, order);
       const tx = { id, total, order };
       if (op.op === "t") {
-        for (let p = 0; p < this.partitions; p++) push(c.topic, { key: null, value: this.envelope(c, "t", null, null, tx), partition: p });
+        for (let p = 0; p < this.partitions; p++)
+          push(c.topic, { key: null, value: this.envelope(c, "t", null, null, tx), partition: p });
       } else if (op.op === "d") {
         const key = this.keyOf(c, op.before);
         push(c.topic, { key, value: this.envelope(c, "d", op.before, null, tx) });
         push(c.topic, { key, value: null });
       } else {
-        push(c.topic, { key: this.keyOf(c, op.after), value: this.envelope(c, op.op, op.before ?? null, op.after, tx) });
+        push(c.topic, {
+          key: this.keyOf(c, op.after),
+          value: this.envelope(c, op.op, op.before ?? null, op.after, tx),
+        });
       }
     }
     const m = this.marker!;
     const markerTopic = `${this.source}.transactions`;
     const markerKey = encodeWire(m.keyId, m.key, { id });
     const now = BigInt(Date.now());
-    await this.producer!.send({ topic: markerTopic, acks: -1, messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, { status: "BEGIN", id, event_count: null, data_collections: null, ts_ms: now }) }] });
-    if (byTopic.size > 0) await this.producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    const end = { status: "END", id, event_count: total, data_collections: [...counts].map(([data_collection, event_count]) => ({ data_collection, event_count })), ts_ms: now };
-    await this.producer!.send({ topic: markerTopic, acks: -1, messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, end) }] });
+    await this.producer!.send({
+      topic: markerTopic,
+      acks: -1,
+      messages: [
+        {
+          key: markerKey,
+          value: encodeWire(m.valueId, m.value, {
+            status: "BEGIN",
+            id,
+            event_count: null,
+            data_collections: null,
+            ts_ms: now,
+          }),
+        },
+      ],
+    });
+    if (byTopic.size > 0)
+      await this.producer!.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    const end = {
+      status: "END",
+      id,
+      event_count: total,
+      data_collections: [...counts].map(([data_collection, event_count]) => ({
+        data_collection,
+        event_count,
+      })),
+      ts_ms: now,
+    };
+    await this.producer!.send({
+      topic: markerTopic,
+      acks: -1,
+      messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, end) }],
+    });
     return id;
   }
 
   /** A record no schema can decode (wire magic byte wrong), for parking tests. */
   async garbage(table: string, key: Record<string, unknown>): Promise<void> {
     const c = this.codec(table);
-    await this.producer!.send({ topic: c.topic, acks: -1, messages: [{ key: this.keyOf(c, key), value: Buffer.from([9, 9, 9, 9, 9, 9]) }] });
+    await this.producer!.send({
+      topic: c.topic,
+      acks: -1,
+      messages: [{ key: this.keyOf(c, key), value: Buffer.from([9, 9, 9, 9, 9, 9]) }],
+    });
   }
 
   async stop(): Promise<void> {

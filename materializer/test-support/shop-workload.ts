@@ -7,15 +7,49 @@ import { norm, type Row, type Tables } from "./naive-view.ts";
 const decimal = { type: "bytes", logicalType: "decimal", precision: 12, scale: 2 };
 
 export const SHOP_TABLES: WriterTable[] = [
-  { schema: "public", table: "customers", key: ["id"], columns: [["id", "int"], ["name", "string"], ["region", "string"]] },
-  { schema: "public", table: "orders", key: ["id"], columns: [["id", "long"], ["customer_id", "long"], ["status", "string"], ["total", decimal]] },
+  {
+    schema: "public",
+    table: "customers",
+    key: ["id"],
+    columns: [
+      ["id", "int"],
+      ["name", "string"],
+      ["region", "string"],
+    ],
+  },
+  {
+    schema: "public",
+    table: "orders",
+    key: ["id"],
+    columns: [
+      ["id", "long"],
+      ["customer_id", "long"],
+      ["status", "string"],
+      ["total", decimal],
+    ],
+  },
   {
     schema: "public",
     table: "order_items",
     key: ["order_id", "line"],
-    columns: [["order_id", "long"], ["line", "int"], ["product_id", "int"], ["qty", "int"], ["price", decimal]],
+    columns: [
+      ["order_id", "long"],
+      ["line", "int"],
+      ["product_id", "int"],
+      ["qty", "int"],
+      ["price", decimal],
+    ],
   },
-  { schema: "public", table: "products", key: ["id"], columns: [["id", "int"], ["name", "string"], ["category", "string"]] },
+  {
+    schema: "public",
+    table: "products",
+    key: ["id"],
+    columns: [
+      ["id", "int"],
+      ["name", "string"],
+      ["category", "string"],
+    ],
+  },
 ];
 
 export function rng(seed: number): () => number {
@@ -56,14 +90,33 @@ export class ShopWorkload {
   row(table: string): Row {
     switch (table) {
       case "customers":
-        return { id: this.int(this.sizes.customers), name: `c${this.int(99)}`, region: this.nullable(this.pick(["eu", "us", "apac"])) };
+        return {
+          id: this.int(this.sizes.customers),
+          name: `c${this.int(99)}`,
+          region: this.nullable(this.pick(["eu", "us", "apac"])),
+        };
       case "orders":
         // customer ids beyond the table (orphans) and NULLs exercise LEFT JOIN null extension.
-        return { id: BigInt(this.int(this.sizes.orders)), customer_id: this.nullable(BigInt(this.int(this.sizes.customers + 5))), status: this.pick(["new", "paid", "shipped"]), total: `${this.int(500)}.${String(this.int(99)).padStart(2, "0")}` };
+        return {
+          id: BigInt(this.int(this.sizes.orders)),
+          customer_id: this.nullable(BigInt(this.int(this.sizes.customers + 5))),
+          status: this.pick(["new", "paid", "shipped"]),
+          total: `${this.int(500)}.${String(this.int(99)).padStart(2, "0")}`,
+        };
       case "order_items":
-        return { order_id: BigInt(this.int(this.sizes.orders)), line: this.int(3), product_id: this.nullable(this.int(this.sizes.products + 2)), qty: this.int(9), price: `${this.int(90)}.50` };
+        return {
+          order_id: BigInt(this.int(this.sizes.orders)),
+          line: this.int(3),
+          product_id: this.nullable(this.int(this.sizes.products + 2)),
+          qty: this.int(9),
+          price: `${this.int(90)}.50`,
+        };
       default:
-        return { id: this.int(this.sizes.products), name: `p${this.int(99)}`, category: this.nullable(this.pick(["a", "b", "c"])) };
+        return {
+          id: this.int(this.sizes.products),
+          name: `p${this.int(99)}`,
+          category: this.nullable(this.pick(["a", "b", "c"])),
+        };
     }
   }
 
@@ -77,7 +130,8 @@ export class ShopWorkload {
     const out = new Map<string, Row[]>();
     for (const t of SHOP_TABLES) {
       const rows = new Map<string, Row>();
-      const n = t.table === "order_items" ? 200 : t.table === "orders" ? 90 : t.table === "customers" ? 30 : 12;
+      const n =
+        t.table === "order_items" ? 200 : t.table === "orders" ? 90 : t.table === "customers" ? 30 : 12;
       for (let i = 0; i < n; i++) {
         const row = this.row(t.table);
         rows.set(this.keyId(t.table, row), row);
@@ -125,7 +179,9 @@ export class ShopWorkload {
           ops.push({ table, op: "d", before: old });
           model.delete(oldId);
           const displaced = model.get(newId)?.row;
-          ops.push(displaced ? { table, op: "u", before: displaced, after: row } : { table, op: "c", after: row });
+          ops.push(
+            displaced ? { table, op: "u", before: displaced, after: row } : { table, op: "c", after: row },
+          );
         }
         model.set(newId, { p: 0, row });
       } else {

@@ -4,6 +4,7 @@ import type { RegistryBackend } from "../backend.ts";
 import { errors } from "../errors.ts";
 import { flag } from "../ops/common.ts";
 import * as reads from "../ops/reads.ts";
+import { schemaByIdResponse } from "./response-schemas.ts";
 import type { Query } from "./write-route.ts";
 
 type P = { id: string; subject: string; version: string };
@@ -24,12 +25,16 @@ export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): vo
       flag(req.query.latestOnly),
     ),
   );
-  app.get<{ Params: P; Querystring: Query }>("/schemas/ids/:id", (req) => {
-    const id = parseId(req.params.id);
-    const body = reads.getSchemaById(backend.state, id);
-    if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
-    return body;
-  });
+  app.get<{ Params: P; Querystring: Query }>(
+    "/schemas/ids/:id",
+    { schema: { response: schemaByIdResponse } },
+    (req) => {
+      const id = parseId(req.params.id);
+      const body = reads.getSchemaById(backend.state, id);
+      if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
+      return body;
+    },
+  );
   app.get<{ Params: P }>("/schemas/ids/:id/schema", (req, reply) => {
     const s = reads.schemaById(backend.state, parseId(req.params.id));
     return reply.type("application/vnd.schemaregistry.v1+json").send(s.schema);

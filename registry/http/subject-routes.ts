@@ -4,6 +4,7 @@ import type { RegistryBackend } from "../backend.ts";
 import { flag } from "../ops/common.ts";
 import * as reads from "../ops/reads.ts";
 import * as writes from "../ops/writes.ts";
+import { versionResponse } from "./response-schemas.ts";
 import { sendWrite, type Query } from "./write-route.ts";
 
 type P = { subject: string; version: string };
@@ -32,8 +33,10 @@ export function subjectRoutes(app: FastifyInstance, backend: RegistryBackend): v
       (r) => ({ id: r.id }),
     ),
   );
-  app.get<{ Params: P; Querystring: Query }>("/subjects/:subject/versions/:version", (req) =>
-    reads.getVersion(backend.state, req.params.subject, req.params.version, flag(req.query.deleted)),
+  app.get<{ Params: P; Querystring: Query }>(
+    "/subjects/:subject/versions/:version",
+    { schema: { response: versionResponse } },
+    (req) => reads.getVersion(backend.state, req.params.subject, req.params.version, flag(req.query.deleted)),
   );
   app.get<{ Params: P; Querystring: Query }>("/subjects/:subject/versions/:version/schema", (req, reply) => {
     const v = reads.getVersion(

@@ -91,7 +91,15 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         sql: request.body.sql,
         createdAt: new Date().toISOString(),
       };
-      await ctx.catalog.putView(record);
+      ctx.catalog.checkView(record);
+      // Compile and create first: SQL the engine refuses is never written to the catalog.
+      await ctx.views.ensure(record);
+      try {
+        await ctx.catalog.putView(record);
+      } catch (err) {
+        await ctx.views.drop(name).catch(() => undefined);
+        throw err;
+      }
       await ctx.reconciler.settled("view", name);
       return reply.status(201).send(publicView(record, ctx.views.info(name)));
     },

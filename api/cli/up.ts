@@ -1,0 +1,152 @@
+// `mesh up [--demo]`: the embedded default for one machine — the local stack (Kafka, Postgres, MariaDB
+// under .mesh/) and every role in this one process: registry, connectors, materializer and API. Prints
+// where each listens; --demo also sets up the two-service demo and prints curl lines. Ctrl-C stops all.
+import { join } from "node:path";
+import { LocalStack } from "../../deploy/local/stack.ts";
+import { MissingPrerequisite } from "../../deploy/local/service.ts";
+import { createLogger } from "../../lib/logger.ts";
+import { startMaterializer } from "../../materializer/main.ts";
+import { startRegistry } from "../../registry/server.ts";
+import { parseApiConfig } from "../config.ts";
+import { startDemo, type RunningDemo } from "../demo/demo.ts";
+import { waitForSignal } from "../main.ts";
+import { startApi } from "../service.ts";
+import { CliExit, exit, flag, has, parseArgs } from "./client.ts";
+
+const usage = `usage: mesh up [--demo] [--json] [options]
+
+  --demo                 create the customers/orders demo, register both, create a join view, run a workload
+  --api-port 8080        the HTTP API (0 picks a free port)
+  --registry-port 8081   the schema registry (0 picks a free port)
+  --host 127.0.0.1       interface the API and registry listen on
+  --data-dir .mesh/data  where the materializer keeps its LevelDB
+  --catalog-topic _mesh_catalog
+  --demo-prefix ""       prefix of the demo's database, source and view names (tests)
+  --log-level error      role logs (pino JSON lines on stdout; the --json summary is the line with "api")
+  --json                 print where each role listens as JSON (one line) once everything is up`;
+
+export async function run(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs(args, ["demo", "json", "help"]);
+    if (has(p, "help")) {
+      console.log(usage);
+      return exit.ok;
+    }
+    if (p.positional.length > 0)
+      throw new CliExit(exit.usage, `unexpected argument ${p.positional[0]}\n\n${usage}`);
+  } catch (err) {
+    console.error((err as Error).message);
+    return exit.usage;
+  }
+  const json = has(p, "json");
+  const say = (line: string): void => void (json ? process.stderr.write(`${line}\n`) : console.log(line));
+  const host = flag(p, "host") ?? "127.0.0.1";
+  const logger = createLogger({ level: flag(p, "log-level") ?? "error", name: "mesh-up" });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse())
+      await stop().catch((err: unknown) => logger.error({ err }, "stop failed"));
+  };
+  try {
+    const stack = new LocalStack();
+    say("starting the local stack (Kafka, Postgres, MariaDB)...");
+    await stack.up();
+    const env = stack.env();
+    const brokers = env.MESH_KAFKA_BROKERS.split(",");
+    const registry = await startRegistry({
+      brokers,
+      host,
+      port: Number(flag(p, "registry-port") ?? 8081),
+      logger: logger.child({ role: "registry" }),
+    });
+    stops.push(() => registry.stop());
+    const dataDir = flag(p, "data-dir") ?? join(stack.layout.root, "data");
+    const materializer = await startMaterializer(
+      {
+        brokers,
+        registryUrl: registry.url,
+        dataDir: join(dataDir, "materializer"),
+        views: [],
+        logLevel: "warn",
+      },
+      logger.child({ role: "materialize" }),
+    );
+    stops.push(() => materializer.stop());
+    const config = parseApiConfig(
+      [
+        "--host",
+        host,
+        "--port",
+        flag(p, "api-port") ?? "8080",
+        "--brokers",
+        brokers.join(","),
+        "--registry",
+        registry.url,
+        "--data-dir",
+        dataDir,
+        "--catalog-topic",
+        flag(p, "catalog-topic") ?? "_mesh_catalog",
+      ],
+      {},
+    );
+    const roles = {
+      kafka: { brokers: env.MESH_KAFKA_BROKERS },
+      postgres: { url: env.MESH_PG_URL.replace(/:[^:@/]*@/, ":***@") },
+      mysql: { url: env.MESH_MYSQL_URL.replace(/:[^:@/]*@/, ":***@") },
+      materialize: { inProcess: true, dataDir: join(dataDir, "materializer") },
+    };
+    const api = await startApi(config, {
+      logger: logger.child({ role: "api" }),
+      viewEngine: materializer.engine,
+      roles: () => roles,
+    });
+    stops.push(() => api.stop());
+    const where = {
+      api: api.url,
+      docs: `${api.url}/docs`,
+      registry: registry.url,
+      kafka: env.MESH_KAFKA_BROKERS,
+      postgres: roles.postgres.url,
+    };
+    let demo: RunningDemo | null = null;
+    if (has(p, "demo")) {
+      demo = await startDemo({
+        apiUrl: api.url,
+        pgAdminUrl: env.MESH_PG_URL,
+        prefix: flag(p, "demo-prefix") ?? "",
+        progress: say,
+      });
+      stops.push(() => demo!.stop());
+    }
+    if (json)
+      console.log(
+        JSON.stringify({
+          ...where,
+          ...(demo ? { demo: { view: demo.view, topic: demo.topic, curl: demo.curl } } : {}),
+        }),
+      );
+    else {
+      console.log(
+        `\ndatamesh is up:\n  api       ${where.api}   (OpenAPI: ${where.docs})\n  registry  ${where.registry}\n  kafka     ${where.kafka}\n  postgres  ${where.postgres}`,
+      );
+      if (demo) {
+        console.log(`\ndemo: view ${demo.view} joins orders with customers across two databases; try:`);
+        for (const line of demo.curl) console.log(`  ${line}`);
+      }
+      console.log("\n`mesh status --json` tells the same; Ctrl-C stops everything.");
+    }
+    await waitForSignal();
+    say("stopping...");
+    await stopAll();
+    return exit.ok;
+  } catch (err) {
+    await stopAll();
+    if (err instanceof MissingPrerequisite) {
+      console.error(`mesh up: ${err.message}`);
+      return exit.usage;
+    }
+    console.error(`mesh up: ${(err as Error).message}`);
+    return exit.failed;
+  }
+}

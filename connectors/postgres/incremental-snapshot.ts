@@ -1,0 +1,145 @@
+// Ad-hoc re-snapshot while streaming, with DBLog's watermarks (Netflix DBLog; Debezium's incremental
+// snapshots): per chunk, a low watermark (a non-transactional logical message) is written, the chunk is
+// selected by primary key, a high watermark is written. Streamed changes between the two watermarks win:
+// their keys are dropped from the chunk, and what is left is emitted (op r, snapshot "incremental") exactly
+// at the high watermark's place in the stream. So a snapshot row never overwrites a newer change.
+// Progress (table and last key of the last acknowledged chunk) is saved, so a crash resumes at that chunk.
+import type pg from "pg";
+import type { OffsetStore } from "../core/offset-store.ts";
+import { qualifiedIdent, quoteIdent, relationFromCatalog, splitQualified } from "./catalog.ts";
+import type { Relation } from "./pgoutput.ts";
+import { keyOf, textRowToRow, type TableMapping } from "./row-mapping.ts";
+
+export const WATERMARK_PREFIX = "datamesh.watermark";
+
+export interface IncrementalState {
+  /** Tables still to do, the first being the current one. */
+  tables: string[];
+  /** Text values of the last key emitted in the current table. */
+  lastKey: (string | null)[] | null;
+}
+
+interface Chunk {
+  id: string;
+  mapping: TableMapping;
+  rows: Map<string, Record<string, unknown>>;
+  open: boolean;
+  done: () => void;
+}
+
+/** A stable text of a key object (bigint and Buffer aware), to match streamed keys against chunk keys. */
+export function keyText(key: Record<string, unknown> | null): string {
+  return JSON.stringify(key, (_k, v: unknown) =>
+    typeof v === "bigint" ? `${v}n` : Buffer.isBuffer(v) ? v.toString("hex") : v,
+  );
+}
+
+/** The part the stream processor calls, in stream order. */
+export class WatermarkWindow {
+  private chunk: Chunk | null = null;
+
+  set(chunk: Chunk): void {
+    this.chunk = chunk;
+  }
+
+  /** A streamed change to `topic` with this key: inside the window it supersedes the chunk's row. */
+  observe(topic: string, key: Record<string, unknown> | null): void {
+    const c = this.chunk;
+    if (c?.open && c.mapping.shape.topic === topic) c.rows.delete(keyText(key));
+  }
+
+  /** A truncate inside the window empties the chunk: its rows no longer exist. */
+  truncate(topic: string): void {
+    const c = this.chunk;
+    if (c?.open && c.mapping.shape.topic === topic) c.rows.clear();
+  }
+
+  /** A watermark message; returns the rows to emit when it is the current chunk's high watermark. */
+  watermark(content: string): { mapping: TableMapping; rows: Record<string, unknown>[] } | null {
+    const c = this.chunk;
+    const [id, kind] = content.split("|");
+    if (!c || id !== c.id) return null;
+    if (kind === "low") {
+      c.open = true;
+      return null;
+    }
+    this.chunk = null;
+    c.done();
+    return { mapping: c.mapping, rows: [...c.rows.values()] };
+  }
+}
+
+export interface IncrementalDriverOptions {
+  client: pg.Client;
+  window: WatermarkWindow;
+  offsets: OffsetStore;
+  stateKey: string;
+  chunkRows: number;
+  mapRelation: (relation: Relation) => Promise<TableMapping | null>;
+  /** Resolves once everything written so far is acknowledged by Kafka. */
+  flush: () => Promise<void>;
+  onProgress: (table: string | null, rowsDone: number) => void;
+  signal: AbortSignal;
+}
+
+export async function loadIncrementalState(
+  offsets: OffsetStore,
+  key: string,
+): Promise<IncrementalState | null> {
+  const s = (await offsets.load(key)) as IncrementalState | null;
+  return s && Array.isArray(s.tables) && s.tables.length > 0 ? s : null;
+}
+
+/** Runs chunks until every requested table is done (or the signal aborts). */
+export async function runIncrementalSnapshot(
+  o: IncrementalDriverOptions,
+  state: IncrementalState,
+): Promise<void> {
+  let rowsDone = 0;
+  let seq = 0;
+  while (state.tables.length > 0 && !o.signal.aborted) {
+    const qualified = state.tables[0] as string;
+    const [schema = "", table = ""] = splitQualified(qualified);
+    const mapping = await o.mapRelation(await relationFromCatalog(o.client, schema, table));
+    if (!mapping || mapping.keyIndexes.length === 0) {
+      // A failed table or one without a primary key cannot be chunked: skip it (status shows why).
+      state.tables.shift();
+      state.lastKey = null;
+      continue;
+    }
+    const keyCols = mapping.keyIndexes.map((i) => quoteIdent(mapping.columnNames[i] as string));
+    const after = state.lastKey
+      ? ` WHERE (${keyCols.join(", ")}) > (${keyCols.map((_, i) => `$${i + 1}`).join(", ")})`
+      : "";
+    const id = `${Date.now().toString(36)}-${seq++}`;
+    let done!: () => void;
+    const emitted = new Promise<void>((r) => (done = r));
+    const chunk: Chunk = { id, mapping, rows: new Map(), open: false, done };
+    o.window.set(chunk);
+    await o.client.query("SELECT pg_logical_emit_message(false, $1, $2)", [WATERMARK_PREFIX, `${id}|low`]);
+    const res = await o.client.query<(string | null)[]>({
+      text: `SELECT ${mapping.columnNames.map(quoteIdent).join(", ")} FROM ${qualifiedIdent(schema, table)}${after} ORDER BY ${keyCols.join(", ")} LIMIT ${o.chunkRows}`,
+      values: state.lastKey ?? [],
+      rowMode: "array",
+    });
+    for (const values of res.rows) {
+      const row = textRowToRow(mapping, values);
+      chunk.rows.set(keyText(keyOf(mapping, row)), row);
+    }
+    await o.client.query("SELECT pg_logical_emit_message(false, $1, $2)", [WATERMARK_PREFIX, `${id}|high`]);
+    await Promise.race([
+      emitted,
+      new Promise<void>((r) => o.signal.addEventListener("abort", () => r(), { once: true })),
+    ]);
+    if (o.signal.aborted) return;
+    await o.flush();
+    rowsDone += res.rows.length;
+    const last = res.rows[res.rows.length - 1];
+    if (res.rows.length < o.chunkRows || !last) {
+      state.tables.shift();
+      state.lastKey = null;
+    } else state.lastKey = mapping.keyIndexes.map((i) => last[i] ?? null);
+    await o.offsets.save(o.stateKey, state);
+    o.onProgress(state.tables[0] ?? null, rowsDone);
+  }
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { avroType } from "../../lib/avro.ts";
+import { envelopeSchema, keySchema } from "../core/envelope.ts";
+import { routeOutboxMessage, routeOutboxRow } from "./outbox.ts";
+import { UNCHANGED_TOAST, type Relation } from "./pgoutput.ts";
+import type { PgTypeInfo } from "./pg-types.ts";
+import { envelope, keyOf, tableMapping, tupleToRow } from "./row-mapping.ts";
+
+const infos: Record<number, PgTypeInfo> = {
+  20: { oid: 20, name: "int8", kind: "b", elem: null },
+  25: { oid: 25, name: "text", kind: "b", elem: null },
+  1700: { oid: 1700, name: "numeric", kind: "b", elem: null },
+};
+const relation: Relation = {
+  oid: 1,
+  schema: "public",
+  name: "orders",
+  replicaIdentity: "full",
+  columns: [
+    { flags: 1, name: "id", typeOid: 20, typeMod: -1 },
+    { flags: 1, name: "total", typeOid: 1700, typeMod: ((10 << 16) | 2) + 4 },
+    { flags: 1, name: "big doc", typeOid: 25, typeMod: -1 },
+  ],
+};
+
+describe("pgoutput → envelope mapping", () => {
+  const m = tableMapping("shop", relation, (oid) => infos[oid] as PgTypeInfo, ["id"]);
+
+  it("takes the real primary key under REPLICA IDENTITY FULL and sanitizes field names", () => {
+    expect(m.shape.topic).toBe("shop.public.orders");
+    expect(m.shape.key).toEqual(["id"]);
+    expect(m.fields).toEqual(["id", "total", "big_doc"]);
+    expect(tableMapping("shop", relation, (oid) => infos[oid] as PgTypeInfo, []).shape.key).toEqual([]);
+  });
+
+  it("fills an unchanged TOAST value from the old tuple, and reports it when there is none", () => {
+    const withOld = tupleToRow(m, ["1", "2.50", UNCHANGED_TOAST], ["1", "2.00", "long text"]);
+    expect(withOld).toEqual({ row: { id: 1n, total: "2.50", big_doc: "long text" }, missing: [] });
+    const without = tupleToRow(m, ["1", "2.50", UNCHANGED_TOAST]);
+    expect(without).toEqual({ row: { id: 1n, total: "2.50", big_doc: null }, missing: [2] });
+  });
+
+  it("builds an envelope the derived schemas encode, with source time as ts_ms", () => {
+    const after = tupleToRow(m, ["9007199254740993", "10.10", "x"]).row;
+    const ev = envelope(m, "c", null, after, {
+      source: "shop",
+      db: "shopdb",
+      snapshot: "false",
+      tsMicros: 1_700_000_000_123_456n,
+      xid: 77,
+      lsn: 0x1234n,
+      transaction: { id: "77:4660", total_order: 1n, data_collection_order: 1n },
+    });
+    expect(ev.ts_ms).toBe(1_700_000_000_123n);
+    expect(ev.source).toMatchObject({
+      connector: "postgresql",
+      db: "shopdb",
+      schema: "public",
+      table: "orders",
+      txId: 77n,
+      lsn: 0x1234n,
+    });
+    const type = avroType(envelopeSchema(m.shape));
+    expect(type.fromBuffer(type.toBuffer(ev))).toEqual(ev);
+    const key = keyOf(m, after);
+    const keyType = avroType(keySchema(m.shape) as never);
+    expect(keyType.fromBuffer(keyType.toBuffer(key))).toEqual({ id: 9007199254740993n });
+  });
+});
+
+describe("outbox routing", () => {
+  it("routes a row to <owner>.<aggregatetype> keyed by aggregateid with id and type headers", () => {
+    const ev = routeOutboxRow("orders", {
+      id: "e1",
+      aggregatetype: "Order",
+      aggregateid: "o-7",
+      type: "OrderPlaced",
+      payload: '{"total":"12.50"}',
+    });
+    expect(ev).toEqual({
+      topic: "orders.Order",
+      key: Buffer.from("o-7"),
+      value: Buffer.from('{"total":"12.50"}'),
+      headers: { id: "e1", type: "OrderPlaced", aggregatetype: "Order" },
+    });
+    expect(routeOutboxRow("orders", { id: "e1", aggregateid: "x" })).toBeNull();
+  });
+
+  it("reads logical-message outbox events and skips malformed ones", () => {
+    const ev = routeOutboxMessage(
+      "orders",
+      Buffer.from(
+        JSON.stringify({
+          id: "e2",
+          aggregatetype: "Order",
+          aggregateid: "o-8",
+          type: "Paid",
+          payload: { a: 1 },
+        }),
+      ),
+    );
+    expect(ev?.topic).toBe("orders.Order");
+    expect(ev?.value?.toString()).toBe('{"a":1}');
+    expect(routeOutboxMessage("orders", Buffer.from("not json"))).toBeNull();
+  });
+});

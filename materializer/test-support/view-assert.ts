@@ -1,0 +1,63 @@
+// Assertions for the materializer's integration tests: read a whole view through the query API and wait
+// until it equals the naive oracle over the model tables.
+import { expect } from "vitest";
+import type { MaterializerEngine } from "../engine.ts";
+import { compileViewSql } from "../sql/compile.ts";
+import type { CdcWriter } from "./cdc-writer.ts";
+import { naiveView, norm, type Row, type Tables } from "./naive-view.ts";
+
+export async function allRows(engine: MaterializerEngine, name: string): Promise<Map<string, Row>> {
+  const out = new Map<string, Row>();
+  let cursor: string | undefined;
+  do {
+    const page = await engine.queryRows(name, { limit: 5000, stale: true, ...(cursor ? { cursor } : {}) });
+    for (const r of page.rows) out.set(r.key.map(norm).join("|"), r.row);
+    cursor = page.next ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** Polls until the view equals the oracle (or the deadline passes), then asserts equality row by row. */
+export async function expectSettled(
+  engine: MaterializerEngine,
+  sql: string,
+  writerTables: CdcWriter[],
+  tables: Tables,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const plan = compileViewSql(sql, { tables: writerTables.flatMap((w) => w.tableInfos()) });
+  const want = naiveView(plan, tables);
+  const deadline = Date.now() + timeoutMs;
+  let got = await allRows(engine, plan.name);
+  const same = (): boolean =>
+    got.size === want.size &&
+    [...want].every(([k, v]) => JSON.stringify(got.get(k), replacer) === JSON.stringify(v, replacer));
+  while (!same() && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    got = await allRows(engine, plan.name);
+  }
+  if (!same()) {
+    // The first differences, readable, before the (long) key-list diff.
+    const extra = [...got.keys()].filter((k) => !want.has(k)).slice(0, 5);
+    const missing = [...want.keys()].filter((k) => !got.has(k)).slice(0, 5);
+    console.log(plan.name, {
+      extra: extra.map((k) => [k, got.get(k)]),
+      missing: missing.map((k) => [k, want.get(k)]),
+      got: got.size,
+      want: want.size,
+    });
+  }
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [k, v] of want) expect(got.get(k), `row ${k}`).toEqual(v);
+  return want.size;
+}
+
+const replacer = (_k: string, v: unknown): unknown => (typeof v === "bigint" ? `${v}n` : v);
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

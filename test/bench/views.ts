@@ -1,0 +1,146 @@
+// Views benchmark (`npm run bench -- views`): the materializer's apply engine and queries on LevelDB,
+// each printed beside raw classic-level rates measured in the same run (the storage ceiling):
+// - changes/s for a replica, a 2-way and a 3-way join view (batches of 100 changes = one LevelDB batch each);
+// - backfill rows/s (snapshot rows applied in batches of 5 000) building a 1M-row replica;
+// - point lookup p50/p99 and 100-row range page p99 at 1M view rows.
+// It drives ViewState directly: Kafka consumption and Avro decoding are not part of these figures.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { ClassicLevel } from "classic-level";
+import type { Db } from "../../materializer/engine/reader.ts";
+import { ViewState, type TableChange } from "../../materializer/engine/view-state.ts";
+import { getRow, queryRows } from "../../materializer/query/rows.ts";
+import { compileViewSql } from "../../materializer/sql/compile.ts";
+import { shopCatalog } from "../../materializer/test-support/shop-catalog.ts";
+
+export interface BenchOptions {
+  rows?: number;
+  changes?: number;
+}
+
+const T = (t: string): string => `shop.public.${t}`;
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+async function rawCeiling(db: Db, n: number): Promise<{ writes: number; gets: number }> {
+  const value = Buffer.alloc(100, 7);
+  const key = (i: number): Buffer => Buffer.from(`raw:${String(i).padStart(10, "0")}`);
+  let t = performance.now();
+  for (let i = 0; i < n; i += 1000) {
+    const ops = [];
+    for (let j = i; j < i + 1000; j++) ops.push({ type: "put" as const, key: key(j), value });
+    await db.batch(ops);
+  }
+  const writes = n / ((performance.now() - t) / 1000);
+  t = performance.now();
+  const gets = Math.min(n, 100_000);
+  for (let i = 0; i < gets; i++) await db.get(key(Math.floor(Math.random() * n)));
+  return { writes, gets: gets / ((performance.now() - t) / 1000) };
+}
+
+async function applyRate(db: Db, sql: string, changes: TableChange[], preload: TableChange[]): Promise<number> {
+  const state = new ViewState(db, compileViewSql(sql, shopCatalog()));
+  await state.load();
+  for (let i = 0; i < preload.length; i += 5000) await state.apply(preload.slice(i, i + 5000));
+  const t = performance.now();
+  for (let i = 0; i < changes.length; i += 100) await state.apply(changes.slice(i, i + 100));
+  return changes.length / ((performance.now() - t) / 1000);
+}
+
+const order = (id: number, customers: number): TableChange => ({
+  op: "upsert",
+  topic: T("orders"),
+  partition: 0,
+  key: [BigInt(id)],
+  row: { id: BigInt(id), customer_id: BigInt(1 + (id % customers)), status: id % 3 ? "paid" : "new", total: `${id % 1000}.25` },
+});
+const customer = (id: number): TableChange => ({ op: "upsert", topic: T("customers"), partition: 0, key: [id], row: { id, name: `c${id}`, region: id % 2 ? "eu" : "us" } });
+const item = (orderId: number, line: number): TableChange => ({
+  op: "upsert",
+  topic: T("order_items"),
+  partition: 0,
+  key: [BigInt(orderId), line],
+  row: { order_id: BigInt(orderId), line, product_id: line, qty: 1 + (orderId % 5), price: "9.50" },
+});
+
+export async function run(options: BenchOptions = {}): Promise<void> {
+  const rows = options.rows ?? 1_000_000;
+  const n = options.changes ?? 100_000;
+  const dir = await mkdtemp(join(tmpdir(), "mesh-bench-views-"));
+  const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+  await db.open();
+  try {
+    const raw = await rawCeiling(db, 200_000);
+    console.log(`raw classic-level: batch-write ${fmt(raw.writes)} puts/s, get ${fmt(raw.gets)} gets/s (the ceiling)`);
+
+    // Changes mix inserts and updates of existing keys (ids wrap around a 50k key space).
+    const customers = 10_000;
+    const replicaChanges = Array.from({ length: n }, (_, i) => order(1 + (i % 50_000), customers));
+    const replica = await applyRate(db, "CREATE VIEW b_replica AS SELECT * FROM orders", replicaChanges, []);
+    const preloadCustomers = Array.from({ length: customers }, (_, i) => customer(i + 1));
+    const twoWayChanges = Array.from({ length: n }, (_, i) => (i % 10 === 9 ? customer(1 + (i % customers)) : order(1 + (i % 50_000), customers)));
+    const twoWay = await applyRate(
+      db,
+      "CREATE VIEW b_two AS SELECT o.id, o.total, c.name FROM orders o LEFT JOIN customers c ON o.customer_id = c.id",
+      twoWayChanges,
+      preloadCustomers,
+    );
+    const preloadOrders = Array.from({ length: 50_000 }, (_, i) => order(i + 1, customers));
+    const threeWayChanges = Array.from({ length: n }, (_, i) => item(1 + (i % 50_000), 1 + (i % 3)));
+    const threeWay = await applyRate(
+      db,
+      "CREATE VIEW b_three AS SELECT i.order_id, i.line, i.qty, o.total, c.name FROM order_items i JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id",
+      threeWayChanges,
+      [...preloadCustomers, ...preloadOrders],
+    );
+    const ratio = (x: number): string => `${(x / raw.writes).toFixed(2)}× raw writes`;
+    console.log(`replica apply: ${fmt(replica)} changes/s (target 50k; ${ratio(replica)})`);
+    console.log(`2-way join apply: ${fmt(twoWay)} changes/s (target 30k; ${ratio(twoWay)})`);
+    console.log(`3-way join apply: ${fmt(threeWay)} changes/s (target 15k; ${ratio(threeWay)})`);
+
+    // Backfill: a 1M-row replica from snapshot reads, 5 000 rows per batch.
+    const big = compileViewSql("CREATE VIEW b_big AS SELECT * FROM orders", shopCatalog());
+    const state = new ViewState(db, big);
+    await state.load();
+    let t = performance.now();
+    for (let i = 0; i < rows; i += 5000) {
+      const batch: TableChange[] = [];
+      for (let j = i; j < Math.min(rows, i + 5000); j++) batch.push(order(j + 1, customers));
+      await state.apply(batch);
+    }
+    const backfill = rows / ((performance.now() - t) / 1000);
+    console.log(`backfill: ${fmt(backfill)} rows/s into a ${fmt(rows)}-row replica (target 50k; ${ratio(backfill)})`);
+
+    const lookups: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const id = 1 + Math.floor(Math.random() * rows);
+      t = performance.now();
+      const r = await getRow(db, state, [id]);
+      lookups.push(performance.now() - t);
+      if (!r) throw new Error(`row ${id} missing`);
+    }
+    lookups.sort((a, b) => a - b);
+    const pages: number[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const from = 1 + Math.floor(Math.random() * (rows - 200));
+      t = performance.now();
+      const page = await queryRows(db, state, { filters: [{ column: "id", op: "gte", value: String(from) }], limit: 100 });
+      pages.push(performance.now() - t);
+      if (page.rows.length !== 100) throw new Error("short page");
+    }
+    pages.sort((a, b) => a - b);
+    const perGet = 1000 / raw.gets;
+    console.log(
+      `point lookup at ${fmt(rows)} rows: p50 ${percentile(lookups, 0.5).toFixed(3)} ms, p99 ${percentile(lookups, 0.99).toFixed(3)} ms (target p99 < 2 ms; raw get ${perGet.toFixed(3)} ms mean)`,
+    );
+    console.log(`100-row page at ${fmt(rows)} rows: p50 ${percentile(pages, 0.5).toFixed(3)} ms, p99 ${percentile(pages, 0.99).toFixed(3)} ms (target p99 < 10 ms)`);
+  } finally {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
