@@ -40,8 +40,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
   return options;
 }
 
-async function main(): Promise<void> {
-  const options = parseConfig(process.argv.slice(2), process.env);
+/** `mesh registry [flags]`: runs until SIGTERM/SIGINT. */
+export async function run(args: string[]): Promise<number> {
+  await main(args);
+  return new Promise<number>(() => undefined);
+}
+
+async function main(argv = process.argv.slice(2)): Promise<void> {
+  const options = parseConfig(argv, process.env);
   const registry = await startRegistry(options);
   // One line on stdout that scripts and tests can wait for.
   process.stdout.write(`${JSON.stringify({ registry: registry.url })}\n`);

@@ -7,6 +7,7 @@ silenceKnownWarnings();
 
 const commands: Record<string, () => Promise<{ run: (args: string[]) => Promise<number> }>> = {
   stack: () => import("./stack.ts"),
+  registry: () => import("../../registry/main.ts"),
   api: () => import("../main.ts"),
   source: () => import("./source.ts"),
   view: () => import("./view.ts"),
