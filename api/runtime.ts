@@ -125,6 +125,8 @@ export interface TopicEvent {
 
 export interface TopicRuntime {
   topics(): Promise<TopicInfo[]>;
+  /** Whether the topic belongs to a registered source (no Kafka or registry call). */
+  known(topic: string): boolean;
   /** Ends when the signal aborts; a full consumer is paused until the reader pulls again. */
   events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent>;
 }

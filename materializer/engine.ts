@@ -6,7 +6,7 @@ import type { Kafka } from "kafkajs";
 import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { RowPage, RowQuery, ViewChangeEvent, ViewEngine, ViewInfo, ViewRow } from "./contract.ts";
-import { Layout, unpack } from "./engine/layout.ts";
+import { Layout } from "./engine/layout.ts";
 import type { Db } from "./engine/reader.ts";
 import { ViewState, type BatchOp } from "./engine/view-state.ts";
 import { encodeKey } from "./keys/encoding.ts";
@@ -107,7 +107,16 @@ export class MaterializerEngine implements ViewEngine {
           { view: view.name },
         );
       await this.options.db.put(this.catalogKey(view.name), Buffer.from(JSON.stringify(view)));
-      await this.run(view);
+      try {
+        await this.run(view);
+      } catch (err) {
+        // A view that cannot start (e.g. Kafka unreachable) is not left half-created.
+        await this.views.get(view.name)?.runner.stop().catch(() => undefined);
+        this.views.delete(view.name);
+        await this.options.db.del(this.catalogKey(view.name));
+        await this.options.db.clear(Layout.range(new ViewState(this.options.db, view).layout.prefix));
+        throw err;
+      }
       return this.getView(view.name);
     }
     let name = "";
@@ -140,7 +149,7 @@ export class MaterializerEngine implements ViewEngine {
     for await (const [key, value] of this.options.db.iterator(
       Layout.range(state.layout.viewRow(Buffer.alloc(0))),
     )) {
-      const { v: row } = unpack<{ v: Record<string, unknown> }>(value);
+      const { v: row } = state.format.unpackView(value);
       const viewKey = Buffer.from(key.subarray(base));
       ops.push({
         type: "put",
@@ -232,7 +241,7 @@ export class MaterializerEngine implements ViewEngine {
         gt: v.state.layout.change(after),
         lt: Layout.range(v.state.layout.section(0x43)).lt,
       })) {
-        const c = unpack<ViewChangeEvent>(value);
+        const c: ViewChangeEvent = v.state.format.unpackChange(value);
         after = c.seq;
         got = true;
         yield c;

@@ -18,14 +18,17 @@ import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
 import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
+import { Layout, unpack } from "./engine/layout.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
 
 const VIEWS: Record<string, string> = {
   items_replica: "SELECT * FROM order_items",
-  order_customer: "SELECT o.id, o.total, o.status, c.name AS customer, c.region FROM orders o LEFT JOIN customers c ON o.customer_id = c.id",
-  customer_orders: "SELECT c.id AS cid, c.name, o.id AS oid, o.total FROM customers c LEFT JOIN orders o ON o.customer_id = c.id",
+  order_customer:
+    "SELECT o.id, o.total, o.status, c.name AS customer, c.region FROM orders o LEFT JOIN customers c ON o.customer_id = c.id",
+  customer_orders:
+    "SELECT c.id AS cid, c.name, o.id AS oid, o.total FROM customers c LEFT JOIN orders o ON o.customer_id = c.id",
   order_lines: `SELECT o.id AS oid, c.name AS customer, i.line, i.qty, p.name AS product
      FROM orders o JOIN customers c ON c.id = o.customer_id
      LEFT JOIN order_items i ON i.order_id = o.id
@@ -45,14 +48,19 @@ const loose = (v: unknown): string => {
   if (v === null || v === undefined) return "null";
   if (typeof v === "bigint" || typeof v === "number") return `n${Number(v)}`;
   if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) return `n${Number(v)}`;
-  return `s${String(v as string)}`;
+  return `s${typeof v === "string" ? v : JSON.stringify(v)}`;
 };
 
 async function pgRows(client: pg.Client, name: string): Promise<Map<string, Record<string, string>>> {
   const sql = VIEWS[name]!;
   // Select the key columns too (order_lines' i.order_id is not projected).
-  const keyed = sql.replace(/^SELECT /, `SELECT ${KEYS[name]!.includes("i.order_id") ? "i.order_id AS __k, " : ""}`);
-  const res = await client.query<Record<string, unknown>>(keyed.replace(/ FROM (customers|orders|order_items|products)/g, " FROM public.$1"));
+  const keyed = sql.replace(
+    /^SELECT /,
+    `SELECT ${KEYS[name]!.includes("i.order_id") ? "i.order_id AS __k, " : ""}`,
+  );
+  const res = await client.query<Record<string, unknown>>(
+    keyed.replace(/ FROM (customers|orders|order_items|products)/g, " FROM public.$1"),
+  );
   const out = new Map<string, Record<string, string>>();
   for (const row of res.rows) {
     const keyCols = KEYS[name]!.split(", ").map((k) => (k === "i.order_id" ? "__k" : k));
@@ -63,7 +71,11 @@ async function pgRows(client: pg.Client, name: string): Promise<Map<string, Reco
   return out;
 }
 
-async function expectEqualToPostgres(engine: MaterializerEngine, client: pg.Client, timeoutMs = 60_000): Promise<Record<string, number>> {
+async function expectEqualToPostgres(
+  engine: MaterializerEngine,
+  client: pg.Client,
+  timeoutMs = 60_000,
+): Promise<Record<string, number>> {
   const sizes: Record<string, number> = {};
   for (const name of Object.keys(VIEWS)) {
     const deadline = Date.now() + timeoutMs;
@@ -115,22 +127,68 @@ class Workload {
       const d = this.r();
       const table = this.pick(["customers", "orders", "order_items", "products"]);
       if (d < 0.4) {
-        if (table === "customers") out.push(["INSERT INTO customers VALUES ($1,$2,$3) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region", [this.int(40), `c${this.int(99)}`, this.orNull(this.pick(["eu", "us", "apac"]))]]);
-        else if (table === "orders") out.push(["INSERT INTO orders VALUES ($1,$2,$3,$4) ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, total = EXCLUDED.total", [this.int(120), this.orNull(this.int(45)), this.pick(["new", "paid"]), `${this.int(500)}.${this.int(89) + 10}`]]);
-        else if (table === "order_items") out.push(["INSERT INTO order_items VALUES ($1,$2,$3,$4,$5) ON CONFLICT (order_id, line) DO UPDATE SET product_id = EXCLUDED.product_id, qty = EXCLUDED.qty", [this.int(120), this.int(3), this.orNull(this.int(17)), this.int(9), `${this.int(90)}.50`]]);
-        else out.push(["INSERT INTO products VALUES ($1,$2,$3) ON CONFLICT (id) DO UPDATE SET category = EXCLUDED.category", [this.int(15), `p${this.int(99)}`, this.orNull(this.pick(["a", "b"]))]]);
+        if (table === "customers")
+          out.push([
+            "INSERT INTO customers VALUES ($1,$2,$3) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, region = EXCLUDED.region",
+            [this.int(40), `c${this.int(99)}`, this.orNull(this.pick(["eu", "us", "apac"]))],
+          ]);
+        else if (table === "orders")
+          out.push([
+            "INSERT INTO orders VALUES ($1,$2,$3,$4) ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, total = EXCLUDED.total",
+            [
+              this.int(120),
+              this.orNull(this.int(45)),
+              this.pick(["new", "paid"]),
+              `${this.int(500)}.${this.int(89) + 10}`,
+            ],
+          ]);
+        else if (table === "order_items")
+          out.push([
+            "INSERT INTO order_items VALUES ($1,$2,$3,$4,$5) ON CONFLICT (order_id, line) DO UPDATE SET product_id = EXCLUDED.product_id, qty = EXCLUDED.qty",
+            [this.int(120), this.int(3), this.orNull(this.int(17)), this.int(9), `${this.int(90)}.50`],
+          ]);
+        else
+          out.push([
+            "INSERT INTO products VALUES ($1,$2,$3) ON CONFLICT (id) DO UPDATE SET category = EXCLUDED.category",
+            [this.int(15), `p${this.int(99)}`, this.orNull(this.pick(["a", "b"]))],
+          ]);
       } else if (d < 0.6) {
         // FK changes (including to NULL and to rows that do not exist).
-        if (table === "orders" || table === "customers") out.push(["UPDATE orders SET customer_id = $2 WHERE id = $1", [this.int(120), this.orNull(this.int(45))]]);
-        else out.push(["UPDATE order_items SET product_id = $3 WHERE order_id = $1 AND line = $2", [this.int(120), this.int(3), this.orNull(this.int(17))]]);
+        if (table === "orders" || table === "customers")
+          out.push([
+            "UPDATE orders SET customer_id = $2 WHERE id = $1",
+            [this.int(120), this.orNull(this.int(45))],
+          ]);
+        else
+          out.push([
+            "UPDATE order_items SET product_id = $3 WHERE order_id = $1 AND line = $2",
+            [this.int(120), this.int(3), this.orNull(this.int(17))],
+          ]);
       } else if (d < 0.75) {
         // Primary-key changes (skipped by Postgres when the new key is taken).
-        if (table === "orders") out.push(["UPDATE orders SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orders WHERE id = $2)", [this.int(120), this.int(120)]]);
-        else if (table === "customers") out.push(["UPDATE customers SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM customers WHERE id = $2)", [this.int(40), this.int(40)]]);
-        else out.push(["UPDATE order_items SET line = $3 WHERE order_id = $1 AND line = $2 AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND line = $3)", [this.int(120), this.int(3), this.int(3)]]);
+        if (table === "orders")
+          out.push([
+            "UPDATE orders SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orders WHERE id = $2)",
+            [this.int(120), this.int(120)],
+          ]);
+        else if (table === "customers")
+          out.push([
+            "UPDATE customers SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM customers WHERE id = $2)",
+            [this.int(40), this.int(40)],
+          ]);
+        else
+          out.push([
+            "UPDATE order_items SET line = $3 WHERE order_id = $1 AND line = $2 AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND line = $3)",
+            [this.int(120), this.int(3), this.int(3)],
+          ]);
       } else {
         const key = table === "order_items" ? "order_id = $1 AND line = $2" : "id = $1";
-        out.push([`DELETE FROM ${table} WHERE ${key}`, table === "order_items" ? [this.int(120), this.int(3)] : [this.int(table === "customers" ? 40 : table === "orders" ? 120 : 15)]]);
+        out.push([
+          `DELETE FROM ${table} WHERE ${key}`,
+          table === "order_items"
+            ? [this.int(120), this.int(3)]
+            : [this.int(table === "customers" ? 40 : table === "orders" ? 120 : 15)],
+        ]);
       }
     }
     return out;
@@ -158,7 +216,12 @@ describe("views equal Postgres through the real connector", () => {
   }
 
   beforeAll(async () => {
-    registry = await startRegistry({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), port: 0, topic: uniqueName("_schemas_oracle"), logger: silentLogger() });
+    registry = await startRegistry({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      port: 0,
+      topic: uniqueName("_schemas_oracle"),
+      logger: silentLogger(),
+    });
     database = await createPgDatabase("mat");
     client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -171,8 +234,22 @@ describe("views equal Postgres through the real connector", () => {
     offsetsProducer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
     await offsetsProducer.connect();
     connector = createConnector(
-      { name: source, owner: "shop", kind: "postgres", url: database.url, tables: ["public.customers", "public.orders", "public.order_items", "public.products"], snapshot: "initial" },
-      { kafka: k, registry: httpSchemaRegistrar(registry.url), offsets: kafkaOffsetStore(k, offsetsProducer), logger: silentLogger(), heartbeatIntervalMs: 1000, retryDelayMs: 200 },
+      {
+        name: source,
+        owner: "shop",
+        kind: "postgres",
+        url: database.url,
+        tables: ["public.customers", "public.orders", "public.order_items", "public.products"],
+        snapshot: "initial",
+      },
+      {
+        kafka: k,
+        registry: httpSchemaRegistrar(registry.url),
+        offsets: kafkaOffsetStore(k, offsetsProducer),
+        logger: silentLogger(),
+        heartbeatIntervalMs: 1000,
+        retryDelayMs: 200,
+      },
     );
     await connector.start();
     await waitFor(() => connector.status().state === "streaming", 60_000);
@@ -192,7 +269,12 @@ describe("views equal Postgres through the real connector", () => {
   const open = async (): Promise<{ engine: MaterializerEngine; close: () => Promise<void> }> => {
     const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
     await db.open();
-    const engine = new MaterializerEngine({ db, kafka: k, registry: new RegistryClient({ url: registry.url }), logger: silentLogger() });
+    const engine = new MaterializerEngine({
+      db,
+      kafka: k,
+      registry: new RegistryClient({ url: registry.url }),
+      logger: silentLogger(),
+    });
     await engine.start();
     return { engine, close: async () => (await engine.stop(), await db.close()) };
   };
@@ -200,7 +282,8 @@ describe("views equal Postgres through the real connector", () => {
   it("backfills from the snapshot and stays equal to Postgres through a random workload", async () => {
     const { engine, close } = await open();
     try {
-      for (const [name, sql] of Object.entries(VIEWS)) await engine.createView(`CREATE VIEW ${name} AS ${sql}`);
+      for (const [name, sql] of Object.entries(VIEWS))
+        await engine.createView(`CREATE VIEW ${name} AS ${sql}`);
       await waitFor(() => engine.listViews().every((v) => v.status.state === "ready"), 60_000);
       await run(150);
       const sizes = await expectEqualToPostgres(engine, client);
@@ -212,15 +295,45 @@ describe("views equal Postgres through the real connector", () => {
 
   it("stays exact with `mesh materialize` SIGKILLed 5 times while the workload runs", async () => {
     const r = rng(5);
+    const feedSeq = async (): Promise<number> => {
+      const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+      await db.open();
+      try {
+        const meta = await db.get(new Layout("order_lines").meta());
+        return meta ? unpack<{ seq: number }>(meta).seq : 0;
+      } finally {
+        await db.close();
+      }
+    };
+    const before = await feedSeq();
+    const progress: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const proc = spawn(process.execPath, ["materializer/main.ts", "--brokers", stackEnv().MESH_KAFKA_BROKERS, "--registry", registry.url, "--data-dir", dir, "--log-level", "error"], { stdio: "ignore" });
+      const proc = spawn(
+        process.execPath,
+        [
+          "materializer/main.ts",
+          "--brokers",
+          stackEnv().MESH_KAFKA_BROKERS,
+          "--registry",
+          registry.url,
+          "--data-dir",
+          dir,
+          "--log-level",
+          "error",
+        ],
+        { stdio: "ignore" },
+      );
       const exited = new Promise<NodeJS.Signals | null>((res) => proc.once("exit", (_c, s) => res(s)));
       const writing = run(40);
       await new Promise((res) => setTimeout(res, 1500 + Math.floor(r() * 2500)));
       proc.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
       await writing;
+      progress.push(await feedSeq());
     }
+    // The kills landed while the process was applying: the stored state moved between most kills.
+    const moved = progress.filter((p, i) => p > (i === 0 ? before : (progress[i - 1] ?? 0))).length;
+    expect(moved, `order_lines feed seq after each kill: ${before} → ${progress.join(", ")}`).toBeGreaterThanOrEqual(3);
     const { engine, close } = await open();
     try {
       await waitFor(() => engine.listViews().every((v) => v.status.state === "ready"), 60_000);

@@ -4,7 +4,7 @@
 // SSE stream, a Python confluent-kafka consumer decoding the same topic with our registry, and a restart
 // of the API and materializer after which everything is still there and still moving.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +18,9 @@ import type { RunningApi } from "../service.ts";
 import { api, startTestApi, startTestRegistry, subscribe, testCatalogTopic, until } from "./harness.ts";
 
 const run = promisify(execFile);
+// CI's venv (.ci/run exports MESH_PYTHON), else the project's .mesh/venv, else python3 with confluent-kafka.
+const python =
+  process.env.MESH_PYTHON ?? (existsSync(".mesh/venv/bin/python") ? ".mesh/venv/bin/python" : "python3");
 let registry: RunningRegistry;
 let materializer: RunningMaterializer;
 let apiProc: RunningApi;
@@ -176,7 +179,7 @@ describe("cross-source view end to end", () => {
 
     // A Python service reads the same topic with confluent-kafka and our registry.
     const py = await run(
-      "python3",
+      python,
       [
         "test/python/mesh_topic_consumer.py",
         registry.url,

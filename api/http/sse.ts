@@ -8,6 +8,8 @@ export interface SseEvent {
   id: string;
   event: string;
   data: unknown;
+  /** `data` already serialized (one event fanned out to many clients is serialized once). */
+  raw?: string;
 }
 
 const keepAliveMs = 15_000;
@@ -42,10 +44,22 @@ export async function streamSse(
   const keepAlive = setInterval(() => {
     if (!raw.writableEnded) raw.write(": keep-alive\n\n");
   }, keepAliveMs);
+  let corked = false;
   try {
     for await (const event of events(controller.signal)) {
       if (controller.signal.aborted) break;
-      const ok = raw.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${sseJson(event.data)}\n\n`);
+      // Coalesce the events of one event-loop turn into one socket write (fan-out to many clients).
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        setImmediate(() => {
+          corked = false;
+          raw.uncork();
+        });
+      }
+      const ok = raw.write(
+        `id: ${event.id}\nevent: ${event.event}\ndata: ${event.raw ?? sseJson(event.data)}\n\n`,
+      );
       if (!ok) {
         await once(raw, "drain", { signal: controller.signal }).catch(() => undefined);
       }

@@ -130,6 +130,9 @@ export class FakeTopics implements TopicRuntime {
   topics(): Promise<TopicInfo[]> {
     return Promise.resolve(this.list);
   }
+  known(topic: string): boolean {
+    return this.list.some((t) => t.topic === topic);
+  }
 }
 
 export class FakeHealth implements HealthRuntime {

@@ -208,6 +208,24 @@ describe("topics over Kafka", () => {
     expect((await byTime).map((e) => e.data.value.id).sort()).toEqual(["100", "101", "102"]);
   });
 
+  it("live subscribers share a consumer; a slow one moves to its own consumer and still gets every event in order", async () => {
+    const fast = readSse(`/v1/topics/${topic}/events`, 600);
+    const slow = readSse(`/v1/topics/${topic}/events`, 600, {}, 2500);
+    await new Promise((r) => setTimeout(r, 1500));
+    await produce(500, 600);
+    const [f, s] = await Promise.all([fast, slow]);
+    for (const got of [f, s]) {
+      expect(got.map((e) => Number(e.data.value.id)).sort((a, b) => a - b)).toEqual(
+        [...Array(600).keys()].map((i) => 500 + i),
+      );
+      for (const p of [0, 1]) {
+        const offsets = got.filter((e) => e.data.partition === p).map((e) => Number(e.data.offset));
+        expect(offsets).toEqual([...offsets.keys()].map((i) => offsets[0]! + i));
+      }
+    }
+    expect(topics.detached).toBeGreaterThanOrEqual(1);
+  });
+
   it("a slow client gets every event in order without the server buffering them all", async () => {
     await produce(1000, 4000);
     const slow = await readSse(`/v1/topics/${topic}/events?from=earliest`, 4013, {}, 2000);

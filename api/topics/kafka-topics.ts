@@ -10,6 +10,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { TopicEvent, TopicInfo, TopicRuntime, TopicStart } from "../runtime.ts";
 import type { RegistryClient } from "./registry-client.ts";
+import { SharedTail } from "./shared-tail.ts";
 
 export interface KafkaTopicsOptions {
   kafka: Kafka;
@@ -28,6 +29,7 @@ export class KafkaTopics implements TopicRuntime {
   readonly #queueSize: number;
   #admin: Promise<Admin> | null = null;
   #maxQueued = 0;
+  readonly #tails = new Map<string, SharedTail>();
 
   constructor(options: KafkaTopicsOptions) {
     this.#kafka = options.kafka;
@@ -42,7 +44,20 @@ export class KafkaTopics implements TopicRuntime {
     return this.#maxQueued;
   }
 
+  /** Live subscribers that fell behind the shared tail and moved to their own consumer. */
+  get detached(): number {
+    return [...this.#tails.values()].reduce((n, t) => n + t.detached, 0);
+  }
+
+  /** Cheap (no Kafka, no registry): is this the topic of a registered source's table? */
+  known(topic: string): boolean {
+    return this.#catalog.sources().some((s) => s.tables.some((t) => `${s.name}.${t}` === topic));
+  }
+
   async stop(): Promise<void> {
+    const tails = [...this.#tails.values()];
+    this.#tails.clear();
+    await Promise.all(tails.map((t) => t.stop()));
     const admin = this.#admin;
     this.#admin = null;
     if (admin) await (await admin).disconnect().catch(() => undefined);
@@ -75,7 +90,31 @@ export class KafkaTopics implements TopicRuntime {
     );
   }
 
-  async *events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent> {
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent> {
+    // Live subscribers share one consumer per topic; any other start position reads on its own.
+    if (start.kind === "latest") return this.#tail(topic).subscribe(signal);
+    return this.#dedicated(topic, start, signal);
+  }
+
+  #tail(topic: string): SharedTail {
+    let tail = this.#tails.get(topic);
+    if (!tail) {
+      tail = new SharedTail({
+        kafka: this.#kafka,
+        topic,
+        logger: this.#logger,
+        queueSize: this.#queueSize,
+        decode: (partition, message) => this.#decode(partition, message),
+        latest: () => this.#positions(topic, { kind: "latest" }),
+        dedicated: (next, signal) =>
+          this.#dedicated(topic, { kind: "resume", next, otherwise: "latest" }, signal),
+      });
+      this.#tails.set(topic, tail);
+    }
+    return tail;
+  }
+
+  async *#dedicated(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent> {
     const positions = await this.#positions(topic, start);
     const queue: TopicEvent[] = [];
     let wake: (() => void) | null = null;

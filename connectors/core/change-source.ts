@@ -82,7 +82,8 @@ export interface ConnectorDeps {
   retryDelayMs?: number;
   /** Rows per snapshot chunk (default 10 000). */
   snapshotChunkRows?: number;
-  now?: () => number;
+  /** Called when all events of a source transaction are acknowledged (commit time in micros; for metrics). */
+  onTransactionAcked?: (commitMicros: bigint, events: number) => void;
 }
 
 export interface Connector {

@@ -49,7 +49,7 @@ export class KafkaSink {
 
   constructor(options: KafkaSinkOptions) {
     this.producer = options.producer;
-    this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
+    this.maxBatchBytes = options.maxBatchBytes ?? 900 * 1024;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
 
@@ -203,6 +203,14 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<Ma
       })),
     });
   }
-  const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
-  return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+  // Right after creation a broker may not know the topic yet (metadata propagates asynchronously).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }
+  }
 }

@@ -131,6 +131,9 @@ export class PostgresConnector implements Connector {
   }
 
   async resnapshot(tables: string[]): Promise<void> {
+    // Between sessions (a restart after a failure) there is nothing to hand the request to yet: wait a while.
+    for (let i = 0; i < 600 && !this.session && this.wanted === "run"; i++)
+      await new Promise((r) => setTimeout(r, 50));
     if (!this.session)
       throw new MeshError("MESH_CONFLICT", `source ${this.def.name} is not streaming; start it first`);
     await this.session.resnapshot(tables);

@@ -38,7 +38,14 @@ export function keyText(key: Record<string, unknown> | null): string {
 export class WatermarkWindow {
   private chunk: Chunk | null = null;
 
+  /**
+   * Opens the window at once, not only at the low watermark: a transaction whose commit record precedes the
+   * low watermark can still be invisible to the chunk's SELECT (Postgres makes a commit visible just after
+   * writing it), so its change must supersede the chunk row too. Dropping a key is always safe: its streamed
+   * event carries the newer row.
+   */
   set(chunk: Chunk): void {
+    chunk.open = true;
     this.chunk = chunk;
   }
 
@@ -59,10 +66,7 @@ export class WatermarkWindow {
     const c = this.chunk;
     const [id, kind] = content.split("|");
     if (!c || id !== c.id) return null;
-    if (kind === "low") {
-      c.open = true;
-      return null;
-    }
+    if (kind === "low") return null;
     this.chunk = null;
     c.done();
     return { mapping: c.mapping, rows: [...c.rows.values()] };

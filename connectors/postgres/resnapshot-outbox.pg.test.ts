@@ -2,6 +2,7 @@
 // outbox routing from a table and from logical messages.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import type { Connector } from "../core/change-source.ts";
 import {
   createConnector,
   readTopics,
@@ -43,19 +44,20 @@ describe("postgres connector: incremental re-snapshot", () => {
     const db = await createPgDatabase("pginc");
     const name = shortId("inc");
     let connector: Connector | null = null;
+    let writing = true;
     try {
       await withPg(db.url, async (c) => {
         await c.query("CREATE TABLE public.t (id int PRIMARY KEY, v bigint NOT NULL)");
         await c.query("INSERT INTO public.t SELECT g, 0 FROM generate_series(1, 4000) g");
       });
       // snapshot "never": the rows above reach Kafka only through the re-snapshot.
-      connector = createConnector(
+      const conn = createConnector(
         sourceDef(name, db.url, ["public.t"], { snapshot: "never" }),
         h.deps({ snapshotChunkRows: 250 }),
       );
-      await connector.start();
-      await waitFor(() => connector.status().state === "streaming", 60_000, "streaming");
-      let writing = true;
+      connector = conn;
+      await conn.start();
+      await waitFor(() => conn.status().state === "streaming", 60_000, "streaming");
       let updates = 0;
       const writer = withPg(db.url, async (c) => {
         while (writing) {
@@ -64,15 +66,15 @@ describe("postgres connector: incremental re-snapshot", () => {
           updates++;
         }
       });
-      await connector.resnapshot(["public.t"]);
-      await waitFor(() => connector.status().progress !== null, 30_000, "re-snapshot started");
-      await waitFor(() => connector.status().progress === null, 60_000, "re-snapshot done");
+      await conn.resnapshot(["public.t"]);
+      await waitFor(() => conn.status().progress !== null, 30_000, "re-snapshot started");
+      await waitFor(() => conn.status().progress === null, 60_000, "re-snapshot done");
       writing = false;
       await writer;
       await waitFor(confirmedPast(db.name, await currentLsn(db.url)), 30_000, "caught up");
       const topic = `${name}.public.t`;
       const msgs = await readTopics(h.kafka, h.registryUrl, [topic], () => false, { idleMs: 4000 });
-      await connector.stop();
+      await conn.stop();
       const state = new Map<number, bigint>();
       let incremental = 0;
       for (const m of msgs) {
@@ -91,6 +93,7 @@ describe("postgres connector: incremental re-snapshot", () => {
       expect(incremental).toBeGreaterThan(4000 - updates - 1);
       expect(incremental).toBeLessThanOrEqual(4000);
     } finally {
+      writing = false;
       await connector?.stop().catch(() => undefined);
       await db.drop();
     }
@@ -114,9 +117,10 @@ describe("postgres connector: outbox", () => {
         owner,
         outbox: { tables: ["public.outbox"], messagePrefix: "outbox" },
       });
-      connector = createConnector(def, h.deps());
-      await connector.start();
-      await waitFor(() => connector.status().state === "streaming", 60_000, "streaming");
+      const conn = createConnector(def, h.deps());
+      connector = conn;
+      await conn.start();
+      await waitFor(() => conn.status().state === "streaming", 60_000, "streaming");
       await withPg(db.url, async (c) => {
         for (let i = 1; i <= 5; i++) {
           await c.query("BEGIN");
@@ -139,10 +143,18 @@ describe("postgres connector: outbox", () => {
           }),
         ]);
       });
+      const admin = h.kafka.admin();
+      await admin.connect();
+      await waitFor(
+        async () => (await admin.listTopics()).includes(`${owner}.Order`),
+        30_000,
+        "the outbox topic",
+      );
+      await admin.disconnect();
       const msgs = await readTopics(h.kafka, h.registryUrl, [`${owner}.Order`], (m) => m.length >= 6, {
         idleMs: 3000,
       });
-      await connector.stop();
+      await conn.stop();
       expect(msgs).toHaveLength(6);
       const odd = msgs
         .filter((m) => m.rawKey?.toString() === "o-1")
@@ -157,7 +169,7 @@ describe("postgres connector: outbox", () => {
         "e2",
         "e4",
       ]);
-      expect(connector.status().events).toEqual({ "public.orders": 5 });
+      expect(conn.status().events).toEqual({ "public.orders": 5 });
     } finally {
       await connector?.stop().catch(() => undefined);
       await db.drop();

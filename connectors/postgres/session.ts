@@ -188,6 +188,7 @@ export async function runSession(
       onEvents,
       outboxTables: outboxNames,
       window,
+      onTransactionAcked: deps.onTransactionAcked,
       ensureTopic: async (topic) => {
         if (partitions.has(topic)) return;
         const created = await ensureTopics(admin, [{ topic, partitions: def.partitions ?? 3 }]);
@@ -245,9 +246,6 @@ export async function runSession(
       ),
     );
     await stream.start();
-    status.state = "streaming";
-    status.error = null;
-    hooks.onReady();
 
     // Its own connection: the main one may be busy with a TOAST fetch or a catalogue query.
     const hbClient = connect(def.url);
@@ -316,6 +314,9 @@ export async function runSession(
         });
     };
     runIncremental();
+    status.state = "streaming";
+    status.error = null;
+    hooks.onReady();
 
     return {
       closed,

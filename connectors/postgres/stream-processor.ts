@@ -37,6 +37,8 @@ export interface StreamProcessorDeps {
   confirm: (lsn: bigint) => void;
   onEvents: (table: string, n: number) => void;
   outboxTables: Set<string>;
+  /** Observability hook: a source transaction's events are all acknowledged (benchmarks, metrics). */
+  onTransactionAcked?: ((commitMicros: bigint, events: number) => void) | undefined;
   /** Creates an outbox topic the first time an event goes to it. */
   ensureTopic: (topic: string) => Promise<void>;
   /** The incremental snapshot's watermark window (streamed keys supersede chunk rows). */
@@ -55,7 +57,7 @@ export class StreamProcessor {
   private readonly deps: StreamProcessorDeps;
   private readonly mappings = new Map<number, TableMapping | null>();
   private txn: OpenTxn | null = null;
-  private checkpoints: { seq: number; lsn: bigint; commitMicros: bigint }[] = [];
+  private checkpoints: { seq: number; lsn: bigint; commitMicros: bigint; events: number }[] = [];
   confirmed = 0n;
   /** Commit time (micros) of the last transaction whose events are all acknowledged. */
   lastAckedCommitMicros: bigint | null = null;
@@ -243,7 +245,7 @@ export class StreamProcessor {
             envelope(mapping, "r", null, row, ctx),
           );
         this.deps.onEvents(mapping.qualified, chunk.rows.length);
-        if (this.txn === null) this.checkpoint(this.deps.sink.lastSeq, msg.lsn, 0n);
+        if (this.txn === null) this.checkpoint(this.deps.sink.lastSeq, msg.lsn, 0n, 0);
         await this.deps.sink.waitForCapacity();
       } else this.confirmIfIdle(msg.lsn);
       return;
@@ -253,7 +255,7 @@ export class StreamProcessor {
       const event = routeOutboxMessage(this.deps.def.owner, msg.content);
       await this.outbox(event);
       // A non-transactional message is confirmed on its own once acknowledged.
-      if (!msg.transactional && this.txn === null) this.checkpoint(this.deps.sink.lastSeq, lsn, 0n);
+      if (!msg.transactional && this.txn === null) this.checkpoint(this.deps.sink.lastSeq, lsn, 0n, 0);
       await this.deps.sink.waitForCapacity();
     }
   }
@@ -271,11 +273,11 @@ export class StreamProcessor {
     if (!t) return;
     let seq = this.deps.sink.lastSeq;
     if (t.begun) seq = this.deps.writer.writeMarker(t.counter.marker("END", t.commitMicros / 1000n));
-    this.checkpoint(seq, endLsn, t.commitMicros);
+    this.checkpoint(seq, endLsn, t.commitMicros, Number(t.counter.eventCount));
   }
 
-  private checkpoint(seq: number, lsn: bigint, commitMicros: bigint): void {
-    this.checkpoints.push({ seq, lsn, commitMicros });
+  private checkpoint(seq: number, lsn: bigint, commitMicros: bigint, events: number): void {
+    this.checkpoints.push({ seq, lsn, commitMicros, events });
     this.acked(this.deps.sink.ackedSeq);
   }
 
@@ -288,7 +290,10 @@ export class StreamProcessor {
         this.confirmed = cp.lsn;
         advanced = true;
       }
-      if (cp.commitMicros > 0n) this.lastAckedCommitMicros = cp.commitMicros;
+      if (cp.commitMicros > 0n) {
+        this.lastAckedCommitMicros = cp.commitMicros;
+        this.deps.onTransactionAcked?.(cp.commitMicros, cp.events);
+      }
     }
     if (advanced) this.deps.confirm(this.confirmed);
   }

@@ -1,13 +1,15 @@
 // The two walks of incremental join maintenance, over either state (S0 or S1, see reader.ts):
-// - drivingKeys: from a row of any relation up the join tree to the driving rows whose view rows may
-//   include it (backward lookups);
-// - recompute: from one driving row down the tree to all of its view rows (forward lookups), with LEFT
-//   JOIN null extension, WHERE, projection and the view key.
-// A change therefore touches only the view rows of the driving keys it reaches; nothing is rescanned.
+// - drivingKeys: from changed rows of any relation up the join tree to the driving rows whose view rows may
+//   include them (backward lookups);
+// - recompute: from driving rows down the tree to all of their view rows (forward lookups), with LEFT JOIN
+//   null extension, WHERE, projection and the view key.
+// A change therefore touches only the view rows of the driving keys it reaches; nothing is rescanned. Both
+// walks go level by level over the whole batch so key lookups become one LevelDB getMany per level, and
+// index scans of a level run concurrently.
 import { encodeKey } from "../keys/encoding.ts";
 import { evaluate } from "../sql/predicate.ts";
 import type { Relation } from "../sql/plan.ts";
-import type { Reader } from "./reader.ts";
+import { Reader } from "./reader.ts";
 import type { JoinShape, Row, Step } from "./shape.ts";
 
 export interface ViewRow {
@@ -33,85 +35,120 @@ function sameValues(
   return encodeKey(av, shape.kinds(a, aCols)).equals(encodeKey(bv, shape.kinds(b, bCols)));
 }
 
-/** Rows of step.rel matching a parent row (forward), or parent rows matching a row of step.rel (backward). */
-async function follow(
+type Direction = "forward" | "backward";
+
+function ends(
+  shape: JoinShape,
+  step: Step,
+  direction: Direction,
+): { fromRel: number; fromCols: string[]; toRel: number; toCols: string[] } {
+  const rel = shape.plan.relations[step.rel] as Relation;
+  return direction === "forward"
+    ? { fromRel: step.parent, fromCols: rel.parentCols, toRel: step.rel, toCols: rel.childCols }
+    : { fromRel: step.rel, fromCols: rel.childCols, toRel: step.parent, toCols: rel.parentCols };
+}
+
+/** For each `from` row, the matching rows across `step` (forward: children of a parent row; backward: parents). */
+async function followMany(
   shape: JoinShape,
   reader: Reader,
   step: Step,
-  from: Row,
-  direction: "forward" | "backward",
-): Promise<Row[]> {
-  const rel = shape.plan.relations[step.rel] as Relation;
-  const [fromRel, fromCols, toRel, toCols] =
-    direction === "forward"
-      ? [step.parent, rel.parentCols, step.rel, rel.childCols]
-      : [step.rel, rel.childCols, step.parent, rel.parentCols];
-  const vals = shape.values(fromRel, from, fromCols);
-  if (!vals) return [];
+  froms: Row[],
+  direction: Direction,
+): Promise<Row[][]> {
+  const { fromRel, fromCols, toRel, toCols } = ends(shape, step, direction);
   const lookup = direction === "forward" ? step.forward : step.backward;
-  const found = await reader.find(lookup, vals, shape.kinds(fromRel, fromCols));
-  const rows: Row[] = [];
-  for (const f of found) {
-    // A key lookup matched the key columns only; ON may equate more columns.
-    if (lookup.by === "pk" && !sameValues(shape, fromRel, from, fromCols, toRel, f.row, toCols)) continue;
-    rows.push(f.row);
+  const kinds = shape.kinds(fromRel, fromCols);
+  const vals = froms.map((f) => shape.values(fromRel, f, fromCols));
+  if (lookup.by === "pk") {
+    await reader.prefetch(
+      lookup.rel,
+      vals.flatMap((v) => (v ? [Reader.lookupPk(lookup, v, kinds) as Buffer] : [])),
+    );
   }
-  return rows;
+  return Promise.all(
+    froms.map(async (from, i) => {
+      const v = vals[i];
+      if (!v) return [];
+      const found = await reader.find(lookup, v, kinds);
+      // A key lookup matched the key columns only; ON may equate more columns.
+      return found
+        .filter((f) => lookup.by !== "pk" || sameValues(shape, fromRel, from, fromCols, toRel, f.row, toCols))
+        .map((f) => f.row);
+    }),
+  );
 }
 
-/** Driving-table keys (encoded) whose view rows may contain `row` of relation `rel`. */
+/** Adds to `out` the driving keys (encoded) whose view rows may contain any of `rows` (all of relation `rel`). */
 export async function drivingKeys(
   shape: JoinShape,
   reader: Reader,
-  rel: number,
-  row: Row,
+  items: { rel: number; row: Row }[],
   out: Map<string, Buffer>,
 ): Promise<void> {
-  if (rel === 0) {
-    const pk = shape.pk(0, row);
-    out.set(pk.toString("latin1"), pk);
-    return;
-  }
-  const step = shape.steps.find((s) => s.rel === rel);
-  if (!step) return;
-  for (const parentRow of await follow(shape, reader, step, row, "backward")) {
-    await drivingKeys(shape, reader, step.parent, parentRow, out);
+  let frontier = items;
+  while (frontier.length > 0) {
+    const next: { rel: number; row: Row }[] = [];
+    const byRel = new Map<number, Row[]>();
+    for (const it of frontier) {
+      if (it.rel === 0) {
+        const pk = shape.pk(0, it.row);
+        out.set(pk.toString("latin1"), pk);
+      } else byRel.set(it.rel, [...(byRel.get(it.rel) ?? []), it.row]);
+    }
+    for (const [rel, rows] of byRel) {
+      const step = shape.steps.find((s) => s.rel === rel);
+      if (!step) continue;
+      const parents = await followMany(shape, reader, step, rows, "backward");
+      for (const list of parents) for (const row of list) next.push({ rel: step.parent, row });
+    }
+    frontier = next;
   }
 }
 
-/** All view rows of one driving key, in the state the reader sees. */
-export async function recompute(shape: JoinShape, reader: Reader, drivingPk: Buffer): Promise<ViewRow[]> {
+/** All view rows of each driving key, in the state the reader sees (keyed by the driving key's latin1 id). */
+export async function recompute(
+  shape: JoinShape,
+  reader: Reader,
+  drivingPks: Buffer[],
+): Promise<Map<string, ViewRow[]>> {
   const plan = shape.plan;
-  const driving = await reader.get(0, drivingPk);
-  if (!driving) return [];
-  let tuples: (Row | null)[][] = [[driving]];
+  await reader.prefetch(0, drivingPks);
+  // One tuple list per driving key; tuple[i] is relation i's row (null when LEFT JOIN found none).
+  const tuples: { id: string; t: (Row | null)[] }[] = [];
+  for (const pk of drivingPks) {
+    const row = await reader.get(0, pk);
+    if (row) tuples.push({ id: pk.toString("latin1"), t: [row] });
+  }
+  let current = tuples;
   for (const step of shape.steps) {
     const rel = plan.relations[step.rel] as Relation;
-    const next: (Row | null)[][] = [];
-    for (const t of tuples) {
-      const parentRow = t[step.parent] ?? null;
-      const matches = parentRow ? await follow(shape, reader, step, parentRow, "forward") : [];
-      if (matches.length === 0) {
-        if (rel.join === "left") next.push([...t, null]);
-      } else for (const m of matches) next.push([...t, m]);
+    const withParent = current.filter((x) => x.t[step.parent]);
+    const matches = await followMany(
+      shape,
+      reader,
+      step,
+      withParent.map((x) => x.t[step.parent] as Row),
+      "forward",
+    );
+    const found = new Map(withParent.map((x, i) => [x, matches[i] ?? []]));
+    const next: typeof current = [];
+    for (const x of current) {
+      const m = found.get(x) ?? [];
+      if (m.length === 0) {
+        if (rel.join === "left") next.push({ id: x.id, t: [...x.t, null] });
+      } else for (const row of m) next.push({ id: x.id, t: [...x.t, row] });
     }
-    tuples = next;
-    if (tuples.length === 0) return [];
+    current = next;
   }
-  const out: ViewRow[] = [];
-  for (const t of tuples) {
+  const out = new Map<string, ViewRow[]>(drivingPks.map((pk) => [pk.toString("latin1"), []]));
+  const keyKinds = plan.key.map((p) => p.kind);
+  for (const { id, t } of current) {
     if (plan.where && evaluate(plan.where, t) !== true) continue;
     const v: Row = {};
     for (const c of plan.columns) v[c.name] = t[c.rel]?.[c.column] ?? null;
     const k = plan.key.map((p) => t[p.rel]?.[p.column] ?? null);
-    out.push({
-      key: encodeKey(
-        k,
-        plan.key.map((p) => p.kind),
-      ),
-      k,
-      v,
-    });
+    out.get(id)?.push({ key: encodeKey(k, keyKinds), k, v });
   }
   return out;
 }

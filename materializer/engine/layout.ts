@@ -9,8 +9,8 @@
 //   C seq                     → change-feed entry
 //   P topic partition offset  → parked record (undecodable or unexpected), with the reason
 //   S                         → meta {seq, rows}
-import { serialize, deserialize } from "node:v8";
 import { encodeKey } from "../keys/encoding.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
 
 export const TAG = {
   T: 0x54,
@@ -37,8 +37,13 @@ export class Layout {
     return Buffer.concat([this.prefix, Buffer.from([tag]), ...bytes]);
   }
 
+  // Hot paths (one call per row and per lookup) concatenate onto precomputed prefixes.
+  private readonly tablePrefixes: Buffer[] = [];
+  private viewPrefix: Buffer | null = null;
+
   tableRow(rel: number, pk: Buffer): Buffer {
-    return this.section(TAG.T, rel, pk);
+    const prefix = (this.tablePrefixes[rel] ??= this.section(TAG.T, rel));
+    return Buffer.concat([prefix, pk], prefix.length + pk.length);
   }
 
   joinIndex(rel: number, set: number, vals: Buffer, pk?: Buffer): Buffer {
@@ -46,7 +51,8 @@ export class Layout {
   }
 
   viewRow(viewKey: Buffer): Buffer {
-    return this.section(TAG.R, viewKey);
+    const prefix = (this.viewPrefix ??= this.section(TAG.R));
+    return Buffer.concat([prefix, viewKey], prefix.length + viewKey.length);
   }
 
   viewIndex(index: number, vals: Buffer, viewKey?: Buffer): Buffer {
@@ -81,11 +87,11 @@ export class Layout {
   }
 }
 
-/** Values are V8-serialized: bigint, Buffer, null and nested records survive exactly and fast. */
+/** Values use engine/codec.ts: bigint, Buffer, null and nested records survive exactly. */
 export function pack(value: unknown): Buffer {
-  return serialize(value);
+  return encodeValue(value);
 }
 
 export function unpack<T>(buf: Buffer | Uint8Array): T {
-  return deserialize(buf) as T;
+  return decodeValue(buf) as T;
 }

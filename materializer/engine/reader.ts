@@ -3,16 +3,13 @@
 // writing anything until the whole batch is decided. Gets are cached for the batch's lifetime.
 import type { ClassicLevel } from "classic-level";
 import { encodeKey } from "../keys/encoding.ts";
-import { Layout, unpack } from "./layout.ts";
+import { Layout } from "./layout.ts";
+import type { RowFormat, StoredRow } from "./row-format.ts";
 import type { JoinShape, Lookup, Row } from "./shape.ts";
 
 export type Db = ClassicLevel<Buffer, Buffer>;
 
-export interface StoredRow {
-  /** Source partition: a truncate on partition p removes exactly the rows that came from p. */
-  p: number;
-  r: Row;
-}
+export type { StoredRow };
 
 export interface PendingRow {
   rel: number;
@@ -65,10 +62,18 @@ export class Reader {
   private readonly db: Db;
   private readonly layout: Layout;
   private readonly pending: Pending | null;
+  private readonly format: RowFormat;
 
-  constructor(db: Db, layout: Layout, pending: Pending | null, cache: RowCache = new Map()) {
+  constructor(
+    db: Db,
+    layout: Layout,
+    format: RowFormat,
+    pending: Pending | null,
+    cache: RowCache = new Map(),
+  ) {
     this.db = db;
     this.layout = layout;
+    this.format = format;
     this.pending = pending;
     this.cache = cache;
   }
@@ -83,11 +88,17 @@ export class Reader {
     if (wanted.size === 0) return;
     const ids = [...wanted.keys()];
     const values = await this.db.getMany([...wanted.values()].map((pk) => this.layout.tableRow(rel, pk)));
-    values.forEach((buf, i) => this.cache.set(ids[i] as string, buf ? unpack<StoredRow>(buf).r : null));
+    values.forEach((buf, i) =>
+      this.cache.set(ids[i] as string, buf ? this.format.unpackTable(rel, buf).r : null),
+    );
   }
 
   /** The encoded key a pk lookup would get (for prefetching). */
-  static lookupPk(lookup: Lookup, vals: unknown[], fromKinds: Parameters<typeof encodeKey>[1]): Buffer | null {
+  static lookupPk(
+    lookup: Lookup,
+    vals: unknown[],
+    fromKinds: Parameters<typeof encodeKey>[1],
+  ): Buffer | null {
     if (lookup.by !== "pk") return null;
     return encodeKey(
       lookup.order.map((i) => vals[i]),
@@ -102,7 +113,7 @@ export class Reader {
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;
     const buf = await this.db.get(this.layout.tableRow(rel, pk));
-    const row = buf ? unpack<StoredRow>(buf).r : null;
+    const row = buf ? this.format.unpackTable(rel, buf).r : null;
     this.cache.set(id, row);
     return row;
   }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileViewSql } from "../sql/compile.ts";
 import { naiveView as naive, norm, type Tables } from "../test-support/naive-view.ts";
 import { shopCatalog } from "../test-support/shop-catalog.ts";
-import { Layout, unpack } from "./layout.ts";
+import { Layout } from "./layout.ts";
 import type { Db } from "./reader.ts";
 import type { Row } from "./shape.ts";
 import { ViewState, type TableChange } from "./view-state.ts";
@@ -36,7 +36,7 @@ const KEYS: Record<string, string[]> = {
 async function viewRows(db: Db, state: ViewState): Promise<Map<string, Row>> {
   const out = new Map<string, Row>();
   for await (const value of db.values(Layout.range(state.layout.section(0x52)))) {
-    const { k, v } = unpack<{ k: unknown[]; v: Row }>(value);
+    const { k, v } = state.format.unpackView(value);
     out.set(k.map(norm).join("|"), v);
   }
   return out;
@@ -156,7 +156,7 @@ describe("join maintenance equals a naive recompute after every batch", () => {
               for (const [id, v] of model) if (v.p === partition) model.delete(id);
             }
           }
-          changesSeen += (await state.apply(batch)).length;
+          changesSeen += (await state.apply(batch, [], { feed: true })).length;
           const want = naive(plan, tables);
           const got = await viewRows(db, state);
           expect([...got.keys()].sort(), `step ${step}`).toEqual([...want.keys()].sort());

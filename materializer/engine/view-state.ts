@@ -6,8 +6,10 @@ import type { AbstractBatchOperation } from "abstract-level";
 import { encodeKey } from "../keys/encoding.ts";
 import type { Relation, ViewPlan } from "../sql/plan.ts";
 import { drivingKeys, recompute, type ViewRow } from "./join.ts";
+import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
-import { Pending, Reader, type Db, type StoredRow } from "./reader.ts";
+import { Pending, Reader, type Db, type RowCache } from "./reader.ts";
+import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
 
 export type BatchOp = AbstractBatchOperation<Db, Buffer, Buffer>;
@@ -29,17 +31,17 @@ export interface ViewChange {
 export interface Meta {
   seq: number;
   rows: number;
-}
-
-interface StoredViewRow {
-  k: unknown[];
-  v: Row;
+  /** Set once the view first caught up: from then on every batch writes change-feed entries. */
+  live?: boolean;
 }
 
 export class ViewState {
   readonly plan: ViewPlan;
   readonly layout: Layout;
   readonly shape: JoinShape;
+  readonly format: RowFormat;
+  /** One relation, no joins: no input rows are kept (see apply). */
+  readonly replica: boolean;
   private readonly db: Db;
   private meta: Meta = { seq: 0, rows: 0 };
   private readonly relsByTopic = new Map<string, number[]>();
@@ -49,6 +51,8 @@ export class ViewState {
     this.plan = plan;
     this.layout = new Layout(plan.name);
     this.shape = new JoinShape(plan);
+    this.format = new RowFormat(plan);
+    this.replica = plan.relations.length === 1;
     plan.relations.forEach((r, i) => {
       const list = this.relsByTopic.get(r.table.topic) ?? [];
       list.push(i);
@@ -62,6 +66,13 @@ export class ViewState {
     return { ...this.meta };
   }
 
+  /** The view caught up for the first time: start the change feed (persisted, so restarts keep feeding). */
+  async markLive(): Promise<void> {
+    if (this.meta.live) return;
+    this.meta.live = true;
+    await this.db.put(this.layout.meta(), pack(this.meta));
+  }
+
   get stats(): Meta {
     return { ...this.meta };
   }
@@ -70,52 +81,82 @@ export class ViewState {
     return [...this.relsByTopic.keys()];
   }
 
-  /** Applies changes in order as one atomic batch (plus `extra` ops); returns the view's changes. */
-  async apply(changes: readonly TableChange[], extra: BatchOp[] = []): Promise<ViewChange[]> {
+  /**
+   * Applies changes in order as one atomic batch (plus `extra` ops); returns the view's changes. With
+   * `feed: false` (backfill) no change-feed entries are written: a feed reader starts from the rows.
+   */
+  async apply(
+    changes: readonly TableChange[],
+    extra: BatchOp[] = [],
+    options: { feed?: boolean } = {},
+  ): Promise<ViewChange[]> {
+    const feed = options.feed ?? this.meta.live === true;
     const pending = new Pending();
     await this.collect(changes, pending);
     pending.indexRows(this.shape);
-    const s0 = new Reader(this.db, this.layout, null);
-    const s1 = new Reader(this.db, this.layout, pending);
+    const cache: RowCache = new Map();
+    const s0 = new Reader(this.db, this.layout, this.format, null, cache);
+    const s1 = new Reader(this.db, this.layout, this.format, pending, cache);
 
     const ops: BatchOp[] = [];
     const affected = new Map<string, Buffer>();
-    for (const p of pending.rows.values()) {
+    const touched = [...pending.rows.values()];
+    if (this.replica) {
+      // A single-table view keeps no input rows: its view rows are the state, keyed by the table's key.
+      for (const p of touched) affected.set(p.pk.toString("latin1"), p.pk);
+    } else
+      for (let rel = 0; rel < this.plan.relations.length; rel++)
+        await s0.prefetch(
+          rel,
+          touched.filter((p) => p.rel === rel).map((p) => p.pk),
+        );
+    const olds: { rel: number; row: Row }[] = [];
+    const news: { rel: number; row: Row }[] = [];
+    for (const p of this.replica ? [] : touched) {
       const old = await s0.get(p.rel, p.pk);
       if (old) {
-        await drivingKeys(this.shape, s0, p.rel, old, affected);
+        olds.push({ rel: p.rel, row: old });
         this.unindexRow(p.rel, p.pk, old, ops);
       }
       if (p.row) {
-        await drivingKeys(this.shape, s1, p.rel, p.row.r, affected);
-        ops.push({ type: "put", key: this.layout.tableRow(p.rel, p.pk), value: pack(p.row) });
+        news.push({ rel: p.rel, row: p.row.r });
+        ops.push({
+          type: "put",
+          key: this.layout.tableRow(p.rel, p.pk),
+          value: this.format.packTable(p.rel, p.row),
+        });
         this.indexRow(p.rel, p.pk, p.row.r, ops);
       } else if (old) ops.push({ type: "del", key: this.layout.tableRow(p.rel, p.pk) });
     }
+    await drivingKeys(this.shape, s0, olds, affected);
+    await drivingKeys(this.shape, s1, news, affected);
 
     const out: ViewChange[] = [];
-    for (const dpk of affected.values()) {
-      const before = await this.storedRows(dpk);
-      const after = await recompute(this.shape, s1, dpk);
-      for (const row of after) {
-        const id = row.key.toString("latin1");
-        const old = before.get(id);
-        before.delete(id);
+    const drivers = [...affected.values()];
+    const [stored, computed] = [await this.storedRows(drivers), await recompute(this.shape, s1, drivers)];
+    for (const dpk of drivers) {
+      const id = dpk.toString("latin1");
+      const before = stored.get(id) ?? new Map<string, ViewRow>();
+      for (const row of computed.get(id) ?? []) {
+        const rid = row.key.toString("latin1");
+        const old = before.get(rid);
+        before.delete(rid);
         if (old && sameRow(old.v, row.v)) continue;
+        const partition = this.replica ? (pending.get(0, dpk)?.row?.p ?? 0) : 0;
         ops.push({
           type: "put",
           key: this.layout.viewRow(row.key),
-          value: pack({ k: row.k, v: row.v } satisfies StoredViewRow),
+          value: this.format.packView(row.k, row.v, partition),
         });
         if (old) this.viewIndex(old.key, old.v, "del", ops);
         this.viewIndex(row.key, row.v, "put", ops);
-        out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops));
+        if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops));
         if (!old) this.meta.rows++;
       }
       for (const old of before.values()) {
         ops.push({ type: "del", key: this.layout.viewRow(old.key) });
         this.viewIndex(old.key, old.v, "del", ops);
-        out.push(this.change("delete", old.k, old.v, null, ops));
+        if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
         this.meta.rows--;
       }
     }
@@ -129,10 +170,21 @@ export class ViewState {
     for (const c of changes) {
       for (const rel of this.relsByTopic.get(c.topic) ?? []) {
         const relation = this.plan.relations[rel] as Relation;
+        if (c.op === "truncate" && this.replica) {
+          for await (const [key, value] of this.db.iterator(
+            Layout.range(this.layout.viewRow(Buffer.alloc(0))),
+          )) {
+            const pk = Buffer.from(key.subarray(this.layout.viewRow(Buffer.alloc(0)).length));
+            if (this.format.unpackView(value).p === c.partition && !pending.get(rel, pk))
+              pending.set(rel, pk, null);
+          }
+          for (const p of pending.rows.values()) if (p.row?.p === c.partition) p.row = null;
+          continue;
+        }
         if (c.op === "truncate") {
           for await (const [key, value] of this.db.iterator(Layout.range(this.layout.section(0x54, rel)))) {
             const pk = Buffer.from(key.subarray(this.layout.tableRow(rel, Buffer.alloc(0)).length));
-            if (unpack<StoredRow>(value).p === c.partition && !pending.get(rel, pk))
+            if (this.format.unpackTable(rel, value).p === c.partition && !pending.get(rel, pk))
               pending.set(rel, pk, null);
           }
           for (const p of pending.rows.values()) if (p.rel === rel && p.row?.p === c.partition) p.row = null;
@@ -199,32 +251,42 @@ export class ViewState {
     ops: BatchOp[],
   ): ViewChange {
     const change: ViewChange = { seq: ++this.meta.seq, op, key, before, after };
-    ops.push({ type: "put", key: this.layout.change(change.seq), value: pack(change) });
+    ops.push({ type: "put", key: this.layout.change(change.seq), value: this.format.packChange(change) });
     return change;
   }
 
-  /** The view rows currently stored for one driving key (its key is a prefix of theirs). */
-  private async storedRows(drivingPk: Buffer): Promise<Map<string, ViewRow>> {
-    const rows = new Map<string, ViewRow>();
-    const prefix = this.layout.viewRow(drivingPk);
+  /** The view rows currently stored for each driving key (a driving key is a prefix of its view rows' keys). */
+  private async storedRows(drivingPks: Buffer[]): Promise<Map<string, Map<string, ViewRow>>> {
+    const out = new Map<string, Map<string, ViewRow>>();
     const base = this.layout.viewRow(Buffer.alloc(0)).length;
     const single = this.shape.steps.every((s) => (this.plan.relations[s.rel] as Relation).manyToOne);
     if (single) {
-      // Only many-to-one joins: the view key is the driving key, so a get beats an iterator.
-      const buf = await this.db.get(prefix);
-      if (buf) rows.set(drivingPk.toString("latin1"), { key: drivingPk, ...unpack<StoredViewRow>(buf) });
-      return rows;
+      // Only many-to-one joins: the view key is the driving key, so one getMany serves the whole batch.
+      const values =
+        drivingPks.length > 0 ? await this.db.getMany(drivingPks.map((pk) => this.layout.viewRow(pk))) : [];
+      drivingPks.forEach((pk, i) => {
+        const buf = values[i];
+        const id = pk.toString("latin1");
+        out.set(id, buf ? new Map([[id, { key: pk, ...this.format.unpackView(buf) }]]) : new Map());
+      });
+      return out;
     }
-    for await (const [key, value] of this.db.iterator(Layout.range(prefix))) {
-      const viewKey = Buffer.from(key.subarray(base));
-      rows.set(viewKey.toString("latin1"), { key: viewKey, ...unpack<StoredViewRow>(value) });
-    }
-    return rows;
+    await Promise.all(
+      drivingPks.map(async (pk) => {
+        const rows = new Map<string, ViewRow>();
+        for await (const [key, value] of this.db.iterator(Layout.range(this.layout.viewRow(pk)))) {
+          const viewKey = Buffer.from(key.subarray(base));
+          rows.set(viewKey.toString("latin1"), { key: viewKey, ...this.format.unpackView(value) });
+        }
+        out.set(pk.toString("latin1"), rows);
+      }),
+    );
+    return out;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
 
 function sameRow(a: Row, b: Row): boolean {
-  return pack(a).equals(pack(b));
+  return sameValue(a, b);
 }

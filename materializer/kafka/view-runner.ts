@@ -279,6 +279,7 @@ export class ViewRunner {
     for (const [k, target] of this.target) if ((this.position.get(k) ?? 0n) < target) return;
     if ((this.assembler?.buffered ?? 0) > 0) return;
     this.phase = "ready";
+    this.applying = this.applying.then(() => this.state.markLive());
     this.deps.logger.info({ view: this.state.plan.name, rows: this.state.stats.rows }, "view caught up");
   }
 

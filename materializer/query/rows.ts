@@ -5,16 +5,12 @@
 import { MeshError } from "../../lib/errors.ts";
 import { encodeKey, type KeyKind } from "../keys/encoding.ts";
 import type { Filter, RowPage, RowQuery, ViewRow } from "../contract.ts";
-import { Layout, unpack } from "../engine/layout.ts";
+import { Layout } from "../engine/layout.ts";
+import type { StoredViewRow } from "../engine/row-format.ts";
 import type { Db } from "../engine/reader.ts";
 import type { Row } from "../engine/shape.ts";
 import type { ViewState } from "../engine/view-state.ts";
 import { compareValues } from "../sql/predicate.ts";
-
-interface StoredViewRow {
-  k: unknown[];
-  v: Row;
-}
 
 /** A JSON-ish query value in the column's decoded representation (decimal/long text → number text, base64 → bytes). */
 export function coerce(value: unknown, kind: KeyKind): unknown {
@@ -46,7 +42,7 @@ export async function getRow(db: Db, state: ViewState, key: unknown[]): Promise<
     ),
   );
   if (!buf) return null;
-  const { k, v } = unpack<StoredViewRow>(buf);
+  const { k, v } = state.format.unpackView(buf);
   return { key: k, row: v };
 }
 
@@ -203,8 +199,8 @@ export async function queryRows(
     let stored: StoredViewRow | null;
     if (index >= 0) {
       const buf = await db.get(Buffer.concat([base, value]));
-      stored = buf ? unpack<StoredViewRow>(buf) : null;
-    } else stored = unpack<StoredViewRow>(value);
+      stored = buf ? state.format.unpackView(buf) : null;
+    } else stored = state.format.unpackView(value);
     if (stored && matches(stored.v, filters, kinds)) rows.push({ key: stored.k, row: stored.v });
     if (rows.length >= limit || scanned >= maxScan) {
       exhausted = false;

@@ -67,14 +67,23 @@ async function loadJob(job: LoadJob): Promise<LoadResult> {
     url: job.base,
     connections,
     duration: seconds,
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: job.paths[i++ % job.paths.length] }) }],
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => ({ ...req, path: job.paths[i++ % job.paths.length] }),
+      },
+    ],
   });
-  return { rps: Math.round(r.requests.average), p99Ms: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+  return {
+    rps: Math.round(r.requests.average),
+    p99Ms: r.latency.p99,
+    errors: r.non2xx + r.errors + r.timeouts,
+  };
 }
 
 /** 100 SSE clients on one URL; each checks it got every event in offset order per partition. */
 async function sseJob(job: SseJob): Promise<SseResult> {
   const delays: number[] = [];
+  const errors: string[] = [];
   let complete = 0;
   let inOrder = 0;
   let received = 0;
@@ -95,8 +104,13 @@ async function sseJob(job: SseJob): Promise<SseResult> {
         }, job.timeoutMs);
         const req = http.get(job.url, (res) => {
           res.setEncoding("utf8");
+          if (res.statusCode !== 200) {
+            errors.push(`HTTP ${res.statusCode}`);
+            opened();
+          }
           res.on("data", (chunk: string) => {
-            if (chunk.startsWith(": connected")) opened();
+            if (chunk.includes(": connected")) opened();
+            if (chunk.includes("event: error")) errors.push(chunk);
             buf += chunk;
             let end;
             while ((end = buf.indexOf("\n\n")) >= 0) {
@@ -122,7 +136,11 @@ async function sseJob(job: SseJob): Promise<SseResult> {
             }
           });
         });
-        req.on("error", () => resolve());
+        req.on("error", (err) => {
+          errors.push(err.message);
+          opened();
+          resolve();
+        });
       }),
     );
   }
@@ -130,13 +148,17 @@ async function sseJob(job: SseJob): Promise<SseResult> {
   process.stdout.write("ready\n");
   await Promise.all(done);
   delays.sort((a, b) => a - b);
-  const pct = (p: number): number => delays[Math.min(delays.length - 1, Math.floor(delays.length * p))] ?? NaN;
+  const pct = (p: number): number =>
+    delays[Math.min(delays.length - 1, Math.floor(delays.length * p))] ?? NaN;
+  if (errors.length > 0) process.stderr.write(`SSE errors (${errors.length}), first: ${errors[0]}\n`);
   return { complete, inOrder, received, p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: delays.at(-1) ?? NaN };
 }
 
 function child<T>(job: LoadJob | SseJob, onReady?: () => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(job)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     proc.stdout.on("data", (d: Buffer) => {
       out += d.toString();
@@ -148,7 +170,9 @@ function child<T>(job: LoadJob | SseJob, onReady?: () => void): Promise<T> {
       }
     });
     proc.once("error", reject);
-    proc.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`bench child exited ${code}`))));
+    proc.once("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`bench child exited ${code}`)),
+    );
   });
 }
 
@@ -169,7 +193,8 @@ export async function run(): Promise<void> {
   await admin.connect();
   const dbs = [`${tag}_customers`, `${tag}_orders`];
   for (const db of dbs) await admin.query(`CREATE DATABASE ${db}`);
-  const dbUrl = (db: string): string => Object.assign(new URL(env.MESH_PG_URL), { pathname: `/${db}` }).toString();
+  const dbUrl = (db: string): string =>
+    Object.assign(new URL(env.MESH_PG_URL), { pathname: `/${db}` }).toString();
   const customers = new pg.Client({ connectionString: dbUrl(dbs[0]!) });
   const orders = new pg.Client({ connectionString: dbUrl(dbs[1]!) });
   await customers.connect();
@@ -180,41 +205,95 @@ export async function run(): Promise<void> {
     INSERT INTO orders SELECT i, 1 + i % 1000, 'new', i * 1.25 FROM generate_series(1, 10000) i;
     CREATE TABLE ticks (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
 
-  const registry = await startRegistry({ brokers, port: 0, topic: `_schemas_${tag}`, logger: silentLogger() });
-  const materializer = await startMaterializer({ brokers, registryUrl: registry.url, dataDir, views: [], logLevel: "silent" }, silentLogger());
-  const config = parseApiConfig(["--port", "0", "--catalog-topic", `_mesh_catalog_${tag}`, "--registry", registry.url, "--brokers", brokers.join(",")], {});
+  const registry = await startRegistry({
+    brokers,
+    port: 0,
+    topic: `_schemas_${tag}`,
+    logger: silentLogger(),
+  });
+  const materializer = await startMaterializer(
+    { brokers, registryUrl: registry.url, dataDir, views: [], logLevel: "silent" },
+    silentLogger(),
+  );
+  const config = parseApiConfig(
+    [
+      "--port",
+      "0",
+      "--catalog-topic",
+      `_mesh_catalog_${tag}`,
+      "--registry",
+      registry.url,
+      "--brokers",
+      brokers.join(","),
+    ],
+    {},
+  );
   const api = await startApi(config, { logger: silentLogger(), viewEngine: materializer.engine });
   const trivial = fastify();
   trivial.get("/ping", () => ({ ok: true }));
   await trivial.listen({ host: "127.0.0.1", port: 0 });
   const trivialUrl = `http://127.0.0.1:${(trivial.server.address() as AddressInfo).port}`;
   const post = async (path: string, body: unknown): Promise<void> => {
-    const res = await fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${api.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (res.status !== 201) throw new Error(`bench: POST ${path} → ${res.status} ${await res.text()}`);
   };
   try {
-    await post("/v1/sources", { name: `${tag}_c`, owner: "customers", kind: "postgres", url: dbUrl(dbs[0]!), tables: ["customers"] });
-    await post("/v1/sources", { name: `${tag}_o`, owner: "orders", kind: "postgres", url: dbUrl(dbs[1]!), tables: ["orders", "ticks"] });
+    await post("/v1/sources", {
+      name: `${tag}_c`,
+      owner: "customers",
+      kind: "postgres",
+      url: dbUrl(dbs[0]!),
+      tables: ["customers"],
+    });
+    await post("/v1/sources", {
+      name: `${tag}_o`,
+      owner: "orders",
+      kind: "postgres",
+      url: dbUrl(dbs[1]!),
+      tables: ["orders", "ticks"],
+    });
+    // One tick first, so the ticks topic and its schema exist before anyone subscribes to it.
+    await orders.query("INSERT INTO ticks (id) VALUES (0)");
     await until("schemas", async () => {
-      const t = (await (await fetch(`${api.url}/v1/topics`)).json()) as { topics: { topic: string; latestVersion: number | null }[] };
-      return [`${tag}_c.public.customers`, `${tag}_o.public.orders`].every((n) => t.topics.some((x) => x.topic === n && x.latestVersion !== null));
+      const t = (await (await fetch(`${api.url}/v1/topics`)).json()) as {
+        topics: { topic: string; latestVersion: number | null }[];
+      };
+      return [`${tag}_c.public.customers`, `${tag}_o.public.orders`, `${tag}_o.public.ticks`].every((n) =>
+        t.topics.some((x) => x.topic === n && x.latestVersion !== null),
+      );
     });
     const view = `${tag}_od`;
     await post("/v1/views", {
       sql: `CREATE VIEW ${view} AS SELECT o.id, o.status, o.total, c.name, c.region FROM ${tag}_o.public.orders o JOIN ${tag}_c.public.customers c ON o.customer_id = c.id`,
     });
     await until("view backfill", async () => {
-      const v = (await (await fetch(`${api.url}/v1/views/${view}`)).json()) as { status: { state: string; rows: number } };
+      const v = (await (await fetch(`${api.url}/v1/views/${view}`)).json()) as {
+        status: { state: string; rows: number };
+      };
       return v.status.state === "ready" && v.status.rows === 10_000;
     });
 
     const ids = Array.from({ length: 1000 }, (_, i) => 1 + ((i * 7919) % 10_000));
     const ping = await child<LoadResult>({ kind: "load", base: trivialUrl, paths: ["/ping"] });
-    const lookups = await child<LoadResult>({ kind: "load", base: api.url, paths: ids.map((id) => `/v1/views/${view}/rows/${id}`) });
-    const pages = await child<LoadResult>({ kind: "load", base: api.url, paths: ids.map((id) => `/v1/views/${view}/rows?id[gte]=${id}&limit=100`) });
+    const lookups = await child<LoadResult>({
+      kind: "load",
+      base: api.url,
+      paths: ids.map((id) => `/v1/views/${view}/rows/${id}`),
+    });
+    const pages = await child<LoadResult>({
+      kind: "load",
+      base: api.url,
+      paths: ids.map((id) => `/v1/views/${view}/rows?id[gte]=${id}&limit=100`),
+    });
     const row = (name: string, r: LoadResult, base?: LoadResult): string =>
       `${name.padEnd(34)} ${String(r.rps).padStart(7)} req/s  p99 ${String(r.p99Ms).padStart(4)} ms  errors ${r.errors}${base ? `  (${((r.rps / base.rps) * 100).toFixed(0)}% of trivial)` : ""}`;
-    console.log(`HTTP, ${connections} connections x ${seconds} s each, server and client on this machine's 2 cores`);
+    console.log(
+      `HTTP, ${connections} connections x ${seconds} s each, server and client on this machine's 2 cores`,
+    );
     console.log(row("trivial fastify route", ping));
     console.log(row("view point lookup /rows/{key}", lookups, ping));
     console.log(row("view page /rows?limit=100", pages, ping));
@@ -225,14 +304,23 @@ export async function run(): Promise<void> {
     let subscribed!: () => void;
     const subscribedP = new Promise<void>((r) => (subscribed = r));
     const result = child<SseResult>(
-      { kind: "sse", url: `${api.url}/v1/topics/${topic}/events?from=latest`, subscribers, expected, timeoutMs: (fanoutSeconds + 60) * 1000 },
+      {
+        kind: "sse",
+        url: `${api.url}/v1/topics/${topic}/events?from=latest`,
+        subscribers,
+        expected,
+        timeoutMs: (fanoutSeconds + 60) * 1000,
+      },
       subscribed,
     );
     await subscribedP;
     await new Promise((r) => setTimeout(r, 2000)); // every consumer joined and positioned
     const started = Date.now();
     for (let batch = 0; batch < expected / 100; batch++) {
-      await orders.query("INSERT INTO ticks (id) SELECT g FROM generate_series($1::bigint, $2::bigint) g", [batch * 100 + 1, batch * 100 + 100]);
+      await orders.query("INSERT INTO ticks (id) SELECT g FROM generate_series($1::bigint, $2::bigint) g", [
+        batch * 100 + 1,
+        batch * 100 + 100,
+      ]);
       const due = started + ((batch + 1) * 100 * 1000) / eventsPerSecond;
       await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
     }
@@ -250,7 +338,12 @@ export async function run(): Promise<void> {
     await customers.end();
     await orders.end();
     for (const db of dbs) {
-      await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [db]).catch(() => undefined);
+      await admin
+        .query(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active",
+          [db],
+        )
+        .catch(() => undefined);
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     }
     await admin.end();

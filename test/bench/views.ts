@@ -43,12 +43,18 @@ async function rawCeiling(db: Db, n: number): Promise<{ writes: number; gets: nu
   return { writes, gets: gets / ((performance.now() - t) / 1000) };
 }
 
-async function applyRate(db: Db, sql: string, changes: TableChange[], preload: TableChange[]): Promise<number> {
+async function applyRate(
+  db: Db,
+  sql: string,
+  changes: TableChange[],
+  preload: TableChange[],
+): Promise<number> {
   const state = new ViewState(db, compileViewSql(sql, shopCatalog()));
   await state.load();
   for (let i = 0; i < preload.length; i += 5000) await state.apply(preload.slice(i, i + 5000));
   const t = performance.now();
-  for (let i = 0; i < changes.length; i += 100) await state.apply(changes.slice(i, i + 100));
+  for (let i = 0; i < changes.length; i += 100)
+    await state.apply(changes.slice(i, i + 100), [], { feed: true });
   return changes.length / ((performance.now() - t) / 1000);
 }
 
@@ -57,9 +63,20 @@ const order = (id: number, customers: number): TableChange => ({
   topic: T("orders"),
   partition: 0,
   key: [BigInt(id)],
-  row: { id: BigInt(id), customer_id: BigInt(1 + (id % customers)), status: id % 3 ? "paid" : "new", total: `${id % 1000}.25` },
+  row: {
+    id: BigInt(id),
+    customer_id: BigInt(1 + (id % customers)),
+    status: id % 3 ? "paid" : "new",
+    total: `${id % 1000}.25`,
+  },
 });
-const customer = (id: number): TableChange => ({ op: "upsert", topic: T("customers"), partition: 0, key: [id], row: { id, name: `c${id}`, region: id % 2 ? "eu" : "us" } });
+const customer = (id: number): TableChange => ({
+  op: "upsert",
+  topic: T("customers"),
+  partition: 0,
+  key: [id],
+  row: { id, name: `c${id}`, region: id % 2 ? "eu" : "us" },
+});
 const item = (orderId: number, line: number): TableChange => ({
   op: "upsert",
   topic: T("order_items"),
@@ -76,14 +93,18 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   await db.open();
   try {
     const raw = await rawCeiling(db, 200_000);
-    console.log(`raw classic-level: batch-write ${fmt(raw.writes)} puts/s, get ${fmt(raw.gets)} gets/s (the ceiling)`);
+    console.log(
+      `raw classic-level: batch-write ${fmt(raw.writes)} puts/s, get ${fmt(raw.gets)} gets/s (the ceiling)`,
+    );
 
     // Changes mix inserts and updates of existing keys (ids wrap around a 50k key space).
     const customers = 10_000;
     const replicaChanges = Array.from({ length: n }, (_, i) => order(1 + (i % 50_000), customers));
     const replica = await applyRate(db, "CREATE VIEW b_replica AS SELECT * FROM orders", replicaChanges, []);
     const preloadCustomers = Array.from({ length: customers }, (_, i) => customer(i + 1));
-    const twoWayChanges = Array.from({ length: n }, (_, i) => (i % 10 === 9 ? customer(1 + (i % customers)) : order(1 + (i % 50_000), customers)));
+    const twoWayChanges = Array.from({ length: n }, (_, i) =>
+      i % 10 === 9 ? customer(1 + (i % customers)) : order(1 + (i % 50_000), customers),
+    );
     const twoWay = await applyRate(
       db,
       "CREATE VIEW b_two AS SELECT o.id, o.total, c.name FROM orders o LEFT JOIN customers c ON o.customer_id = c.id",
@@ -114,7 +135,9 @@ export async function run(options: BenchOptions = {}): Promise<void> {
       await state.apply(batch);
     }
     const backfill = rows / ((performance.now() - t) / 1000);
-    console.log(`backfill: ${fmt(backfill)} rows/s into a ${fmt(rows)}-row replica (target 50k; ${ratio(backfill)})`);
+    console.log(
+      `backfill: ${fmt(backfill)} rows/s into a ${fmt(rows)}-row replica (target 50k; ${ratio(backfill)})`,
+    );
 
     const lookups: number[] = [];
     for (let i = 0; i < 20_000; i++) {
@@ -129,7 +152,10 @@ export async function run(options: BenchOptions = {}): Promise<void> {
     for (let i = 0; i < 2_000; i++) {
       const from = 1 + Math.floor(Math.random() * (rows - 200));
       t = performance.now();
-      const page = await queryRows(db, state, { filters: [{ column: "id", op: "gte", value: String(from) }], limit: 100 });
+      const page = await queryRows(db, state, {
+        filters: [{ column: "id", op: "gte", value: String(from) }],
+        limit: 100,
+      });
       pages.push(performance.now() - t);
       if (page.rows.length !== 100) throw new Error("short page");
     }
@@ -138,7 +164,9 @@ export async function run(options: BenchOptions = {}): Promise<void> {
     console.log(
       `point lookup at ${fmt(rows)} rows: p50 ${percentile(lookups, 0.5).toFixed(3)} ms, p99 ${percentile(lookups, 0.99).toFixed(3)} ms (target p99 < 2 ms; raw get ${perGet.toFixed(3)} ms mean)`,
     );
-    console.log(`100-row page at ${fmt(rows)} rows: p50 ${percentile(pages, 0.5).toFixed(3)} ms, p99 ${percentile(pages, 0.99).toFixed(3)} ms (target p99 < 10 ms)`);
+    console.log(
+      `100-row page at ${fmt(rows)} rows: p50 ${percentile(pages, 0.5).toFixed(3)} ms, p99 ${percentile(pages, 0.99).toFixed(3)} ms (target p99 < 10 ms)`,
+    );
   } finally {
     await db.close();
     await rm(dir, { recursive: true, force: true });

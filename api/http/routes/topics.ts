@@ -1,9 +1,9 @@
 // /v1/topics: every domain topic with its owner, and its events as server-sent JSON envelopes.
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
-import type { TopicStart } from "../../runtime.ts";
+import type { TopicEvent, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
-import { streamSse } from "../sse.ts";
+import { sseJson, streamSse } from "../sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
 
@@ -55,6 +55,24 @@ export function parseStart(from: string | undefined, lastEventId: string | undef
   );
 }
 
+// Live subscribers of a topic share event objects (api/topics/shared-tail.ts): serialize each one once.
+const frames = new WeakMap<TopicEvent, string>();
+
+function frameOf(event: TopicEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = sseJson({
+      partition: event.partition,
+      offset: event.offset,
+      timestamp: event.timestamp,
+      key: event.key,
+      value: event.value,
+    });
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
 export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
     "/v1/topics",
@@ -99,8 +117,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request, reply) => {
       const topic = request.params.topic;
       const start = parseStart(request.query.from, request.headers["last-event-id"]);
-      const known = await ctx.topics.topics();
-      if (!known.some((t) => t.topic === topic)) {
+      if (!ctx.topics.known(topic)) {
         throw new MeshError("MESH_NOT_FOUND", `no domain topic "${topic}"; list them with GET /v1/topics`, {
           topic,
         });
@@ -110,13 +127,8 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
           yield {
             id: `${event.partition}:${event.offset}`,
             event: "change",
-            data: {
-              partition: event.partition,
-              offset: event.offset,
-              timestamp: event.timestamp,
-              key: event.key,
-              value: event.value,
-            },
+            data: null,
+            raw: frameOf(event),
           };
         }
       });

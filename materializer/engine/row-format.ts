@@ -1,0 +1,91 @@
+// How one view stores its rows: positional arrays in a fixed column order (the relation's needed columns,
+// the view's output columns) encoded with engine/codec.ts, so no column name is written per row.
+import type { Relation, ViewPlan } from "../sql/plan.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
+import type { Row } from "./shape.ts";
+
+export interface StoredRow {
+  /** Source partition: a truncate on partition p removes exactly the rows that came from p. */
+  p: number;
+  r: Row;
+}
+
+export interface StoredViewRow {
+  k: unknown[];
+  v: Row;
+  /** Single-table views only: the source partition of the row (for truncates). */
+  p: number;
+}
+
+export interface StoredChange {
+  seq: number;
+  op: "insert" | "update" | "delete";
+  key: unknown[];
+  before: Row | null;
+  after: Row | null;
+}
+
+export class RowFormat {
+  private readonly tableCols: string[][];
+  private readonly viewCols: string[];
+  private readonly replica: boolean;
+
+  constructor(plan: ViewPlan) {
+    this.tableCols = plan.relations.map((r: Relation) => r.needed);
+    this.viewCols = plan.columns.map((c) => c.name);
+    this.replica = plan.relations.length === 1;
+  }
+
+  private toArray(cols: string[], row: Row): unknown[] {
+    return cols.map((c) => row[c] ?? null);
+  }
+
+  private toRow(cols: string[], values: unknown[], offset: number): Row {
+    const row: Row = {};
+    for (let i = 0; i < cols.length; i++) row[cols[i] as string] = values[i + offset] ?? null;
+    return row;
+  }
+
+  packTable(rel: number, stored: StoredRow): Buffer {
+    return encodeValue([stored.p, ...this.toArray(this.tableCols[rel] ?? [], stored.r)]);
+  }
+
+  unpackTable(rel: number, buf: Uint8Array): StoredRow {
+    const a = decodeValue(buf) as unknown[];
+    return { p: a[0] as number, r: this.toRow(this.tableCols[rel] ?? [], a, 1) };
+  }
+
+  packView(k: unknown[], v: Row, p = 0): Buffer {
+    const values = this.toArray(this.viewCols, v);
+    return encodeValue(this.replica ? [k, p, ...values] : [k, ...values]);
+  }
+
+  unpackView(buf: Uint8Array): StoredViewRow {
+    const a = decodeValue(buf) as unknown[];
+    return this.replica
+      ? { k: a[0] as unknown[], p: a[1] as number, v: this.toRow(this.viewCols, a, 2) }
+      : { k: a[0] as unknown[], p: 0, v: this.toRow(this.viewCols, a, 1) };
+  }
+
+  packChange(c: StoredChange): Buffer {
+    const img = (r: Row | null): unknown[] | null => (r ? this.toArray(this.viewCols, r) : null);
+    return encodeValue([c.seq, c.op, c.key, img(c.before), img(c.after)]);
+  }
+
+  unpackChange(buf: Uint8Array): StoredChange {
+    const [seq, op, key, before, after] = decodeValue(buf) as [
+      number,
+      StoredChange["op"],
+      unknown[],
+      unknown[] | null,
+      unknown[] | null,
+    ];
+    return {
+      seq,
+      op,
+      key,
+      before: before ? this.toRow(this.viewCols, before, 0) : null,
+      after: after ? this.toRow(this.viewCols, after, 0) : null,
+    };
+  }
+}
