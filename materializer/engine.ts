@@ -111,7 +111,10 @@ export class MaterializerEngine implements ViewEngine {
         await this.run(view);
       } catch (err) {
         // A view that cannot start (e.g. Kafka unreachable) is not left half-created.
-        await this.views.get(view.name)?.runner.stop().catch(() => undefined);
+        await this.views
+          .get(view.name)
+          ?.runner.stop()
+          .catch(() => undefined);
         this.views.delete(view.name);
         await this.options.db.del(this.catalogKey(view.name));
         await this.options.db.clear(Layout.range(new ViewState(this.options.db, view).layout.prefix));

@@ -296,7 +296,10 @@ describe("views equal Postgres through the real connector", () => {
   it("stays exact with `mesh materialize` SIGKILLed 5 times while the workload runs", async () => {
     const r = rng(5);
     const feedSeq = async (): Promise<number> => {
-      const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+      const db: Db = new ClassicLevel<Buffer, Buffer>(dir, {
+        keyEncoding: "buffer",
+        valueEncoding: "buffer",
+      });
       await db.open();
       try {
         const meta = await db.get(new Layout("order_lines").meta());
@@ -333,7 +336,10 @@ describe("views equal Postgres through the real connector", () => {
     }
     // The kills landed while the process was applying: the stored state moved between most kills.
     const moved = progress.filter((p, i) => p > (i === 0 ? before : (progress[i - 1] ?? 0))).length;
-    expect(moved, `order_lines feed seq after each kill: ${before} → ${progress.join(", ")}`).toBeGreaterThanOrEqual(3);
+    expect(
+      moved,
+      `order_lines feed seq after each kill: ${before} → ${progress.join(", ")}`,
+    ).toBeGreaterThanOrEqual(3);
     const { engine, close } = await open();
     try {
       await waitFor(() => engine.listViews().every((v) => v.status.state === "ready"), 60_000);

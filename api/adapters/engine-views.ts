@@ -2,7 +2,7 @@
 // changes as the API's lossless JSON (lib/avro.ts toJsonValue with each column's Avro type).
 import type avro from "avsc";
 import { avroType, toJsonValue } from "../../lib/avro.ts";
-import { MeshError } from "../../lib/errors.ts";
+import { isMeshError, MeshError } from "../../lib/errors.ts";
 import type { Row, ViewColumn, ViewEngine, ViewInfo as EngineViewInfo } from "../../materializer/contract.ts";
 import type { ViewRecord } from "../catalog/records.ts";
 import type { RowQuery, ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts";
@@ -123,7 +123,12 @@ export class EngineViews implements ViewRuntime {
   }
 
   #engineView(name: string): EngineViewInfo | undefined {
-    return this.#engine.listViews().find((v) => v.name === name);
+    try {
+      return this.#engine.getView(name);
+    } catch (err) {
+      if (isMeshError(err) && err.code === "MESH_NOT_FOUND") return undefined;
+      throw err;
+    }
   }
 
   #render(name: string, row: Row): Record<string, unknown> {

@@ -28,9 +28,14 @@ export async function run(args: string[]): Promise<number> {
     }
     if (json) printJson({ ...status, ready: ready.ok, checks: ready.checks });
     else {
-      const roles = (status.roles ?? {}) as Record<string, { url?: string; listening?: string }>;
-      for (const [role, info] of Object.entries(roles))
-        console.log(`${role.padEnd(12)} ${info.url ?? info.listening ?? "-"}`);
+      const roles = (status.roles ?? {}) as Record<
+        string,
+        { url?: string; brokers?: string; inProcess?: boolean }
+      >;
+      for (const [role, info] of Object.entries(roles)) {
+        const where = info.url ?? info.brokers ?? (info.inProcess ? "in the API process" : "elsewhere");
+        console.log(`${role.padEnd(12)} ${where}`);
+      }
       console.log(`sources      ${String(status.sources)}\nviews        ${String(status.views)}`);
       for (const c of ready.checks)
         console.log(`${c.ok ? "ok  " : "FAIL"} ${c.name}${c.error ? `: ${c.error}` : ""}`);

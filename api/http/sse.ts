@@ -8,8 +8,12 @@ export interface SseEvent {
   id: string;
   event: string;
   data: unknown;
-  /** `data` already serialized (one event fanned out to many clients is serialized once). */
-  raw?: string;
+  /** The whole frame already encoded (one event fanned out to many clients is encoded once). */
+  frame?: Buffer;
+}
+
+export function sseFrame(id: string, event: string, data: unknown): Buffer {
+  return Buffer.from(`id: ${id}\nevent: ${event}\ndata: ${sseJson(data)}\n\n`);
 }
 
 const keepAliveMs = 15_000;
@@ -58,7 +62,7 @@ export async function streamSse(
         });
       }
       const ok = raw.write(
-        `id: ${event.id}\nevent: ${event.event}\ndata: ${event.raw ?? sseJson(event.data)}\n\n`,
+        event.frame ?? `id: ${event.id}\nevent: ${event.event}\ndata: ${sseJson(event.data)}\n\n`,
       );
       if (!ok) {
         await once(raw, "drain", { signal: controller.signal }).catch(() => undefined);

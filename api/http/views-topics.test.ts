@@ -96,6 +96,13 @@ describe("views", () => {
     const bad = await app.inject({ method: "POST", url: "/v1/views", payload: { sql: "DROP TABLE orders" } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: "MESH_BAD_SQL", details: { position: 0 } });
+    const unknownTable = await app.inject({
+      method: "POST",
+      url: "/v1/views",
+      payload: { sql: "CREATE VIEW v2 AS SELECT x FROM nowhere" },
+    });
+    expect(unknownTable.json()).toMatchObject({ code: "MESH_BAD_SQL", details: { table: "nowhere" } });
+    expect(ctx.catalog.view("v2")).toBeUndefined();
     const extra = await app.inject({ method: "POST", url: "/v1/views", payload: { sql, name: "x" } });
     expect(extra.json()).toMatchObject({ code: "MESH_UNKNOWN_FIELD", details: { field: "name" } });
     await app.inject({ method: "POST", url: "/v1/views", payload: { sql } });

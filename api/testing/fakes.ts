@@ -76,6 +76,14 @@ export class FakeViews implements ViewRuntime {
     return { name: m[1]! };
   }
   ensure(view: ViewRecord): Promise<void> {
+    // The real engine compiles against the registered topics: a table nobody carries is refused.
+    if (/\bnowhere\b/.test(view.sql)) {
+      return Promise.reject(
+        new MeshError("MESH_BAD_SQL", "the table nowhere, which no registered topic carries", {
+          table: "nowhere",
+        }),
+      );
+    }
     if (!this.views.has(view.name)) this.views.set(view.name, { record: view, rows: [] });
     return Promise.resolve();
   }

@@ -32,6 +32,8 @@ export class PostgresConnector implements Connector {
     tables: {},
   };
   private session: Session | null = null;
+  /** Aborts the session being set up (e.g. a long initial snapshot) when stop() or pause() is called. */
+  private attempt: AbortController | null = null;
   private loop: Promise<void> | null = null;
   private wanted: "run" | "stop" | "pause" = "stop";
   private wake: (() => void) | null = null;
@@ -66,7 +68,9 @@ export class PostgresConnector implements Connector {
         continue;
       }
       try {
+        this.attempt = new AbortController();
         const session = await runSession(this.def, this.deps, {
+          signal: this.attempt.signal,
           status: this.current,
           onReady: () => {
             if (!readyReported) onReady();
@@ -76,10 +80,13 @@ export class PostgresConnector implements Connector {
           resnapshot: this.pendingResnapshot,
         });
         this.session = session;
+        // stop() or pause() may have come while the session was being set up.
+        if (this.wanted !== "run") await session.drain();
         await session.closed;
         this.session = null;
       } catch (err) {
         this.session = null;
+        if (this.attempt?.signal.aborted && this.wanted !== "run") continue;
         const error = toStatusError(err);
         this.current.error = error;
         const retryable = !isMeshError(err) || err.retryable;
@@ -113,6 +120,7 @@ export class PostgresConnector implements Connector {
 
   async stop(): Promise<void> {
     this.wanted = "stop";
+    this.attempt?.abort();
     this.wake?.();
     await this.session?.drain();
     await this.loop;
@@ -121,6 +129,7 @@ export class PostgresConnector implements Connector {
 
   async pause(): Promise<void> {
     this.wanted = "pause";
+    this.attempt?.abort();
     await this.session?.drain();
   }
 

@@ -10,7 +10,7 @@ import { createProducer, ensureTopics, KafkaSink } from "../core/kafka-sink.ts";
 import { tableTopic } from "../core/envelope.ts";
 import { connect, primaryKey, qualifiedIdent, quoteIdent, resolveTables, TypeCatalog } from "./catalog.ts";
 import { runInitialSnapshot } from "./initial-snapshot.ts";
-import { formatLsn } from "./lsn.ts";
+import { formatLsn, parseLsn } from "./lsn.ts";
 import { defaultPublicationName, defaultSlotName } from "./names.ts";
 import type { Relation } from "./pgoutput.ts";
 import { checkPostgresPrerequisites } from "./prerequisites.ts";
@@ -34,6 +34,8 @@ export interface Session {
 }
 
 export interface SessionHooks {
+  /** Aborted when the connector is stopped or paused while this session is being set up. */
+  signal: AbortSignal;
   status: SourceStatus;
   onReady: () => void;
   resnapshot: string[];
@@ -125,6 +127,7 @@ export async function runSession(
     const state = ((await deps.offsets.load(stateKey)) ?? {}) as SnapshotState;
     const exists = await slotExists(client, slot);
     const abort = new AbortController();
+    hooks.signal.addEventListener("abort", () => abort.abort(), { once: true });
     cleanups.push(() => Promise.resolve(abort.abort()));
     if (def.snapshot !== "never" && (!exists || state.snapshotDone !== true)) {
       if (exists) await dropSlot(client, slot);
@@ -195,6 +198,10 @@ export async function runSession(
         for (const [t, n] of created) partitions.set(t, n);
       },
     });
+    // Start from the slot's confirmed position: every status update (keepalive replies included) then carries
+    // a real flush position, and the server never times the connection out during a long first transaction.
+    const slotState = await slotLag(client, slot);
+    if (slotState) processor.confirmed = parseLsn(slotState.confirmed);
     const queue: StreamItem[] = [];
     let queueHead = 0;
     let pumping = false;

@@ -60,12 +60,14 @@ async function followMany(
   const lookup = direction === "forward" ? step.forward : step.backward;
   const kinds = shape.kinds(fromRel, fromCols);
   const vals = froms.map((f) => shape.values(fromRel, f, fromCols));
-  if (lookup.by === "pk") {
-    await reader.prefetch(
-      lookup.rel,
-      vals.flatMap((v) => (v ? [Reader.lookupPk(lookup, v, kinds) as Buffer] : [])),
-    );
+  if (lookup.by === "index") {
+    const found = await reader.findMany(lookup, vals, kinds);
+    return found.map((list) => list.map((f) => f.row));
   }
+  await reader.prefetch(
+    lookup.rel,
+    vals.flatMap((v) => (v ? [Reader.lookupPk(lookup, v, kinds) as Buffer] : [])),
+  );
   return Promise.all(
     froms.map(async (from, i) => {
       const v = vals[i];
@@ -73,7 +75,7 @@ async function followMany(
       const found = await reader.find(lookup, v, kinds);
       // A key lookup matched the key columns only; ON may equate more columns.
       return found
-        .filter((f) => lookup.by !== "pk" || sameValues(shape, fromRel, from, fromCols, toRel, f.row, toCols))
+        .filter((f) => sameValues(shape, fromRel, from, fromCols, toRel, f.row, toCols))
         .map((f) => f.row);
     }),
   );

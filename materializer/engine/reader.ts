@@ -56,6 +56,8 @@ export class Pending {
 
 /** Rows read from LevelDB during one batch: shared by the S0 and S1 readers (the overlay is checked first). */
 export type RowCache = Map<string, Row | null>;
+/** Index scans' LevelDB results during one batch, shared like RowCache. */
+export type ScanCache = Map<string, Buffer[]>;
 
 export class Reader {
   private readonly cache: RowCache;
@@ -63,6 +65,7 @@ export class Reader {
   private readonly layout: Layout;
   private readonly pending: Pending | null;
   private readonly format: RowFormat;
+  private readonly scans: ScanCache;
 
   constructor(
     db: Db,
@@ -70,7 +73,9 @@ export class Reader {
     format: RowFormat,
     pending: Pending | null,
     cache: RowCache = new Map(),
+    scans: ScanCache = new Map(),
   ) {
+    this.scans = scans;
     this.db = db;
     this.layout = layout;
     this.format = format;
@@ -120,13 +125,42 @@ export class Reader {
 
   private async scan(rel: number, set: number, vals: Buffer): Promise<Buffer[]> {
     const prefix = this.layout.joinIndex(rel, set, vals);
-    const pks: Buffer[] = [];
-    for await (const key of this.db.keys(Layout.range(prefix))) {
-      const pk = key.subarray(prefix.length);
-      if (!this.pending?.get(rel, pk)) pks.push(Buffer.from(pk));
+    // The LevelDB part of a scan is the same in S0 and S1 (the overlay is applied after): share it.
+    const id = `${rel}:${set}:${vals.toString("latin1")}`;
+    let stored = this.scans.get(id);
+    if (!stored) {
+      stored = (await this.db.keys(Layout.range(prefix)).all()).map((key) =>
+        Buffer.from(key.subarray(prefix.length)),
+      );
+      this.scans.set(id, stored);
     }
+    const pks = this.pending ? stored.filter((pk) => !this.pending?.get(rel, pk)) : [...stored];
     if (this.pending) pks.push(...this.pending.indexed(rel, set, vals));
     return pks;
+  }
+
+  /** Index lookups for many value tuples: the scans run concurrently, then one getMany loads every row. */
+  async findMany(
+    lookup: Lookup & { by: "index" },
+    valsList: (unknown[] | null)[],
+    fromKinds: Parameters<typeof encodeKey>[1],
+  ): Promise<{ pk: Buffer; row: Row }[][]> {
+    const pkLists = await Promise.all(
+      valsList.map((vals) =>
+        vals ? this.scan(lookup.rel, lookup.set, encodeKey(vals, fromKinds)) : Promise.resolve([]),
+      ),
+    );
+    await this.prefetch(lookup.rel, pkLists.flat());
+    return Promise.all(
+      pkLists.map(async (pks) => {
+        const out: { pk: Buffer; row: Row }[] = [];
+        for (const pk of pks) {
+          const row = await this.get(lookup.rel, pk);
+          if (row) out.push({ pk, row });
+        }
+        return out;
+      }),
+    );
   }
 
   /** Rows of `lookup.rel` whose lookup columns equal `vals` (values from the other side, with their kinds). */

@@ -8,7 +8,7 @@ import type { Relation, ViewPlan } from "../sql/plan.ts";
 import { drivingKeys, recompute, type ViewRow } from "./join.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
-import { Pending, Reader, type Db, type RowCache } from "./reader.ts";
+import { Pending, Reader, type Db, type RowCache, type ScanCache } from "./reader.ts";
 import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
 
@@ -95,8 +95,9 @@ export class ViewState {
     await this.collect(changes, pending);
     pending.indexRows(this.shape);
     const cache: RowCache = new Map();
-    const s0 = new Reader(this.db, this.layout, this.format, null, cache);
-    const s1 = new Reader(this.db, this.layout, this.format, pending, cache);
+    const scans: ScanCache = new Map();
+    const s0 = new Reader(this.db, this.layout, this.format, null, cache, scans);
+    const s1 = new Reader(this.db, this.layout, this.format, pending, cache, scans);
 
     const ops: BatchOp[] = [];
     const affected = new Map<string, Buffer>();

@@ -62,48 +62,80 @@ function numberText(value: unknown): string | number {
   throw new TypeError(`not a number: ${String(value)}`);
 }
 
-function pushNumber(out: number[], value: unknown): void {
+// Parts are written into one growing scratch buffer (keys are built per row and per lookup: hot).
+let scratch = Buffer.allocUnsafe(1024);
+let at = 0;
+
+function put(byte: number): void {
+  if (at >= scratch.length) {
+    const bigger = Buffer.allocUnsafe(scratch.length * 2);
+    scratch.copy(bigger, 0, 0, at);
+    scratch = bigger;
+  }
+  scratch[at++] = byte;
+}
+
+function pushNumber(value: unknown): void {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value !== 0 && !Object.is(value, -0)) {
+    // Fast path for the common case (int columns): the digits of the integer, exponent = digit count.
+    const negative = value < 0;
+    let digits = String(negative ? -value : value);
+    const exponent = digits.length;
+    digits = digits.replace(/0+$/, "");
+    writeCanonical({ negative, digits, exponent });
+    return;
+  }
+  if (typeof value === "bigint") {
+    if (value === 0n) {
+      put(TAG_ZERO);
+      return;
+    }
+    const digits = (value < 0n ? -value : value).toString();
+    writeCanonical({ negative: value < 0n, digits: digits.replace(/0+$/, ""), exponent: digits.length });
+    return;
+  }
   const text = numberText(value);
   if (typeof text === "number") {
-    out.push(Number.isNaN(text) ? TAG_NAN : text > 0 ? TAG_POS_INF : TAG_NEG_INF);
+    put(Number.isNaN(text) ? TAG_NAN : text > 0 ? TAG_POS_INF : TAG_NEG_INF);
     return;
   }
   const c = canonicalDecimal(text);
   if (!c) {
-    out.push(TAG_ZERO);
+    put(TAG_ZERO);
     return;
   }
-  const body: number[] = [];
-  const e = (c.exponent ^ 0x80000000) >>> 0;
-  body.push((e >>> 24) & 0xff, (e >>> 16) & 0xff, (e >>> 8) & 0xff, e & 0xff);
-  for (let i = 0; i < c.digits.length; i++) body.push(c.digits.charCodeAt(i));
-  body.push(0x00);
-  if (c.negative) {
-    out.push(TAG_NEG);
-    for (const b of body) out.push(0xff - b);
-  } else {
-    out.push(TAG_POS);
-    for (const b of body) out.push(b);
-  }
+  writeCanonical(c);
 }
 
-function pushEscaped(out: number[], tag: number, bytes: Uint8Array): void {
-  out.push(tag);
+function writeCanonical(c: Canonical): void {
+  const flip = c.negative ? 0xff : 0x00;
+  put(c.negative ? TAG_NEG : TAG_POS);
+  const e = (c.exponent ^ 0x80000000) >>> 0;
+  put(((e >>> 24) & 0xff) ^ flip);
+  put(((e >>> 16) & 0xff) ^ flip);
+  put(((e >>> 8) & 0xff) ^ flip);
+  put((e & 0xff) ^ flip);
+  for (let i = 0; i < c.digits.length; i++) put(c.digits.charCodeAt(i) ^ flip);
+  put(flip);
+}
+
+function pushEscaped(tag: number, bytes: Uint8Array): void {
+  put(tag);
   for (const b of bytes) {
-    out.push(b);
-    if (b === 0x00) out.push(0xff);
+    put(b);
+    if (b === 0x00) put(0xff);
   }
-  out.push(0x00);
+  put(0x00);
 }
 
 /** Appends one value's encoding; `kind` says how to read a JS string (a decimal column's strings are numbers). */
-export function pushPart(out: number[], value: unknown, kind: KeyKind = "any"): void {
+function pushPart(value: unknown, kind: KeyKind): void {
   if (value === null || value === undefined) {
-    out.push(TAG_NULL);
+    put(TAG_NULL);
     return;
   }
   if (typeof value === "boolean") {
-    out.push(value ? TAG_TRUE : TAG_FALSE);
+    put(value ? TAG_TRUE : TAG_FALSE);
     return;
   }
   if (
@@ -111,15 +143,15 @@ export function pushPart(out: number[], value: unknown, kind: KeyKind = "any"): 
     typeof value === "bigint" ||
     (kind === "decimal" && typeof value === "string")
   ) {
-    pushNumber(out, value);
+    pushNumber(value);
     return;
   }
   if (typeof value === "string") {
-    pushEscaped(out, TAG_STRING, Buffer.from(value, "utf8"));
+    pushEscaped(TAG_STRING, Buffer.from(value, "utf8"));
     return;
   }
   if (value instanceof Uint8Array) {
-    pushEscaped(out, TAG_BYTES, value);
+    pushEscaped(TAG_BYTES, value);
     return;
   }
   throw new TypeError(`cannot encode a ${typeof value} as a key part`);
@@ -127,9 +159,9 @@ export function pushPart(out: number[], value: unknown, kind: KeyKind = "any"): 
 
 /** Encodes a tuple (composite key); kinds[i] applies to values[i] (default "any"). */
 export function encodeKey(values: readonly unknown[], kinds?: readonly KeyKind[]): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < values.length; i++) pushPart(out, values[i], kinds?.[i] ?? "any");
-  return Buffer.from(out);
+  at = 0;
+  for (let i = 0; i < values.length; i++) pushPart(values[i], kinds?.[i] ?? "any");
+  return Buffer.from(scratch.subarray(0, at));
 }
 
 /** The smallest key greater than every key starting with `prefix` (for `lt` bounds of prefix scans). */

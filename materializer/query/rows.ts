@@ -193,19 +193,31 @@ export async function queryRows(
   let last: Buffer | null = null;
   let exhausted = true;
   const base = state.layout.viewRow(Buffer.alloc(0));
-  for await (const [key, value] of db.iterator(options)) {
-    scanned++;
-    last = key;
-    let stored: StoredViewRow | null;
-    if (index >= 0) {
-      const buf = await db.get(Buffer.concat([base, value]));
-      stored = buf ? state.format.unpackView(buf) : null;
-    } else stored = state.format.unpackView(value);
-    if (stored && matches(stored.v, filters, kinds)) rows.push({ key: stored.k, row: stored.v });
-    if (rows.length >= limit || scanned >= maxScan) {
-      exhausted = false;
-      break;
+  // Entries come in chunks (one native call each) rather than one await per entry; index entries' rows
+  // are fetched with one getMany per chunk.
+  const it = db.iterator(options);
+  try {
+    outer: for (;;) {
+      const chunk = await it.nextv(Math.min(Math.max(limit + 1, 64), 1000));
+      if (chunk.length === 0) break;
+      const rowsOf =
+        index >= 0
+          ? await db.getMany(chunk.map(([, value]) => Buffer.concat([base, value])))
+          : chunk.map(([, value]) => value);
+      for (let i = 0; i < chunk.length; i++) {
+        scanned++;
+        last = (chunk[i] as [Buffer, Buffer])[0];
+        const buf = rowsOf[i];
+        const stored: StoredViewRow | null = buf ? state.format.unpackView(buf) : null;
+        if (stored && matches(stored.v, filters, kinds)) rows.push({ key: stored.k, row: stored.v });
+        if (rows.length >= limit || scanned >= maxScan) {
+          exhausted = false;
+          break outer;
+        }
+      }
     }
+  } finally {
+    await it.close();
   }
   // A page that stopped at the limit or the scan bound continues after its last scanned entry.
   const next =

@@ -80,6 +80,14 @@ async function loadJob(job: LoadJob): Promise<LoadResult> {
   };
 }
 
+const headRe = /"partition":(\d+),"offset":"(\d+)","timestamp":"([^"]+)"/;
+
+function envelopeHead(line: string): { partition: number; offset: string; timestamp: string } {
+  const m = headRe.exec(line);
+  if (!m) throw new Error(`unexpected event ${line.slice(0, 200)}`);
+  return { partition: Number(m[1]), offset: m[2]!, timestamp: m[3]! };
+}
+
 /** 100 SSE clients on one URL; each checks it got every event in offset order per partition. */
 async function sseJob(job: SseJob): Promise<SseResult> {
   const delays: number[] = [];
@@ -118,7 +126,8 @@ async function sseJob(job: SseJob): Promise<SseResult> {
               buf = buf.slice(end + 2);
               const data = block.split("\n").find((l) => l.startsWith("data: "));
               if (!data) continue;
-              const e = JSON.parse(data.slice(6)) as { partition: number; offset: string; timestamp: string };
+              // Only the three fields measured, without JSON.parse: 100 clients in one process parse a lot.
+              const e = envelopeHead(data);
               delays.push(Date.now() - Date.parse(e.timestamp));
               const offset = Number(e.offset);
               const prev = last.get(e.partition);

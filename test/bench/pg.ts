@@ -8,7 +8,12 @@ import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry } from "../../registry/server.ts";
-import { createConnector, type Connector, type ConnectorDeps, type SourceDefinition } from "../../connectors/core/change-source.ts";
+import {
+  createConnector,
+  type Connector,
+  type ConnectorDeps,
+  type SourceDefinition,
+} from "../../connectors/core/change-source.ts";
 import { memoryOffsetStore } from "../../connectors/core/offset-store.ts";
 import { httpSchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
 
@@ -29,10 +34,27 @@ async function recvlogical(url: string, slot: string, publication: string, endLs
   await new Promise<void>((resolve, reject) => {
     const p = spawn(
       "pg_recvlogical",
-      ["-d", url, "--slot", slot, "--start", "--endpos", endLsn, "--no-loop", "-o", "proto_version=1", "-o", `publication_names=${publication}`, "-f", "/dev/null"],
+      [
+        "-d",
+        url,
+        "--slot",
+        slot,
+        "--start",
+        "--endpos",
+        endLsn,
+        "--no-loop",
+        "-o",
+        "proto_version=1",
+        "-o",
+        `publication_names=${publication}`,
+        "-f",
+        "/dev/null",
+      ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
-    p.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`pg_recvlogical exited with ${code}`))));
+    p.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`pg_recvlogical exited with ${code}`)),
+    );
   });
   return (performance.now() - started) / 1000;
 }
@@ -51,15 +73,34 @@ async function freshDb(env: Env, name: string, ddl: string[]): Promise<string> {
 }
 
 async function dropDb(env: Env, name: string): Promise<void> {
-  await sql(env.baseUrl, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [name]);
+  await sql(
+    env.baseUrl,
+    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active",
+    [name],
+  );
   await sql(env.baseUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 /** Commits `workload` while the connector is stopped, then times both readers over the same WAL range. */
-async function catchUp(env: Env, label: string, rows: number, workload: (url: string) => Promise<void>, transactions: number): Promise<void> {
+async function catchUp(
+  env: Env,
+  label: string,
+  rows: number,
+  workload: (url: string) => Promise<void>,
+  transactions: number,
+): Promise<void> {
   const db = `bench_pg_${label}_${stamp}`;
-  const url = await freshDb(env, db, ["CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c numeric(12,2), d timestamptz)"]);
-  const def: SourceDefinition = { name: `bench_${label}_${stamp}`, owner: "bench", kind: "postgres", url, tables: ["public.t"], snapshot: "never" };
+  const url = await freshDb(env, db, [
+    "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c numeric(12,2), d timestamptz)",
+  ]);
+  const def: SourceDefinition = {
+    name: `bench_${label}_${stamp}`,
+    owner: "bench",
+    kind: "postgres",
+    url,
+    tables: ["public.t"],
+    snapshot: "never",
+  };
   let acked = 0;
   let events = 0;
   const deps = env.deps((_c, n) => {
@@ -92,7 +133,14 @@ async function latency(env: Env): Promise<void> {
   const url = await freshDb(env, db, ["CREATE TABLE t (id bigint PRIMARY KEY, a int, b text)"]);
   const samples: number[] = [];
   const connector = createConnector(
-    { name: `bench_lat_${stamp}`, owner: "bench", kind: "postgres", url, tables: ["public.t"], snapshot: "never" },
+    {
+      name: `bench_lat_${stamp}`,
+      owner: "bench",
+      kind: "postgres",
+      url,
+      tables: ["public.t"],
+      snapshot: "never",
+    },
     env.deps((commitMicros, n) => {
       const ms = Date.now() - Number(commitMicros / 1000n);
       for (let i = 0; i < n; i++) samples.push(ms);
@@ -115,8 +163,11 @@ async function latency(env: Env): Promise<void> {
   await c.end();
   await connector.stop();
   samples.sort((a, b) => a - b);
-  const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
-  console.log(`latency at ${rate.toFixed(0)} changes/s: commit→ack p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms (${samples.length} changes)`);
+  const q = (p: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+  console.log(
+    `latency at ${rate.toFixed(0)} changes/s: commit→ack p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms (${samples.length} changes)`,
+  );
   await dropDb(env, db);
 }
 
@@ -127,7 +178,17 @@ async function snapshot(env: Env): Promise<void> {
     "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.01, now() FROM generate_series(1, 1000000) g",
     "ANALYZE t",
   ]);
-  const connector = createConnector({ name: `bench_snap_${stamp}`, owner: "bench", kind: "postgres", url, tables: ["public.t"], snapshot: "initial" }, env.deps());
+  const connector = createConnector(
+    {
+      name: `bench_snap_${stamp}`,
+      owner: "bench",
+      kind: "postgres",
+      url,
+      tables: ["public.t"],
+      snapshot: "initial",
+    },
+    env.deps(),
+  );
   let peak = process.memoryUsage().rss;
   const rssBefore = peak;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
@@ -147,7 +208,12 @@ async function snapshot(env: Env): Promise<void> {
 export async function run(): Promise<void> {
   const brokers = (process.env.MESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",");
   const baseUrl = process.env.MESH_PG_URL ?? "postgres://mesh:mesh@127.0.0.1:15432/postgres";
-  const registry = await startRegistry({ brokers, port: 0, topic: `_schemas_bench_pg_${stamp}`, logger: silentLogger() });
+  const registry = await startRegistry({
+    brokers,
+    port: 0,
+    topic: `_schemas_bench_pg_${stamp}`,
+    logger: silentLogger(),
+  });
   const kafka = new Kafka({ brokers, clientId: "bench-pg", logLevel: logLevel.NOTHING });
   const env: Env = {
     baseUrl,
@@ -163,7 +229,17 @@ export async function run(): Promise<void> {
     const only = process.env.MESH_BENCH_PG_ONLY?.split(",");
     const want = (k: string): boolean => !only || only.includes(k);
     if (want("a"))
-      await catchUp(env, "a_one_500k_txn", 500_000, (url) => sql(url, "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.01, now() FROM generate_series(1, 500000) g").then(() => undefined), 1);
+      await catchUp(
+        env,
+        "a_one_500k_txn",
+        500_000,
+        (url) =>
+          sql(
+            url,
+            "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.01, now() FROM generate_series(1, 500000) g",
+          ).then(() => undefined),
+        1,
+      );
     if (want("b")) {
       await catchUp(
         env,
@@ -171,7 +247,10 @@ export async function run(): Promise<void> {
         100_000,
         async (url) => {
           await sql(url, "INSERT INTO t SELECT g, 0, 'row ' || g, 0, now() FROM generate_series(1, 1000) g");
-          await sql(url, "DO $$ BEGIN FOR i IN 1..100000 LOOP UPDATE t SET a = a + 1 WHERE id = (i % 1000) + 1; COMMIT; END LOOP; END $$");
+          await sql(
+            url,
+            "DO $$ BEGIN FOR i IN 1..100000 LOOP UPDATE t SET a = a + 1 WHERE id = (i % 1000) + 1; COMMIT; END LOOP; END $$",
+          );
         },
         100_001,
       );

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
 import type { TopicEvent, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
-import { sseJson, streamSse } from "../sse.ts";
+import { sseFrame, streamSse } from "../sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
 
@@ -56,12 +56,12 @@ export function parseStart(from: string | undefined, lastEventId: string | undef
 }
 
 // Live subscribers of a topic share event objects (api/topics/shared-tail.ts): serialize each one once.
-const frames = new WeakMap<TopicEvent, string>();
+const frames = new WeakMap<TopicEvent, Buffer>();
 
-function frameOf(event: TopicEvent): string {
+function frameOf(event: TopicEvent): Buffer {
   let frame = frames.get(event);
   if (frame === undefined) {
-    frame = sseJson({
+    frame = sseFrame(`${event.partition}:${event.offset}`, "change", {
       partition: event.partition,
       offset: event.offset,
       timestamp: event.timestamp,
@@ -128,7 +128,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
             id: `${event.partition}:${event.offset}`,
             event: "change",
             data: null,
-            raw: frameOf(event),
+            frame: frameOf(event),
           };
         }
       });
