@@ -109,6 +109,14 @@ describe("materializer on Kafka and the registry", () => {
     expect(big.rows.every((r) => Number(r.row.total) >= 250)).toBe(true);
     const statuses = big.rows.map((r) => r.row.status as string);
     expect(statuses).toEqual([...statuses].sort());
+
+    // An index added to a live view is built over its existing rows, then maintained.
+    expect((await engine.createView("CREATE INDEX ON o2m (name)")).indexes).toEqual([["name"]]);
+    await waitFor(() => engine.getView("o2m").status.state === "ready");
+    const byName = await engine.queryRows("o2m", { order: "name", limit: 10_000 });
+    const names = byName.rows.map((r) => String(r.row.name));
+    expect(byName.rows.length).toBe(engine.getView("o2m").status.rows);
+    expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
   });
 
   it("parks an undecodable record per key, keeps other keys flowing, and lets an operator skip it", async () => {
@@ -288,6 +296,9 @@ describe("materializer on Kafka and the registry", () => {
       }
       // The workload's customers table of `crm` only saw customer ops; keep the model exact.
       await expectSettled(engine, sql, [writer, other], new Map([...tables, ...crm.tables]));
+      await engine.dropView("cross_src");
+      expect(engine.listViews().map((v) => v.name)).not.toContain("cross_src");
+      expect(() => engine.getView("cross_src")).toThrow(/no view named cross_src/);
     } finally {
       await other.stop();
     }

@@ -90,8 +90,14 @@ export async function startMaterializer(
   };
 }
 
-async function main(): Promise<void> {
-  const config = parseMaterializerConfig(process.argv.slice(2), process.env);
+/** `mesh materialize [flags]`: runs until SIGTERM/SIGINT. */
+export async function run(args: string[]): Promise<number> {
+  await main(args);
+  return new Promise<number>(() => undefined);
+}
+
+async function main(argv = process.argv.slice(2)): Promise<void> {
+  const config = parseMaterializerConfig(argv, process.env);
   const logger = createLogger({ level: config.logLevel, name: "materialize" });
   const running = await startMaterializer(config, logger);
   logger.info(

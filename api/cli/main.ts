@@ -5,24 +5,35 @@ import { silenceKnownWarnings } from "../../lib/warnings.ts";
 
 silenceKnownWarnings();
 
-const commands: Record<string, () => Promise<{ run: (args: string[]) => Promise<number> }>> = {
-  stack: () => import("./stack.ts"),
-  registry: () => import("../../registry/main.ts"),
-  api: () => import("../main.ts"),
-  source: () => import("./source.ts"),
-  view: () => import("./view.ts"),
-  topic: () => import("./topic.ts"),
-  status: () => import("./status.ts"),
-  up: () => import("./up.ts"),
+type Command = { run: (args: string[]) => Promise<number> };
+
+const commands: Record<string, { load: () => Promise<Command>; about: string }> = {
+  up: { load: () => import("./up.ts"), about: "the local stack and every role in one process [--demo]" },
+  stack: {
+    load: () => import("./stack.ts"),
+    about: "up|down|status|env: Kafka, Postgres, MariaDB under .mesh/",
+  },
+  source: {
+    load: () => import("./source.ts"),
+    about: "add|list|show|pause|resume|snapshot|rm source databases",
+  },
+  view: { load: () => import("./view.ts"), about: "create|list|show|query|rm SQL views" },
+  topic: { load: () => import("./topic.ts"), about: "list|tail domain topics" },
+  status: {
+    load: () => import("./status.ts"),
+    about: "where each role listens and how it is doing [--json]",
+  },
+  api: { load: () => import("../main.ts"), about: "role: the HTTP API (port 8080)" },
+  registry: { load: () => import("../../registry/main.ts"), about: "role: the schema registry (port 8081)" },
+  connect: { load: () => import("../../connectors/main.ts"), about: "role: connectors from a config file" },
+  materialize: { load: () => import("../../materializer/main.ts"), about: "role: the view materializer" },
 };
 
 const usage = `usage: mesh <command> [args]
 
 commands:
-  stack up|down|status|env   run the local stack (Kafka, Postgres, MariaDB) under .mesh/
-${Object.keys(commands)
-  .filter((c) => c !== "stack")
-  .map((c) => `  ${c}`)
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.about}`)
   .join("\n")}
 
 Run \`mesh <command> --help\` for a command's options.`;
@@ -33,12 +44,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return name ? 0 : 2;
   }
-  const load = commands[name];
-  if (!load) {
+  const entry = commands[name];
+  if (!entry) {
     console.error(`mesh: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  const command = await load();
+  const command = await entry.load();
   return command.run(rest);
 }
 

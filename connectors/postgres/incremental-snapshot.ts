@@ -24,6 +24,7 @@ interface Chunk {
   mapping: TableMapping;
   rows: Map<string, Record<string, unknown>>;
   open: boolean;
+  setAt: number;
   done: () => void;
 }
 
@@ -37,39 +38,55 @@ export function keyText(key: Record<string, unknown> | null): string {
 /** The part the stream processor calls, in stream order. */
 export class WatermarkWindow {
   private chunk: Chunk | null = null;
+  /** `topic|key` (or `topic|*` for a truncate) → when the stream last changed it (clock ms). */
+  private readonly recent = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly marginMs: number;
 
   /**
-   * Opens the window at once, not only at the low watermark: a transaction whose commit record precedes the
-   * low watermark can still be invisible to the chunk's SELECT (Postgres makes a commit visible just after
-   * writing it), so its change must supersede the chunk row too. Dropping a key is always safe: its streamed
-   * event carries the newer row.
+   * A change supersedes a chunk row when it was streamed after the chunk was set up, and also when it was
+   * streamed shortly before (`marginMs`): Postgres makes a commit visible only after writing its commit
+   * record, so a transaction already decoded and streamed can still be invisible to the chunk's SELECT if
+   * its backend was descheduled in between. Dropping a key is always safe: its streamed event carries the
+   * newer row.
    */
+  constructor(now: () => number = Date.now, marginMs = 5000) {
+    this.now = now;
+    this.marginMs = marginMs;
+  }
+
   set(chunk: Chunk): void {
     chunk.open = true;
+    chunk.setAt = this.now();
+    const horizon = chunk.setAt - 2 * this.marginMs;
+    for (const [k, t] of this.recent) if (t < horizon) this.recent.delete(k);
     this.chunk = chunk;
   }
 
-  /** A streamed change to `topic` with this key: inside the window it supersedes the chunk's row. */
+  /** A streamed change to `topic` with this key. */
   observe(topic: string, key: Record<string, unknown> | null): void {
-    const c = this.chunk;
-    if (c?.open && c.mapping.shape.topic === topic) c.rows.delete(keyText(key));
+    this.recent.set(`${topic}|${keyText(key)}`, this.now());
   }
 
-  /** A truncate inside the window empties the chunk: its rows no longer exist. */
+  /** A streamed truncate: every chunk row of that table is superseded. */
   truncate(topic: string): void {
-    const c = this.chunk;
-    if (c?.open && c.mapping.shape.topic === topic) c.rows.clear();
+    this.recent.set(`${topic}|*`, this.now());
   }
 
   /** A watermark message; returns the rows to emit when it is the current chunk's high watermark. */
   watermark(content: string): { mapping: TableMapping; rows: Record<string, unknown>[] } | null {
     const c = this.chunk;
     const [id, kind] = content.split("|");
-    if (!c || id !== c.id) return null;
-    if (kind === "low") return null;
+    if (!c || id !== c.id || kind === "low") return null;
     this.chunk = null;
     c.done();
-    return { mapping: c.mapping, rows: [...c.rows.values()] };
+    const topic = c.mapping.shape.topic;
+    const since = c.setAt - this.marginMs;
+    if ((this.recent.get(`${topic}|*`) ?? -Infinity) >= since) return { mapping: c.mapping, rows: [] };
+    const rows: Record<string, unknown>[] = [];
+    for (const [k, row] of c.rows)
+      if ((this.recent.get(`${topic}|${k}`) ?? -Infinity) < since) rows.push(row);
+    return { mapping: c.mapping, rows };
   }
 }
 
@@ -118,7 +135,7 @@ export async function runIncrementalSnapshot(
     const id = `${Date.now().toString(36)}-${seq++}`;
     let done!: () => void;
     const emitted = new Promise<void>((r) => (done = r));
-    const chunk: Chunk = { id, mapping, rows: new Map(), open: false, done };
+    const chunk: Chunk = { id, mapping, rows: new Map(), open: false, setAt: 0, done };
     o.window.set(chunk);
     await o.client.query("SELECT pg_logical_emit_message(false, $1, $2)", [WATERMARK_PREFIX, `${id}|low`]);
     const res = await o.client.query<(string | null)[]>({

@@ -2,6 +2,7 @@
 // incremental re-snapshot that resumes at its next chunk after a restart instead of starting over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import type { Connector } from "../core/change-source.ts";
 import {
   createConnector,
   readTopics,
@@ -14,6 +15,9 @@ import {
 } from "./test-harness.ts";
 
 let h: Harness;
+/** Stopped after each test, so a failing assertion never leaves a connector running in the worker. */
+const running: Connector[] = [];
+const track = (c: Connector): Connector => (running.push(c), c);
 beforeAll(async () => {
   h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
 });
@@ -37,7 +41,7 @@ describe("postgres connector: lifecycle", () => {
         await c.query("INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, 30000) g");
       });
       const def = sourceDef(name, db.url, ["public.t"]);
-      const first = createConnector(def, h.deps({ snapshotChunkRows: 500 }));
+      const first = track(createConnector(def, h.deps({ snapshotChunkRows: 500 })));
       await first.start();
       await waitFor(() => (first.status().progress?.rowsDone ?? 0) >= 2000, 60_000, "snapshot under way");
       const t0 = Date.now();
@@ -45,7 +49,7 @@ describe("postgres connector: lifecycle", () => {
       expect(Date.now() - t0).toBeLessThan(20_000);
       expect(first.status().state).toBe("stopped");
 
-      const second = createConnector(def, h.deps({ snapshotChunkRows: 5000 }));
+      const second = track(createConnector(def, h.deps({ snapshotChunkRows: 5000 })));
       await second.start();
       await waitFor(() => second.status().state === "streaming", 90_000, "streaming");
       await second.pause();
@@ -69,6 +73,7 @@ describe("postgres connector: lifecycle", () => {
         30001,
       ]);
     } finally {
+      for (const c of running.splice(0)) await c.stop().catch(() => undefined);
       await db.drop();
     }
   });
@@ -82,13 +87,13 @@ describe("postgres connector: lifecycle", () => {
         await c.query("INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, 20000) g");
       });
       const def = sourceDef(name, db.url, ["public.t"], { snapshot: "never" });
-      const first = createConnector(def, h.deps({ snapshotChunkRows: 500 }));
+      const first = track(createConnector(def, h.deps({ snapshotChunkRows: 500 })));
       await first.start();
       await waitFor(() => first.status().state === "streaming", 60_000, "streaming");
       await first.resnapshot(["public.t"]);
       await waitFor(() => (first.status().progress?.rowsDone ?? 0) >= 2000, 60_000, "re-snapshot under way");
       await first.stop();
-      const second = createConnector(def, h.deps({ snapshotChunkRows: 500 }));
+      const second = track(createConnector(def, h.deps({ snapshotChunkRows: 500 })));
       await second.start();
       await waitFor(() => (second.status().events["public.t"] ?? 0) > 0, 60_000, "resumed chunks");
       await waitFor(() => second.status().progress === null, 90_000, "re-snapshot done");
@@ -105,6 +110,7 @@ describe("postgres connector: lifecycle", () => {
       // The first 2,000 rows were acknowledged and their progress saved before the stop: not read again.
       for (let id = 1; id <= 2000; id++) expect(counts.get(id)).toBe(1);
     } finally {
+      for (const c of running.splice(0)) await c.stop().catch(() => undefined);
       await db.drop();
     }
   });

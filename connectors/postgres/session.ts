@@ -290,7 +290,8 @@ export async function runSession(
     await incClient.connect();
     cleanups.push(() => incClient.end());
     const runIncremental = (): void => {
-      if (incRunning || !incState) return;
+      // Once aborted (stop, pause, failure) the driver returns at once: re-running it would spin forever.
+      if (incRunning || !incState || abort.signal.aborted) return;
       const state = incState;
       incRunning = runIncrementalSnapshot(
         {

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { parseMaterializerConfig } from "./main.ts";
+
+describe("mesh materialize config", () => {
+  it("reads flags first, then MESH_* environment, then defaults", () => {
+    expect(
+      parseMaterializerConfig(
+        [
+          "--brokers",
+          "a:1,b:2",
+          "--view",
+          "CREATE VIEW v AS SELECT * FROM t",
+          "--view=CREATE VIEW w AS SELECT * FROM u",
+        ],
+        { MESH_REGISTRY_URL: "http://r:1", MESH_MATERIALIZER_DIR: "/data" },
+      ),
+    ).toEqual({
+      brokers: ["a:1", "b:2"],
+      registryUrl: "http://r:1",
+      dataDir: "/data",
+      views: ["CREATE VIEW v AS SELECT * FROM t", "CREATE VIEW w AS SELECT * FROM u"],
+      logLevel: "info",
+    });
+    expect(parseMaterializerConfig([], {}).brokers).toEqual(["127.0.0.1:9092"]);
+    expect(parseMaterializerConfig(["--brokers", "x:1"], { MESH_KAFKA_BROKERS: "y:2" }).brokers).toEqual([
+      "x:1",
+    ]);
+  });
+
+  it("refuses unknown flags and flags without values, with the usage", () => {
+    expect(() => parseMaterializerConfig(["--nope", "1"], {})).toThrow(
+      /unknown flag --nope; usage: mesh materialize/,
+    );
+    expect(() => parseMaterializerConfig(["--brokers"], {})).toThrow(/--brokers needs a value/);
+    expect(() => parseMaterializerConfig(["stray"], {})).toThrow(/unexpected argument stray/);
+  });
+});
