@@ -50,7 +50,7 @@ export class KafkaSink {
   constructor(options: KafkaSinkOptions) {
     this.producer = options.producer;
     this.maxBatchBytes = options.maxBatchBytes ?? 900 * 1024;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
   }
 
   /** The sequence number of the last enqueued message (0 before any). */
