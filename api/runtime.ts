@@ -31,6 +31,9 @@ export interface SourceStatus {
   events: Record<string, number>;
   /** Tables stopped on their own (e.g. an incompatible schema change). */
   tables: Record<string, { state: "streaming" | "failed"; error: { code: string; message: string } | null }>;
+  /** A requested re-snapshot (POST /v1/sources/{name}/snapshot) not finished yet: the tables still to do,
+   * the current one first; null (or absent) when none is pending. */
+  resnapshot?: { pending: string[] } | null;
 }
 
 export interface SourceRuntime {

@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { Kafka, logLevel } from "kafkajs";
 import type { FastifyInstance } from "fastify";
+import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
 import { ConnectorRuntime } from "./adapters/connector-runtime.ts";
@@ -113,7 +114,13 @@ class ElsewhereSources implements SourceRuntime {
     return Promise.resolve();
   }
   snapshot(name: string): Promise<void> {
-    return Promise.reject(new Error(`source ${name} runs in another process; re-snapshot it there`));
+    return Promise.reject(
+      new MeshError(
+        "MESH_CONFLICT",
+        `source ${name} runs in another process (this API runs with --connect false); send the request to an API process that runs connectors`,
+        { source: name },
+      ),
+    );
   }
   status(): SourceStatus | undefined {
     return undefined;

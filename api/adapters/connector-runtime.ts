@@ -13,6 +13,7 @@ import { createProducer } from "../../connectors/core/kafka-sink.ts";
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
 import { httpSchemaRegistrar, type SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
 import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
+import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../catalog/records.ts";
 import type { SourceProblem, SourceRuntime, SourceStatus } from "../runtime.ts";
@@ -58,6 +59,8 @@ export class ConnectorRuntime implements SourceRuntime {
   readonly #registry: SchemaRegistrar;
   #producer: Producer | null = null;
   #offsets: OffsetStore | null = null;
+  /** Re-snapshot tables still to do per source, as the connector last saved them (see observeResnapshots). */
+  readonly #resnapshots = new Map<string, string[]>();
 
   constructor(options: ConnectorRuntimeOptions) {
     this.#options = options;
@@ -81,6 +84,7 @@ export class ConnectorRuntime implements SourceRuntime {
     if (current) {
       // Re-registered under the same name: the old connector must stop before the new one takes the slot.
       this.#running.delete(record.name);
+      this.#resnapshots.delete(record.name);
       await current.connector.stop();
     }
     const connector = createConnector(toDefinition(record), {
@@ -101,18 +105,39 @@ export class ConnectorRuntime implements SourceRuntime {
   async remove(record: SourceRecord, options: { dropSlot: boolean }): Promise<void> {
     const current = this.#running.get(record.name);
     this.#running.delete(record.name);
+    this.#resnapshots.delete(record.name);
     await current?.connector.stop();
     if (options.dropSlot && record.kind === "postgres") await dropPostgresSlot(record);
   }
 
   async snapshot(name: string, tables: string[]): Promise<void> {
     const current = this.#running.get(name);
-    if (!current) throw new Error(`source ${name} is not running in this process`);
+    if (!current)
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `source ${name} is not running in this process; retry in a moment`,
+        {
+          source: name,
+        },
+      );
+    // Resolves once the request is saved (and observed below), so the 202 already shows it pending.
     await current.connector.resnapshot(tables);
   }
 
   status(name: string): SourceStatus | undefined {
-    return this.#running.get(name)?.connector.status();
+    const status = this.#running.get(name)?.connector.status();
+    if (!status) return undefined;
+    const pending = this.#resnapshots.get(name) ?? [];
+    if (pending.length === 0) return { ...status, resnapshot: null };
+    // The connector reports progress only after its first chunk is acknowledged; until then say which
+    // table it is on, so a client polling right after the request does not take "no progress" for "done".
+    const progress = status.progress ?? {
+      phase: "incremental" as const,
+      rowsDone: 0,
+      rowsEstimated: 0,
+      table: pending[0] ?? null,
+    };
+    return { ...status, progress, resnapshot: { pending } };
   }
 
   async stop(): Promise<void> {
@@ -127,10 +152,38 @@ export class ConnectorRuntime implements SourceRuntime {
     if (!this.#offsets) {
       this.#producer = createProducer(this.#options.kafka);
       await this.#producer.connect();
-      this.#offsets = kafkaOffsetStore(this.#options.kafka, this.#producer);
+      this.#offsets = observeResnapshots(kafkaOffsetStore(this.#options.kafka, this.#producer), (n, t) => {
+        if (t.length > 0) this.#resnapshots.set(n, t);
+        else this.#resnapshots.delete(n);
+      });
     }
     return this.#offsets;
   }
+}
+
+/**
+ * The connector saves its re-snapshot state (`<source>/<kind>-incremental`, docs/contracts.md "Offsets") when
+ * a request arrives and after every chunk Kafka acknowledged; watching those saves tells which tables are
+ * still to do, and an empty list means every re-snapshot row is in Kafka. The connector status has no such
+ * field (its progress appears only after the first chunk and clears at the end), so the API keeps it here.
+ */
+export function observeResnapshots(
+  store: OffsetStore,
+  onPending: (source: string, tables: string[]) => void,
+): OffsetStore {
+  return {
+    load: (key) => store.load(key),
+    async save(key, value) {
+      await store.save(key, value);
+      const match = /^(.+)\/[a-z]+-incremental$/.exec(key);
+      if (!match?.[1]) return;
+      const tables = (value as { tables?: unknown } | null)?.tables;
+      onPending(
+        match[1],
+        Array.isArray(tables) ? tables.filter((t): t is string => typeof t === "string") : [],
+      );
+    },
+  };
 }
 
 /** DELETE ?dropSlot=true: the slot keeps WAL on the source forever if nobody drops it. */

@@ -21,7 +21,8 @@ const usage = `usage: mesh source <command> [--api URL] [--json]
   list                                  every source with its state
   show NAME                             definition, status, lag, offset
   pause NAME | resume NAME              stop/continue reading the source log
-  snapshot NAME [--table T...]          re-snapshot tables while streaming continues
+  snapshot NAME [--table T...] [--wait] re-snapshot tables (default: all) while streaming continues;
+                                        --wait shows progress until every re-snapshot row is in Kafka
   rm NAME [--drop-slot]                 stop capturing; --drop-slot also removes the slot/publication`;
 
 interface Source {
@@ -40,6 +41,7 @@ interface Source {
     lagSeconds: number | null;
     offset: string | null;
     events: Record<string, number>;
+    resnapshot?: { pending: string[] } | null;
   };
 }
 
@@ -125,9 +127,20 @@ export async function run(args: string[]): Promise<number> {
           `/v1/sources/${needName()}/snapshot`,
           tables ? { tables } : {},
         );
-        if (json) printJson(source);
-        else console.log(`${source.name}: re-snapshot of ${(tables ?? source.tables).join(", ")} started`);
-        return exit.ok;
+        const what = (tables ?? source.tables).join(", ");
+        if (!has(p, "wait")) {
+          if (json) printJson(source);
+          else console.log(`${source.name}: re-snapshot of ${what} started`);
+          return exit.ok;
+        }
+        const done = await waitResnapshot(base, source, json);
+        if (json) printJson(done);
+        else if (done.status.state === "failed")
+          console.error(
+            `${done.name}: failed — ${done.status.error?.code ?? ""}: ${done.status.error?.message ?? ""}`,
+          );
+        else console.log(`${done.name}: re-snapshot of ${what} done`);
+        return done.status.state === "failed" ? exit.failed : exit.ok;
       }
       case "rm": {
         const dropSlot = has(p, "drop-slot");
@@ -163,11 +176,27 @@ async function waitStreaming(base: string, first: Source, json: boolean): Promis
   return source;
 }
 
+/** Polls until no re-snapshot is pending (every row in Kafka) or the source failed; progress on stderr. */
+async function waitResnapshot(base: string, first: Source, json: boolean): Promise<Source> {
+  let source = first;
+  let last = "";
+  while (source.status.resnapshot && source.status.state !== "failed") {
+    const pr = source.status.progress;
+    const line = `re-snapshot ${pr?.table ?? source.status.resnapshot.pending[0] ?? ""}: ${pr?.rowsDone ?? 0} rows (tables left: ${source.status.resnapshot.pending.join(", ")})`;
+    if (line !== last && !json) process.stderr.write(`${line}\n`);
+    last = line;
+    await sleep(500);
+    source = await call<Source>(base, "GET", `/v1/sources/${encodeURIComponent(source.name)}`);
+  }
+  return source;
+}
+
 function printSource(s: Source): void {
   console.log(`name     ${s.name}\nowner    ${s.owner}\nkind     ${s.kind}\nurl      ${s.url}`);
   console.log(
     `state    ${s.status.state}${s.status.error ? ` — ${s.status.error.code}: ${s.status.error.message}` : ""}`,
   );
+  if (s.status.resnapshot) console.log(`resnap   ${s.status.resnapshot.pending.join(", ")} to do`);
   if (s.status.progress)
     console.log(
       `progress ${s.status.progress.rowsDone}/${s.status.progress.rowsEstimated} rows (${s.status.progress.table ?? ""})`,

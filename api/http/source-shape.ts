@@ -34,7 +34,7 @@ export function publicSource(source: SourceRecord, runtime: SourceRuntime): Reco
     partitions: source.partitions,
     paused: source.paused,
     createdAt: source.createdAt,
-    status,
+    status: { ...status, resnapshot: status.resnapshot ?? null },
   };
 }
 
@@ -67,6 +67,11 @@ export const sourceStatusSchema = {
         type: "object",
         properties: { state: { type: "string" }, error: statusError },
       },
+    },
+    resnapshot: {
+      type: ["object", "null"],
+      description: "a requested re-snapshot still running: the tables still to do, the current one first",
+      properties: { pending: { type: "array", items: { type: "string" } } },
     },
   },
 } as const;

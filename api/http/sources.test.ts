@@ -154,6 +154,7 @@ describe("source lifecycle routes", () => {
 
     const snap = await post({ tables: ["orders"] }, "/v1/sources/orders-db/snapshot");
     expect(snap.statusCode).toBe(202);
+    expect(snap.json()).toMatchObject({ status: { resnapshot: null } });
     expect(ctx.fakes.sources.snapshots).toEqual([{ name: "orders-db", tables: ["public.orders"] }]);
     const badSnap = await post({ tables: ["customers"] }, "/v1/sources/orders-db/snapshot");
     expect(badSnap.json()).toMatchObject({
