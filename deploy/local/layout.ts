@@ -1,7 +1,9 @@
 // Where the local stack keeps its state (all under `.mesh/` of the working directory) and which
 // fixed, non-default loopback ports it uses, so it never collides with a developer's own servers.
 // `portBase` moves every port together, so a second stack (tests of the stack itself) can run beside.
-import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 
 export interface StackLayout {
   root: string;
@@ -12,15 +14,34 @@ export interface StackLayout {
 
 export const DEFAULT_PORT_BASE = 19000;
 
+/** True when every folder above `dir` lets other users through (Postgres and MariaDB run as their own users). */
+function traversableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+    } catch {
+      // Not created yet: its parent decides.
+    }
+    if (dirname(d) === d) return true;
+  }
+}
+
 export function stackLayout(workDir = process.cwd(), portBase = DEFAULT_PORT_BASE): StackLayout {
   const root = resolve(workDir, ".mesh");
   const offset = portBase - DEFAULT_PORT_BASE;
+  // As root the database servers run as `postgres`/`mysql`; if they cannot reach .mesh/ (a checkout under a
+  // private home folder), their data goes to a folder of its own under /var/tmp, one per checkout.
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const dbRoot =
+    isRoot && !traversableByOthers(root)
+      ? join("/var/tmp", `datamesh-${createHash("sha256").update(root).digest("hex").slice(0, 12)}`)
+      : root;
   return {
     root,
     kafka: { dir: join(root, "kafka"), port: 19092 + offset, controllerPort: 19093 + offset, heapMb: 512 },
-    postgres: { dir: join(root, "postgres"), port: 15432 + offset, user: "mesh", password: "mesh" },
+    postgres: { dir: join(dbRoot, "postgres"), port: 15432 + offset, user: "mesh", password: "mesh" },
     mysql: {
-      dir: join(root, "mariadb"),
+      dir: join(dbRoot, "mariadb"),
       port: 13306 + offset,
       user: "mesh",
       password: "mesh",
