@@ -233,9 +233,10 @@ export class MaterializerEngine implements ViewEngine {
     return { ...(await queryRows(this.options.db, v.state, query)), stale: !ready };
   }
 
+  /** `from` is the last change already seen (0: everything retained; -1: only changes from now on). */
   async *changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent> {
     const v = this.view(name);
-    let after = from;
+    let after = from < 0 ? await this.headSeq(v) : from;
     while (!signal?.aborted) {
       // Register before reading so a batch applied between the read and the wait is not missed.
       const next = once(v.feed, "changes", signal ? { signal } : {}).catch(() => undefined);
@@ -252,6 +253,19 @@ export class MaterializerEngine implements ViewEngine {
       }
       if (!got) await next;
     }
+  }
+
+  /** The sequence number of the newest retained change (0 when the feed is empty). */
+  private async headSeq(v: Running): Promise<number> {
+    for await (const value of this.options.db.values({
+      gt: v.state.layout.change(0),
+      lt: Layout.range(v.state.layout.section(0x43)).lt,
+      reverse: true,
+      limit: 1,
+    })) {
+      return v.state.format.unpackChange(value).seq;
+    }
+    return 0;
   }
 
   async resolveParked(

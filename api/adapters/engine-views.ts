@@ -9,8 +9,6 @@ import type { RowQuery, ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts"
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
 
-const latestQuietMs = 100;
-
 export function viewNameOf(sql: string): string {
   const m = createView.exec(sql);
   if (!m) {
@@ -84,8 +82,8 @@ export class EngineViews implements ViewRuntime {
   }
 
   async *changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange> {
-    const seq = from === "earliest" || from === "latest" ? 0 : Number(from);
-    if (!Number.isInteger(seq) || seq < 0) {
+    const seq = from === "earliest" ? 0 : from === "latest" ? -1 : Number(from);
+    if (!Number.isInteger(seq) || (seq < 0 && from !== "latest")) {
       throw new MeshError(
         "MESH_BAD_REQUEST",
         `"from" must be earliest, latest or a change id (got "${from}")`,
@@ -94,17 +92,6 @@ export class EngineViews implements ViewRuntime {
     }
     const feed = this.#engine.changes(name, seq, signal)[Symbol.asyncIterator]();
     let pending = feed.next();
-    if (from === "latest") {
-      // The engine has no "from now" position yet (docs/contracts.md): skip the retained changes, which
-      // LevelDB yields back to back, until the feed has been quiet for a moment.
-      for (;;) {
-        const quiet = new Promise<"quiet">((r) => setTimeout(() => r("quiet"), latestQuietMs));
-        const next = await Promise.race([pending, quiet]);
-        if (next === "quiet") break;
-        if (next.done) return;
-        pending = feed.next();
-      }
-    }
     for (;;) {
       const next = await pending;
       if (next.done || signal.aborted) return;

@@ -172,6 +172,8 @@ describe("cross-source view end to end", () => {
     await until("topic event over SSE", () =>
       Promise.resolve(events.events.some((e) => (e.data.value as { op: string }).op === "c")),
     );
+    // `from=latest` (the default) starts at the feed's head: order 11, untouched since, never shows up.
+    expect(changes.events.some((e) => (e.data.after as { id?: string } | null)?.id === "11")).toBe(false);
     const insert = events.events.find((e) => (e.data.value as { op: string }).op === "c")!;
     expect(insert.data.value).toMatchObject({ op: "c", after: { id: "13", total: "5.00", status: "new" } });
     changes.close();
