@@ -39,4 +39,18 @@ describe("DBLog watermark window", () => {
     w.truncate("s.public.t");
     expect(w.watermark("c2|high")?.rows).toEqual([]);
   });
+
+  it("forgets old changes while streaming without any chunk, so memory stays bounded", () => {
+    let now = 0;
+    const w = new WatermarkWindow(() => now, 5000);
+    for (let i = 0; i < 200_000; i++) {
+      now += 1; // 1 ms per change: 200 s of streaming, far beyond the 10 s the window needs to remember
+      w.observe("s.public.t", { id: i });
+    }
+    expect(w.remembered).toBeLessThanOrEqual(50_001);
+    // What is recent is still remembered: a chunk set now drops a key changed a moment ago.
+    const { c } = chunk("c3", [199_999, 1]);
+    w.set(c);
+    expect(w.watermark("c3|high")?.rows.map((r) => r.id)).toEqual([1]);
+  });
 });

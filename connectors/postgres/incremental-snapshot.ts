@@ -58,19 +58,38 @@ export class WatermarkWindow {
   set(chunk: Chunk): void {
     chunk.open = true;
     chunk.setAt = this.now();
-    const horizon = chunk.setAt - 2 * this.marginMs;
-    for (const [k, t] of this.recent) if (t < horizon) this.recent.delete(k);
+    this.prune(chunk.setAt);
     this.chunk = chunk;
+  }
+
+  /** Older entries can no longer supersede anything: keeps memory bounded while streaming without chunks. */
+  private prune(now: number): void {
+    const horizon = now - 2 * this.marginMs;
+    for (const [k, t] of this.recent) {
+      if (t >= horizon) break;
+      this.recent.delete(k);
+    }
   }
 
   /** A streamed change to `topic` with this key. */
   observe(topic: string, key: Record<string, unknown> | null): void {
-    this.recent.set(`${topic}|${keyText(key)}`, this.now());
+    const now = this.now();
+    // Re-inserting moves the key to the end, so the map stays ordered by time and pruning stops early.
+    const k = `${topic}|${keyText(key)}`;
+    this.recent.delete(k);
+    this.recent.set(k, now);
+    if (this.recent.size > 50_000) this.prune(now);
   }
 
   /** A streamed truncate: every chunk row of that table is superseded. */
   truncate(topic: string): void {
+    this.recent.delete(`${topic}|*`);
     this.recent.set(`${topic}|*`, this.now());
+  }
+
+  /** How many recent changes are remembered (for tests of the memory bound). */
+  get remembered(): number {
+    return this.recent.size;
   }
 
   /** A watermark message; returns the rows to emit when it is the current chunk's high watermark. */
