@@ -1,3 +1,4 @@
+import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import { avroType, decodeWire, encodeWire, toJsonValue, wireSchemaId } from "./avro.ts";
 import {
@@ -76,5 +77,80 @@ describe("lossless Avro codecs", () => {
     expect(microsToTimestamp(timestampToMicros("2024-01-01T01:00:00+01:00"), "Z")).toBe(
       "2024-01-01T00:00:00.000000Z",
     );
+  });
+});
+
+describe("bigint long codec (zigzag varints written straight into avsc's tap)", () => {
+  // The Avro spec's encoding, computed independently: zigzag, then 7 bits a byte, low bits first.
+  const specBytes = (n: bigint): number[] => {
+    let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
+    const out: number[] = [];
+    while (z >= 0x80n) {
+      out.push(Number(z & 0x7fn) | 0x80);
+      z >>= 7n;
+    }
+    out.push(Number(z));
+    return out;
+  };
+  const edges = [
+    0n,
+    1n,
+    -1n,
+    63n,
+    -64n,
+    64n,
+    2n ** 31n - 1n,
+    -(2n ** 31n),
+    2n ** 48n,
+    2n ** 52n - 1n,
+    2n ** 52n,
+    -(2n ** 52n),
+    -(2n ** 52n) + 1n,
+    -(2n ** 48n) - 1n,
+    2n ** 53n - 1n,
+    -(2n ** 53n) + 1n,
+    2n ** 53n,
+    2n ** 53n + 1n,
+    -(2n ** 53n) - 1n,
+    2n ** 56n + 12345n,
+    2n ** 62n,
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+  ];
+  const long = avroType('"long"');
+
+  it("writes the spec's bytes and reads them back exactly, across the 2^53 and 64-bit edges", () => {
+    for (const n of edges) {
+      const buf = long.toBuffer(n);
+      expect([...buf], String(n)).toEqual(specBytes(n));
+      expect(long.fromBuffer(buf), String(n)).toBe(n);
+    }
+  });
+
+  it("matches avsc's own number codec where a number is exact", () => {
+    const plain = avro.Type.forSchema("long");
+    for (const n of [0, 1, -1, 300, -300, 2 ** 40 + 7, 2 ** 51 + 3, -(2 ** 51)]) {
+      expect(long.toBuffer(BigInt(n)).equals(plain.toBuffer(n)), String(n)).toBe(true);
+      expect(plain.fromBuffer(long.toBuffer(BigInt(n)))).toBe(n);
+    }
+  });
+
+  it("works nested, past avsc's first buffer (it resizes and retries), and rejects non-bigints", () => {
+    const rec = avroType({
+      type: "record",
+      name: "Many",
+      fields: [{ name: "xs", type: { type: "array", items: ["null", "long"] } }],
+    });
+    const xs = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? null : BigInt(i) * -(2n ** 50n) - 1n));
+    const buf = rec.toBuffer({ xs });
+    expect(buf.length).toBeGreaterThan(8192);
+    expect((rec.fromBuffer(buf) as { xs: unknown }).xs).toEqual(xs);
+    expect(() => long.toBuffer(5)).toThrow();
+    expect(() => rec.toBuffer({ xs: [1.5] })).toThrow();
+  });
+
+  it("refuses a truncated long instead of inventing a value", () => {
+    const buf = long.toBuffer(2n ** 62n);
+    expect(() => long.fromBuffer(buf.subarray(0, buf.length - 1))).toThrow();
   });
 });

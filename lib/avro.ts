@@ -4,7 +4,9 @@
 import avro from "avsc";
 import { JsonStringType, logicalTypes } from "./avro-logical.ts";
 
-const LongAsBigInt = avro.types.LongType.__with({
+// Codec methods avsc's `__with` requires; the hot paths below (`_read`/`_write`) do not use the buffer
+// ones, which stay as the reference for anything in avsc that might call them.
+const bigintLongMethods = {
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   toBuffer: (n: bigint) => {
     const buf = Buffer.alloc(8);
@@ -16,7 +18,89 @@ const LongAsBigInt = avro.types.LongType.__with({
     n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString(),
   isValid: (n: unknown) => typeof n === "bigint",
   compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
-});
+};
+
+/** The part of avsc's (untyped) Tap the long codec touches. Past the buffer's end writes are dropped and
+ * `pos` still moves on; avsc then sees `pos > buf.length` and retries with a bigger buffer. */
+interface Tap {
+  buf: Buffer;
+  pos: number;
+  writeLong(n: number): void;
+}
+
+// avsc's number writer doubles the value in floating point: exact only while 2|n| fits 53 bits.
+const FAST_LIMIT = 2n ** 52n;
+
+/** Zigzag varint straight into the tap: no Buffer per long (every event carries several: lsn, txId, ts_ms). */
+function writeBigLong(tap: Tap, n: bigint): void {
+  // The common case (LSNs, ids, micros since 1970 are all below 2^52) goes through avsc's number writer.
+  if (n < FAST_LIMIT && n > -FAST_LIMIT) {
+    tap.writeLong(Number(n));
+    return;
+  }
+  const buf = tap.buf;
+  let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n));
+  while (z >= 0x80n) {
+    buf[tap.pos++] = Number(z & 0x7fn) | 0x80;
+    z >>= 7n;
+  }
+  buf[tap.pos++] = Number(z);
+}
+
+function readBigLong(tap: Tap): bigint {
+  const buf = tap.buf;
+  let pos = tap.pos;
+  // Seven bytes (49 bits) add up exactly in a double; only longer varints need BigInt arithmetic.
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const b = buf[pos++] ?? 0;
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) {
+      tap.pos = pos;
+      return BigInt(n % 2 === 1 ? -(n + 1) / 2 : n / 2);
+    }
+  }
+  let z = BigInt(n);
+  let shift = 49n;
+  for (;;) {
+    const b = buf[pos++] ?? 0;
+    z |= BigInt(b & 0x7f) << shift;
+    shift += 7n;
+    if ((b & 0x80) === 0 || shift > 63n) break;
+  }
+  tap.pos = pos;
+  return BigInt.asIntN(64, (z >> 1n) ^ -(z & 1n));
+}
+
+interface AbstractLong {
+  _read(tap: Tap): unknown;
+  _write(tap: Tap, val: unknown): void;
+}
+
+function bigintLongType(): avro.Type {
+  // A fresh, not yet frozen instance of the class `__with` builds, given the same methods plus direct
+  // `_read`/`_write` (the inherited ones go through a Buffer per value).
+  const reference = avro.types.LongType.__with(bigintLongMethods) as unknown as AbstractLong;
+  const Ctor = (reference as unknown as { constructor: new (noUnpack: boolean) => AbstractLong }).constructor;
+  const type = new Ctor(false) as AbstractLong & Record<string, unknown>;
+  type._toBuffer = bigintLongMethods.toBuffer;
+  type._fromBuffer = bigintLongMethods.fromBuffer;
+  type._fromJSON = bigintLongMethods.fromJSON;
+  type._toJSON = bigintLongMethods.toJSON;
+  type._isValid = bigintLongMethods.isValid;
+  type.compare = bigintLongMethods.compare;
+  type._read = readBigLong;
+  type._write = (tap: Tap, val: unknown): void => {
+    // Invalid values go through avsc's own writer, which throws its usual error.
+    if (typeof val !== "bigint") reference._write.call(type, tap, val);
+    else writeBigLong(tap, val);
+  };
+  return Object.freeze(type) as unknown as avro.Type;
+}
+
+const LongAsBigInt = bigintLongType();
 
 const pendingLogical = new WeakSet<object>();
 

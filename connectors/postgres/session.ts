@@ -219,6 +219,12 @@ export async function runSession(
         while (queueHead < queue.length && !draining) {
           const item = queue[queueHead++] as StreamItem;
           await processor.handle(item);
+          // While changes keep arriving the loop may never see an empty queue: drop handled items now and
+          // then, or a long busy stream (one huge transaction) would keep every decoded change alive.
+          if (queueHead >= 4096 && queueHead * 2 >= queue.length) {
+            queue.splice(0, queueHead);
+            queueHead = 0;
+          }
           if (socketPaused && queue.length - queueHead < QUEUE_LOW) {
             socketPaused = false;
             stream?.resume();
