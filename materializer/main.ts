@@ -6,7 +6,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { isMeshError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { MaterializerEngine } from "./engine.ts";
-import type { Db } from "./engine/reader.ts";
+import { DB_OPTIONS, type Db } from "./engine/reader.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
 
 export interface MaterializerConfig {
@@ -60,10 +60,7 @@ export async function startMaterializer(
   config: MaterializerConfig,
   logger: Logger,
 ): Promise<RunningMaterializer> {
-  const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, {
-    keyEncoding: "buffer",
-    valueEncoding: "buffer",
-  });
+  const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, DB_OPTIONS);
   await db.open();
   const kafka = new Kafka({ brokers: config.brokers, clientId: "mesh-materialize", logLevel: logLevel.WARN });
   const engine = new MaterializerEngine({

@@ -96,7 +96,11 @@ export async function drivingKeys(
       if (it.rel === 0) {
         const pk = shape.pk(0, it.row);
         out.set(pk.toString("latin1"), pk);
-      } else byRel.set(it.rel, [...(byRel.get(it.rel) ?? []), it.row]);
+      } else {
+        const list = byRel.get(it.rel);
+        if (list) list.push(it.row);
+        else byRel.set(it.rel, [it.row]);
+      }
     }
     for (const [rel, rows] of byRel) {
       const step = shape.steps.find((s) => s.rel === rel);
@@ -115,12 +119,20 @@ export async function recompute(
   drivingPks: Buffer[],
 ): Promise<Map<string, ViewRow[]>> {
   const plan = shape.plan;
-  await reader.prefetch(0, drivingPks);
+  // Rows the overlay or cache already holds (all of them for a single-table view) need no prefetch.
+  const hits = drivingPks.map((pk) => reader.peek(0, pk));
+  const misses = drivingPks.filter((_, i) => hits[i] === undefined);
+  if (misses.length > 0) await reader.prefetch(0, misses);
   // One tuple list per driving key; tuple[i] is relation i's row (null when LEFT JOIN found none).
   const tuples: { id: string; t: (Row | null)[] }[] = [];
-  for (const pk of drivingPks) {
-    const row = await reader.get(0, pk);
-    if (row) tuples.push({ id: pk.toString("latin1"), t: [row] });
+  const out = new Map<string, ViewRow[]>();
+  for (let i = 0; i < drivingPks.length; i++) {
+    const pk = drivingPks[i] as Buffer;
+    const hit = hits[i];
+    const row = hit !== undefined ? hit : await reader.get(0, pk);
+    const id = pk.toString("latin1");
+    out.set(id, []);
+    if (row) tuples.push({ id, t: [row] });
   }
   let current = tuples;
   for (const step of shape.steps) {
@@ -143,7 +155,6 @@ export async function recompute(
     }
     current = next;
   }
-  const out = new Map<string, ViewRow[]>(drivingPks.map((pk) => [pk.toString("latin1"), []]));
   const keyKinds = plan.key.map((p) => p.kind);
   for (const { id, t } of current) {
     if (plan.where && evaluate(plan.where, t) !== true) continue;

@@ -46,8 +46,15 @@ export class Layout {
     return Buffer.concat([prefix, pk], prefix.length + pk.length);
   }
 
+  private readonly joinPrefixes = new Map<number, Buffer>();
+  private readonly indexPrefixes: Buffer[] = [];
+  private changePrefix: Buffer | null = null;
+
   joinIndex(rel: number, set: number, vals: Buffer, pk?: Buffer): Buffer {
-    return pk ? this.section(TAG.J, rel, set, vals, pk) : this.section(TAG.J, rel, set, vals);
+    const id = rel * 256 + set;
+    let prefix = this.joinPrefixes.get(id);
+    if (!prefix) this.joinPrefixes.set(id, (prefix = this.section(TAG.J, rel, set)));
+    return join3(prefix, vals, pk);
   }
 
   viewRow(viewKey: Buffer): Buffer {
@@ -56,7 +63,7 @@ export class Layout {
   }
 
   viewIndex(index: number, vals: Buffer, viewKey?: Buffer): Buffer {
-    return viewKey ? this.section(TAG.X, index, vals, viewKey) : this.section(TAG.X, index, vals);
+    return join3((this.indexPrefixes[index] ??= this.section(TAG.X, index)), vals, viewKey);
   }
 
   offset(topic: string, partition: number): Buffer {
@@ -68,9 +75,13 @@ export class Layout {
   }
 
   change(seq: number): Buffer {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt(seq));
-    return this.section(TAG.C, b);
+    // One allocation per feed entry (seq is a safe integer: high and low 32-bit halves, big-endian).
+    const prefix = (this.changePrefix ??= this.section(TAG.C));
+    const b = Buffer.allocUnsafe(prefix.length + 8);
+    prefix.copy(b, 0);
+    b.writeUInt32BE(Math.floor(seq / 0x100000000), prefix.length);
+    b.writeUInt32BE(seq >>> 0, prefix.length + 4);
+    return b;
   }
 
   parked(topic: string, partition: number, offset: string): Buffer {
@@ -85,6 +96,15 @@ export class Layout {
   static range(prefix: Buffer): { gte: Buffer; lt: Buffer } {
     return { gte: prefix, lt: Buffer.concat([prefix, Buffer.from([0xff, 0xff, 0xff])]) };
   }
+}
+
+/** prefix + a + b (b optional) in one allocation: index keys are built per row and per lookup. */
+function join3(prefix: Buffer, a: Buffer, b?: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + a.length + (b ? b.length : 0));
+  prefix.copy(out, 0);
+  a.copy(out, prefix.length);
+  if (b) b.copy(out, prefix.length + a.length);
+  return out;
 }
 
 /** Values use engine/codec.ts: bigint, Buffer, null and nested records survive exactly. */

@@ -45,6 +45,8 @@ export class ViewState {
   private readonly db: Db;
   private meta: Meta = { seq: 0, rows: 0 };
   private readonly relsByTopic = new Map<string, number[]>();
+  /** Key kinds of each declared index's columns (computed once: viewIndex runs per changed row). */
+  private readonly indexKinds: ReturnType<JoinShape["kinds"]>[] = [];
 
   constructor(db: Db, plan: ViewPlan) {
     this.db = db;
@@ -101,32 +103,45 @@ export class ViewState {
 
     const ops: BatchOp[] = [];
     const affected = new Map<string, Buffer>();
+    // Single-table views: the source partition of each driving row (stored in the view row for truncates).
+    const partitions = new Map<string, number>();
     const touched = [...pending.rows.values()];
     if (this.replica) {
       // A single-table view keeps no input rows: its view rows are the state, keyed by the table's key.
-      for (const p of touched) affected.set(p.pk.toString("latin1"), p.pk);
+      for (const p of touched) {
+        const id = p.pk.toString("latin1");
+        affected.set(id, p.pk);
+        partitions.set(id, p.row?.p ?? 0);
+      }
     } else
-      for (let rel = 0; rel < this.plan.relations.length; rel++)
-        await s0.prefetch(
-          rel,
-          touched.filter((p) => p.rel === rel).map((p) => p.pk),
-        );
+      // One getMany per relation, concurrently (each is a thread-pool round trip).
+      await Promise.all(
+        this.plan.relations.map((_, rel) =>
+          s0.prefetch(
+            rel,
+            touched.filter((p) => p.rel === rel).map((p) => p.pk),
+          ),
+        ),
+      );
     const olds: { rel: number; row: Row }[] = [];
     const news: { rel: number; row: Row }[] = [];
     for (const p of this.replica ? [] : touched) {
-      const old = await s0.get(p.rel, p.pk);
-      if (old) {
-        olds.push({ rel: p.rel, row: old });
-        this.unindexRow(p.rel, p.pk, old, ops);
-      }
+      const hit = s0.peek(p.rel, p.pk);
+      const old = hit !== undefined ? hit : await s0.get(p.rel, p.pk);
+      if (old) olds.push({ rel: p.rel, row: old });
+      const newKeys = p.row ? this.joinKeys(p.rel, p.pk, p.row.r) : [];
+      // An index entry whose key stays (join columns unchanged) is overwritten by its put: no del needed.
+      if (old)
+        for (const key of this.joinKeys(p.rel, p.pk, old))
+          if (!newKeys.some((k) => k.equals(key))) ops.push({ type: "del", key });
       if (p.row) {
         news.push({ rel: p.rel, row: p.row.r });
-        ops.push({
-          type: "put",
-          key: this.layout.tableRow(p.rel, p.pk),
-          value: this.format.packTable(p.rel, p.row),
-        });
-        this.indexRow(p.rel, p.pk, p.row.r, ops);
+        const packed = this.format.packTable(p.rel, p.row);
+        ops.push({ type: "put", key: this.layout.tableRow(p.rel, p.pk), value: packed });
+        // Join index entries carry a copy of the stored input row (same bytes as the T entry), so an index
+        // scan yields the rows without a second LevelDB read (entries with an empty value, written by older
+        // versions, make the reader fall back to a get).
+        for (const key of newKeys) ops.push({ type: "put", key, value: packed });
       } else if (old) ops.push({ type: "del", key: this.layout.tableRow(p.rel, p.pk) });
     }
     await drivingKeys(this.shape, s0, olds, affected);
@@ -134,7 +149,11 @@ export class ViewState {
 
     const out: ViewChange[] = [];
     const drivers = [...affected.values()];
-    const [stored, computed] = [await this.storedRows(drivers), await recompute(this.shape, s1, drivers)];
+    // The stored view rows and the recomputed ones are independent reads: overlap their round trips.
+    const [stored, computed] = await Promise.all([
+      this.storedRows(drivers),
+      recompute(this.shape, s1, drivers),
+    ]);
     for (const dpk of drivers) {
       const id = dpk.toString("latin1");
       const before = stored.get(id) ?? new Map<string, ViewRow>();
@@ -143,7 +162,7 @@ export class ViewState {
         const old = before.get(rid);
         before.delete(rid);
         if (old && sameRow(old.v, row.v)) continue;
-        const partition = this.replica ? (pending.get(0, dpk)?.row?.p ?? 0) : 0;
+        const partition = partitions.get(id) ?? 0;
         ops.push({
           type: "put",
           key: this.layout.viewRow(row.key),
@@ -203,28 +222,19 @@ export class ViewState {
     }
   }
 
-  private indexRow(rel: number, pk: Buffer, row: Row, ops: BatchOp[]): void {
+  /** The join index keys (layout J) of a row of `rel`: one per index set whose columns are all non-NULL. */
+  private joinKeys(rel: number, pk: Buffer, row: Row): Buffer[] {
+    const out: Buffer[] = [];
     (this.shape.sets[rel] ?? []).forEach((set, s) => {
       const vals = this.shape.values(rel, row, set.cols);
-      if (vals)
-        ops.push({
-          type: "put",
-          key: this.layout.joinIndex(rel, s, encodeKey(vals, set.kinds), pk),
-          value: EMPTY,
-        });
+      if (vals) out.push(this.layout.joinIndex(rel, s, encodeKey(vals, set.kinds), pk));
     });
-  }
-
-  private unindexRow(rel: number, pk: Buffer, row: Row, ops: BatchOp[]): void {
-    (this.shape.sets[rel] ?? []).forEach((set, s) => {
-      const vals = this.shape.values(rel, row, set.cols);
-      if (vals) ops.push({ type: "del", key: this.layout.joinIndex(rel, s, encodeKey(vals, set.kinds), pk) });
-    });
+    return out;
   }
 
   private viewIndex(viewKey: Buffer, v: Row, type: "put" | "del", ops: BatchOp[]): void {
     this.plan.indexes.forEach((cols, i) => {
-      const kinds = cols.map((c) => this.columnKind(c));
+      const kinds = (this.indexKinds[i] ??= cols.map((c) => this.columnKind(c)));
       const key = this.layout.viewIndex(
         i,
         encodeKey(
@@ -285,8 +295,6 @@ export class ViewState {
     return out;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function sameRow(a: Row, b: Row): boolean {
   return sameValue(a, b);

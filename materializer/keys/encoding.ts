@@ -79,10 +79,8 @@ function pushNumber(value: unknown): void {
   if (typeof value === "number" && Number.isSafeInteger(value) && value !== 0 && !Object.is(value, -0)) {
     // Fast path for the common case (int columns): the digits of the integer, exponent = digit count.
     const negative = value < 0;
-    let digits = String(negative ? -value : value);
-    const exponent = digits.length;
-    digits = digits.replace(/0+$/, "");
-    writeCanonical({ negative, digits, exponent });
+    const digits = String(negative ? -value : value);
+    writeCanonical({ negative, digits: stripZeros(digits), exponent: digits.length });
     return;
   }
   if (typeof value === "bigint") {
@@ -91,7 +89,7 @@ function pushNumber(value: unknown): void {
       return;
     }
     const digits = (value < 0n ? -value : value).toString();
-    writeCanonical({ negative: value < 0n, digits: digits.replace(/0+$/, ""), exponent: digits.length });
+    writeCanonical({ negative: value < 0n, digits: stripZeros(digits), exponent: digits.length });
     return;
   }
   const text = numberText(value);
@@ -105,6 +103,13 @@ function pushNumber(value: unknown): void {
     return;
   }
   writeCanonical(c);
+}
+
+/** Digits without trailing zeros (a loop: the regex was a visible cost on the per-key hot path). */
+function stripZeros(digits: string): string {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 48) end--;
+  return end === digits.length ? digits : digits.slice(0, end);
 }
 
 function writeCanonical(c: Canonical): void {

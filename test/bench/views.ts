@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ClassicLevel } from "classic-level";
-import type { Db } from "../../materializer/engine/reader.ts";
+import { DB_OPTIONS, type Db } from "../../materializer/engine/reader.ts";
 import { ViewState, type TableChange } from "../../materializer/engine/view-state.ts";
 import { getRow, queryRows } from "../../materializer/query/rows.ts";
 import { compileViewSql } from "../../materializer/sql/compile.ts";
@@ -90,7 +90,8 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const rows = options.rows ?? 1_000_000;
   const n = options.changes ?? 50_000;
   const dir = await mkdtemp(join(tmpdir(), "mesh-bench-views-"));
-  const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+  // The options the materializer opens its database with (main.ts).
+  const db: Db = new ClassicLevel<Buffer, Buffer>(dir, DB_OPTIONS);
   await db.open();
   try {
     const raw = await rawCeiling(db, 200_000);
