@@ -2,7 +2,6 @@
 // a registry on a private schemas topic, a fresh database, a connector wired to them, and a topic reader
 // that decodes the Confluent wire format through the registry.
 import { Kafka, logLevel } from "kafkajs";
-import { randomBytes } from "node:crypto";
 import type avro from "avsc";
 import pg from "pg";
 import { avroType, decodeWire, wireSchemaId } from "../../lib/avro.ts";
@@ -17,9 +16,10 @@ import {
 import { kafkaOffsetStore } from "../core/offset-store.ts";
 import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
 
-export function shortId(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`.toLowerCase();
-}
+/** Unique lowercase names for topics, slots and sources: the test suite's own helper. */
+import { uniqueName as shortId } from "../../test/support/names.ts";
+
+export { shortId };
 
 export interface Harness {
   kafka: Kafka;

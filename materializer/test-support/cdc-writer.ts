@@ -3,7 +3,15 @@
 // Confluent wire format, envelope with source and transaction blocks, tombstones after deletes, one truncate
 // event per partition, BEGIN/END markers on `<source>.transactions`). Rows are in the decoded representation
 // (bigint for long, decimal strings).
+import type avro from "avsc";
 import type { Kafka, Message, Producer } from "kafkajs";
+import {
+  envelopeSchema,
+  keySchema as keySchemaOf,
+  transactionKeySchema,
+  transactionMarkerSchema,
+  type TableShape,
+} from "../../connectors/core/envelope.ts";
 import { avroType, encodeWire } from "../../lib/avro.ts";
 import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
 
@@ -19,8 +27,6 @@ export type Op =
   | { table: string; op: "c" | "u"; after: Record<string, unknown>; before?: Record<string, unknown> }
   | { table: string; op: "d"; before: Record<string, unknown> }
   | { table: string; op: "t" };
-
-const part = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, "_");
 
 interface Codecs {
   topic: string;
@@ -84,120 +90,32 @@ export class CdcWriter {
     await admin.disconnect();
     for (const t of this.tables) {
       const topic = this.topic(t.table);
-      const namespace = topic.split(".").map(part).join(".");
-      const types = new Map(t.columns);
-      const keySchema = {
-        type: "record",
-        name: "Key",
-        namespace,
-        fields: t.key.map((k) => ({ name: k, type: types.get(k) })),
+      // The real connector's schema derivation, so this stand-in writes exactly what connectors write.
+      const shape: TableShape = {
+        topic,
+        columns: t.columns.map(([name, type]) => ({ name, type: type as avro.Schema })),
+        key: t.key,
       };
-      const valueRecord = {
-        type: "record",
-        name: "Value",
-        namespace,
-        fields: t.columns.map(([name, type]) => ({ name, type: ["null", type], default: null })),
-      };
-      const envelope = {
-        type: "record",
-        name: "Envelope",
-        namespace,
-        fields: [
-          { name: "before", type: ["null", valueRecord], default: null },
-          { name: "after", type: ["null", `${namespace}.Value`], default: null },
-          { name: "op", type: "string" },
-          { name: "ts_ms", type: "long" },
-          {
-            name: "source",
-            type: {
-              type: "record",
-              name: "Source",
-              fields: [
-                { name: "version", type: "string" },
-                { name: "connector", type: "string" },
-                { name: "name", type: "string" },
-                { name: "ts_ms", type: "long" },
-                { name: "snapshot", type: "string" },
-                { name: "db", type: "string" },
-                { name: "schema", type: ["null", "string"], default: null },
-                { name: "table", type: "string" },
-                { name: "txId", type: ["null", "long"], default: null },
-                { name: "lsn", type: ["null", "long"], default: null },
-                { name: "file", type: ["null", "string"], default: null },
-                { name: "pos", type: ["null", "long"], default: null },
-                { name: "gtid", type: ["null", "string"], default: null },
-              ],
-            },
-          },
-          {
-            name: "transaction",
-            type: [
-              "null",
-              {
-                type: "record",
-                name: "Transaction",
-                fields: [
-                  { name: "id", type: "string" },
-                  { name: "total_order", type: "long" },
-                  { name: "data_collection_order", type: "long" },
-                ],
-              },
-            ],
-            default: null,
-          },
-        ],
-      };
+      const keySchema = keySchemaOf(shape);
+      if (!keySchema) throw new Error(`${topic}: the CDC writer needs a primary key`);
+      const envelope = envelopeSchema(shape);
       this.codecs.set(t.table, {
         topic,
         spec: t,
         keyId: await this.register(`${topic}-key`, keySchema),
         valueId: await this.register(`${topic}-value`, envelope),
-        key: avroType(keySchema as never),
-        value: avroType(envelope as never),
+        key: avroType(keySchema),
+        value: avroType(envelope),
       });
     }
-    const ns = part(this.source);
-    const markerKey = {
-      type: "record",
-      name: "TransactionKey",
-      namespace: ns,
-      fields: [{ name: "id", type: "string" }],
-    };
-    const markerValue = {
-      type: "record",
-      name: "TransactionMarker",
-      namespace: ns,
-      fields: [
-        { name: "status", type: "string" },
-        { name: "id", type: "string" },
-        { name: "event_count", type: ["null", "long"], default: null },
-        {
-          name: "data_collections",
-          type: [
-            "null",
-            {
-              type: "array",
-              items: {
-                type: "record",
-                name: "DataCollection",
-                fields: [
-                  { name: "data_collection", type: "string" },
-                  { name: "event_count", type: "long" },
-                ],
-              },
-            },
-          ],
-          default: null,
-        },
-        { name: "ts_ms", type: "long" },
-      ],
-    };
+    const markerKey = transactionKeySchema(this.source);
+    const markerValue = transactionMarkerSchema(this.source);
     const topic = `${this.source}.transactions`;
     this.marker = {
       keyId: await this.register(`${topic}-key`, markerKey),
       valueId: await this.register(`${topic}-value`, markerValue),
-      key: avroType(markerKey as never),
-      value: avroType(markerValue as never),
+      key: avroType(markerKey),
+      value: avroType(markerValue),
     };
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();

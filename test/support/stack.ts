@@ -1,10 +1,10 @@
 // Helpers for integration tests: the stack's addresses, unique names, and clients that clean up.
-import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import mysql from "mysql2/promise";
 import type { StackEnv } from "../../deploy/local/layout.ts";
+import { uniqueName } from "./names.ts";
 
 export function stackEnv(): StackEnv {
   const env = inject("stackEnv");
@@ -12,10 +12,7 @@ export function stackEnv(): StackEnv {
   return env;
 }
 
-/** A lowercase name unique to this run, usable as a topic, database, slot or group name. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`.toLowerCase();
-}
+export { uniqueName };
 
 export function kafka(clientId = uniqueName("test")): Kafka {
   return new Kafka({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId, logLevel: logLevel.ERROR });
