@@ -34,7 +34,12 @@ export interface SourceStatus {
   /** A requested re-snapshot (POST /v1/sources/{name}/snapshot) not finished yet: the tables still to do,
    * the current one first; null (or absent) when none is pending. */
   resnapshot?: { pending: string[] } | null;
+  /** The API process running the connector and when it reported this status (stale: it stopped reporting). */
+  holder?: { url: string; reportedAt: string; stale: boolean } | null;
 }
+
+/** Marks a request one API process forwarded to another (never forwarded again). */
+export const FORWARDED_HEADER = "x-mesh-forwarded";
 
 export interface SourceRuntime {
   /** Every problem that would stop the connector (unreachable, credentials, wal_level, missing tables...). */
@@ -43,8 +48,8 @@ export interface SourceRuntime {
   ensure(def: SourceRecord): Promise<void>;
   /** Stops the connector; dropSlot also removes its slot/publication in the source database. */
   remove(def: SourceRecord, options: { dropSlot: boolean }): Promise<void>;
-  /** Re-snapshots the tables while streaming continues. */
-  snapshot(name: string, tables: string[]): Promise<void>;
+  /** Re-snapshots the tables while streaming continues (forwarded: the request came from another process). */
+  snapshot(name: string, tables: string[], options?: { forwarded?: boolean }): Promise<void>;
   status(name: string): SourceStatus | undefined;
 }
 
@@ -130,8 +135,11 @@ export interface TopicRuntime {
   topics(): Promise<TopicInfo[]>;
   /** Whether the topic belongs to a registered source (no Kafka or registry call). */
   known(topic: string): boolean;
-  /** Ends when the signal aborts; a full consumer is paused until the reader pulls again. */
-  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent>;
+  /**
+   * Events in offset order per partition, in the groups they arrived in (one socket write per group). Ends
+   * when the signal aborts; a full consumer is paused until the reader pulls again.
+   */
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]>;
 }
 
 export interface DependencyCheck {

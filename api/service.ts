@@ -3,10 +3,11 @@
 import type { AddressInfo } from "node:net";
 import { Kafka, logLevel } from "kafkajs";
 import type { FastifyInstance } from "fastify";
-import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
-import { ConnectorRuntime } from "./adapters/connector-runtime.ts";
+import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
+import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
+import { PlacedSources } from "./adapters/placed-sources.ts";
 import { EngineViews } from "./adapters/engine-views.ts";
 import { DependencyHealth } from "./adapters/health.ts";
 import { NoViews } from "./adapters/no-views.ts";
@@ -14,9 +15,9 @@ import { Catalog } from "./catalog/catalog.ts";
 import { KafkaCatalogLog } from "./catalog/kafka-log.ts";
 import type { ApiConfig } from "./config.ts";
 import { Reconciler } from "./control/reconciler.ts";
+import { SourceLeases } from "./control/source-leases.ts";
+import { StatusBoard } from "./control/status-board.ts";
 import { buildApi } from "./http/server.ts";
-import type { SourceRecord } from "./catalog/records.ts";
-import type { SourceProblem, SourceRuntime, SourceStatus } from "./runtime.ts";
 import { KafkaTopics } from "./topics/kafka-topics.ts";
 import { RegistryClient } from "./topics/registry-client.ts";
 
@@ -52,13 +53,29 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   const connectors = config.connect
     ? new ConnectorRuntime({ kafka, registryUrl: config.registryUrl, logger, ...options.connector })
     : null;
-  const sources: SourceRuntime = connectors ?? new ElsewhereSources();
+  let url = "";
+  // Several API processes may share this catalog: each source's connector runs in the one holding its lease.
+  const board = new StatusBoard({ kafka, logger, topic: `${config.catalogTopic}_status` });
+  await board.start();
+  const leases = new SourceLeases({
+    kafka,
+    logger,
+    topic: `${config.catalogTopic}_leases`,
+    groupPrefix: `mesh-source-${config.catalogTopic}-`,
+    url: () => url,
+  });
+  const sources = new PlacedSources({
+    connectors,
+    leases,
+    board,
+    logger,
+    url: () => url,
+    check: async (def) => (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem),
+  });
   const views = options.viewEngine ? new EngineViews(options.viewEngine) : new NoViews();
   const topics = new KafkaTopics({ kafka, registry, catalog, logger });
   const health = new DependencyHealth(kafka, registry);
   const reconciler = new Reconciler({ catalog, sources, views, logger });
-  reconciler.start();
-  let url = "";
   const app = await buildApi(
     {
       catalog,
@@ -72,7 +89,7 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
           api: { url },
           registry: { url: config.registryUrl },
           kafka: { brokers: config.brokers.join(",") },
-          connect: { inProcess: config.connect },
+          connect: { inProcess: config.connect, running: sources.runningHere() },
           materialize: { inProcess: options.viewEngine !== undefined },
           ...options.roles?.(),
         },
@@ -84,6 +101,8 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   const port = (app.server.address() as AddressInfo).port;
   url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
   logger.info({ address: url }, "datamesh API listening");
+  // After listen: source leases advertise this process's URL.
+  reconciler.start();
   return {
     url,
     port,
@@ -93,36 +112,10 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
       // Stop taking requests first (open SSE streams end), then the runtimes, then the catalog.
       await app.close();
       await reconciler.stop();
-      await connectors?.stop();
+      await sources.stop();
+      await board.stop();
       await topics.stop();
       await catalog.stop();
     },
   };
-}
-
-/** Connectors run in another process (`--connect false`): check prerequisites here, run nothing. */
-class ElsewhereSources implements SourceRuntime {
-  async check(def: SourceRecord): Promise<SourceProblem[]> {
-    const { checkSourcePrerequisites } = await import("../connectors/core/change-source.ts");
-    const { toDefinition, toSourceProblem } = await import("./adapters/connector-runtime.ts");
-    return (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem);
-  }
-  ensure(): Promise<void> {
-    return Promise.resolve();
-  }
-  remove(): Promise<void> {
-    return Promise.resolve();
-  }
-  snapshot(name: string): Promise<void> {
-    return Promise.reject(
-      new MeshError(
-        "MESH_CONFLICT",
-        `source ${name} runs in another process (this API runs with --connect false); send the request to an API process that runs connectors`,
-        { source: name },
-      ),
-    );
-  }
-  status(): SourceStatus | undefined {
-    return undefined;
-  }
 }

@@ -88,6 +88,21 @@ export const errorCatalogue = {
     retryable: true,
     doc: "A dependency of this process is unreachable; /readyz names it. Check that dependency.",
   },
+  MESH_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    doc: "A member of a view's materializer group did not answer; the details name the view and partitions. Retry, or check that member.",
+  },
+  MESH_CONNECTOR_OUTDATED: {
+    status: 409,
+    retryable: false,
+    doc: "A view split across materializer processes needs per-partition counts in transaction markers; upgrade the source's connector (or run the view unsplit).",
+  },
+  MESH_SECRET_KEY: {
+    status: 500,
+    retryable: false,
+    doc: "The key that encrypts source credentials in the catalog is missing, malformed or not the one they were written with; set MESH_SECRET_KEY (base64, 32 bytes) or restore the key file (docs/api.md, Credentials at rest).",
+  },
   MESH_INTERNAL: {
     status: 500,
     retryable: true,

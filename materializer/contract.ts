@@ -76,6 +76,20 @@ export interface ViewChangeEvent {
   after: Row | null;
 }
 
+/** A member of a split view's group (docs/views.md "Split views"). */
+export interface ViewMember {
+  memberId: string;
+  /** Where it answers `GET /v1/views/{name}/rows` for its partitions. */
+  url: string;
+  partitions: number[];
+}
+
+/** A page with each row's sort position (hex), and the scan path its cursor belongs to. */
+export interface PositionedRowPage extends RowPage {
+  path: string;
+  positions: string[];
+}
+
 export interface ViewEngine {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -88,6 +102,14 @@ export interface ViewEngine {
   queryRows(name: string, query?: RowQuery): Promise<RowPage>;
   /** Change feed from seq `from` (exclusive; 0 = from the oldest retained), then live. Ends when `signal` aborts. */
   changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent>;
+  /** Split mode: the view's consumer group, driving topic and its partition count (null: not split). */
+  split?(name: string): { groupId: string; topic: string; partitions: number } | null;
+  /** Split mode: the driving partitions this process owns, and those it serves (caught up). */
+  ownership?(name: string): { owned: number[]; served: number[] } | null;
+  /** Split mode: who owns which driving partitions, and where they answer. */
+  members?(name: string): Promise<ViewMember[]>;
+  /** queryRows with sort positions, for merging members' pages (split mode: only this process's rows). */
+  queryRowsPositioned?(name: string, query?: RowQuery): Promise<PositionedRowPage>;
   /** Operator action on a parked key (see ViewStatus.parked). */
   resolveParked(
     name: string,

@@ -12,7 +12,9 @@ import { ViewState, type BatchOp } from "./engine/view-state.ts";
 import { encodeKey } from "./keys/encoding.ts";
 import type { RegistryClient } from "./kafka/registry-client.ts";
 import { ViewRunner } from "./kafka/view-runner.ts";
-import { getRow, queryRows } from "./query/rows.ts";
+import { describeMembers, type GroupMember } from "./kafka/group-assigner.ts";
+import { servedFilter } from "./query/partitions.ts";
+import { getRow, queryRows, type PositionedPage } from "./query/rows.ts";
 import { compileStatements } from "./sql/compile.ts";
 import type { ViewPlan } from "./sql/plan.ts";
 
@@ -25,6 +27,19 @@ export interface EngineOptions {
   now?: () => number;
   /** Change-feed entries kept per view (older ones are trimmed). Default 100 000. */
   changeRetention?: number;
+  /**
+   * Split mode (docs/views.md "Split views"): every view's driving topic is shared among the processes of
+   * group `name` (consumer group `_mesh_materialize.<name>.<view>`); each answers queries for its partitions
+   * at `advertisedUrl`. Without it every process holds every row.
+   */
+  group?: { name: string; advertisedUrl: string; sessionTimeout?: number };
+}
+
+/** The split-mode facts of a view: its consumer group and driving topic. */
+export interface SplitInfo {
+  groupId: string;
+  topic: string;
+  partitions: number;
 }
 
 interface Running {
@@ -62,11 +77,21 @@ export class MaterializerEngine implements ViewEngine {
 
   private async run(plan: ViewPlan): Promise<Running> {
     const state = new ViewState(this.options.db, plan);
+    const group = this.options.group;
     const runner = new ViewRunner(this.options.db, state, {
       kafka: this.options.kafka,
       registry: this.options.registry,
       logger: this.options.logger,
       ...(this.options.now ? { now: this.options.now } : {}),
+      ...(group
+        ? {
+            split: {
+              groupId: splitGroupId(group.name, plan.name),
+              advertisedUrl: group.advertisedUrl,
+              ...(group.sessionTimeout ? { sessionTimeout: group.sessionTimeout } : {}),
+            },
+          }
+        : {}),
     });
     const feed = new EventEmitter();
     feed.setMaxListeners(0);
@@ -221,16 +246,69 @@ export class MaterializerEngine implements ViewEngine {
     );
   }
 
+  /** In split mode, only rows of the partitions this process owns and has caught up with are answered. */
   async getRow(name: string, key: unknown[], options: { stale?: boolean } = {}): Promise<ViewRow | null> {
     const v = this.view(name);
     this.ready(v, options.stale);
-    return getRow(this.options.db, v.state, key);
+    return getRow(this.options.db, v.state, key, servedFilter(this.options.db, v.state, v.runner.served()));
   }
 
   async queryRows(name: string, query: RowQuery = {}): Promise<RowPage> {
+    const { rows, next, stale } = await this.queryRowsPositioned(name, query);
+    return { rows, next, stale };
+  }
+
+  /** queryRows with each row's sort position (what a coordinator merges members' pages by). */
+  async queryRowsPositioned(
+    name: string,
+    query: RowQuery = {},
+  ): Promise<PositionedPage & { stale: boolean }> {
     const v = this.view(name);
     const ready = this.ready(v, query.stale);
-    return { ...(await queryRows(this.options.db, v.state, query)), stale: !ready };
+    const served = v.runner.served();
+    const page = await queryRows(
+      this.options.db,
+      v.state,
+      query,
+      undefined,
+      servedFilter(this.options.db, v.state, served),
+    );
+    // A split view is stale too while an owned partition has not caught up (it is left out until then).
+    const partial = served !== null && (v.runner.owned() ?? []).some((p) => !served.has(p));
+    return { ...page, stale: !ready || partial };
+  }
+
+  /** Split mode: the view's group and driving topic (null when this engine is not split). */
+  split(name: string): SplitInfo | null {
+    const v = this.view(name);
+    const group = this.options.group;
+    if (!group) return null;
+    return {
+      groupId: splitGroupId(group.name, name),
+      topic: v.runner.drivingTopic,
+      partitions: v.runner.drivingPartitionCount(),
+    };
+  }
+
+  /** Split mode: the driving partitions this process owns, and those of them it serves (caught up). */
+  ownership(name: string): { owned: number[]; served: number[] } | null {
+    const runner = this.view(name).runner;
+    const served = runner.served();
+    if (!served) return null;
+    return { owned: runner.owned() ?? [], served: [...served].sort((a, b) => a - b) };
+  }
+
+  /** Split mode: the members of the view's group, where they answer and which partitions they own. */
+  async members(name: string): Promise<GroupMember[]> {
+    const info = this.split(name);
+    if (!info) return [];
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      return await describeMembers(admin, info.groupId, info.topic);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** `from` is the last change already seen (0: everything retained; -1: only changes from now on). */
@@ -277,3 +355,5 @@ export class MaterializerEngine implements ViewEngine {
     return this.view(name).runner.resolveParked(topic, key, action);
   }
 }
+
+export const splitGroupId = (group: string, view: string): string => `_mesh_materialize.${group}.${view}`;

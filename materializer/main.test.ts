@@ -20,11 +20,37 @@ describe("mesh materialize config", () => {
       dataDir: "/data",
       views: ["CREATE VIEW v AS SELECT * FROM t", "CREATE VIEW w AS SELECT * FROM u"],
       logLevel: "info",
+      catalogTopic: "_mesh_catalog",
     });
     expect(parseMaterializerConfig([], {}).brokers).toEqual(["127.0.0.1:9092"]);
     expect(parseMaterializerConfig(["--brokers", "x:1"], { MESH_KAFKA_BROKERS: "y:2" }).brokers).toEqual([
       "x:1",
     ]);
+  });
+
+  it("reads the split-mode flags and refuses a group without a listen address", () => {
+    expect(
+      parseMaterializerConfig(
+        [
+          "--group",
+          "g1",
+          "--listen",
+          "0.0.0.0:9300",
+          "--advertise",
+          "http://m1:9300",
+          "--catalog-topic",
+          "cat",
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      group: "g1",
+      listen: { host: "0.0.0.0", port: 9300 },
+      advertise: "http://m1:9300",
+      catalogTopic: "cat",
+    });
+    expect(() => parseMaterializerConfig(["--group", "g1"], {})).toThrow(/--group needs --listen/);
+    expect(() => parseMaterializerConfig(["--listen", "nope"], {})).toThrow(/--listen must be host:port/);
   });
 
   it("refuses unknown flags and flags without values, with the usage", () => {

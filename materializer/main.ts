@@ -1,11 +1,16 @@
 // `mesh materialize`: the materializer role as its own process. Config is parsed once here (flags, then
 // MESH_* environment); nothing below reads process.env. Views persist in the LevelDB under --data-dir and
-// resume on start; `--view "CREATE VIEW ..."` creates a view at start-up unless it exists.
+// resume on start; they follow the control-plane catalog (`_mesh_catalog`: catalog-views.ts), and
+// `--view "CREATE VIEW ..."` creates a view at start-up unless it exists. `--listen` serves the views'
+// rows over HTTP (serve.ts); `--group` splits every view's driving topic among the processes of the group
+// (docs/views.md "Split views"), each reachable at its `--advertise` URL.
 import { ClassicLevel } from "classic-level";
 import { Kafka, logLevel } from "kafkajs";
-import { isMeshError } from "../lib/errors.ts";
+import { isMeshError, MeshError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
+import { CatalogViews } from "./catalog-views.ts";
 import { MaterializerEngine } from "./engine.ts";
+import { buildViewServer } from "./serve.ts";
 import { DB_OPTIONS, type Db } from "./engine/reader.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
 
@@ -15,10 +20,19 @@ export interface MaterializerConfig {
   dataDir: string;
   views: string[];
   logLevel: string;
+  /** Follow this catalog topic's view records (unset: only `views`, as when embedded beside the API). */
+  catalogTopic?: string;
+  /** Serve rows on host:port (port 0: any free port). */
+  listen?: { host: string; port: number };
+  /** Split mode: the group shared by the processes that split each view's driving topic. */
+  group?: string;
+  /** Where other processes reach this one's --listen address (default http://<listen host>:<port>). */
+  advertise?: string;
 }
 
 const USAGE =
-  "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... [--log-level info]";
+  "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... " +
+  "[--catalog-topic _mesh_catalog] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]";
 
 export function parseMaterializerConfig(
   argv: readonly string[],
@@ -33,13 +47,40 @@ export function parseMaterializerConfig(
     if (value === undefined) throw new Error(`--${name} needs a value; ${USAGE}`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
-  const known = new Set(["brokers", "registry", "data-dir", "view", "log-level"]);
+  const known = new Set([
+    "brokers",
+    "registry",
+    "data-dir",
+    "view",
+    "log-level",
+    "catalog-topic",
+    "listen",
+    "group",
+    "advertise",
+  ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}; ${USAGE}`);
   const one = (flag: string, envName: string, fallback?: string): string => {
     const v = flags.get(flag)?.at(-1) ?? env[envName] ?? fallback;
     if (v === undefined || v === "") throw new Error(`missing --${flag} (or ${envName}); ${USAGE}`);
     return v;
   };
+  const optional = (flag: string, envName: string): string | undefined => {
+    const v = flags.get(flag)?.at(-1) ?? env[envName];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const listenText = optional("listen", "MESH_MATERIALIZER_LISTEN");
+  let listen: MaterializerConfig["listen"];
+  if (listenText !== undefined) {
+    const m = /^(.*):(\d+)$/.exec(listenText);
+    if (!m) throw new Error(`--listen must be host:port (got ${listenText}); ${USAGE}`);
+    listen = { host: m[1] || "127.0.0.1", port: Number(m[2]) };
+  }
+  const group = optional("group", "MESH_MATERIALIZER_GROUP");
+  const advertise = optional("advertise", "MESH_MATERIALIZER_ADVERTISE");
+  if (group !== undefined && listen === undefined)
+    throw new Error(`--group needs --listen: other members forward queries to this process; ${USAGE}`);
+  if (group !== undefined && !/^[A-Za-z0-9._-]+$/.test(group))
+    throw new Error(`--group may hold letters, digits, ".", "_" and "-" only (got ${group}); ${USAGE}`);
   return {
     brokers: one("brokers", "MESH_KAFKA_BROKERS", "127.0.0.1:9092")
       .split(",")
@@ -48,11 +89,19 @@ export function parseMaterializerConfig(
     dataDir: one("data-dir", "MESH_MATERIALIZER_DIR", ".mesh/materializer"),
     views: flags.get("view") ?? [],
     logLevel: one("log-level", "MESH_LOG_LEVEL", "info"),
+    catalogTopic: one("catalog-topic", "MESH_CATALOG_TOPIC", "_mesh_catalog"),
+    ...(listen ? { listen } : {}),
+    ...(group !== undefined ? { group } : {}),
+    ...(advertise !== undefined ? { advertise } : {}),
   };
 }
 
 export interface RunningMaterializer {
   engine: MaterializerEngine;
+  /** The --listen address's URL as advertised (null without --listen). */
+  url: string | null;
+  /** Null unless following the catalog. */
+  catalog: CatalogViews | null;
   stop(): Promise<void>;
 }
 
@@ -63,25 +112,58 @@ export async function startMaterializer(
   const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, DB_OPTIONS);
   await db.open();
   const kafka = new Kafka({ brokers: config.brokers, clientId: "mesh-materialize", logLevel: logLevel.WARN });
-  const engine = new MaterializerEngine({
+  let engine: MaterializerEngine | null = null;
+  const getEngine = (): MaterializerEngine => {
+    if (!engine) throw new MeshError("MESH_NOT_READY", "the materializer is starting; retry");
+    return engine;
+  };
+  // Listen before the engine starts: a split engine advertises the URL, which needs the bound port.
+  const server = config.listen ? buildViewServer(getEngine) : null;
+  let url: string | null = null;
+  if (server && config.listen) {
+    await server.listen({ host: config.listen.host, port: config.listen.port });
+    const address = server.server.address();
+    const port = typeof address === "object" && address ? address.port : config.listen.port;
+    const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? null : config.listen.host;
+    url = config.advertise ?? (host ? `http://${host.includes(":") ? `[${host}]` : host}:${port}` : null);
+    if (!url) {
+      await server.close();
+      throw new Error("--listen on all interfaces needs --advertise http://<reachable host>:<port>");
+    }
+  }
+  engine = new MaterializerEngine({
     db,
     kafka,
     registry: new RegistryClient({ url: config.registryUrl }),
     logger,
+    ...(config.group && url ? { group: { name: config.group, advertisedUrl: url } } : {}),
   });
   await engine.start();
+  const keep = new Set<string>();
   for (const sql of config.views) {
     try {
       const info = await engine.createView(sql);
+      keep.add(info.name);
       logger.info({ view: info.name }, "view created");
     } catch (err) {
       if (!(isMeshError(err) && err.code === "MESH_CONFLICT")) throw err;
+      const name = /VIEW\s+"?([A-Za-z_][A-Za-z0-9_]*)/i.exec(sql)?.[1];
+      if (name) keep.add(name);
     }
   }
+  const catalog = config.catalogTopic
+    ? new CatalogViews({ kafka, logger, engine, topic: config.catalogTopic, keep })
+    : null;
+  await catalog?.start();
+  const running = engine;
   return {
-    engine,
+    engine: running,
+    url,
+    catalog,
     async stop() {
-      await engine.stop();
+      await server?.close();
+      await catalog?.stop();
+      await running.stop();
       await db.close();
     },
   };
@@ -98,7 +180,12 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: "materialize" });
   const running = await startMaterializer(config, logger);
   logger.info(
-    { dataDir: config.dataDir, views: running.engine.listViews().map((v) => v.name) },
+    {
+      dataDir: config.dataDir,
+      views: running.engine.listViews().map((v) => v.name),
+      url: running.url,
+      group: config.group ?? null,
+    },
     "materializer running",
   );
   const timer = setInterval(() => {

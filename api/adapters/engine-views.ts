@@ -3,9 +3,16 @@
 import type avro from "avsc";
 import { avroType, toJsonValue } from "../../lib/avro.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
-import type { Row, ViewColumn, ViewEngine, ViewInfo as EngineViewInfo } from "../../materializer/contract.ts";
+import type {
+  Row,
+  RowQuery as EngineRowQuery,
+  ViewColumn,
+  ViewEngine,
+  ViewInfo as EngineViewInfo,
+} from "../../materializer/contract.ts";
 import type { ViewRecord } from "../catalog/records.ts";
 import type { RowQuery, ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts";
+import { forwardRow, forwardRows, type ForwardOptions, type MemberPage } from "./split-views.ts";
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
 
@@ -25,8 +32,11 @@ export class EngineViews implements ViewRuntime {
   readonly #engine: ViewEngine;
   readonly #types = new Map<string, { sql: string; columns: Map<string, avro.Type> }>();
 
-  constructor(engine: ViewEngine) {
+  readonly #forward: ForwardOptions;
+
+  constructor(engine: ViewEngine, forward: ForwardOptions = {}) {
     this.#engine = engine;
+    this.#forward = forward;
   }
 
   parse(sql: string): { name: string } {
@@ -63,22 +73,71 @@ export class EngineViews implements ViewRuntime {
     };
   }
 
+  /** A split view's rows are spread over its group's members: ask them all (split-views.ts). */
   async getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
-    const found = await this.#engine.getRow(name, key);
-    return found ? this.#render(name, found.row) : undefined;
+    const split = this.#engine.split?.(name);
+    if (split && this.#engine.members)
+      return forwardRow(name, await this.#engine.members(name), split.partitions, key, this.#forward);
+    return this.localRow(name, key);
   }
 
   async queryRows(
     name: string,
     query: RowQuery,
   ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
-    const page = await this.#engine.queryRows(name, {
+    const split = this.#engine.split?.(name);
+    if (split && this.#engine.members) {
+      const page = await forwardRows(
+        name,
+        await this.#engine.members(name),
+        split.partitions,
+        query,
+        this.#forward,
+      );
+      return { rows: page.rows, next: page.next };
+    }
+    const page = await this.#engine.queryRows(name, this.#engineQuery(query));
+    return { rows: page.rows.map((r) => this.#render(name, r.row)), next: page.next };
+  }
+
+  /** This process's own rows (a member's answer to a forwarded query: `x-mesh-local: 1`). */
+  async localRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+    const found = await this.#engine.getRow(name, key);
+    return found ? this.#render(name, found.row) : undefined;
+  }
+
+  /** This process's own page with sort positions, for the coordinator's merge (split-views.ts). */
+  async localRows(name: string, query: RowQuery): Promise<MemberPage> {
+    const q = this.#engineQuery(query);
+    if (!this.#engine.queryRowsPositioned) {
+      const page = await this.#engine.queryRows(name, q);
+      return {
+        rows: page.rows.map((r) => this.#render(name, r.row)),
+        next: page.next,
+        path: "k",
+        positions: [],
+        stale: page.stale,
+      };
+    }
+    const page = await this.#engine.queryRowsPositioned(name, q);
+    const ownership = this.#engine.ownership?.(name) ?? null;
+    return {
+      rows: page.rows.map((r) => this.#render(name, r.row)),
+      next: page.next,
+      path: page.path,
+      positions: page.positions,
+      stale: page.stale,
+      ...(ownership ? { owned: ownership.owned, served: ownership.served } : {}),
+    };
+  }
+
+  #engineQuery(query: RowQuery): EngineRowQuery {
+    return {
       filters: query.filters.map((f) => ({ column: f.column, op: f.op, value: f.value })),
       ...(query.order ? { order: query.order.column, desc: query.order.desc } : {}),
       limit: query.limit,
       ...(query.cursor ? { cursor: query.cursor } : {}),
-    });
-    return { rows: page.rows.map((r) => this.#render(name, r.row)), next: page.next };
+    };
   }
 
   async *changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange> {

@@ -34,7 +34,7 @@ export function publicSource(source: SourceRecord, runtime: SourceRuntime): Reco
     partitions: source.partitions,
     paused: source.paused,
     createdAt: source.createdAt,
-    status: { ...status, resnapshot: status.resnapshot ?? null },
+    status: { ...status, resnapshot: status.resnapshot ?? null, holder: status.holder ?? null },
   };
 }
 
@@ -72,6 +72,12 @@ export const sourceStatusSchema = {
       type: ["object", "null"],
       description: "a requested re-snapshot still running: the tables still to do, the current one first",
       properties: { pending: { type: "array", items: { type: "string" } } },
+    },
+    holder: {
+      type: ["object", "null"],
+      description:
+        "the API process running the connector and when it reported this status (stale: no report for 5 intervals)",
+      properties: { url: { type: "string" }, reportedAt: { type: "string" }, stale: { type: "boolean" } },
     },
   },
 } as const;

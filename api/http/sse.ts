@@ -5,10 +5,11 @@ import { once } from "node:events";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 export interface SseEvent {
+  /** The id of the (last) event in the frame. */
   id: string;
   event: string;
   data: unknown;
-  /** The whole frame already encoded (one event fanned out to many clients is encoded once). */
+  /** The whole frame already encoded, possibly several events (fanned out to many clients, encoded once). */
   frame?: Buffer;
 }
 
@@ -19,7 +20,13 @@ export function sseFrame(id: string, event: string, data: unknown): Buffer {
 const keepAliveMs = 15_000;
 
 export function sseJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  // Decoded values are already lossless JSON (bigints as strings); a replacer would slow every call down,
+  // so it is only the fallback for a value that still holds a bigint.
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
 
 /**
@@ -52,13 +59,15 @@ export async function streamSse(
   try {
     for await (const event of events(controller.signal)) {
       if (controller.signal.aborted) break;
-      // Coalesce the events of one event-loop turn into one socket write (fan-out to many clients).
-      if (!corked) {
+      // Coalesce the writes of one event-loop turn into one syscall. The socket is corked, not the response:
+      // a corked response flushes its chunk header, data and trailer as separate socket writes (Node 24).
+      const socket = raw.socket;
+      if (!corked && socket) {
         corked = true;
-        raw.cork();
+        socket.cork();
         setImmediate(() => {
           corked = false;
-          raw.uncork();
+          socket.uncork();
         });
       }
       const ok = raw.write(

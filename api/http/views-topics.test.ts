@@ -155,15 +155,17 @@ describe("topics", () => {
       },
     ];
     let seen: TopicStart | null = null;
-    ctx.fakes.topics.events = async function* (_topic, start): AsyncIterable<TopicEvent> {
+    ctx.fakes.topics.events = async function* (_topic, start): AsyncIterable<TopicEvent[]> {
       seen = start;
-      yield {
-        partition: 1,
-        offset: "41",
-        timestamp: "2026-01-01T00:00:00.000Z",
-        key: { id: "1" },
-        value: { op: "c", after: { id: "1", total: "9.50" } },
-      };
+      yield [
+        {
+          partition: 1,
+          offset: "41",
+          timestamp: "2026-01-01T00:00:00.000Z",
+          key: { id: "1" },
+          value: { op: "c", after: { id: "1", total: "9.50" } },
+        },
+      ];
       await Promise.resolve();
     };
     expect((await app.inject({ url: "/v1/topics" })).json().topics[0]).toMatchObject({

@@ -90,7 +90,7 @@ export class KafkaTopics implements TopicRuntime {
     );
   }
 
-  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent> {
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]> {
     // Live subscribers share one consumer per topic; any other start position reads on its own.
     if (start.kind === "latest") return this.#tail(topic).subscribe(signal);
     return this.#dedicated(topic, start, signal);
@@ -114,7 +114,7 @@ export class KafkaTopics implements TopicRuntime {
     return tail;
   }
 
-  async *#dedicated(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent> {
+  async *#dedicated(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]> {
     const positions = await this.#positions(topic, start);
     const queue: TopicEvent[] = [];
     let wake: (() => void) | null = null;
@@ -162,9 +162,9 @@ export class KafkaTopics implements TopicRuntime {
       for (const [partition, offset] of positions)
         consumer.seek({ topic, partition, offset: offset.toString() });
       while (!signal.aborted) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
+        if (queue.length > 0) {
+          // Everything queued so far in one piece: one socket write for the lot.
+          yield queue.splice(0);
           continue;
         }
         if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));

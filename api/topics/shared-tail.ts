@@ -1,7 +1,10 @@
 // One Kafka consumer per topic for every live (`from=latest`) subscriber of this process: each message is
-// decoded once and handed to every subscriber's bounded queue. A subscriber whose queue is full is not
-// waited for (that would stall everyone) and not buffered further: it finishes its queue and continues on
-// a consumer of its own from exactly the next offsets, so it still gets every event, in order.
+// decoded once, and the events of one fetch are handed to every subscriber as one shared array, so a
+// subscriber does one socket write per fetch rather than one per event (a write costs far more than its
+// bytes: fanning a 100-row transaction out to 100 clients one event at a time took ~250 ms of syscalls).
+// A subscriber whose queue is full is not waited for (that would stall everyone) and not buffered further:
+// it finishes its queue and continues on a consumer of its own from exactly the next offsets, so it still
+// gets every event, in order.
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
@@ -11,16 +14,26 @@ export interface SharedTailDeps {
   kafka: Kafka;
   topic: string;
   logger: Logger;
+  /** Events queued per subscriber before it moves to its own consumer (one fetch is always accepted). */
   queueSize: number;
   decode(partition: number, message: KafkaMessage): Promise<TopicEvent>;
   /** The end offset of every partition now. */
   latest(): Promise<Map<number, bigint>>;
   /** A dedicated consumer from these next offsets (for a subscriber that fell behind). */
-  dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicEvent>;
+  dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicEvent[]>;
 }
 
+/**
+ * How long a fetch of the shared consumer waits on the broker for data. Measured here (kafkajs 2.2, Kafka 4.1)
+ * a record often reaches the consumer only when this expires, so it bounds the tail latency of every live
+ * subscriber: 100 ms gave a p99 of 111 ms for a plain consumer, 5 ms 44 ms. Idle, it costs one fetch
+ * request per this many ms per live topic.
+ */
+export const tailFetchWaitMs = 5;
+
 interface Subscriber {
-  queue: TopicEvent[];
+  queue: TopicEvent[][];
+  queued: number;
   /** Next offset per partition after the last queued event. */
   next: Map<number, bigint>;
   overflowed: boolean;
@@ -30,7 +43,12 @@ interface Subscriber {
 export class SharedTail {
   readonly #deps: SharedTailDeps;
   readonly #subscribers = new Set<Subscriber>();
+  /** Next offset per partition after the last event handed out (subscribers joining now start here). */
   readonly #position = new Map<number, bigint>();
+  /** Decoded but not yet handed out: gathered until the current event-loop turn ends. */
+  #pending: TopicEvent[] = [];
+  readonly #pendingNext = new Map<number, bigint>();
+  #flushScheduled = false;
   #started: Promise<void> | null = null;
   #consumer: Consumer | null = null;
   /** Subscribers that overflowed to their own consumer (tests and the benchmark read it). */
@@ -40,17 +58,24 @@ export class SharedTail {
     this.#deps = deps;
   }
 
-  async *subscribe(signal: AbortSignal): AsyncIterable<TopicEvent> {
+  async *subscribe(signal: AbortSignal): AsyncIterable<TopicEvent[]> {
     await this.#ensureStarted();
-    const sub: Subscriber = { queue: [], next: new Map(this.#position), overflowed: false, wake: null };
+    const sub: Subscriber = {
+      queue: [],
+      queued: 0,
+      next: new Map(this.#position),
+      overflowed: false,
+      wake: null,
+    };
     const onAbort = (): void => sub.wake?.();
     signal.addEventListener("abort", onAbort);
     this.#subscribers.add(sub);
     try {
       while (!signal.aborted) {
-        const event = sub.queue.shift();
-        if (event) {
-          yield event;
+        const events = sub.queue.shift();
+        if (events) {
+          sub.queued -= events.length;
+          yield events;
           continue;
         }
         if (sub.overflowed) break;
@@ -83,6 +108,28 @@ export class SharedTail {
     return this.#started;
   }
 
+  /** Hands everything decoded in this turn to every subscriber as one array (one write each). */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const events = this.#pending;
+    this.#pending = [];
+    const next = new Map(this.#pendingNext);
+    this.#pendingNext.clear();
+    for (const [p, o] of next) this.#position.set(p, o);
+    if (events.length === 0) return;
+    for (const sub of this.#subscribers) {
+      if (sub.overflowed) continue;
+      if (sub.queued > 0 && sub.queued + events.length > this.#deps.queueSize) {
+        sub.overflowed = true;
+      } else {
+        sub.queue.push(events);
+        sub.queued += events.length;
+        for (const [p, o] of next) sub.next.set(p, o);
+      }
+      sub.wake?.();
+    }
+  }
+
   async #start(): Promise<void> {
     const { kafka, topic } = this.#deps;
     const start = await this.#deps.latest();
@@ -91,7 +138,7 @@ export class SharedTail {
       groupId: `mesh-tail-${randomUUID()}`,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 20,
+      maxWaitTimeInMs: tailFetchWaitMs,
       allowAutoTopicCreation: false,
     });
     this.#consumer = consumer;
@@ -99,23 +146,21 @@ export class SharedTail {
     await consumer.subscribe({ topic, fromBeginning: false });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const next = BigInt(message.offset) + 1n;
-        if (this.#subscribers.size === 0) {
-          this.#position.set(partition, next);
-          return;
+      eachBatch: async ({ batch }) => {
+        const last = batch.messages.at(-1);
+        if (!last) return;
+        const next = BigInt(last.offset) + 1n;
+        if (this.#subscribers.size > 0) {
+          // Decoded in full before anything is queued: a failure retries the batch without duplicates.
+          const events: TopicEvent[] = [];
+          for (const message of batch.messages)
+            events.push(await this.#deps.decode(batch.partition, message));
+          for (const event of events) this.#pending.push(event);
         }
-        const event = await this.#deps.decode(partition, message);
-        this.#position.set(partition, next);
-        for (const sub of this.#subscribers) {
-          if (sub.overflowed) continue;
-          if (sub.queue.length >= this.#deps.queueSize) {
-            sub.overflowed = true;
-          } else {
-            sub.queue.push(event);
-            sub.next.set(partition, next);
-          }
-          sub.wake?.();
+        this.#pendingNext.set(batch.partition, next);
+        if (!this.#flushScheduled) {
+          this.#flushScheduled = true;
+          setImmediate(() => this.#flush());
         }
       },
     });

@@ -102,8 +102,8 @@ describe("envelope schemas", () => {
       id: "7:100",
       event_count: 3n,
       data_collections: [
-        { data_collection: "a", event_count: 2n },
-        { data_collection: "b", event_count: 1n },
+        { data_collection: "a", event_count: 2n, partitions: null },
+        { data_collection: "b", event_count: 1n, partitions: null },
       ],
       ts_ms: 5n,
     });

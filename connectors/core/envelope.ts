@@ -187,6 +187,26 @@ export function transactionMarkerSchema(source: string): avro.Schema {
               fields: [
                 { name: "data_collection", type: "string" },
                 { name: "event_count", type: "long" },
+                // Per partition of the topic (a materializer that reads only some partitions needs them);
+                // optional so the schema stays BACKWARD compatible with markers written before it.
+                {
+                  name: "partitions",
+                  type: [
+                    "null",
+                    {
+                      type: "array",
+                      items: {
+                        type: "record",
+                        name: "PartitionCount",
+                        fields: [
+                          { name: "partition", type: "int" },
+                          { name: "event_count", type: "long" },
+                        ],
+                      },
+                    },
+                  ],
+                  default: null,
+                },
               ],
             },
           },
@@ -198,11 +218,18 @@ export function transactionMarkerSchema(source: string): avro.Schema {
   };
 }
 
+export interface DataCollectionCount {
+  data_collection: string;
+  event_count: bigint;
+  /** Events per partition of the topic (a truncate counts once on every partition); null from old writers. */
+  partitions: { partition: number; event_count: bigint }[] | null;
+}
+
 export interface TransactionMarker {
   status: "BEGIN" | "END";
   id: string;
   event_count: bigint | null;
-  data_collections: { data_collection: string; event_count: bigint }[] | null;
+  data_collections: DataCollectionCount[] | null;
   ts_ms: bigint;
 }
 
@@ -266,9 +293,11 @@ export class TransactionCounter {
       status,
       id: this.id,
       event_count: this.total,
+      // Per-partition counts are filled in by the EventWriter, which chooses each event's partition.
       data_collections: [...this.perTopic].map(([data_collection, event_count]) => ({
         data_collection,
         event_count,
+        partitions: null,
       })),
       ts_ms: tsMs,
     };

@@ -17,6 +17,7 @@ import {
   type TransactionMarker,
 } from "./envelope.ts";
 import type { KafkaSink } from "./kafka-sink.ts";
+import { partitionFor } from "./partitioner.ts";
 import type { RegisteredSchema, SchemaRegistrar } from "./schema-registrar.ts";
 import type { StatusError } from "./change-source.ts";
 
@@ -42,6 +43,8 @@ export class EventWriter {
   private markerValue: RegisteredSchema | null = null;
   private heartbeatKey: RegisteredSchema | null = null;
   private heartbeatValue: RegisteredSchema | null = null;
+  /** Open transactions' events per topic and partition (transaction id → topic → partition → count). */
+  private readonly placed = new Map<string, Map<string, Map<number, bigint>>>();
 
   constructor(options: EventWriterOptions) {
     this.options = options;
@@ -117,14 +120,11 @@ export class EventWriter {
     const codecs = this.codecs(topic);
     const keyBuf = key && codecs.key ? encodeWire(codecs.key.id, codecs.key.type, key) : null;
     const value = encodeWire(codecs.value.id, codecs.value.type, event);
-    // A keyless table has no per-key order to keep, but its events must stay in commit order: one partition.
-    const partition = keyBuf ? undefined : 0;
-    const base = {
-      topic,
-      key: keyBuf,
-      ...(partition === undefined ? {} : { partition }),
-      ...(headers ? { headers } : {}),
-    };
+    // The partition is chosen here (Kafka's default murmur2 partitioner; keyless tables: partition 0, to keep
+    // commit order) so the END marker's per-partition counts match where the events really are.
+    const partition = partitionFor(keyBuf, this.options.partitions(topic));
+    if (event.transaction) this.place(event.transaction.id, topic, partition);
+    const base = { topic, key: keyBuf, partition, ...(headers ? { headers } : {}) };
     let seq = this.options.sink.enqueue({ ...base, value });
     if (event.op === "d" && keyBuf) seq = this.options.sink.enqueue({ topic, key: keyBuf, value: null });
     return seq;
@@ -135,13 +135,38 @@ export class EventWriter {
     const codecs = this.codecs(topic);
     const value = encodeWire(codecs.value.id, codecs.value.type, event);
     let seq = this.options.sink.lastSeq;
-    for (let p = 0; p < this.options.partitions(topic); p++)
+    for (let p = 0; p < this.options.partitions(topic); p++) {
+      if (event.transaction) this.place(event.transaction.id, topic, p);
       seq = this.options.sink.enqueue({ topic, key: null, value, partition: p });
+    }
     return seq;
   }
 
+  private place(txId: string, topic: string, partition: number): void {
+    let topics = this.placed.get(txId);
+    if (!topics) this.placed.set(txId, (topics = new Map()));
+    let counts = topics.get(topic);
+    if (!counts) topics.set(topic, (counts = new Map()));
+    counts.set(partition, (counts.get(partition) ?? 0n) + 1n);
+  }
+
+  /** Writes a BEGIN or END marker; an END gets the per-partition counts of the events written for it. */
   writeMarker(marker: TransactionMarker): number {
     if (!this.markerKey || !this.markerValue) throw new Error("prepareMarkers() first");
+    const placed = this.placed.get(marker.id);
+    if (marker.status === "BEGIN") this.placed.delete(marker.id); // a replayed transaction counts afresh
+    if (marker.status === "END" && marker.data_collections) {
+      this.placed.delete(marker.id);
+      marker = {
+        ...marker,
+        data_collections: marker.data_collections.map((d) => ({
+          ...d,
+          partitions: [...(placed?.get(d.data_collection) ?? [])]
+            .sort(([a], [b]) => a - b)
+            .map(([partition, event_count]) => ({ partition, event_count })),
+        })),
+      };
+    }
     return this.options.sink.enqueue({
       topic: this.transactionsTopic,
       partition: 0,

@@ -15,13 +15,48 @@ function ensure(n: number): void {
   buf = bigger;
 }
 
+function writeU32(n: number, at: number): void {
+  buf[at] = n & 0xff;
+  buf[at + 1] = (n >>> 8) & 0xff;
+  buf[at + 2] = (n >>> 16) & 0xff;
+  buf[at + 3] = n >>> 24;
+}
+
 function writeString(s: string): void {
   const max = s.length * 3;
   ensure(5 + max);
   buf[pos] = 7;
-  const n = buf.write(s, pos + 5, "utf8");
-  buf.writeUInt32LE(n, pos + 1);
+  // Short ASCII strings (most column values and every column name) are copied byte by byte: cheaper than
+  // a call into the UTF-8 encoder.
+  let n = -1;
+  if (s.length <= 64) {
+    n = s.length;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        n = -1;
+        break;
+      }
+      buf[pos + 5 + i] = c;
+    }
+  }
+  if (n < 0) n = buf.write(s, pos + 5, "utf8");
+  writeU32(n, pos + 1);
   pos += 5 + n;
+}
+
+// int64 through a typed-array view: Buffer's writeBigInt64LE/readBigInt64LE were a visible per-row cost.
+const i64 = new BigInt64Array(1);
+const i64Bytes = new Uint8Array(i64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeInt64(v: bigint, at: number): void {
+  if (!littleEndian) {
+    buf.writeBigInt64LE(v, at);
+    return;
+  }
+  i64[0] = v;
+  for (let i = 0; i < 8; i++) buf[at + i] = i64Bytes[i] as number;
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -38,7 +73,7 @@ function write(v: unknown): void {
     if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0)) {
       ensure(5);
       buf[pos] = 4;
-      buf.writeInt32LE(v, pos + 1);
+      writeU32(v >>> 0, pos + 1);
       pos += 5;
     } else {
       ensure(9);
@@ -50,7 +85,7 @@ function write(v: unknown): void {
     if (v >= INT64_MIN && v <= INT64_MAX) {
       ensure(9);
       buf[pos] = 5;
-      buf.writeBigInt64LE(v, pos + 1);
+      writeInt64(v, pos + 1);
       pos += 9;
     } else {
       writeString(v.toString());
@@ -67,9 +102,9 @@ function write(v: unknown): void {
   } else if (Array.isArray(v)) {
     ensure(5);
     buf[pos] = 9;
-    buf.writeUInt32LE(v.length, pos + 1);
+    writeU32(v.length, pos + 1);
     pos += 5;
-    for (const x of v) write(x);
+    for (let i = 0; i < v.length; i++) write(v[i]);
   } else if (typeof v === "object") {
     const entries = Object.entries(v as Record<string, unknown>);
     ensure(5);
@@ -88,7 +123,24 @@ function write(v: unknown): void {
 export function encodeValue(v: unknown): Buffer {
   pos = 0;
   write(v);
-  return Buffer.from(buf.subarray(0, pos));
+  // allocUnsafe slices Node's shared pool for small sizes: cheaper than Buffer.from(subarray).
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  return out;
+}
+
+/** [...head, ...values] encoded as one array, without building the joined array (row-format.ts). */
+export function encodeArray(head: readonly unknown[], values: readonly unknown[]): Buffer {
+  pos = 0;
+  ensure(5);
+  buf[pos] = 9;
+  writeU32(head.length + values.length, pos + 1);
+  pos += 5;
+  for (let i = 0; i < head.length; i++) write(head[i]);
+  for (let i = 0; i < values.length; i++) write(values[i]);
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  return out;
 }
 
 export function decodeValue(data: Uint8Array): unknown {
@@ -109,9 +161,12 @@ export function decodeValue(data: Uint8Array): unknown {
       case 4:
         p += 4;
         return b.readInt32LE(p - 4);
-      case 5:
+      case 5: {
         p += 8;
-        return b.readBigInt64LE(p - 8);
+        if (!littleEndian) return b.readBigInt64LE(p - 8);
+        for (let i = 0; i < 8; i++) i64Bytes[i] = b[p - 8 + i] as number;
+        return i64[0];
+      }
       case 6:
       case 7: {
         const n = b.readUInt32LE(p);

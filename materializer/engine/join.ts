@@ -64,19 +64,21 @@ async function followMany(
     const found = await reader.findMany(lookup, vals, kinds);
     return found.map((list) => list.map((f) => f.row));
   }
+  const pks = vals.map((v) => (v ? (Reader.lookupPk(lookup, v, kinds) as Buffer) : null));
   await reader.prefetch(
     lookup.rel,
-    vals.flatMap((v) => (v ? [Reader.lookupPk(lookup, v, kinds) as Buffer] : [])),
+    pks.filter((pk) => pk !== null),
   );
+  // A key lookup matches the key columns only; when ON equates more columns, they are compared too.
+  const onlyKey = lookup.by === "pk" && lookup.order.length === fromCols.length;
   return Promise.all(
     froms.map(async (from, i) => {
-      const v = vals[i];
-      if (!v) return [];
-      const found = await reader.find(lookup, v, kinds);
-      // A key lookup matched the key columns only; ON may equate more columns.
-      return found
-        .filter((f) => sameValues(shape, fromRel, from, fromCols, toRel, f.row, toCols))
-        .map((f) => f.row);
+      const pk = pks[i];
+      if (!pk) return [];
+      const hit = reader.peek(lookup.rel, pk);
+      const row = hit !== undefined ? hit : await reader.get(lookup.rel, pk);
+      if (!row) return [];
+      return onlyKey || sameValues(shape, fromRel, from, fromCols, toRel, row, toCols) ? [row] : [];
     }),
   );
 }

@@ -6,6 +6,7 @@ import { encodeKey } from "../keys/encoding.ts";
 import { Layout } from "./layout.ts";
 import type { RowFormat, StoredRow } from "./row-format.ts";
 import type { JoinShape, Lookup, Row } from "./shape.ts";
+import type { WarmCache, WarmScans } from "./warm-cache.ts";
 
 export type Db = ClassicLevel<Buffer, Buffer>;
 
@@ -84,6 +85,8 @@ export class Reader {
   private readonly pending: Pending | null;
   private readonly format: RowFormat;
   private readonly scans: ScanCache;
+  private readonly warm: WarmCache<Row | null> | null;
+  private readonly warmScans: WarmScans | null;
 
   constructor(
     db: Db,
@@ -92,7 +95,10 @@ export class Reader {
     pending: Pending | null,
     cache: RowCache = new Map(),
     scans: ScanCache = new Map(),
+    warm: { rows: WarmCache<Row | null>; scans: WarmScans } | null = null,
   ) {
+    this.warm = warm?.rows ?? null;
+    this.warmScans = warm?.scans ?? null;
     this.scans = scans;
     this.db = db;
     this.layout = layout;
@@ -106,7 +112,8 @@ export class Reader {
     const wanted = new Map<string, Buffer>();
     for (const pk of pks) {
       const id = Pending.id(rel, pk);
-      if (!this.cache.has(id) && !this.pending?.byId(id)) wanted.set(id, pk);
+      if (!this.cache.has(id) && !this.pending?.byId(id) && this.fromWarm(id) === undefined)
+        wanted.set(id, pk);
     }
     if (wanted.size === 0) return;
     const ids = [...wanted.keys()];
@@ -129,12 +136,23 @@ export class Reader {
     );
   }
 
+  /**
+   * A row from the cross-batch warm cache, copied into this batch's cache (so S0 and S1 agree on it for the
+   * rest of the batch even if the warm cache evicts it); undefined when not held.
+   */
+  private fromWarm(id: string): Row | null | undefined {
+    const hit = this.warm?.get(id);
+    if (hit !== undefined) this.cache.set(id, hit);
+    return hit;
+  }
+
   /** The row if the overlay or the cache already has it (null: known absent), undefined otherwise. */
   peek(rel: number, pk: Buffer): Row | null | undefined {
     const id = Pending.id(rel, pk);
     const p = this.pending?.byId(id);
     if (p) return p.row?.r ?? null;
-    return this.cache.get(id);
+    const hit = this.cache.get(id);
+    return hit !== undefined ? hit : this.fromWarm(id);
   }
 
   async get(rel: number, pk: Buffer): Promise<Row | null> {
@@ -143,17 +161,28 @@ export class Reader {
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;
+    const warm = this.fromWarm(id);
+    if (warm !== undefined) return warm;
     const buf = await this.db.get(this.layout.tableRow(rel, pk));
     const row = buf ? this.format.unpackTable(rel, buf).r : null;
     this.cache.set(id, row);
     return row;
   }
 
+  /** The id of the index scan of relation `rel`, index set `set`, for encoded join values `vals`. */
+  static scanId(rel: number, set: number, vals: Buffer): string {
+    return `${rel}:${set}:${vals.toString("latin1")}`;
+  }
+
   private async scan(rel: number, set: number, vals: Buffer): Promise<Buffer[]> {
     const prefix = this.layout.joinIndex(rel, set, vals);
     // The LevelDB part of a scan is the same in S0 and S1 (the overlay is applied after): share it.
-    const id = `${rel}:${set}:${vals.toString("latin1")}`;
+    const id = Reader.scanId(rel, set, vals);
     let stored = this.scans.get(id);
+    if (!stored) {
+      stored = this.warmScans?.get(id);
+      if (stored) this.scans.set(id, stored);
+    }
     if (!stored) {
       const found: Buffer[] = [];
       for (const [key, value] of await this.db.iterator(Layout.range(prefix)).all()) {
@@ -165,6 +194,7 @@ export class Reader {
           this.cache.set(rowId, this.format.unpackTable(rel, value).r);
       }
       this.scans.set(id, (stored = found));
+      this.warmScans?.set(id, found);
     }
     const pks = this.pending ? stored.filter((pk) => !this.pending?.get(rel, pk)) : [...stored];
     if (this.pending) pks.push(...this.pending.indexed(rel, set, vals));

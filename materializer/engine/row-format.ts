@@ -1,7 +1,7 @@
 // How one view stores its rows: positional arrays in a fixed column order (the relation's needed columns,
 // the view's output columns) encoded with engine/codec.ts, so no column name is written per row.
 import type { Relation, ViewPlan } from "../sql/plan.ts";
-import { decodeValue, encodeValue } from "./codec.ts";
+import { decodeValue, encodeArray, encodeValue } from "./codec.ts";
 import type { Row } from "./shape.ts";
 
 export interface StoredRow {
@@ -47,7 +47,7 @@ export class RowFormat {
   }
 
   packTable(rel: number, stored: StoredRow): Buffer {
-    return encodeValue([stored.p, ...this.toArray(this.tableCols[rel] ?? [], stored.r)]);
+    return encodeArray([stored.p], this.toArray(this.tableCols[rel] ?? [], stored.r));
   }
 
   unpackTable(rel: number, buf: Uint8Array): StoredRow {
@@ -57,7 +57,7 @@ export class RowFormat {
 
   packView(k: unknown[], v: Row, p = 0): Buffer {
     const values = this.toArray(this.viewCols, v);
-    return encodeValue(this.replica ? [k, p, ...values] : [k, ...values]);
+    return encodeArray(this.replica ? [k, p] : [k], values);
   }
 
   unpackView(buf: Uint8Array): StoredViewRow {

@@ -107,74 +107,83 @@ describe("join maintenance equals a naive recompute after every batch", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  // The warm caches (warm-cache.ts) hold everything (default), almost nothing (4 rows: constant eviction,
+  // so hits, misses and re-reads mix) or nothing (0): all three must give the same, exact view.
+  const warmBudgets: [string, number | undefined][] = [
+    ["warm", undefined],
+    ["tiny warm", 4],
+    ["cold", 0],
+  ];
   for (const [i, sql] of VIEWS.entries()) {
-    for (const seed of [1, 2, 3]) {
-      it(`${sql.slice(12, 40)}… seed ${seed}`, async () => {
-        const plan = compileViewSql(
-          sql.replace(/VIEW (\w+)/, `VIEW $1_${seed}`).replace(/ON (\w+) \(/, `ON $1_${seed} (`),
-          shopCatalog(),
-        );
-        const state = new ViewState(db, plan);
-        await state.load();
-        const r = rng(seed * 100 + i);
-        const tables: Tables = new Map(Object.keys(KEYS).map((t) => [TOPIC(t), new Map()]));
-        let changesSeen = 0;
-        for (let step = 0; step < 150; step++) {
-          const batch: TableChange[] = [];
-          const n = 1 + Math.floor(r() * 5);
-          for (let c = 0; c < n; c++) {
-            const table = Object.keys(KEYS)[Math.floor(r() * 4)]!;
-            const topic = TOPIC(table);
-            const model = tables.get(topic)!;
-            const row = randomRow(r, table);
-            const key = KEYS[table]!.map((k) => row[k]);
-            const keyId = key.map(norm).join("|");
-            const partition = keyId.length % 3;
-            const dice = r();
-            if (dice < 0.55) {
-              batch.push({ op: "upsert", topic, partition, key, row });
-              model.set(keyId, { p: partition, row });
-            } else if (dice < 0.75) {
-              // An update of an existing row, sometimes changing its primary key (delete + insert, as Debezium emits it).
-              const existing = [...model.entries()][Math.floor(r() * model.size)];
-              if (!existing) continue;
-              const [oldId, old] = existing;
-              const updated = {
-                ...randomRow(r, table),
-                ...(r() < 0.5 ? Object.fromEntries(KEYS[table]!.map((k) => [k, old.row[k]])) : {}),
-              };
-              const newKey = KEYS[table]!.map((k) => updated[k]);
-              const newId = newKey.map(norm).join("|");
-              if (newId !== oldId) {
-                batch.push({
-                  op: "delete",
-                  topic,
-                  partition: old.p,
-                  key: KEYS[table]!.map((k) => old.row[k]),
-                });
-                model.delete(oldId);
+    for (const seed of [1, 2, 3])
+      for (const [warmName, warmRows] of warmBudgets) {
+        it(`${sql.slice(12, 40)}… seed ${seed}, ${warmName}`, async () => {
+          const name = `${seed}_${warmName.replace(" ", "_")}`;
+          const plan = compileViewSql(
+            sql.replace(/VIEW (\w+)/, `VIEW $1_${name}`).replace(/ON (\w+) \(/, `ON $1_${name} (`),
+            shopCatalog(),
+          );
+          const state = new ViewState(db, plan, warmRows === undefined ? {} : { warmRows });
+          await state.load();
+          const r = rng(seed * 100 + i);
+          const tables: Tables = new Map(Object.keys(KEYS).map((t) => [TOPIC(t), new Map()]));
+          let changesSeen = 0;
+          for (let step = 0; step < 150; step++) {
+            const batch: TableChange[] = [];
+            const n = 1 + Math.floor(r() * 5);
+            for (let c = 0; c < n; c++) {
+              const table = Object.keys(KEYS)[Math.floor(r() * 4)]!;
+              const topic = TOPIC(table);
+              const model = tables.get(topic)!;
+              const row = randomRow(r, table);
+              const key = KEYS[table]!.map((k) => row[k]);
+              const keyId = key.map(norm).join("|");
+              const partition = keyId.length % 3;
+              const dice = r();
+              if (dice < 0.55) {
+                batch.push({ op: "upsert", topic, partition, key, row });
+                model.set(keyId, { p: partition, row });
+              } else if (dice < 0.75) {
+                // An update of an existing row, sometimes changing its primary key (delete + insert, as Debezium emits it).
+                const existing = [...model.entries()][Math.floor(r() * model.size)];
+                if (!existing) continue;
+                const [oldId, old] = existing;
+                const updated = {
+                  ...randomRow(r, table),
+                  ...(r() < 0.5 ? Object.fromEntries(KEYS[table]!.map((k) => [k, old.row[k]])) : {}),
+                };
+                const newKey = KEYS[table]!.map((k) => updated[k]);
+                const newId = newKey.map(norm).join("|");
+                if (newId !== oldId) {
+                  batch.push({
+                    op: "delete",
+                    topic,
+                    partition: old.p,
+                    key: KEYS[table]!.map((k) => old.row[k]),
+                  });
+                  model.delete(oldId);
+                }
+                const p = newId.length % 3;
+                batch.push({ op: "upsert", topic, partition: p, key: newKey, row: updated });
+                model.set(newId, { p, row: updated });
+              } else if (dice < 0.97) {
+                batch.push({ op: "delete", topic, partition, key });
+                model.delete(keyId);
+              } else {
+                batch.push({ op: "truncate", topic, partition });
+                for (const [id, v] of model) if (v.p === partition) model.delete(id);
               }
-              const p = newId.length % 3;
-              batch.push({ op: "upsert", topic, partition: p, key: newKey, row: updated });
-              model.set(newId, { p, row: updated });
-            } else if (dice < 0.97) {
-              batch.push({ op: "delete", topic, partition, key });
-              model.delete(keyId);
-            } else {
-              batch.push({ op: "truncate", topic, partition });
-              for (const [id, v] of model) if (v.p === partition) model.delete(id);
             }
+            if (seed === 3 && step % 25 === 10) await emptyJoinIndexValues(db, state);
+            changesSeen += (await state.apply(batch, [], { feed: true })).length;
+            const want = naive(plan, tables);
+            const got = await viewRows(db, state);
+            expect([...got.keys()].sort(), `step ${step}`).toEqual([...want.keys()].sort());
+            for (const [k, v] of want) expect(got.get(k), `row ${k} at step ${step}`).toEqual(v);
+            expect(state.stats.rows).toBe(want.size);
           }
-          if (seed === 3 && step % 25 === 10) await emptyJoinIndexValues(db, state);
-          changesSeen += (await state.apply(batch, [], { feed: true })).length;
-          const want = naive(plan, tables);
-          const got = await viewRows(db, state);
-          expect([...got.keys()].sort(), `step ${step}`).toEqual([...want.keys()].sort());
-          for (const [k, v] of want) expect(got.get(k), `row ${k} at step ${step}`).toEqual(v);
-          expect(state.stats.rows).toBe(want.size);
-        }
-        expect(changesSeen).toBeGreaterThan(15);
-      });
-    }
+          expect(changesSeen).toBeGreaterThan(15);
+        });
+      }
   }
 });

@@ -5,12 +5,14 @@
 import type { AbstractBatchOperation } from "abstract-level";
 import { encodeKey } from "../keys/encoding.ts";
 import type { Relation, ViewPlan } from "../sql/plan.ts";
-import { drivingKeys, recompute, type ViewRow } from "./join.ts";
+import { evaluate } from "../sql/predicate.ts";
+import { drivingKeys, recompute } from "./join.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
 import { Pending, Reader, type Db, type RowCache, type ScanCache } from "./reader.ts";
 import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
+import { WARM_ROWS, WarmCache, WarmScans } from "./warm-cache.ts";
 
 export type BatchOp = AbstractBatchOperation<Db, Buffer, Buffer>;
 
@@ -47,14 +49,27 @@ export class ViewState {
   private readonly relsByTopic = new Map<string, number[]>();
   /** Key kinds of each declared index's columns (computed once: viewIndex runs per changed row). */
   private readonly indexKinds: ReturnType<JoinShape["kinds"]>[] = [];
+  /** Only many-to-one joins (or none): a driving key has exactly one view row, keyed by it. */
+  private readonly single: boolean;
+  /** Input rows (by Pending.id) and view rows (by view key) of recent batches: see warm-cache.ts. */
+  private readonly warmRows: WarmCache<Row | null>;
+  private readonly warmViews: WarmCache<Buffer | null>;
+  /** Index scans' results (input keys per join value) of recent batches, kept exact by each batch's delta. */
+  private readonly warmScans: WarmScans;
 
-  constructor(db: Db, plan: ViewPlan) {
+  /** `warmRows`: the budget of each warm cache (warm-cache.ts; 0 turns them off). */
+  constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}) {
+    const warm = options.warmRows ?? WARM_ROWS;
+    this.warmRows = new WarmCache(warm);
+    this.warmViews = new WarmCache(warm);
+    this.warmScans = new WarmScans(warm);
     this.db = db;
     this.plan = plan;
     this.layout = new Layout(plan.name);
     this.shape = new JoinShape(plan);
     this.format = new RowFormat(plan);
     this.replica = plan.relations.length === 1;
+    this.single = plan.relations.every((r, i) => i === 0 || r.manyToOne);
     plan.relations.forEach((r, i) => {
       const list = this.relsByTopic.get(r.table.topic) ?? [];
       list.push(i);
@@ -93,55 +108,62 @@ export class ViewState {
     options: { feed?: boolean } = {},
   ): Promise<ViewChange[]> {
     const feed = options.feed ?? this.meta.live === true;
+    if (this.replica) return this.applyReplica(changes, extra, feed);
     const pending = new Pending();
     await this.collect(changes, pending);
     pending.indexRows(this.shape);
     const cache: RowCache = new Map();
     const scans: ScanCache = new Map();
-    const s0 = new Reader(this.db, this.layout, this.format, null, cache, scans);
-    const s1 = new Reader(this.db, this.layout, this.format, pending, cache, scans);
+    const warm = { rows: this.warmRows, scans: this.warmScans };
+    const s0 = new Reader(this.db, this.layout, this.format, null, cache, scans, warm);
+    const s1 = new Reader(this.db, this.layout, this.format, pending, cache, scans, warm);
 
     const ops: BatchOp[] = [];
     const affected = new Map<string, Buffer>();
-    // Single-table views: the source partition of each driving row (stored in the view row for truncates).
-    const partitions = new Map<string, number>();
     const touched = [...pending.rows.values()];
-    if (this.replica) {
-      // A single-table view keeps no input rows: its view rows are the state, keyed by the table's key.
-      for (const p of touched) {
-        const id = p.pk.toString("latin1");
-        affected.set(id, p.pk);
-        partitions.set(id, p.row?.p ?? 0);
-      }
-    } else
-      // One getMany per relation, concurrently (each is a thread-pool round trip).
-      await Promise.all(
-        this.plan.relations.map((_, rel) =>
-          s0.prefetch(
-            rel,
-            touched.filter((p) => p.rel === rel).map((p) => p.pk),
-          ),
+    // One getMany per relation, concurrently (each is a thread-pool round trip). A changed driving row of
+    // a many-to-one view is certain to be recomputed: its stored view row is read (into the warm cache,
+    // where storedRows finds it) in the same round.
+    const drivingChanged = this.single && this.warmViews.enabled ? touched.filter((p) => p.rel === 0) : [];
+    await Promise.all([
+      ...this.plan.relations.map((_, rel) =>
+        s0.prefetch(
+          rel,
+          touched.filter((p) => p.rel === rel).map((p) => p.pk),
         ),
-      );
+      ),
+      drivingChanged.length > 0 ? this.viewRows(drivingChanged.map((p) => p.pk)) : null,
+    ]);
     const olds: { rel: number; row: Row }[] = [];
     const news: { rel: number; row: Row }[] = [];
-    for (const p of this.replica ? [] : touched) {
+    // Join index entries added and removed by this batch, to keep the warm index scans exact.
+    const indexDelta: { id: string; pk: Buffer; add: boolean }[] = [];
+    for (const p of touched) {
       const hit = s0.peek(p.rel, p.pk);
       const old = hit !== undefined ? hit : await s0.get(p.rel, p.pk);
-      if (old) olds.push({ rel: p.rel, row: old });
+      // An input row whose kept columns did not change (an update of columns the view does not use, or a
+      // re-sent row) changes no view row: it is stored again (its partition may differ) but not followed.
+      const unchanged = old !== null && p.row !== null && sameValue(old, p.row.r);
+      if (old && !unchanged) olds.push({ rel: p.rel, row: old });
       const newKeys = p.row ? this.joinKeys(p.rel, p.pk, p.row.r) : [];
       // An index entry whose key stays (join columns unchanged) is overwritten by its put: no del needed.
       if (old)
-        for (const key of this.joinKeys(p.rel, p.pk, old))
-          if (!newKeys.some((k) => k.equals(key))) ops.push({ type: "del", key });
+        for (const entry of this.joinKeys(p.rel, p.pk, old))
+          if (!newKeys.some((k) => k.key.equals(entry.key))) {
+            ops.push({ type: "del", key: entry.key });
+            indexDelta.push({ id: entry.id, pk: p.pk, add: false });
+          }
       if (p.row) {
-        news.push({ rel: p.rel, row: p.row.r });
+        if (!unchanged) news.push({ rel: p.rel, row: p.row.r });
         const packed = this.format.packTable(p.rel, p.row);
         ops.push({ type: "put", key: this.layout.tableRow(p.rel, p.pk), value: packed });
         // Join index entries carry a copy of the stored input row (same bytes as the T entry), so an index
         // scan yields the rows without a second LevelDB read (entries with an empty value, written by older
         // versions, make the reader fall back to a get).
-        for (const key of newKeys) ops.push({ type: "put", key, value: packed });
+        for (const entry of newKeys) {
+          ops.push({ type: "put", key: entry.key, value: packed });
+          indexDelta.push({ id: entry.id, pk: p.pk, add: true });
+        }
       } else if (old) ops.push({ type: "del", key: this.layout.tableRow(p.rel, p.pk) });
     }
     await drivingKeys(this.shape, s0, olds, affected);
@@ -154,35 +176,129 @@ export class ViewState {
       this.storedRows(drivers),
       recompute(this.shape, s1, drivers),
     ]);
+    // View rows written by this batch, for the warm cache once it commits (many-to-one views only).
+    const viewWrites = this.single ? new Map<string, Buffer | null>() : null;
     for (const dpk of drivers) {
       const id = dpk.toString("latin1");
-      const before = stored.get(id) ?? new Map<string, ViewRow>();
+      const before = stored.get(id) ?? new Map<string, StoredBytes>();
       for (const row of computed.get(id) ?? []) {
         const rid = row.key.toString("latin1");
-        const old = before.get(rid);
+        const prev = before.get(rid);
         before.delete(rid);
+        // Unchanged bytes: nothing to decode or write.
+        const packed = this.format.packView(row.k, row.v);
+        if (prev && prev.buf.equals(packed)) continue;
+        const old = prev ? { key: prev.key, ...this.format.unpackView(prev.buf) } : null;
         if (old && sameRow(old.v, row.v)) continue;
-        const partition = partitions.get(id) ?? 0;
-        ops.push({
-          type: "put",
-          key: this.layout.viewRow(row.key),
-          value: this.format.packView(row.k, row.v, partition),
-        });
+        ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
+        viewWrites?.set(rid, packed);
         if (old) this.viewIndex(old.key, old.v, "del", ops);
         this.viewIndex(row.key, row.v, "put", ops);
         if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops));
         if (!old) this.meta.rows++;
       }
-      for (const old of before.values()) {
-        ops.push({ type: "del", key: this.layout.viewRow(old.key) });
-        this.viewIndex(old.key, old.v, "del", ops);
+      for (const prev of before.values()) {
+        const old = this.format.unpackView(prev.buf);
+        ops.push({ type: "del", key: this.layout.viewRow(prev.key) });
+        viewWrites?.set(prev.key.toString("latin1"), null);
+        this.viewIndex(prev.key, old.v, "del", ops);
         if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
         this.meta.rows--;
       }
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
     await this.db.batch(ops);
+    // Committed: what this batch read from LevelDB (S0), then what it wrote, becomes warm.
+    for (const [id, row] of cache) this.warmRows.set(id, row);
+    for (const [id, p] of pending.rows) this.warmRows.set(id, p.row?.r ?? null);
+    if (viewWrites) for (const [id, buf] of viewWrites) this.warmViews.set(id, buf);
+    for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
     return out;
+  }
+
+  /**
+   * apply() for a single-table view, whose view rows are its whole state: fold the changes into a final
+   * image per key, read the stored view rows with one getMany and write only the rows whose stored bytes
+   * differ (an unchanged row is neither decoded nor rewritten). Same results as the join path, without
+   * its input rows, overlays and join walks.
+   */
+  private async applyReplica(
+    changes: readonly TableChange[],
+    extra: BatchOp[],
+    feed: boolean,
+  ): Promise<ViewChange[]> {
+    const relation = this.plan.relations[0] as Relation;
+    const keyKinds = this.shape.keyKinds[0];
+    const finals = new Map<string, ReplicaImage>();
+    for (const c of changes) {
+      if (c.op === "truncate") {
+        if (!this.relsByTopic.has(c.topic)) continue;
+        await this.truncateReplica(c.partition, finals);
+        continue;
+      }
+      if (!this.relsByTopic.has(c.topic)) continue;
+      const pk = encodeKey(c.key, keyKinds);
+      const id = pk.toString("latin1");
+      if (c.op === "delete") {
+        finals.set(id, { pk, row: null, p: c.partition });
+        continue;
+      }
+      const r: Row = {};
+      for (const col of relation.needed) r[col] = c.row[col] ?? null;
+      relation.table.key.forEach((col, i) => (r[col] = c.key[i] ?? null));
+      finals.set(id, { pk, row: r, p: c.partition });
+    }
+    const images = [...finals.values()];
+    const stored = await this.viewRows(images.map((x) => x.pk));
+    const viewWrites = new Map<string, Buffer | null>();
+    const ops: BatchOp[] = [];
+    const out: ViewChange[] = [];
+    const where = this.plan.where;
+    for (let i = 0; i < images.length; i++) {
+      const x = images[i] as ReplicaImage;
+      const buf = stored[i];
+      const row = x.row && (!where || evaluate(where, [x.row]) === true) ? x.row : null;
+      if (!row) {
+        if (!buf) continue;
+        const old = this.format.unpackView(buf);
+        ops.push({ type: "del", key: this.layout.viewRow(x.pk) });
+        viewWrites.set(x.pk.toString("latin1"), null);
+        this.viewIndex(x.pk, old.v, "del", ops);
+        if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
+        this.meta.rows--;
+        continue;
+      }
+      const v: Row = {};
+      for (const c of this.plan.columns) v[c.name] = row[c.column] ?? null;
+      const k = this.plan.key.map((part) => row[part.column] ?? null);
+      const packed = this.format.packView(k, v, x.p);
+      if (buf && buf.equals(packed)) continue;
+      const old = buf ? this.format.unpackView(buf) : null;
+      ops.push({ type: "put", key: this.layout.viewRow(x.pk), value: packed });
+      viewWrites.set(x.pk.toString("latin1"), packed);
+      // Same values from another source partition: store the partition (for truncates), report nothing.
+      if (old && sameRow(old.v, v)) continue;
+      if (old) this.viewIndex(x.pk, old.v, "del", ops);
+      this.viewIndex(x.pk, v, "put", ops);
+      if (feed) out.push(this.change(old ? "update" : "insert", k, old?.v ?? null, v, ops));
+      if (!old) this.meta.rows++;
+    }
+    ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
+    await this.db.batch(ops);
+    for (const [id, buf] of viewWrites) this.warmViews.set(id, buf);
+    return out;
+  }
+
+  /** A truncate of one partition in a single-table view: every row from that partition goes, stored or folded. */
+  private async truncateReplica(partition: number, finals: Map<string, ReplicaImage>): Promise<void> {
+    const prefix = this.layout.viewRow(Buffer.alloc(0));
+    for await (const [key, value] of this.db.iterator(Layout.range(prefix))) {
+      const pk = Buffer.from(key.subarray(prefix.length));
+      const id = pk.toString("latin1");
+      if (this.format.unpackView(value).p === partition && !finals.has(id))
+        finals.set(id, { pk, row: null, p: partition });
+    }
+    for (const x of finals.values()) if (x.p === partition) x.row = null;
   }
 
   /** Folds the changes into final images per (relation, key); a truncate clears its partition's rows. */
@@ -222,12 +338,17 @@ export class ViewState {
     }
   }
 
-  /** The join index keys (layout J) of a row of `rel`: one per index set whose columns are all non-NULL. */
-  private joinKeys(rel: number, pk: Buffer, row: Row): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * The join index keys (layout J) of a row of `rel`: one per index set whose columns are all non-NULL,
+   * each with the id of the index scan that finds it (Reader.scanId).
+   */
+  private joinKeys(rel: number, pk: Buffer, row: Row): { key: Buffer; id: string }[] {
+    const out: { key: Buffer; id: string }[] = [];
     (this.shape.sets[rel] ?? []).forEach((set, s) => {
       const vals = this.shape.values(rel, row, set.cols);
-      if (vals) out.push(this.layout.joinIndex(rel, s, encodeKey(vals, set.kinds), pk));
+      if (!vals) return;
+      const encoded = encodeKey(vals, set.kinds);
+      out.push({ key: this.layout.joinIndex(rel, s, encoded, pk), id: Reader.scanId(rel, s, encoded) });
     });
     return out;
   }
@@ -267,33 +388,67 @@ export class ViewState {
   }
 
   /** The view rows currently stored for each driving key (a driving key is a prefix of its view rows' keys). */
-  private async storedRows(drivingPks: Buffer[]): Promise<Map<string, Map<string, ViewRow>>> {
-    const out = new Map<string, Map<string, ViewRow>>();
+  private async storedRows(drivingPks: Buffer[]): Promise<Map<string, Map<string, StoredBytes>>> {
+    const out = new Map<string, Map<string, StoredBytes>>();
     const base = this.layout.viewRow(Buffer.alloc(0)).length;
-    const single = this.shape.steps.every((s) => (this.plan.relations[s.rel] as Relation).manyToOne);
-    if (single) {
-      // Only many-to-one joins: the view key is the driving key, so one getMany serves the whole batch.
-      const values =
-        drivingPks.length > 0 ? await this.db.getMany(drivingPks.map((pk) => this.layout.viewRow(pk))) : [];
+    if (this.single) {
+      // Only many-to-one joins: the view key is the driving key, so one getMany (of the rows the warm
+      // cache does not hold) serves the whole batch.
+      const found = await this.viewRows(drivingPks);
       drivingPks.forEach((pk, i) => {
-        const buf = values[i];
+        const buf = found[i];
         const id = pk.toString("latin1");
-        out.set(id, buf ? new Map([[id, { key: pk, ...this.format.unpackView(buf) }]]) : new Map());
+        out.set(id, buf ? new Map([[id, { key: pk, buf }]]) : new Map());
       });
       return out;
     }
     await Promise.all(
       drivingPks.map(async (pk) => {
-        const rows = new Map<string, ViewRow>();
+        const rows = new Map<string, StoredBytes>();
         for await (const [key, value] of this.db.iterator(Layout.range(this.layout.viewRow(pk)))) {
           const viewKey = Buffer.from(key.subarray(base));
-          rows.set(viewKey.toString("latin1"), { key: viewKey, ...this.format.unpackView(value) });
+          rows.set(viewKey.toString("latin1"), { key: viewKey, buf: value });
         }
         out.set(pk.toString("latin1"), rows);
       }),
     );
     return out;
   }
+
+  /**
+   * Stored view rows by view key (null: none), from the warm cache or one getMany for the rest. What is
+   * read is cached as soon as it is read: this view's rows change only through apply, which caches them.
+   */
+  private async viewRows(viewKeys: Buffer[]): Promise<(Buffer | null)[]> {
+    const out: (Buffer | null)[] = new Array<Buffer | null>(viewKeys.length).fill(null);
+    const missing: number[] = [];
+    for (let i = 0; i < viewKeys.length; i++) {
+      const hit = this.warmViews.get((viewKeys[i] as Buffer).toString("latin1"));
+      if (hit === undefined) missing.push(i);
+      else out[i] = hit;
+    }
+    if (missing.length === 0) return out;
+    const values = await this.db.getMany(missing.map((i) => this.layout.viewRow(viewKeys[i] as Buffer)));
+    missing.forEach((i, j) => {
+      const buf = values[j] ?? null;
+      out[i] = buf;
+      this.warmViews.set((viewKeys[i] as Buffer).toString("latin1"), buf);
+    });
+    return out;
+  }
+}
+
+/** The final image of one key of a single-table view within a batch (null: deleted). */
+/** A stored view row, still encoded (decoded only when it changes). */
+interface StoredBytes {
+  key: Buffer;
+  buf: Buffer;
+}
+
+interface ReplicaImage {
+  pk: Buffer;
+  row: Row | null;
+  p: number;
 }
 
 function sameRow(a: Row, b: Row): boolean {

@@ -44,6 +44,20 @@ const end = (id: string, offset: number, counts: Record<string, number>): Marker
   tsMs: 1,
 });
 
+/** An END marker with per-partition counts: topic → partition → count. */
+const endP = (id: string, offset: number, counts: Record<string, Record<number, number>>): Marker => ({
+  ...end(
+    id,
+    offset,
+    Object.fromEntries(
+      Object.entries(counts).map(([t, ps]) => [t, Object.values(ps).reduce((x, y) => x + y, 0)]),
+    ),
+  ),
+  partitionCounts: new Map(
+    Object.entries(counts).map(([t, ps]) => [t, new Map(Object.entries(ps).map(([p, n]) => [Number(p), n]))]),
+  ),
+});
+
 const ids = (units: ReturnType<Assembler["drain"]>): string[][] =>
   units
     .filter((u) => u.events.length > 0)
@@ -129,5 +143,89 @@ describe("transaction assembler", () => {
     const units = a.drain();
     expect(units.flatMap((u) => u.events)).toEqual([]);
     expect(units.at(-1)?.markers.get("s")).toBe(2n);
+  });
+
+  describe("per-partition accounting", () => {
+    // s.p.a (2 partitions) is the driving topic, split; s.p.b (1 partition) is joined, read in full.
+    const split = (aParts: number[], floors: Record<string, number> = {}) =>
+      new Assembler({
+        partitions: new Map([
+          ["s.p.a", 2],
+          ["s.p.b", 1],
+        ]),
+        markerSources: new Set(["s"]),
+        reads: new Map([
+          ["s.p.a", aParts],
+          ["s.p.b", [0]],
+        ]),
+        floors: new Map(Object.entries(floors).map(([k, v]) => [k.replace("/", "\u0000"), BigInt(v)])),
+      });
+
+    it("waits only for the events of the partitions it reads", () => {
+      const a = split([1]);
+      a.pushEvent(ev("s.p.b", 0, 0, "t1", 1));
+      a.pushMarker(endP("t1", 0, { "s.p.a": { 0: 3, 1: 1 }, "s.p.b": { 0: 1 } }));
+      expect(a.drain()).toEqual([]);
+      a.pushEvent(ev("s.p.a", 1, 0, "t1", 4));
+      const units = a.drain();
+      expect(ids(units)).toEqual([["s.p.a/1@0", "s.p.b/0@0"]]);
+      expect([...(units[0]?.floors ?? [])]).toEqual([
+        ["s.p.a\u00001", 1n],
+        ["s.p.b\u00000", 1n],
+      ]);
+      expect(a.floor("s.p.a", 0)).toBe(0n); // not read: its floor is not this member's to move
+    });
+
+    it("a partition with no events in a transaction advances its floor without waiting", () => {
+      const a = split([0]);
+      a.pushMarker(begin("t1", 0));
+      a.pushMarker(endP("t1", 1, { "s.p.a": { 1: 2 } }));
+      const units = a.drain();
+      expect(units.flatMap((u) => u.events)).toEqual([]);
+      expect(a.floor("s.p.a", 0)).toBe(2n);
+      expect(a.floor("s.p.b", 0)).toBe(2n);
+    });
+
+    it("replays a gained partition with an old floor alone until it reaches the others", () => {
+      // Partition 0 was applied up to marker 4 (joined table too); partition 1 is gained with floor 0.
+      const a = split([0, 1], { "s.p.a/0": 4, "s.p.b/0": 4, "s.p.a/1": 0 });
+      expect(a.markerStart("s")).toBe(0n);
+      a.pushEvent(ev("s.p.a", 1, 0, "t1", 1));
+      a.pushEvent(ev("s.p.a", 1, 1, "t2", 1));
+      a.pushEvent(ev("s.p.a", 0, 10, "t3", 1));
+      a.pushEvent(ev("s.p.a", 1, 2, "t3", 2));
+      a.pushEvent(ev("s.p.b", 0, 7, "t3", 3));
+      // Older transactions also touched partition 0 and the joined table: those events were applied before.
+      a.pushMarker(endP("t1", 1, { "s.p.a": { 0: 1, 1: 1 }, "s.p.b": { 0: 2 } }));
+      a.pushMarker(endP("t2", 3, { "s.p.a": { 1: 1 } }));
+      a.pushMarker(endP("t3", 5, { "s.p.a": { 0: 1, 1: 1 }, "s.p.b": { 0: 1 } }));
+      const units = a.drain();
+      expect(ids(units)).toEqual([["s.p.a/1@0"], ["s.p.a/1@1"], ["s.p.a/0@10", "s.p.a/1@2", "s.p.b/0@7"]]);
+      expect(a.floor("s.p.a", 1)).toBe(6n);
+      expect(a.floor("s.p.a", 0)).toBe(6n);
+      expect(a.floor("s.p.b", 0)).toBe(6n);
+      expect(a.buffered).toBe(0);
+    });
+
+    it("counts a truncate once on each partition it reads", () => {
+      const a = split([1]);
+      a.pushMarker(endP("t1", 0, { "s.p.a": { 0: 1, 1: 1 } }));
+      a.pushEvent(ev("s.p.a", 1, 0, "t1", 1, { truncate: true }));
+      expect(ids(a.drain())).toEqual([["s.p.a/1@0"]]);
+    });
+
+    it("refuses markers without per-partition counts when it reads only some partitions", () => {
+      const a = split([0]);
+      a.pushMarker(end("t1", 0, { "s.p.a": 2 }));
+      expect(() => a.drain()).toThrow(/upgrade the source's connector/);
+    });
+
+    it("accepts markers without per-partition counts when it reads every partition", () => {
+      const a = split([0, 1]);
+      a.pushEvent(ev("s.p.a", 0, 0, "t1", 1));
+      a.pushEvent(ev("s.p.a", 1, 0, "t1", 2));
+      a.pushMarker(end("t1", 0, { "s.p.a": 2 }));
+      expect(ids(a.drain())).toEqual([["s.p.a/0@0", "s.p.a/1@0"]]);
+    });
   });
 });

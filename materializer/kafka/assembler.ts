@@ -1,16 +1,27 @@
 // Reassembles source transactions from Kafka: events arrive per topic partition, transaction markers on
 // `<source>.transactions`. A transaction is released only when its END marker is in and, for every topic
-// this view reads, all the events the marker counts are at the heads of that topic's partitions (copies of
-// a truncate, one per partition, count once and must all be there). Transactions of a source are released
-// in marker (commit) order, and a partition is only ever consumed from its head, so offsets advance without
-// gaps and a released unit can carry them. Events without a transaction (snapshot reads, tombstones, sources
-// without markers) are released as soon as they reach their partition's head. Pure: no Kafka, no clock.
+// partition this view accounts for, all the events the marker counts there are at that partition's head.
+// Transactions of a source are released in marker (commit) order, and a partition is only ever consumed from
+// its head, so offsets advance without gaps and a released unit can carry them. Events without a transaction
+// (snapshot reads, tombstones, sources without markers) are released as soon as they reach their
+// partition's head. Pure: no Kafka, no clock.
+//
+// Per-partition accounting (docs/views.md "Split views"): the assembler accounts only for the topic
+// partitions it is told it reads, and each has a marker floor, the `<source>.transactions` offset from which
+// its events are not yet applied. A marker at offset x counts partition tp only if x >= floor(tp); applying
+// (or passing) the marker moves the floors it counted to x + 1. So a member that gains a driving partition
+// with an old floor replays that partition's transactions alone (each still whole) until its floor reaches
+// the others'. END markers count events per partition; markers from older connectors count per topic only,
+// which is enough only when every partition of the topic is counted.
+import { MeshError } from "../../lib/errors.ts";
 import type { InEvent, Marker } from "./decode.ts";
 
 export interface Unit {
   events: InEvent[];
   /** Next marker offset per source, when this unit consumed markers. */
   markers: Map<string, bigint>;
+  /** New marker floors of the topic partitions (tpKey) the consumed markers counted. */
+  floors: Map<string, bigint>;
 }
 
 export interface AssemblerOptions {
@@ -18,21 +29,50 @@ export interface AssemblerOptions {
   partitions: Map<string, number>;
   /** Sources whose `<source>.transactions` topic exists: their transactional events wait for markers. */
   markerSources: Set<string>;
+  /** Partitions read per data topic (default: all of them). */
+  reads?: Map<string, number[]>;
+  /** Marker floor per topic partition (tpKey); default 0. */
+  floors?: Map<string, bigint>;
 }
 
-const tp = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+export const sourceOfTopic = (topic: string): string => topic.split(".")[0] ?? topic;
 
 export class Assembler {
   private readonly queues = new Map<string, InEvent[]>();
   private readonly markers = new Map<string, Marker[]>();
   private readonly options: AssemblerOptions;
+  private readonly reads: Map<string, number[]>;
+  private readonly floors: Map<string, bigint>;
 
   constructor(options: AssemblerOptions) {
     this.options = options;
+    this.reads =
+      options.reads ??
+      new Map([...options.partitions].map(([t, n]) => [t, Array.from({ length: n }, (_, p) => p)]));
+    this.floors = new Map(options.floors ?? []);
+  }
+
+  /** The marker floor of a topic partition (the next marker offset that counts it). */
+  floor(topic: string, partition: number): bigint {
+    return this.floors.get(tpKey(topic, partition)) ?? 0n;
+  }
+
+  /** Where to read a source's markers from: the lowest floor of the partitions accounted for. */
+  markerStart(source: string): bigint | null {
+    let min: bigint | null = null;
+    for (const [topic, parts] of this.reads) {
+      if (sourceOfTopic(topic) !== source) continue;
+      for (const p of parts) {
+        const f = this.floor(topic, p);
+        if (min === null || f < min) min = f;
+      }
+    }
+    return min;
   }
 
   pushEvent(e: InEvent): void {
-    const k = tp(e.topic, e.partition);
+    const k = tpKey(e.topic, e.partition);
     let q = this.queues.get(k);
     if (!q) this.queues.set(k, (q = []));
     q.push(e);
@@ -66,14 +106,14 @@ export class Assembler {
     return e.txId !== null && e.source !== null && this.options.markerSources.has(e.source);
   }
 
-  /** Releases everything that can be released, in apply order. */
+  /** Releases everything that can be released, in apply order. Throws MESH_CONNECTOR_OUTDATED (see top). */
   drain(): Unit[] {
     const units: Unit[] = [];
     for (let progress = true; progress;) {
       progress = false;
       const free = this.releaseFree();
       if (free.length > 0) {
-        units.push({ events: free, markers: new Map() });
+        units.push({ events: free, markers: new Map(), floors: new Map() });
         progress = true;
       }
       for (const source of this.markers.keys()) {
@@ -96,63 +136,109 @@ export class Assembler {
     return out;
   }
 
+  /** The partitions of `source`'s topics that a marker at `offset` counts (read, and at or above their floor). */
+  private counted(source: string, offset: bigint): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [topic, parts] of this.reads) {
+      if (sourceOfTopic(topic) !== source) continue;
+      out.set(
+        topic,
+        parts.filter((p) => offset >= this.floor(topic, p)),
+      );
+    }
+    return out;
+  }
+
   private releaseTransaction(source: string): Unit | null {
     const q = this.markers.get(source) ?? [];
     const consumed: Marker[] = [];
+    const floors = new Map<string, bigint>();
+    const pass = (m: Marker): void => {
+      for (const [topic, parts] of this.counted(source, m.offset))
+        for (const p of parts) floors.set(tpKey(topic, p), m.offset + 1n);
+      consumed.push(m);
+    };
     // BEGIN markers carry nothing we need: the END marker has the counts.
-    while (q[0]?.status === "BEGIN") consumed.push(q.shift() as Marker);
+    while (q[0]?.status === "BEGIN") pass(q.shift() as Marker);
     const end = q[0];
     let events: InEvent[] = [];
     if (end) {
-      const taken = this.take(end);
+      const taken = this.take(end, this.counted(source, end.offset));
       if (taken) {
         events = taken;
-        consumed.push(q.shift() as Marker);
+        pass(q.shift() as Marker);
       }
     }
     if (consumed.length === 0) return null;
+    for (const [k, f] of floors) this.floors.set(k, f);
     const last = consumed[consumed.length - 1] as Marker;
-    return { events, markers: new Map([[source, last.offset + 1n]]) };
+    return { events, markers: new Map([[source, last.offset + 1n]]), floors };
   }
 
-  /** If all of the END marker's events for our topics are at partition heads, pops and returns them. */
-  private take(end: Marker): InEvent[] | null {
+  /** If all of the END marker's events in the counted partitions are at their heads, pops and returns them. */
+  private take(end: Marker, counted: Map<string, number[]>): InEvent[] | null {
     const prefixes: [InEvent[], number][] = [];
     for (const [topic, expected] of end.counts ?? new Map<string, number>()) {
-      const partitions = this.options.partitions.get(topic);
-      if (partitions === undefined) continue; // a topic this view does not read
-      const orders = new Set<string>();
-      const truncateCopies = new Map<string, number>();
-      let past = 0;
-      for (let p = 0; p < partitions; p++) {
-        const q = this.queues.get(tp(topic, p)) ?? [];
-        // The transaction's events at the head, with the tombstones that follow its deletes.
-        let n = 0;
-        let scan = 0;
-        while (scan < q.length) {
-          const e = q[scan] as InEvent;
-          if (isTombstone(e)) {
-            scan++;
-            continue;
-          }
-          if (e.txId !== end.id) break;
-          const order = String(e.txOrder ?? `${p}:${e.offset}`);
-          orders.add(order);
-          if (e.truncate) truncateCopies.set(order, (truncateCopies.get(order) ?? 0) + 1);
-          n = ++scan;
+      const parts = counted.get(topic);
+      if (!parts || parts.length === 0) continue; // a topic (or partitions) this view does not account for
+      const total = this.options.partitions.get(topic) ?? 0;
+      const perPartition = end.partitionCounts?.get(topic);
+      if (!perPartition && parts.length < total)
+        throw new MeshError(
+          "MESH_CONNECTOR_OUTDATED",
+          `transaction ${end.id} of source ${end.source} counts events of ${topic} per topic only, but this ` +
+            `materializer accounts for ${parts.length} of its ${total} partitions; upgrade the source's ` +
+            "connector (END markers with per-partition counts), or run the view unsplit",
+          { source: end.source, topic, transaction: end.id },
+        );
+      const heads = parts.map((p) => ({ p, ...this.head(topic, p, end.id) }));
+      if (perPartition) {
+        // Complete per partition: every counted event is here, or the partition has moved past the
+        // transaction (an event the source counted could not be decoded and was parked without its id).
+        for (const h of heads) if (h.orders.size < (perPartition.get(h.p) ?? 0) && !h.past) return null;
+      } else {
+        const orders = new Set<string>();
+        const copies = new Map<string, number>();
+        for (const h of heads) {
+          for (const o of h.orders) orders.add(o);
+          for (const o of h.truncates) copies.set(o, (copies.get(o) ?? 0) + 1);
         }
-        while (n < q.length && isTombstone(q[n] as InEvent)) n++;
-        if (n < q.length) past++;
-        prefixes.push([q, n]);
+        // Copies of a truncate (one per partition) count once and must all be here.
+        const truncatesWhole = [...copies.values()].every((c) => c === total);
+        if (!((orders.size >= expected && truncatesWhole) || heads.every((h) => h.past))) return null;
       }
-      const truncatesWhole = [...truncateCopies.values()].every((c) => c === partitions);
-      // Complete when the counted events are all here, or when every partition has moved past the
-      // transaction (an event the source counted could not be decoded and was parked without its id).
-      if (!((orders.size >= expected && truncatesWhole) || past === partitions)) return null;
+      for (const h of heads) prefixes.push([h.q, h.n]);
     }
     const out: InEvent[] = [];
     for (const [q, n] of prefixes) out.push(...q.splice(0, n));
     return out;
+  }
+
+  /** The transaction's events at the head of one partition, with the tombstones that follow its deletes. */
+  private head(
+    topic: string,
+    p: number,
+    id: string,
+  ): { q: InEvent[]; n: number; orders: Set<string>; truncates: Set<string>; past: boolean } {
+    const q = this.queues.get(tpKey(topic, p)) ?? [];
+    const orders = new Set<string>();
+    const truncates = new Set<string>();
+    let n = 0;
+    let scan = 0;
+    while (scan < q.length) {
+      const e = q[scan] as InEvent;
+      if (isTombstone(e)) {
+        scan++;
+        continue;
+      }
+      if (e.txId !== id) break;
+      const order = String(e.txOrder ?? `${p}:${e.offset}`);
+      orders.add(order);
+      if (e.truncate) truncates.add(order);
+      n = ++scan;
+    }
+    while (n < q.length && isTombstone(q[n] as InEvent)) n++;
+    return { q, n, orders, truncates, past: n < q.length };
   }
 }
 

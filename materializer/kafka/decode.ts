@@ -34,6 +34,8 @@ export interface Marker {
   id: string;
   /** END only: events per data collection (topic). */
   counts: Map<string, number> | null;
+  /** END only: events per partition of each topic whose entry has them (connectors since per-partition counts). */
+  partitionCounts?: Map<string, Map<number, number>>;
   tsMs: number;
 }
 
@@ -147,19 +149,33 @@ export async function decodeMarker(
   const v = (await decode(registry, rec.value)) as {
     status: string;
     id: string;
-    data_collections: { data_collection: string; event_count: bigint }[] | null;
+    data_collections:
+      | {
+          data_collection: string;
+          event_count: bigint;
+          partitions?: { partition: number; event_count: bigint }[] | null;
+        }[]
+      | null;
     ts_ms: bigint;
   };
   if (v.status !== "BEGIN" && v.status !== "END") return null;
   const counts = v.data_collections
     ? new Map(v.data_collections.map((d) => [d.data_collection, Number(d.event_count)]))
     : null;
+  const partitionCounts = new Map<string, Map<number, number>>();
+  for (const d of v.data_collections ?? [])
+    if (d.partitions)
+      partitionCounts.set(
+        d.data_collection,
+        new Map(d.partitions.map((p) => [p.partition, Number(p.event_count)])),
+      );
   return {
     source,
     offset: BigInt(rec.offset),
     status: v.status,
     id: v.id,
     counts: v.status === "END" ? (counts ?? new Map()) : null,
+    ...(v.status === "END" ? { partitionCounts } : {}),
     tsMs: Number(v.ts_ms),
   };
 }

@@ -1,18 +1,24 @@
-// Keeps one view up to date from Kafka: reads every partition of its input topics and of their sources'
-// `<source>.transactions` topics (a consumer group of its own, so every member sees joined tables in full,
-// GlobalKTable style), resumes from the offsets stored in LevelDB, reassembles whole transactions
-// (assembler.ts) and applies each release as one LevelDB batch with the new offsets. Kafka group offsets are
-// never the source of truth. Records that cannot be applied are parked per key with the reason.
+// Keeps one view up to date from Kafka: reads its input topics and their sources' `<source>.transactions`
+// topics (a consumer group of its own, so every process sees joined tables in full, GlobalKTable style),
+// resumes from the positions stored in LevelDB, reassembles whole transactions (assembler.ts) and applies
+// each release as one LevelDB batch with the new positions. Kafka group offsets are never the source of
+// truth. Records that cannot be applied are parked per key with the reason.
+//
+// Split mode (`split`): the driving topic is read by a consumer in the shared group `split.groupId`, which
+// deals its partitions among the processes (group-assigner.ts); everything else is read in full as above.
+// When the owned set changes, reading restarts from the stored positions with the new set (reading.ts).
 import { randomUUID } from "node:crypto";
-import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
 import { isMeshError } from "../../lib/errors.ts";
 import { Layout, pack, unpack } from "../engine/layout.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
-import { Assembler, type Unit } from "./assembler.ts";
+import { sourceOfTopic, tpKey, type Unit } from "./assembler.ts";
 import { decodeEvent, decodeMarker, type InEvent } from "./decode.ts";
+import { meshAssigner } from "./group-assigner.ts";
+import { formatStored, Reading, TRANSACTIONS, type Stored } from "./reading.ts";
 import type { RegistryClient } from "./registry-client.ts";
 
 export interface RunnerDeps {
@@ -20,6 +26,8 @@ export interface RunnerDeps {
   registry: RegistryClient;
   logger: Logger;
   now?: () => number;
+  /** Split mode: the shared consumer group of this view and the URL this process answers queries on. */
+  split?: { groupId: string; advertisedUrl: string; sessionTimeout?: number };
 }
 
 export interface ParkedRecord {
@@ -42,22 +50,23 @@ export interface ViewStatus {
   error: { code: string; message: string } | null;
 }
 
-const TRANSACTIONS = ".transactions";
-const sourceOf = (topic: string): string => topic.split(".")[0] ?? topic;
-const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-
 export class ViewRunner {
   private readonly db: Db;
   private readonly state: ViewState;
   private readonly deps: RunnerDeps;
   private readonly now: () => number;
+  /** The private consumer of everything but a split driving topic; replaced with each Reading. */
   private consumer: Consumer | null = null;
   private groupId = "";
-  private assembler: Assembler | null = null;
-  /** Next offset to read per topic partition (records below it were pushed or applied). */
-  private readonly position = new Map<string, bigint>();
-  private readonly start0 = new Map<string, bigint>();
-  private readonly target = new Map<string, bigint>();
+  /** Split mode: the group member reading the driving topic's owned partitions. */
+  private driving: Consumer | null = null;
+  private reading: Reading | null = null;
+  /** Restarts run one after another (a rebalance can arrive while one is in progress). */
+  private restarting: Promise<void> = Promise.resolve();
+  private stopped = false;
+  /** Split mode: owned driving partitions whose state has caught up (served by queries). */
+  private readonly caughtUp = new Set<number>();
+  private lastPartitionCount = 0;
   private readonly tables = new Map<string, TableInfo>();
   private readonly parkedKeys = new Map<string, ParkedRecord[]>();
   private phase: ViewStatus["state"] = "backfilling";
@@ -78,17 +87,77 @@ export class ViewRunner {
     return () => this.listeners.delete(listener);
   }
 
+  get drivingTopic(): string {
+    return this.state.plan.relations[0]?.table.topic ?? "";
+  }
+
+  /** Split mode: the driving partitions this process reads now (null: not split, it reads all). */
+  owned(): number[] | null {
+    return this.deps.split ? [...(this.reading?.owned ?? [])] : null;
+  }
+
+  /** Partition count of the driving topic (0 before the first reading is planned). */
+  drivingPartitionCount(): number {
+    return this.reading?.drivingPartitions ?? this.lastPartitionCount;
+  }
+
+  /** Split mode: the owned partitions whose rows queries may return (null: not split, all rows). */
+  served(): Set<number> | null {
+    return this.deps.split ? new Set(this.caughtUp) : null;
+  }
+
   async start(): Promise<void> {
+    this.stopped = false;
     await this.state.load();
     await this.loadParked();
+    const split = this.deps.split;
+    if (!split) {
+      await this.restart(null);
+      return;
+    }
+    const driving = this.deps.kafka.consumer({
+      groupId: split.groupId,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: split.sessionTimeout ?? 30_000,
+      partitionAssigners: [meshAssigner(split.advertisedUrl)],
+    });
+    this.driving = driving;
+    // Each (re)join: restart reading with the partitions the group assigned us.
+    driving.on(driving.events.GROUP_JOIN, (e) => {
+      const topic = this.drivingTopic;
+      const owned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+      const current = this.reading;
+      if (current?.owned?.join(",") === owned.join(",")) {
+        // Same partitions: the rejoined consumer would start over from the group's (absent) offsets.
+        for (const p of owned)
+          driving.seek({ topic, partition: p, offset: String(current.position.get(tpKey(topic, p)) ?? 0n) });
+        return;
+      }
+      this.reading = null; // nothing more goes into the old reading's assembler
+      this.restarting = this.restarting
+        .then(() => (this.stopped ? undefined : this.restart(owned)))
+        .catch((err: unknown) => this.fail(err));
+    });
+    await driving.connect();
+    await driving.subscribe({ topics: [this.drivingTopic], fromBeginning: true });
+    await driving.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
+  }
+
+  /** Stops the current reading (keeping what was applied) and starts one over `owned` driving partitions. */
+  private async restart(owned: number[] | null): Promise<void> {
+    this.reading = null;
+    await this.stopGlobal();
+    await this.applying;
+    for (const p of this.caughtUp) if (!owned?.includes(p)) this.caughtUp.delete(p);
     const admin = this.deps.kafka.admin();
     await admin.connect();
+    let reading: Reading;
     try {
-      await this.plan(admin);
+      reading = await Reading.plan(admin, this.db, this.state.layout, this.inputTopics(), owned);
     } finally {
       await admin.disconnect();
     }
-    this.checkReady();
+    if (this.stopped) return;
     this.groupId = `mesh-view.${this.state.plan.name}.${randomUUID()}`;
     const consumer = this.deps.kafka.consumer({
       groupId: this.groupId,
@@ -97,85 +166,86 @@ export class ViewRunner {
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({
-      topics: [...new Set([...this.start0.keys()].map((k) => k.split("\u0000")[0] as string))],
-      fromBeginning: true,
-    });
+    await consumer.subscribe({ topics: reading.globalTopics(), fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
-    for (const [k, offset] of this.start0) {
-      const [topic = "", partition = "0"] = k.split("\u0000");
-      consumer.seek({ topic, partition: Number(partition), offset: offset.toString() });
+    for (const [k, [topic, partition]] of reading.tps) {
+      const offset = (reading.position.get(k) ?? 0n).toString();
+      // The driving consumer (split mode) was assigned these partitions; our positions, not its, count.
+      const target = owned !== null && topic === this.drivingTopic ? this.driving : consumer;
+      target?.seek({ topic, partition, offset });
     }
+    this.reading = reading;
+    this.lastPartitionCount = reading.drivingPartitions;
+    this.checkReady(reading);
+    if (owned !== null)
+      this.deps.logger.info({ view: this.state.plan.name, owned }, "view partitions assigned");
   }
 
-  /** Partitions, stored offsets and the end offsets that mark "caught up" for backfill. */
-  private async plan(admin: Admin): Promise<void> {
-    const existing = new Set(await admin.listTopics());
-    const dataTopics = [...this.tables.keys()];
-    const markerTopics = [...new Set(dataTopics.map((t) => `${sourceOf(t)}${TRANSACTIONS}`))].filter((t) =>
-      existing.has(t),
-    );
-    const partitions = new Map<string, number>();
-    for (const topic of [...dataTopics, ...markerTopics]) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      if (!markerTopics.includes(topic)) partitions.set(topic, ends.length);
-      for (const e of ends) {
-        const k = tpKey(topic, e.partition);
-        const stored = await this.db.get(
-          topic.endsWith(TRANSACTIONS)
-            ? this.state.layout.markerOffset(sourceOf(topic))
-            : this.state.layout.offset(topic, e.partition),
-        );
-        const from = stored ? BigInt(stored.toString()) : BigInt(e.low);
-        this.start0.set(k, from);
-        this.position.set(k, from);
-        this.target.set(k, BigInt(e.high));
-      }
-    }
-    this.assembler = new Assembler({ partitions, markerSources: new Set(markerTopics.map(sourceOf)) });
+  /** Driving topic first (reading.ts relies on it). */
+  private inputTopics(): string[] {
+    return [this.drivingTopic, ...[...this.tables.keys()].filter((t) => t !== this.drivingTopic)];
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const assembler = this.assembler;
-    if (!assembler || this.phase === "failed") return;
+    let reading = this.reading;
+    if (!reading && this.driving && batch.topic === this.drivingTopic) {
+      // A rebalance is being handled: wait for the new reading, whose seeks make a batch fetched before
+      // them stale (dropping a batch that is not stale would leave a gap: the consumer moved past it).
+      await this.restarting;
+      reading = this.reading;
+      if (payload.isStale()) return;
+    }
+    if (!reading || this.phase === "failed") return;
+    const assembler = reading.assembler;
     const { topic, partition } = batch;
     const k = tpKey(topic, partition);
+    if (!reading.tps.has(k)) return; // a partition of an earlier assignment
     try {
       for (const m of batch.messages) {
         const offset = BigInt(m.offset);
-        if (offset < (this.position.get(k) ?? 0n)) continue; // already pushed or applied (re-delivery, seek race)
+        if (offset < (reading.position.get(k) ?? 0n)) continue; // already pushed or applied (re-delivery, seek race)
         const rec = { topic, partition, offset: m.offset, key: m.key, value: m.value };
         if (topic.endsWith(TRANSACTIONS)) {
-          const marker = await decodeMarker(rec, sourceOf(topic), this.deps.registry);
+          const marker = await decodeMarker(rec, sourceOfTopic(topic), this.deps.registry);
+          if (this.reading !== reading) return; // reading restarted meanwhile: this one is discarded
           if (marker) assembler.pushMarker(marker);
         } else {
-          assembler.pushEvent(
-            await decodeEvent(rec, this.tables.get(topic) as TableInfo, this.deps.registry),
-          );
+          const e = await decodeEvent(rec, this.tables.get(topic) as TableInfo, this.deps.registry);
+          if (this.reading !== reading) return;
+          assembler.pushEvent(e);
         }
-        this.position.set(k, offset + 1n);
+        reading.position.set(k, offset + 1n);
       }
       const units = assembler.drain();
-      if (units.length > 0) await this.apply(units);
-      this.checkReady();
+      if (units.length > 0) await this.apply(reading, units);
+      this.checkReady(reading);
       await payload.heartbeat();
     } catch (err) {
       if (isMeshError(err) && err.retryable) throw err; // kafkajs retries the batch; positions dedupe it
-      this.phase = "failed";
-      this.error = { code: isMeshError(err) ? err.code : "MESH_INTERNAL", message: (err as Error).message };
-      this.deps.logger.error({ err, view: this.state.plan.name }, "view failed");
+      this.fail(err);
     }
   }
 
-  private async apply(units: Unit[]): Promise<void> {
+  private fail(err: unknown): void {
+    this.phase = "failed";
+    this.error = { code: isMeshError(err) ? err.code : "MESH_INTERNAL", message: (err as Error).message };
+    this.deps.logger.error({ err, view: this.state.plan.name }, "view failed");
+  }
+
+  private async apply(reading: Reading, units: Unit[]): Promise<void> {
     const layout = this.state.layout;
     const changes: TableChange[] = [];
     const ops: BatchOp[] = [];
-    const offsets = new Map<string, [string, number, bigint]>();
+    const moved = new Map<string, Stored>();
+    const touch = (k: string): Stored => {
+      let s = moved.get(k);
+      if (!s) moved.set(k, (s = { ...(reading.stored.get(k) ?? { offset: 0n, floor: 0n }) }));
+      return s;
+    };
     for (const unit of units) {
       for (const e of unit.events) {
-        offsets.set(tpKey(e.topic, e.partition), [e.topic, e.partition, e.offset + 1n]);
+        touch(tpKey(e.topic, e.partition)).offset = e.offset + 1n;
         const blocked = this.parkedKeys.get(`${e.topic}\u0000${e.keyId}`);
         if (e.parked || (blocked && e.keyId !== "")) {
           this.park(e, e.parked ?? "an earlier record of this key is parked", ops);
@@ -183,11 +253,20 @@ export class ViewRunner {
         }
         changes.push(...e.changes);
       }
-      for (const [source, next] of unit.markers)
-        ops.push({ type: "put", key: layout.markerOffset(source), value: Buffer.from(next.toString()) });
+      for (const [k, floor] of unit.floors) touch(k).floor = floor;
+      // The marker position (also kept per partition as floors): older versions resume from it.
+      for (const [source] of unit.markers) {
+        const start = reading.assembler.markerStart(source);
+        if (start !== null)
+          ops.push({ type: "put", key: layout.markerOffset(source), value: Buffer.from(start.toString()) });
+      }
     }
-    for (const [topic, partition, next] of offsets.values())
-      ops.push({ type: "put", key: layout.offset(topic, partition), value: Buffer.from(next.toString()) });
+    for (const [k, s] of moved) {
+      const [topic, partition] = reading.tps.get(k) ?? [];
+      if (topic === undefined || partition === undefined) continue;
+      reading.stored.set(k, s);
+      ops.push({ type: "put", key: layout.offset(topic, partition), value: formatStored(s) });
+    }
     const run = this.applying.then(async () => {
       const out = await this.state.apply(changes, ops);
       if (out.length > 0) for (const l of this.listeners) l(out);
@@ -274,10 +353,13 @@ export class ViewRunner {
     return { applied, stillParked: list.length };
   }
 
-  private checkReady(): void {
+  private checkReady(reading: Reading): void {
+    if (this.reading !== reading) return;
+    for (const p of reading.owned ?? [])
+      if (!this.caughtUp.has(p) && reading.partitionCaughtUp(p)) this.caughtUp.add(p);
     if (this.phase !== "backfilling") return;
-    for (const [k, target] of this.target) if ((this.position.get(k) ?? 0n) < target) return;
-    if ((this.assembler?.buffered ?? 0) > 0) return;
+    for (const k of reading.tps.keys()) if (!reading.reached(k)) return;
+    if (reading.assembler.buffered > 0) return;
     this.phase = "ready";
     this.applying = this.applying.then(() => this.state.markLive());
     this.deps.logger.info({ view: this.state.plan.name, rows: this.state.stats.rows }, "view caught up");
@@ -286,13 +368,14 @@ export class ViewRunner {
   status(): ViewStatus {
     let total = 0n;
     let done = 0n;
-    for (const [k, target] of this.target) {
-      const from = this.start0.get(k) ?? 0n;
+    const r = this.reading;
+    for (const [k, target] of r?.target ?? []) {
+      const from = r?.start0.get(k) ?? 0n;
       total += target > from ? target - from : 0n;
-      const pos = this.position.get(k) ?? from;
+      const pos = r?.position.get(k) ?? from;
       done += (pos < target ? pos : target) - from > 0n ? (pos < target ? pos : target) - from : 0n;
     }
-    const oldest = this.assembler?.oldestBuffered();
+    const oldest = r?.assembler.oldestBuffered();
     const parked = [...this.parkedKeys.values()].flat().map((p) => ({
       topic: p.topic,
       partition: p.partition,
@@ -302,7 +385,12 @@ export class ViewRunner {
     }));
     return {
       state: this.phase,
-      progress: this.phase === "ready" || total === 0n ? 1 : Number((done * 1000n) / total) / 1000,
+      progress:
+        this.phase === "ready" || (r && total === 0n)
+          ? 1
+          : total === 0n
+            ? 0
+            : Number((done * 1000n) / total) / 1000,
       rows: this.state.stats.rows,
       lagMs: oldest?.tsMs ? Math.max(0, this.now() - oldest.tsMs) : 0,
       parked,
@@ -311,12 +399,24 @@ export class ViewRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    const driving = this.driving;
+    this.driving = null;
+    // Leaving the group first hands our partitions to the other members at once.
+    await driving?.disconnect();
+    await this.restarting;
+    this.reading = null;
+    const had = this.consumer !== null;
+    await this.stopGlobal();
+    await this.applying;
+    if (had && this.phase !== "failed") this.phase = "stopped";
+  }
+
+  private async stopGlobal(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = null;
     if (!consumer) return;
     await consumer.disconnect();
-    await this.applying;
-    if (this.phase !== "failed") this.phase = "stopped";
     const admin = this.deps.kafka.admin();
     try {
       await admin.connect();

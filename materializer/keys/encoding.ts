@@ -80,7 +80,7 @@ function pushNumber(value: unknown): void {
     // Fast path for the common case (int columns): the digits of the integer, exponent = digit count.
     const negative = value < 0;
     const digits = String(negative ? -value : value);
-    writeCanonical({ negative, digits: stripZeros(digits), exponent: digits.length });
+    writeDigits(negative, stripZeros(digits), digits.length);
     return;
   }
   if (typeof value === "bigint") {
@@ -89,7 +89,7 @@ function pushNumber(value: unknown): void {
       return;
     }
     const digits = (value < 0n ? -value : value).toString();
-    writeCanonical({ negative: value < 0n, digits: stripZeros(digits), exponent: digits.length });
+    writeDigits(value < 0n, stripZeros(digits), digits.length);
     return;
   }
   const text = numberText(value);
@@ -113,15 +113,25 @@ function stripZeros(digits: string): string {
 }
 
 function writeCanonical(c: Canonical): void {
-  const flip = c.negative ? 0xff : 0x00;
-  put(c.negative ? TAG_NEG : TAG_POS);
-  const e = (c.exponent ^ 0x80000000) >>> 0;
-  put(((e >>> 24) & 0xff) ^ flip);
-  put(((e >>> 16) & 0xff) ^ flip);
-  put(((e >>> 8) & 0xff) ^ flip);
-  put((e & 0xff) ^ flip);
-  for (let i = 0; i < c.digits.length; i++) put(c.digits.charCodeAt(i) ^ flip);
-  put(flip);
+  writeDigits(c.negative, c.digits, c.exponent);
+}
+
+function writeDigits(negative: boolean, digits: string, exponent: number): void {
+  // Room for the whole part up front, so the bytes are stored without a bounds check each.
+  if (at + digits.length + 6 > scratch.length) {
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, at + digits.length + 6));
+    scratch.copy(bigger, 0, 0, at);
+    scratch = bigger;
+  }
+  const flip = negative ? 0xff : 0x00;
+  scratch[at++] = negative ? TAG_NEG : TAG_POS;
+  const e = (exponent ^ 0x80000000) >>> 0;
+  scratch[at++] = ((e >>> 24) & 0xff) ^ flip;
+  scratch[at++] = ((e >>> 16) & 0xff) ^ flip;
+  scratch[at++] = ((e >>> 8) & 0xff) ^ flip;
+  scratch[at++] = (e & 0xff) ^ flip;
+  for (let i = 0; i < digits.length; i++) scratch[at++] = digits.charCodeAt(i) ^ flip;
+  scratch[at++] = flip;
 }
 
 function pushEscaped(tag: number, bytes: Uint8Array): void {
@@ -166,7 +176,10 @@ function pushPart(value: unknown, kind: KeyKind): void {
 export function encodeKey(values: readonly unknown[], kinds?: readonly KeyKind[]): Buffer {
   at = 0;
   for (let i = 0; i < values.length; i++) pushPart(values[i], kinds?.[i] ?? "any");
-  return Buffer.from(scratch.subarray(0, at));
+  // allocUnsafe slices Node's shared pool for small sizes: cheaper than Buffer.from(subarray).
+  const out = Buffer.allocUnsafe(at);
+  scratch.copy(out, 0, 0, at);
+  return out;
 }
 
 /** The smallest key greater than every key starting with `prefix` (for `lt` bounds of prefix scans). */

@@ -24,7 +24,15 @@ export function coerce(value: unknown, kind: KeyKind): unknown {
 const encodeKind = (kind: KeyKind, value: unknown): KeyKind =>
   (kind === "number" || kind === "decimal") && typeof value === "string" ? "decimal" : kind;
 
-export async function getRow(db: Db, state: ViewState, key: unknown[]): Promise<ViewRow | null> {
+/** Keeps or drops candidate rows (split views: only the rows of served partitions), one call per chunk. */
+export type RowFilter = (rows: StoredViewRow[]) => Promise<boolean[]>;
+
+export async function getRow(
+  db: Db,
+  state: ViewState,
+  key: unknown[],
+  accept?: RowFilter,
+): Promise<ViewRow | null> {
   const plan = state.plan;
   if (key.length !== plan.key.length) {
     throw new MeshError(
@@ -42,8 +50,9 @@ export async function getRow(db: Db, state: ViewState, key: unknown[]): Promise<
     ),
   );
   if (!buf) return null;
-  const { k, v } = state.format.unpackView(buf);
-  return { key: k, row: v };
+  const stored = state.format.unpackView(buf);
+  if (accept && !(await accept([stored]))[0]) return null;
+  return { key: stored.k, row: stored.v };
 }
 
 function matches(row: Row, filters: Filter[], kinds: Map<string, KeyKind>): boolean {
@@ -117,12 +126,33 @@ interface Cursor {
   after: string;
 }
 
+/** The opaque `next` cursor: continue the path's scan after the entry key `after` (hex). */
+export function encodeCursor(path: string, after: string): string {
+  return Buffer.from(JSON.stringify({ path, after } satisfies Cursor)).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): Cursor | null {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, "base64url").toString()) as Cursor;
+    return typeof c.path === "string" && typeof c.after === "string" ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A page with each row's sort position (the hex LevelDB entry key of its path), for merging members' pages. */
+export interface PositionedPage extends Omit<RowPage, "stale"> {
+  path: string;
+  positions: string[];
+}
+
 export async function queryRows(
   db: Db,
   state: ViewState,
   query: RowQuery,
   maxScan = 50_000,
-): Promise<Omit<RowPage, "stale">> {
+  accept?: RowFilter,
+): Promise<PositionedPage> {
   const plan = state.plan;
   const kinds = new Map(plan.columns.map((c) => [c.name, state.columnKind(c.name)]));
   const filters = query.filters ?? [];
@@ -189,6 +219,7 @@ export async function queryRows(
     }
   }
   const rows: { key: unknown[]; row: Row }[] = [];
+  const positions: string[] = [];
   let scanned = 0;
   let last: Buffer | null = null;
   let exhausted = true;
@@ -204,12 +235,20 @@ export async function queryRows(
         index >= 0
           ? await db.getMany(chunk.map(([, value]) => Buffer.concat([base, value])))
           : chunk.map(([, value]) => value);
+      const candidates = rowsOf.map((buf) => {
+        const stored: StoredViewRow | null = buf ? state.format.unpackView(buf) : null;
+        return stored && matches(stored.v, filters, kinds) ? stored : null;
+      });
+      const kept = accept ? await accept(candidates.filter((c) => c !== null)) : null;
+      let k = 0;
       for (let i = 0; i < chunk.length; i++) {
         scanned++;
         last = (chunk[i] as [Buffer, Buffer])[0];
-        const buf = rowsOf[i];
-        const stored: StoredViewRow | null = buf ? state.format.unpackView(buf) : null;
-        if (stored && matches(stored.v, filters, kinds)) rows.push({ key: stored.k, row: stored.v });
+        const stored = candidates[i];
+        if (stored && (!kept || kept[k++])) {
+          rows.push({ key: stored.k, row: stored.v });
+          positions.push(last.toString("hex"));
+        }
         if (rows.length >= limit || scanned >= maxScan) {
           exhausted = false;
           break outer;
@@ -220,11 +259,6 @@ export async function queryRows(
     await it.close();
   }
   // A page that stopped at the limit or the scan bound continues after its last scanned entry.
-  const next =
-    !exhausted && last
-      ? Buffer.from(JSON.stringify({ path, after: last.toString("hex") } satisfies Cursor)).toString(
-          "base64url",
-        )
-      : null;
-  return { rows, next };
+  const next = !exhausted && last ? encodeCursor(path, last.toString("hex")) : null;
+  return { rows, next, path, positions };
 }

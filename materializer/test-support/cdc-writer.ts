@@ -12,6 +12,7 @@ import {
   transactionMarkerSchema,
   type TableShape,
 } from "../../connectors/core/envelope.ts";
+import { partitionFor } from "../../connectors/core/partitioner.ts";
 import { avroType, encodeWire } from "../../lib/avro.ts";
 import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
 
@@ -53,6 +54,8 @@ export class CdcWriter {
   } | null = null;
   private xid = 1000;
   private lsn = 1_000_000n;
+  /** Writes END markers without per-partition counts, as connectors did before they had them. */
+  private readonly legacyMarkers: boolean;
 
   constructor(options: {
     kafka: Kafka;
@@ -60,12 +63,14 @@ export class CdcWriter {
     source: string;
     tables: WriterTable[];
     partitions?: number;
+    legacyMarkers?: boolean;
   }) {
     this.kafka = options.kafka;
     this.registryUrl = options.registryUrl;
     this.source = options.source;
     this.tables = options.tables;
     this.partitions = options.partitions ?? 3;
+    this.legacyMarkers = options.legacyMarkers ?? false;
   }
 
   private async register(subject: string, schema: unknown): Promise<number> {
@@ -184,13 +189,22 @@ export class CdcWriter {
     return encodeWire(c.keyId, c.key, Object.fromEntries(c.spec.key.map((k) => [k, row[k]])));
   }
 
+  private partitionOf(key: Buffer): number {
+    return partitionFor(key, this.partitions);
+  }
+
+  /** The partition of a table's row (by its key columns), where the connector writes its events. */
+  partitionOfRow(table: string, row: Record<string, unknown>): number {
+    return this.partitionOf(this.keyOf(this.codec(table), row));
+  }
+
   /** Snapshot reads (op r, no transaction). */
   async snapshot(table: string, rows: Record<string, unknown>[]): Promise<void> {
     const c = this.codec(table);
-    const messages = rows.map((r) => ({
-      key: this.keyOf(c, r),
-      value: this.envelope(c, "r", null, r, null),
-    }));
+    const messages = rows.map((r) => {
+      const key = this.keyOf(c, r);
+      return { key, value: this.envelope(c, "r", null, r, null), partition: this.partitionOf(key) };
+    });
     for (let i = 0; i < messages.length; i += 2000) {
       await this.producer!.send({ topic: c.topic, messages: messages.slice(i, i + 2000), acks: -1 });
     }
@@ -202,12 +216,19 @@ export class CdcWriter {
     this.lsn += 100n;
     const id = `${this.xid}:${this.lsn}`;
     const counts = new Map<string, bigint>();
+    const perPartition = new Map<string, Map<number, bigint>>();
     const byTopic = new Map<string, Message[]>();
     let total = 0n;
-    const push = (topic: string, m: Message): void => {
+    // Every message gets its partition here (as the connector's EventWriter does), so the END marker can
+    // count events per partition; tombstones (no transaction) are not counted.
+    const push = (topic: string, m: Message & { partition: number }): void => {
       const list = byTopic.get(topic) ?? [];
       list.push(m);
       byTopic.set(topic, list);
+      if (m.value === null) return;
+      const counted = perPartition.get(topic) ?? new Map<number, bigint>();
+      counted.set(m.partition, (counted.get(m.partition) ?? 0n) + 1n);
+      perPartition.set(topic, counted);
     };
     for (const op of ops) {
       const c = this.codec(op.table);
@@ -220,12 +241,15 @@ export class CdcWriter {
           push(c.topic, { key: null, value: this.envelope(c, "t", null, null, tx), partition: p });
       } else if (op.op === "d") {
         const key = this.keyOf(c, op.before);
-        push(c.topic, { key, value: this.envelope(c, "d", op.before, null, tx) });
-        push(c.topic, { key, value: null });
+        const partition = this.partitionOf(key);
+        push(c.topic, { key, value: this.envelope(c, "d", op.before, null, tx), partition });
+        push(c.topic, { key, value: null, partition });
       } else {
+        const key = this.keyOf(c, op.after);
         push(c.topic, {
-          key: this.keyOf(c, op.after),
+          key,
           value: this.envelope(c, op.op, op.before ?? null, op.after, tx),
+          partition: this.partitionOf(key),
         });
       }
     }
@@ -261,6 +285,11 @@ export class CdcWriter {
       data_collections: [...counts].map(([data_collection, event_count]) => ({
         data_collection,
         event_count,
+        partitions: this.legacyMarkers
+          ? null
+          : [...(perPartition.get(data_collection) ?? [])]
+              .sort(([a], [b]) => a - b)
+              .map(([partition, n]) => ({ partition, event_count: n })),
       })),
       ts_ms: now,
     };

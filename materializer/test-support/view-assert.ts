@@ -17,9 +17,19 @@ export async function allRows(engine: MaterializerEngine, name: string): Promise
   return out;
 }
 
-/** Polls until the view equals the oracle (or the deadline passes), then asserts equality row by row. */
+/** The union of several engines' rows (split views: each answers for its own partitions). */
+export async function unionRows(engines: MaterializerEngine[], name: string): Promise<Map<string, Row>> {
+  const out = new Map<string, Row>();
+  for (const e of engines) for (const [k, v] of await allRows(e, name)) out.set(k, v);
+  return out;
+}
+
+/**
+ * Polls until the view equals the oracle (or the deadline passes), then asserts equality row by row. Several
+ * engines: their rows together must equal the oracle.
+ */
 export async function expectSettled(
-  engine: MaterializerEngine,
+  engine: MaterializerEngine | MaterializerEngine[],
   sql: string,
   writerTables: CdcWriter[],
   tables: Tables,
@@ -28,13 +38,15 @@ export async function expectSettled(
   const plan = compileViewSql(sql, { tables: writerTables.flatMap((w) => w.tableInfos()) });
   const want = naiveView(plan, tables);
   const deadline = Date.now() + timeoutMs;
-  let got = await allRows(engine, plan.name);
+  const read = (): Promise<Map<string, Row>> =>
+    Array.isArray(engine) ? unionRows(engine, plan.name) : allRows(engine, plan.name);
+  let got = await read();
   const same = (): boolean =>
     got.size === want.size &&
     [...want].every(([k, v]) => JSON.stringify(got.get(k), replacer) === JSON.stringify(v, replacer));
   while (!same() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
-    got = await allRows(engine, plan.name);
+    got = await read();
   }
   if (!same()) {
     // The first differences, readable, before the (long) key-list diff.

@@ -1,5 +1,6 @@
-// Owns leader election among registry processes, through Kafka: every process joins one consumer group on a
-// one-partition coordination topic; the member assigned partition 0 is the leader. Our own partition assigner
+// Owns leader election through Kafka, for the registry's processes and for any other single-holder role (the
+// API uses one per source, so exactly one process runs its connector): every process joins one consumer group
+// on a one-partition coordination topic; the member assigned partition 0 is the leader. Our own partition assigner
 // (run by whichever member Kafka makes group leader) keeps the current leader if it is still a member, else picks
 // the longest-running member. Each member advertises its URL in its group metadata, so followers find the
 // leader's URL by describing the group. No consensus of our own: Kafka's group coordinator decides.
@@ -13,6 +14,8 @@ export interface ElectionOptions {
   groupId: string;
   url: string;
   logger: Logger;
+  /** The group protocol name (members of one group must agree); the registry's by default. */
+  protocol?: string;
   /** true: this process is the leader; false: another is; undefined: a rebalance is in progress. */
   onChange: (leader: boolean | undefined) => void;
 }
@@ -23,7 +26,7 @@ interface MemberInfo {
   leader: boolean;
 }
 
-const PROTOCOL = "datamesh-registry-leader";
+const REGISTRY_PROTOCOL = "datamesh-registry-leader";
 
 export class LeaderElection {
   private readonly options: ElectionOptions;
@@ -33,8 +36,11 @@ export class LeaderElection {
   private leader = false;
   private cachedLeaderUrl: string | undefined;
 
+  private readonly protocolName: string;
+
   constructor(options: ElectionOptions) {
     this.options = options;
+    this.protocolName = options.protocol ?? REGISTRY_PROTOCOL;
   }
 
   isLeader(): boolean {
@@ -68,7 +74,7 @@ export class LeaderElection {
       this.cachedLeaderUrl = undefined;
       this.leader = (payload.memberAssignment[topic] ?? []).includes(0);
       if (this.leader) this.cachedLeaderUrl = this.options.url;
-      this.options.logger.info({ leader: this.leader }, "registry leader election settled");
+      this.options.logger.info({ leader: this.leader, group: groupId }, "leader election settled");
       this.options.onChange(this.leader);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -87,12 +93,12 @@ export class LeaderElection {
   }
 
   private readonly assigner: PartitionAssigner = () => ({
-    name: PROTOCOL,
+    name: this.protocolName,
     version: 1,
     protocol: ({ topics }) => {
       const info: MemberInfo = { url: this.options.url, since: this.since, leader: this.leader };
       return {
-        name: PROTOCOL,
+        name: this.protocolName,
         metadata: AssignerProtocol.MemberMetadata.encode({
           version: 1,
           topics,

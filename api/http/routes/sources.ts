@@ -10,7 +10,7 @@ import {
   tableIdentity,
   type SourceKind,
 } from "../../catalog/table-identity.ts";
-import type { SourceProblem } from "../../runtime.ts";
+import { FORWARDED_HEADER, type SourceProblem } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { publicSource, sourceSchema } from "../source-shape.ts";
@@ -198,7 +198,9 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           },
         );
       }
-      await ctx.sources.snapshot(source.name, tables);
+      await ctx.sources.snapshot(source.name, tables, {
+        forwarded: request.headers[FORWARDED_HEADER] === "1",
+      });
       return reply.status(202).send(publicSource(source, ctx.sources));
     },
   );

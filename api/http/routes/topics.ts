@@ -55,20 +55,24 @@ export function parseStart(from: string | undefined, lastEventId: string | undef
   );
 }
 
-// Live subscribers of a topic share event objects (api/topics/shared-tail.ts): serialize each one once.
-const frames = new WeakMap<TopicEvent, Buffer>();
+// Live subscribers of a topic share each fetch's array of events (api/topics/shared-tail.ts): encode it once.
+const frames = new WeakMap<TopicEvent[], Buffer>();
 
-function frameOf(event: TopicEvent): Buffer {
-  let frame = frames.get(event);
+function framesOf(events: TopicEvent[]): Buffer {
+  let frame = frames.get(events);
   if (frame === undefined) {
-    frame = sseFrame(`${event.partition}:${event.offset}`, "change", {
-      partition: event.partition,
-      offset: event.offset,
-      timestamp: event.timestamp,
-      key: event.key,
-      value: event.value,
-    });
-    frames.set(event, frame);
+    frame = Buffer.concat(
+      events.map((event) =>
+        sseFrame(`${event.partition}:${event.offset}`, "change", {
+          partition: event.partition,
+          offset: event.offset,
+          timestamp: event.timestamp,
+          key: event.key,
+          value: event.value,
+        }),
+      ),
+    );
+    frames.set(events, frame);
   }
   return frame;
 }
@@ -123,12 +127,14 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
         });
       }
       await streamSse(request, reply, async function* (signal) {
-        for await (const event of ctx.topics.events(topic, start, signal)) {
+        for await (const events of ctx.topics.events(topic, start, signal)) {
+          const last = events.at(-1);
+          if (!last) continue;
           yield {
-            id: `${event.partition}:${event.offset}`,
+            id: `${last.partition}:${last.offset}`,
             event: "change",
             data: null,
-            frame: frameOf(event),
+            frame: framesOf(events),
           };
         }
       });

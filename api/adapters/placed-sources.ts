@@ -1,0 +1,199 @@
+// SourceRuntime for several API processes sharing one catalog: each source's connector runs in exactly one
+// of them, the holder of the source's lease (api/control/source-leases.ts). Every process joins every source's
+// lease group; the holder runs the connector (resuming from the offsets stored in `_mesh_offsets`) and
+// publishes its status (api/control/status-board.ts), which every process shows. Pause, resume and delete
+// reach the holder through the catalog, which every process applies; a re-snapshot request reaching another
+// process is forwarded to the holder over HTTP. With `connectors` null (`--connect false`) the process runs
+// no connector and takes no lease, but still shows every status and forwards re-snapshots.
+import { MeshError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceLeases } from "../control/source-leases.ts";
+import type { StatusBoard } from "../control/status-board.ts";
+import { FORWARDED_HEADER, type SourceProblem, type SourceRuntime, type SourceStatus } from "../runtime.ts";
+import type { ConnectorRuntime } from "./connector-runtime.ts";
+
+export interface PlacedSourcesOptions {
+  connectors: ConnectorRuntime | null;
+  leases: SourceLeases;
+  board: StatusBoard;
+  logger: Logger;
+  /** This process's API URL (known once the server listens). */
+  url: () => string;
+  /** How often the holder republishes a status that did not change (reports older than 5× are stale). */
+  reportEveryMs?: number;
+  /** How long ensure() waits for a new lease group to settle, so a single process answers with a status. */
+  firstSettleMs?: number;
+  check(def: SourceRecord): Promise<SourceProblem[]>;
+}
+
+export class PlacedSources implements SourceRuntime {
+  readonly #o: PlacedSourcesOptions;
+  readonly #records = new Map<string, SourceRecord>();
+  readonly #running = new Set<string>();
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #reportEveryMs: number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: PlacedSourcesOptions) {
+    this.#o = options;
+    this.#reportEveryMs = options.reportEveryMs ?? 2_000;
+    this.#timer = setInterval(() => {
+      for (const name of this.#running) void this.#report(name);
+    }, this.#reportEveryMs);
+    this.#timer.unref();
+  }
+
+  /** Sources whose connector runs in this process (GET /v1/status). */
+  runningHere(): string[] {
+    return [...this.#running].sort();
+  }
+
+  check(def: SourceRecord): Promise<SourceProblem[]> {
+    return this.#o.check(def);
+  }
+
+  async ensure(record: SourceRecord): Promise<void> {
+    this.#records.set(record.name, record);
+    const { connectors, leases } = this.#o;
+    if (!connectors) return;
+    if (!leases.has(record.name)) {
+      let settled!: () => void;
+      const first = new Promise<void>((r) => (settled = r));
+      await leases.join(record.name, (held) => {
+        if (held !== undefined) settled();
+        this.#onLease(record.name, held);
+      });
+      await Promise.race([first, new Promise((r) => setTimeout(r, this.#o.firstSettleMs ?? 15_000))]);
+    } else {
+      this.#serial(record.name, () => this.#apply(record.name));
+    }
+    await this.#chains.get(record.name);
+  }
+
+  async remove(record: SourceRecord, options: { dropSlot: boolean }): Promise<void> {
+    this.#records.delete(record.name);
+    await this.#o.leases.leave(record.name);
+    this.#serial(record.name, async () => {
+      const wasRunning = this.#running.delete(record.name);
+      // Also when not running here: a slot is dropped by the process that took the DELETE request.
+      if (wasRunning || options.dropSlot) await this.#o.connectors?.remove(record, options);
+      if (wasRunning) await this.#o.board.publish(record.name, null).catch(() => undefined);
+    });
+    await this.#chains.get(record.name);
+  }
+
+  async snapshot(name: string, tables: string[], options: { forwarded?: boolean } = {}): Promise<void> {
+    if (this.#running.has(name) && this.#o.connectors) return this.#o.connectors.snapshot(name, tables);
+    const holder = await this.#holderUrl(name);
+    if (!holder || holder === this.#o.url() || options.forwarded) {
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `no API process runs source ${name} right now (its connector is starting or moving to another process); retry in a few seconds`,
+        { source: name },
+      );
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${holder}/v1/sources/${encodeURIComponent(name)}/snapshot`, {
+        method: "POST",
+        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1" },
+        body: JSON.stringify({ tables }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `the API process running source ${name} (${holder}) did not answer: ${(err as Error).message}; retry in a few seconds`,
+        { source: name, holder },
+      );
+    }
+    if (res.status === 202) return;
+    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new MeshError(
+      body.code === "MESH_BAD_REQUEST" || body.code === "MESH_NOT_FOUND" ? body.code : "MESH_CONFLICT",
+      `the API process running source ${name} refused the re-snapshot: ${body.message ?? res.status}`,
+      { source: name, holder },
+    );
+  }
+
+  status(name: string): SourceStatus | undefined {
+    if (this.#running.has(name)) {
+      const local = this.#o.connectors?.status(name);
+      if (local) {
+        return {
+          ...local,
+          holder: { url: this.#o.url(), reportedAt: new Date().toISOString(), stale: false },
+        };
+      }
+    }
+    const record = this.#records.get(name);
+    const report = record ? this.#o.board.get(name, record.id) : undefined;
+    if (!report) return undefined;
+    const age = Date.now() - Date.parse(report.reportedAt);
+    return {
+      ...report.status,
+      holder: { url: report.holder, reportedAt: report.reportedAt, stale: age > 5 * this.#reportEveryMs },
+    };
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    // Leave the lease groups first, so other processes take the sources over without a session timeout.
+    await this.#o.leases.stop();
+    await Promise.allSettled(this.#chains.values());
+    this.#running.clear();
+    await this.#o.connectors?.stop();
+  }
+
+  #onLease(name: string, held: boolean | undefined): void {
+    // A rebalance (undefined) keeps the connector running: the assigner keeps a live holder.
+    if (held === true) this.#serial(name, () => this.#apply(name));
+    if (held === false) {
+      this.#serial(name, async () => {
+        const record = this.#records.get(name);
+        if (!this.#running.delete(name) || !record) return;
+        this.#o.logger.info({ source: name }, "source lease lost: stopping its connector here");
+        await this.#o.connectors?.remove(record, { dropSlot: false });
+      });
+    }
+  }
+
+  /** Runs (or pauses, resumes, replaces) the connector when this process holds the lease. */
+  async #apply(name: string): Promise<void> {
+    const record = this.#records.get(name);
+    if (!record || !this.#o.connectors || !this.#o.leases.holds(name)) return;
+    if (!this.#running.has(name))
+      this.#o.logger.info({ source: name }, "source lease held: running its connector");
+    this.#running.add(name);
+    await this.#o.connectors.ensure(record);
+    await this.#report(name);
+  }
+
+  async #report(name: string): Promise<void> {
+    const record = this.#records.get(name);
+    const status = this.#o.connectors?.status(name);
+    if (!record || !status) return;
+    await this.#o.board
+      .publish(name, { id: record.id, holder: this.#o.url(), status, reportedAt: new Date().toISOString() })
+      .catch((err: unknown) => this.#o.logger.warn({ err, source: name }, "could not publish source status"));
+  }
+
+  async #holderUrl(name: string): Promise<string | undefined> {
+    const fromLease = await this.#o.leases.holderUrl(name).catch(() => undefined);
+    if (fromLease) return fromLease;
+    const status = this.status(name);
+    return status?.holder && !status.holder.stale ? status.holder.url : undefined;
+  }
+
+  /** Work for one source runs one piece at a time, in order. */
+  #serial(name: string, work: () => Promise<void>): void {
+    const next = (this.#chains.get(name) ?? Promise.resolve()).then(work).catch((err: unknown) => {
+      this.#o.logger.error({ err, source: name }, "placing the source's connector failed");
+    });
+    this.#chains.set(name, next);
+    void next.then(() => {
+      if (this.#chains.get(name) === next) this.#chains.delete(name);
+    });
+  }
+}

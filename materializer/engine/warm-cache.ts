@@ -1,0 +1,91 @@
+// A bounded map that outlives one batch: the apply engine keeps the input rows (T) and stored view rows (R)
+// it recently read or wrote here, so a hot key costs no LevelDB read (a thread-pool round trip and a decode)
+// in the next batch. It is exact because one ViewState is the only writer of its view's keys: an entry is
+// either a LevelDB read (the committed state) or a value a batch wrote, set only after that batch
+// committed. A failed batch sets nothing, so the cache still matches LevelDB. null records a known-absent
+// key. Memory: roughly 200-300 bytes per row, so the default budget is a few tens of MB per view at most.
+
+/** Rows kept per view and per kind (input rows, view rows) unless the caller says otherwise. */
+export const WARM_ROWS = 100_000;
+
+export class WarmCache<V> {
+  // Two generations instead of a strict LRU (a Map delete + set per hit was a visible cost): entries go to
+  // `young`; when it holds half the budget it becomes `old` and the previous `old` is dropped. A hit in
+  // `old` is copied to `young`, so anything used within the last half-budget of writes stays.
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+  private readonly half: number;
+
+  constructor(max = WARM_ROWS) {
+    this.half = Math.floor(max / 2);
+  }
+
+  get enabled(): boolean {
+    return this.half > 0;
+  }
+
+  /** The value (null: known absent), or undefined when not held. */
+  get(id: string): V | undefined {
+    const v = this.young.get(id);
+    if (v !== undefined) return v;
+    const o = this.old.get(id);
+    if (o !== undefined) this.set(id, o);
+    return o;
+  }
+
+  set(id: string, value: V): void {
+    if (this.half <= 0) return;
+    this.young.set(id, value);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
+
+  delete(id: string): void {
+    this.young.delete(id);
+    this.old.delete(id);
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
+}
+
+/** Join-index scans with more entries than this are not kept (each change to them would copy-scan the list). */
+const MAX_SCAN_ENTRIES = 256;
+
+/**
+ * The input keys each recent index scan found (layout J, by Reader.scanId), kept equal to LevelDB's entries
+ * by applying every committed batch's index puts and deletes (update); a scan not held is read again.
+ */
+export class WarmScans {
+  private readonly cache: WarmCache<Buffer[]>;
+
+  constructor(max = WARM_ROWS) {
+    this.cache = new WarmCache<Buffer[]>(max);
+  }
+
+  /** A copy of the held keys (the held list changes as batches commit), or undefined. */
+  get(id: string): Buffer[] | undefined {
+    const pks = this.cache.get(id);
+    return pks ? [...pks] : undefined;
+  }
+
+  /** Records a scan read from LevelDB (before this batch's writes, which update() applies once committed). */
+  set(id: string, pks: readonly Buffer[]): void {
+    if (pks.length <= MAX_SCAN_ENTRIES) this.cache.set(id, [...pks]);
+  }
+
+  /** A committed index put (add) or delete of `pk` under the scan `id`. */
+  update(id: string, pk: Buffer, add: boolean): void {
+    const pks = this.cache.get(id);
+    if (!pks) return;
+    const at = pks.findIndex((k) => k.equals(pk));
+    if (add && at < 0) {
+      if (pks.length >= MAX_SCAN_ENTRIES) this.cache.delete(id);
+      else pks.push(pk);
+    } else if (!add && at >= 0) pks.splice(at, 1);
+  }
+}

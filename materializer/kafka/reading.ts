@@ -1,0 +1,161 @@
+// One pass of reading a view's inputs, from a set of stored positions: which topic partitions are read, from
+// where, up to where the view counts as caught up, and the assembler that holds what was read but not yet
+// applied. A view runner replaces its Reading whenever the set of partitions it owns changes (a rebalance
+// of a split view), so nothing here ever has to be unwound.
+//
+// Stored positions (layout O, one per topic partition, in the same LevelDB batch as the state): the value is
+// "<next offset>/<marker floor>" (the floor: docs/views.md "Split views"); values written before floors
+// existed are "<next offset>" and take the source's stored marker position (layout M) as their floor.
+import type { Admin } from "kafkajs";
+import type { Db } from "../engine/reader.ts";
+import type { Layout } from "../engine/layout.ts";
+import { Assembler, sourceOfTopic, tpKey } from "./assembler.ts";
+
+export const TRANSACTIONS = ".transactions";
+
+export interface Stored {
+  offset: bigint;
+  floor: bigint;
+}
+
+export function formatStored(s: Stored): Buffer {
+  return Buffer.from(`${s.offset}/${s.floor}`);
+}
+
+export function parseStored(buf: Buffer, legacyFloor: bigint): Stored {
+  const [offset = "0", floor] = buf.toString().split("/");
+  return { offset: BigInt(offset), floor: floor === undefined ? legacyFloor : BigInt(floor) };
+}
+
+export class Reading {
+  readonly assembler: Assembler;
+  /** Topic partitions read (tpKey → [topic, partition]), data and marker topics. */
+  readonly tps = new Map<string, [string, number]>();
+  /** Next offset to read per topic partition (records below it were pushed or applied). */
+  readonly position = new Map<string, bigint>();
+  readonly start0 = new Map<string, bigint>();
+  readonly target = new Map<string, bigint>();
+  /** Data topic partitions' stored positions as of the last apply. */
+  readonly stored = new Map<string, Stored>();
+  /** The driving topic's partitions read (null: all, the view is not split). */
+  readonly owned: number[] | null;
+  readonly drivingTopic: string;
+  readonly drivingPartitions: number;
+
+  private constructor(
+    assembler: Assembler,
+    owned: number[] | null,
+    drivingTopic: string,
+    partitions: number,
+  ) {
+    this.assembler = assembler;
+    this.owned = owned;
+    this.drivingTopic = drivingTopic;
+    this.drivingPartitions = partitions;
+  }
+
+  /**
+   * Plans a reading of `dataTopics` (and their sources' marker topics) with the driving topic restricted to
+   * `owned` partitions (null: all).
+   */
+  static async plan(
+    admin: Admin,
+    db: Db,
+    layout: Layout,
+    dataTopics: string[],
+    owned: number[] | null,
+  ): Promise<Reading> {
+    const drivingTopic = dataTopics[0] as string;
+    const existing = new Set(await admin.listTopics());
+    const markerTopics = [...new Set(dataTopics.map((t) => `${sourceOfTopic(t)}${TRANSACTIONS}`))].filter(
+      (t) => existing.has(t),
+    );
+    const partitions = new Map<string, number>();
+    const reads = new Map<string, number[]>();
+    const floors = new Map<string, bigint>();
+    const legacy = new Map<string, bigint>();
+    for (const topic of markerTopics) {
+      const m = await db.get(layout.markerOffset(sourceOfTopic(topic)));
+      legacy.set(sourceOfTopic(topic), m ? BigInt(m.toString()) : 0n);
+    }
+    const found: [string, number, bigint, bigint][] = [];
+    for (const topic of dataTopics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      partitions.set(topic, ends.length);
+      const read = ends
+        .map((e) => e.partition)
+        .filter((p) => topic !== drivingTopic || owned === null || owned.includes(p))
+        .sort((a, b) => a - b);
+      reads.set(topic, read);
+      for (const e of ends) {
+        if (!read.includes(e.partition)) continue;
+        const buf = await db.get(layout.offset(topic, e.partition));
+        const s = buf
+          ? parseStored(buf, legacy.get(sourceOfTopic(topic)) ?? 0n)
+          : { offset: BigInt(e.low), floor: 0n };
+        floors.set(tpKey(topic, e.partition), s.floor);
+        found.push([topic, e.partition, s.offset, BigInt(e.high)]);
+      }
+    }
+    const assembler = new Assembler({
+      partitions,
+      markerSources: new Set(markerTopics.map(sourceOfTopic)),
+      reads,
+      floors,
+    });
+    const reading = new Reading(assembler, owned, drivingTopic, partitions.get(drivingTopic) ?? 0);
+    for (const [topic, partition, from, high] of found) {
+      reading.stored.set(tpKey(topic, partition), {
+        offset: from,
+        floor: floors.get(tpKey(topic, partition)) ?? 0n,
+      });
+      reading.add(topic, partition, from, high);
+    }
+    for (const topic of markerTopics) {
+      const [e] = await admin.fetchTopicOffsets(topic);
+      const low = BigInt(e?.low ?? "0");
+      const floor = assembler.markerStart(sourceOfTopic(topic)) ?? low;
+      reading.add(topic, 0, floor > low ? floor : low, BigInt(e?.high ?? "0"));
+    }
+    return reading;
+  }
+
+  private add(topic: string, partition: number, from: bigint, high: bigint): void {
+    const k = tpKey(topic, partition);
+    this.tps.set(k, [topic, partition]);
+    this.start0.set(k, from);
+    this.position.set(k, from);
+    this.target.set(k, high);
+  }
+
+  /** Topics read by the view's private consumer (every input but a split driving topic). */
+  globalTopics(): string[] {
+    const topics = new Set<string>();
+    for (const [topic] of this.tps.values())
+      if (this.owned === null || topic !== this.drivingTopic) topics.add(topic);
+    return [...topics];
+  }
+
+  reached(k: string): boolean {
+    return (this.position.get(k) ?? 0n) >= (this.target.get(k) ?? 0n);
+  }
+
+  /** Every topic partition other than the split driving topic's is read up to its target. */
+  globalCaughtUp(): boolean {
+    for (const [k, [topic]] of this.tps)
+      if ((this.owned === null || topic !== this.drivingTopic) && !this.reached(k)) return false;
+    return true;
+  }
+
+  /**
+   * A driving partition is caught up when it is read up to its target, the rest is too, and (with markers)
+   * its marker floor has passed the marker topic's target: its state then matches the other partitions'.
+   */
+  partitionCaughtUp(partition: number): boolean {
+    const k = tpKey(this.drivingTopic, partition);
+    if (!this.tps.has(k) || !this.reached(k) || !this.globalCaughtUp()) return false;
+    const markers = tpKey(`${sourceOfTopic(this.drivingTopic)}${TRANSACTIONS}`, 0);
+    const target = this.target.get(markers);
+    return target === undefined || this.assembler.floor(this.drivingTopic, partition) >= target;
+  }
+}

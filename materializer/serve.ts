@@ -1,0 +1,64 @@
+// The query endpoint of a `mesh materialize` process: the API's row routes (same shapes, same errors) over
+// this process's views, plus who owns what in a split view. A request with `x-mesh-local: 1` (a forwarded
+// query: api/adapters/split-views.ts) is answered from this process's own partitions with sort positions;
+// any other request for a split view is forwarded to every member of its group and merged.
+import fastify, { type FastifyInstance } from "fastify";
+import { EngineViews } from "../api/adapters/engine-views.ts";
+import { LOCAL_HEADER } from "../api/adapters/split-views.ts";
+import { notFound, registerErrorHandling } from "../api/http/errors.ts";
+import { parseRowKey, parseRowQuery } from "../api/http/row-query.ts";
+import type { MaterializerEngine } from "./engine.ts";
+
+/** `engine` may be given late (a process listens first to learn its port, then starts its engine). */
+export function buildViewServer(getEngine: () => MaterializerEngine): FastifyInstance {
+  const app = fastify({ logger: false, routerOptions: { maxParamLength: 2000 } });
+  registerErrorHandling(app);
+  let views: EngineViews | null = null;
+  const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine()));
+  const known = (name: string): string[] => {
+    const info = engineViews().info(name);
+    if (!info) throw notFound("view", name);
+    return info.columns;
+  };
+  const local = (headers: Record<string, unknown>): boolean => headers[LOCAL_HEADER] === "1";
+
+  app.get("/v1/views", () => ({
+    views: getEngine()
+      .listViews()
+      .map((v) => ({ name: v.name, status: v.status, split: getEngine().ownership(v.name) })),
+  }));
+
+  app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
+    "/v1/views/:name/rows",
+    async (request) => {
+      const { name } = request.params;
+      const query = parseRowQuery(request.query, known(name));
+      const views = engineViews();
+      return local(request.headers) ? views.localRows(name, query) : views.queryRows(name, query);
+    },
+  );
+
+  app.get<{ Params: { name: string; key: string } }>("/v1/views/:name/rows/:key", async (request) => {
+    const { name } = request.params;
+    known(name);
+    const key = parseRowKey(request.params.key);
+    const views = engineViews();
+    const row = local(request.headers) ? await views.localRow(name, key) : await views.getRow(name, key);
+    if (!row) throw notFound(`row of view ${name}`, JSON.stringify(key));
+    return row;
+  });
+
+  app.get<{ Params: { name: string } }>("/v1/views/:name/members", async (request) => {
+    const { name } = request.params;
+    known(name);
+    const engine = getEngine();
+    const split = engine.split(name);
+    return {
+      split: split !== null,
+      partitions: split?.partitions ?? null,
+      members: await engine.members(name),
+    };
+  });
+
+  return app;
+}

@@ -1,0 +1,229 @@
+// Split views on the real stack: two engines in one group share a 4-partition driving topic (each its own
+// LevelDB), joined tables read in full by both. Their rows together equal the oracle, each holds only its
+// partitions; stopping one hands everything to the other, which converges exactly; multi-table transactions
+// stay whole per member; markers without per-partition counts fail a split view with a clear error.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../lib/logger.ts";
+import { startRegistry, type RunningRegistry } from "../registry/server.ts";
+import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { MaterializerEngine } from "./engine.ts";
+import type { Db } from "./engine/reader.ts";
+import { RegistryClient } from "./kafka/registry-client.ts";
+import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { allRows, expectSettled, waitFor } from "./test-support/view-assert.ts";
+import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
+
+const M2O =
+  "CREATE VIEW m2o AS SELECT o.id, o.total, o.status, c.name AS customer, c.region FROM orders o LEFT JOIN customers c ON o.customer_id = c.id; CREATE INDEX ON m2o (status)";
+const REPLICA = "CREATE VIEW replica AS SELECT * FROM orders";
+const TOTALS =
+  "CREATE VIEW totals AS SELECT o.id, o.total, i.line, i.price FROM orders o LEFT JOIN order_items i ON i.order_id = o.id";
+
+interface Member {
+  engine: MaterializerEngine;
+  db: Db;
+  dir: string;
+}
+
+describe("split views (consumer-group members)", () => {
+  let registry: RunningRegistry;
+  let writer: CdcWriter;
+  let workload: ShopWorkload;
+  const members: Member[] = [];
+  const k = kafka();
+  const group = uniqueName("grp");
+
+  const startMember = async (url: string): Promise<Member> => {
+    const dir = await mkdtemp(join(tmpdir(), "mesh-split-"));
+    const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open();
+    const engine = new MaterializerEngine({
+      db,
+      kafka: k,
+      registry: new RegistryClient({ url: registry.url }),
+      logger: silentLogger(),
+      group: { name: group, advertisedUrl: url, sessionTimeout: 10_000 },
+    });
+    await engine.start();
+    const m = { engine, db, dir };
+    members.push(m);
+    return m;
+  };
+
+  const stopMember = async (m: Member): Promise<void> => {
+    await m.engine.stop();
+    await m.db.close();
+    await rm(m.dir, { recursive: true, force: true });
+    members.splice(members.indexOf(m), 1);
+  };
+
+  /** Waits until the ready engines serve disjoint partition sets covering all 4; returns them. */
+  const settled = async (engines: MaterializerEngine[], view: string): Promise<number[][]> => {
+    let owned: number[][] = [];
+    await waitFor(() => {
+      owned = engines.map((e) => (e.getView(view).status.state === "ready" ? served(e, view) : []));
+      const all = owned.flat().sort((x, y) => x - y);
+      return all.join(",") === "0,1,2,3" && owned.every((o) => o.length > 0);
+    }, 60_000);
+    return owned;
+  };
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      port: 0,
+      topic: uniqueName("_schemas_split"),
+      logger: silentLogger(),
+    });
+    writer = new CdcWriter({
+      kafka: k,
+      registryUrl: registry.url,
+      source: uniqueName("split"),
+      tables: SHOP_TABLES,
+      partitions: 4,
+    });
+    await writer.start();
+    workload = new ShopWorkload(7, (t) => writer.topic(t));
+    for (const [table, rows] of workload.initial()) await writer.snapshot(table, rows);
+  });
+
+  afterAll(async () => {
+    for (const m of [...members]) await stopMember(m);
+    await writer?.stop();
+    await registry?.stop();
+  });
+
+  it("splits the driving partitions between two members whose rows together equal the oracle", async () => {
+    const a = await startMember("http://member-a.test");
+    for (const sql of [M2O, REPLICA, TOTALS]) await a.engine.createView(sql);
+    const b = await startMember("http://member-b.test");
+    for (const sql of [M2O, REPLICA, TOTALS]) await b.engine.createView(sql);
+    for (let i = 0; i < 100; i++) await writer.transaction(workload.transaction(0));
+    for (const view of ["m2o", "replica", "totals"]) {
+      const owned = await settled([a.engine, b.engine], view);
+      expect(owned.map((o) => o.length)).toEqual([2, 2]);
+    }
+    for (const sql of [M2O, REPLICA, TOTALS])
+      await expectSettled([a.engine, b.engine], sql, [writer], workload.tables, 60_000);
+
+    // Each member answers only for its own partitions, and members() says who has which.
+    for (const m of [a, b]) {
+      const mine = served(m.engine, "m2o");
+      const rows = await allRows(m.engine, "m2o");
+      expect(rows.size).toBeGreaterThan(0);
+      for (const row of rows.values())
+        expect(mine).toContain(writer.partitionOfRow("orders", { id: row.id }));
+    }
+    const list = await a.engine.members("m2o");
+    expect(list.map((m) => m.url).sort()).toEqual(["http://member-a.test", "http://member-b.test"]);
+    expect(list.flatMap((m) => m.partitions).sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it("keeps whole transactions per member while orders and their items change together", async () => {
+    const engines = members.map((m) => m.engine);
+    const orders = [910_001n, 910_002n, 910_003n, 910_004n, 910_005n, 910_006n];
+    await writer.transaction(
+      orders.map((id) => ({
+        table: "orders",
+        op: "c" as const,
+        after: { id, customer_id: 1n, status: "new", total: "0.00" },
+      })),
+    );
+    const lines = new Map<bigint, number[]>(orders.map((o) => [o, []]));
+    let stop = false;
+    const violations: string[] = [];
+    let polls = 0;
+    const reader = (async () => {
+      while (!stop) {
+        for (const e of engines) {
+          const page = await e.queryRows("totals", {
+            filters: [{ column: "id", op: "gte", value: "910001" }],
+            limit: 10_000,
+            stale: true,
+          });
+          const sums = new Map<string, { total: number; sum: number }>();
+          for (const r of page.rows) {
+            const s = sums.get(String(r.row.id)) ?? { total: Math.round(Number(r.row.total) * 100), sum: 0 };
+            if (r.row.price !== null) s.sum += Math.round(Number(r.row.price) * 100);
+            sums.set(String(r.row.id), s);
+          }
+          for (const [id, s] of sums)
+            if (s.total !== s.sum) violations.push(`order ${id}: ${s.total} ≠ ${s.sum}`);
+        }
+        polls++;
+      }
+    })();
+    for (let i = 0; i < 60; i++) {
+      const order = orders[i % orders.length]!;
+      const current = lines.get(order)!;
+      const cents = 100 + ((i * 37) % 900);
+      current.push(cents);
+      const total = current.reduce((x, y) => x + y, 0);
+      await writer.transaction([
+        {
+          table: "order_items",
+          op: "c",
+          after: {
+            order_id: order,
+            line: current.length,
+            product_id: 1,
+            qty: 1,
+            price: (cents / 100).toFixed(2),
+          },
+        },
+        {
+          table: "orders",
+          op: "u",
+          after: { id: order, customer_id: 1n, status: "new", total: (total / 100).toFixed(2) },
+        },
+      ]);
+    }
+    await waitFor(async () => {
+      let n = 0;
+      for (const e of engines)
+        n += (
+          await e.queryRows("totals", {
+            filters: [{ column: "id", op: "gte", value: "910001" }],
+            limit: 1000,
+          })
+        ).rows.length;
+      return n === 60;
+    });
+    stop = true;
+    await reader;
+    expect(polls).toBeGreaterThan(3);
+    expect(violations).toEqual([]);
+    // Remove them again, so the views keep matching the workload's model (the oracle).
+    await writer.transaction(
+      orders.flatMap((id) => [
+        ...lines.get(id)!.map((cents, i) => ({
+          table: "order_items",
+          op: "d" as const,
+          before: { order_id: id, line: i + 1, product_id: 1, qty: 1, price: (cents / 100).toFixed(2) },
+        })),
+        { table: "orders", op: "d" as const, before: { id, customer_id: 1n, status: "new", total: "0.00" } },
+      ]),
+    );
+  });
+
+  it("hands every partition to the remaining member when one stops, which converges exactly", async () => {
+    const [a, b] = members as [Member, Member];
+    await stopMember(b);
+    for (let i = 0; i < 50; i++) await writer.transaction(workload.transaction(0));
+    for (const view of ["m2o", "replica", "totals"]) {
+      const owned = await settled([a.engine], view);
+      expect(owned).toEqual([[0, 1, 2, 3]]);
+    }
+    for (const sql of [M2O, REPLICA, TOTALS])
+      await expectSettled(a.engine, sql, [writer], workload.tables, 60_000);
+    expect((await a.engine.members("m2o")).map((m) => m.partitions)).toEqual([[0, 1, 2, 3]]);
+  });
+});
+
+function served(engine: MaterializerEngine, view: string): number[] {
+  return engine.ownership(view)?.served ?? [];
+}
