@@ -12,18 +12,25 @@ describe("mesh api config", () => {
       logLevel: "info",
       connect: true,
       catalogTopic: "_mesh_catalog",
+      secretKey: undefined,
+      secretKeyFile: ".mesh/data/secret.key",
     });
-    const c = parseApiConfig(["--port=9000", "--brokers", "a:1, b:2"], {
+    const c = parseApiConfig(["--port=9000", "--brokers", "a:1, b:2", "--data-dir", "/d"], {
       MESH_API_PORT: "1",
       MESH_REGISTRY_URL: "http://r:1",
       MESH_API_CONNECT: "false",
+      MESH_SECRET_KEY: "k",
     });
     expect(c).toMatchObject({
       port: 9000,
       brokers: ["a:1", "b:2"],
       registryUrl: "http://r:1",
       connect: false,
+      secretKey: "k",
+      secretKeyFile: "/d/secret.key",
     });
+    // The key itself is never a flag (flags show in `ps`).
+    expect(() => parseApiConfig(["--secret-key", "k"], {})).toThrow(/unknown option --secret-key/);
   });
 
   it("refuses unknown options and bad values with what to fix", () => {

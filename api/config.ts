@@ -1,5 +1,6 @@
 // The `mesh api` role's configuration: one typed object, read once in main from flags, then MESH_* env,
 // then defaults. Nothing below main reads process.env.
+import { join } from "node:path";
 import { MeshError } from "../lib/errors.ts";
 
 export interface ApiConfig {
@@ -14,6 +15,10 @@ export interface ApiConfig {
   connect: boolean;
   /** The control-plane topic; separate deployments (and tests) sharing a Kafka use their own. */
   catalogTopic: string;
+  /** MESH_SECRET_KEY (env only, never a flag: flags show in `ps`): base64 AES-256 key for credentials. */
+  secretKey: string | undefined;
+  /** Used without MESH_SECRET_KEY: read if present, generated (mode 0600) on the first write otherwise. */
+  secretKeyFile: string;
 }
 
 const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
@@ -25,6 +30,7 @@ const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
   "log-level": { env: "MESH_LOG_LEVEL", key: "logLevel" },
   connect: { env: "MESH_API_CONNECT", key: "connect" },
   "catalog-topic": { env: "MESH_CATALOG_TOPIC", key: "catalogTopic" },
+  "secret-key-file": { env: "MESH_SECRET_KEY_FILE", key: "secretKeyFile" },
 };
 
 export const apiConfigHelp = `options (flag, then env, then default):
@@ -35,7 +41,9 @@ export const apiConfigHelp = `options (flag, then env, then default):
   --data-dir    MESH_DATA_DIR        .mesh/data
   --log-level   MESH_LOG_LEVEL       info
   --connect     MESH_API_CONNECT     true (run connectors in this process)
-  --catalog-topic MESH_CATALOG_TOPIC _mesh_catalog`;
+  --catalog-topic MESH_CATALOG_TOPIC _mesh_catalog
+  --secret-key-file MESH_SECRET_KEY_FILE <data dir>/secret.key (generated once, mode 0600)
+                MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file`;
 
 export function parseApiConfig(args: string[], env: Record<string, string | undefined>): ApiConfig {
   const given = new Map<string, string>();
@@ -70,6 +78,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
       option: "connect",
     });
   }
+  const dataDir = get("data-dir", ".mesh/data");
   return {
     host: get("host", "127.0.0.1"),
     port,
@@ -78,9 +87,11 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
       .map((b) => b.trim())
       .filter(Boolean),
     registryUrl: get("registry", "http://127.0.0.1:8081"),
-    dataDir: get("data-dir", ".mesh/data"),
+    dataDir,
     logLevel: get("log-level", "info"),
     connect: connect === "true",
     catalogTopic: get("catalog-topic", "_mesh_catalog"),
+    secretKey: env.MESH_SECRET_KEY || undefined,
+    secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),
   };
 }

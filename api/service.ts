@@ -13,6 +13,7 @@ import { DependencyHealth } from "./adapters/health.ts";
 import { NoViews } from "./adapters/no-views.ts";
 import { Catalog } from "./catalog/catalog.ts";
 import { KafkaCatalogLog } from "./catalog/kafka-log.ts";
+import { CredentialCipher } from "./catalog/secrets.ts";
 import type { ApiConfig } from "./config.ts";
 import { Reconciler } from "./control/reconciler.ts";
 import { SourceLeases } from "./control/source-leases.ts";
@@ -47,7 +48,8 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => logger.warn({ kafka: entry.log }, String(entry.log.message)),
   });
-  const catalog = new Catalog(new KafkaCatalogLog({ kafka, logger, topic: config.catalogTopic }));
+  const cipher = new CredentialCipher({ envKey: config.secretKey, keyFile: config.secretKeyFile });
+  const catalog = new Catalog(new KafkaCatalogLog({ kafka, logger, topic: config.catalogTopic, cipher }));
   await catalog.start();
   const registry = new RegistryClient(config.registryUrl);
   const connectors = config.connect

@@ -1,8 +1,8 @@
 // Keeps a standalone materializer's views equal to the control-plane catalog (`_mesh_catalog`,
 // docs/contracts.md "Control-plane catalog"): replays it whole at start with the API's own reducer (so a
 // record every API process rejects is rejected here too), then follows it: a `view/<name>` record creates
-// the view (or recreates it when its SQL changed), a tombstone drops it. Views this process was given on
-// its command line (`--view`) are kept even when the catalog does not name them.
+// the view (or recreates it when its SQL changed), a tombstone drops it. Views the catalog does not name
+// (given with `--view`, or created before) are left alone: only a tombstone in the log drops a view.
 import type { Kafka } from "kafkajs";
 import { KafkaCatalogLog } from "../api/catalog/kafka-log.ts";
 import { applyRecord, emptyState, type ViewRecord } from "../api/catalog/records.ts";
@@ -15,8 +15,6 @@ export interface CatalogViewsOptions {
   logger: Logger;
   engine: MaterializerEngine;
   topic?: string;
-  /** Views not to drop at start although the catalog lacks them. */
-  keep?: Set<string>;
 }
 
 export class CatalogViews {
@@ -43,11 +41,6 @@ export class CatalogViews {
       const { name, after } = result.change;
       this.enqueue(() => this.reconcile(name, after));
     });
-    await this.queue;
-    // A view dropped from the catalog while this process was down (its tombstone may be compacted away).
-    for (const v of this.options.engine.listViews())
-      if (!this.state.views.has(v.name) && !this.options.keep?.has(v.name))
-        this.enqueue(() => this.reconcile(v.name, null));
     await this.queue;
   }
 

@@ -67,6 +67,8 @@ describe("materializer killed with SIGKILL and restarted", () => {
       registry.url,
       "--data-dir",
       dir,
+      "--catalog-topic",
+      "off",
       "--log-level",
       "warn",
     ];

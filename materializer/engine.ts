@@ -54,6 +54,7 @@ const CATALOG = Buffer.from("c");
 export class MaterializerEngine implements ViewEngine {
   private readonly options: EngineOptions;
   private readonly views = new Map<string, Running>();
+  private readonly memberCache = new Map<string, { at: number; members: GroupMember[] }>();
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -77,7 +78,7 @@ export class MaterializerEngine implements ViewEngine {
 
   private async run(plan: ViewPlan): Promise<Running> {
     const state = new ViewState(this.options.db, plan);
-    const group = this.options.group;
+    const group = splittable(plan) ? this.options.group : undefined;
     const runner = new ViewRunner(this.options.db, state, {
       kafka: this.options.kafka,
       registry: this.options.registry,
@@ -282,7 +283,7 @@ export class MaterializerEngine implements ViewEngine {
   split(name: string): SplitInfo | null {
     const v = this.view(name);
     const group = this.options.group;
-    if (!group) return null;
+    if (!group || !splittable(v.plan)) return null;
     return {
       groupId: splitGroupId(group.name, name),
       topic: v.runner.drivingTopic,
@@ -298,14 +299,23 @@ export class MaterializerEngine implements ViewEngine {
     return { owned: runner.owned() ?? [], served: [...served].sort((a, b) => a - b) };
   }
 
-  /** Split mode: the members of the view's group, where they answer and which partitions they own. */
+  /**
+   * Split mode: the members of the view's group, where they answer and which partitions they own. Cached for
+   * a second (every forwarded query asks): a stale answer is caught by the members' own answers, which say
+   * which partitions they covered (api/adapters/split-views.ts).
+   */
   async members(name: string): Promise<GroupMember[]> {
     const info = this.split(name);
     if (!info) return [];
+    const now = Date.now();
+    const cached = this.memberCache.get(name);
+    if (cached && now - cached.at < 1000) return cached.members;
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
-      return await describeMembers(admin, info.groupId, info.topic);
+      const members = await describeMembers(admin, info.groupId, info.topic);
+      this.memberCache.set(name, { at: now, members });
+      return members;
     } finally {
       await admin.disconnect();
     }
@@ -357,3 +367,12 @@ export class MaterializerEngine implements ViewEngine {
 }
 
 export const splitGroupId = (group: string, view: string): string => `_mesh_materialize.${group}.${view}`;
+
+/**
+ * A view joining its driving table to itself needs every partition of it as a joined table, so it is not
+ * split: every member holds all of it (and answers every query locally).
+ */
+function splittable(plan: ViewPlan): boolean {
+  const driving = plan.relations[0]?.table.topic;
+  return !plan.relations.slice(1).some((r) => r.table.topic === driving);
+}

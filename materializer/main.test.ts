@@ -49,6 +49,7 @@ describe("mesh materialize config", () => {
       advertise: "http://m1:9300",
       catalogTopic: "cat",
     });
+    expect(parseMaterializerConfig(["--catalog-topic", "off"], {}).catalogTopic).toBeUndefined();
     expect(() => parseMaterializerConfig(["--group", "g1"], {})).toThrow(/--group needs --listen/);
     expect(() => parseMaterializerConfig(["--listen", "nope"], {})).toThrow(/--listen must be host:port/);
   });

@@ -20,7 +20,10 @@ export interface MaterializerConfig {
   dataDir: string;
   views: string[];
   logLevel: string;
-  /** Follow this catalog topic's view records (unset: only `views`, as when embedded beside the API). */
+  /**
+   * Follow this catalog topic's view records (default `_mesh_catalog`; `--catalog-topic off`: unset, only
+   * `views`, as when embedded beside the API).
+   */
   catalogTopic?: string;
   /** Serve rows on host:port (port 0: any free port). */
   listen?: { host: string; port: number };
@@ -32,7 +35,7 @@ export interface MaterializerConfig {
 
 const USAGE =
   "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... " +
-  "[--catalog-topic _mesh_catalog] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]";
+  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]";
 
 export function parseMaterializerConfig(
   argv: readonly string[],
@@ -68,6 +71,7 @@ export function parseMaterializerConfig(
     const v = flags.get(flag)?.at(-1) ?? env[envName];
     return v === undefined || v === "" ? undefined : v;
   };
+  const catalogTopic = one("catalog-topic", "MESH_CATALOG_TOPIC", "_mesh_catalog");
   const listenText = optional("listen", "MESH_MATERIALIZER_LISTEN");
   let listen: MaterializerConfig["listen"];
   if (listenText !== undefined) {
@@ -89,7 +93,7 @@ export function parseMaterializerConfig(
     dataDir: one("data-dir", "MESH_MATERIALIZER_DIR", ".mesh/materializer"),
     views: flags.get("view") ?? [],
     logLevel: one("log-level", "MESH_LOG_LEVEL", "info"),
-    catalogTopic: one("catalog-topic", "MESH_CATALOG_TOPIC", "_mesh_catalog"),
+    ...(catalogTopic === "off" ? {} : { catalogTopic }),
     ...(listen ? { listen } : {}),
     ...(group !== undefined ? { group } : {}),
     ...(advertise !== undefined ? { advertise } : {}),
@@ -139,20 +143,16 @@ export async function startMaterializer(
     ...(config.group && url ? { group: { name: config.group, advertisedUrl: url } } : {}),
   });
   await engine.start();
-  const keep = new Set<string>();
   for (const sql of config.views) {
     try {
       const info = await engine.createView(sql);
-      keep.add(info.name);
       logger.info({ view: info.name }, "view created");
     } catch (err) {
       if (!(isMeshError(err) && err.code === "MESH_CONFLICT")) throw err;
-      const name = /VIEW\s+"?([A-Za-z_][A-Za-z0-9_]*)/i.exec(sql)?.[1];
-      if (name) keep.add(name);
     }
   }
   const catalog = config.catalogTopic
-    ? new CatalogViews({ kafka, logger, engine, topic: config.catalogTopic, keep })
+    ? new CatalogViews({ kafka, logger, engine, topic: config.catalogTopic })
     : null;
   await catalog?.start();
   const running = engine;

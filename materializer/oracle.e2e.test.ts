@@ -325,6 +325,8 @@ describe("views equal Postgres through the real connector", () => {
           registry.url,
           "--data-dir",
           dir,
+          "--catalog-topic",
+          "off",
           "--log-level",
           "error",
         ],

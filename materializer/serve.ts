@@ -2,9 +2,9 @@
 // this process's views, plus who owns what in a split view. A request with `x-mesh-local: 1` (a forwarded
 // query: api/adapters/split-views.ts) is answered from this process's own partitions with sort positions;
 // any other request for a split view is forwarded to every member of its group and merged.
-import fastify, { type FastifyInstance } from "fastify";
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { EngineViews } from "../api/adapters/engine-views.ts";
-import { LOCAL_HEADER } from "../api/adapters/split-views.ts";
+import { LOCAL_HEADER, SERVED_HEADER } from "../api/adapters/split-views.ts";
 import { notFound, registerErrorHandling } from "../api/http/errors.ts";
 import { parseRowKey, parseRowQuery } from "../api/http/row-query.ts";
 import type { MaterializerEngine } from "./engine.ts";
@@ -20,7 +20,13 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
     if (!info) throw notFound("view", name);
     return info.columns;
   };
-  const local = (headers: Record<string, unknown>): boolean => headers[LOCAL_HEADER] === "1";
+  /** A forwarded request: answer locally, saying which partitions the answer covers. */
+  const local = (request: FastifyRequest, reply: FastifyReply, name: string): boolean => {
+    if (request.headers[LOCAL_HEADER] !== "1") return false;
+    const ownership = getEngine().ownership(name);
+    if (ownership) void reply.header(SERVED_HEADER, ownership.served.join(","));
+    return true;
+  };
 
   app.get("/v1/views", () => ({
     views: getEngine()
@@ -30,20 +36,20 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
 
   app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
     "/v1/views/:name/rows",
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params;
       const query = parseRowQuery(request.query, known(name));
       const views = engineViews();
-      return local(request.headers) ? views.localRows(name, query) : views.queryRows(name, query);
+      return local(request, reply, name) ? views.localRows(name, query) : views.queryRows(name, query);
     },
   );
 
-  app.get<{ Params: { name: string; key: string } }>("/v1/views/:name/rows/:key", async (request) => {
+  app.get<{ Params: { name: string; key: string } }>("/v1/views/:name/rows/:key", async (request, reply) => {
     const { name } = request.params;
     known(name);
     const key = parseRowKey(request.params.key);
     const views = engineViews();
-    const row = local(request.headers) ? await views.localRow(name, key) : await views.getRow(name, key);
+    const row = local(request, reply, name) ? await views.localRow(name, key) : await views.getRow(name, key);
     if (!row) throw notFound(`row of view ${name}`, JSON.stringify(key));
     return row;
   });

@@ -68,7 +68,11 @@ describe("split views (consumer-group members)", () => {
       owned = engines.map((e) => (e.getView(view).status.state === "ready" ? served(e, view) : []));
       const all = owned.flat().sort((x, y) => x - y);
       return all.join(",") === "0,1,2,3" && owned.every((o) => o.length > 0);
-    }, 60_000);
+    }, 60_000).catch((err: unknown) => {
+      // What each member thinks, to tell a stuck rebalance from a stuck catch-up.
+      for (const e of engines) console.log(view, e.ownership(view), e.getView(view).status);
+      throw err;
+    });
     return owned;
   };
 
@@ -227,3 +231,77 @@ describe("split views (consumer-group members)", () => {
 function served(engine: MaterializerEngine, view: string): number[] {
   return engine.ownership(view)?.served ?? [];
 }
+
+describe("split views over a connector without per-partition counts", () => {
+  let registry: RunningRegistry;
+  let writer: CdcWriter;
+  const engines: { engine: MaterializerEngine; db: Db; dir: string }[] = [];
+  const k = kafka();
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      port: 0,
+      topic: uniqueName("_schemas_legacy"),
+      logger: silentLogger(),
+    });
+    writer = new CdcWriter({
+      kafka: k,
+      registryUrl: registry.url,
+      source: uniqueName("legacy"),
+      tables: SHOP_TABLES,
+      partitions: 2,
+      legacyMarkers: true,
+    });
+    await writer.start();
+  });
+
+  afterAll(async () => {
+    for (const e of engines) {
+      await e.engine.stop();
+      await e.db.close();
+      await rm(e.dir, { recursive: true, force: true });
+    }
+    await writer?.stop();
+    await registry?.stop();
+  });
+
+  it("fails the view with MESH_CONNECTOR_OUTDATED on a member that reads only some partitions", async () => {
+    const group = uniqueName("legacygrp");
+    for (const url of ["http://l1.test", "http://l2.test"]) {
+      const dir = await mkdtemp(join(tmpdir(), "mesh-legacy-"));
+      const db: Db = new ClassicLevel<Buffer, Buffer>(dir, {
+        keyEncoding: "buffer",
+        valueEncoding: "buffer",
+      });
+      await db.open();
+      const engine = new MaterializerEngine({
+        db,
+        kafka: k,
+        registry: new RegistryClient({ url: registry.url }),
+        logger: silentLogger(),
+        group: { name: group, advertisedUrl: url, sessionTimeout: 10_000 },
+      });
+      await engine.start();
+      await engine.createView(REPLICA);
+      engines.push({ engine, db, dir });
+    }
+    await waitFor(() => engines.every((e) => e.engine.ownership("replica")?.owned.length === 1), 60_000);
+    // Orders on both partitions in one transaction: each member reads one of them.
+    const ids = [1n, 2n, 3n, 4n, 5n, 6n];
+    expect(new Set(ids.map((id) => writer.partitionOfRow("orders", { id }))).size).toBe(2);
+    await writer.transaction(
+      ids.map((id) => ({
+        table: "orders",
+        op: "c" as const,
+        after: { id, customer_id: 1n, status: "new", total: "1.00" },
+      })),
+    );
+    await waitFor(() => engines.every((e) => e.engine.getView("replica").status.state === "failed"), 30_000);
+    for (const e of engines)
+      expect(e.engine.getView("replica").status.error).toMatchObject({
+        code: "MESH_CONNECTOR_OUTDATED",
+        message: expect.stringMatching(/upgrade the source's connector/),
+      });
+  });
+});

@@ -14,9 +14,9 @@ import { FORWARDED_HEADER, type SourceProblem, type SourceRuntime, type SourceSt
 import type { ConnectorRuntime } from "./connector-runtime.ts";
 
 export interface PlacedSourcesOptions {
-  connectors: ConnectorRuntime | null;
-  leases: SourceLeases;
-  board: StatusBoard;
+  connectors: Pick<ConnectorRuntime, "ensure" | "remove" | "snapshot" | "status" | "stop"> | null;
+  leases: Pick<SourceLeases, "has" | "join" | "holds" | "holderUrl" | "leave" | "stop">;
+  board: Pick<StatusBoard, "get" | "publish">;
   logger: Logger;
   /** This process's API URL (known once the server listens). */
   url: () => string;
@@ -24,6 +24,8 @@ export interface PlacedSourcesOptions {
   reportEveryMs?: number;
   /** How long ensure() waits for a new lease group to settle, so a single process answers with a status. */
   firstSettleMs?: number;
+  /** After a failed attempt to join a source's lease group (Kafka unreachable), try again this much later. */
+  joinRetryMs?: number;
   check(def: SourceRecord): Promise<SourceProblem[]>;
 }
 
@@ -34,6 +36,7 @@ export class PlacedSources implements SourceRuntime {
   readonly #chains = new Map<string, Promise<void>>();
   readonly #reportEveryMs: number;
   readonly #timer: NodeJS.Timeout;
+  #stopped = false;
 
   constructor(options: PlacedSourcesOptions) {
     this.#o = options;
@@ -60,11 +63,21 @@ export class PlacedSources implements SourceRuntime {
     if (!leases.has(record.name)) {
       let settled!: () => void;
       const first = new Promise<void>((r) => (settled = r));
-      await leases.join(record.name, (held) => {
-        if (held !== undefined) settled();
-        this.#onLease(record.name, held);
-      });
-      await Promise.race([first, new Promise((r) => setTimeout(r, this.#o.firstSettleMs ?? 15_000))]);
+      try {
+        await leases.join(record.name, (held) => {
+          if (held !== undefined) settled();
+          this.#onLease(record.name, held);
+        });
+      } catch (err) {
+        this.#retryJoin(record.name, err);
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        first,
+        new Promise((r) => (timer = setTimeout(r, this.#o.firstSettleMs ?? 15_000))),
+      ]);
+      clearTimeout(timer);
     } else {
       this.#serial(record.name, () => this.#apply(record.name));
     }
@@ -138,12 +151,23 @@ export class PlacedSources implements SourceRuntime {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     // Leave the lease groups first, so other processes take the sources over without a session timeout.
     await this.#o.leases.stop();
     await Promise.allSettled(this.#chains.values());
     this.#running.clear();
     await this.#o.connectors?.stop();
+  }
+
+  #retryJoin(name: string, err: unknown): void {
+    const ms = this.#o.joinRetryMs ?? 5_000;
+    this.#o.logger.error({ err, source: name, retryInMs: ms }, "could not join the source's lease group");
+    const timer = setTimeout(() => {
+      const record = this.#records.get(name);
+      if (record && !this.#stopped && !this.#o.leases.has(name)) void this.ensure(record);
+    }, ms);
+    timer.unref();
   }
 
   #onLease(name: string, held: boolean | undefined): void {

@@ -9,6 +9,8 @@ import type { ViewMember } from "../../materializer/contract.ts";
 import type { RowQuery } from "../runtime.ts";
 
 export const LOCAL_HEADER = "x-mesh-local";
+/** On a member's local answer: the driving partitions it answered for (owned and caught up). */
+export const SERVED_HEADER = "x-mesh-served";
 
 /** A member's local answer to GET /v1/views/{name}/rows with `x-mesh-local: 1`. */
 export interface MemberPage {
@@ -96,7 +98,7 @@ async function ask(
   view: string,
   path: string,
   options: ForwardOptions,
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; served: number[] }> {
   const url = `${member.url.replace(/\/$/, "")}/v1/views/${encodeURIComponent(view)}${path}`;
   try {
     const res = await (options.fetch ?? fetch)(url, {
@@ -107,7 +109,11 @@ async function ask(
     // An error the member explains (e.g. MESH_VIEW_NOT_READY) is passed on; anything else means it is unwell.
     if (res.status >= 500 && !(body as { code?: unknown } | null)?.code)
       throw new Error(`status ${res.status}`);
-    return { status: res.status, body };
+    const served = (res.headers.get(SERVED_HEADER) ?? "")
+      .split(",")
+      .filter((p) => p !== "")
+      .map(Number);
+    return { status: res.status, body, served };
   } catch (err) {
     throw new MeshError(
       "MESH_UNAVAILABLE",
@@ -165,6 +171,15 @@ export async function forwardRow(
     (a) => a.status !== 404 || (a.body as { code?: string }).code !== "MESH_NOT_FOUND",
   );
   if (failed) throw answerError(failed.body, failed.status);
+  // Nobody has it: a true 404 only if every partition was answered for (not moving, not catching up).
+  const served = new Set(answers.flatMap((a) => a.served));
+  const missing = Array.from({ length: partitions }, (_, p) => p).filter((p) => !served.has(p));
+  if (missing.length > 0)
+    throw new MeshError(
+      "MESH_UNAVAILABLE",
+      `view ${view}: partitions ${missing.join(", ")} are not served right now (a rebalance, or an owner catching up); retry`,
+      { view, partitions: missing },
+    );
   return undefined;
 }
 

@@ -7,6 +7,8 @@ import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { CatalogLog } from "./catalog.ts";
 import type { CatalogRecord } from "./records.ts";
+import { holdsPlainPassword, openRecord, sealRecord } from "./sealed-records.ts";
+import type { CredentialCipher } from "./secrets.ts";
 
 export const catalogTopic = "_mesh_catalog";
 
@@ -16,6 +18,8 @@ export interface KafkaCatalogLogOptions {
   topic?: string;
   /** How long start() waits for Kafka before failing with MESH_KAFKA_UNAVAILABLE. */
   startTimeoutMs?: number;
+  /** Seals source passwords on write and opens them on read (sealed-records.ts); without it, plain. */
+  cipher?: CredentialCipher;
 }
 
 export class KafkaCatalogLog implements CatalogLog {
@@ -23,6 +27,7 @@ export class KafkaCatalogLog implements CatalogLog {
   readonly #kafka: Kafka;
   readonly #logger: Logger;
   readonly #startTimeoutMs: number;
+  readonly #cipher: CredentialCipher | null;
   #producer: Producer | null = null;
   #consumer: Consumer | null = null;
 
@@ -31,6 +36,7 @@ export class KafkaCatalogLog implements CatalogLog {
     this.#logger = options.logger;
     this.topic = options.topic ?? catalogTopic;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.#cipher = options.cipher ?? null;
   }
 
   async start(onRecord: (offset: bigint, key: string, value: CatalogRecord | null) => void): Promise<void> {
@@ -71,8 +77,14 @@ export class KafkaCatalogLog implements CatalogLog {
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
 
     let caughtUp: () => void = () => undefined;
-    const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
+    let failReplay: (err: unknown) => void = () => undefined;
+    let replaying = true;
+    const replayed = new Promise<void>((resolve, reject) => {
+      caughtUp = resolve;
+      failReplay = reject;
+    });
     if (endOffset === 0n) caughtUp();
+    const plain = new Set<string>();
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
@@ -86,6 +98,19 @@ export class KafkaCatalogLog implements CatalogLog {
             // A record nobody can parse must not stop the catalog: skip it loudly.
             this.#logger.error({ err, key, offset: message.offset }, "unreadable catalog record skipped");
           }
+          if (value && this.#cipher) {
+            if (holdsPlainPassword(value)) plain.add(key);
+            else plain.delete(key);
+            try {
+              value = openRecord(value, this.#cipher);
+            } catch (err) {
+              // At start the process refuses to run (the operator must supply the key); later, one record
+              // written with another key is skipped loudly rather than stopping the catalog.
+              if (replaying) failReplay(err);
+              this.#logger.error({ err, key, offset: message.offset }, "catalog record skipped");
+              return;
+            }
+          } else if (!value) plain.delete(key);
           onRecord(offset, key, value);
         }
         if (offset + 1n >= endOffset) caughtUp();
@@ -107,18 +132,34 @@ export class KafkaCatalogLog implements CatalogLog {
     });
     try {
       await Promise.race([replayed, timeout]);
+    } catch (err) {
+      await this.stop();
+      throw err;
     } finally {
       clearTimeout(timer);
+      replaying = false;
     }
+    if (plain.size > 0) {
+      this.#logger.warn(
+        { keys: [...plain] },
+        "catalog records written before credential encryption still hold plain passwords; pausing and resuming each source rewrites it sealed",
+      );
+    }
+  }
+
+  #seal(value: CatalogRecord): CatalogRecord {
+    return this.#cipher ? sealRecord(value, this.#cipher) : value;
   }
 
   async append(key: string, value: CatalogRecord | null): Promise<bigint> {
     if (!this.#producer) throw new MeshError("MESH_KAFKA_UNAVAILABLE", "the catalog is not started");
+    // Sealed before the send: a key problem is the caller's error, not Kafka's.
+    const stored = value === null ? null : JSON.stringify(this.#seal(value));
     try {
       const [meta] = await this.#producer.send({
         topic: this.topic,
         acks: -1,
-        messages: [{ key, value: value === null ? null : JSON.stringify(value), partition: 0 }],
+        messages: [{ key, value: stored, partition: 0 }],
       });
       if (!meta?.baseOffset) throw new Error("Kafka returned no offset");
       return BigInt(meta.baseOffset);

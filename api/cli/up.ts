@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
         "--catalog-topic",
         flag(p, "catalog-topic") ?? "_mesh_catalog",
       ],
-      {},
+      { MESH_SECRET_KEY: process.env.MESH_SECRET_KEY },
     );
     const roles = {
       kafka: { brokers: env.MESH_KAFKA_BROKERS },

@@ -23,7 +23,7 @@ const source = uniqueName("placed").replaceAll("_", "-");
 const topic = `${source}.public.items`;
 
 /** `mesh api` as its own process; resolves with its URL once it listens. */
-function startApiProcess(): Promise<ApiChild> {
+function startApiProcess(extra: string[] = []): Promise<ApiChild> {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
@@ -40,6 +40,7 @@ function startApiProcess(): Promise<ApiChild> {
         stackEnv().MESH_KAFKA_BROKERS,
         "--log-level",
         "error",
+        ...extra,
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
@@ -79,7 +80,7 @@ interface Shown {
 }
 
 async function statusAt(url: string): Promise<Shown> {
-  return (await api(url, "GET", `/v1/sources/${source}`)).body.status as unknown as Shown;
+  return (await api(url, "GET", `/v1/sources/${source}`)).body.status as Shown;
 }
 
 beforeAll(async () => {
@@ -101,6 +102,8 @@ describe("connector placement across API processes", () => {
   it("runs each source in exactly one process, shows its status everywhere, and fails over on SIGKILL", async () => {
     const a = await startApiProcess();
     const b = await startApiProcess();
+    // A process that runs no connectors (--connect false) still shows the status and forwards re-snapshots.
+    const observer = await startApiProcess(["--connect", "false"]);
     const created = await api(a.url, "POST", "/v1/sources", {
       name: source,
       owner: "placement",
@@ -130,6 +133,8 @@ describe("connector placement across API processes", () => {
         .connect.running;
     expect(await running(holder.url)).toEqual([source]);
     expect(await running(other.url)).toEqual([]);
+    expect(await running(observer.url)).toEqual([]);
+    expect(await statusAt(observer.url)).toMatchObject({ state: "streaming", holder: { url: holder.url } });
     expect(await slotActivity()).toEqual({ active: 1 });
 
     // Pause and resume asked of the process that does not run the connector reach it through the catalog.
@@ -141,8 +146,10 @@ describe("connector placement across API processes", () => {
     expect((await api(other.url, "POST", `/v1/sources/${source}/resume`)).status).toBe(200);
     await until("streaming again", async () => (await statusAt(holder.url)).state === "streaming");
     // A re-snapshot asked of the process that does not run the connector is forwarded to the one that does.
-    const resnap = await api(other.url, "POST", `/v1/sources/${source}/snapshot`, { tables: ["items"] });
-    expect(resnap.status).toBe(202);
+    for (const asked of [other, observer]) {
+      const resnap = await api(asked.url, "POST", `/v1/sources/${source}/snapshot`, { tables: ["items"] });
+      expect(resnap.status).toBe(202);
+    }
 
     await insert(1, 100);
     // Kill the holder while rows are still being written.

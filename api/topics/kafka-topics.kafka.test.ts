@@ -140,6 +140,7 @@ beforeAll(async () => {
     catalog,
     logger: silentLogger(),
     queueSize: 32,
+    idleStopMs: 1000,
   });
   const reconciler = new Reconciler({ catalog, sources, views, logger: silentLogger() });
   app = await buildApi({
@@ -253,5 +254,20 @@ describe("topics over Kafka", () => {
       const offsets = slow.filter((e) => e.data.partition === p).map((e) => Number(e.data.offset));
       expect(offsets).toEqual([...offsets.keys()].map((i) => offsets[0]! + i));
     }
+  });
+
+  it("stops a topic's shared consumer once its last live subscriber left, and starts it again for the next", async () => {
+    const settle = async (want: number): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (topics.liveTails !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(topics.liveTails).toBe(want);
+    };
+    await settle(0);
+    const live = readSse(`/v1/topics/${topic}/events`, 2);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(topics.liveTails).toBe(1);
+    await produce(9000, 2);
+    expect((await live).map((e) => e.data.value.id).sort()).toEqual(["9000", "9001"]);
+    await settle(0);
   });
 });

@@ -19,6 +19,8 @@ export interface KafkaTopicsOptions {
   logger: Logger;
   /** Events buffered per subscriber before its consumer is paused. */
   queueSize?: number;
+  /** A topic's shared live consumer stops this long after its last subscriber left (default 30 s). */
+  idleStopMs?: number;
 }
 
 export class KafkaTopics implements TopicRuntime {
@@ -27,6 +29,7 @@ export class KafkaTopics implements TopicRuntime {
   readonly #catalog: Catalog;
   readonly #logger: Logger;
   readonly #queueSize: number;
+  readonly #idleStopMs: number | undefined;
   #admin: Promise<Admin> | null = null;
   #maxQueued = 0;
   readonly #tails = new Map<string, SharedTail>();
@@ -37,6 +40,12 @@ export class KafkaTopics implements TopicRuntime {
     this.#catalog = options.catalog;
     this.#logger = options.logger;
     this.#queueSize = options.queueSize ?? 256;
+    this.#idleStopMs = options.idleStopMs;
+  }
+
+  /** Topics whose shared live consumer runs now. */
+  get liveTails(): number {
+    return [...this.#tails.values()].filter((t) => t.running).length;
   }
 
   /** The most events any subscription has held at once (tests check the bound). */
@@ -108,6 +117,7 @@ export class KafkaTopics implements TopicRuntime {
         latest: () => this.#positions(topic, { kind: "latest" }),
         dedicated: (next, signal) =>
           this.#dedicated(topic, { kind: "resume", next, otherwise: "latest" }, signal),
+        ...(this.#idleStopMs !== undefined ? { idleStopMs: this.#idleStopMs } : {}),
       });
       this.#tails.set(topic, tail);
     }

@@ -21,15 +21,18 @@ export interface SharedTailDeps {
   latest(): Promise<Map<number, bigint>>;
   /** A dedicated consumer from these next offsets (for a subscriber that fell behind). */
   dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicEvent[]>;
+  /** The shared consumer stops this long after its last live subscriber left (default 30 s). */
+  idleStopMs?: number;
 }
 
 /**
- * How long a fetch of the shared consumer waits on the broker for data. Measured here (kafkajs 2.2, Kafka 4.1)
- * a record often reaches the consumer only when this expires, so it bounds the tail latency of every live
- * subscriber: 100 ms gave a p99 of 111 ms for a plain consumer, 5 ms 44 ms. Idle, it costs one fetch
- * request per this many ms per live topic.
+ * How long a fetch of the shared consumer waits on the broker for data. With kafkajs 2.2 on Kafka 4.1 a record
+ * often reaches the consumer only when the wait expires, so it bounds the tail latency of live subscribers
+ * (a plain consumer here: p99 111 ms at 100 ms, 58 ms at 20 ms, 44 ms at 5 ms, one run each under load); but
+ * each empty fetch costs kafkajs ~1 ms of CPU (idle: 73 ms of CPU per second at 20 ms, 148 ms at 5 ms), and
+ * the fan-out benchmark could not tell 5 from 20 apart under the shared machine's noise.
  */
-export const tailFetchWaitMs = 5;
+export const tailFetchWaitMs = 20;
 
 interface Subscriber {
   queue: TopicEvent[][];
@@ -51,14 +54,22 @@ export class SharedTail {
   #flushScheduled = false;
   #started: Promise<void> | null = null;
   #consumer: Consumer | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
   /** Subscribers that overflowed to their own consumer (tests and the benchmark read it). */
   detached = 0;
+
+  /** Whether the shared consumer runs (it stops when idle). */
+  get running(): boolean {
+    return this.#consumer !== null;
+  }
 
   constructor(deps: SharedTailDeps) {
     this.#deps = deps;
   }
 
   async *subscribe(signal: AbortSignal): AsyncIterable<TopicEvent[]> {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     await this.#ensureStarted();
     const sub: Subscriber = {
       queue: [],
@@ -90,13 +101,26 @@ export class SharedTail {
     } finally {
       signal.removeEventListener("abort", onAbort);
       this.#subscribers.delete(sub);
+      // Nobody left: stop fetching (the next subscriber starts again from the end of the topic).
+      if (this.#subscribers.size === 0 && !this.#idleTimer) {
+        this.#idleTimer = setTimeout(() => {
+          this.#idleTimer = null;
+          if (this.#subscribers.size === 0) void this.stop();
+        }, this.#deps.idleStopMs ?? 30_000);
+        this.#idleTimer.unref();
+      }
     }
   }
 
   async stop(): Promise<void> {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     const consumer = this.#consumer;
     this.#consumer = null;
     this.#started = null;
+    this.#pending = [];
+    this.#pendingNext.clear();
+    this.#position.clear();
     await consumer?.disconnect().catch(() => undefined);
   }
 
@@ -148,13 +172,15 @@ export class SharedTail {
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const last = batch.messages.at(-1);
-        if (!last) return;
+        // A consumer stopped for idleness may still deliver one fetch: the tail's state is not its anymore.
+        if (!last || this.#consumer !== consumer) return;
         const next = BigInt(last.offset) + 1n;
         if (this.#subscribers.size > 0) {
           // Decoded in full before anything is queued: a failure retries the batch without duplicates.
           const events: TopicEvent[] = [];
           for (const message of batch.messages)
             events.push(await this.#deps.decode(batch.partition, message));
+          if (this.#consumer !== consumer) return;
           for (const event of events) this.#pending.push(event);
         }
         this.#pendingNext.set(batch.partition, next);

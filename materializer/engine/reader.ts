@@ -40,6 +40,11 @@ export class Pending {
     return `${rel}:${pk.toString("latin1")}`;
   }
 
+  /** Whether an id (Pending.id) is of a driving row (relation 0). */
+  static isDriving(id: string): boolean {
+    return id.startsWith("0:");
+  }
+
   set(rel: number, pk: Buffer, row: StoredRow | null): void {
     this.rows.set(Pending.id(rel, pk), { rel, pk, row });
   }
@@ -112,8 +117,8 @@ export class Reader {
     const wanted = new Map<string, Buffer>();
     for (const pk of pks) {
       const id = Pending.id(rel, pk);
-      if (!this.cache.has(id) && !this.pending?.byId(id) && this.fromWarm(id) === undefined)
-        wanted.set(id, pk);
+      if (this.cache.has(id) || this.pending?.byId(id)) continue;
+      if (rel === 0 || this.fromWarm(id) === undefined) wanted.set(id, pk);
     }
     if (wanted.size === 0) return;
     const ids = [...wanted.keys()];
@@ -137,7 +142,7 @@ export class Reader {
   }
 
   /**
-   * A row from the cross-batch warm cache, copied into this batch's cache (so S0 and S1 agree on it for the
+   * A joined relation's row from the cross-batch warm cache, copied into this batch's cache (so S0 and S1 agree on it for the
    * rest of the batch even if the warm cache evicts it); undefined when not held.
    */
   private fromWarm(id: string): Row | null | undefined {
@@ -152,7 +157,7 @@ export class Reader {
     const p = this.pending?.byId(id);
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
-    return hit !== undefined ? hit : this.fromWarm(id);
+    return hit !== undefined || rel === 0 ? hit : this.fromWarm(id);
   }
 
   async get(rel: number, pk: Buffer): Promise<Row | null> {
@@ -161,7 +166,8 @@ export class Reader {
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;
-    const warm = this.fromWarm(id);
+    // Driving rows are never warm (view-state.ts keeps joined relations' rows only).
+    const warm = rel === 0 ? undefined : this.fromWarm(id);
     if (warm !== undefined) return warm;
     const buf = await this.db.get(this.layout.tableRow(rel, pk));
     const row = buf ? this.format.unpackTable(rel, buf).r : null;

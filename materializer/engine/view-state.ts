@@ -13,6 +13,14 @@ import { Pending, Reader, type Db, type RowCache, type ScanCache } from "./reade
 import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
 import { WARM_ROWS, WarmCache, WarmScans } from "./warm-cache.ts";
+import {
+  commitBatch,
+  storedRows,
+  truncateReplica,
+  viewRows,
+  type ReplicaImage,
+  type StoredBytes,
+} from "./batch-io.ts";
 
 export type BatchOp = AbstractBatchOperation<Db, Buffer, Buffer>;
 
@@ -51,9 +59,8 @@ export class ViewState {
   private readonly indexKinds: ReturnType<JoinShape["kinds"]>[] = [];
   /** Only many-to-one joins (or none): a driving key has exactly one view row, keyed by it. */
   private readonly single: boolean;
-  /** Input rows (by Pending.id) and view rows (by view key) of recent batches: see warm-cache.ts. */
+  /** Joined relations' input rows (by Pending.id) of recent batches: see warm-cache.ts. */
   private readonly warmRows: WarmCache<Row | null>;
-  private readonly warmViews: WarmCache<Buffer | null>;
   /** Index scans' results (input keys per join value) of recent batches, kept exact by each batch's delta. */
   private readonly warmScans: WarmScans;
 
@@ -61,7 +68,6 @@ export class ViewState {
   constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}) {
     const warm = options.warmRows ?? WARM_ROWS;
     this.warmRows = new WarmCache(warm);
-    this.warmViews = new WarmCache(warm);
     this.warmScans = new WarmScans(warm);
     this.db = db;
     this.plan = plan;
@@ -122,18 +128,19 @@ export class ViewState {
     const affected = new Map<string, Buffer>();
     const touched = [...pending.rows.values()];
     // One getMany per relation, concurrently (each is a thread-pool round trip). A changed driving row of
-    // a many-to-one view is certain to be recomputed: its stored view row is read (into the warm cache,
-    // where storedRows finds it) in the same round.
-    const drivingChanged = this.single && this.warmViews.enabled ? touched.filter((p) => p.rel === 0) : [];
-    await Promise.all([
+    // a many-to-one view is certain to be recomputed: its stored view row is read in the same round.
+    const drivingChanged = this.single ? touched.filter((p) => p.rel === 0).map((p) => p.pk) : [];
+    const [early] = await Promise.all([
+      viewRows(this.db, this.layout, drivingChanged),
       ...this.plan.relations.map((_, rel) =>
         s0.prefetch(
           rel,
           touched.filter((p) => p.rel === rel).map((p) => p.pk),
         ),
       ),
-      drivingChanged.length > 0 ? this.viewRows(drivingChanged.map((p) => p.pk)) : null,
     ]);
+    const knownViews = new Map<string, Buffer | null>();
+    drivingChanged.forEach((pk, i) => knownViews.set(pk.toString("latin1"), early[i] ?? null));
     const olds: { rel: number; row: Row }[] = [];
     const news: { rel: number; row: Row }[] = [];
     // Join index entries added and removed by this batch, to keep the warm index scans exact.
@@ -173,11 +180,9 @@ export class ViewState {
     const drivers = [...affected.values()];
     // The stored view rows and the recomputed ones are independent reads: overlap their round trips.
     const [stored, computed] = await Promise.all([
-      this.storedRows(drivers),
+      storedRows(this.db, this.layout, this.single, drivers, knownViews),
       recompute(this.shape, s1, drivers),
     ]);
-    // View rows written by this batch, for the warm cache once it commits (many-to-one views only).
-    const viewWrites = this.single ? new Map<string, Buffer | null>() : null;
     for (const dpk of drivers) {
       const id = dpk.toString("latin1");
       const before = stored.get(id) ?? new Map<string, StoredBytes>();
@@ -191,7 +196,6 @@ export class ViewState {
         const old = prev ? { key: prev.key, ...this.format.unpackView(prev.buf) } : null;
         if (old && sameRow(old.v, row.v)) continue;
         ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
-        viewWrites?.set(rid, packed);
         if (old) this.viewIndex(old.key, old.v, "del", ops);
         this.viewIndex(row.key, row.v, "put", ops);
         if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops));
@@ -200,18 +204,17 @@ export class ViewState {
       for (const prev of before.values()) {
         const old = this.format.unpackView(prev.buf);
         ops.push({ type: "del", key: this.layout.viewRow(prev.key) });
-        viewWrites?.set(prev.key.toString("latin1"), null);
         this.viewIndex(prev.key, old.v, "del", ops);
         if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
         this.meta.rows--;
       }
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
-    await this.db.batch(ops);
-    // Committed: what this batch read from LevelDB (S0), then what it wrote, becomes warm.
-    for (const [id, row] of cache) this.warmRows.set(id, row);
-    for (const [id, p] of pending.rows) this.warmRows.set(id, p.row?.r ?? null);
-    if (viewWrites) for (const [id, buf] of viewWrites) this.warmViews.set(id, buf);
+    await commitBatch(this.db, ops);
+    // Committed: the joined relations' rows this batch read from LevelDB (S0), then those it wrote, become
+    // warm. Driving rows are not kept: other rows reach them through index entries, which carry them.
+    for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
+    for (const [id, p] of pending.rows) if (p.rel !== 0) this.warmRows.set(id, p.row?.r ?? null);
     for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
     return out;
   }
@@ -233,7 +236,7 @@ export class ViewState {
     for (const c of changes) {
       if (c.op === "truncate") {
         if (!this.relsByTopic.has(c.topic)) continue;
-        await this.truncateReplica(c.partition, finals);
+        await truncateReplica(this.db, this.layout, this.format, c.partition, finals);
         continue;
       }
       if (!this.relsByTopic.has(c.topic)) continue;
@@ -249,8 +252,11 @@ export class ViewState {
       finals.set(id, { pk, row: r, p: c.partition });
     }
     const images = [...finals.values()];
-    const stored = await this.viewRows(images.map((x) => x.pk));
-    const viewWrites = new Map<string, Buffer | null>();
+    const stored = await viewRows(
+      this.db,
+      this.layout,
+      images.map((x) => x.pk),
+    );
     const ops: BatchOp[] = [];
     const out: ViewChange[] = [];
     const where = this.plan.where;
@@ -262,7 +268,6 @@ export class ViewState {
         if (!buf) continue;
         const old = this.format.unpackView(buf);
         ops.push({ type: "del", key: this.layout.viewRow(x.pk) });
-        viewWrites.set(x.pk.toString("latin1"), null);
         this.viewIndex(x.pk, old.v, "del", ops);
         if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
         this.meta.rows--;
@@ -275,7 +280,6 @@ export class ViewState {
       if (buf && buf.equals(packed)) continue;
       const old = buf ? this.format.unpackView(buf) : null;
       ops.push({ type: "put", key: this.layout.viewRow(x.pk), value: packed });
-      viewWrites.set(x.pk.toString("latin1"), packed);
       // Same values from another source partition: store the partition (for truncates), report nothing.
       if (old && sameRow(old.v, v)) continue;
       if (old) this.viewIndex(x.pk, old.v, "del", ops);
@@ -284,21 +288,8 @@ export class ViewState {
       if (!old) this.meta.rows++;
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
-    await this.db.batch(ops);
-    for (const [id, buf] of viewWrites) this.warmViews.set(id, buf);
+    await commitBatch(this.db, ops);
     return out;
-  }
-
-  /** A truncate of one partition in a single-table view: every row from that partition goes, stored or folded. */
-  private async truncateReplica(partition: number, finals: Map<string, ReplicaImage>): Promise<void> {
-    const prefix = this.layout.viewRow(Buffer.alloc(0));
-    for await (const [key, value] of this.db.iterator(Layout.range(prefix))) {
-      const pk = Buffer.from(key.subarray(prefix.length));
-      const id = pk.toString("latin1");
-      if (this.format.unpackView(value).p === partition && !finals.has(id))
-        finals.set(id, { pk, row: null, p: partition });
-    }
-    for (const x of finals.values()) if (x.p === partition) x.row = null;
   }
 
   /** Folds the changes into final images per (relation, key); a truncate clears its partition's rows. */
@@ -306,17 +297,6 @@ export class ViewState {
     for (const c of changes) {
       for (const rel of this.relsByTopic.get(c.topic) ?? []) {
         const relation = this.plan.relations[rel] as Relation;
-        if (c.op === "truncate" && this.replica) {
-          for await (const [key, value] of this.db.iterator(
-            Layout.range(this.layout.viewRow(Buffer.alloc(0))),
-          )) {
-            const pk = Buffer.from(key.subarray(this.layout.viewRow(Buffer.alloc(0)).length));
-            if (this.format.unpackView(value).p === c.partition && !pending.get(rel, pk))
-              pending.set(rel, pk, null);
-          }
-          for (const p of pending.rows.values()) if (p.row?.p === c.partition) p.row = null;
-          continue;
-        }
         if (c.op === "truncate") {
           for await (const [key, value] of this.db.iterator(Layout.range(this.layout.section(0x54, rel)))) {
             const pk = Buffer.from(key.subarray(this.layout.tableRow(rel, Buffer.alloc(0)).length));
@@ -386,69 +366,6 @@ export class ViewState {
     ops.push({ type: "put", key: this.layout.change(change.seq), value: this.format.packChange(change) });
     return change;
   }
-
-  /** The view rows currently stored for each driving key (a driving key is a prefix of its view rows' keys). */
-  private async storedRows(drivingPks: Buffer[]): Promise<Map<string, Map<string, StoredBytes>>> {
-    const out = new Map<string, Map<string, StoredBytes>>();
-    const base = this.layout.viewRow(Buffer.alloc(0)).length;
-    if (this.single) {
-      // Only many-to-one joins: the view key is the driving key, so one getMany (of the rows the warm
-      // cache does not hold) serves the whole batch.
-      const found = await this.viewRows(drivingPks);
-      drivingPks.forEach((pk, i) => {
-        const buf = found[i];
-        const id = pk.toString("latin1");
-        out.set(id, buf ? new Map([[id, { key: pk, buf }]]) : new Map());
-      });
-      return out;
-    }
-    await Promise.all(
-      drivingPks.map(async (pk) => {
-        const rows = new Map<string, StoredBytes>();
-        for await (const [key, value] of this.db.iterator(Layout.range(this.layout.viewRow(pk)))) {
-          const viewKey = Buffer.from(key.subarray(base));
-          rows.set(viewKey.toString("latin1"), { key: viewKey, buf: value });
-        }
-        out.set(pk.toString("latin1"), rows);
-      }),
-    );
-    return out;
-  }
-
-  /**
-   * Stored view rows by view key (null: none), from the warm cache or one getMany for the rest. What is
-   * read is cached as soon as it is read: this view's rows change only through apply, which caches them.
-   */
-  private async viewRows(viewKeys: Buffer[]): Promise<(Buffer | null)[]> {
-    const out: (Buffer | null)[] = new Array<Buffer | null>(viewKeys.length).fill(null);
-    const missing: number[] = [];
-    for (let i = 0; i < viewKeys.length; i++) {
-      const hit = this.warmViews.get((viewKeys[i] as Buffer).toString("latin1"));
-      if (hit === undefined) missing.push(i);
-      else out[i] = hit;
-    }
-    if (missing.length === 0) return out;
-    const values = await this.db.getMany(missing.map((i) => this.layout.viewRow(viewKeys[i] as Buffer)));
-    missing.forEach((i, j) => {
-      const buf = values[j] ?? null;
-      out[i] = buf;
-      this.warmViews.set((viewKeys[i] as Buffer).toString("latin1"), buf);
-    });
-    return out;
-  }
-}
-
-/** The final image of one key of a single-table view within a batch (null: deleted). */
-/** A stored view row, still encoded (decoded only when it changes). */
-interface StoredBytes {
-  key: Buffer;
-  buf: Buffer;
-}
-
-interface ReplicaImage {
-  pk: Buffer;
-  row: Row | null;
-  p: number;
 }
 
 function sameRow(a: Row, b: Row): boolean {

@@ -8,7 +8,7 @@
 // existed are "<next offset>" and take the source's stored marker position (layout M) as their floor.
 import type { Admin } from "kafkajs";
 import type { Db } from "../engine/reader.ts";
-import type { Layout } from "../engine/layout.ts";
+import { Layout, TAG } from "../engine/layout.ts";
 import { Assembler, sourceOfTopic, tpKey } from "./assembler.ts";
 
 export const TRANSACTIONS = ".transactions";
@@ -78,6 +78,12 @@ export class Reading {
       const m = await db.get(layout.markerOffset(sourceOfTopic(topic)));
       legacy.set(sourceOfTopic(topic), m ? BigInt(m.toString()) : 0n);
     }
+    // State written before floors existed: a partition without a stored position had no event in the
+    // transactions already applied, so its floor is the source's marker position too. (Since floors exist,
+    // every partition read gets a position with the first marker, so a missing one means never read: 0.)
+    let floorsStored = false;
+    for await (const v of db.values({ ...Layout.range(layout.section(TAG.O)), limit: 1000 }))
+      if (v.includes(0x2f)) floorsStored = true;
     const found: [string, number, bigint, bigint][] = [];
     for (const topic of dataTopics) {
       const ends = await admin.fetchTopicOffsets(topic);
@@ -90,9 +96,10 @@ export class Reading {
       for (const e of ends) {
         if (!read.includes(e.partition)) continue;
         const buf = await db.get(layout.offset(topic, e.partition));
+        const legacyFloor = legacy.get(sourceOfTopic(topic)) ?? 0n;
         const s = buf
-          ? parseStored(buf, legacy.get(sourceOfTopic(topic)) ?? 0n)
-          : { offset: BigInt(e.low), floor: 0n };
+          ? parseStored(buf, legacyFloor)
+          : { offset: BigInt(e.low), floor: floorsStored ? 0n : legacyFloor };
         floors.set(tpKey(topic, e.partition), s.floor);
         found.push([topic, e.partition, s.offset, BigInt(e.high)]);
       }

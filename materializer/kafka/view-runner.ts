@@ -11,13 +11,13 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
 import { isMeshError } from "../../lib/errors.ts";
-import { Layout, pack, unpack } from "../engine/layout.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
 import { sourceOfTopic, tpKey, type Unit } from "./assembler.ts";
 import { decodeEvent, decodeMarker, type InEvent } from "./decode.ts";
 import { meshAssigner } from "./group-assigner.ts";
+import { ParkedKeys, type ParkedRecord } from "./parked.ts";
 import { formatStored, Reading, TRANSACTIONS, type Stored } from "./reading.ts";
 import type { RegistryClient } from "./registry-client.ts";
 
@@ -28,16 +28,6 @@ export interface RunnerDeps {
   now?: () => number;
   /** Split mode: the shared consumer group of this view and the URL this process answers queries on. */
   split?: { groupId: string; advertisedUrl: string; sessionTimeout?: number };
-}
-
-export interface ParkedRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  keyId: string;
-  reason: string;
-  key: Buffer | null;
-  value: Buffer | null;
 }
 
 export interface ViewStatus {
@@ -68,7 +58,7 @@ export class ViewRunner {
   private readonly caughtUp = new Set<number>();
   private lastPartitionCount = 0;
   private readonly tables = new Map<string, TableInfo>();
-  private readonly parkedKeys = new Map<string, ParkedRecord[]>();
+  private readonly parked: ParkedKeys;
   private phase: ViewStatus["state"] = "backfilling";
   private error: ViewStatus["error"] = null;
   private readonly listeners = new Set<(changes: ViewChange[]) => void>();
@@ -80,6 +70,7 @@ export class ViewRunner {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     for (const r of state.plan.relations) this.tables.set(r.table.topic, r.table);
+    this.parked = new ParkedKeys(state.layout);
   }
 
   onChanges(listener: (changes: ViewChange[]) => void): () => void {
@@ -109,7 +100,7 @@ export class ViewRunner {
   async start(): Promise<void> {
     this.stopped = false;
     await this.state.load();
-    await this.loadParked();
+    await this.parked.load(this.db);
     const split = this.deps.split;
     if (!split) {
       await this.restart(null);
@@ -246,8 +237,7 @@ export class ViewRunner {
     for (const unit of units) {
       for (const e of unit.events) {
         touch(tpKey(e.topic, e.partition)).offset = e.offset + 1n;
-        const blocked = this.parkedKeys.get(`${e.topic}\u0000${e.keyId}`);
-        if (e.parked || (blocked && e.keyId !== "")) {
+        if (e.parked || this.parked.blocks(e)) {
           this.park(e, e.parked ?? "an earlier record of this key is parked", ops);
           continue;
         }
@@ -267,6 +257,11 @@ export class ViewRunner {
       reading.stored.set(k, s);
       ops.push({ type: "put", key: layout.offset(topic, partition), value: formatStored(s) });
     }
+    await this.enqueueApply(changes, ops);
+  }
+
+  /** Batches apply one after another, in the order they were released. */
+  private async enqueueApply(changes: TableChange[], ops: BatchOp[]): Promise<void> {
     const run = this.applying.then(async () => {
       const out = await this.state.apply(changes, ops);
       if (out.length > 0) for (const l of this.listeners) l(out);
@@ -276,39 +271,11 @@ export class ViewRunner {
   }
 
   private park(e: InEvent, reason: string, ops: BatchOp[]): void {
-    const rec: ParkedRecord = {
-      topic: e.topic,
-      partition: e.partition,
-      offset: e.offset.toString(),
-      keyId: e.keyId,
-      reason,
-      key: e.raw.key,
-      value: e.raw.value,
-    };
-    ops.push({
-      type: "put",
-      key: this.state.layout.parked(e.topic, e.partition, rec.offset),
-      value: pack(rec),
-    });
-    const id = `${e.topic}\u0000${e.keyId}`;
-    const list = this.parkedKeys.get(id) ?? [];
-    list.push(rec);
-    this.parkedKeys.set(id, list);
+    const rec = this.parked.park(e, reason, ops);
     this.deps.logger.warn(
       { view: this.state.plan.name, topic: e.topic, partition: e.partition, offset: rec.offset, reason },
       "record parked",
     );
-  }
-
-  private async loadParked(): Promise<void> {
-    this.parkedKeys.clear();
-    for await (const value of this.db.values(Layout.range(this.state.layout.section(0x50)))) {
-      const rec = unpack<ParkedRecord>(value);
-      const id = `${rec.topic}\u0000${rec.keyId}`;
-      const list = this.parkedKeys.get(id) ?? [];
-      list.push(rec);
-      this.parkedKeys.set(id, list);
-    }
   }
 
   /**
@@ -321,10 +288,7 @@ export class ViewRunner {
     keyId: string,
     action: "retry" | "skip",
   ): Promise<{ applied: number; stillParked: number }> {
-    const id = `${topic}\u0000${keyId}`;
-    const list = [...(this.parkedKeys.get(id) ?? [])].sort(
-      (a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
-    );
+    const list = this.parked.of(topic, keyId);
     const ops: BatchOp[] = [];
     const layout = this.state.layout;
     if (action === "skip" && list.length > 0) {
@@ -342,14 +306,8 @@ export class ViewRunner {
       list.shift();
       applied++;
     }
-    if (list.length === 0) this.parkedKeys.delete(id);
-    else this.parkedKeys.set(id, list);
-    const run = this.applying.then(async () => {
-      const out = await this.state.apply(changes, ops);
-      if (out.length > 0) for (const l of this.listeners) l(out);
-    });
-    this.applying = run.catch(() => undefined);
-    await run;
+    this.parked.keep(topic, keyId, list);
+    await this.enqueueApply(changes, ops);
     return { applied, stillParked: list.length };
   }
 
@@ -376,7 +334,7 @@ export class ViewRunner {
       done += (pos < target ? pos : target) - from > 0n ? (pos < target ? pos : target) - from : 0n;
     }
     const oldest = r?.assembler.oldestBuffered();
-    const parked = [...this.parkedKeys.values()].flat().map((p) => ({
+    const parked = this.parked.all().map((p) => ({
       topic: p.topic,
       partition: p.partition,
       offset: p.offset,
