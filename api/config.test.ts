@@ -12,6 +12,7 @@ describe("mesh api config", () => {
       logLevel: "info",
       connect: true,
       catalogTopic: "_mesh_catalog",
+      advertiseUrl: undefined,
       secretKey: undefined,
       secretKeyFile: ".mesh/data/secret.key",
     });

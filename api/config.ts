@@ -15,6 +15,8 @@ export interface ApiConfig {
   connect: boolean;
   /** The control-plane topic; separate deployments (and tests) sharing a Kafka use their own. */
   catalogTopic: string;
+  /** The URL other API processes reach this one at (source leases, forwarding); default: the listen address. */
+  advertiseUrl: string | undefined;
   /** MESH_SECRET_KEY (env only, never a flag: flags show in `ps`): base64 AES-256 key for credentials. */
   secretKey: string | undefined;
   /** Used without MESH_SECRET_KEY: read if present, generated (mode 0600) on the first write otherwise. */
@@ -31,6 +33,7 @@ const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
   connect: { env: "MESH_API_CONNECT", key: "connect" },
   "catalog-topic": { env: "MESH_CATALOG_TOPIC", key: "catalogTopic" },
   "secret-key-file": { env: "MESH_SECRET_KEY_FILE", key: "secretKeyFile" },
+  "advertise-url": { env: "MESH_API_ADVERTISE_URL", key: "advertiseUrl" },
 };
 
 export const apiConfigHelp = `options (flag, then env, then default):
@@ -42,6 +45,7 @@ export const apiConfigHelp = `options (flag, then env, then default):
   --log-level   MESH_LOG_LEVEL       info
   --connect     MESH_API_CONNECT     true (run connectors in this process)
   --catalog-topic MESH_CATALOG_TOPIC _mesh_catalog
+  --advertise-url MESH_API_ADVERTISE_URL http://<host>:<port> (how other API processes reach this one)
   --secret-key-file MESH_SECRET_KEY_FILE <data dir>/secret.key (generated once, mode 0600)
                 MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file`;
 
@@ -91,6 +95,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     logLevel: get("log-level", "info"),
     connect: connect === "true",
     catalogTopic: get("catalog-topic", "_mesh_catalog"),
+    advertiseUrl: get("advertise-url", "") || undefined,
     secretKey: env.MESH_SECRET_KEY || undefined,
     secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),
   };

@@ -56,6 +56,8 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
     ? new ConnectorRuntime({ kafka, registryUrl: config.registryUrl, logger, ...options.connector })
     : null;
   let url = "";
+  // What other API processes use to reach this one (lease holder, forwarded re-snapshots).
+  const advertised = (): string => config.advertiseUrl ?? url;
   // Several API processes may share this catalog: each source's connector runs in the one holding its lease.
   const board = new StatusBoard({ kafka, logger, topic: `${config.catalogTopic}_status` });
   await board.start();
@@ -64,14 +66,14 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
     logger,
     topic: `${config.catalogTopic}_leases`,
     groupPrefix: `mesh-source-${config.catalogTopic}-`,
-    url: () => url,
+    url: advertised,
   });
   const sources = new PlacedSources({
     connectors,
     leases,
     board,
     logger,
-    url: () => url,
+    url: advertised,
     check: async (def) => (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem),
   });
   const views = options.viewEngine ? new EngineViews(options.viewEngine) : new NoViews();

@@ -13,7 +13,7 @@ import { encodeKey } from "./keys/encoding.ts";
 import type { RegistryClient } from "./kafka/registry-client.ts";
 import { ViewRunner } from "./kafka/view-runner.ts";
 import { describeMembers, type GroupMember } from "./kafka/group-assigner.ts";
-import { servedFilter } from "./query/partitions.ts";
+import { drivingPartitions, servedFilter } from "./query/partitions.ts";
 import { getRow, queryRows, type PositionedPage } from "./query/rows.ts";
 import { compileStatements } from "./sql/compile.ts";
 import type { ViewPlan } from "./sql/plan.ts";
@@ -336,11 +336,25 @@ export class MaterializerEngine implements ViewEngine {
         const c: ViewChangeEvent = v.state.format.unpackChange(value);
         after = c.seq;
         got = true;
+        if (!(await this.ownsChange(v, c))) continue;
         yield c;
         if (signal?.aborted) return;
       }
       if (!got) await next;
     }
+  }
+
+  /**
+   * Split join views: joined-table changes keep updating rows of partitions this process no longer owns;
+   * their feed entries are left out. A row's driving partition is that of its driving input row (a key's
+   * partition never changes); when that row is gone the change was a driving-table delete, which only an
+   * owner reads. Single-table views only change through their own (owned) partitions.
+   */
+  private async ownsChange(v: Running, c: ViewChangeEvent): Promise<boolean> {
+    const owned = v.runner.owned();
+    if (owned === null || v.state.replica) return true;
+    const [p = -1] = await drivingPartitions(this.options.db, v.state, [{ k: c.key, v: {}, p: 0 }]);
+    return p === -1 || owned.includes(p);
   }
 
   /** The sequence number of the newest retained change (0 when the feed is empty). */

@@ -214,6 +214,49 @@ describe("split views (consumer-group members)", () => {
     );
   });
 
+  it("feeds each member the changes of the rows in its own partitions", async () => {
+    const [a, b] = members as [Member, Member];
+    // A customer with orders on several partitions: renaming it changes m2o rows on both members.
+    const orders = [...workload.tables.get(writer.topic("orders"))!.values()].map((o) => o.row);
+    const customers = [...workload.tables.get(writer.topic("customers"))!.values()].map((c) => c.row);
+    const idOf = (v: unknown): string => String(v as number | bigint);
+    const partitionsOf = (cid: string): Set<number> =>
+      new Set(
+        orders
+          .filter((o) => o.customer_id !== null && idOf(o.customer_id) === cid)
+          .map((o) => writer.partitionOfRow("orders", { id: o.id })),
+      );
+    const customer = customers.find((c) => partitionsOf(idOf(c.id)).size >= 2)!;
+    expect(customer).toBeDefined();
+    const cid = idOf(customer.id);
+    const affected = orders
+      .filter((o) => o.customer_id !== null && idOf(o.customer_id) === cid)
+      .map((o) => Number(o.id));
+    const seen = new Map<Member, number[]>();
+    const abort = new AbortController();
+    const follow = async (m: Member): Promise<void> => {
+      const got: number[] = [];
+      seen.set(m, got);
+      for await (const c of m.engine.changes("m2o", -1, abort.signal))
+        if (c.op === "update" && c.after?.customer === "renamed") got.push(Number(c.key[0]));
+    };
+    const feeds = [follow(a), follow(b)];
+    await new Promise((r) => setTimeout(r, 300));
+    await writer.transaction([{ table: "customers", op: "u", after: { ...customer, name: "renamed" } }]);
+    await waitFor(() => [...seen.values()].flat().length >= affected.length, 30_000);
+    // Back to the model's state, so the oracle still holds.
+    await writer.transaction([{ table: "customers", op: "u", after: customer }]);
+    abort.abort();
+    await Promise.allSettled(feeds);
+    for (const m of [a, b]) {
+      const mine = served(m.engine, "m2o");
+      expect(seen.get(m)!.length).toBeGreaterThan(0);
+      for (const id of seen.get(m)!)
+        expect(mine).toContain(writer.partitionOfRow("orders", { id: BigInt(id) }));
+    }
+    expect([...seen.values()].flat().sort((x, y) => x - y)).toEqual(affected.sort((x, y) => x - y));
+  });
+
   it("hands every partition to the remaining member when one stops, which converges exactly", async () => {
     const [a, b] = members as [Member, Member];
     await stopMember(b);

@@ -125,9 +125,7 @@ export class ViewRunner {
         return;
       }
       this.reading = null; // nothing more goes into the old reading's assembler
-      this.restarting = this.restarting
-        .then(() => (this.stopped ? undefined : this.restart(owned)))
-        .catch((err: unknown) => this.fail(err));
+      this.restarting = this.restarting.then(() => this.restartRetrying(owned));
     });
     await driving.connect();
     await driving.subscribe({ topics: [this.drivingTopic], fromBeginning: true });
@@ -172,6 +170,23 @@ export class ViewRunner {
       this.deps.logger.info({ view: this.state.plan.name, owned }, "view partitions assigned");
   }
 
+  /**
+   * A rebalance's restart: Kafka calls may fail while the cluster moves partitions around, so retry with
+   * backoff before failing the view (a later rebalance supersedes this one: the next restart is queued).
+   */
+  private async restartRetrying(owned: number[]): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.restart(owned);
+        return;
+      } catch (err) {
+        if (attempt >= 10) return this.fail(err);
+        this.deps.logger.warn({ err, view: this.state.plan.name, attempt }, "restart after rebalance failed");
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
   /** Driving topic first (reading.ts relies on it). */
   private inputTopics(): string[] {
     return [this.drivingTopic, ...[...this.tables.keys()].filter((t) => t !== this.drivingTopic)];
@@ -211,11 +226,13 @@ export class ViewRunner {
       const units = assembler.drain();
       if (units.length > 0) await this.apply(reading, units);
       this.checkReady(reading);
-      await payload.heartbeat();
     } catch (err) {
       if (isMeshError(err) && err.retryable) throw err; // kafkajs retries the batch; positions dedupe it
       this.fail(err);
+      return;
     }
+    // Outside the try: a group rebalancing (split mode) is kafkajs' to handle (it rejoins), not a failure.
+    await payload.heartbeat();
   }
 
   private fail(err: unknown): void {
