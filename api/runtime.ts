@@ -131,6 +131,15 @@ export interface TopicEvent {
   value: unknown;
 }
 
+/**
+ * Events read together, and where the stream stood on every partition just before them (the next offset to
+ * read), so each event's SSE id can carry the whole position and a Last-Event-ID resume loses nothing.
+ */
+export interface TopicBatch {
+  from: ReadonlyMap<number, bigint>;
+  events: TopicEvent[];
+}
+
 export interface TopicRuntime {
   topics(): Promise<TopicInfo[]>;
   /** Whether the topic belongs to a registered source (no Kafka or registry call). */
@@ -139,7 +148,7 @@ export interface TopicRuntime {
    * Events in offset order per partition, in the groups they arrived in (one socket write per group). Ends
    * when the signal aborts; a full consumer is paused until the reader pulls again.
    */
-  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]>;
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicBatch>;
 }
 
 export interface DependencyCheck {

@@ -107,7 +107,11 @@ export class ConnectorRuntime implements SourceRuntime {
     this.#running.delete(record.name);
     this.#resnapshots.delete(record.name);
     await current?.connector.stop();
-    if (options.dropSlot && record.kind === "postgres") await dropPostgresSlot(record);
+    if (options.dropSlot && record.kind === "postgres") {
+      await dropPostgresSlot(record).catch((err: unknown) => {
+        throw slotNotDropped(record, err);
+      });
+    }
   }
 
   async snapshot(name: string, tables: string[]): Promise<void> {
@@ -186,9 +190,37 @@ export function observeResnapshots(
   };
 }
 
+/**
+ * A slot left behind keeps WAL on the source forever, so the error names it and gives the SQL to drop it by
+ * hand. Coded by the cause: can't connect, can't log in, slot still in use, or refused by the server.
+ */
+export function slotNotDropped(record: SourceRecord, err: unknown): MeshError {
+  const slot = defaultSlotName(record.name);
+  const publication = defaultPublicationName(record.name);
+  const sql = `SELECT pg_drop_replication_slot('${slot.replaceAll("'", "''")}'); DROP PUBLICATION IF EXISTS "${publication.replaceAll('"', '""')}";`;
+  const sqlState = (err as { code?: unknown }).code;
+  const code =
+    sqlState === "28P01" || sqlState === "28000"
+      ? "MESH_SOURCE_AUTH"
+      : sqlState === "55006"
+        ? "MESH_CONFLICT"
+        : typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)
+          ? "MESH_SOURCE_PREREQUISITE"
+          : "MESH_SOURCE_UNREACHABLE";
+  const reason = err instanceof Error ? err.message : String(err);
+  return new MeshError(
+    code,
+    `source ${record.name} is deleted, but its replication slot "${slot}" was not dropped (${reason}); it keeps WAL on the database until dropped: run ${sql}`,
+    { source: record.name, deleted: true, slot, publication, sql },
+    { cause: err },
+  );
+}
+
 /** DELETE ?dropSlot=true: the slot keeps WAL on the source forever if nobody drops it. */
 async function dropPostgresSlot(record: SourceRecord): Promise<void> {
   const client = new pg.Client({ connectionString: record.url, connectionTimeoutMillis: 10_000 });
+  // A server-ended connection must not kill the process: the query in flight rejects instead.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const slot = defaultSlotName(record.name);

@@ -87,13 +87,20 @@ export class PlacedSources implements SourceRuntime {
   async remove(record: SourceRecord, options: { dropSlot: boolean }): Promise<void> {
     this.#records.delete(record.name);
     await this.#o.leases.leave(record.name);
+    // A failed slot drop goes back to the DELETE request (the route names the slot and the SQL to drop it).
+    const outcome: { failure?: unknown } = {};
     this.#serial(record.name, async () => {
       const wasRunning = this.#running.delete(record.name);
-      // Also when not running here: a slot is dropped by the process that took the DELETE request.
-      if (wasRunning || options.dropSlot) await this.#o.connectors?.remove(record, options);
+      try {
+        // Also when not running here: a slot is dropped by the process that took the DELETE request.
+        if (wasRunning || options.dropSlot) await this.#o.connectors?.remove(record, options);
+      } catch (err) {
+        outcome.failure = err;
+      }
       if (wasRunning) await this.#o.board.publish(record.name, null).catch(() => undefined);
     });
     await this.#chains.get(record.name);
+    if (outcome.failure !== undefined) throw outcome.failure;
   }
 
   async snapshot(name: string, tables: string[], options: { forwarded?: boolean } = {}): Promise<void> {

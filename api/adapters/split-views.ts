@@ -83,6 +83,15 @@ export function mergePages(
 
 /** Fails unless the members together own every partition of the driving topic. */
 function checkCoverage(view: string, members: ViewMember[], partitions: number): void {
+  if (partitions <= 0)
+    throw new MeshError(
+      "MESH_UNAVAILABLE",
+      `view ${view}: its partitions are not assigned yet (starting); retry`,
+      {
+        view,
+        partitions: [],
+      },
+    );
   const owned = new Set(members.flatMap((m) => m.partitions));
   const missing = Array.from({ length: partitions }, (_, p) => p).filter((p) => !owned.has(p));
   if (missing.length > 0)

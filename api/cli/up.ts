@@ -23,7 +23,49 @@ const usage = `usage: mesh up [--demo] [--json] [options]
   --catalog-topic _mesh_catalog
   --demo-prefix ""       prefix of the demo's database, source and view names (tests)
   --log-level error      role logs (pino JSON lines on stdout; the --json summary is the line with "api")
+  --stop-timeout 20      seconds each role may take to stop on Ctrl-C before it is left behind (named on
+                         stderr); a second Ctrl-C exits at once
   --json                 print where each role listens as JSON (one line) once everything is up`;
+
+/** A role's stop, named so a stop that hangs can be reported. */
+export interface RoleStop {
+  name: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Stops the roles in reverse start order, each given at most `timeoutMs`: a stop that hangs (a connector
+ * waiting on an unreachable database, a Kafka client retrying) is named on `warn` and left behind, so Ctrl-C
+ * always ends. Resolves whether every role stopped cleanly.
+ */
+export async function stopRoles(
+  stops: RoleStop[],
+  timeoutMs: number,
+  warn: (line: string) => void,
+): Promise<boolean> {
+  let clean = true;
+  for (const { name, stop } of [...stops].reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      stop().then(
+        () => null,
+        (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(
+          () => resolve(`did not finish within ${timeoutMs / 1000} s; left behind`),
+          timeoutMs,
+        );
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome !== null) {
+      clean = false;
+      warn(`mesh up: stopping ${name} ${outcome}`);
+    }
+  }
+  return clean;
+}
 
 export async function run(args: string[]): Promise<number> {
   let p;
@@ -43,10 +85,17 @@ export async function run(args: string[]): Promise<number> {
   const say = (line: string): void => void (json ? process.stderr.write(`${line}\n`) : console.log(line));
   const host = flag(p, "host") ?? "127.0.0.1";
   const logger = createLogger({ level: flag(p, "log-level") ?? "error", name: "mesh-up" });
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.reverse())
-      await stop().catch((err: unknown) => logger.error({ err }, "stop failed"));
+  const stopTimeoutMs = Number(flag(p, "stop-timeout") ?? 20) * 1000;
+  if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs <= 0) {
+    console.error(`--stop-timeout must be a positive number of seconds\n\n${usage}`);
+    return exit.usage;
+  }
+  const stops: RoleStop[] = [];
+  const stopAll = async (): Promise<boolean> => {
+    const clean = await stopRoles(stops.splice(0), stopTimeoutMs, (line) => console.error(line));
+    // A role left behind may still hold sockets or timers that keep Node alive: exit once the rest is done.
+    if (!clean) setTimeout(() => process.exit(exit.failed), 1000).unref();
+    return clean;
   };
   try {
     const stack = new LocalStack();
@@ -60,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
       port: Number(flag(p, "registry-port") ?? 8081),
       logger: logger.child({ role: "registry" }),
     });
-    stops.push(() => registry.stop());
+    stops.push({ name: "registry", stop: () => registry.stop() });
     const dataDir = flag(p, "data-dir") ?? join(stack.layout.root, "data");
     const materializer = await startMaterializer(
       {
@@ -72,7 +121,7 @@ export async function run(args: string[]): Promise<number> {
       },
       logger.child({ role: "materialize" }),
     );
-    stops.push(() => materializer.stop());
+    stops.push({ name: "materializer", stop: () => materializer.stop() });
     const config = parseApiConfig(
       [
         "--host",
@@ -101,7 +150,7 @@ export async function run(args: string[]): Promise<number> {
       viewEngine: materializer.engine,
       roles: () => roles,
     });
-    stops.push(() => api.stop());
+    stops.push({ name: "api", stop: () => api.stop() });
     const where = {
       api: api.url,
       docs: `${api.url}/docs`,
@@ -117,7 +166,7 @@ export async function run(args: string[]): Promise<number> {
         prefix: flag(p, "demo-prefix") ?? "",
         progress: say,
       });
-      stops.push(() => demo!.stop());
+      stops.push({ name: "demo", stop: () => demo!.stop() });
     }
     if (json)
       console.log(
@@ -137,9 +186,15 @@ export async function run(args: string[]): Promise<number> {
       console.log("\n`mesh status --json` tells the same; Ctrl-C stops everything.");
     }
     await waitForSignal();
-    say("stopping...");
-    await stopAll();
-    return exit.ok;
+    say("stopping... (Ctrl-C again to exit at once)");
+    // waitForSignal() no longer listens: without these a second signal would kill Node without a word.
+    const force = (signal: string): void => {
+      console.error(`mesh up: ${signal} again: exiting without waiting for the roles to stop`);
+      process.exit(130);
+    };
+    process.once("SIGINT", force);
+    process.once("SIGTERM", force);
+    return (await stopAll()) ? exit.ok : exit.failed;
   } catch (err) {
     await stopAll();
     if (err instanceof MissingPrerequisite) {

@@ -12,7 +12,8 @@ export class Reconciler {
   readonly #views: ViewRuntime;
   readonly #logger: Logger;
   readonly #chains = new Map<string, Promise<void>>();
-  readonly #dropSlot = new Set<string>();
+  /** Sources whose next delete also drops the slot, and who waits for the outcome (null: dropped). */
+  readonly #dropSlot = new Map<string, (failure: unknown) => void>();
   #unsubscribe: (() => void) | null = null;
 
   constructor(options: { catalog: Catalog; sources: SourceRuntime; views: ViewRuntime; logger: Logger }) {
@@ -37,9 +38,20 @@ export class Reconciler {
     await Promise.all(this.#chains.values());
   }
 
-  /** The next delete of this source also drops its slot (DELETE ?dropSlot=true). */
-  dropSlotOnDelete(name: string): void {
-    this.#dropSlot.add(name);
+  /**
+   * The next delete of this source also drops its slot (DELETE ?dropSlot=true). Resolves once that delete is
+   * applied: null when the slot is gone, else the error (the catalog change stands either way, so the route
+   * must report it rather than answer "dropped").
+   */
+  dropSlotOnDelete(name: string): Promise<unknown> {
+    this.#dropSlot.get(name)?.(null);
+    return new Promise((resolve) => this.#dropSlot.set(name, resolve));
+  }
+
+  /** The delete that dropSlotOnDelete() announced will not happen (writing it to the catalog failed). */
+  cancelDropSlot(name: string): void {
+    this.#dropSlot.get(name)?.(null);
+    this.#dropSlot.delete(name);
   }
 
   /** Resolves once every change queued so far for this source or view has been applied. */
@@ -53,8 +65,15 @@ export class Reconciler {
       if (change.type === "source") {
         if (change.after) await this.#sources.ensure(change.after);
         else if (change.before) {
-          const dropSlot = this.#dropSlot.delete(change.name);
-          await this.#sources.remove(change.before, { dropSlot });
+          const dropped = this.#dropSlot.get(change.name);
+          this.#dropSlot.delete(change.name);
+          try {
+            await this.#sources.remove(change.before, { dropSlot: dropped !== undefined });
+            dropped?.(null);
+          } catch (err) {
+            dropped?.(err);
+            throw err;
+          }
         }
       } else if (change.after) {
         await this.#views.ensure(change.after);

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
-import type { TopicEvent, TopicStart } from "../runtime.ts";
+import type { TopicBatch, TopicEvent, TopicStart } from "../runtime.ts";
 import { buildApi } from "./server.ts";
 import { parseStart } from "./routes/topics.ts";
 import { parseRowKey, parseRowQuery } from "./row-query.ts";
@@ -155,17 +155,23 @@ describe("topics", () => {
       },
     ];
     let seen: TopicStart | null = null;
-    ctx.fakes.topics.events = async function* (_topic, start): AsyncIterable<TopicEvent[]> {
+    ctx.fakes.topics.events = async function* (_topic, start): AsyncIterable<TopicBatch> {
       seen = start;
-      yield [
-        {
-          partition: 1,
-          offset: "41",
-          timestamp: "2026-01-01T00:00:00.000Z",
-          key: { id: "1" },
-          value: { op: "c", after: { id: "1", total: "9.50" } },
-        },
-      ];
+      const event = (partition: number, offset: string): TopicEvent => ({
+        partition,
+        offset,
+        timestamp: "2026-01-01T00:00:00.000Z",
+        key: { id: "1" },
+        value: { op: "c", after: { id: "1", total: "9.50" } },
+      });
+      yield {
+        from: new Map([
+          [0, 0n],
+          [1, 41n],
+          [2, 7n],
+        ]),
+        events: [event(1, "41"), event(0, "0")],
+      };
       await Promise.resolve();
     };
     expect((await app.inject({ url: "/v1/topics" })).json().topics[0]).toMatchObject({
@@ -176,9 +182,12 @@ describe("topics", () => {
       url: "/v1/topics/orders-db.public.orders/events?from=earliest",
       headers: { "last-event-id": "1:40" },
     });
-    expect(parseSse(res.body)).toEqual([
+    // Each id is the position on every partition (-1: nothing delivered there yet), so the last id alone
+    // resumes all of them.
+    expect(parseSse(res.body).map((e) => e.id)).toEqual(["0:-1,1:41,2:6", "0:0,1:41,2:6"]);
+    expect(parseSse(res.body).slice(0, 1)).toEqual([
       {
-        id: "1:41",
+        id: "0:-1,1:41,2:6",
         event: "change",
         data: {
           partition: 1,
@@ -190,6 +199,15 @@ describe("topics", () => {
       },
     ]);
     expect(seen).toEqual({ kind: "resume", next: new Map([[1, 41n]]), otherwise: "earliest" });
+    expect(parseStart(undefined, "0:-1,1:41,2:6")).toEqual({
+      kind: "resume",
+      next: new Map([
+        [0, 0n],
+        [1, 42n],
+        [2, 7n],
+      ]),
+      otherwise: "earliest",
+    });
 
     const unknown = await app.inject({ url: "/v1/topics/nope/events" });
     expect(unknown.statusCode).toBe(404);
@@ -216,7 +234,7 @@ describe("topics", () => {
         [0, 6n],
         [2, 10n],
       ]),
-      otherwise: "latest",
+      otherwise: "earliest",
     });
   });
 });

@@ -12,7 +12,7 @@ import type {
   SourceProblem,
   SourceRuntime,
   SourceStatus,
-  TopicEvent,
+  TopicBatch,
   TopicInfo,
   TopicRuntime,
   TopicStart,
@@ -131,7 +131,7 @@ export class FakeViews implements ViewRuntime {
 
 export class FakeTopics implements TopicRuntime {
   list: TopicInfo[] = [];
-  events: (topic: string, start: TopicStart, signal: AbortSignal) => AsyncIterable<TopicEvent[]> =
+  events: (topic: string, start: TopicStart, signal: AbortSignal) => AsyncIterable<TopicBatch> =
     async function* () {};
   lastStart: TopicStart | null = null;
 

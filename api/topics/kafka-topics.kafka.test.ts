@@ -186,7 +186,9 @@ describe("topics over Kafka", () => {
     );
     const first = all.find((e) => e.data.value.id === "3")!;
     expect(first.data).toMatchObject({ partition: 1, key: { id: "3" }, value: { id: "3", total: "3.50" } });
-    expect(first.id).toBe(`1:${first.data.offset}`);
+    // The id is the stream's position on every partition (the last offset delivered on each).
+    expect(first.id).toMatch(new RegExp(`^0:(-1|\\d+),1:${first.data.offset}$`));
+    expect(all.at(-1)!.id).toBe("0:4,1:4");
     // per partition, in offset order
     for (const p of [0, 1]) {
       const offsets = all.filter((e) => e.data.partition === p).map((e) => Number(e.data.offset));
@@ -224,7 +226,7 @@ describe("topics over Kafka", () => {
     await new Promise((r) => setTimeout(r, 1000));
     const slowEvents: Received["data"][] = [];
     for (let next = await firstPull; !next.done;) {
-      slowEvents.push(...next.value.map((e) => e as unknown as Received["data"]));
+      slowEvents.push(...next.value.events.map((e) => e as unknown as Received["data"]));
       if (slowEvents.length >= 600) break;
       next = await iterator.next();
     }
@@ -269,5 +271,29 @@ describe("topics over Kafka", () => {
     await produce(9000, 2);
     expect((await live).map((e) => e.data.value.id).sort()).toEqual(["9000", "9001"]);
     await settle(0);
+  });
+
+  it("resumes a live stream from only the last id received, losing no partition's events", async () => {
+    const live = readSse(`/v1/topics/${topic}/events`, 3);
+    await new Promise((r) => setTimeout(r, 1500));
+    await produce(20_000, 3); // partitions 0, 1, 0
+    const got = await live;
+    const last = got.at(-1)!.id;
+    expect(last).toMatch(/^0:\d+,1:\d+$/);
+    // Written while the client was away, on both partitions; the client sends back only its last id.
+    await produce(20_003, 6);
+    const resumed = await readSse(`/v1/topics/${topic}/events`, 6, { "last-event-id": last });
+    expect(resumed.map((e) => Number(e.data.value.id)).sort((a, b) => a - b)).toEqual([
+      20_003, 20_004, 20_005, 20_006, 20_007, 20_008,
+    ]);
+    // Resuming from an id in the middle of the earliest stream gives exactly the rest.
+    const all = await readSse(`/v1/topics/${topic}/events?from=earliest`, 4624); // 4615 before this test, 9 here
+    const rest = await readSse(`/v1/topics/${topic}/events`, 24, { "last-event-id": all[4599]!.id });
+    expect(rest.map((e) => e.data.value.id).sort()).toEqual(
+      all
+        .slice(4600)
+        .map((e) => e.data.value.id)
+        .sort(),
+    );
   });
 });

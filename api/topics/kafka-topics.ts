@@ -8,7 +8,7 @@ import { decodeWire, toJsonValue, wireSchemaId } from "../../lib/avro.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Catalog } from "../catalog/catalog.ts";
-import type { TopicEvent, TopicInfo, TopicRuntime, TopicStart } from "../runtime.ts";
+import type { TopicBatch, TopicEvent, TopicInfo, TopicRuntime, TopicStart } from "../runtime.ts";
 import type { RegistryClient } from "./registry-client.ts";
 import { SharedTail } from "./shared-tail.ts";
 
@@ -99,7 +99,7 @@ export class KafkaTopics implements TopicRuntime {
     );
   }
 
-  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]> {
+  events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicBatch> {
     // Live subscribers share one consumer per topic; any other start position reads on its own.
     if (start.kind === "latest") return this.#tail(topic).subscribe(signal);
     return this.#dedicated(topic, start, signal);
@@ -124,8 +124,10 @@ export class KafkaTopics implements TopicRuntime {
     return tail;
   }
 
-  async *#dedicated(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicEvent[]> {
+  async *#dedicated(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicBatch> {
     const positions = await this.#positions(topic, start);
+    // Where the reader stands (next offset per partition): each batch says where it starts.
+    const position = new Map(positions);
     const queue: TopicEvent[] = [];
     let wake: (() => void) | null = null;
     let failure: unknown = null;
@@ -174,7 +176,10 @@ export class KafkaTopics implements TopicRuntime {
       while (!signal.aborted) {
         if (queue.length > 0) {
           // Everything queued so far in one piece: one socket write for the lot.
-          yield queue.splice(0);
+          const events = queue.splice(0);
+          const from = new Map(position);
+          for (const e of events) position.set(e.partition, BigInt(e.offset) + 1n);
+          yield { from, events };
           continue;
         }
         if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));

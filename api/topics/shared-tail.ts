@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
-import type { TopicEvent } from "../runtime.ts";
+import type { TopicBatch, TopicEvent } from "../runtime.ts";
 
 export interface SharedTailDeps {
   kafka: Kafka;
@@ -20,7 +20,7 @@ export interface SharedTailDeps {
   /** The end offset of every partition now. */
   latest(): Promise<Map<number, bigint>>;
   /** A dedicated consumer from these next offsets (for a subscriber that fell behind). */
-  dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicEvent[]>;
+  dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicBatch>;
   /** The shared consumer stops this long after its last live subscriber left (default 30 s). */
   idleStopMs?: number;
 }
@@ -35,7 +35,7 @@ export interface SharedTailDeps {
 export const tailFetchWaitMs = 20;
 
 interface Subscriber {
-  queue: TopicEvent[][];
+  queue: TopicBatch[];
   queued: number;
   /** Next offset per partition after the last queued event. */
   next: Map<number, bigint>;
@@ -67,7 +67,7 @@ export class SharedTail {
     this.#deps = deps;
   }
 
-  async *subscribe(signal: AbortSignal): AsyncIterable<TopicEvent[]> {
+  async *subscribe(signal: AbortSignal): AsyncIterable<TopicBatch> {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     await this.#ensureStarted();
@@ -83,10 +83,10 @@ export class SharedTail {
     this.#subscribers.add(sub);
     try {
       while (!signal.aborted) {
-        const events = sub.queue.shift();
-        if (events) {
-          sub.queued -= events.length;
-          yield events;
+        const batch = sub.queue.shift();
+        if (batch) {
+          sub.queued -= batch.events.length;
+          yield batch;
           continue;
         }
         if (sub.overflowed) break;
@@ -139,6 +139,8 @@ export class SharedTail {
     this.#pending = [];
     const next = new Map(this.#pendingNext);
     this.#pendingNext.clear();
+    // Every live subscriber stands at the shared position, so one batch (and one encoded frame) serves all.
+    const batch: TopicBatch = { from: new Map(this.#position), events };
     for (const [p, o] of next) this.#position.set(p, o);
     if (events.length === 0) return;
     for (const sub of this.#subscribers) {
@@ -146,7 +148,7 @@ export class SharedTail {
       if (sub.queued > 0 && sub.queued + events.length > this.#deps.queueSize) {
         sub.overflowed = true;
       } else {
-        sub.queue.push(events);
+        sub.queue.push(batch);
         sub.queued += events.length;
         for (const [p, o] of next) sub.next.set(p, o);
       }

@@ -13,8 +13,19 @@ export const SESSION_OPTIONS =
 /** Every column comes back as its text: the converters in pg-types.ts are the only parsers. */
 const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
-export function connect(url: string, extra: Partial<pg.ClientConfig> = {}): pg.Client {
-  return new pg.Client({ connectionString: url, options: SESSION_OPTIONS, types: textTypes, ...extra });
+/**
+ * A client that never takes the process down: pg emits 'error' when the server ends a connection (restart,
+ * pg_terminate_backend), and an 'error' event without a listener kills Node. `onError` hears of it (a session
+ * fails and retries); without one the loss shows at the next query, which rejects.
+ */
+export function connect(
+  url: string,
+  extra: Partial<pg.ClientConfig> = {},
+  onError?: (err: Error) => void,
+): pg.Client {
+  const client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS, types: textTypes, ...extra });
+  client.on("error", (err) => onError?.(err));
+  return client;
 }
 
 export class TypeCatalog {

@@ -61,6 +61,22 @@ export async function runSession(
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     cleanups.length = 0;
   };
+  const abort = new AbortController();
+  hooks.signal.addEventListener("abort", () => abort.abort(), { once: true });
+  // A connection the server ends (restart, pg_terminate_backend) must fail this session, never the process:
+  // during set-up it aborts the snapshot and the session throws `lost`; once streaming it fails the session.
+  // Either way the connector shows `failed` with the error and retries.
+  let lost: MeshError | null = null;
+  let onLost = (err: Error): void => {
+    lost ??= connectionLost(err);
+    abort.abort();
+  };
+  const open = async (): Promise<pg.Client> => {
+    const c = connect(def.url, {}, (err) => onLost(err));
+    await c.connect();
+    cleanups.push(() => c.end());
+    return c;
+  };
   try {
     const problems = await checkPostgresPrerequisites(def);
     const busy = problems.find((p) => p.code === "slot_in_use" || p.code === "unreachable");
@@ -70,9 +86,7 @@ export async function runSession(
       const code = problems.some((p) => p.code === "auth") ? "MESH_SOURCE_AUTH" : "MESH_SOURCE_PREREQUISITE";
       throw new MeshError(code, problems.map((p) => `${p.message} (fix: ${p.fix})`).join("; "), { problems });
     }
-    const client = connect(def.url);
-    await client.connect();
-    cleanups.push(() => client.end());
+    const client = await open();
     const db = (await client.query<{ db: string }>("SELECT current_database() AS db")).rows[0]?.db ?? "";
     const captured = await resolveTables(client, def.tables);
     const outbox = await resolveTables(client, def.outbox?.tables ?? []);
@@ -126,16 +140,12 @@ export async function runSession(
     const stateKey = `${def.name}/postgres`;
     const state = ((await deps.offsets.load(stateKey)) ?? {}) as SnapshotState;
     const exists = await slotExists(client, slot);
-    const abort = new AbortController();
-    hooks.signal.addEventListener("abort", () => abort.abort(), { once: true });
     cleanups.push(() => Promise.resolve(abort.abort()));
     if (def.snapshot !== "never" && (!exists || state.snapshotDone !== true)) {
       if (exists) await dropSlot(client, slot);
       await deps.offsets.save(stateKey, { snapshotDone: false });
       const created = await createSlot(def.url, slot, true);
-      const snapClient = connect(def.url);
-      await snapClient.connect();
-      cleanups.push(() => snapClient.end());
+      const snapClient = await open();
       try {
         await beginSnapshotTransaction(snapClient, created.snapshotName ?? "");
       } finally {
@@ -261,9 +271,7 @@ export async function runSession(
     await stream.start();
 
     // Its own connection: the main one may be busy with a TOAST fetch or a catalogue query.
-    const hbClient = connect(def.url);
-    await hbClient.connect();
-    cleanups.push(() => hbClient.end());
+    const hbClient = await open();
     let beating = false;
     const tick = setInterval(() => void heartbeat(), deps.heartbeatIntervalMs ?? 10_000);
     cleanups.push(() => Promise.resolve(clearInterval(tick)));
@@ -278,9 +286,9 @@ export async function runSession(
         await stream?.confirm(processor.confirmed);
         const lag = await slotLag(hbClient, slot);
         status.lagBytes = lag?.lagBytes ?? null;
-        const ackedAt = processor.lastAckedCommitMicros;
+        const pendingSince = processor.oldestPendingCommitMicros;
         status.lagSeconds =
-          processor.idle || ackedAt === null ? 0 : Math.max(0, Date.now() / 1000 - Number(ackedAt) / 1e6);
+          pendingSince === null ? 0 : Math.max(0, Date.now() / 1000 - Number(pendingSince) / 1e6);
       } catch (err) {
         deps.logger.warn({ err, source: def.name }, "heartbeat failed");
       } finally {
@@ -292,9 +300,7 @@ export async function runSession(
     const incKey = `${def.name}/postgres-incremental`;
     let incState: IncrementalState | null = await loadIncrementalState(deps.offsets, incKey);
     let incRunning: Promise<void> | null = null;
-    const incClient = connect(def.url);
-    await incClient.connect();
-    cleanups.push(() => incClient.end());
+    const incClient = await open();
     const runIncremental = (): void => {
       // Once aborted (stop, pause, failure) the driver returns at once: re-running it would spin forever.
       if (incRunning || !incState || abort.signal.aborted) return;
@@ -328,6 +334,8 @@ export async function runSession(
         });
     };
     runIncremental();
+    if (lost) throw lost;
+    onLost = (err) => fail(connectionLost(err));
     status.state = "streaming";
     status.error = null;
     hooks.onReady();
@@ -361,8 +369,17 @@ export async function runSession(
     };
   } catch (err) {
     await cleanup();
-    throw err;
+    throw lost ?? err;
   }
+}
+
+function connectionLost(err: Error): MeshError {
+  return new MeshError(
+    "MESH_SOURCE_UNREACHABLE",
+    `lost a connection to the source database: ${err.message}; retrying`,
+    {},
+    { cause: err },
+  );
 }
 
 async function fetchColumns(

@@ -30,6 +30,9 @@ export async function createSlot(url: string, slot: string, exportSnapshot: bool
     options: SESSION_OPTIONS,
     replication: "database",
   } as pg.ClientConfig);
+  // Without a listener a server-ended connection would kill the process; its loss shows where it is used
+  // (importing the exported snapshot fails).
+  repl.on("error", () => undefined);
   await repl.connect();
   try {
     const res = await repl.query<{ consistent_point: string; snapshot_name: string | null }>(

@@ -59,8 +59,6 @@ export class StreamProcessor {
   private txn: OpenTxn | null = null;
   private checkpoints: { seq: number; lsn: bigint; commitMicros: bigint; events: number }[] = [];
   confirmed = 0n;
-  /** Commit time (micros) of the last transaction whose events are all acknowledged. */
-  lastAckedCommitMicros: bigint | null = null;
 
   constructor(deps: StreamProcessorDeps) {
     this.deps = deps;
@@ -70,6 +68,16 @@ export class StreamProcessor {
   /** While a table is stopped, nothing is confirmed: its unwritten changes stay in the slot for a restart. */
   get frozen(): boolean {
     return this.deps.writer.failedTables().size > 0;
+  }
+
+  /**
+   * Commit time (micros) of the oldest source transaction received but not yet all acknowledged by Kafka
+   * (null when none): the source's lag is now minus this, so an idle source shows 0 however long ago its
+   * last change was.
+   */
+  get oldestPendingCommitMicros(): bigint | null {
+    for (const cp of this.checkpoints) if (cp.commitMicros > 0n) return cp.commitMicros;
+    return this.txn?.commitMicros ?? null;
   }
 
   get idle(): boolean {
@@ -290,10 +298,7 @@ export class StreamProcessor {
         this.confirmed = cp.lsn;
         advanced = true;
       }
-      if (cp.commitMicros > 0n) {
-        this.lastAckedCommitMicros = cp.commitMicros;
-        this.deps.onTransactionAcked?.(cp.commitMicros, cp.events);
-      }
+      if (cp.commitMicros > 0n) this.deps.onTransactionAcked?.(cp.commitMicros, cp.events);
     }
     if (advanced) this.deps.confirm(this.confirmed);
   }

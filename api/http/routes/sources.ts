@@ -230,9 +230,17 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const source = mustGet(ctx, request.params.name);
       const dropSlot = request.query.dropSlot === "true";
-      if (dropSlot) ctx.reconciler.dropSlotOnDelete(source.name);
-      await ctx.catalog.deleteSource(source.name);
+      const dropped = dropSlot ? ctx.reconciler.dropSlotOnDelete(source.name) : null;
+      try {
+        await ctx.catalog.deleteSource(source.name);
+      } catch (err) {
+        ctx.reconciler.cancelDropSlot(source.name);
+        throw err;
+      }
       await ctx.reconciler.settled("source", source.name);
+      // The source is deleted either way; a slot left behind is an error naming it and the SQL to drop it.
+      const failure = await dropped;
+      if (failure) throw failure;
       return { deleted: source.name, droppedSlot: dropSlot };
     },
   );

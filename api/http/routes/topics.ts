@@ -1,7 +1,7 @@
 // /v1/topics: every domain topic with its owner, and its events as server-sent JSON envelopes.
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
-import type { TopicEvent, TopicStart } from "../../runtime.ts";
+import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
 import { sseFrame, streamSse } from "../sse.ts";
 
@@ -21,23 +21,27 @@ const topicSchema = {
   },
 } as const;
 
-/** `from` and `Last-Event-ID` → where each partition starts. Last-Event-ID wins: it is a reconnect. */
+/**
+ * `from` and `Last-Event-ID` → where each partition starts. Last-Event-ID wins: it is a reconnect. An id is the
+ * stream's position on every partition (`0:22,1:38,2:-1`: the last offset delivered, -1 before the first), so
+ * a client that kept only the last id resumes every partition exactly. A partition the id does not name was
+ * created after it, so all of it is new to the client: it starts at earliest.
+ */
 export function parseStart(from: string | undefined, lastEventId: string | undefined): TopicStart {
   if (lastEventId !== undefined && lastEventId !== "") {
     const next = new Map<number, bigint>();
-    // One id per event is `<partition>:<offset>`; a list `0:5,1:9` resumes several partitions at once.
     for (const part of lastEventId.split(",")) {
-      const m = /^(\d+):(\d+)$/.exec(part.trim());
+      const m = /^(\d+):(-1|\d+)$/.exec(part.trim());
       if (!m) {
         throw new MeshError(
           "MESH_BAD_REQUEST",
-          `Last-Event-ID "${lastEventId}" is not <partition>:<offset>`,
+          `Last-Event-ID "${lastEventId}" is not a list of <partition>:<offset> (e.g. 0:22,1:38)`,
           { lastEventId },
         );
       }
       next.set(Number(m[1]), BigInt(m[2]!) + 1n);
     }
-    return { kind: "resume", next, otherwise: from === "earliest" ? "earliest" : "latest" };
+    return { kind: "resume", next, otherwise: "earliest" };
   }
   if (from === undefined || from === "latest") return { kind: "latest" };
   if (from === "earliest") return { kind: "earliest" };
@@ -55,26 +59,40 @@ export function parseStart(from: string | undefined, lastEventId: string | undef
   );
 }
 
-// Live subscribers of a topic share each fetch's array of events (api/topics/shared-tail.ts): encode it once.
-const frames = new WeakMap<TopicEvent[], Buffer>();
+/** The SSE id for a position (next offset per partition): the last offset delivered on each, in partition order. */
+export function positionId(next: ReadonlyMap<number, bigint>): string {
+  return [...next]
+    .sort((a, b) => a[0] - b[0])
+    .map(([p, o]) => `${p}:${o - 1n}`)
+    .join(",");
+}
 
-function framesOf(events: TopicEvent[]): Buffer {
-  let frame = frames.get(events);
-  if (frame === undefined) {
-    frame = Buffer.concat(
-      events.map((event) =>
-        sseFrame(`${event.partition}:${event.offset}`, "change", {
+// Live subscribers of a topic share each fetch's batch (api/topics/shared-tail.ts): encode it once.
+const frames = new WeakMap<TopicBatch, { frame: Buffer; id: string }>();
+
+function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
+  let encoded = frames.get(batch);
+  if (encoded === undefined) {
+    const position = new Map(batch.from);
+    let id = positionId(position);
+    const parts: Buffer[] = [];
+    for (const event of batch.events) {
+      position.set(event.partition, BigInt(event.offset) + 1n);
+      id = positionId(position);
+      parts.push(
+        sseFrame(id, "change", {
           partition: event.partition,
           offset: event.offset,
           timestamp: event.timestamp,
           key: event.key,
           value: event.value,
         }),
-      ),
-    );
-    frames.set(events, frame);
+      );
+    }
+    encoded = { frame: Buffer.concat(parts), id };
+    frames.set(batch, encoded);
   }
-  return frame;
+  return encoded;
 }
 
 export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -127,15 +145,10 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
         });
       }
       await streamSse(request, reply, async function* (signal) {
-        for await (const events of ctx.topics.events(topic, start, signal)) {
-          const last = events.at(-1);
-          if (!last) continue;
-          yield {
-            id: `${last.partition}:${last.offset}`,
-            event: "change",
-            data: null,
-            frame: framesOf(events),
-          };
+        for await (const batch of ctx.topics.events(topic, start, signal)) {
+          if (batch.events.length === 0) continue;
+          const { frame, id } = framesOf(batch);
+          yield { id, event: "change", data: null, frame };
         }
       });
     },
