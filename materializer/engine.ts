@@ -47,6 +47,8 @@ interface Running {
   state: ViewState;
   runner: ViewRunner;
   feed: EventEmitter;
+  /** getView's answer (info()), built on first use. */
+  info?: ViewInfo;
 }
 
 const CATALOG = Buffer.from("c");
@@ -167,11 +169,27 @@ export class MaterializerEngine implements ViewEngine {
         });
     }
     if (v.plan.indexes.some((ix) => ix.join("\u0000") === columns.join("\u0000"))) return;
+    // The view stays queryable (its runner paused) while the index is built; a failed build restores it.
     await v.runner.stop();
-    this.views.delete(name);
     const plan: ViewPlan = { ...v.plan, indexes: [...v.plan.indexes, columns] };
     const state = new ViewState(this.options.db, plan);
     const index = plan.indexes.length - 1;
+    // Entries left by a build that crashed or failed would otherwise pollute this index number.
+    const indexRange = Layout.range(state.layout.viewIndex(index, Buffer.alloc(0)));
+    try {
+      await this.options.db.clear(indexRange);
+      await this.buildIndex(state, index, columns);
+    } catch (err) {
+      await this.options.db.clear(indexRange);
+      await this.run(v.plan);
+      throw err;
+    }
+    await this.run(plan);
+  }
+
+  /** Writes index `index` over every stored row, then the plan that declares it, in the last batch. */
+  private async buildIndex(state: ViewState, index: number, columns: string[]): Promise<void> {
+    const plan = state.plan;
     const kinds = columns.map((c) => state.columnKind(c));
     const base = state.layout.viewRow(Buffer.alloc(0)).length;
     let ops: BatchOp[] = [];
@@ -197,9 +215,8 @@ export class MaterializerEngine implements ViewEngine {
         ops = [];
       }
     }
-    ops.push({ type: "put", key: this.catalogKey(name), value: Buffer.from(JSON.stringify(plan)) });
+    ops.push({ type: "put", key: this.catalogKey(plan.name), value: Buffer.from(JSON.stringify(plan)) });
     await this.options.db.batch(ops);
-    await this.run(plan);
   }
 
   async dropView(name: string): Promise<void> {
@@ -210,9 +227,14 @@ export class MaterializerEngine implements ViewEngine {
     await this.options.db.clear(Layout.range(v.state.layout.prefix));
   }
 
+  /**
+   * Built once per running view: queries look the view up on every request (column types, value checks),
+   * and its status walks every partition and the parked list, so `status` is computed only when read.
+   */
   private info(v: Running): ViewInfo {
-    const status = v.runner.status();
-    return {
+    if (v.info) return v.info;
+    const runner = v.runner;
+    v.info = {
       name: v.plan.name,
       sql: v.plan.sql,
       key: v.plan.key.map((k) => k.name),
@@ -220,8 +242,11 @@ export class MaterializerEngine implements ViewEngine {
       columns: v.plan.columns.map((c) => ({ name: c.name, type: c.type })),
       indexes: v.plan.indexes,
       topics: v.state.topics(),
-      status,
+      get status() {
+        return runner.status();
+      },
     };
+    return v.info;
   }
 
   listViews(): ViewInfo[] {
@@ -233,9 +258,9 @@ export class MaterializerEngine implements ViewEngine {
   }
 
   private ready(v: Running, stale: boolean | undefined): boolean {
-    const s = v.runner.status();
-    if (s.state === "ready") return true;
+    if (v.runner.isReady()) return true;
     if (stale) return false;
+    const s = v.runner.status();
     throw new MeshError(
       "MESH_VIEW_NOT_READY",
       `view ${v.plan.name} is ${s.state} (${Math.round(s.progress * 100)}% done); retry, or read it stale`,

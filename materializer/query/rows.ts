@@ -41,14 +41,15 @@ export async function getRow(
     );
   }
   const values = key.map((v, i) => coerce(v, plan.key[i]?.kind ?? "any"));
-  const buf = await db.get(
-    state.layout.viewRow(
-      encodeKey(
-        values,
-        values.map((v, i) => encodeKind(plan.key[i]?.kind ?? "any", v)),
-      ),
+  const at = state.layout.viewRow(
+    encodeKey(
+      values,
+      values.map((v, i) => encodeKind(plan.key[i]?.kind ?? "any", v)),
     ),
   );
+  // One key from the block cache: the synchronous get measured ~4 µs against ~13 µs for the async one (a
+  // thread-pool round trip), and a point lookup was ~98% of the API's lookup handler.
+  const buf = db.getSync(at);
   if (!buf) return null;
   const stored = state.format.unpackView(buf);
   if (accept && !(await accept([stored]))[0]) return null;
@@ -226,14 +227,20 @@ export async function queryRows(
   const base = state.layout.viewRow(Buffer.alloc(0));
   // Entries come in chunks (one native call each) rather than one await per entry; index entries' rows
   // are fetched with one getMany per chunk.
-  const it = db.iterator(options);
+  // Index entries and the rows they point at are read from one snapshot, so a transaction applied between
+  // the two reads cannot make a page show a state the source never had.
+  const snapshot = index >= 0 ? db.snapshot() : undefined;
+  const it = db.iterator({ ...options, snapshot });
   try {
     outer: for (;;) {
       const chunk = await it.nextv(Math.min(Math.max(limit + 1, 64), 1000));
       if (chunk.length === 0) break;
       const rowsOf =
         index >= 0
-          ? await db.getMany(chunk.map(([, value]) => Buffer.concat([base, value])))
+          ? await db.getMany(
+              chunk.map(([, value]) => Buffer.concat([base, value])),
+              { snapshot },
+            )
           : chunk.map(([, value]) => value);
       const candidates = rowsOf.map((buf) => {
         const stored: StoredViewRow | null = buf ? state.format.unpackView(buf) : null;
@@ -257,6 +264,7 @@ export async function queryRows(
     }
   } finally {
     await it.close();
+    await snapshot?.close();
   }
   // A page that stopped at the limit or the scan bound continues after its last scanned entry.
   const next = !exhausted && last ? encodeCursor(path, last.toString("hex")) : null;
