@@ -15,6 +15,7 @@ describe("mesh api config", () => {
       advertiseUrl: undefined,
       secretKey: undefined,
       secretKeyFile: ".mesh/data/secret.key",
+      materializerUrls: [],
     });
     const c = parseApiConfig(["--port=9000", "--brokers", "a:1, b:2", "--data-dir", "/d"], {
       MESH_API_PORT: "1",
@@ -39,5 +40,24 @@ describe("mesh api config", () => {
     expect(() => parseApiConfig(["--port", "x"], {})).toThrow(/port number/);
     expect(() => parseApiConfig(["--port"], {})).toThrow(/needs a value/);
     expect(() => parseApiConfig([], { MESH_API_CONNECT: "yes" })).toThrow(/true or false/);
+    expect(() => parseApiConfig(["--materializer", "127.0.0.1:9000"], {})).toThrow(/http\(s\):\/\/host:port/);
+    // Credentials in a member URL would show in /v1/status and errors: refused.
+    expect(() => parseApiConfig([], { MESH_MATERIALIZER_URLS: "http://u:p@m:1" })).toThrow(
+      expect.objectContaining({ code: "MESH_BAD_REQUEST", details: { option: "materializer" } }),
+    );
+  });
+
+  it("reads the materializers answering view routes from --materializer or MESH_MATERIALIZER_URLS", () => {
+    expect(parseApiConfig(["--materializer", "http://a:1/, http://b:2"], {}).materializerUrls).toEqual([
+      "http://a:1",
+      "http://b:2",
+    ]);
+    const fromEnv = parseApiConfig([], { MESH_MATERIALIZER_URLS: "https://m:9" });
+    expect(fromEnv.materializerUrls).toEqual(["https://m:9"]);
+    expect(
+      parseApiConfig(["--materializer=http://c:3"], { MESH_MATERIALIZER_URLS: "http://m:9" }),
+    ).toMatchObject({
+      materializerUrls: ["http://c:3"],
+    });
   });
 });

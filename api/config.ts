@@ -21,6 +21,11 @@ export interface ApiConfig {
   secretKey: string | undefined;
   /** Used without MESH_SECRET_KEY: read if present, generated (mode 0600) on the first write otherwise. */
   secretKeyFile: string;
+  /**
+   * `mesh materialize --listen` processes that answer this API's view routes (remote-views.ts); empty: the
+   * views are served by an embedded engine (mesh up) or not at all.
+   */
+  materializerUrls: string[];
 }
 
 const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
@@ -34,6 +39,7 @@ const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
   "catalog-topic": { env: "MESH_CATALOG_TOPIC", key: "catalogTopic" },
   "secret-key-file": { env: "MESH_SECRET_KEY_FILE", key: "secretKeyFile" },
   "advertise-url": { env: "MESH_API_ADVERTISE_URL", key: "advertiseUrl" },
+  materializer: { env: "MESH_MATERIALIZER_URLS", key: "materializerUrls" },
 };
 
 export const apiConfigHelp = `options (flag, then env, then default):
@@ -46,6 +52,8 @@ export const apiConfigHelp = `options (flag, then env, then default):
   --connect     MESH_API_CONNECT     true (run connectors in this process)
   --catalog-topic MESH_CATALOG_TOPIC _mesh_catalog
   --advertise-url MESH_API_ADVERTISE_URL http://<host>:<port> (how other API processes reach this one)
+  --materializer MESH_MATERIALIZER_URLS (none) http://host:port[,..] of \`mesh materialize --listen\`
+                processes answering the view routes (their catalog topic must be this API's)
   --secret-key-file MESH_SECRET_KEY_FILE <data dir>/secret.key (generated once, mode 0600)
                 MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file`;
 
@@ -83,6 +91,24 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     });
   }
   const dataDir = get("data-dir", ".mesh/data");
+  const materializerUrls = get("materializer", "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of materializerUrls) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(u);
+    } catch {
+      // reported below
+    }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.username || parsed.password)
+      throw new MeshError(
+        "MESH_BAD_REQUEST",
+        `--materializer / MESH_MATERIALIZER_URLS must be http(s)://host:port URLs, comma-separated (got "${u}")`,
+        { option: "materializer" },
+      );
+  }
   return {
     host: get("host", "127.0.0.1"),
     port,
@@ -98,5 +124,6 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     advertiseUrl: get("advertise-url", "") || undefined,
     secretKey: env.MESH_SECRET_KEY || undefined,
     secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),
+    materializerUrls: materializerUrls.map((u) => u.replace(/\/+$/, "")),
   };
 }

@@ -60,9 +60,27 @@ export interface ViewStatus {
   progress: number | null;
   rows: number;
   lagMs: number | null;
-  /** Changes parked because a referenced row has not arrived yet (join inputs out of step). */
-  parked: number;
+  /**
+   * Input records the view could not apply (undecodable, or a value of a type the view cannot use), with
+   * the reason; each holds back its key's later records until retried or skipped. At most PARKED_LISTED,
+   * oldest first per key.
+   */
+  parked: ParkedInfo[];
+  /** How many records are parked in all (the list above may be cut short). */
+  parkedCount: number;
 }
+
+export interface ParkedInfo {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** The record's Kafka key (hex): what retry and skip name. */
+  key: string;
+  reason: string;
+}
+
+/** How many parked records a view's status lists. */
+export const PARKED_LISTED = 100;
 
 export interface ViewInfo {
   name: string;
@@ -100,6 +118,15 @@ export interface ViewRuntime {
   queryRows(name: string, query: RowQuery): Promise<{ rows: Record<string, unknown>[]; next: string | null }>;
   /** Changes from `from` ("latest", "earliest" or a Last-Event-ID), ending when the signal aborts. */
   changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange>;
+  /**
+   * Operator action on a parked key (docs/api.md): retry re-reads its parked records in order, skip drops
+   * the oldest first; MESH_NOT_FOUND if the key has none. Absent where views run in other processes.
+   */
+  resolveParked?(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }>;
 }
 
 export interface TopicInfo {

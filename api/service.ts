@@ -9,8 +9,11 @@ import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
 import { EngineViews } from "./adapters/engine-views.ts";
+import { answerLocally } from "./adapters/local-answers.ts";
 import { DependencyHealth } from "./adapters/health.ts";
 import { NoViews } from "./adapters/no-views.ts";
+import { RemoteViews } from "./adapters/remote-views.ts";
+import { sourceChecks } from "./adapters/source-health.ts";
 import { Catalog } from "./catalog/catalog.ts";
 import { KafkaCatalogLog } from "./catalog/kafka-log.ts";
 import { CredentialCipher } from "./catalog/secrets.ts";
@@ -76,9 +79,19 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
     url: advertised,
     check: async (def) => (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem),
   });
-  const views = options.viewEngine ? new EngineViews(options.viewEngine) : new NoViews();
+  // Views: the embedded engine (mesh up), else the `mesh materialize` processes given with --materializer.
+  const remote =
+    !options.viewEngine && config.materializerUrls.length > 0
+      ? new RemoteViews({ urls: config.materializerUrls, registryUrl: config.registryUrl, logger })
+      : null;
+  await remote?.start();
+  const engineViews = options.viewEngine ? new EngineViews(options.viewEngine) : null;
+  const views = engineViews ?? remote ?? new NoViews();
   const topics = new KafkaTopics({ kafka, registry, catalog, logger });
-  const health = new DependencyHealth(kafka, registry);
+  const health = new DependencyHealth(kafka, registry, [
+    () => (remote ? remote.checks() : Promise.resolve([])),
+    () => sourceChecks(catalog, sources.runningHere()),
+  ]);
   const reconciler = new Reconciler({ catalog, sources, views, logger });
   const app = await buildApi(
     {
@@ -94,13 +107,15 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
           registry: { url: config.registryUrl },
           kafka: { brokers: config.brokers.join(",") },
           connect: { inProcess: config.connect, running: sources.runningHere() },
-          materialize: { inProcess: options.viewEngine !== undefined },
+          materialize: { inProcess: options.viewEngine !== undefined, urls: config.materializerUrls },
           ...options.roles?.(),
         },
       }),
     },
     { logger },
   );
+  // An embedded engine in a split-view group answers other members' forwarded queries (x-mesh-local).
+  if (engineViews && options.viewEngine) answerLocally(app, engineViews, options.viewEngine);
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
@@ -119,6 +134,7 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
       await sources.stop();
       await board.stop();
       await topics.stop();
+      remote?.stop();
       await catalog.stop();
     },
   };

@@ -98,6 +98,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "A view split across materializer processes needs per-partition counts in transaction markers; upgrade the source's connector (or run the view unsplit).",
   },
+  MESH_MARKER_UNDECODABLE: {
+    status: 500,
+    retryable: false,
+    doc: "A view stopped at a transaction marker it cannot decode (transactions after it could not be released whole); restore the marker's schema in the registry and restart, or recreate the view (docs/views.md, Parked records).",
+  },
   MESH_SECRET_KEY: {
     status: 500,
     retryable: false,

@@ -1,5 +1,5 @@
 // pino, JSON, with secrets redacted wherever they may appear (URLs with passwords, tokens, headers).
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -16,12 +16,16 @@ const redactPaths = [
   "headers.authorization",
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/** `destination` (default stdout) lets tests read what would be logged. */
+export function createLogger(
+  options: { level?: string; name?: string; destination?: DestinationStream } = {},
+): Logger {
+  const settings = {
     level: options.level ?? "info",
     ...(options.name ? { name: options.name } : {}),
     redact: { paths: redactPaths, censor: "[redacted]" },
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
 /** A logger that drops everything: for tests and libraries used without one. */

@@ -135,6 +135,8 @@ export async function startMaterializer(
       throw new Error("--listen on all interfaces needs --advertise http://<reachable host>:<port>");
     }
   }
+  // Embedded beside the API (mesh up --materializer-group): the API's server answers for it at `advertise`.
+  if (!server && config.group && config.advertise) url = config.advertise;
   engine = new MaterializerEngine({
     db,
     kafka,

@@ -31,7 +31,14 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
   app.get("/v1/views", () => ({
     views: getEngine()
       .listViews()
-      .map((v) => ({ name: v.name, status: v.status, split: getEngine().ownership(v.name) })),
+      .map((v) => ({
+        name: v.name,
+        sql: v.sql,
+        key: v.key,
+        columns: v.columns.map((c) => c.name),
+        status: v.status,
+        split: getEngine().ownership(v.name),
+      })),
   }));
 
   app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(

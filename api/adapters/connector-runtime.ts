@@ -39,6 +39,9 @@ export function toDefinition(record: SourceRecord): SourceDefinition {
   };
 }
 
+/** How long stop() waits for one connector (below `mesh up --stop-timeout`, so the source is named first). */
+const CONNECTOR_STOP_MS = 15_000;
+
 const tableProblems = new Set(["schema_missing", "table_missing", "no_primary_key"]);
 
 export function toSourceProblem(problem: Problem): SourceProblem {
@@ -107,11 +110,7 @@ export class ConnectorRuntime implements SourceRuntime {
     this.#running.delete(record.name);
     this.#resnapshots.delete(record.name);
     await current?.connector.stop();
-    if (options.dropSlot && record.kind === "postgres") {
-      await dropPostgresSlot(record).catch((err: unknown) => {
-        throw slotNotDropped(record, err);
-      });
-    }
+    if (options.dropSlot) await dropSourceSlot(record);
   }
 
   async snapshot(name: string, tables: string[]): Promise<void> {
@@ -145,9 +144,24 @@ export class ConnectorRuntime implements SourceRuntime {
   }
 
   async stop(): Promise<void> {
-    const all = [...this.#running.values()];
+    const all = [...this.#running.entries()];
     this.#running.clear();
-    await Promise.allSettled(all.map((r) => r.connector.stop()));
+    // A connector that does not stop (its database hangs) is named and left behind: shutdown must end.
+    await Promise.allSettled(
+      all.map(async ([name, r]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const hung = await Promise.race([
+          r.connector.stop().then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CONNECTOR_STOP_MS))),
+        ]);
+        clearTimeout(timer);
+        if (hung)
+          this.#options.logger.error(
+            { source: name },
+            `the connector of source ${name} did not stop within ${CONNECTOR_STOP_MS / 1000} s; left behind`,
+          );
+      }),
+    );
     await this.#producer?.disconnect().catch(() => undefined);
     this.#producer = null;
   }
@@ -216,7 +230,18 @@ export function slotNotDropped(record: SourceRecord, err: unknown): MeshError {
   );
 }
 
-/** DELETE ?dropSlot=true: the slot keeps WAL on the source forever if nobody drops it. */
+/**
+ * DELETE ?dropSlot=true, from the process that took the request (also one running no connectors): drops a
+ * Postgres source's slot and publication; throws slotNotDropped() when it cannot. Other kinds have no slot.
+ */
+export async function dropSourceSlot(record: SourceRecord): Promise<void> {
+  if (record.kind !== "postgres") return;
+  await dropPostgresSlot(record).catch((err: unknown) => {
+    throw slotNotDropped(record, err);
+  });
+}
+
+/** The slot keeps WAL on the source forever if nobody drops it. */
 async function dropPostgresSlot(record: SourceRecord): Promise<void> {
   const client = new pg.Client({ connectionString: record.url, connectionTimeoutMillis: 10_000 });
   // A server-ended connection must not kill the process: the query in flight rejects instead.

@@ -1,7 +1,8 @@
 // ViewRuntime on the materializer's ViewEngine (materializer/contract.ts): names views, renders rows and
 // changes as the API's lossless JSON (lib/avro.ts toJsonValue with each column's Avro type).
-import type avro from "avsc";
+import avro from "avsc";
 import { avroType, toJsonValue } from "../../lib/avro.ts";
+import { JsonStringType } from "../../lib/avro-logical.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import type {
   Row,
@@ -11,8 +12,15 @@ import type {
   ViewInfo as EngineViewInfo,
 } from "../../materializer/contract.ts";
 import type { ViewRecord } from "../catalog/records.ts";
-import type { RowQuery, ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts";
+import {
+  PARKED_LISTED,
+  type RowQuery,
+  type ViewChange,
+  type ViewInfo,
+  type ViewRuntime,
+} from "../runtime.ts";
 import { forwardRow, forwardRows, type ForwardOptions, type MemberPage } from "./split-views.ts";
+import { checkKeyValues, checkQueryValues } from "./query-values.ts";
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
 
@@ -30,7 +38,7 @@ export function viewNameOf(sql: string): string {
 
 export class EngineViews implements ViewRuntime {
   readonly #engine: ViewEngine;
-  readonly #types = new Map<string, { sql: string; columns: Map<string, avro.Type> }>();
+  readonly #types = new Map<string, { sql: string; columns: Map<string, Render> }>();
 
   readonly #forward: ForwardOptions;
 
@@ -58,23 +66,27 @@ export class EngineViews implements ViewRuntime {
   info(name: string): ViewInfo | undefined {
     const v = this.#engineView(name);
     if (!v) return undefined;
+    // Read once: the engine computes a view's status on every read.
+    const status = v.status;
     return {
       name: v.name,
       key: v.key,
       columns: v.columns.map((c) => c.name),
       status: {
-        state: v.status.state === "stopped" ? "failed" : v.status.state,
-        error: v.status.error ? `${v.status.error.code}: ${v.status.error.message}` : null,
-        progress: v.status.progress,
-        rows: v.status.rows,
-        lagMs: v.status.lagMs,
-        parked: v.status.parked.length,
+        state: status.state === "stopped" ? "failed" : status.state,
+        error: status.error ? `${status.error.code}: ${status.error.message}` : null,
+        progress: status.progress,
+        rows: status.rows,
+        lagMs: status.lagMs,
+        parked: status.parked.slice(0, PARKED_LISTED),
+        parkedCount: status.parked.length,
       },
     };
   }
 
   /** A split view's rows are spread over its group's members: ask them all (split-views.ts). */
   async getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+    this.#checkKey(name, key);
     const split = this.#engine.split?.(name);
     if (split && this.#engine.members)
       return forwardRow(name, await this.#engine.members(name), split.partitions, key, this.#forward);
@@ -85,6 +97,7 @@ export class EngineViews implements ViewRuntime {
     name: string,
     query: RowQuery,
   ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+    this.#checkQuery(name, query);
     const split = this.#engine.split?.(name);
     if (split && this.#engine.members) {
       const page = await forwardRows(
@@ -97,22 +110,26 @@ export class EngineViews implements ViewRuntime {
       return { rows: page.rows, next: page.next };
     }
     const page = await this.#engine.queryRows(name, this.#engineQuery(query));
-    return { rows: page.rows.map((r) => this.#render(name, r.row)), next: page.next };
+    const types = this.#columnTypes(name);
+    return { rows: page.rows.map((r) => this.#render(types, r.row)), next: page.next };
   }
 
   /** This process's own rows (a member's answer to a forwarded query: `x-mesh-local: 1`). */
   async localRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+    this.#checkKey(name, key);
     const found = await this.#engine.getRow(name, key);
-    return found ? this.#render(name, found.row) : undefined;
+    return found ? this.#render(this.#columnTypes(name), found.row) : undefined;
   }
 
   /** This process's own page with sort positions, for the coordinator's merge (split-views.ts). */
   async localRows(name: string, query: RowQuery): Promise<MemberPage> {
+    this.#checkQuery(name, query);
     const q = this.#engineQuery(query);
     if (!this.#engine.queryRowsPositioned) {
       const page = await this.#engine.queryRows(name, q);
+      const types = this.#columnTypes(name);
       return {
-        rows: page.rows.map((r) => this.#render(name, r.row)),
+        rows: page.rows.map((r) => this.#render(types, r.row)),
         next: page.next,
         path: "k",
         positions: [],
@@ -121,8 +138,9 @@ export class EngineViews implements ViewRuntime {
     }
     const page = await this.#engine.queryRowsPositioned(name, q);
     const ownership = this.#engine.ownership?.(name) ?? null;
+    const types = this.#columnTypes(name);
     return {
-      rows: page.rows.map((r) => this.#render(name, r.row)),
+      rows: page.rows.map((r) => this.#render(types, r.row)),
       next: page.next,
       path: page.path,
       positions: page.positions,
@@ -150,6 +168,7 @@ export class EngineViews implements ViewRuntime {
       );
     }
     const feed = this.#engine.changes(name, seq, signal)[Symbol.asyncIterator]();
+    const types = this.#columnTypes(name);
     let pending = feed.next();
     for (;;) {
       const next = await pending;
@@ -160,12 +179,39 @@ export class EngineViews implements ViewRuntime {
         data: {
           op: change.op,
           key: change.key.map((k) => this.#scalar(k)),
-          before: change.before ? this.#render(name, change.before) : null,
-          after: change.after ? this.#render(name, change.after) : null,
+          before: change.before ? this.#render(types, change.before) : null,
+          after: change.after ? this.#render(types, change.after) : null,
         },
       };
       pending = feed.next();
     }
+  }
+
+  async resolveParked(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    const view = this.#engine.getView(name);
+    if (!view.status.parked.some((p) => p.topic === target.topic && p.key === target.key))
+      throw new MeshError(
+        "MESH_NOT_FOUND",
+        `view ${name} has no parked record of key ${target.key} in ${target.topic}; ` +
+          `GET /v1/views/${name} lists them under status.parked`,
+        { view: name, topic: target.topic, key: target.key },
+      );
+    return this.#engine.resolveParked(name, target.topic, target.key, action);
+  }
+
+  /** Values of the wrong type for their column → 400 naming both (query-values.ts). */
+  #checkKey(name: string, key: unknown[]): void {
+    const view = this.#engineView(name);
+    if (view) checkKeyValues(view, key);
+  }
+
+  #checkQuery(name: string, query: RowQuery): void {
+    const view = this.#engineView(name);
+    if (view) checkQueryValues(view, query);
   }
 
   #engineView(name: string): EngineViewInfo | undefined {
@@ -177,12 +223,11 @@ export class EngineViews implements ViewRuntime {
     }
   }
 
-  #render(name: string, row: Row): Record<string, unknown> {
-    const types = this.#columnTypes(name);
+  #render(types: Map<string, Render>, row: Row): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(row)) {
-      const type = types.get(column);
-      out[column] = type ? toJsonValue(type, value) : this.#scalar(value);
+      const render = types.get(column);
+      out[column] = render ? render(value) : this.#scalar(value);
     }
     return out;
   }
@@ -193,14 +238,36 @@ export class EngineViews implements ViewRuntime {
     return value;
   }
 
-  #columnTypes(name: string): Map<string, avro.Type> {
+  /** Per view, rebuilt only when its SQL changes (a recreated view): looked up once per page or row. */
+  #columnTypes(name: string): Map<string, Render> {
     const v = this.#engine.getView(name);
     const cached = this.#types.get(name);
     if (cached && cached.sql === v.sql) return cached.columns;
-    const columns = new Map<string, avro.Type>(
-      v.columns.map((c: ViewColumn) => [c.name, avroType(c.type as avro.Schema)]),
+    const columns = new Map<string, Render>(
+      v.columns.map((c: ViewColumn) => [c.name, renderer(avroType(c.type as avro.Schema))]),
     );
     this.#types.set(name, { sql: v.sql, columns });
     return columns;
   }
+}
+
+/** A column value to its lossless JSON form (toJsonValue), specialised once per column type. */
+type Render = (value: unknown) => unknown;
+
+/**
+ * The common nullable column (["null", T]) skips toJsonValue's branch search, which validates the value
+ * against each branch (for a decimal: encoding it to bytes) on every row; logical types are already in
+ * their JSON form. Everything else goes through toJsonValue as before.
+ */
+function renderer(type: avro.Type): Render {
+  if (type instanceof avro.types.UnwrappedUnionType) {
+    const branches = type.types.filter((t) => t.typeName !== "null");
+    if (branches.length === 1 && branches.length < type.types.length) {
+      const inner = renderer(branches[0]!);
+      return (value) => (value === null || value === undefined ? null : inner(value));
+    }
+  }
+  if (type instanceof avro.types.LogicalType && !(type instanceof JsonStringType))
+    return (value) => value ?? null;
+  return (value) => toJsonValue(type, value);
 }

@@ -6,16 +6,25 @@ import type { RegistryClient } from "../topics/registry-client.ts";
 export class DependencyHealth implements HealthRuntime {
   readonly #kafka: Kafka;
   readonly #registry: RegistryClient;
-  readonly #extra: (() => Promise<DependencyCheck>)[];
+  readonly #extra: (() => Promise<DependencyCheck | DependencyCheck[]>)[];
 
-  constructor(kafka: Kafka, registry: RegistryClient, extra: (() => Promise<DependencyCheck>)[] = []) {
+  constructor(
+    kafka: Kafka,
+    registry: RegistryClient,
+    extra: (() => Promise<DependencyCheck | DependencyCheck[]>)[] = [],
+  ) {
     this.#kafka = kafka;
     this.#registry = registry;
     this.#extra = extra;
   }
 
   async checks(): Promise<DependencyCheck[]> {
-    return Promise.all([this.#checkKafka(), this.#checkRegistry(), ...this.#extra.map((c) => c())]);
+    const all = await Promise.all([
+      this.#checkKafka(),
+      this.#checkRegistry(),
+      ...this.#extra.map((c) => c()),
+    ]);
+    return all.flat();
   }
 
   async #checkKafka(): Promise<DependencyCheck> {

@@ -11,7 +11,7 @@ import type { SourceRecord } from "../catalog/records.ts";
 import type { SourceLeases } from "../control/source-leases.ts";
 import type { StatusBoard } from "../control/status-board.ts";
 import { FORWARDED_HEADER, type SourceProblem, type SourceRuntime, type SourceStatus } from "../runtime.ts";
-import type { ConnectorRuntime } from "./connector-runtime.ts";
+import { dropSourceSlot, type ConnectorRuntime } from "./connector-runtime.ts";
 
 export interface PlacedSourcesOptions {
   connectors: Pick<ConnectorRuntime, "ensure" | "remove" | "snapshot" | "status" | "stop"> | null;
@@ -88,14 +88,16 @@ export class PlacedSources implements SourceRuntime {
     this.#records.delete(record.name);
     await this.#o.leases.leave(record.name);
     // A failed slot drop goes back to the DELETE request (the route names the slot and the SQL to drop it).
-    const outcome: { failure?: unknown } = {};
+    const outcome: { failure?: Error } = {};
     this.#serial(record.name, async () => {
       const wasRunning = this.#running.delete(record.name);
       try {
         // Also when not running here: a slot is dropped by the process that took the DELETE request.
-        if (wasRunning || options.dropSlot) await this.#o.connectors?.remove(record, options);
+        if (this.#o.connectors) {
+          if (wasRunning || options.dropSlot) await this.#o.connectors.remove(record, options);
+        } else if (options.dropSlot) await dropSourceSlot(record);
       } catch (err) {
-        outcome.failure = err;
+        outcome.failure = err instanceof Error ? err : new Error(String(err));
       }
       if (wasRunning) await this.#o.board.publish(record.name, null).catch(() => undefined);
     });

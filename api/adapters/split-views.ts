@@ -193,7 +193,7 @@ export async function forwardRow(
 }
 
 /** A member's 4xx answer, passed on as it is (the same question would get the same answer here). */
-function answerError(body: unknown, status: number): MeshError {
+export function answerError(body: unknown, status: number): MeshError {
   const b = body as { code?: string; message?: string; details?: Record<string, unknown> };
   const code: ErrorCode = b.code && b.code in errorCatalogue ? (b.code as ErrorCode) : "MESH_INTERNAL";
   return new MeshError(code, b.message ?? `a member answered ${status}`, b.details ?? {});

@@ -11,6 +11,28 @@ describe("mesh CLI helpers", () => {
     expect(() => parseArgs(["--name"])).toThrow(CliExit);
   });
 
+  it("refuses options the command does not take, as a usage error naming them", () => {
+    const parse = (args: string[]) => parseArgs(args, ["json"], ["limit"]);
+    expect(parse(["q", "--limit", "5", "--json"]).flags.get("limit")).toEqual(["5"]);
+    for (const args of [
+      ["q", "--bogus", "1"],
+      ["q", "--jsn"],
+      ["q", "--bogus=1"],
+    ]) {
+      let caught: unknown;
+      try {
+        parse(args);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(CliExit);
+      expect((caught as CliExit).code).toBe(2);
+      expect((caught as CliExit).message).toMatch(
+        /^unknown option --(bogus|jsn); this command takes --limit, --json$/,
+      );
+    }
+  });
+
   it("reads server-sent events split across chunks, skipping comments", async () => {
     const chunks = [
       ": connected\n\nid: 0:1\nevent: ch",

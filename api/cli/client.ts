@@ -16,8 +16,11 @@ export interface Parsed {
   flags: Map<string, string[]>;
 }
 
-/** `--flag value`, `--flag=value`, repeated flags; `booleans` never take a value. */
-export function parseArgs(args: string[], booleans: string[] = []): Parsed {
+/**
+ * `--flag value`, `--flag=value`, repeated flags; `booleans` never take a value. With `valued` (the flags that
+ * take one), any other flag is a usage error: a misspelt option must not be silently ignored.
+ */
+export function parseArgs(args: string[], booleans: string[] = [], valued?: string[]): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   const add = (k: string, v: string): void => void flags.set(k, [...(flags.get(k) ?? []), v]);
@@ -29,6 +32,10 @@ export function parseArgs(args: string[], booleans: string[] = []): Parsed {
     }
     const eq = arg.indexOf("=");
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (valued && !booleans.includes(name) && !valued.includes(name)) {
+      const known = [...valued, ...booleans].map((f) => `--${f}`).join(", ");
+      throw new CliExit(exit.usage, `unknown option --${name}; this command takes ${known}`);
+    }
     if (eq > 0) add(name, arg.slice(eq + 1));
     else if (booleans.includes(name)) add(name, "true");
     else {

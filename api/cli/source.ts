@@ -48,7 +48,11 @@ interface Source {
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs(args, ["json", "wait", "drop-slot", "help"]);
+    p = parseArgs(
+      args,
+      ["json", "wait", "drop-slot", "help"],
+      ["api", "name", "owner", "kind", "url", "table", "snapshot", "partitions"],
+    );
   } catch (err) {
     console.error((err as Error).message);
     return exit.usage;

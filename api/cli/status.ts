@@ -4,7 +4,7 @@ import { apiUrl, call, exit, has, parseArgs, printJson, runCommand } from "./cli
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs(args, ["json", "help"]);
+    p = parseArgs(args, ["json", "help"], ["api"]);
   } catch (err) {
     console.error((err as Error).message);
     return exit.usage;

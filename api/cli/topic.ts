@@ -31,7 +31,7 @@ interface Topic {
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs(args, ["json", "help"]);
+    p = parseArgs(args, ["json", "help"], ["api", "from", "count"]);
   } catch (err) {
     console.error((err as Error).message);
     return exit.usage;

@@ -21,6 +21,10 @@ const usage = `usage: mesh up [--demo] [--json] [options]
   --host 127.0.0.1       interface the API and registry listen on
   --data-dir .mesh/data  where the materializer keeps its LevelDB
   --catalog-topic _mesh_catalog
+  --materializer-group NAME
+                         the embedded materializer splits each view with the \`mesh materialize --group NAME\`
+                         processes following the same catalog; it answers at the API's URL (needs a fixed
+                         --api-port and --host other than 0.0.0.0)
   --demo-prefix ""       prefix of the demo's database, source and view names (tests)
   --log-level error      role logs (pino JSON lines on stdout; the --json summary is the line with "api")
   --stop-timeout 20      seconds each role may take to stop on Ctrl-C before it is left behind (named on
@@ -90,6 +94,17 @@ export async function run(args: string[]): Promise<number> {
     console.error(`--stop-timeout must be a positive number of seconds\n\n${usage}`);
     return exit.usage;
   }
+  // The embedded engine of a split group advertises the API's URL, so it must be known before listening.
+  const group = flag(p, "materializer-group");
+  const apiPort = flag(p, "api-port") ?? "8080";
+  if (group !== undefined && !/^[A-Za-z0-9._-]+$/.test(group)) {
+    console.error(`--materializer-group may hold letters, digits, ".", "_" and "-" only\n\n${usage}`);
+    return exit.usage;
+  }
+  if (group !== undefined && (apiPort === "0" || host === "0.0.0.0")) {
+    console.error(`--materializer-group needs a fixed --api-port and --host\n\n${usage}`);
+    return exit.usage;
+  }
   const stops: RoleStop[] = [];
   const stopAll = async (): Promise<boolean> => {
     const clean = await stopRoles(stops.splice(0), stopTimeoutMs, (line) => console.error(line));
@@ -118,6 +133,7 @@ export async function run(args: string[]): Promise<number> {
         dataDir: join(dataDir, "materializer"),
         views: [],
         logLevel: "warn",
+        ...(group !== undefined ? { group, advertise: `http://${host}:${apiPort}` } : {}),
       },
       logger.child({ role: "materialize" }),
     );
@@ -127,7 +143,7 @@ export async function run(args: string[]): Promise<number> {
         "--host",
         host,
         "--port",
-        flag(p, "api-port") ?? "8080",
+        apiPort,
         "--brokers",
         brokers.join(","),
         "--registry",

@@ -1,4 +1,4 @@
-// `mesh view create|list|show|query|rm|changes`: views over the HTTP API.
+// `mesh view create|list|show|query|rm|changes|parked|retry|skip`: views over the HTTP API.
 import { readFileSync } from "node:fs";
 import {
   apiUrl,
@@ -21,7 +21,10 @@ const usage = `usage: mesh view <command> [--api URL] [--json]
   show NAME                                  SQL, key, status
   query NAME [col=v] [col[gte]=x]... [--order col|-col] [--limit N] [--cursor C] [--all]
              [--key v | --key '["a",1]']     rows (filters as col=value, ops eq gt gte lt lte)
-  rm NAME                                    drop the view`;
+  rm NAME                                    drop the view
+  parked NAME                                records the view could not apply, with the reason
+  retry NAME --topic T --key K               re-read a parked key's records (after fixing the cause)
+  skip NAME --topic T --key K                drop a parked key's oldest record; the ones behind it follow`;
 
 interface View {
   name: string;
@@ -34,14 +37,19 @@ interface View {
     progress: number | null;
     rows: number;
     lagMs: number | null;
-    parked: number;
+    parked: { topic: string; partition: number; offset: string; key: string; reason: string }[];
+    parkedCount: number;
   };
 }
 
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs(args, ["json", "wait", "all", "help"]);
+    p = parseArgs(
+      args,
+      ["json", "wait", "all", "help"],
+      ["api", "file", "order", "limit", "cursor", "key", "topic"],
+    );
   } catch (err) {
     console.error((err as Error).message);
     return exit.usage;
@@ -90,9 +98,39 @@ export async function run(args: string[]): Promise<number> {
             `name     ${view.name}\nkey      ${view.key.join(", ")}\nstate    ${view.status.state}${view.status.error ? ` — ${view.status.error}` : ""}`,
           );
           console.log(
-            `rows     ${view.status.rows}\nlag      ${view.status.lagMs ?? "-"} ms\nparked   ${view.status.parked}\nsql      ${view.sql}`,
+            `rows     ${view.status.rows}\nlag      ${view.status.lagMs ?? "-"} ms\nparked   ${view.status.parkedCount}\nsql      ${view.sql}`,
           );
         }
+        return exit.ok;
+      }
+      case "parked": {
+        const view = await call<View>(base, "GET", `/v1/views/${needName()}`);
+        if (json) printJson(view.status.parked);
+        else {
+          printTable(
+            ["TOPIC", "PARTITION", "OFFSET", "KEY", "REASON"],
+            view.status.parked.map((r) => [r.topic, r.partition, r.offset, r.key, r.reason]),
+          );
+          if (view.status.parkedCount > view.status.parked.length)
+            console.log(`(${view.status.parked.length} of ${view.status.parkedCount} shown)`);
+        }
+        return exit.ok;
+      }
+      case "retry":
+      case "skip": {
+        const name = needName();
+        const topic = flag(p, "topic");
+        const key = flag(p, "key");
+        if (!topic || !key)
+          throw new CliExit(exit.usage, `mesh view ${verb} needs --topic and --key (see mesh view parked)`);
+        const out = await call<{ applied: number; stillParked: number }>(
+          base,
+          "POST",
+          `/v1/views/${name}/parked/${verb}`,
+          { topic, key },
+        );
+        if (json) printJson(out);
+        else console.log(`${out.applied} applied, ${out.stillParked} still parked`);
         return exit.ok;
       }
       case "query": {

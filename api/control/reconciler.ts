@@ -13,7 +13,7 @@ export class Reconciler {
   readonly #logger: Logger;
   readonly #chains = new Map<string, Promise<void>>();
   /** Sources whose next delete also drops the slot, and who waits for the outcome (null: dropped). */
-  readonly #dropSlot = new Map<string, (failure: unknown) => void>();
+  readonly #dropSlot = new Map<string, (failure: Error | null) => void>();
   #unsubscribe: (() => void) | null = null;
 
   constructor(options: { catalog: Catalog; sources: SourceRuntime; views: ViewRuntime; logger: Logger }) {
@@ -43,7 +43,7 @@ export class Reconciler {
    * applied: null when the slot is gone, else the error (the catalog change stands either way, so the route
    * must report it rather than answer "dropped").
    */
-  dropSlotOnDelete(name: string): Promise<unknown> {
+  dropSlotOnDelete(name: string): Promise<Error | null> {
     this.#dropSlot.get(name)?.(null);
     return new Promise((resolve) => this.#dropSlot.set(name, resolve));
   }
@@ -71,7 +71,7 @@ export class Reconciler {
             await this.#sources.remove(change.before, { dropSlot: dropped !== undefined });
             dropped?.(null);
           } catch (err) {
-            dropped?.(err);
+            dropped?.(err instanceof Error ? err : new Error(String(err)));
             throw err;
           }
         }

@@ -3,6 +3,7 @@
 // here so a client never sees another shape.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorCatalogue, isMeshError, MeshError } from "../../lib/errors.ts";
+import { redactUrl } from "../../lib/logger.ts";
 
 export const errorSchema = {
   $id: "MeshError",
@@ -81,6 +82,27 @@ export function toMeshError(err: unknown): MeshError {
   );
 }
 
+/** Every string in `value` with URL passwords masked (details may quote a driver's message). */
+function redactDeep<T>(value: T): T {
+  if (typeof value === "string") return redactUrl(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v)) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
+}
+
+/** What pino's error serializer reads (type, message, stack, code), with URL passwords masked. */
+function redactedError(err: unknown): unknown {
+  if (!(err instanceof Error)) return typeof err === "string" ? redactUrl(err) : err;
+  const copy = new Error(redactUrl(err.message));
+  copy.name = err.name;
+  copy.stack = redactUrl(err.stack ?? "");
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
+
 function joinPath(instancePath: string, prop: string): string {
   const base = instancePath.replace(/^\//, "").replaceAll("/", ".");
   return base ? `${base}.${prop}` : prop;
@@ -89,12 +111,13 @@ function joinPath(instancePath: string, prop: string): string {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mesh = toMeshError(err);
-    if (mesh.code === "MESH_INTERNAL") request.log.error({ err }, "request failed");
-    else request.log.info({ code: mesh.code }, mesh.message);
+    // Driver errors may quote a connection URL: its password never reaches the log or the client.
+    if (mesh.code === "MESH_INTERNAL") request.log.error({ err: redactedError(err) }, "request failed");
+    else request.log.info({ code: mesh.code }, redactUrl(mesh.message));
     const body =
       mesh.code === "MESH_INTERNAL"
         ? { ...mesh.toJSON(), details: { requestId: request.id } }
-        : mesh.toJSON();
+        : { ...mesh.toJSON(), message: redactUrl(mesh.message), details: redactDeep(mesh.details) };
     return reply.status(mesh.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,7 +1,8 @@
 // The HTTP API as a fastify instance (not listening: main() listens, tests use inject()). Every route has
 // JSON schemas; unknown fields are refused (ajv removeAdditional off), and OpenAPI is served at /docs.
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import swagger from "@fastify/swagger";
+import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
+import { completeOpenApi } from "./openapi.ts";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
@@ -10,6 +11,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { sourceRoutes } from "./routes/sources.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { viewRoutes } from "./routes/views.ts";
+import { refuseUndeclaredInput } from "./strict-input.ts";
 
 export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
   const app = fastify({
@@ -25,6 +27,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   app.addSchema(errorSchema);
   registerErrorHandling(app);
   await app.register(swagger, {
+    transformObject: (document) => completeOpenApi(document) as ReturnType<SwaggerTransformObject>,
     openapi: {
       info: {
         title: "datamesh API",
@@ -41,6 +44,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  refuseUndeclaredInput(app);
   // Query strings use fastify's default parser: `total[gte]=1` stays the key "total[gte]".
   healthRoutes(app, ctx);
   sourceRoutes(app, ctx);

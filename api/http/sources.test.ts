@@ -1,6 +1,7 @@
 // Route tests for /v1/sources through inject(): every error path answers {code, message, details}.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
+import { createLogger } from "../../lib/logger.ts";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
 
@@ -201,5 +202,51 @@ describe("source lifecycle routes", () => {
     });
     expect(again.fakes.sources.running.has("orders-db")).toBe(true);
     await app2.close();
+  });
+});
+
+describe("secrets in logs", () => {
+  it("never logs a source password, on success, refusal or an internal error", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: "debug",
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    const logged = await buildApi(ctx, { logger });
+    try {
+      const ok = await logged.inject({ method: "POST", url: "/v1/sources", payload: orders });
+      expect(ok.statusCode).toBe(201);
+      const unknown = await logged.inject({
+        method: "POST",
+        url: "/v1/sources",
+        payload: { ...orders, name: "other", extra: 1 },
+      });
+      expect(unknown.statusCode).toBe(400);
+      ctx.fakes.sources.problems.set("s3cret", [
+        { kind: "auth", message: "password authentication failed for postgres://app:s3cret@127.0.0.1/x" },
+      ]);
+      const auth = await logged.inject({
+        method: "POST",
+        url: "/v1/sources",
+        payload: { ...orders, name: "third", tables: ["public.t3"] },
+      });
+      expect(auth.statusCode).toBe(422);
+      expect(auth.body).not.toContain("s3cret");
+      // A driver error that quotes the URL, surfacing as an internal error (logged with its stack).
+      ctx.fakes.sources.check = () =>
+        Promise.reject(new Error("connect failed: postgres://app:s3cret@db:5432/x"));
+      const internal = await logged.inject({
+        method: "POST",
+        url: "/v1/sources",
+        payload: { ...orders, name: "fourth", tables: ["public.t4"] },
+      });
+      expect(internal.statusCode).toBe(500);
+      expect(internal.body).not.toContain("s3cret");
+    } finally {
+      await logged.close();
+    }
+    expect(lines.length).toBeGreaterThan(4);
+    expect(lines.join("")).toContain("connect failed");
+    expect(lines.filter((l) => l.includes("s3cret"))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
 // making the server buffer without bound. A comment line every 15 s keeps proxies from closing the stream.
 import { once } from "node:events";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { toMeshError } from "./errors.ts";
 
 export interface SseEvent {
   /** The id of the (last) event in the frame. */
@@ -18,6 +19,30 @@ export function sseFrame(id: string, event: string, data: unknown): Buffer {
 }
 
 const keepAliveMs = 15_000;
+
+/** OpenAPI of an SSE route: the resume header, the stream, and the errors answered before it starts. */
+export function sseSchema(idDescription: string): { headers: object; response: object } {
+  return {
+    headers: {
+      type: "object",
+      properties: {
+        "last-event-id": {
+          type: "string",
+          description: `Resume after this event (the id of the last event received): ${idDescription}`,
+        },
+      },
+    },
+    response: {
+      200: {
+        description:
+          "text/event-stream: `id`, `event: change`, `data: <JSON>` frames; `event: error` if it fails",
+        type: "string",
+      },
+      "4xx": { $ref: "MeshError#" },
+      "5xx": { $ref: "MeshError#" },
+    },
+  };
+}
 
 export function sseJson(value: unknown): string {
   // Decoded values are already lossless JSON (bigints as strings); a replacer would slow every call down,
@@ -80,9 +105,9 @@ export async function streamSse(
   } catch (err) {
     if (!controller.signal.aborted) {
       request.log.error({ err }, "event stream failed");
-      raw.write(
-        `event: error\ndata: ${sseJson({ code: "MESH_INTERNAL", message: (err as Error).message })}\n\n`,
-      );
+      // The stream has started (200 sent), so the error travels as an event, in the API's error shape.
+      const mesh = toMeshError(err);
+      raw.write(`event: error\ndata: ${sseJson({ code: mesh.code, message: mesh.message })}\n\n`);
     }
   } finally {
     clearInterval(keepAlive);

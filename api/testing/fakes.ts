@@ -8,6 +8,7 @@ import type { ApiContext } from "../http/context.ts";
 import type {
   DependencyCheck,
   HealthRuntime,
+  ParkedInfo,
   RowQuery,
   SourceProblem,
   SourceRuntime,
@@ -66,6 +67,30 @@ export class FakeSources implements SourceRuntime {
 export class FakeViews implements ViewRuntime {
   views = new Map<string, { record: ViewRecord; rows: Record<string, unknown>[] }>();
   changeFeed: ViewChange[] = [];
+  /** Parked records per view; resolveParked drops a key's first one (skip) or all of them (retry). */
+  parked = new Map<string, ParkedInfo[]>();
+  resolved: { name: string; topic: string; key: string; action: string }[] = [];
+
+  resolveParked(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    const list = this.parked.get(name) ?? [];
+    const mine = list.filter((p) => p.topic === target.topic && p.key === target.key);
+    if (mine.length === 0)
+      return Promise.reject(new MeshError("MESH_NOT_FOUND", `no parked record of key ${target.key}`));
+    this.resolved.push({ name, ...target, action });
+    const gone = action === "skip" ? [mine[0]] : mine;
+    this.parked.set(
+      name,
+      list.filter((p) => !gone.includes(p)),
+    );
+    return Promise.resolve({
+      applied: action === "skip" ? 0 : mine.length,
+      stillParked: mine.length - gone.length,
+    });
+  }
 
   parse(sql: string): { name: string } {
     const m = /^\s*CREATE\s+VIEW\s+(\w+)\s+AS\s+SELECT\s/i.exec(sql);
@@ -98,7 +123,15 @@ export class FakeViews implements ViewRuntime {
       name,
       key: ["id"],
       columns: ["id", "status", "total", "region"],
-      status: { state: "ready", error: null, progress: 1, rows: v.rows.length, lagMs: 0, parked: 0 },
+      status: {
+        state: "ready",
+        error: null,
+        progress: 1,
+        rows: v.rows.length,
+        lagMs: 0,
+        parked: this.parked.get(name) ?? [],
+        parkedCount: (this.parked.get(name) ?? []).length,
+      },
     };
   }
   getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {

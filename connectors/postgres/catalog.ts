@@ -23,7 +23,12 @@ export function connect(
   extra: Partial<pg.ClientConfig> = {},
   onError?: (err: Error) => void,
 ): pg.Client {
-  const client = new pg.Client({ connectionString: url, options: SESSION_OPTIONS, types: textTypes, ...extra });
+  const client = new pg.Client({
+    connectionString: url,
+    options: SESSION_OPTIONS,
+    types: textTypes,
+    ...extra,
+  });
   client.on("error", (err) => onError?.(err));
   return client;
 }

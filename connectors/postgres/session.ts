@@ -66,13 +66,14 @@ export async function runSession(
   // A connection the server ends (restart, pg_terminate_backend) must fail this session, never the process:
   // during set-up it aborts the snapshot and the session throws `lost`; once streaming it fails the session.
   // Either way the connector shows `failed` with the error and retries.
-  let lost: MeshError | null = null;
+  const lost: { error?: MeshError } = {};
   let onLost = (err: Error): void => {
-    lost ??= connectionLost(err);
+    lost.error ??= connectionLost(err);
     abort.abort();
   };
   const open = async (): Promise<pg.Client> => {
-    const c = connect(def.url, {}, (err) => onLost(err));
+    // A bounded connect: a database that stopped answering must not hold the session (or a stop) for minutes.
+    const c = connect(def.url, { connectionTimeoutMillis: 10_000 }, (err) => onLost(err));
     await c.connect();
     cleanups.push(() => c.end());
     return c;
@@ -334,7 +335,7 @@ export async function runSession(
         });
     };
     runIncremental();
-    if (lost) throw lost;
+    if (lost.error) throw lost.error;
     onLost = (err) => fail(connectionLost(err));
     status.state = "streaming";
     status.error = null;
@@ -369,7 +370,8 @@ export async function runSession(
     };
   } catch (err) {
     await cleanup();
-    throw lost ?? err;
+    if (lost.error) throw lost.error;
+    throw err;
   }
 }
 

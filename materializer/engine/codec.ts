@@ -129,6 +129,11 @@ export function encodeValue(v: unknown): Buffer {
   return out;
 }
 
+// Where the last encodeArray's first head item ended and its values began (byte offsets in its result):
+// a change-feed entry copies a view row's key and values from the row's bytes instead of encoding them again.
+let firstEnd = 0;
+let valuesStart = 0;
+
 /** [...head, ...values] encoded as one array, without building the joined array (row-format.ts). */
 export function encodeArray(head: readonly unknown[], values: readonly unknown[]): Buffer {
   pos = 0;
@@ -136,8 +141,54 @@ export function encodeArray(head: readonly unknown[], values: readonly unknown[]
   buf[pos] = 9;
   writeU32(head.length + values.length, pos + 1);
   pos += 5;
-  for (let i = 0; i < head.length; i++) write(head[i]);
+  for (let i = 0; i < head.length; i++) {
+    write(head[i]);
+    if (i === 0) firstEnd = pos;
+  }
+  valuesStart = pos;
   for (let i = 0; i < values.length; i++) write(values[i]);
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  return out;
+}
+
+/** Byte offsets of the last encodeArray result: where its first head item ends, where its values start. */
+export function lastArrayMarks(): { firstEnd: number; valuesStart: number } {
+  return { firstEnd, valuesStart };
+}
+
+/**
+ * encodeValue([a, b, first, before, values]) where `first` and `values` are taken, already encoded, from an
+ * encodeArray result (`from`, with its marks): bytes 5..firstEnd are its first head item, and the `count`
+ * values from valuesStart on become one array. The result equals encoding the decoded values again.
+ */
+export function encodeSpliced(
+  a: unknown,
+  b: unknown,
+  from: Buffer,
+  marks: { firstEnd: number; valuesStart: number },
+  count: number,
+  before: readonly unknown[] | null,
+): Buffer {
+  pos = 0;
+  ensure(5);
+  buf[pos] = 9;
+  writeU32(5, pos + 1);
+  pos += 5;
+  write(a);
+  write(b);
+  const first = marks.firstEnd - 5;
+  ensure(first);
+  from.copy(buf, pos, 5, marks.firstEnd);
+  pos += first;
+  write(before);
+  const rest = from.length - marks.valuesStart;
+  ensure(5 + rest);
+  buf[pos] = 9;
+  writeU32(count, pos + 1);
+  pos += 5;
+  from.copy(buf, pos, marks.valuesStart);
+  pos += rest;
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
   return out;

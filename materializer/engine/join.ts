@@ -87,7 +87,7 @@ async function followMany(
 export async function drivingKeys(
   shape: JoinShape,
   reader: Reader,
-  items: { rel: number; row: Row }[],
+  items: { rel: number; row: Row; pk?: Buffer }[],
   out: Map<string, Buffer>,
 ): Promise<void> {
   let frontier = items;
@@ -96,7 +96,8 @@ export async function drivingKeys(
     const byRel = new Map<number, Row[]>();
     for (const it of frontier) {
       if (it.rel === 0) {
-        const pk = shape.pk(0, it.row);
+        // A changed input row brings its encoded key; rows found by the walk are encoded here.
+        const pk = it.pk ?? shape.pk(0, it.row);
         out.set(pk.toString("latin1"), pk);
       } else {
         const list = byRel.get(it.rel);

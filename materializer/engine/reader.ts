@@ -29,6 +29,15 @@ export interface PendingRow {
   rel: number;
   pk: Buffer;
   row: StoredRow | null;
+  /** The new image's join index entries (Pending.indexRows), encoded once for the overlay and the batch. */
+  joins?: JoinEntry[];
+}
+
+/** One join index set's encoded values for a row, and the id of the index scan that finds it (Reader.scanId). */
+export interface JoinEntry {
+  set: number;
+  vals: Buffer;
+  id: string;
 }
 
 /** The batch's changed rows (final image per relation and key) and index entries of their new images. */
@@ -62,20 +71,32 @@ export class Pending {
   indexRows(shape: JoinShape): void {
     for (const p of this.rows.values()) {
       if (!p.row) continue;
-      (shape.sets[p.rel] ?? []).forEach((set, s) => {
-        const vals = shape.values(p.rel, p.row!.r, set.cols);
-        if (!vals) return;
-        const k = `${p.rel}:${s}:${encodeKey(vals, set.kinds).toString("latin1")}`;
-        let m = this.index.get(k);
-        if (!m) this.index.set(k, (m = new Map()));
+      p.joins = joinEntries(shape, p.rel, p.row.r);
+      for (const j of p.joins) {
+        let m = this.index.get(j.id);
+        if (!m) this.index.set(j.id, (m = new Map()));
         m.set(p.pk.toString("latin1"), p.pk);
-      });
+      }
     }
   }
 
   indexed(rel: number, set: number, vals: Buffer): Buffer[] {
-    return [...(this.index.get(`${rel}:${set}:${vals.toString("latin1")}`)?.values() ?? [])];
+    return [...(this.index.get(Reader.scanId(rel, set, vals))?.values() ?? [])];
   }
+}
+
+/** A row's join index entries: one per index set of `rel` whose columns are all non-NULL. */
+export function joinEntries(shape: JoinShape, rel: number, row: Row): JoinEntry[] {
+  const out: JoinEntry[] = [];
+  const sets = shape.sets[rel] ?? [];
+  for (let s = 0; s < sets.length; s++) {
+    const set = sets[s] as JoinShape["sets"][number][number];
+    const vals = shape.values(rel, row, set.cols);
+    if (!vals) continue;
+    const encoded = encodeKey(vals, set.kinds);
+    out.push({ set: s, vals: encoded, id: Reader.scanId(rel, s, encoded) });
+  }
+  return out;
 }
 
 /** Rows read from LevelDB during one batch: shared by the S0 and S1 readers (the overlay is checked first). */

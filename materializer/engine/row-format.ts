@@ -1,7 +1,7 @@
 // How one view stores its rows: positional arrays in a fixed column order (the relation's needed columns,
 // the view's output columns) encoded with engine/codec.ts, so no column name is written per row.
 import type { Relation, ViewPlan } from "../sql/plan.ts";
-import { decodeValue, encodeArray, encodeValue } from "./codec.ts";
+import { decodeValue, encodeArray, encodeSpliced, encodeValue, lastArrayMarks } from "./codec.ts";
 import type { Row } from "./shape.ts";
 
 export interface StoredRow {
@@ -55,9 +55,16 @@ export class RowFormat {
     return { p: a[0] as number, r: this.toRow(this.tableCols[rel] ?? [], a, 1) };
   }
 
+  /** The last packView result and its byte marks (codec.ts), which packChange reuses for the same row. */
+  private lastView: Buffer | null = null;
+  private lastMarks = { firstEnd: 0, valuesStart: 0 };
+
   packView(k: unknown[], v: Row, p = 0): Buffer {
     const values = this.toArray(this.viewCols, v);
-    return encodeArray(this.replica ? [k, p] : [k], values);
+    const out = encodeArray(this.replica ? [k, p] : [k], values);
+    this.lastView = out;
+    this.lastMarks = lastArrayMarks();
+    return out;
   }
 
   unpackView(buf: Uint8Array): StoredViewRow {
@@ -67,8 +74,14 @@ export class RowFormat {
       : { k: a[0] as unknown[], p: 0, v: this.toRow(this.viewCols, a, 1) };
   }
 
-  packChange(c: StoredChange): Buffer {
+  /**
+   * `afterView`: the packView bytes of (c.key, c.after), when the caller has them; if they are the last
+   * packView result the entry copies the key and values from them instead of encoding them again.
+   */
+  packChange(c: StoredChange, afterView?: Buffer): Buffer {
     const img = (r: Row | null): unknown[] | null => (r ? this.toArray(this.viewCols, r) : null);
+    if (afterView && afterView === this.lastView)
+      return encodeSpliced(c.seq, c.op, afterView, this.lastMarks, this.viewCols.length, img(c.before));
     return encodeValue([c.seq, c.op, c.key, img(c.before), img(c.after)]);
   }
 

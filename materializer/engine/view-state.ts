@@ -9,9 +9,18 @@ import { evaluate } from "../sql/predicate.ts";
 import { drivingKeys, recompute } from "./join.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
-import { Pending, Reader, type Db, type RowCache, type ScanCache } from "./reader.ts";
+import {
+  joinEntries,
+  Pending,
+  Reader,
+  type Db,
+  type PendingRow,
+  type RowCache,
+  type ScanCache,
+} from "./reader.ts";
 import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
+import { KeyCeiling } from "./key-ceiling.ts";
 import { WARM_ROWS, WarmCache, WarmScans } from "./warm-cache.ts";
 import {
   commitBatch,
@@ -63,6 +72,10 @@ export class ViewState {
   private readonly warmRows: WarmCache<Row | null>;
   /** Index scans' results (input keys per join value) of recent batches, kept exact by each batch's delta. */
   private readonly warmScans: WarmScans;
+  /** Per relation, the largest stored input key (key-ceiling.ts): a key above it needs no stored-row read. */
+  private readonly tableCeilings: KeyCeiling[];
+  /** The same for a single-table view's rows (its only stored state). */
+  private readonly viewCeiling: KeyCeiling;
 
   /** `warmRows`: the budget of each warm cache (warm-cache.ts; 0 turns them off). */
   constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}) {
@@ -76,6 +89,10 @@ export class ViewState {
     this.format = new RowFormat(plan);
     this.replica = plan.relations.length === 1;
     this.single = plan.relations.every((r, i) => i === 0 || r.manyToOne);
+    this.tableCeilings = plan.relations.map(
+      (_, rel) => new KeyCeiling(db, this.layout.tableRow(rel, Buffer.alloc(0))),
+    );
+    this.viewCeiling = new KeyCeiling(db, this.layout.viewRow(Buffer.alloc(0)));
     plan.relations.forEach((r, i) => {
       const list = this.relsByTopic.get(r.table.topic) ?? [];
       list.push(i);
@@ -116,6 +133,7 @@ export class ViewState {
     const feed = options.feed ?? this.meta.live === true;
     if (this.replica) return this.applyReplica(changes, extra, feed);
     const pending = new Pending();
+    await Promise.all(this.tableCeilings.map((c) => c.load()));
     await this.collect(changes, pending);
     pending.indexRows(this.shape);
     const cache: RowCache = new Map();
@@ -127,22 +145,33 @@ export class ViewState {
     const ops: BatchOp[] = [];
     const affected = new Map<string, Buffer>();
     const touched = [...pending.rows.values()];
+    // A key above its relation's stored keys (key-ceiling.ts) is known absent without a read: recorded in
+    // the batch cache as LevelDB's state, as a read would have. A driving key with no stored input row has
+    // no view row either (view rows are derived from it).
+    const knownViews = new Map<string, Buffer | null>();
+    const stored: PendingRow[] = [];
+    for (const p of touched) {
+      if (!(this.tableCeilings[p.rel] as KeyCeiling).above(p.pk)) stored.push(p);
+      else {
+        cache.set(Pending.id(p.rel, p.pk), null);
+        if (p.rel === 0 && this.single) knownViews.set(p.pk.toString("latin1"), null);
+      }
+    }
     // One getMany per relation, concurrently (each is a thread-pool round trip). A changed driving row of
     // a many-to-one view is certain to be recomputed: its stored view row is read in the same round.
-    const drivingChanged = this.single ? touched.filter((p) => p.rel === 0).map((p) => p.pk) : [];
+    const drivingChanged = this.single ? stored.filter((p) => p.rel === 0).map((p) => p.pk) : [];
     const [early] = await Promise.all([
       viewRows(this.db, this.layout, drivingChanged),
       ...this.plan.relations.map((_, rel) =>
         s0.prefetch(
           rel,
-          touched.filter((p) => p.rel === rel).map((p) => p.pk),
+          stored.filter((p) => p.rel === rel).map((p) => p.pk),
         ),
       ),
     ]);
-    const knownViews = new Map<string, Buffer | null>();
     drivingChanged.forEach((pk, i) => knownViews.set(pk.toString("latin1"), early[i] ?? null));
-    const olds: { rel: number; row: Row }[] = [];
-    const news: { rel: number; row: Row }[] = [];
+    const olds: { rel: number; row: Row; pk: Buffer }[] = [];
+    const news: { rel: number; row: Row; pk: Buffer }[] = [];
     // Join index entries added and removed by this batch, to keep the warm index scans exact.
     const indexDelta: { id: string; pk: Buffer; add: boolean }[] = [];
     for (const p of touched) {
@@ -151,24 +180,28 @@ export class ViewState {
       // An input row whose kept columns did not change (an update of columns the view does not use, or a
       // re-sent row) changes no view row: it is stored again (its partition may differ) but not followed.
       const unchanged = old !== null && p.row !== null && sameValue(old, p.row.r);
-      if (old && !unchanged) olds.push({ rel: p.rel, row: old });
-      const newKeys = p.row ? this.joinKeys(p.rel, p.pk, p.row.r) : [];
+      if (old && !unchanged) olds.push({ rel: p.rel, row: old, pk: p.pk });
+      const newKeys = p.joins ?? [];
       // An index entry whose key stays (join columns unchanged) is overwritten by its put: no del needed.
       if (old)
-        for (const entry of this.joinKeys(p.rel, p.pk, old))
-          if (!newKeys.some((k) => k.key.equals(entry.key))) {
-            ops.push({ type: "del", key: entry.key });
+        for (const entry of joinEntries(this.shape, p.rel, old))
+          if (!newKeys.some((k) => k.set === entry.set && k.vals.equals(entry.vals))) {
+            ops.push({ type: "del", key: this.layout.joinIndex(p.rel, entry.set, entry.vals, p.pk) });
             indexDelta.push({ id: entry.id, pk: p.pk, add: false });
           }
       if (p.row) {
-        if (!unchanged) news.push({ rel: p.rel, row: p.row.r });
+        if (!unchanged) news.push({ rel: p.rel, row: p.row.r, pk: p.pk });
         const packed = this.format.packTable(p.rel, p.row);
         ops.push({ type: "put", key: this.layout.tableRow(p.rel, p.pk), value: packed });
         // Join index entries carry a copy of the stored input row (same bytes as the T entry), so an index
         // scan yields the rows without a second LevelDB read (entries with an empty value, written by older
         // versions, make the reader fall back to a get).
         for (const entry of newKeys) {
-          ops.push({ type: "put", key: entry.key, value: packed });
+          ops.push({
+            type: "put",
+            key: this.layout.joinIndex(p.rel, entry.set, entry.vals, p.pk),
+            value: packed,
+          });
           indexDelta.push({ id: entry.id, pk: p.pk, add: true });
         }
       } else if (old) ops.push({ type: "del", key: this.layout.tableRow(p.rel, p.pk) });
@@ -179,13 +212,13 @@ export class ViewState {
     const out: ViewChange[] = [];
     const drivers = [...affected.values()];
     // The stored view rows and the recomputed ones are independent reads: overlap their round trips.
-    const [stored, computed] = await Promise.all([
+    const [views, computed] = await Promise.all([
       storedRows(this.db, this.layout, this.single, drivers, knownViews),
       recompute(this.shape, s1, drivers),
     ]);
     for (const dpk of drivers) {
       const id = dpk.toString("latin1");
-      const before = stored.get(id) ?? new Map<string, StoredBytes>();
+      const before = views.get(id) ?? new Map<string, StoredBytes>();
       for (const row of computed.get(id) ?? []) {
         const rid = row.key.toString("latin1");
         const prev = before.get(rid);
@@ -198,7 +231,7 @@ export class ViewState {
         ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
         if (old) this.viewIndex(old.key, old.v, "del", ops);
         this.viewIndex(row.key, row.v, "put", ops);
-        if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops));
+        if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops, packed));
         if (!old) this.meta.rows++;
       }
       for (const prev of before.values()) {
@@ -211,6 +244,7 @@ export class ViewState {
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
     await commitBatch(this.db, ops);
+    for (const p of touched) if (p.row) (this.tableCeilings[p.rel] as KeyCeiling).raise(p.pk);
     // Committed: the joined relations' rows this batch read from LevelDB (S0), then those it wrote, become
     // warm. Driving rows are not kept: other rows reach them through index entries, which carry them.
     for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
@@ -233,6 +267,7 @@ export class ViewState {
     const relation = this.plan.relations[0] as Relation;
     const keyKinds = this.shape.keyKinds[0];
     const finals = new Map<string, ReplicaImage>();
+    await this.viewCeiling.load();
     for (const c of changes) {
       if (c.op === "truncate") {
         if (!this.relsByTopic.has(c.topic)) continue;
@@ -252,17 +287,20 @@ export class ViewState {
       finals.set(id, { pk, row: r, p: c.partition });
     }
     const images = [...finals.values()];
-    const stored = await viewRows(
+    // Keys above every stored view key (key-ceiling.ts) are known absent: only the others are read.
+    const maybe = images.filter((x) => !this.viewCeiling.above(x.pk));
+    const found = await viewRows(
       this.db,
       this.layout,
-      images.map((x) => x.pk),
+      maybe.map((x) => x.pk),
     );
+    let next = 0; // `maybe` is in `images` order: walk both together
     const ops: BatchOp[] = [];
     const out: ViewChange[] = [];
     const where = this.plan.where;
     for (let i = 0; i < images.length; i++) {
       const x = images[i] as ReplicaImage;
-      const buf = stored[i];
+      const buf = maybe[next] === x ? (found[next++] ?? null) : null;
       const row = x.row && (!where || evaluate(where, [x.row]) === true) ? x.row : null;
       if (!row) {
         if (!buf) continue;
@@ -284,11 +322,12 @@ export class ViewState {
       if (old && sameRow(old.v, v)) continue;
       if (old) this.viewIndex(x.pk, old.v, "del", ops);
       this.viewIndex(x.pk, v, "put", ops);
-      if (feed) out.push(this.change(old ? "update" : "insert", k, old?.v ?? null, v, ops));
+      if (feed) out.push(this.change(old ? "update" : "insert", k, old?.v ?? null, v, ops, packed));
       if (!old) this.meta.rows++;
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
     await commitBatch(this.db, ops);
+    for (const x of images) if (x.row) this.viewCeiling.raise(x.pk);
     return out;
   }
 
@@ -316,21 +355,6 @@ export class ViewState {
         }
       }
     }
-  }
-
-  /**
-   * The join index keys (layout J) of a row of `rel`: one per index set whose columns are all non-NULL,
-   * each with the id of the index scan that finds it (Reader.scanId).
-   */
-  private joinKeys(rel: number, pk: Buffer, row: Row): { key: Buffer; id: string }[] {
-    const out: { key: Buffer; id: string }[] = [];
-    (this.shape.sets[rel] ?? []).forEach((set, s) => {
-      const vals = this.shape.values(rel, row, set.cols);
-      if (!vals) return;
-      const encoded = encodeKey(vals, set.kinds);
-      out.push({ key: this.layout.joinIndex(rel, s, encoded, pk), id: Reader.scanId(rel, s, encoded) });
-    });
-    return out;
   }
 
   private viewIndex(viewKey: Buffer, v: Row, type: "put" | "del", ops: BatchOp[]): void {
@@ -361,9 +385,11 @@ export class ViewState {
     before: Row | null,
     after: Row | null,
     ops: BatchOp[],
+    afterView?: Buffer,
   ): ViewChange {
     const change: ViewChange = { seq: ++this.meta.seq, op, key, before, after };
-    ops.push({ type: "put", key: this.layout.change(change.seq), value: this.format.packChange(change) });
+    const value = this.format.packChange(change, afterView);
+    ops.push({ type: "put", key: this.layout.change(change.seq), value });
     return change;
   }
 }

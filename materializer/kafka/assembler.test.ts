@@ -121,6 +121,58 @@ describe("transaction assembler", () => {
     expect(ids(a.drain())).toEqual([["s.p.b/0@0", "s.p.b/0@1", "s.p.b/0@2", "s.p.b/0@3"]]);
   });
 
+  describe("an event parked without its transaction id (value undecodable)", () => {
+    const lost = (o: number) => ev("s.p.b", 0, o, null, null, { source: null, parked: "cannot decode" });
+    const one = () => ({ partitions: new Map([["s.p.b", 1]]), markerSources: new Set(["s"]) });
+
+    for (const [name, endA, endB] of [
+      ["per-topic counts", end("A", 0, { "s.p.b": 3 }), end("B", 1, { "s.p.b": 1 })],
+      ["per-partition counts", endP("A", 0, { "s.p.b": { 0: 3 } }), endP("B", 1, { "s.p.b": { 0: 1 } })],
+    ] as const) {
+      it(`in the middle of a transaction is folded into it, and later transactions flow (${name})`, () => {
+        const a = new Assembler(one());
+        a.pushEvent(ev("s.p.b", 0, 0, "A", 1));
+        a.pushEvent(lost(1));
+        a.pushEvent(ev("s.p.b", 0, 2, "A", 3));
+        a.pushMarker(endA);
+        expect(ids(a.drain())).toEqual([["s.p.b/0@0", "s.p.b/0@1", "s.p.b/0@2"]]);
+        a.pushEvent(ev("s.p.b", 0, 3, "B", 1));
+        a.pushMarker(endB);
+        expect(ids(a.drain())).toEqual([["s.p.b/0@3"]]);
+        expect(a.buffered).toBe(0);
+      });
+
+      it(`first in a transaction waits and is released with it (${name})`, () => {
+        const a = new Assembler(one());
+        a.pushEvent(lost(0));
+        a.pushEvent(ev("s.p.b", 0, 1, "A", 2));
+        a.pushEvent(ev("s.p.b", 0, 2, "A", 3));
+        expect(ids(a.drain())).toEqual([]);
+        a.pushMarker(endA);
+        expect(ids(a.drain())).toEqual([["s.p.b/0@0", "s.p.b/0@1", "s.p.b/0@2"]]);
+      });
+    }
+
+    it("last in a transaction: the transaction is released once the partition moves past it", () => {
+      const a = new Assembler(one());
+      a.pushEvent(ev("s.p.b", 0, 0, "A", 1));
+      a.pushEvent(ev("s.p.b", 0, 1, "A", 2));
+      a.pushEvent(lost(2));
+      a.pushEvent(ev("s.p.b", 0, 3, "B", 1));
+      a.pushMarker(endP("A", 0, { "s.p.b": { 0: 3 } }));
+      a.pushMarker(endP("B", 1, { "s.p.b": { 0: 1 } }));
+      expect(ids(a.drain()).flat()).toEqual(["s.p.b/0@0", "s.p.b/0@1", "s.p.b/0@2", "s.p.b/0@3"]);
+      expect(a.buffered).toBe(0);
+    });
+
+    it("without a transaction after it, is released at once", () => {
+      const a = new Assembler(one());
+      a.pushEvent(lost(0));
+      a.pushEvent(ev("s.p.b", 0, 1, null, null));
+      expect(ids(a.drain())).toEqual([["s.p.b/0@0", "s.p.b/0@1"]]);
+    });
+  });
+
   it("waits for a truncate's copy on every partition, counting it once", () => {
     const a = new Assembler(options());
     a.pushMarker(end("t1", 0, { "s.p.a": 1 }));

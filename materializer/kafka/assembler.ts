@@ -131,9 +131,20 @@ export class Assembler {
   private releaseFree(): InEvent[] {
     const out: InEvent[] = [];
     for (const q of this.queues.values()) {
-      while (q.length > 0 && !this.waitsForMarker(q[0] as InEvent)) out.push(q.shift() as InEvent);
+      while (q.length > 0 && !this.waitsForMarker(q[0] as InEvent) && !this.heldForTransaction(q))
+        out.push(q.shift() as InEvent);
     }
     return out;
+  }
+
+  /**
+   * A head parked without a transaction id (its value could not be decoded) that a transaction's events
+   * follow may be that transaction's first event: it waits, and head() folds it into the transaction.
+   */
+  private heldForTransaction(q: InEvent[]): boolean {
+    if (!lostTransaction(q[0] as InEvent)) return false;
+    const next = q.find((e) => !lostTransaction(e) && !isTombstone(e));
+    return next !== undefined && this.waitsForMarker(next);
   }
 
   /** The partitions of `source`'s topics that a marker at `offset` counts (read, and at or above their floor). */
@@ -231,7 +242,7 @@ export class Assembler {
         scan++;
         continue;
       }
-      if (e.txId !== id) break;
+      if (e.txId !== id && !(lostTransaction(e) && this.continues(q, scan, id))) break;
       const order = String(e.txOrder ?? `${p}:${e.offset}`);
       orders.add(order);
       if (e.truncate) truncates.add(order);
@@ -240,6 +251,24 @@ export class Assembler {
     while (n < q.length && isTombstone(q[n] as InEvent)) n++;
     return { q, n, orders, truncates, past: n < q.length };
   }
+
+  /**
+   * Whether transaction `id` goes on after position `i` of a partition queue (past tombstones and other
+   * events that lost their id): such events sit between two of its events, so they are its own and count.
+   */
+  private continues(q: InEvent[], i: number, id: string): boolean {
+    for (let j = i + 1; j < q.length; j++) {
+      const e = q[j] as InEvent;
+      if (isTombstone(e) || lostTransaction(e)) continue;
+      return e.txId === id;
+    }
+    return false;
+  }
+}
+
+/** An event parked because its value could not be decoded: its transaction id is unknown. */
+function lostTransaction(e: InEvent): boolean {
+  return e.parked !== null && e.txId === null && e.raw.value !== null;
 }
 
 /** A delete's tombstone (null value): it carries no transaction, so it travels with the events around it. */

@@ -3,7 +3,7 @@
 // (null key), PK changes. A record that cannot be decoded or makes no sense becomes a parked event carrying
 // the reason; it never throws, so one bad record cannot stop a view.
 import { decodeWire, wireSchemaId } from "../../lib/avro.ts";
-import { isMeshError } from "../../lib/errors.ts";
+import { isMeshError, MeshError } from "../../lib/errors.ts";
 import { encodeKey } from "../keys/encoding.ts";
 import type { TableChange } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
@@ -88,22 +88,26 @@ export async function decodeEvent(
     raw: { key: rec.key, value: rec.value },
   };
   const base = { topic: rec.topic, partition: rec.partition };
-  let step = "key";
+  let step = "value";
   try {
+    // The envelope first: a record whose key or op is bad still carries its transaction id, so it is parked
+    // as part of its transaction instead of splitting it (assembler.ts). Only an undecodable value loses it.
+    const env = rec.value ? ((await decode(registry, rec.value)) as Envelope) : null;
+    if (env) {
+      ev.source = env.source?.name ?? null;
+      ev.txId = env.transaction?.id ?? null;
+      ev.txOrder = env.transaction?.data_collection_order ?? null;
+      ev.tsMs = Number(env.ts_ms);
+    }
+    step = "key";
     const key = rec.key
       ? keyValues(table, (await decode(registry, rec.key)) as Record<string, unknown>)
       : null;
-    step = "value";
-    if (!rec.value) {
+    if (!env) {
       if (key) ev.changes.push({ op: "delete", ...base, key });
       return ev;
     }
-    const env = (await decode(registry, rec.value)) as Envelope;
     step = "envelope";
-    ev.source = env.source?.name ?? null;
-    ev.txId = env.transaction?.id ?? null;
-    ev.txOrder = env.transaction?.data_collection_order ?? null;
-    ev.tsMs = Number(env.ts_ms);
     switch (env.op) {
       case "r":
       case "c":
@@ -146,7 +150,7 @@ export async function decodeMarker(
   registry: RegistryClient,
 ): Promise<Marker | null> {
   if (!rec.value) return null;
-  const v = (await decode(registry, rec.value)) as {
+  let v: {
     status: string;
     id: string;
     data_collections:
@@ -158,6 +162,21 @@ export async function decodeMarker(
       | null;
     ts_ms: bigint;
   };
+  try {
+    v = (await decode(registry, rec.value)) as typeof v;
+  } catch (err) {
+    if (isMeshError(err) && err.retryable) throw err;
+    // Not parked: without its id and counts no later transaction of the source can be released whole, and
+    // skipping it would release them early (docs/views.md, Parked records).
+    throw new MeshError(
+      "MESH_MARKER_UNDECODABLE",
+      `the transaction marker at ${rec.topic} partition ${rec.partition} offset ${rec.offset} cannot be ` +
+        `decoded (${(err as Error).message}); the view stopped before it. Restore the marker's schema in ` +
+        "the registry and restart the materializer, or drop and recreate the view",
+      { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+      { cause: err },
+    );
+  }
   if (v.status !== "BEGIN" && v.status !== "END") return null;
   const counts = v.data_collections
     ? new Map(v.data_collections.map((d) => [d.data_collection, Number(d.event_count)]))

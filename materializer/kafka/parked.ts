@@ -65,8 +65,15 @@ export class ParkedKeys {
     );
   }
 
-  /** Replaces a key's parked records with those still parked. */
-  keep(topic: string, keyId: string, still: ParkedRecord[]): void {
+  /**
+   * Drops resolved records of a key. Only those: a record parked while the caller was deciding (it awaited
+   * decoding) stays.
+   */
+  remove(topic: string, keyId: string, resolved: readonly ParkedRecord[]): void {
+    const list = this.byKey.get(id(topic, keyId));
+    if (!list) return;
+    const gone = new Set(resolved.map((r) => `${r.partition}:${r.offset}`));
+    const still = list.filter((r) => !gone.has(`${r.partition}:${r.offset}`));
     if (still.length === 0) this.byKey.delete(id(topic, keyId));
     else this.byKey.set(id(topic, keyId), still);
   }

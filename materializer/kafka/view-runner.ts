@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
 import { isMeshError } from "../../lib/errors.ts";
+import { ChangeCheck } from "../engine/change-check.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
@@ -59,6 +60,10 @@ export class ViewRunner {
   private lastPartitionCount = 0;
   private readonly tables = new Map<string, TableInfo>();
   private readonly parked: ParkedKeys;
+  /** Values the view cannot use (wrong type) park their key instead of failing the view's apply. */
+  private readonly check: ChangeCheck;
+  /** Operator actions on parked keys run one after another. */
+  private resolving: Promise<unknown> = Promise.resolve();
   private phase: ViewStatus["state"] = "backfilling";
   private error: ViewStatus["error"] = null;
   private readonly listeners = new Set<(changes: ViewChange[]) => void>();
@@ -71,6 +76,7 @@ export class ViewRunner {
     this.now = deps.now ?? Date.now;
     for (const r of state.plan.relations) this.tables.set(r.table.topic, r.table);
     this.parked = new ParkedKeys(state.layout);
+    this.check = new ChangeCheck(state.plan);
   }
 
   onChanges(listener: (changes: ViewChange[]) => void): () => void {
@@ -254,8 +260,11 @@ export class ViewRunner {
     for (const unit of units) {
       for (const e of unit.events) {
         touch(tpKey(e.topic, e.partition)).offset = e.offset + 1n;
-        if (e.parked || this.parked.blocks(e)) {
-          this.park(e, e.parked ?? "an earlier record of this key is parked", ops);
+        const reason =
+          e.parked ??
+          (this.parked.blocks(e) ? "an earlier record of this key is parked" : this.check.reason(e.changes));
+        if (reason !== null) {
+          this.park(e, reason, ops);
           continue;
         }
         changes.push(...e.changes);
@@ -297,10 +306,20 @@ export class ViewRunner {
 
   /**
    * Operator action on a parked key: `retry` re-decodes its records in order and applies them (they stay
-   * parked if still undecodable); `skip` drops the oldest parked record first. Later records of the key,
-   * parked behind it, follow.
+   * parked if still undecodable or unusable); `skip` drops the oldest parked record first. Later records of
+   * the key, parked behind it, follow.
    */
   async resolveParked(
+    topic: string,
+    keyId: string,
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    const run = this.resolving.then(() => this.resolveNow(topic, keyId, action));
+    this.resolving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async resolveNow(
     topic: string,
     keyId: string,
     action: "retry" | "skip",
@@ -308,24 +327,27 @@ export class ViewRunner {
     const list = this.parked.of(topic, keyId);
     const ops: BatchOp[] = [];
     const layout = this.state.layout;
+    const resolved: ParkedRecord[] = [];
     if (action === "skip" && list.length > 0) {
       const first = list.shift() as ParkedRecord;
       ops.push({ type: "del", key: layout.parked(first.topic, first.partition, first.offset) });
+      resolved.push(first);
     }
     const changes: TableChange[] = [];
-    let applied = 0;
-    while (list.length > 0) {
-      const rec = list[0] as ParkedRecord;
+    for (const rec of list) {
       const e = await decodeEvent({ ...rec }, this.tables.get(topic) as TableInfo, this.deps.registry);
-      if (e.parked) break;
+      if (e.parked || this.check.reason(e.changes) !== null) break;
       changes.push(...e.changes);
       ops.push({ type: "del", key: layout.parked(rec.topic, rec.partition, rec.offset) });
-      list.shift();
-      applied++;
+      resolved.push(rec);
     }
-    this.parked.keep(topic, keyId, list);
+    // Records parked for this key during the awaits above stay parked (behind the ones still here).
+    this.parked.remove(topic, keyId, resolved);
     await this.enqueueApply(changes, ops);
-    return { applied, stillParked: list.length };
+    return {
+      applied: resolved.length - (action === "skip" && resolved.length > 0 ? 1 : 0),
+      stillParked: this.parked.of(topic, keyId).length,
+    };
   }
 
   private checkReady(reading: Reading): void {
@@ -338,6 +360,11 @@ export class ViewRunner {
     this.phase = "ready";
     this.applying = this.applying.then(() => this.state.markLive());
     this.deps.logger.info({ view: this.state.plan.name, rows: this.state.stats.rows }, "view caught up");
+  }
+
+  /** Cheap readiness for every query (status() walks every partition and the parked list). */
+  isReady(): boolean {
+    return this.phase === "ready";
   }
 
   status(): ViewStatus {

@@ -91,6 +91,30 @@ describe("view queries", () => {
     expect(some.rows.map((r) => r.row.id)).toEqual([3n, 4n]);
   });
 
+  it("answers a filter on an indexed column from the index: its path, and a scan of matching entries only", async () => {
+    const paidCount = Array.from({ length: 500 }, (_, i) => i + 1).filter((id) => id % 3 === 1).length;
+    // A scan budget below the view's 500 rows but above the 167 paid ones: only an index scan finishes.
+    const paid = await queryRows(
+      db,
+      state,
+      { filters: [{ column: "status", op: "eq", value: "paid" }], limit: 1000 },
+      200,
+    );
+    expect(paid.path).toBe("x0");
+    expect(paid.rows.length).toBe(paidCount);
+    expect(paid.next).toBeNull();
+    expect(paid.rows.every((r) => r.row.status === "paid")).toBe(true);
+    // The same budget over the key path (total has no index) stops early with a cursor.
+    const unindexed = await queryRows(
+      db,
+      state,
+      { filters: [{ column: "total", op: "gte", value: "0" }], limit: 1000 },
+      200,
+    );
+    expect(unindexed.path).toBe("k");
+    expect(unindexed.next).not.toBeNull();
+  });
+
   it("refuses ordering by an unindexed column and unknown columns", async () => {
     await expect(queryRows(db, state, { order: "total" })).rejects.toThrow(/needs an index/);
     await expect(queryRows(db, state, { filters: [{ column: "nope", op: "eq", value: 1 }] })).rejects.toThrow(

@@ -71,6 +71,9 @@ export function compileExpr(text: SqlText, n: Node, resolver: Resolver, upTo: nu
   if (n.type === "unary_expr" && String(n.operator).toUpperCase() === "NOT") {
     return { op: "not", arg: compileExpr(text, n.expr as Node, resolver, upTo) };
   }
+  // node-sql-parser reads `NOT (x)` as a call of a function named NOT with one argument.
+  const notArg = notCallArgument(n);
+  if (notArg) return { op: "not", arg: compileExpr(text, notArg, resolver, upTo) };
   if (n.type !== "binary_expr")
     throw bad(text, `the predicate ${String(n.type)}`, locOf(n) ?? locate(text.sql, /\bwhere\b/gi));
   const operator = String(n.operator).toUpperCase();
@@ -110,4 +113,13 @@ export function compileExpr(text: SqlText, n: Node, resolver: Resolver, upTo: nu
     };
   }
   throw bad(text, `the operator ${operator}`, locOf(n));
+}
+
+/** The argument of `NOT (x)` as node-sql-parser parses it (a function named NOT), else null. */
+function notCallArgument(n: Node): Node | null {
+  if (n.type !== "function") return null;
+  const parts = ((n.name as Node | undefined)?.name ?? []) as Node[];
+  const args = ((n.args as Node | undefined)?.value ?? []) as Node[];
+  if (parts.length !== 1 || String(parts[0]?.value).toUpperCase() !== "NOT" || args.length !== 1) return null;
+  return args[0] as Node;
 }

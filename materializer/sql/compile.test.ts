@@ -103,6 +103,25 @@ describe("view compiler: accepted statements", () => {
     expect(evaluate(q.where!, [{ total: "5.00", customer_id: 1n }])).toBe(false);
     expect(evaluate(q.where!, [{ total: "5.01", customer_id: 9223372036854775806n }])).toBe(true);
   });
+
+  it("compiles NOT (predicate), which the parser reads as a function NOT, as a negation", () => {
+    const where = (w: string) =>
+      compileViewSql(`CREATE VIEW v AS SELECT * FROM orders WHERE ${w}`, catalog).where!;
+    const a = where("NOT (status = 'a' OR status IS NULL)");
+    expect(a).toMatchObject({ op: "not", arg: { op: "or" } });
+    expect(evaluate(a, [{ status: "a" }])).toBe(false);
+    expect(evaluate(a, [{ status: null }])).toBe(false);
+    expect(evaluate(a, [{ status: "b" }])).toBe(true);
+    const b = where("id = 1 AND NOT (total > 2)");
+    expect(evaluate(b, [{ id: 1n, total: "1.5" }])).toBe(true);
+    expect(evaluate(b, [{ id: 1n, total: "3" }])).toBe(false);
+    const c = where("NOT (NOT (id = 1))");
+    expect(c).toMatchObject({ op: "not", arg: { op: "not", arg: { op: "cmp" } } });
+    expect(evaluate(c, [{ id: 1n }])).toBe(true);
+    expect(evaluate(where("status NOT IN ('a') AND NOT (id = 1)"), [{ status: "b", id: 2n }])).toBe(true);
+    // NULL stays unknown under NOT (three-valued logic).
+    expect(evaluate(where("NOT (total > 2)"), [{ total: null }])).toBeNull();
+  });
 });
 
 describe("view compiler: refused statements name the construct and position", () => {

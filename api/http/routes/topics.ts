@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
 import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
-import { sseFrame, streamSse } from "../sse.ts";
+import { sseFrame, sseSchema, streamSse } from "../sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
 
@@ -133,6 +133,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
           additionalProperties: false,
           properties: { from: { type: "string" } },
         },
+        ...sseSchema("every partition's last offset, `0:22,1:38,2:-1`"),
         produces: ["text/event-stream"],
       },
     },

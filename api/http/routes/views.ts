@@ -5,9 +5,10 @@ import type { FastifyInstance } from "fastify";
 import type { ViewRecord } from "../../catalog/records.ts";
 import type { ViewInfo } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
+import { MeshError } from "../../../lib/errors.ts";
 import { notFound } from "../errors.ts";
 import { parseRowKey, parseRowQuery } from "../row-query.ts";
-import { streamSse } from "../sse.ts";
+import { sseSchema, streamSse } from "../sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
 const nameParams = {
@@ -33,7 +34,21 @@ const viewSchema = {
         progress: { type: ["number", "null"] },
         rows: { type: "number" },
         lagMs: { type: ["number", "null"] },
-        parked: { type: "number" },
+        parked: {
+          type: "array",
+          description: "records the view could not apply, each holding back its key (at most 100 listed)",
+          items: {
+            type: "object",
+            properties: {
+              topic: { type: "string" },
+              partition: { type: "number" },
+              offset: { type: "string" },
+              key: { type: "string", description: "the record's Kafka key, hex" },
+              reason: { type: "string" },
+            },
+          },
+        },
+        parkedCount: { type: "number" },
       },
     },
   },
@@ -59,9 +74,36 @@ function publicView(view: ViewRecord, info: ViewInfo | undefined): Record<string
       progress: null,
       rows: 0,
       lagMs: null,
-      parked: 0,
+      parked: [],
+      parkedCount: 0,
     },
   };
+}
+
+/**
+ * `from` / `Last-Event-ID` of a view's change stream, checked before the stream starts (a bad one is a 400,
+ * not an error event after a 200). A view's change ids are sequence numbers of its own feed, which keeps no
+ * times, so unlike topic streams `from=<ISO time>` is refused (docs/api.md).
+ */
+export function changesFrom(from: string | undefined, lastEventId: string | undefined): string {
+  if (lastEventId !== undefined && lastEventId !== "") {
+    if (!/^\d+$/.test(lastEventId)) {
+      throw new MeshError("MESH_BAD_REQUEST", `Last-Event-ID "${lastEventId}" is not a view change id`, {
+        lastEventId,
+      });
+    }
+    return lastEventId;
+  }
+  if (from === undefined || from === "latest" || from === "earliest" || /^\d+$/.test(from))
+    return from ?? "latest";
+  const time = /^\d{4}-\d{2}-\d{2}/.test(from);
+  throw new MeshError(
+    "MESH_BAD_REQUEST",
+    time
+      ? `view change streams start at earliest, latest or a change id; a time ("${from}") is not supported (the view's change feed keeps no times): use from=earliest, or read the source topic from that time`
+      : `"from" must be earliest, latest or a change id (got "${from}")`,
+    { param: "from" },
+  );
 }
 
 export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -215,10 +257,61 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const view = mustGet(request.params.name);
       const key = parseRowKey(request.params.key);
       const row = await ctx.views.getRow(view.name, key);
-      if (!row) throw notFound(`row of view ${view.name}`, JSON.stringify(key));
+      if (!row) {
+        throw new MeshError(
+          "MESH_NOT_FOUND",
+          `view ${view.name} has no row with key ${JSON.stringify(key)}; find keys with GET /v1/views/${view.name}/rows`,
+          { view: view.name, key },
+        );
+      }
       return row;
     },
   );
+
+  for (const action of ["retry", "skip"] as const) {
+    app.post<{ Params: { name: string }; Body: { topic: string; key: string } }>(
+      `/v1/views/:name/parked/${action}`,
+      {
+        schema: {
+          tags: ["views"],
+          summary:
+            action === "retry"
+              ? "Retry a parked key: re-read its parked records in order, applying those that now can be"
+              : "Skip a parked key's oldest record, then apply the records parked behind it that can be",
+          params: nameParams,
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["topic", "key"],
+            properties: {
+              topic: { type: "string", minLength: 1 },
+              key: { type: "string", description: "the parked record's `key` from status.parked" },
+            },
+          },
+          response: {
+            200: {
+              type: "object",
+              properties: { applied: { type: "number" }, stillParked: { type: "number" } },
+            },
+            "4xx": errorRef,
+            "5xx": errorRef,
+          },
+        },
+      },
+      async (request) => {
+        const view = mustGet(request.params.name);
+        if (!ctx.views.resolveParked)
+          throw new MeshError(
+            "MESH_BAD_REQUEST",
+            `parked records of view ${view.name} are retried or skipped on the materializer process that ` +
+              "runs it (this API reads views from other processes)",
+            { view: view.name },
+          );
+        const { topic, key } = request.body;
+        return ctx.views.resolveParked(view.name, { topic, key }, action);
+      },
+    );
+  }
 
   app.get<{
     Params: { name: string };
@@ -229,19 +322,27 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
-        summary: "Server-sent events of the view's row changes; ?from=latest|earliest; Last-Event-ID resumes",
+        summary:
+          "Server-sent events of the view's row changes; ?from=latest|earliest|<id>; Last-Event-ID resumes",
         params: nameParams,
         querystring: {
           type: "object",
           additionalProperties: false,
-          properties: { from: { type: "string", default: "latest" } },
+          properties: {
+            from: {
+              type: "string",
+              default: "latest",
+              description: "earliest, latest or a change id (a time is not supported for views)",
+            },
+          },
         },
+        ...sseSchema("the view's change id, e.g. `42`"),
         produces: ["text/event-stream"],
       },
     },
     async (request, reply) => {
       const view = mustGet(request.params.name);
-      const from = request.headers["last-event-id"] ?? request.query.from ?? "latest";
+      const from = changesFrom(request.query.from, request.headers["last-event-id"]);
       await streamSse(request, reply, async function* (signal) {
         for await (const change of ctx.views.changes(view.name, from, signal)) {
           yield { id: change.id, event: "change", data: change.data };

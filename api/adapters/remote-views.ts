@@ -1,0 +1,288 @@
+// The ViewRuntime of `mesh api --materializer URL[,URL]`: views live in separate `mesh materialize --listen`
+// processes that follow this API's catalog topic (materializer/catalog-views.ts). POST/DELETE /v1/views only
+// write the catalog (the reconciler's ensure compiles the SQL against the registry first, so bad SQL is
+// still refused before it is stored); the members create and drop the views themselves. Rows are read from
+// the members: a split view (docs/views.md "Split views") through the members its group names, merged as
+// split-views.ts does; an unsplit one from the first member holding it. Status is polled from the members.
+import { isMeshError, MeshError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { ViewMember } from "../../materializer/contract.ts";
+import { RegistryClient } from "../../materializer/kafka/registry-client.ts";
+import { compileStatements } from "../../materializer/sql/compile.ts";
+import type { ViewRecord } from "../catalog/records.ts";
+import {
+  PARKED_LISTED,
+  type DependencyCheck,
+  type ParkedInfo,
+  type RowQuery,
+  type ViewChange,
+  type ViewInfo,
+  type ViewRuntime,
+  type ViewStatus,
+} from "../runtime.ts";
+import { viewNameOf } from "./engine-views.ts";
+import { answerError, forwardRow, forwardRows, rowsQueryString, type ForwardOptions } from "./split-views.ts";
+
+export interface RemoteViewsOptions {
+  /** The members' --listen/--advertise URLs (any of them may be down). */
+  urls: string[];
+  registryUrl: string;
+  logger: Logger;
+  /** How often view status is polled from the members (default 1 s). */
+  refreshMs?: number;
+  forward?: ForwardOptions;
+}
+
+/** One entry of a member's GET /v1/views (materializer/serve.ts). */
+interface MemberView {
+  name: string;
+  sql?: string;
+  key?: string[];
+  columns?: string[];
+  status: {
+    state: "backfilling" | "ready" | "failed" | "stopped";
+    error: { code: string; message: string } | null;
+    progress: number;
+    rows: number;
+    lagMs: number | null;
+    parked: ParkedInfo[];
+  };
+  split: { owned: number[]; served: number[] } | null;
+}
+
+interface Route {
+  at: number;
+  /** The member asked (holds the view). */
+  url: string;
+  split: { partitions: number; members: ViewMember[] } | null;
+}
+
+const stateRank = { ready: 0, backfilling: 1, failed: 2 } as const;
+
+export class RemoteViews implements ViewRuntime {
+  readonly #o: RemoteViewsOptions;
+  readonly #registry: RegistryClient;
+  readonly #fetch: typeof fetch;
+  #infos = new Map<string, ViewInfo>();
+  readonly #routes = new Map<string, Route>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: RemoteViewsOptions) {
+    this.#o = options;
+    this.#registry = new RegistryClient({ url: options.registryUrl });
+    this.#fetch = options.forward?.fetch ?? fetch;
+  }
+
+  /** Starts polling the members' view status (info() answers from the last poll). */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  parse(sql: string): { name: string } {
+    return { name: viewNameOf(sql) };
+  }
+
+  /** Compiles the SQL as a member will (MESH_BAD_SQL before the catalog stores it); members create it. */
+  async ensure(view: ViewRecord): Promise<void> {
+    compileStatements(view.sql, { tables: await this.#registry.tables() });
+    this.#routes.delete(view.name);
+  }
+
+  /** Members drop the view when the catalog's tombstone reaches them. */
+  drop(name: string): Promise<void> {
+    this.#routes.delete(name);
+    this.#infos.delete(name);
+    return Promise.resolve();
+  }
+
+  info(name: string): ViewInfo | undefined {
+    return this.#infos.get(name);
+  }
+
+  async getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+    const route = await this.#route(name);
+    if (route.split)
+      return forwardRow(name, route.split.members, route.split.partitions, key, this.#o.forward);
+    const { status, body } = await this.#get(
+      route.url,
+      name,
+      `/rows/${encodeURIComponent(JSON.stringify(key))}`,
+    );
+    const error = body as { code?: string; details?: { view?: unknown } };
+    // A missing row is an answer; a missing view means the member dropped it: ask again next time.
+    if (status === 404 && error.code === "MESH_NOT_FOUND" && error.details?.view === undefined)
+      return undefined;
+    if (status !== 200) {
+      this.#routes.delete(name);
+      throw answerError(body, status);
+    }
+    return body as Record<string, unknown>;
+  }
+
+  async queryRows(
+    name: string,
+    query: RowQuery,
+  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+    const route = await this.#route(name);
+    if (route.split) {
+      const page = await forwardRows(
+        name,
+        route.split.members,
+        route.split.partitions,
+        query,
+        this.#o.forward,
+      );
+      return { rows: page.rows, next: page.next };
+    }
+    const { status, body } = await this.#get(route.url, name, `/rows?${rowsQueryString(query)}`);
+    if (status !== 200) {
+      this.#routes.delete(name);
+      throw answerError(body, status);
+    }
+    const page = body as { rows: Record<string, unknown>[]; next: string | null };
+    return { rows: page.rows, next: page.next };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *changes(name: string): AsyncIterable<ViewChange> {
+    await Promise.resolve();
+    throw new MeshError(
+      "MESH_NOT_READY",
+      `view ${name}: its change feed is read from a materializer (GET /v1/views/${name}/changes is not forwarded by an API started with --materializer)`,
+      { dependency: "materializer", view: name },
+    );
+  }
+
+  /** /readyz: one check per member, naming the one that does not answer. */
+  async checks(): Promise<DependencyCheck[]> {
+    return Promise.all(
+      this.#o.urls.map(async (url) => {
+        try {
+          await this.#list(url, 2000);
+          return { name: `materializer ${url}`, ok: true };
+        } catch (err) {
+          return { name: `materializer ${url}`, ok: false, error: (err as Error).message };
+        }
+      }),
+    );
+  }
+
+  /** Polls every member's views and merges their status (a split view's rows are summed over members). */
+  async refresh(): Promise<void> {
+    const lists = await Promise.all(this.#o.urls.map((url) => this.#list(url, 2000).catch(() => null)));
+    const byName = new Map<string, MemberView[]>();
+    for (const list of lists)
+      for (const v of list ?? []) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
+    const infos = new Map<string, ViewInfo>();
+    for (const [name, views] of byName) infos.set(name, merge(name, views));
+    this.#infos = infos;
+  }
+
+  async #list(url: string, timeoutMs: number): Promise<MemberView[]> {
+    const res = await this.#fetch(`${url}/v1/views`, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (res.status !== 200) throw new Error(`GET /v1/views answered ${res.status}`);
+    return ((await res.json()) as { views: MemberView[] }).views;
+  }
+
+  async #get(url: string, view: string, path: string): Promise<{ status: number; body: unknown }> {
+    try {
+      const res = await this.#fetch(`${url}/v1/views/${encodeURIComponent(view)}${path}`, {
+        headers: { accept: "application/json" },
+        signal: AbortSignal.timeout(this.#o.forward?.timeoutMs ?? 10_000),
+      });
+      return { status: res.status, body: await res.json() };
+    } catch (err) {
+      this.#routes.delete(view);
+      throw new MeshError(
+        "MESH_UNAVAILABLE",
+        `view ${view}: the materializer at ${url} did not answer: ${(err as Error).message}`,
+        { view, member: url },
+      );
+    }
+  }
+
+  /**
+   * Where a view's rows are read: the first member (in --materializer order) holding it says whether it is
+   * split and who owns which partitions. Cached for a second, as the engine caches its group's members.
+   */
+  async #route(name: string): Promise<Route> {
+    const cached = this.#routes.get(name);
+    if (cached && Date.now() - cached.at < 1000) return cached;
+    const failures: string[] = [];
+    for (const url of this.#o.urls) {
+      let answer: { status: number; body: unknown };
+      try {
+        answer = await this.#get(url, name, "/members");
+      } catch (err) {
+        failures.push(isMeshError(err) ? err.message : String(err));
+        continue;
+      }
+      if (answer.status !== 200) {
+        failures.push(`${url} answered ${answer.status}`);
+        continue;
+      }
+      const m = answer.body as { split: boolean; partitions: number | null; members: ViewMember[] };
+      const route: Route = {
+        at: Date.now(),
+        url,
+        split: m.split ? { partitions: m.partitions ?? 0, members: m.members } : null,
+      };
+      this.#routes.set(name, route);
+      return route;
+    }
+    throw new MeshError(
+      "MESH_UNAVAILABLE",
+      `view ${name}: no materializer holds it yet (${failures.join("; ")}); retry`,
+      { view: name, materializers: this.#o.urls },
+    );
+  }
+}
+
+/** One status over the members holding a view: the worst state, the least progress, rows summed. */
+function merge(name: string, views: MemberView[]): ViewInfo {
+  const first = views[0]!;
+  const split = views.some((v) => v.split !== null);
+  let state: ViewStatus["state"] = "ready";
+  let error: string | null = null;
+  let progress: number | null = null;
+  let lagMs: number | null = null;
+  let rows = 0;
+  const parked: ParkedInfo[] = [];
+  for (const v of views) {
+    const s = v.status;
+    const vs: ViewStatus["state"] = s.state === "stopped" ? "failed" : s.state;
+    if (stateRank[vs] > stateRank[state]) state = vs;
+    if (s.error && !error) error = `${s.error.code}: ${s.error.message}`;
+    progress = progress === null ? s.progress : Math.min(progress, s.progress);
+    if (s.lagMs !== null) lagMs = Math.max(lagMs ?? 0, s.lagMs);
+    rows = split ? rows + s.rows : Math.max(rows, s.rows);
+    // Members of a split view read joined topics in full: such a record is parked on each of them.
+    for (const r of s.parked)
+      if (!parked.some((q) => q.topic === r.topic && q.partition === r.partition && q.offset === r.offset))
+        parked.push(r);
+  }
+  return {
+    name,
+    key: first.key ?? [],
+    columns: first.columns ?? [],
+    status: {
+      state,
+      error,
+      progress,
+      rows,
+      lagMs,
+      parked: parked.slice(0, PARKED_LISTED),
+      parkedCount: parked.length,
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// `mesh up` on the real stack: a second Ctrl-C (SIGINT) while it is stopping exits at once, saying so, with
+// exit code 130 (issue #6 audit item 8: a stop that hangs must never trap the user). The clean single-SIGINT
+// stop is covered by api/e2e/demo.e2e.test.ts.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { uniqueName } from "../../test/support/names.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "mesh-up-signal-"));
+let child: ChildProcess | null = null;
+
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("mesh up signals", () => {
+  it("exits at once with code 130 on a second SIGINT while stopping", async () => {
+    const proc = spawn(
+      process.execPath,
+      [
+        "bin/mesh.js",
+        "up",
+        "--json",
+        "--api-port",
+        "0",
+        "--registry-port",
+        "0",
+        "--catalog-topic",
+        uniqueName("_mesh_catalog_signal"),
+        "--data-dir",
+        dataDir,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child = proc;
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const waitFor = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!ok()) {
+        if (proc.exitCode !== null)
+          throw new Error(`mesh up exited ${proc.exitCode} before ${what}: ${stderr}`);
+        if (Date.now() > deadline) throw new Error(`no ${what} in ${ms} ms: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor("summary", () => stdout.includes('{"api":'), 150_000);
+    const exited = once(proc, "exit");
+    proc.kill("SIGINT");
+    await waitFor("stopping message", () => stderr.includes("stopping..."), 10_000);
+    proc.kill("SIGINT");
+    const [code] = (await Promise.race([
+      exited,
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no exit in 10 s: ${stderr}`)), 10_000)),
+    ])) as [number | null];
+    expect(code).toBe(130);
+    expect(stderr).toContain("SIGINT again: exiting without waiting for the roles to stop");
+  }, 200_000);
+});

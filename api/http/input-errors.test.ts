@@ -1,0 +1,202 @@
+// Route tests (inject()) for bad input that used to slip through: values of the wrong type for a view column
+// (a 500 from deep in the key encoding), bad `from` on a view's change stream (a 200 then an error event),
+// unknown query parameters and bodies on routes that take none, and the missing-row message.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { encodeKey } from "../../materializer/keys/encoding.ts";
+import { kindOf } from "../../materializer/sql/catalog.ts";
+import type { ViewEngine, ViewInfo as EngineViewInfo } from "../../materializer/contract.ts";
+import { EngineViews } from "../adapters/engine-views.ts";
+import { sourceRecord } from "../catalog/records-fixture.ts";
+import { fakeContext, type FakeContext } from "../testing/fakes.ts";
+import { buildApi } from "./server.ts";
+
+const nullable = (t: unknown): unknown => ["null", t];
+const engineView: EngineViewInfo = {
+  name: "orders_v",
+  sql: "CREATE VIEW orders_v AS SELECT * FROM orders",
+  key: ["id"],
+  keyColumns: [{ name: "id", type: nullable("long") }] as EngineViewInfo["columns"],
+  columns: [
+    { name: "id", type: nullable("long") },
+    { name: "total", type: nullable({ type: "bytes", logicalType: "decimal", precision: 10, scale: 2 }) },
+    { name: "paid", type: nullable("boolean") },
+    { name: "status", type: nullable("string") },
+  ] as EngineViewInfo["columns"],
+  indexes: [],
+  topics: [],
+  status: { state: "ready", progress: 1, rows: 1, lagMs: 0, parked: [], error: null },
+};
+
+/**
+ * An engine that encodes query values the way the materializer does (materializer/query/rows.ts), so a value
+ * of the wrong type fails here exactly as it does there.
+ */
+function encodingEngine(): ViewEngine {
+  // As materializer/query/rows.ts encodes it: number text is encoded as a decimal.
+  const kind = (column: string, value: unknown) => {
+    const k = kindOf(engineView.columns.find((c) => c.name === column)!.type);
+    return k === "number" && typeof value === "string" ? "decimal" : k;
+  };
+  const engine: Partial<ViewEngine> = {
+    getView: () => engineView,
+    createView: () => Promise.resolve(engineView),
+    getRow: (_name, key) => {
+      encodeKey(key, [kind("id", key[0])]);
+      return Promise.resolve(null);
+    },
+    queryRows: (_name, query) => {
+      for (const f of query?.filters ?? []) encodeKey([f.value], [kind(f.column, f.value)]);
+      return Promise.resolve({ rows: [], next: null, stale: false });
+    },
+  };
+  return engine as ViewEngine;
+}
+
+let ctx: FakeContext;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  ctx = await fakeContext();
+  ctx.views = new EngineViews(encodingEngine());
+  app = await buildApi(ctx);
+  await ctx.catalog.putView({
+    type: "view",
+    id: "v1",
+    name: "orders_v",
+    sql: engineView.sql,
+    createdAt: new Date(0).toISOString(),
+  });
+});
+afterEach(async () => {
+  await app.close();
+  await ctx.reconciler.stop();
+});
+
+describe("view values of the wrong type", () => {
+  it("answers 400 naming the column and value for filters and keys", async () => {
+    for (const [url, column, value] of [
+      ["/v1/views/orders_v/rows?total[gte]=abc", "total", "abc"],
+      ["/v1/views/orders_v/rows?id=abc", "id", "abc"],
+      ["/v1/views/orders_v/rows?paid=yes", "paid", "yes"],
+      ["/v1/views/orders_v/rows/abc", "id", "abc"],
+    ] as const) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ code: "MESH_BAD_REQUEST", details: { column, value } });
+      expect(res.json().message).toContain(`"${column}"`);
+    }
+    expect((await app.inject({ url: "/v1/views/orders_v/rows?total[gte]=1.5e2&id=7" })).statusCode).toBe(200);
+  });
+
+  it("says which row is missing and how to find keys", async () => {
+    const res = await app.inject({ url: "/v1/views/orders_v/rows/42" });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().message).toBe(
+      'view orders_v has no row with key ["42"]; find keys with GET /v1/views/orders_v/rows',
+    );
+  });
+});
+
+describe("view change stream start", () => {
+  it("refuses a bad from or Last-Event-ID with 400 before the stream starts", async () => {
+    const bogus = await app.inject({ url: "/v1/views/orders_v/changes?from=bogus" });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.json()).toMatchObject({ code: "MESH_BAD_REQUEST", details: { param: "from" } });
+    const time = await app.inject({ url: "/v1/views/orders_v/changes?from=2026-01-01T00:00:00Z" });
+    expect(time.statusCode).toBe(400);
+    expect(time.json().message).toContain("not supported");
+    const badId = await app.inject({
+      url: "/v1/views/orders_v/changes",
+      headers: { "last-event-id": "1:5" },
+    });
+    expect(badId.statusCode).toBe(400);
+  });
+
+  it("an error inside a started stream carries its own code, not MESH_INTERNAL", async () => {
+    const fake = await fakeContext();
+    fake.views.changes = async function* () {
+      await Promise.resolve();
+      yield* [];
+      throw new (await import("../../lib/errors.ts")).MeshError("MESH_NOT_FOUND", "view dropped", {});
+    };
+    await fake.catalog.putView({
+      type: "view",
+      id: "v2",
+      name: "gone",
+      sql: "CREATE VIEW gone AS SELECT * FROM t",
+      createdAt: new Date(0).toISOString(),
+    });
+    const other = await buildApi(fake);
+    try {
+      const res = await other.inject({ url: "/v1/views/gone/changes" });
+      expect(res.body).toContain('event: error\ndata: {"code":"MESH_NOT_FOUND","message":"view dropped"}');
+    } finally {
+      await other.close();
+      await fake.reconciler.stop();
+    }
+  });
+});
+
+describe("unknown query parameters and bodies", () => {
+  it("refuses them with MESH_UNKNOWN_FIELD on routes that take none", async () => {
+    await ctx.catalog.putSource(sourceRecord("src", "orders", ["public.orders"]));
+    for (const url of [
+      "/v1/sources?x=1",
+      "/v1/sources/src?x=1",
+      "/v1/views?x=1",
+      "/v1/views/orders_v?x=1",
+      "/v1/topics?x=1",
+      "/v1/status?x=1",
+    ]) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        code: "MESH_UNKNOWN_FIELD",
+        details: { field: "x", in: "querystring" },
+      });
+    }
+    for (const [method, url] of [
+      ["POST", "/v1/sources/src/pause"],
+      ["POST", "/v1/sources/src/resume"],
+      ["DELETE", "/v1/sources/src"],
+      ["DELETE", "/v1/views/orders_v"],
+    ] as const) {
+      const res = await app.inject({ method, url, payload: { x: 1 } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        code: "MESH_UNKNOWN_FIELD",
+        details: { field: "x", in: "body" },
+      });
+    }
+    // Nothing was done by the refused requests; an empty body is fine.
+    expect(ctx.catalog.source("src")?.paused).toBeFalsy();
+    expect(ctx.catalog.view("orders_v")).toBeDefined();
+    expect((await app.inject({ method: "POST", url: "/v1/sources/src/pause", payload: {} })).statusCode).toBe(
+      200,
+    );
+    // Row filters stay free-form query parameters.
+    const rows = await app.inject({ url: "/v1/views/orders_v/rows?status=paid" });
+    expect(rows.statusCode, rows.body).toBe(200);
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents SSE errors and Last-Event-ID, and the row filters as a parameter", async () => {
+    const spec = (await app.inject({ url: "/docs/json" })).json();
+    for (const path of ["/v1/topics/{topic}/events", "/v1/views/{name}/changes"]) {
+      const op = spec.paths[path].get;
+      expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(["200", "4XX", "5XX"]));
+      expect(op.parameters, path).toEqual(
+        expect.arrayContaining([expect.objectContaining({ in: "header", name: "last-event-id" })]),
+      );
+    }
+    const rows = spec.paths["/v1/views/{name}/rows"].get;
+    expect(rows.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "filters", in: "query", style: "form", explode: true }),
+        expect.objectContaining({ name: "limit", in: "query" }),
+      ]),
+    );
+  });
+});

@@ -1,0 +1,218 @@
+// Parked records on the real stack (Kafka + the schema registry): a value of a type the view cannot use
+// parks its key instead of failing the view, and an operator's retry applies a record once the schema it
+// was written with appears in the registry (docs/views.md, Parked records).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type avro from "avsc";
+import { ClassicLevel } from "classic-level";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envelopeSchema } from "../connectors/core/envelope.ts";
+import { avroType, encodeWire } from "../lib/avro.ts";
+import { silentLogger } from "../lib/logger.ts";
+import { startRegistry, type RunningRegistry } from "../registry/server.ts";
+import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { MaterializerEngine } from "./engine.ts";
+import type { Db } from "./engine/reader.ts";
+import { RegistryClient } from "./kafka/registry-client.ts";
+import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { waitFor } from "./test-support/view-assert.ts";
+import { SHOP_TABLES } from "./test-support/shop-workload.ts";
+
+describe("parked records on Kafka", () => {
+  let registry: RunningRegistry;
+  let dir: string;
+  let db: Db;
+  let engine: MaterializerEngine;
+  let writer: CdcWriter;
+  const k = kafka();
+  const source = uniqueName("park");
+
+  const post = async (path: string, body: unknown, method = "POST"): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${registry.url}${path}`, {
+      method,
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      body: JSON.stringify(body),
+    });
+    expect(res.ok, `${method} ${path}: ${res.status}`).toBe(true);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const row = async (view: string, id: unknown) =>
+    (await engine.queryRows(view, { filters: [{ column: "id", op: "eq", value: id }] })).rows[0]?.row ?? null;
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      port: 0,
+      topic: uniqueName("_schemas_park"),
+      logger: silentLogger(),
+    });
+    // Schema changes a compatibility rule would refuse (a column's type changed) are what these tests need.
+    await post("/config", { compatibility: "NONE" }, "PUT");
+    dir = await mkdtemp(join(tmpdir(), "mesh-park-"));
+    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open();
+    writer = new CdcWriter({ kafka: k, registryUrl: registry.url, source, tables: SHOP_TABLES });
+    await writer.start();
+    await writer.snapshot("customers", [
+      { id: 1, name: "ann", region: "eu" },
+      { id: 2, name: "bob", region: "us" },
+    ]);
+    await writer.snapshot(
+      "orders",
+      [1n, 2n, 3n].map((id) => ({ id, customer_id: 1n, status: "new", total: "10.00" })),
+    );
+    engine = new MaterializerEngine({
+      db,
+      kafka: k,
+      registry: new RegistryClient({ url: registry.url }),
+      logger: silentLogger(),
+    });
+    await engine.start();
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await writer?.stop();
+    await db?.close();
+    await registry?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("parks a value of a type the view cannot use; the view stays ready, other keys flow, skip frees the key", async () => {
+    await engine.createView(
+      "CREATE VIEW big AS SELECT * FROM orders WHERE total > 5; CREATE INDEX ON big (total)",
+    );
+    await waitFor(() => engine.getView("big").status.state === "ready");
+    // The column's type changed at the source (ALTER COLUMN total TYPE text): a new writer schema.
+    const orders = SHOP_TABLES.find((t) => t.table === "orders")!;
+    const altered = new CdcWriter({
+      kafka: k,
+      registryUrl: registry.url,
+      source,
+      tables: [{ ...orders, columns: orders.columns.map(([c, t]) => [c, c === "total" ? "string" : t]) }],
+    });
+    // Its own transaction ids (both writers would otherwise count from the same start).
+    (altered as unknown as { xid: number }).xid = 900_000;
+    await altered.start();
+    try {
+      await altered.transaction([
+        { table: "orders", op: "u", after: { id: 1n, customer_id: 1n, status: "odd", total: "n/a" } },
+      ]);
+    } finally {
+      await altered.stop();
+    }
+    await writer.transaction([
+      { table: "orders", op: "u", after: { id: 1n, customer_id: 1n, status: "later", total: "20.00" } },
+    ]);
+    await writer.transaction([
+      { table: "orders", op: "u", after: { id: 2n, customer_id: 1n, status: "flows", total: "30.00" } },
+    ]);
+    await waitFor(async () => (await row("big", 2))?.status === "flows");
+
+    const status = engine.getView("big").status;
+    expect(status.state).toBe("ready");
+    expect(status.error).toBeNull();
+    expect(status.parked).toHaveLength(2);
+    expect(status.parked[0]?.reason).toMatch(/column total: a string value that cannot be used as a number/);
+    expect(status.parked[0]?.reason).not.toContain("n/a"); // values stay out of reasons
+    expect(status.parked[1]?.reason).toMatch(/an earlier record of this key is parked/);
+    expect(status.parked[1]?.key).toBe(status.parked[0]?.key);
+    expect((await row("big", 1))?.status).toBe("new"); // the later change waits behind the parked one
+
+    const { topic, key } = status.parked[0]!;
+    // The record itself cannot change: a retry keeps it (and what waits behind it) parked.
+    expect(await engine.resolveParked("big", topic, key, "retry")).toEqual({ applied: 0, stillParked: 2 });
+    expect(await engine.resolveParked("big", topic, key, "skip")).toEqual({ applied: 1, stillParked: 0 });
+    expect(await row("big", 1)).toMatchObject({ status: "later", total: "20.00" });
+    expect(engine.getView("big").status).toMatchObject({ state: "ready", parked: [] });
+    // The index on total took the applied row, not the parked one.
+    const page = await engine.queryRows("big", { filters: [{ column: "total", op: "gte", value: "20" }] });
+    expect(page.rows.map((r) => r.row.id).sort()).toEqual([1n, 2n]);
+  });
+
+  it("retry applies a record once the schema it was written with is in the registry, then the ones behind it", async () => {
+    await engine.createView("CREATE VIEW people AS SELECT * FROM customers");
+    await waitFor(() => engine.getView("people").status.state === "ready");
+    const customers = SHOP_TABLES.find((t) => t.table === "customers")!;
+    const topic = writer.topic("customers");
+    // A new writer schema (a column added) whose id the registry does not know yet: the next one it gives.
+    const shape = {
+      topic,
+      columns: [...customers.columns, ["nickname", "string"] as const].map(([name, type]) => ({
+        name,
+        type: type as avro.Schema,
+      })),
+      key: customers.key,
+    };
+    const schema = envelopeSchema(shape);
+    const fetchMax = await fetch(`${registry.url}/schemas/ids/1?fetchMaxId=true`);
+    const nextId = Number(((await fetchMax.json()) as { maxId: number }).maxId) + 1;
+    const keySubject = await fetch(`${registry.url}/subjects/${topic}-key/versions/latest`);
+    const keyInfo = (await keySubject.json()) as { id: number; schema: string };
+    const key = encodeWire(keyInfo.id, avroType(keyInfo.schema), { id: 9 });
+    const now = BigInt(Date.now());
+    const value = encodeWire(nextId, avroType(schema), {
+      before: null,
+      after: { id: 9, name: "first", region: "eu", nickname: "nine" },
+      op: "r",
+      ts_ms: now,
+      source: {
+        version: "test",
+        connector: "postgresql",
+        name: source,
+        ts_ms: now,
+        snapshot: "true",
+        db: source,
+        schema: "public",
+        table: "customers",
+        txId: null,
+        lsn: 1n,
+        file: null,
+        pos: null,
+        gtid: null,
+      },
+      transaction: null,
+    });
+    const producer = k.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ key, value, partition: writer.partitionOfRow("customers", { id: 9 }) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await writer.transaction([
+      { table: "customers", op: "u", after: { id: 9, name: "second", region: "us" } },
+    ]);
+    await writer.transaction([
+      { table: "customers", op: "u", after: { id: 2, name: "bobby", region: "us" } },
+    ]);
+    await waitFor(async () => (await row("people", 2))?.name === "bobby");
+    const parked = engine.getView("people").status.parked;
+    expect(parked.map((p) => p.reason)).toEqual([
+      expect.stringMatching(
+        new RegExp(`cannot apply the record's value: schema id ${nextId} is not in the registry`),
+      ),
+      "an earlier record of this key is parked",
+    ]);
+    expect(await row("people", 9)).toBeNull();
+    // Still missing: nothing changes.
+    expect(await engine.resolveParked("people", topic, parked[0]!.key, "retry")).toEqual({
+      applied: 0,
+      stillParked: 2,
+    });
+
+    const registered = await post(`/subjects/${topic}-value/versions`, { schema: JSON.stringify(schema) });
+    expect(registered.id).toBe(nextId);
+    expect(await engine.resolveParked("people", topic, parked[0]!.key, "retry")).toEqual({
+      applied: 2,
+      stillParked: 0,
+    });
+    expect(await row("people", 9)).toMatchObject({ id: 9, name: "second", region: "us" });
+    expect(engine.getView("people").status).toMatchObject({ state: "ready", parked: [] });
+  });
+});
