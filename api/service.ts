@@ -90,7 +90,7 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   const topics = new KafkaTopics({ kafka, registry, catalog, logger });
   const health = new DependencyHealth(kafka, registry, [
     () => (remote ? remote.checks() : Promise.resolve([])),
-    () => sourceChecks(catalog, sources.runningHere()),
+    () => sourceChecks((name) => catalog.source(name), sources.runningHere()),
   ]);
   const reconciler = new Reconciler({ catalog, sources, views, logger });
   const app = await buildApi(

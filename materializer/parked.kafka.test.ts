@@ -1,6 +1,7 @@
 // Parked records on the real stack (Kafka + the schema registry): a value of a type the view cannot use
 // parks its key instead of failing the view, and an operator's retry applies a record once the schema it
-// was written with appears in the registry (docs/views.md, Parked records).
+// was written with appears in the registry, and an undecodable transaction marker fails the view with a
+// code saying what to do (docs/views.md, Parked records).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,5 +215,27 @@ describe("parked records on Kafka", () => {
     });
     expect(await row("people", 9)).toMatchObject({ id: 9, name: "second", region: "us" });
     expect(engine.getView("people").status).toMatchObject({ state: "ready", parked: [] });
+  });
+
+  // Last: it stops every view of the source.
+  it("fails the views of a source at a transaction marker it cannot decode, naming it (not parked)", async () => {
+    const producer = k.producer();
+    await producer.connect();
+    let offset = "";
+    try {
+      const [sent] = await producer.send({
+        topic: `${source}.transactions`,
+        acks: -1,
+        messages: [{ key: null, value: Buffer.from([9, 9, 9, 9, 9, 9]) }],
+      });
+      offset = String(sent?.baseOffset);
+    } finally {
+      await producer.disconnect();
+    }
+    await waitFor(() => engine.getView("people").status.state === "failed");
+    const { error } = engine.getView("people").status;
+    expect(error?.code).toBe("MESH_MARKER_UNDECODABLE");
+    expect(error?.message).toContain(`${source}.transactions partition 0 offset ${offset} cannot be decoded`);
+    expect(error?.message).toMatch(/restart the materializer, or drop and recreate the view/);
   });
 });

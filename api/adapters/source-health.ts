@@ -3,18 +3,18 @@
 // by source. Other prerequisite problems (wal_level, a missing table) are the connector's status, not
 // readiness. Messages come from the connector's checks, which never carry credentials.
 import { checkSourcePrerequisites } from "../../connectors/core/change-source.ts";
-import type { Catalog } from "../catalog/catalog.ts";
+import type { SourceRecord } from "../catalog/records.ts";
 import type { DependencyCheck } from "../runtime.ts";
 import { toDefinition, toSourceProblem } from "./connector-runtime.ts";
 
 export async function sourceChecks(
-  catalog: Catalog,
+  source: (name: string) => SourceRecord | undefined,
   runningHere: string[],
   timeoutMs = 5000,
 ): Promise<DependencyCheck[]> {
   return Promise.all(
     runningHere.map(async (name): Promise<DependencyCheck> => {
-      const def = catalog.source(name);
+      const def = source(name);
       if (!def) return { name: `source ${name}`, ok: true };
       let timer: NodeJS.Timeout | undefined;
       try {

@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/names.ts";
 
+// Node 24 on main.ts itself, not the bin/mesh.js launcher: under an older node the launcher runs main.ts in a
+// child (spawnSync) and a signal sent to the launcher's pid alone would not reach it.
+const node24 =
+  Number(process.versions.node.split(".")[0]) >= 24 ? process.execPath : "node_modules/node/bin/node";
 const dataDir = mkdtempSync(join(tmpdir(), "mesh-up-signal-"));
 let child: ChildProcess | null = null;
 
@@ -20,9 +24,9 @@ afterAll(() => {
 describe("mesh up signals", () => {
   it("exits at once with code 130 on a second SIGINT while stopping", async () => {
     const proc = spawn(
-      process.execPath,
+      node24,
       [
-        "bin/mesh.js",
+        "api/cli/main.ts",
         "up",
         "--json",
         "--api-port",

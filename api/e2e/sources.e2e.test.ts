@@ -93,7 +93,9 @@ describe("sources end to end", () => {
       Promise.resolve(sub.events.some((e) => (e.data.value as { op: string }).op === "c")),
     );
     const insert = sub.events.find((e) => (e.data.value as { op: string }).op === "c")!;
-    expect(insert.id).toMatch(/^\d+:\d+$/);
+    // The id is the position on every partition (3), this event's among them.
+    expect(insert.id).toMatch(/^0:-?\d+,1:-?\d+,2:-?\d+$/);
+    expect(insert.id.split(",")).toContain(`${String(insert.data.partition)}:${String(insert.data.offset)}`);
     expect(insert.data.key).toEqual({ id: "4" });
     sub.close();
 

@@ -36,4 +36,15 @@ describe("change check (values a view cannot use park instead of failing it)", (
     expect(c.reason([{ op: "truncate", topic: T, partition: 0 }])).toBeNull();
     expect(c.reason([{ ...upsert({ total: "n/a" }), topic: "shop.public.other" }])).toBeNull();
   });
+
+  it("refuses a value a column cannot be encoded with only where the view encodes that column", () => {
+    const odd = { ...good, status: { nested: true } };
+    expect(check("CREATE VIEW d AS SELECT * FROM orders").reason([upsert(odd)])).toBeNull();
+    expect(check("CREATE VIEW e AS SELECT * FROM orders WHERE status = 'a'").reason([upsert(odd)])).toMatch(
+      /^column status: a Object value that cannot be used as a string$/,
+    );
+    expect(
+      check("CREATE VIEW f AS SELECT * FROM orders; CREATE INDEX ON f (status)").reason([upsert(odd)]),
+    ).toMatch(/^column status:/);
+  });
 });

@@ -72,12 +72,16 @@ export class ChangeCheck {
   }
 }
 
+/** Text canonicalDecimal (keys/encoding.ts) accepts; what it refuses throws there. */
+const DECIMAL_TEXT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
 /** The problem with a value (never the value itself: reasons are shown by the status API and logged). */
 function unusable(v: unknown, col: Column): string | null {
   if (v === null || v === undefined) return null;
   try {
-    if (col.kind === "decimal" && typeof v === "string") canonicalDecimal(v);
-    else if (col.encoded && typeof v === "object") encodeKey([v], [col.kind]);
+    if (col.kind === "decimal" && typeof v === "string") {
+      if (!DECIMAL_TEXT.test(v)) canonicalDecimal(v); // the cheap test first: this runs per changed row
+    } else if (col.encoded && typeof v === "object") encodeKey([v], [col.kind]);
     return null;
   } catch {
     const what = typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;

@@ -87,7 +87,7 @@ async function followMany(
 export async function drivingKeys(
   shape: JoinShape,
   reader: Reader,
-  items: { rel: number; row: Row; pk?: Buffer }[],
+  items: { rel: number; row: Row; pk?: Buffer; key?: string }[],
   out: Map<string, Buffer>,
 ): Promise<void> {
   let frontier = items;
@@ -98,7 +98,7 @@ export async function drivingKeys(
       if (it.rel === 0) {
         // A changed input row brings its encoded key; rows found by the walk are encoded here.
         const pk = it.pk ?? shape.pk(0, it.row);
-        out.set(pk.toString("latin1"), pk);
+        out.set(it.key ?? pk.toString("latin1"), pk);
       } else {
         const list = byRel.get(it.rel);
         if (list) list.push(it.row);

@@ -28,6 +28,9 @@ export type { StoredRow };
 export interface PendingRow {
   rel: number;
   pk: Buffer;
+  /** pk as a latin1 string, and Pending.id: built once per row per batch (map keys of the batch's lookups). */
+  key: string;
+  id: string;
   row: StoredRow | null;
   /** The new image's join index entries (Pending.indexRows), encoded once for the overlay and the batch. */
   joins?: JoinEntry[];
@@ -55,7 +58,9 @@ export class Pending {
   }
 
   set(rel: number, pk: Buffer, row: StoredRow | null): void {
-    this.rows.set(Pending.id(rel, pk), { rel, pk, row });
+    const key = pk.toString("latin1");
+    const id = `${rel}:${key}`;
+    this.rows.set(id, { rel, pk, key, id, row });
   }
 
   get(rel: number, pk: Buffer): PendingRow | undefined {
@@ -75,7 +80,7 @@ export class Pending {
       for (const j of p.joins) {
         let m = this.index.get(j.id);
         if (!m) this.index.set(j.id, (m = new Map()));
-        m.set(p.pk.toString("latin1"), p.pk);
+        m.set(p.key, p.pk);
       }
     }
   }
@@ -173,16 +178,14 @@ export class Reader {
   }
 
   /** The row if the overlay or the cache already has it (null: known absent), undefined otherwise. */
-  peek(rel: number, pk: Buffer): Row | null | undefined {
-    const id = Pending.id(rel, pk);
+  peek(rel: number, pk: Buffer, id = Pending.id(rel, pk)): Row | null | undefined {
     const p = this.pending?.byId(id);
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
     return hit !== undefined || rel === 0 ? hit : this.fromWarm(id);
   }
 
-  async get(rel: number, pk: Buffer): Promise<Row | null> {
-    const id = Pending.id(rel, pk);
+  async get(rel: number, pk: Buffer, id = Pending.id(rel, pk)): Promise<Row | null> {
     const p = this.pending?.byId(id);
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);

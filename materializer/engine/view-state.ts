@@ -153,15 +153,19 @@ export class ViewState {
     for (const p of touched) {
       if (!(this.tableCeilings[p.rel] as KeyCeiling).above(p.pk)) stored.push(p);
       else {
-        cache.set(Pending.id(p.rel, p.pk), null);
-        if (p.rel === 0 && this.single) knownViews.set(p.pk.toString("latin1"), null);
+        cache.set(p.id, null);
+        if (p.rel === 0 && this.single) knownViews.set(p.key, null);
       }
     }
     // One getMany per relation, concurrently (each is a thread-pool round trip). A changed driving row of
     // a many-to-one view is certain to be recomputed: its stored view row is read in the same round.
-    const drivingChanged = this.single ? stored.filter((p) => p.rel === 0).map((p) => p.pk) : [];
+    const drivingChanged = this.single ? stored.filter((p) => p.rel === 0) : [];
     const [early] = await Promise.all([
-      viewRows(this.db, this.layout, drivingChanged),
+      viewRows(
+        this.db,
+        this.layout,
+        drivingChanged.map((p) => p.pk),
+      ),
       ...this.plan.relations.map((_, rel) =>
         s0.prefetch(
           rel,
@@ -169,18 +173,19 @@ export class ViewState {
         ),
       ),
     ]);
-    drivingChanged.forEach((pk, i) => knownViews.set(pk.toString("latin1"), early[i] ?? null));
-    const olds: { rel: number; row: Row; pk: Buffer }[] = [];
-    const news: { rel: number; row: Row; pk: Buffer }[] = [];
+    drivingChanged.forEach((p, i) => knownViews.set(p.key, early[i] ?? null));
+    // Changed rows carry their encoded key and its latin1 id, so the walk builds neither again.
+    const olds: { rel: number; row: Row; pk: Buffer; key: string }[] = [];
+    const news: { rel: number; row: Row; pk: Buffer; key: string }[] = [];
     // Join index entries added and removed by this batch, to keep the warm index scans exact.
     const indexDelta: { id: string; pk: Buffer; add: boolean }[] = [];
     for (const p of touched) {
-      const hit = s0.peek(p.rel, p.pk);
-      const old = hit !== undefined ? hit : await s0.get(p.rel, p.pk);
+      const hit = s0.peek(p.rel, p.pk, p.id);
+      const old = hit !== undefined ? hit : await s0.get(p.rel, p.pk, p.id);
       // An input row whose kept columns did not change (an update of columns the view does not use, or a
       // re-sent row) changes no view row: it is stored again (its partition may differ) but not followed.
       const unchanged = old !== null && p.row !== null && sameValue(old, p.row.r);
-      if (old && !unchanged) olds.push({ rel: p.rel, row: old, pk: p.pk });
+      if (old && !unchanged) olds.push({ rel: p.rel, row: old, pk: p.pk, key: p.key });
       const newKeys = p.joins ?? [];
       // An index entry whose key stays (join columns unchanged) is overwritten by its put: no del needed.
       if (old)
@@ -190,7 +195,7 @@ export class ViewState {
             indexDelta.push({ id: entry.id, pk: p.pk, add: false });
           }
       if (p.row) {
-        if (!unchanged) news.push({ rel: p.rel, row: p.row.r, pk: p.pk });
+        if (!unchanged) news.push({ rel: p.rel, row: p.row.r, pk: p.pk, key: p.key });
         const packed = this.format.packTable(p.rel, p.row);
         ops.push({ type: "put", key: this.layout.tableRow(p.rel, p.pk), value: packed });
         // Join index entries carry a copy of the stored input row (same bytes as the T entry), so an index

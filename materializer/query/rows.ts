@@ -263,8 +263,12 @@ export async function queryRows(
       }
     }
   } finally {
-    await it.close();
-    await snapshot?.close();
+    // Closing is another round trip to LevelDB's thread pool, which nothing here waits for (a page read
+    // from a snapshot closes the iterator before the snapshot, so that one is awaited).
+    if (snapshot) {
+      await it.close();
+      await snapshot.close();
+    } else void it.close().catch(() => undefined);
   }
   // A page that stopped at the limit or the scan bound continues after its last scanned entry.
   const next = !exhausted && last ? encodeCursor(path, last.toString("hex")) : null;

@@ -168,7 +168,7 @@ export async function run(options: BenchOptions = {}): Promise<void> {
           warm,
         ),
       );
-      const replicaUpdates = replicaChanges.map((c, i) => order(1 + (i % 50_000), customers, "7.75"));
+      const replicaUpdates = replicaChanges.map((_, i) => order(1 + (i % 50_000), customers, "7.75"));
       await both(`replica apply, updates, ${batch} changes/batch`, "50k", (warm) =>
         applyRate(
           db,

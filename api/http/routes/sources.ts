@@ -211,6 +211,11 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ["sources"],
         summary: "Stop capturing and release the tables; ?dropSlot=true also removes the slot/publication",
+        description:
+          "When ?dropSlot=true cannot drop the slot the source is deleted all the same and the answer is an error " +
+          "(422 MESH_SOURCE_UNREACHABLE / MESH_SOURCE_AUTH / MESH_SOURCE_PREREQUISITE, 409 MESH_CONFLICT while " +
+          "the slot is in use) whose details name the slot and give the SQL to drop it by hand: " +
+          "{source, deleted: true, slot, publication, sql}.",
         params: nameParams,
         querystring: {
           type: "object",

@@ -59,12 +59,20 @@ export function parseStart(from: string | undefined, lastEventId: string | undef
   );
 }
 
-/** The SSE id for a position (next offset per partition): the last offset delivered on each, in partition order. */
-export function positionId(next: ReadonlyMap<number, bigint>): string {
-  return [...next]
-    .sort((a, b) => a[0] - b[0])
-    .map(([p, o]) => `${p}:${o - 1n}`)
-    .join(",");
+/**
+ * Each event's id: the position on every partition after it (the last offset delivered, -1 before the first),
+ * in partition order. One "p:o" part changes per event; the others are reused.
+ */
+function eventIds(batch: TopicBatch): string[] {
+  const partitions = [...new Set([...batch.from.keys(), ...batch.events.map((e) => e.partition)])].sort(
+    (a, b) => a - b,
+  );
+  const slot = new Map(partitions.map((p, i) => [p, i]));
+  const parts = partitions.map((p) => `${p}:${(batch.from.get(p) ?? 0n) - 1n}`);
+  return batch.events.map((event) => {
+    parts[slot.get(event.partition)!] = `${event.partition}:${event.offset}`;
+    return parts.join(",");
+  });
 }
 
 // Live subscribers of a topic share each fetch's batch (api/topics/shared-tail.ts): encode it once.
@@ -73,23 +81,19 @@ const frames = new WeakMap<TopicBatch, { frame: Buffer; id: string }>();
 function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
   let encoded = frames.get(batch);
   if (encoded === undefined) {
-    const position = new Map(batch.from);
-    let id = positionId(position);
-    const parts: Buffer[] = [];
-    for (const event of batch.events) {
-      position.set(event.partition, BigInt(event.offset) + 1n);
-      id = positionId(position);
-      parts.push(
-        sseFrame(id, "change", {
+    const ids = eventIds(batch);
+    const frame = Buffer.concat(
+      batch.events.map((event, i) =>
+        sseFrame(ids[i]!, "change", {
           partition: event.partition,
           offset: event.offset,
           timestamp: event.timestamp,
           key: event.key,
           value: event.value,
         }),
-      );
-    }
-    encoded = { frame: Buffer.concat(parts), id };
+      ),
+    );
+    encoded = { frame, id: ids.at(-1) ?? "" }; // the route skips empty batches
     frames.set(batch, encoded);
   }
   return encoded;
