@@ -221,7 +221,7 @@ describe("parked records on Kafka", () => {
   it("fails the views of a source at a transaction marker it cannot decode, naming it (not parked)", async () => {
     const producer = k.producer();
     await producer.connect();
-    let offset = "";
+    let offset: string;
     try {
       const [sent] = await producer.send({
         topic: `${source}.transactions`,
