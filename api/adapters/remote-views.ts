@@ -1,9 +1,10 @@
 // The ViewRuntime of `mesh api --materializer URL[,URL]`: views live in separate `mesh materialize --listen`
 // processes that follow this API's catalog topic (materializer/catalog-views.ts). POST/DELETE /v1/views only
-// write the catalog (the reconciler's ensure compiles the SQL against the registry first, so bad SQL is
-// still refused before it is stored); the members create and drop the views themselves. Rows are read from
+// write the catalog (ensure, which POST calls before writing, compiles the SQL against the registry, so bad
+// SQL is still refused before it is stored); the members create and drop the views themselves. Rows are read from
 // the members: a split view (docs/views.md "Split views") through the members its group names, merged as
 // split-views.ts does; an unsplit one from the first member holding it. Status is polled from the members.
+// The change feed is not forwarded (each member's feed covers its own partitions: docs/views.md).
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ViewMember } from "../../materializer/contract.ts";

@@ -125,7 +125,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ["topics"],
         summary:
-          "Server-sent events (id <partition>:<offset>) of decoded envelopes; ?from=earliest|latest|<offset>|<ISO time>",
+          "Server-sent events of decoded envelopes, each id the position on every partition (0:22,1:38,2:-1); ?from=earliest|latest|<offset>|<ISO time>",
         params: {
           type: "object",
           required: ["topic"],
