@@ -6,6 +6,7 @@ import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { EngineViews } from "../api/adapters/engine-views.ts";
 import { LOCAL_HEADER, SERVED_HEADER } from "../api/adapters/split-views.ts";
 import { notFound, registerErrorHandling } from "../api/http/errors.ts";
+import { MeshError } from "../lib/errors.ts";
 import { parseRowKey, parseRowQuery } from "../api/http/row-query.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
@@ -57,7 +58,12 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
     const key = parseRowKey(request.params.key);
     const views = engineViews();
     const row = local(request, reply, name) ? await views.localRow(name, key) : await views.getRow(name, key);
-    if (!row) throw notFound(`row of view ${name}`, JSON.stringify(key));
+    if (!row)
+      throw new MeshError(
+        "MESH_NOT_FOUND",
+        `view ${name} has no row with key ${JSON.stringify(key)}; find keys with GET /v1/views/${name}/rows`,
+        { view: name, key },
+      );
     return row;
   });
 
