@@ -56,6 +56,8 @@ export class CdcWriter {
   private lsn = 1_000_000n;
   /** Writes END markers without per-partition counts, as connectors did before they had them. */
   private readonly legacyMarkers: boolean;
+  /** Which connector's event shape to write: a MySQL source has a database, binlog positions and GTIDs. */
+  private readonly connector: "postgresql" | "mysql";
 
   constructor(options: {
     kafka: Kafka;
@@ -64,6 +66,7 @@ export class CdcWriter {
     tables: WriterTable[];
     partitions?: number;
     legacyMarkers?: boolean;
+    connector?: "postgresql" | "mysql";
   }) {
     this.kafka = options.kafka;
     this.registryUrl = options.registryUrl;
@@ -71,6 +74,7 @@ export class CdcWriter {
     this.tables = options.tables;
     this.partitions = options.partitions ?? 3;
     this.legacyMarkers = options.legacyMarkers ?? false;
+    this.connector = options.connector ?? "postgresql";
   }
 
   private async register(subject: string, schema: unknown): Promise<number> {
@@ -126,8 +130,9 @@ export class CdcWriter {
     await this.producer.connect();
   }
 
+  /** `<source>.<schema or database>.<table>` (DESIGN.md): Postgres schema `public`, MySQL database `shop`. */
   topic(table: string): string {
-    return `${this.source}.public.${table}`;
+    return `${this.source}.${this.connector === "mysql" ? "shop" : "public"}.${table}`;
   }
 
   /** The catalog entries the registry now holds for these tables (as the materializer will see them). */
@@ -168,18 +173,31 @@ export class CdcWriter {
       ts_ms: now,
       source: {
         version: "test",
-        connector: "postgresql",
+        connector: this.connector,
         name: this.source,
         ts_ms: now,
         snapshot: tx ? "false" : "true",
-        db: this.source,
-        schema: "public",
-        table: c.spec.table,
-        txId: tx ? BigInt(this.xid) : null,
-        lsn: this.lsn,
-        file: null,
-        pos: null,
-        gtid: null,
+        ...(this.connector === "mysql"
+          ? {
+              db: "shop",
+              schema: null,
+              table: c.spec.table,
+              txId: null,
+              lsn: null,
+              file: "mysql-bin.000003",
+              pos: this.lsn,
+              gtid: tx ? tx.id : null,
+            }
+          : {
+              db: this.source,
+              schema: "public",
+              table: c.spec.table,
+              txId: tx ? BigInt(this.xid) : null,
+              lsn: this.lsn,
+              file: null,
+              pos: null,
+              gtid: null,
+            }),
       },
       transaction: tx ? { id: tx.id, total_order: tx.total, data_collection_order: tx.order } : null,
     });
@@ -214,7 +232,11 @@ export class CdcWriter {
   async transaction(ops: Op[]): Promise<string> {
     this.xid++;
     this.lsn += 100n;
-    const id = `${this.xid}:${this.lsn}`;
+    // Transaction ids as each connector writes them: Postgres `<xid>:<commit lsn>`, MySQL the GTID.
+    const id =
+      this.connector === "mysql"
+        ? `3e11fa47-71ca-11e1-9e33-c80aa9429562:${this.xid}`
+        : `${this.xid}:${this.lsn}`;
     const counts = new Map<string, bigint>();
     const perPartition = new Map<string, Map<number, bigint>>();
     const byTopic = new Map<string, Message[]>();
