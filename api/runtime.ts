@@ -101,7 +101,17 @@ export interface RowQuery {
 export interface ViewChange {
   /** SSE id, resumable with Last-Event-ID */
   id: string;
+  /** The SSE event name (default `change`; `notice` for a stream-level remark, docs/api.md). */
+  event?: "change" | "notice";
   data: unknown;
+}
+
+/** What one member did with a forwarded parked retry/skip (error: it failed or did not hold the key). */
+export interface ParkedMemberResult {
+  member: string;
+  applied: number;
+  stillParked: number;
+  error?: { code: string; message: string };
 }
 
 export interface ViewRuntime {
@@ -116,17 +126,30 @@ export interface ViewRuntime {
   info(name: string): ViewInfo | undefined;
   getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined>;
   queryRows(name: string, query: RowQuery): Promise<{ rows: Record<string, unknown>[]; next: string | null }>;
-  /** Changes from `from` ("latest", "earliest" or a Last-Event-ID), ending when the signal aborts. */
+  /**
+   * Changes from `from` ("latest", "earliest", a change id, an ISO-8601 time or a Last-Event-ID), ending
+   * when the signal aborts.
+   */
   changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange>;
   /**
+   * changes(), its start checked (and, for views in other processes, the upstream answered) before the
+   * stream is answered, so a bad start is an error status rather than an error event.
+   */
+  openChanges?(
+    name: string,
+    from: string,
+    signal: AbortSignal,
+  ): Promise<{ events: AsyncIterable<ViewChange> }>;
+  /**
    * Operator action on a parked key (docs/api.md): retry re-reads its parked records in order, skip drops
-   * the oldest first; MESH_NOT_FOUND if the key has none. Absent where views run in other processes.
+   * the oldest first; MESH_NOT_FOUND if the key has none. Views in other processes: forwarded to the
+   * members, `members` saying what each did.
    */
   resolveParked?(
     name: string,
     target: { topic: string; key: string },
     action: "retry" | "skip",
-  ): Promise<{ applied: number; stillParked: number }>;
+  ): Promise<{ applied: number; stillParked: number; members?: ParkedMemberResult[] }>;
 }
 
 export interface TopicInfo {

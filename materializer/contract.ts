@@ -70,6 +70,8 @@ export interface RowPage {
 
 export interface ViewChangeEvent {
   seq: number;
+  /** When it was applied (ms since the epoch); absent on entries stored before times were kept. */
+  at?: number;
   op: "insert" | "update" | "delete";
   key: unknown[];
   before: Row | null;
@@ -102,6 +104,14 @@ export interface ViewEngine {
   queryRows(name: string, query?: RowQuery): Promise<RowPage>;
   /** Change feed from seq `from` (exclusive; 0 = from the oldest retained), then live. Ends when `signal` aborts. */
   changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent>;
+  /**
+   * Where a change stream starting at a time (ms) begins: `after` is the `from` to pass to changes();
+   * `trimmed` is set when the time is older than the oldest change kept and older ones were trimmed.
+   */
+  changeStart?(
+    name: string,
+    time: number,
+  ): Promise<{ after: number; trimmed: { oldest: number; oldestAt: number | null } | null }>;
   /** Split mode: the view's consumer group, driving topic and its partition count (null: not split). */
   split?(name: string): { groupId: string; topic: string; partitions: number } | null;
   /** Split mode: the driving partitions this process owns, and those it serves (caught up). */

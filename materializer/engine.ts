@@ -80,6 +80,7 @@ export class MaterializerEngine implements ViewEngine {
 
   private async run(plan: ViewPlan): Promise<Running> {
     const state = new ViewState(this.options.db, plan);
+    if (this.options.now) state.format.clock = this.options.now;
     const group = splittable(plan) ? this.options.group : undefined;
     const runner = new ViewRunner(this.options.db, state, {
       kafka: this.options.kafka,
@@ -173,6 +174,7 @@ export class MaterializerEngine implements ViewEngine {
     await v.runner.stop();
     const plan: ViewPlan = { ...v.plan, indexes: [...v.plan.indexes, columns] };
     const state = new ViewState(this.options.db, plan);
+    if (this.options.now) state.format.clock = this.options.now;
     const index = plan.indexes.length - 1;
     // Entries left by a build that crashed or failed would otherwise pollute this index number.
     const indexRange = Layout.range(state.layout.viewIndex(index, Buffer.alloc(0)));
@@ -380,6 +382,50 @@ export class MaterializerEngine implements ViewEngine {
     if (owned === null || v.state.replica) return true;
     const [p = -1] = await drivingPartitions(this.options.db, v.state, [{ k: c.key, v: {}, p: 0 }]);
     return p === -1 || owned.includes(p);
+  }
+
+  /**
+   * Where a stream starting at `time` (ms) begins: `after` is the change before the first one applied at or
+   * after it (a binary search over seq: apply times never go down within a view). `trimmed` is set when
+   * the time is older than the oldest change kept and older changes were trimmed: the stream then starts at
+   * the oldest kept one and may miss changes applied between `time` and it.
+   */
+  async changeStart(
+    name: string,
+    time: number,
+  ): Promise<{ after: number; trimmed: { oldest: number; oldestAt: number | null } | null }> {
+    const v = this.view(name);
+    const head = await this.headSeq(v);
+    const oldest = await this.entryFrom(v, 0);
+    if (!oldest) return { after: head, trimmed: null };
+    if ((oldest.at ?? 0) >= time) {
+      const trimmed = oldest.seq > 1 ? { oldest: oldest.seq, oldestAt: oldest.at ?? null } : null;
+      return { after: oldest.seq - 1, trimmed };
+    }
+    // Invariant: the entry at lo was applied before `time`; the first at or after it is in (lo, hi].
+    let lo = oldest.seq;
+    let hi = head + 1;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const e = await this.entryFrom(v, mid);
+      if (!e || e.seq >= hi) hi = mid;
+      else if ((e.at ?? 0) < time) lo = e.seq;
+      else hi = e.seq;
+    }
+    return { after: hi - 1, trimmed: null };
+  }
+
+  /** The first retained feed entry at or after `seq` (entries are contiguous unless a trim is running). */
+  private async entryFrom(v: Running, seq: number): Promise<{ seq: number; at?: number } | null> {
+    for await (const value of this.options.db.values({
+      gte: v.state.layout.change(seq),
+      lt: Layout.range(v.state.layout.section(0x43)).lt,
+      limit: 1,
+    })) {
+      const c = v.state.format.unpackChange(value);
+      return c.at === undefined ? { seq: c.seq } : { seq: c.seq, at: c.at };
+    }
+    return null;
   }
 
   /** The sequence number of the newest retained change (0 when the feed is empty). */

@@ -1,13 +1,17 @@
 // The query endpoint of a `mesh materialize` process: the API's row routes (same shapes, same errors) over
 // this process's views, plus who owns what in a split view. A request with `x-mesh-local: 1` (a forwarded
 // query: api/adapters/split-views.ts) is answered from this process's own partitions with sort positions;
-// any other request for a split view is forwarded to every member of its group and merged.
+// any other request for a split view is forwarded to every member of its group and merged. Change streams
+// and parked retry/skip act on this process's own feed and parked records (an API with --materializer
+// fans them out: api/adapters/remote-views.ts).
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { EngineViews } from "../api/adapters/engine-views.ts";
 import { LOCAL_HEADER, SERVED_HEADER } from "../api/adapters/split-views.ts";
 import { notFound, registerErrorHandling } from "../api/http/errors.ts";
 import { MeshError } from "../lib/errors.ts";
 import { parseRowKey, parseRowQuery } from "../api/http/row-query.ts";
+import { changesFrom } from "../api/http/routes/views.ts";
+import { streamSse } from "../api/http/sse.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
 /** `engine` may be given late (a process listens first to learn its port, then starts its engine). */
@@ -78,6 +82,50 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
       members: await engine.members(name),
     };
   });
+
+  /**
+   * This process's change feed (a split view: its own partitions), as the API serves it, with an
+   * `event: start` first whose id is where it starts: a proxy merging members' streams (remote-changes.ts)
+   * knows each member's position before that member's first change.
+   */
+  app.get<{
+    Params: { name: string };
+    Querystring: { from?: string };
+    Headers: { "last-event-id"?: string };
+  }>("/v1/views/:name/changes", async (request, reply) => {
+    const { name } = request.params;
+    known(name);
+    const from = changesFrom(request.query.from, request.headers["last-event-id"]);
+    const upstream = new AbortController();
+    const stop = (): void => upstream.abort();
+    request.raw.on("close", stop);
+    const opened = await engineViews().openChanges(name, from, upstream.signal);
+    await streamSse(request, reply, async function* (signal) {
+      signal.addEventListener("abort", stop);
+      if (opened.after !== null)
+        yield { id: String(opened.after), event: "start", data: { after: String(opened.after) } };
+      for await (const c of opened.events) yield { id: c.id, event: c.event ?? "change", data: c.data };
+    }).finally(() => {
+      request.raw.off("close", stop);
+      upstream.abort();
+    });
+  });
+
+  for (const action of ["retry", "skip"] as const) {
+    app.post<{ Params: { name: string }; Body: { topic?: unknown; key?: unknown } | undefined }>(
+      `/v1/views/:name/parked/${action}`,
+      async (request) => {
+        const { name } = request.params;
+        known(name);
+        const { topic, key }: { topic?: unknown; key?: unknown } = request.body ?? {};
+        if (typeof topic !== "string" || typeof key !== "string" || topic === "" || key === "")
+          throw new MeshError("MESH_BAD_REQUEST", 'the body must be {"topic": "...", "key": "..."}', {
+            view: name,
+          });
+        return engineViews().resolveParked(name, { topic, key }, action);
+      },
+    );
+  }
 
   return app;
 }

@@ -159,15 +159,52 @@ export class EngineViews implements ViewRuntime {
   }
 
   async *changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange> {
-    const seq = from === "earliest" ? 0 : from === "latest" ? -1 : Number(from);
-    if (!Number.isInteger(seq) || (seq < 0 && from !== "latest")) {
+    yield* (await this.openChanges(name, from, signal)).events;
+  }
+
+  /**
+   * A change stream, its start resolved before anything is answered (a bad `from` is a 400, not an error
+   * event): `after` is the change it starts after (null: `latest` on an engine that cannot say). A time
+   * older than the oldest change kept, when older ones were trimmed, yields an `event: notice` first.
+   */
+  async openChanges(
+    name: string,
+    from: string,
+    signal: AbortSignal,
+  ): Promise<{ after: number | null; events: AsyncIterable<ViewChange> }> {
+    const time = from === "latest" ? Number.MAX_SAFE_INTEGER : changeTime(from);
+    let after: number | null;
+    let notice: ViewChange | null = null;
+    if (from === "earliest") after = 0;
+    else if (/^\d+$/.test(from) && Number.isSafeInteger(Number(from))) after = Number(from);
+    else if (time === null)
       throw new MeshError(
         "MESH_BAD_REQUEST",
-        `"from" must be earliest, latest or a change id (got "${from}")`,
+        `"from" must be earliest, latest, a change id or an ISO-8601 time (got "${from}")`,
         { param: "from" },
       );
+    else if (!this.#engine.changeStart) {
+      if (from !== "latest")
+        throw new MeshError("MESH_BAD_REQUEST", `view ${name}: this engine cannot start at a time`, {
+          param: "from",
+        });
+      after = null;
+    } else {
+      const start = await this.#engine.changeStart(name, time);
+      after = start.after;
+      if (start.trimmed && from !== "latest") notice = trimmedNotice(from, start.trimmed);
     }
-    const feed = this.#engine.changes(name, seq, signal)[Symbol.asyncIterator]();
+    return { after, events: this.#changeEvents(name, after ?? -1, notice, signal) };
+  }
+
+  async *#changeEvents(
+    name: string,
+    after: number,
+    notice: ViewChange | null,
+    signal: AbortSignal,
+  ): AsyncIterable<ViewChange> {
+    if (notice) yield notice;
+    const feed = this.#engine.changes(name, after, signal)[Symbol.asyncIterator]();
     const types = this.#columnTypes(name);
     let pending = feed.next();
     for (;;) {
@@ -181,6 +218,7 @@ export class EngineViews implements ViewRuntime {
           key: change.key.map((k) => this.#scalar(k)),
           before: change.before ? this.#render(types, change.before) : null,
           after: change.after ? this.#render(types, change.after) : null,
+          ...(change.at === undefined ? {} : { at: new Date(change.at).toISOString() }),
         },
       };
       pending = feed.next();
@@ -249,6 +287,31 @@ export class EngineViews implements ViewRuntime {
     this.#types.set(name, { sql: v.sql, columns });
     return columns;
   }
+}
+
+/** `from=<ISO 8601 time>` in ms (null: not a time). */
+export function changeTime(from: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}/.test(from)) return null;
+  const ms = Date.parse(from);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** The first event of a stream whose start time is older than what the feed keeps (docs/api.md). */
+function trimmedNotice(from: string, trimmed: { oldest: number; oldestAt: number | null }): ViewChange {
+  const oldestAt = trimmed.oldestAt === null ? null : new Date(trimmed.oldestAt).toISOString();
+  return {
+    id: String(trimmed.oldest - 1),
+    event: "notice",
+    data: {
+      notice: "trimmed",
+      message:
+        `changes before ${from} are no longer all kept: the stream starts at the oldest change kept ` +
+        `(id ${trimmed.oldest}, applied ${oldestAt ?? "at an unknown time"}); older ones were trimmed`,
+      from,
+      oldestId: String(trimmed.oldest),
+      oldestAt,
+    },
+  };
 }
 
 /** A column value to its lossless JSON form (toJsonValue), specialised once per column type. */

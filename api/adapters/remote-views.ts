@@ -4,7 +4,8 @@
 // SQL is still refused before it is stored); the members create and drop the views themselves. Rows are read from
 // the members: a split view (docs/views.md "Split views") through the members its group names, merged as
 // split-views.ts does; an unsplit one from the first member holding it. Status is polled from the members.
-// The change feed is not forwarded (each member's feed covers its own partitions: docs/views.md).
+// Change streams are proxied (a split view's members' streams merged: remote-changes.ts); parked retry/skip
+// is forwarded to the members that may hold the key.
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ViewMember } from "../../materializer/contract.ts";
@@ -15,6 +16,7 @@ import {
   PARKED_LISTED,
   type DependencyCheck,
   type ParkedInfo,
+  type ParkedMemberResult,
   type RowQuery,
   type ViewChange,
   type ViewInfo,
@@ -22,6 +24,7 @@ import {
   type ViewStatus,
 } from "../runtime.ts";
 import { viewNameOf } from "./engine-views.ts";
+import { memberStarts, mergeMembers, openMemberStream, singleMember } from "./remote-changes.ts";
 import { answerError, forwardRow, forwardRows, rowsQueryString, type ForwardOptions } from "./split-views.ts";
 
 export interface RemoteViewsOptions {
@@ -151,14 +154,113 @@ export class RemoteViews implements ViewRuntime {
     return { rows: page.rows, next: page.next };
   }
 
-  // eslint-disable-next-line require-yield
-  async *changes(name: string): AsyncIterable<ViewChange> {
-    await Promise.resolve();
-    throw new MeshError(
-      "MESH_NOT_READY",
-      `view ${name}: its change feed is read from a materializer (GET /v1/views/${name}/changes is not forwarded by an API started with --materializer)`,
-      { dependency: "materializer", view: name },
-    );
+  async *changes(name: string, from: string, signal: AbortSignal): AsyncIterable<ViewChange> {
+    yield* (await this.openChanges(name, from, signal)).events;
+  }
+
+  /**
+   * An unsplit view streams from the member holding it; a split view's members each stream their own
+   * partitions' changes, merged with composite ids (remote-changes.ts). Resolves once every member asked
+   * answered, so a refused start is the member's error status.
+   */
+  async openChanges(
+    name: string,
+    from: string,
+    signal: AbortSignal,
+  ): Promise<{ events: AsyncIterable<ViewChange> }> {
+    const route = await this.#route(name);
+    if (!route.split) {
+      if (from.includes("="))
+        throw new MeshError(
+          "MESH_BAD_REQUEST",
+          `view ${name} is not split: its change ids are plain numbers (got "${from}")`,
+          { view: name, param: "from" },
+        );
+      const it = await openMemberStream(this.#fetch, route.url, name, from, signal).catch(this.#forget(name));
+      return { events: singleMember(it, name, route.url) };
+    }
+    const urls = [...new Set(route.split.members.map((m) => m.url))].sort();
+    if (urls.length === 0)
+      throw new MeshError("MESH_UNAVAILABLE", `view ${name}: its group has no members yet; retry`, {
+        view: name,
+      });
+    const starts = memberStarts(name, from, urls);
+    const streams = await Promise.all(
+      urls.map(async (url) => ({
+        url,
+        it: await openMemberStream(this.#fetch, url, name, starts.get(url) ?? "earliest", signal),
+      })),
+    ).catch(this.#forget(name));
+    return { events: mergeMembers(streams, name, signal) };
+  }
+
+  /** A failed member answer: ask which member holds the view again next time. */
+  #forget(name: string): (err: unknown) => never {
+    return (err) => {
+      this.#routes.delete(name);
+      throw err;
+    };
+  }
+
+  /**
+   * Forwarded to every member that may hold the key (a split view's group members; otherwise every
+   * --materializer member): a member without it answers 404 and is reported, not fatal. 404 when none
+   * holds it; the members' counts are summed and `members` says what each did.
+   */
+  async resolveParked(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number; members: ParkedMemberResult[] }> {
+    const route = await this.#route(name);
+    const urls = route.split ? [...new Set(route.split.members.map((m) => m.url))] : this.#o.urls;
+    const members = await Promise.all(urls.map((url) => this.#parked(url, name, target, action)));
+    const held = members.filter((m) => !m.error);
+    if (held.length === 0) {
+      const failed = members.find((m) => m.error && m.error.code !== "MESH_NOT_FOUND");
+      if (failed?.error) throw answerError(failed.error, 500);
+      throw new MeshError(
+        "MESH_NOT_FOUND",
+        `view ${name} has no parked record of key ${target.key} in ${target.topic} on any materializer; ` +
+          `GET /v1/views/${name} lists them under status.parked`,
+        { view: name, topic: target.topic, key: target.key },
+      );
+    }
+    void this.refresh();
+    return {
+      applied: held.reduce((n, m) => n + m.applied, 0),
+      stillParked: held.reduce((n, m) => n + m.stillParked, 0),
+      members,
+    };
+  }
+
+  async #parked(
+    url: string,
+    view: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<ParkedMemberResult> {
+    try {
+      const res = await this.#fetch(`${url}/v1/views/${encodeURIComponent(view)}/parked/${action}`, {
+        method: "POST",
+        headers: { accept: "application/json", "content-type": "application/json" },
+        body: JSON.stringify(target),
+        signal: AbortSignal.timeout(this.#o.forward?.timeoutMs ?? 10_000),
+      });
+      const body = (await res.json()) as {
+        applied?: number;
+        stillParked?: number;
+        code?: string;
+        message?: string;
+      };
+      if (res.status === 200)
+        return { member: url, applied: body.applied ?? 0, stillParked: body.stillParked ?? 0 };
+      const error = answerError(body, res.status);
+      return { member: url, applied: 0, stillParked: 0, error: { code: error.code, message: error.message } };
+    } catch (err) {
+      const message = `the materializer at ${url} did not answer: ${(err as Error).message}`;
+      return { member: url, applied: 0, stillParked: 0, error: { code: "MESH_UNAVAILABLE", message } };
+    }
   }
 
   /** /readyz: one check per member, naming the one that does not answer. */

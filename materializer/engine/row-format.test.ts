@@ -1,8 +1,10 @@
 // A change-feed entry built from a view row's bytes (packChange with afterView) must be byte-identical to
-// one encoded from the decoded values, for single-table views (head [k, p]) and joins (head [k]).
+// one encoded from the decoded values, for single-table views (head [k, p]) and joins (head [k]). Entries
+// carry the time they were applied, and entries written before that still read.
 import { describe, expect, it } from "vitest";
 import { compileViewSql } from "../sql/compile.ts";
 import { shopCatalog } from "../test-support/shop-catalog.ts";
+import { encodeValue } from "./codec.ts";
 import { RowFormat } from "./row-format.ts";
 import type { Row } from "./shape.ts";
 
@@ -30,6 +32,7 @@ describe("row format", () => {
         const before = i === 0 ? null : project(rows[i - 1] as Row);
         const change = {
           seq: 1000 + i,
+          at: 1_800_000_000_000 + i,
           op: before ? ("update" as const) : ("insert" as const),
           key: k,
           before,
@@ -43,4 +46,28 @@ describe("row format", () => {
         expect(format.packChange(change, packed).equals(spliced)).toBe(true);
       });
     });
+});
+
+describe("feed entry times", () => {
+  const sql = views[0] as string;
+
+  it("stamps entries with the clock, never going down when the clock steps back", () => {
+    const format = new RowFormat(compileViewSql(sql, shopCatalog()));
+    const times = [5_000, 7_000, 6_000, 8_000];
+    format.clock = () => times.shift() ?? 0;
+    const change = { seq: 1, op: "insert" as const, key: [1n], before: null, after: { id: 1n } };
+    const stamped = [1, 2, 3, 4].map((seq) => format.unpackChange(format.packChange({ ...change, seq })).at);
+    expect(stamped).toEqual([5_000, 7_000, 7_000, 8_000]);
+  });
+
+  it("reads entries written before times were kept (a bare seq first), without a time", () => {
+    const format = new RowFormat(compileViewSql(sql, shopCatalog()));
+    const cols = compileViewSql(sql, shopCatalog()).columns.map((c) => c.name);
+    const old = encodeValue([42, "delete", [9n], cols.map((c) => (c === "id" ? 9n : null)), null]);
+    const c = format.unpackChange(old);
+    expect(c.seq).toBe(42);
+    expect(c.op).toBe("delete");
+    expect(c.at).toBeUndefined();
+    expect(c.before?.id).toBe(9n);
+  });
 });

@@ -19,6 +19,12 @@ export interface StoredViewRow {
 
 export interface StoredChange {
   seq: number;
+  /**
+   * When the change was applied (ms since the epoch; never less than the view's previous entry, so a time
+   * can be found by binary search over seq). Given: stored as is; absent: stamped by packChange. Entries
+   * written before times were kept have none.
+   */
+  at?: number;
   op: "insert" | "update" | "delete";
   key: unknown[];
   before: Row | null;
@@ -55,6 +61,11 @@ export class RowFormat {
     return { p: a[0] as number, r: this.toRow(this.tableCols[rel] ?? [], a, 1) };
   }
 
+  /** The clock that stamps feed entries (the engine's `now` option in tests). */
+  clock: () => number = () => Date.now();
+  /** The newest stamp so far: a clock stepping back never makes the feed's times go down. */
+  private lastAt = 0;
+
   /** The last packView result and its byte marks (codec.ts), which packChange reuses for the same row. */
   private lastView: Buffer | null = null;
   private lastMarks = { firstEnd: 0, valuesStart: 0 };
@@ -80,21 +91,28 @@ export class RowFormat {
    */
   packChange(c: StoredChange, afterView?: Buffer): Buffer {
     const img = (r: Row | null): unknown[] | null => (r ? this.toArray(this.viewCols, r) : null);
+    // The entry's head is [seq, at] (it was a bare seq before times were kept: unpackChange reads both).
+    const at = c.at ?? Math.max(this.clock(), this.lastAt);
+    this.lastAt = Math.max(this.lastAt, at);
+    const head = [c.seq, at];
     if (afterView && afterView === this.lastView)
-      return encodeSpliced(c.seq, c.op, afterView, this.lastMarks, this.viewCols.length, img(c.before));
-    return encodeValue([c.seq, c.op, c.key, img(c.before), img(c.after)]);
+      return encodeSpliced(head, c.op, afterView, this.lastMarks, this.viewCols.length, img(c.before));
+    return encodeValue([head, c.op, c.key, img(c.before), img(c.after)]);
   }
 
   unpackChange(buf: Uint8Array): StoredChange {
-    const [seq, op, key, before, after] = decodeValue(buf) as [
-      number,
+    const [head, op, key, before, after] = decodeValue(buf) as [
+      number | [number, number],
       StoredChange["op"],
       unknown[],
       unknown[] | null,
       unknown[] | null,
     ];
+    const seq = Array.isArray(head) ? head[0] : head;
+    const at = Array.isArray(head) ? head[1] : undefined;
     return {
       seq,
+      ...(at === undefined ? {} : { at }),
       op,
       key,
       before: before ? this.toRow(this.viewCols, before, 0) : null,

@@ -8,6 +8,7 @@ import type { ApiContext } from "../context.ts";
 import { MeshError } from "../../../lib/errors.ts";
 import { notFound } from "../errors.ts";
 import { parseRowKey, parseRowQuery } from "../row-query.ts";
+import { changeTime } from "../../adapters/engine-views.ts";
 import { sseSchema, streamSse } from "../sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
@@ -82,12 +83,12 @@ function publicView(view: ViewRecord, info: ViewInfo | undefined): Record<string
 
 /**
  * `from` / `Last-Event-ID` of a view's change stream, checked before the stream starts (a bad one is a 400,
- * not an error event after a 200). A view's change ids are sequence numbers of its own feed, which keeps no
- * times, so unlike topic streams `from=<ISO time>` is refused (docs/api.md).
+ * not an error event after a 200). An id is a change sequence number, or for a split view read through
+ * `mesh api --materializer` one position per member (`<member url>=<seq>,...`: docs/api.md).
  */
 export function changesFrom(from: string | undefined, lastEventId: string | undefined): string {
   if (lastEventId !== undefined && lastEventId !== "") {
-    if (!/^\d+$/.test(lastEventId)) {
+    if (!/^\d+$/.test(lastEventId) && !compositeId.test(lastEventId)) {
       throw new MeshError("MESH_BAD_REQUEST", `Last-Event-ID "${lastEventId}" is not a view change id`, {
         lastEventId,
       });
@@ -96,15 +97,15 @@ export function changesFrom(from: string | undefined, lastEventId: string | unde
   }
   if (from === undefined || from === "latest" || from === "earliest" || /^\d+$/.test(from))
     return from ?? "latest";
-  const time = /^\d{4}-\d{2}-\d{2}/.test(from);
+  if (changeTime(from) !== null) return from;
   throw new MeshError(
     "MESH_BAD_REQUEST",
-    time
-      ? `view change streams start at earliest, latest or a change id; a time ("${from}") is not supported (the view's change feed keeps no times): use from=earliest, or read the source topic from that time`
-      : `"from" must be earliest, latest or a change id (got "${from}")`,
+    `"from" must be earliest, latest, a change id or an ISO-8601 time (got "${from}")`,
     { param: "from" },
   );
 }
+
+const compositeId = /^[^\s,=]+=\d+(,[^\s,=]+=\d+)*$/;
 
 export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const mustGet = (name: string): ViewRecord => {
@@ -291,7 +292,27 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
           response: {
             200: {
               type: "object",
-              properties: { applied: { type: "number" }, stillParked: { type: "number" } },
+              properties: {
+                applied: { type: "number" },
+                stillParked: { type: "number" },
+                members: {
+                  type: "array",
+                  description:
+                    "API with --materializer: what each member did (error: it failed or holds no such key)",
+                  items: {
+                    type: "object",
+                    properties: {
+                      member: { type: "string" },
+                      applied: { type: "number" },
+                      stillParked: { type: "number" },
+                      error: {
+                        type: "object",
+                        properties: { code: { type: "string" }, message: { type: "string" } },
+                      },
+                    },
+                  },
+                },
+              },
             },
             "4xx": errorRef,
             "5xx": errorRef,
@@ -323,7 +344,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ["views"],
         summary:
-          "Server-sent events of the view's row changes; ?from=latest|earliest|<id>; Last-Event-ID resumes",
+          "Server-sent events of the view's row changes; ?from=latest|earliest|<id>|<ISO time>; Last-Event-ID resumes",
         params: nameParams,
         querystring: {
           type: "object",
@@ -332,21 +353,40 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
             from: {
               type: "string",
               default: "latest",
-              description: "earliest, latest or a change id (a time is not supported for views)",
+              description:
+                "earliest, latest, a change id, or an ISO-8601 time (the first change applied at or after it; " +
+                "older than the oldest change kept: starts there with an `event: notice` first)",
             },
           },
         },
-        ...sseSchema("the view's change id, e.g. `42`"),
+        ...sseSchema(
+          "the view's change id, e.g. `42` (a split view through --materializer: one per member, " +
+            "`http://m1:8081=120,http://m2:8081=98`)",
+        ),
         produces: ["text/event-stream"],
       },
     },
     async (request, reply) => {
       const view = mustGet(request.params.name);
       const from = changesFrom(request.query.from, request.headers["last-event-id"]);
+      // The start is resolved (and a member asked) before answering, so a bad one is an error status.
+      const upstream = new AbortController();
+      const stop = (): void => upstream.abort();
+      request.raw.on("close", stop);
+      const opened = ctx.views.openChanges
+        ? await ctx.views.openChanges(view.name, from, upstream.signal).catch((err: unknown) => {
+            upstream.abort();
+            throw err;
+          })
+        : { events: ctx.views.changes(view.name, from, upstream.signal) };
       await streamSse(request, reply, async function* (signal) {
-        for await (const change of ctx.views.changes(view.name, from, signal)) {
-          yield { id: change.id, event: "change", data: change.data };
+        signal.addEventListener("abort", stop);
+        for await (const change of opened.events) {
+          yield { id: change.id, event: change.event ?? "change", data: change.data };
         }
+      }).finally(() => {
+        request.raw.off("close", stop);
+        upstream.abort();
       });
     },
   );
