@@ -245,8 +245,13 @@ export class KafkaService implements LocalService {
 }
 
 /** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what `random-uuid` prints). */
-function clusterId(): string {
-  return randomBytes(16).toString("base64url");
+export function clusterId(): string {
+  // An id starting with "-" would be read as an option by kafka-storage's argument parser (Kafka's own
+  // Uuid.randomUuid() redraws these too); about 1 draw in 64 does.
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export function kafkaLogTail(layout: StackLayout["kafka"]): string {
