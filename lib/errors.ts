@@ -78,6 +78,41 @@ export const errorCatalogue = {
     retryable: true,
     doc: "Kafka is unreachable; check MESH_KAFKA_BROKERS and the brokers.",
   },
+  MESH_KAFKA_TIMEOUT: {
+    status: 503,
+    retryable: true,
+    doc: "A request to Kafka (or a wait for a topic's metadata) did not finish in time; the brokers are slow or overloaded. Retry; if it persists, check the brokers' load and logs.",
+  },
+  MESH_KAFKA_AUTH: {
+    status: 503,
+    retryable: false,
+    doc: "Kafka refused this process' SASL credentials or ACLs deny the operation; check the mechanism, user and password (MESH_KAFKA_SASL_*) and the user's ACLs.",
+  },
+  MESH_KAFKA_FENCED: {
+    status: 409,
+    retryable: false,
+    doc: "Another process took over this producer's transactional id (a newer instance of the same role); this one is a zombie and must stop. Check that only one instance runs per transactional id.",
+  },
+  MESH_KAFKA_TOPIC_MISSING: {
+    status: 503,
+    retryable: false,
+    doc: "A topic this process writes or reads does not exist (topics are never auto-created); create it (the role creates its own at start) or check the name.",
+  },
+  MESH_KAFKA_TOPIC_MISCONFIGURED: {
+    status: 500,
+    retryable: false,
+    doc: "A topic exists with settings this process cannot work with (partition count, cleanup.policy, a partition out of range); the message names the topic and setting. Fix the topic or recreate it.",
+  },
+  MESH_KAFKA_REJECTED: {
+    status: 500,
+    retryable: false,
+    doc: "Kafka refused a request for a reason retrying will not fix (e.g. MESSAGE_TOO_LARGE, INVALID_RECORD); the message names Kafka's error code. Fix the cause it names.",
+  },
+  MESH_KAFKA_CLOSED: {
+    status: 503,
+    retryable: false,
+    doc: "A Kafka client was used after close(), or closed while work waited on it; expected during shutdown, a bug otherwise.",
+  },
   MESH_REGISTRY_UNAVAILABLE: {
     status: 503,
     retryable: true,

@@ -17,7 +17,7 @@ import {
   type TransactionMarker,
 } from "./envelope.ts";
 import type { KafkaSink } from "./kafka-sink.ts";
-import { partitionFor } from "./partitioner.ts";
+import { partitionFor } from "../../lib/kafka/partitioner.ts";
 import type { RegisteredSchema, SchemaRegistrar } from "./schema-registrar.ts";
 import type { StatusError } from "./change-source.ts";
 

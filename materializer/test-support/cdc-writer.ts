@@ -12,7 +12,7 @@ import {
   transactionMarkerSchema,
   type TableShape,
 } from "../../connectors/core/envelope.ts";
-import { partitionFor } from "../../connectors/core/partitioner.ts";
+import { partitionFor } from "../../lib/kafka/partitioner.ts";
 import { avroType, encodeWire } from "../../lib/avro.ts";
 import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
 

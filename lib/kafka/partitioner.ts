@@ -1,7 +1,7 @@
-// The Java client's default partitioner for keyed records: positive(murmur2(keyBytes)) % partitions. kafkajs'
-// DefaultPartitioner computes the same, so choosing partitions here changes nothing on the wire; the
-// connector picks each event's partition itself so that the per-partition counts in END markers and the
-// partition Kafka stores the event in agree by construction (docs/contracts.md "Topics and subjects").
+// The Java client's default partitioner for keyed records: positive(murmur2(keyBytes)) % partitions. lib/kafka's
+// producers place keyed messages with it (the Kafka client's own default takes murmur2 >>> 0, which differs),
+// and the connector picks each event's partition itself so that the per-partition counts in END markers and
+// the partition Kafka stores the event in agree by construction (docs/contracts.md "Topics and subjects").
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as a signed 32-bit integer. */
 export function murmur2(data: Uint8Array): number {
