@@ -78,6 +78,11 @@ export const errorCatalogue = {
     retryable: true,
     doc: "Kafka is unreachable; check MESH_KAFKA_BROKERS and the brokers.",
   },
+  MESH_KAFKA_OFFSET_OUT_OF_RANGE: {
+    status: 500,
+    retryable: false,
+    doc: "A reader's position is outside the partition's records (deleted by retention, or the topic was recreated); the message names topic, partition and offset. Rebuild what was derived from that partition (e.g. recreate the view) or resume from an offset that exists.",
+  },
   MESH_KAFKA_TIMEOUT: {
     status: 503,
     retryable: true,
