@@ -6,7 +6,7 @@
 //   control record, which ends the range. Control batches (COMMIT/ABORT markers) are never handed over.
 // nextOffset advances past everything returned, dropped batches and markers included, so a reader never
 // stalls on a range that holds no record for the caller.
-import type { InRecord, Isolation, RecordBatch } from "./types.ts";
+import type { InRecord, Isolation, RecordBatch } from "./messages.ts";
 
 /** Record batch attribute bits (Kafka's RecordBatch v2 header). */
 const LOG_APPEND_TIME = 1 << 3;
