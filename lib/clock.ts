@@ -12,9 +12,7 @@ export interface Clock {
 function aborted(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
-  const err = new Error(reason === undefined ? "This operation was aborted" : String(reason), {
-    cause: reason,
-  });
+  const err = new Error("This operation was aborted", { cause: reason });
   err.name = "AbortError";
   return err;
 }
