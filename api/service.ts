@@ -5,6 +5,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../lib/logger.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
+import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
@@ -44,6 +45,7 @@ export interface StartApiOptions {
 }
 
 export async function startApi(config: ApiConfig, options: StartApiOptions): Promise<RunningApi> {
+  registerBuiltInBackends();
   const logger = options.logger;
   const kafka = new Kafka({
     brokers: config.brokers,

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { createLogger } from "../lib/logger.ts";
 import { silenceKnownWarnings } from "../lib/warnings.ts";
+import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
 import { kafkaOffsetStore } from "./core/offset-store.ts";
 import { httpSchemaRegistrar } from "./core/schema-registrar.ts";
@@ -65,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`mesh connect: ${(err as Error).message}\n\n${usage}`);
     return 2;
   }
+  registerBuiltInBackends();
   const logger = createLogger({ level: config.logLevel, name: "connect" });
   const kafka = new Kafka({
     brokers: config.brokers,

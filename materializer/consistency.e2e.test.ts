@@ -11,6 +11,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
+import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
 import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
@@ -20,6 +21,8 @@ import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
+
+registerBuiltInBackends();
 
 describe("two Postgres sources through the connector", () => {
   let registry: RunningRegistry;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
 import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
@@ -19,6 +20,8 @@ import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "./kafka/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { unionRows, waitFor } from "./test-support/view-assert.ts";
+
+registerBuiltInBackends();
 
 const VIEWS: Record<string, { sql: string; key: string }> = {
   order_customer: {

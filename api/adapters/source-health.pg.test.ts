@@ -3,7 +3,10 @@
 import { describe, expect, it } from "vitest";
 import type { SourceRecord } from "../catalog/records.ts";
 import { stackEnv } from "../../test/support/stack.ts";
+import { registerBuiltInBackends } from "../../connectors/backends.ts";
 import { sourceChecks } from "./source-health.ts";
+
+registerBuiltInBackends();
 
 const record = (name: string, url: string): SourceRecord => ({
   type: "source",

@@ -1,12 +1,13 @@
 // The connector contract (docs/contracts.md "Runtime contracts"): what the API and `mesh connect` call.
 // A source definition in, a running connector with start/stop/pause/resume/resnapshot/status out.
-// Backends (connectors/postgres, connectors/mysql) implement `ConnectorBackend`; this file only dispatches.
+// Backends (connectors/postgres, connectors/mysql) implement `ConnectorBackend` and are registered here by
+// the entry points (connectors/backends.ts); this file only dispatches and never imports a backend.
 import type { Kafka } from "kafkajs";
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { OffsetStore } from "./offset-store.ts";
 import type { SchemaRegistrar } from "./schema-registrar.ts";
-import { postgresBackend } from "../postgres/connector.ts";
 
 export type SnapshotMode = "initial" | "never" | "when_needed";
 
@@ -84,6 +85,8 @@ export interface ConnectorDeps {
   snapshotChunkRows?: number;
   /** Called when all events of a source transaction are acknowledged (commit time in micros; for metrics). */
   onTransactionAcked?: (commitMicros: bigint, events: number) => void;
+  /** What retry waits sleep on (default the real clock; tests pass lib/clock.ts's ManualClock). */
+  clock?: Clock;
 }
 
 export interface Connector {
@@ -103,10 +106,12 @@ export interface ConnectorBackend {
   checkPrerequisites(def: SourceDefinition): Promise<Problem[]>;
 }
 
-// connectors/mysql adds its backend here.
-const backends: Partial<Record<SourceDefinition["kind"], ConnectorBackend>> = {
-  postgres: postgresBackend,
-};
+const backends: Partial<Record<SourceDefinition["kind"], ConnectorBackend>> = {};
+
+/** Makes a backend available to createConnector; the entry points call it (see connectors/backends.ts). */
+export function registerConnectorBackend(kind: SourceDefinition["kind"], backend: ConnectorBackend): void {
+  backends[kind] = backend;
+}
 
 function backendOf(def: SourceDefinition): ConnectorBackend {
   const backend = backends[def.kind];

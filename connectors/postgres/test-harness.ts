@@ -13,6 +13,7 @@ import {
   type ConnectorDeps,
   type SourceDefinition,
 } from "../core/change-source.ts";
+import { registerBuiltInBackends } from "../backends.ts";
 import { kafkaOffsetStore } from "../core/offset-store.ts";
 import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
 
@@ -20,6 +21,9 @@ import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
 import { uniqueName as shortId } from "../../test/support/names.ts";
 
 export { shortId };
+
+// Connector tests create connectors without an entry point: register the backends as one would.
+registerBuiltInBackends();
 
 export interface Harness {
   kafka: Kafka;

@@ -14,9 +14,11 @@ import {
   type ConnectorDeps,
   type SourceDefinition,
 } from "../../connectors/core/change-source.ts";
+import { registerBuiltInBackends } from "../../connectors/backends.ts";
 import { memoryOffsetStore } from "../../connectors/core/offset-store.ts";
 import { httpSchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
 
+registerBuiltInBackends();
 const stamp = Date.now().toString(36);
 
 async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {

@@ -1,0 +1,9 @@
+// The connector backends this build ships. Entry points (`mesh connect`, the API, tests and benchmarks that
+// create connectors) call registerBuiltInBackends(); connectors/core dispatches to what was registered and
+// never imports a backend itself, so core stays free of Postgres and MySQL code.
+import { registerConnectorBackend } from "./core/change-source.ts";
+import { postgresBackend } from "./postgres/connector.ts";
+
+export function registerBuiltInBackends(): void {
+  registerConnectorBackend("postgres", postgresBackend);
+}
