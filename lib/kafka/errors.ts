@@ -37,7 +37,12 @@ function classify(err: unknown): ErrorCode {
   const has = (test: (e: ClientErrorLike) => boolean): boolean => all.some(test);
   const id = (e: ClientErrorLike): string => (typeof e.apiId === "string" ? e.apiId : "");
   if (has((e) => e.producerFenced === true || fencedIds.has(id(e)))) return "MESH_KAFKA_FENCED";
-  if (has((e) => e.code === "PLT_KFK_AUTHENTICATION" || authIds.has(id(e)) || id(e).endsWith("_AUTHORIZATION_FAILED")))
+  if (
+    has(
+      (e) =>
+        e.code === "PLT_KFK_AUTHENTICATION" || authIds.has(id(e)) || id(e).endsWith("_AUTHORIZATION_FAILED"),
+    )
+  )
     return "MESH_KAFKA_AUTH";
   if (has((e) => missingTopicIds.has(id(e)))) return "MESH_KAFKA_TOPIC_MISSING";
   if (has((e) => e.code === "PLT_KFK_NETWORK" && e.closed === true)) return "MESH_KAFKA_CLOSED";
@@ -46,7 +51,8 @@ function classify(err: unknown): ErrorCode {
   // A protocol error the client would have retried (leader moving, coordinator loading, ...) that outlived
   // the retries is a cluster in trouble: retryable. One it would not retry is a refusal.
   const protocol = all.filter((e) => id(e) !== "");
-  if (protocol.length > 0) return protocol.every((e) => e.canRetry === true) ? "MESH_KAFKA_UNAVAILABLE" : "MESH_KAFKA_REJECTED";
+  if (protocol.length > 0)
+    return protocol.every((e) => e.canRetry === true) ? "MESH_KAFKA_UNAVAILABLE" : "MESH_KAFKA_REJECTED";
   return "MESH_INTERNAL";
 }
 

@@ -26,7 +26,7 @@ describe("partitioner", () => {
         const expected = (clientMurmur2(key) & 0x7fffffff) % n;
         expect(partitionFor(key, n)).toBe(expected);
         expect(partitionFor(key, n)).toBe(compatibilityPartitioner({ topic: "t", key }, key) % n);
-        if (n === 3 && ((clientMurmur2(key) >>> 0) % n) !== expected) differs++;
+        if (n === 3 && (clientMurmur2(key) >>> 0) % n !== expected) differs++;
       }
     }
     expect(differs).toBeGreaterThan(100);
