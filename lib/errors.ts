@@ -143,6 +143,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "A view stopped at a transaction marker it cannot decode (transactions after it could not be released whole); restore the marker's schema in the registry and restart, or recreate the view (docs/views.md, Parked records).",
   },
+  MESH_PROTOCOL_NEWER: {
+    status: 409,
+    retryable: false,
+    doc: "A record was written with a newer CDC protocol version (protocol/version.ts) than this process reads; upgrade this process (materializer, API) to the release of the connector that wrote it.",
+  },
   MESH_SECRET_KEY: {
     status: 500,
     retryable: false,
