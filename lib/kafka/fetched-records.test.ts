@@ -46,12 +46,19 @@ function partition(
   return {
     highWatermark: 100n,
     lastStableOffset: 90n,
-    abortedTransactions: aborted.map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) })),
+    abortedTransactions: aborted.map((a) => ({
+      producerId: BigInt(a.producerId),
+      firstOffset: BigInt(a.firstOffset),
+    })),
     records,
   };
 }
 
-function values(fetched: FetchedPartition, from = 0n, isolation: "read_committed" | "read_uncommitted" = "read_committed") {
+function values(
+  fetched: FetchedPartition,
+  from = 0n,
+  isolation: "read_committed" | "read_uncommitted" = "read_committed",
+) {
   const batch = toRecordBatch("t", 0, from, fetched, isolation);
   return { values: batch?.records.map((r) => r.value!.toString()), next: batch?.nextOffset, batch };
 }
@@ -59,7 +66,10 @@ function values(fetched: FetchedPartition, from = 0n, isolation: "read_committed
 describe("toRecordBatch", () => {
   it("hands over plain records with offsets, timestamps, headers and the next offset", () => {
     const b = data(5, 3);
-    b.records[1]!.headers = [[Buffer.from("h"), Buffer.from("x")], [Buffer.from("empty"), null]];
+    b.records[1]!.headers = [
+      [Buffer.from("h"), Buffer.from("x")],
+      [Buffer.from("empty"), null],
+    ];
     const batch = toRecordBatch("t", 2, 5n, partition([b]), "read_uncommitted")!;
     expect(batch.records.map((r) => [r.offset, r.timestamp, r.value!.toString()])).toEqual([
       [5n, 1000, "v5"],
@@ -140,7 +150,10 @@ describe("toRecordBatch", () => {
   });
 
   it("hands over an empty batch when only markers and aborted data were in range", () => {
-    const fetched = partition([data(10, 2, 3, true), marker(12, 3, "abort")], [{ producerId: 3, firstOffset: 10 }]);
+    const fetched = partition(
+      [data(10, 2, 3, true), marker(12, 3, "abort")],
+      [{ producerId: 3, firstOffset: 10 }],
+    );
     const { batch } = values(fetched, 10n);
     expect(batch).toMatchObject({ records: [], nextOffset: 13n });
   });

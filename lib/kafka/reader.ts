@@ -1,0 +1,467 @@
+// Owns PartitionReader: reading explicit partitions from explicit offsets with no consumer group and nothing
+// committed (positions belong to the caller: LevelDB, SSE ids, ...). Built on the client Consumer's low-level
+// fetch(), not its consume(): consume() always joins a group and does not drop aborted transactions.
+// - One fetch in flight per broker, carrying every assigned partition that broker leads (the client keeps a
+//   KIP-227 fetch session per broker, which needs the full wanted set each time); a partition is never in
+//   two requests at once, so batches of a partition come in offset order.
+// - minBytes 1 and maxWaitMs: an idle tail parks in the broker, which answers as soon as a record arrives;
+//   the loop never polls on its own. maxWaitMs only bounds how late a new assign() joins an in-flight fetch.
+// - read_committed: the broker stops at the last stable offset; fetched-records.ts drops aborted transactions
+//   and markers while nextOffset still moves past them.
+// - Errors: the client retries leader moves and broker restarts itself; what outlives its retries is retried
+//   here with a capped backoff, forever (a broker outage is waited out). OFFSET_OUT_OF_RANGE and refused
+//   credentials end the iterator with a non-retryable MeshError.
+import {
+  Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  type ClusterMetadata,
+  type ConsumerOptions,
+  type fetchV17,
+} from "@platformatic/kafka";
+import { MeshError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { clientOptions, type KafkaConfig } from "./config.ts";
+import { kafkaError } from "./errors.ts";
+import { toRecordBatch } from "./fetched-records.ts";
+import type { Isolation, RecordBatch } from "./messages.ts";
+
+export interface ReaderOptions {
+  /** Default read_committed. */
+  isolation?: Isolation;
+  /** How long the broker may hold a fetch that found nothing (default 20 ms). */
+  maxWaitMs?: number;
+  /** Bytes per fetch response (default 16 MiB; a partition gets at most 1 MiB of it per fetch). */
+  maxBytes?: number;
+}
+
+export type StartOffset = bigint | "earliest" | "latest";
+
+export interface PartitionReader {
+  /** Start (or move) reading these partitions at these offsets; "earliest"/"latest" resolved at call time. */
+  assign(positions: { topic: string; partition: number; offset: StartOffset }[]): Promise<void>;
+  unassign(partitions: { topic: string; partition: number }[]): void;
+  /**
+   * Batches in offset order per partition; aborted transactions and control records are filtered out under
+   * read_committed. The iterator ends when the signal aborts or close() is called. One iterator at a time.
+   */
+  batches(signal?: AbortSignal): AsyncIterable<RecordBatch>;
+  close(): Promise<void>;
+}
+
+export function createReader(config: KafkaConfig, options: ReaderOptions = {}): PartitionReader {
+  return new KafkaPartitionReader(config, options);
+}
+
+interface Position {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  inflight: boolean;
+}
+
+interface Requested {
+  position: Position;
+  fetchOffset: bigint;
+}
+
+interface FetchResult {
+  node: number;
+  requested: Requested[];
+  batches: { batch: RecordBatch; from: Requested }[];
+  fatal?: MeshError;
+}
+
+type FetchRequestTopic = fetchV17.FetchRequestTopic;
+type FetchResponse = fetchV17.FetchResponse;
+
+const MAX_BACKOFF_MS = 5_000;
+const PARTITION_MAX_BYTES = 1 << 20;
+
+const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class KafkaPartitionReader implements PartitionReader {
+  readonly #consumer: Consumer;
+  readonly #isolation: Isolation;
+  readonly #maxWaitMs: number;
+  readonly #maxBytes: number;
+  readonly #logger: Logger | undefined;
+  readonly #positions = new Map<string, Position>();
+  /** The latest assign/unassign call that touched each partition: an older assign resolving late loses. */
+  readonly #claims = new Map<string, number>();
+  #claimSeq = 0;
+  readonly #closing = new AbortController();
+  #closed: Promise<void> | undefined;
+  #iterating = false;
+  #failures = 0;
+  #wakeup = Promise.withResolvers<void>();
+
+  constructor(config: KafkaConfig, options: ReaderOptions = {}) {
+    this.#isolation = options.isolation ?? "read_committed";
+    this.#maxWaitMs = options.maxWaitMs ?? 20;
+    this.#maxBytes = options.maxBytes ?? 16 * PARTITION_MAX_BYTES;
+    this.#logger = config.logger;
+    // The Consumer needs a group id, but this one never joins, commits or reads committed offsets.
+    const consumerOptions = {
+      ...clientOptions(config, "reader"),
+      groupId: `${config.clientId}-reader-unused`,
+      isolationLevel: this.#isolationLevel,
+    } as unknown as ConsumerOptions<Buffer, Buffer, Buffer, Buffer>;
+    this.#consumer = new Consumer(consumerOptions);
+  }
+
+  get #isolationLevel(): number {
+    return this.#isolation === "read_committed"
+      ? FetchIsolationLevels.READ_COMMITTED
+      : FetchIsolationLevels.READ_UNCOMMITTED;
+  }
+
+  async assign(positions: { topic: string; partition: number; offset: StartOffset }[]): Promise<void> {
+    this.#checkOpen();
+    if (positions.length === 0) return;
+    const claim = ++this.#claimSeq;
+    for (const p of positions) this.#claims.set(keyOf(p.topic, p.partition), claim);
+
+    const topics = [...new Set(positions.map((p) => p.topic))];
+    const metadata = await this.#metadata(topics);
+    for (const p of positions) {
+      const count = metadata.topics.get(p.topic)?.partitionsCount ?? 0;
+      if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= count) {
+        throw new MeshError(
+          "MESH_KAFKA_TOPIC_MISCONFIGURED",
+          `Kafka: topic ${p.topic} has ${count} partitions; partition ${p.partition} cannot be read`,
+          { topic: p.topic, partition: p.partition, partitions: count },
+        );
+      }
+      if (typeof p.offset === "bigint" && p.offset < 0n) {
+        throw new MeshError(
+          "MESH_BAD_REQUEST",
+          `Kafka: offset ${p.offset} of ${p.topic}/${p.partition} is negative`,
+          {
+            topic: p.topic,
+            partition: p.partition,
+          },
+        );
+      }
+    }
+    const resolved = new Map<string, bigint>();
+    for (const which of ["earliest", "latest"] as const) {
+      const wanted = positions.filter((p) => p.offset === which);
+      if (wanted.length === 0) continue;
+      const byTopic = new Map<string, number[]>();
+      for (const p of wanted) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      for (const [topic, partitions] of byTopic) {
+        const offsets = await this.listOffsets(topic, which, partitions);
+        for (const [partition, offset] of offsets) resolved.set(keyOf(topic, partition), offset);
+      }
+    }
+    if (this.#closing.signal.aborted) return;
+
+    for (const p of positions) {
+      const key = keyOf(p.topic, p.partition);
+      if (this.#claims.get(key) !== claim) continue;
+      this.#claims.delete(key);
+      const offset = typeof p.offset === "bigint" ? p.offset : resolved.get(key)!;
+      // A fresh object: a fetch in flight for the old position is recognised as stale by identity.
+      this.#positions.set(key, { topic: p.topic, partition: p.partition, offset, inflight: false });
+    }
+    this.#syncTopics();
+    this.#wake();
+  }
+
+  unassign(partitions: { topic: string; partition: number }[]): void {
+    const claim = ++this.#claimSeq;
+    for (const p of partitions) {
+      const key = keyOf(p.topic, p.partition);
+      this.#claims.set(key, claim);
+      this.#positions.delete(key);
+    }
+    this.#syncTopics();
+    this.#wake();
+  }
+
+  /** The first ("earliest") or next-to-be-written ("latest", the last stable offset under read_committed)
+   * offset of each partition of `topic` (of `partitions` only, when given). */
+  async listOffsets(
+    topic: string,
+    which: "earliest" | "latest",
+    partitions?: number[],
+  ): Promise<Map<number, bigint>> {
+    this.#checkOpen();
+    try {
+      const offsets = await this.#consumer.listOffsets({
+        topics: [topic],
+        ...(partitions ? { partitions: { [topic]: partitions } } : {}),
+        timestamp: which === "earliest" ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
+        isolationLevel: this.#isolationLevel,
+      });
+      const out = new Map<number, bigint>();
+      (offsets.get(topic) ?? []).forEach((offset, partition) => {
+        if (offset !== undefined) out.set(partition, offset);
+      });
+      return out;
+    } catch (err) {
+      throw kafkaError(err, `listing ${which} offsets of ${topic}`, { topic });
+    }
+  }
+
+  async *batches(signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    if (this.#iterating) {
+      throw new MeshError(
+        "MESH_INTERNAL",
+        "Kafka: a PartitionReader serves one batches() iterator at a time",
+      );
+    }
+    this.#iterating = true;
+    // Also aborted when the caller stops iterating, so that backoff pauses end with the iterator.
+    const ended = new AbortController();
+    const stop = AbortSignal.any([ended.signal, this.#closing.signal, ...(signal ? [signal] : [])]);
+    const onStop = (): void => this.#wake();
+    stop.addEventListener("abort", onStop);
+    const inflight = new Map<number, Promise<FetchResult>>();
+    try {
+      while (!stop.aborted) {
+        const woken = this.#wakeup.promise;
+        await this.#startFetches(inflight, stop);
+        if (stop.aborted) break;
+        if (inflight.size === 0) {
+          await woken;
+          continue;
+        }
+        const done = await Promise.race([woken.then(() => null), ...inflight.values()]);
+        if (done === null) continue;
+        inflight.delete(done.node);
+        for (const r of done.requested) r.position.inflight = false;
+        if (done.fatal) throw done.fatal;
+        for (const { batch, from } of done.batches) {
+          // Moved or unassigned since the request went out (possibly while an earlier batch was handed over).
+          const current = this.#positions.get(keyOf(batch.topic, batch.partition));
+          if (current !== from.position || current.offset !== from.fetchOffset) continue;
+          current.offset = batch.nextOffset;
+          yield batch;
+          if (stop.aborted) break;
+        }
+      }
+    } finally {
+      stop.removeEventListener("abort", onStop);
+      ended.abort();
+      // Fetches still out (at most maxWaitMs, or the client's own retries) release their partitions when they
+      // settle; their data is dropped, and a later iterator fetches those partitions again.
+      for (const pending of inflight.values()) {
+        void pending.then(({ requested }) => {
+          for (const r of requested) r.position.inflight = false;
+          this.#wake();
+        });
+      }
+      this.#iterating = false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      this.#wake();
+      await this.#consumer.close().catch((err: unknown) => {
+        this.#logger?.warn({ err }, "closing a Kafka reader failed");
+      });
+    })();
+    return this.#closed;
+  }
+
+  /** Starts a fetch on every broker without one in flight that leads a partition waiting to be read. */
+  async #startFetches(inflight: Map<number, Promise<FetchResult>>, stop: AbortSignal): Promise<void> {
+    const idle = [...this.#positions.values()].filter((p) => !p.inflight);
+    if (idle.length === 0) return;
+    let metadata: ClusterMetadata;
+    try {
+      metadata = await this.#metadata([...new Set(idle.map((p) => p.topic))]);
+    } catch (err) {
+      if (!stop.aborted) await this.#backoff(err, "reading metadata", stop);
+      return;
+    }
+    const byNode = new Map<number, Position[]>();
+    let leaderless = 0;
+    for (const p of idle) {
+      if (p.inflight || this.#positions.get(keyOf(p.topic, p.partition)) !== p) continue;
+      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1;
+      if (leader < 0 || !metadata.brokers.has(leader)) {
+        leaderless++;
+        continue;
+      }
+      if (inflight.has(leader)) continue;
+      byNode.set(leader, [...(byNode.get(leader) ?? []), p]);
+    }
+    for (const [node, positions] of byNode) {
+      for (const p of positions) p.inflight = true;
+      inflight.set(node, this.#fetch(node, positions, metadata, stop));
+    }
+    if (leaderless > 0 && inflight.size === 0) {
+      // Nothing in flight will wake the loop: wait, then ask for fresh metadata.
+      this.#consumer.clearMetadata();
+      await this.#backoff(new Error(`${leaderless} partition(s) without a leader`), "finding leaders", stop);
+    }
+  }
+
+  async #fetch(
+    node: number,
+    positions: Position[],
+    metadata: ClusterMetadata,
+    stop: AbortSignal,
+  ): Promise<FetchResult> {
+    const requested = positions.map((position) => ({ position, fetchOffset: position.offset }));
+    const byKey = new Map(requested.map((r) => [keyOf(r.position.topic, r.position.partition), r]));
+    const names = new Map<string, string>();
+    const topics = new Map<string, FetchRequestTopic>();
+    for (const { position, fetchOffset } of requested) {
+      const topicId = metadata.topics.get(position.topic)!.id;
+      names.set(topicId, position.topic);
+      let topic = topics.get(topicId);
+      if (!topic) topics.set(topicId, (topic = { topicId, partitions: [] }));
+      topic.partitions.push({
+        partition: position.partition,
+        fetchOffset,
+        // -1: no leader-epoch fencing; leader moves surface as NOT_LEADER_OR_FOLLOWER, which the client retries.
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+        partitionMaxBytes: Math.min(PARTITION_MAX_BYTES, this.#maxBytes),
+      });
+    }
+    const result: FetchResult = { node, requested, batches: [] };
+    let response: FetchResponse;
+    try {
+      response = await this.#consumer.fetch({
+        node,
+        topics: [...topics.values()],
+        minBytes: 1,
+        maxBytes: this.#maxBytes,
+        maxWaitTime: this.#maxWaitMs,
+        isolationLevel: this.#isolationLevel,
+      });
+    } catch (err) {
+      if (stop.aborted) return result;
+      const outOfRange = this.#outOfRange(err, names, byKey);
+      if (outOfRange) return { ...result, fatal: outOfRange };
+      const classified = kafkaError(err, `fetching from broker ${node}`);
+      if (classified.code === "MESH_KAFKA_AUTH") return { ...result, fatal: classified };
+      this.#consumer.clearMetadata();
+      await this.#backoff(err, `fetching from broker ${node}`, stop);
+      return result;
+    }
+    this.#failures = 0;
+    for (const topic of response.responses) {
+      const name = names.get(topic.topicId);
+      if (name === undefined) continue;
+      for (const partition of topic.partitions) {
+        // A partition lingering in the broker's fetch session that this request did not ask for: stale.
+        const from = byKey.get(keyOf(name, partition.partitionIndex));
+        if (!from) continue;
+        const batch = toRecordBatch(
+          name,
+          partition.partitionIndex,
+          from.fetchOffset,
+          partition,
+          this.#isolation,
+        );
+        if (batch) result.batches.push({ batch, from });
+      }
+    }
+    return result;
+  }
+
+  /** A non-retryable error naming the partition whose offset the broker does not hold, if that is what failed. */
+  #outOfRange(
+    err: unknown,
+    names: Map<string, string>,
+    byKey: Map<string, Requested>,
+  ): MeshError | undefined {
+    const response = findResponse(err);
+    for (const topic of response?.responses ?? []) {
+      for (const p of topic.partitions) {
+        if (p.errorCode !== OFFSET_OUT_OF_RANGE) continue;
+        const name = names.get(topic.topicId) ?? topic.topicId;
+        const offset = byKey.get(keyOf(name, p.partitionIndex))?.fetchOffset;
+        return new MeshError(
+          "MESH_KAFKA_OFFSET_OUT_OF_RANGE",
+          `Kafka: offset ${offset} of ${name} partition ${p.partitionIndex} is out of range` +
+            (p.logStartOffset >= 0n ? ` (the partition holds ${p.logStartOffset}..${p.highWatermark})` : ""),
+          {
+            topic: name,
+            partition: p.partitionIndex,
+            offset: offset?.toString(),
+            logStartOffset: p.logStartOffset.toString(),
+            highWatermark: p.highWatermark.toString(),
+          },
+          { cause: err },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  async #backoff(err: unknown, what: string, stop: AbortSignal): Promise<void> {
+    this.#failures++;
+    const ms = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(this.#failures - 1, 10));
+    this.#logger?.warn(
+      { err, failures: this.#failures, retryInMs: ms },
+      `Kafka reader: ${what} failed; retrying`,
+    );
+    await pause(ms, stop);
+  }
+
+  async #metadata(topics: string[]): Promise<ClusterMetadata> {
+    try {
+      // The client sorts the array it is given: pass a copy.
+      return await this.#consumer.metadata({ topics: [...topics] });
+    } catch (err) {
+      throw kafkaError(err, `reading metadata of ${topics.join(", ")}`, { topics });
+    }
+  }
+
+  /** The client's fetch() looks up topic ids (and, on old brokers, names) among the topics it tracks. */
+  #syncTopics(): void {
+    const wanted = new Set([...this.#positions.values()].map((p) => p.topic));
+    for (const topic of this.#consumer.topics.current)
+      if (!wanted.has(topic)) this.#consumer.topics.untrack(topic);
+    for (const topic of wanted) if (!this.#consumer.topics.has(topic)) this.#consumer.topics.track(topic);
+  }
+
+  #wake(): void {
+    this.#wakeup.resolve();
+    this.#wakeup = Promise.withResolvers<void>();
+  }
+
+  #checkOpen(): void {
+    if (this.#closing.signal.aborted) throw new MeshError("MESH_KAFKA_CLOSED", "Kafka: the reader is closed");
+  }
+}
+
+const OFFSET_OUT_OF_RANGE = 1;
+
+/** The Fetch response a client error carries (ResponseError.response), wherever it is nested. */
+function findResponse(err: unknown, depth = 0): FetchResponse | undefined {
+  if (!err || typeof err !== "object" || depth > 8) return undefined;
+  const e = err as { response?: unknown; errors?: unknown; cause?: unknown };
+  const response = e.response as Partial<FetchResponse> | undefined;
+  if (response && Array.isArray(response.responses)) return response as FetchResponse;
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const found = findResponse(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  return findResponse(e.cause, depth + 1);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
