@@ -1,7 +1,7 @@
 // What the HTTP API needs from the roles it controls, as small interfaces of its own: the connector
 // (connectors/), the view engine (materializer/), the topic reader (Kafka + registry) and health checks.
 // api/adapters/ binds them to the real modules; route tests bind them to fakes.
-import type { SourceRecord, ViewRecord } from "./catalog/records.ts";
+import type { SourceRecord, ViewRecord } from "../protocol/catalog.ts";
 
 export interface SourceProblem {
   /** unreachable → 422 MESH_SOURCE_UNREACHABLE, auth → MESH_SOURCE_AUTH, anything else → MESH_SOURCE_PREREQUISITE */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type avro from "avsc";
 import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { envelopeSchema } from "../connectors/core/envelope.ts";
+import { envelopeSchema } from "../protocol/envelope.ts";
 import { avroType, encodeWire } from "../lib/avro.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";

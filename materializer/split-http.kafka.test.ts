@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forwardRows } from "../api/adapters/split-views.ts";
 import { KafkaCatalogLog } from "../api/catalog/kafka-log.ts";
-import { viewKey, type ViewRecord } from "../api/catalog/records.ts";
+import { viewKey, type ViewRecord } from "../protocol/catalog.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";

@@ -15,7 +15,7 @@ import { httpSchemaRegistrar, type SchemaRegistrar } from "../../connectors/core
 import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceRecord } from "../../protocol/catalog.ts";
 import type { SourceProblem, SourceRuntime, SourceStatus } from "../runtime.ts";
 
 export interface ConnectorRuntimeOptions {

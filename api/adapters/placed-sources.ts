@@ -7,7 +7,7 @@
 // no connector and takes no lease, but still shows every status and forwards re-snapshots.
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceRecord } from "../../protocol/catalog.ts";
 import type { SourceLeases } from "../control/source-leases.ts";
 import type { StatusBoard } from "../control/status-board.ts";
 import { FORWARDED_HEADER, type SourceProblem, type SourceRuntime, type SourceStatus } from "../runtime.ts";

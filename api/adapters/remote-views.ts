@@ -11,7 +11,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { ViewMember } from "../../materializer/contract.ts";
 import { RegistryClient } from "../../materializer/kafka/registry-client.ts";
 import { compileStatements } from "../../materializer/sql/compile.ts";
-import type { ViewRecord } from "../catalog/records.ts";
+import type { ViewRecord } from "../../protocol/catalog.ts";
 import {
   PARKED_LISTED,
   type DependencyCheck,

@@ -1,7 +1,7 @@
 // /readyz's source checks against the real Postgres: a reachable database is ready; an unreachable one and
 // wrong credentials are named by source, and the password is in no message.
 import { describe, expect, it } from "vitest";
-import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceRecord } from "../../protocol/catalog.ts";
 import { stackEnv } from "../../test/support/stack.ts";
 import { registerBuiltInBackends } from "../../connectors/backends.ts";
 import { sourceChecks } from "./source-health.ts";

@@ -3,7 +3,7 @@
 // by source. Other prerequisite problems (wal_level, a missing table) are the connector's status, not
 // readiness. Messages come from the connector's checks, which never carry credentials.
 import { checkSourcePrerequisites } from "../../connectors/core/change-source.ts";
-import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceRecord } from "../../protocol/catalog.ts";
 import type { DependencyCheck } from "../runtime.ts";
 import { toDefinition, toSourceProblem } from "./connector-runtime.ts";
 

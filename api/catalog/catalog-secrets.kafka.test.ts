@@ -11,7 +11,7 @@ import { kafka, uniqueName } from "../../test/support/stack.ts";
 import { Catalog } from "./catalog.ts";
 import { KafkaCatalogLog } from "./kafka-log.ts";
 import { sourceRecord } from "./records-fixture.ts";
-import { sourceKey } from "./records.ts";
+import { sourceKey } from "../../protocol/catalog.ts";
 import { CredentialCipher } from "./secrets.ts";
 
 const topic = uniqueName("_mesh_catalog_sealed");

@@ -17,7 +17,7 @@ import {
   type CatalogState,
   type SourceRecord,
   type ViewRecord,
-} from "./records.ts";
+} from "../../protocol/catalog.ts";
 
 /** The ordered log under the catalog: a compacted Kafka topic, or memory in unit tests. */
 export interface CatalogLog {

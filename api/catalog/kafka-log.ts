@@ -6,7 +6,7 @@ import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { CatalogLog } from "./catalog.ts";
-import type { CatalogRecord } from "./records.ts";
+import type { CatalogRecord } from "../../protocol/catalog.ts";
 import { holdsPlainPassword, openRecord, sealRecord } from "./sealed-records.ts";
 import type { CredentialCipher } from "./secrets.ts";
 

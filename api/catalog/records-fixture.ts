@@ -1,6 +1,6 @@
 // Builders of catalog records for tests (not a test file itself, so tests may import it).
 import { randomUUID } from "node:crypto";
-import type { SourceRecord, ViewRecord } from "./records.ts";
+import type { SourceRecord, ViewRecord } from "../../protocol/catalog.ts";
 
 export function sourceRecord(name: string, owner: string, tables: string[], db = name): SourceRecord {
   const now = new Date().toISOString();

@@ -5,7 +5,7 @@
 // sealed value cannot be moved to another record. In memory (and for the connector) the record holds the
 // whole URL, restored exactly. A record without the sealed fields is read as written (plain URLs from before
 // encryption).
-import type { CatalogRecord, SourceRecord } from "./records.ts";
+import type { CatalogRecord, SourceRecord } from "../../protocol/catalog.ts";
 import type { CredentialCipher } from "./secrets.ts";
 
 type StoredSource = SourceRecord & { passwordSealed?: string; querySecretsSealed?: string };

@@ -1,8 +1,9 @@
 // Table identity for ownership (data boundaries): a table is the same table whoever names it, so the
 // identity is the database server + database + qualified table, never the credentials or the source name.
 import { MeshError } from "../../lib/errors.ts";
+import type { SourceKind } from "../../protocol/catalog.ts";
 
-export type SourceKind = "postgres" | "mysql";
+export type { SourceKind };
 
 const defaultPorts: Record<SourceKind, number> = { postgres: 5432, mysql: 3306 };
 const schemes: Record<SourceKind, string[]> = {

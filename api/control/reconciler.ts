@@ -2,7 +2,7 @@
 // restart resumes everything), and every later change — from this process or another — is applied.
 // Work for one name is serialized, so a route can wait for "its" change to be applied.
 import type { Catalog } from "../catalog/catalog.ts";
-import type { CatalogChange } from "../catalog/records.ts";
+import type { CatalogChange } from "../../protocol/catalog.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRuntime, ViewRuntime } from "../runtime.ts";
 

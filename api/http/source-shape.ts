@@ -1,5 +1,5 @@
 // The public shape of a source (DESIGN.md HTTP shapes): everything but the credentials.
-import type { SourceRecord } from "../catalog/records.ts";
+import type { SourceRecord } from "../../protocol/catalog.ts";
 import { publicUrl } from "../catalog/table-identity.ts";
 import type { SourceRuntime, SourceStatus } from "../runtime.ts";
 

@@ -2,7 +2,7 @@
 // never faked: integration tests use the real stack.
 import { MeshError } from "../../lib/errors.ts";
 import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
-import type { SourceRecord, ViewRecord } from "../catalog/records.ts";
+import type { SourceRecord, ViewRecord } from "../../protocol/catalog.ts";
 import { Reconciler } from "../control/reconciler.ts";
 import type { ApiContext } from "../http/context.ts";
 import type {

@@ -3,9 +3,8 @@
 // topic (DESIGN.md: processes are stateless), keyed by `<source>/<purpose>`, JSON values.
 import { randomBytes } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
+import { OFFSETS_TOPIC } from "../../protocol/topics.ts";
 import { ensureTopics } from "./kafka-sink.ts";
-
-export const OFFSETS_TOPIC = "_mesh_offsets";
 
 export interface OffsetStore {
   load(key: string): Promise<unknown>;

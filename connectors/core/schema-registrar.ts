@@ -1,19 +1,12 @@
 // Registers a connector's schemas in the Confluent-compatible registry (registry/) and builds their codecs.
 // A schema is registered (and its id known) before any event uses it; the registry's refusal of an
 // incompatible version (HTTP 409) becomes MESH_SCHEMA_INCOMPATIBLE so the caller can stop just that table.
-import type avro from "avsc";
 import { avroType } from "../../lib/avro.ts";
 import { MeshError } from "../../lib/errors.ts";
+import type { RegisteredSchema, SchemaRegistrar } from "../../protocol/wire.ts";
 
-export interface RegisteredSchema {
-  id: number;
-  type: avro.Type;
-}
-
-/** What a connector needs from a registry; the HTTP implementation is below, tests may pass their own. */
-export interface SchemaRegistrar {
-  register(subject: string, schema: avro.Schema): Promise<RegisteredSchema>;
-}
+/** What a connector needs from a registry (protocol/wire.ts); the HTTP implementation is below. */
+export type { RegisteredSchema, SchemaRegistrar };
 
 export function httpSchemaRegistrar(baseUrl: string, fetchFn: typeof fetch = fetch): SchemaRegistrar {
   // Same subject + same schema text → same id: a restart re-registers every table, so cache in memory.

@@ -5,6 +5,7 @@
 // at the high watermark's place in the stream. So a snapshot row never overwrites a newer change.
 // Progress (table and last key of the last acknowledged chunk) is saved, so a crash resumes at that chunk.
 import type pg from "pg";
+import type { IncrementalState } from "../../protocol/offsets.ts";
 import type { OffsetStore } from "../core/offset-store.ts";
 import { qualifiedIdent, quoteIdent, relationFromCatalog, splitQualified } from "./catalog.ts";
 import type { Relation } from "./pgoutput.ts";
@@ -12,12 +13,8 @@ import { keyOf, textRowToRow, type TableMapping } from "./row-mapping.ts";
 
 export const WATERMARK_PREFIX = "datamesh.watermark";
 
-export interface IncrementalState {
-  /** Tables still to do, the first being the current one. */
-  tables: string[];
-  /** Text values of the last key emitted in the current table. */
-  lastKey: (string | null)[] | null;
-}
+/** Saved under `<source>/postgres-incremental` (protocol/offsets.ts); the API reads its `tables`. */
+export type { IncrementalState };
 
 interface Chunk {
   id: string;

@@ -2,7 +2,7 @@
 // last row of each table marked `snapshot: "last"`), with progress reported per chunk. Memory is bounded by
 // one chunk plus the sink's buffer (it waits for Kafka before reading on).
 import type pg from "pg";
-import type { EventWriter } from "../core/event-writer.ts";
+import type { EventWriter } from "../../protocol/event-writer.ts";
 import type { KafkaSink } from "../core/kafka-sink.ts";
 import { estimatedRows, relationFromCatalog } from "./catalog.ts";
 import type { Relation } from "./pgoutput.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { avroType } from "../../lib/avro.ts";
-import { envelopeSchema, keySchema } from "../core/envelope.ts";
+import { envelopeSchema, keySchema } from "../../protocol/envelope.ts";
 import { routeOutboxMessage, routeOutboxRow } from "./outbox.ts";
 import { UNCHANGED_TOAST, type Relation } from "./pgoutput.ts";
 import type { PgTypeInfo } from "./pg-types.ts";

@@ -2,14 +2,14 @@
 // (type infos, the real primary key) are passed in, so every mapping is unit-tested without a database.
 import {
   avroName,
-  tableTopic,
+  CONNECTOR_VERSION,
   type ColumnSpec,
   type Envelope,
   type Op,
   type SnapshotFlag,
   type TableShape,
-} from "../core/envelope.ts";
-import { CONNECTOR_VERSION } from "../core/envelope.ts";
+} from "../../protocol/envelope.ts";
+import { tableTopic } from "../../protocol/topics.ts";
 import { UNCHANGED_TOAST, type Relation, type Tuple } from "./pgoutput.ts";
 import { columnType, type ColumnType, type PgTypeInfo } from "./pg-types.ts";
 

@@ -5,9 +5,10 @@
 import type pg from "pg";
 import { MeshError } from "../../lib/errors.ts";
 import type { ConnectorDeps, SourceDefinition, SourceStatus } from "../core/change-source.ts";
-import { EventWriter } from "../core/event-writer.ts";
+import { EventWriter } from "../../protocol/event-writer.ts";
 import { createProducer, ensureTopics, KafkaSink } from "../core/kafka-sink.ts";
-import { tableTopic } from "../core/envelope.ts";
+import { incrementalKey, snapshotStateKey, type SnapshotState } from "../../protocol/offsets.ts";
+import { heartbeatTopic, tableTopic, transactionsTopic } from "../../protocol/topics.ts";
 import { connect, primaryKey, qualifiedIdent, quoteIdent, resolveTables, TypeCatalog } from "./catalog.ts";
 import { runInitialSnapshot } from "./initial-snapshot.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
@@ -39,10 +40,6 @@ export interface SessionHooks {
   status: SourceStatus;
   onReady: () => void;
   resnapshot: string[];
-}
-
-interface SnapshotState {
-  snapshotDone?: boolean;
 }
 
 const QUEUE_HIGH = 20_000;
@@ -103,8 +100,8 @@ export async function runSession(
         topic: tableTopic(def.name, t.schema, t.table),
         partitions: def.partitions ?? 3,
       })),
-      { topic: `${def.name}.transactions`, partitions: 1 },
-      { topic: `${def.name}.heartbeat`, partitions: 1, compact: true },
+      { topic: transactionsTopic(def.name), partitions: 1 },
+      { topic: heartbeatTopic(def.name), partitions: 1, compact: true },
     ]);
     const producer = createProducer(deps.kafka);
     await producer.connect();
@@ -138,7 +135,7 @@ export async function runSession(
     };
 
     // ---- initial snapshot, in the slot's exported snapshot ----
-    const stateKey = `${def.name}/postgres`;
+    const stateKey = snapshotStateKey(def.name, "postgres");
     const state = ((await deps.offsets.load(stateKey)) ?? {}) as SnapshotState;
     const exists = await slotExists(client, slot);
     cleanups.push(() => Promise.resolve(abort.abort()));
@@ -298,7 +295,7 @@ export async function runSession(
     };
 
     // ---- incremental re-snapshots (resumed from _mesh_offsets after a restart) ----
-    const incKey = `${def.name}/postgres-incremental`;
+    const incKey = incrementalKey(def.name, "postgres");
     let incState: IncrementalState | null = await loadIncrementalState(deps.offsets, incKey);
     let incRunning: Promise<void> | null = null;
     const incClient = await open();

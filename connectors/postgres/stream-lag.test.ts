@@ -4,7 +4,7 @@
 // source report the age of its last change as lag (29 s seen with lagBytes 0). A sink stand-in lets the test
 // hold acknowledgements exactly where the race put them.
 import { describe, expect, it } from "vitest";
-import type { EventWriter } from "../core/event-writer.ts";
+import type { EventWriter } from "../../protocol/event-writer.ts";
 import type { KafkaSink } from "../core/kafka-sink.ts";
 import { WatermarkWindow } from "./incremental-snapshot.ts";
 import { StreamProcessor } from "./stream-processor.ts";

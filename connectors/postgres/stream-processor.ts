@@ -2,8 +2,9 @@
 // counts, the `transaction` block, deletes' tombstones, truncates, TOAST handling, outbox routing, and the
 // bookkeeping that makes the slot's confirmed LSN advance only past transactions Kafka fully acknowledged.
 import type { SourceDefinition } from "../core/change-source.ts";
-import { TransactionCounter, type Envelope, type Op } from "../core/envelope.ts";
-import type { EventWriter } from "../core/event-writer.ts";
+import type { Envelope, Op } from "../../protocol/envelope.ts";
+import { TransactionCounter } from "../../protocol/markers.ts";
+import type { EventWriter } from "../../protocol/event-writer.ts";
 import type { KafkaSink } from "../core/kafka-sink.ts";
 import { WATERMARK_PREFIX, type WatermarkWindow } from "./incremental-snapshot.ts";
 import { routeOutboxMessage, routeOutboxRow, type OutboxEvent } from "./outbox.ts";

@@ -2,7 +2,8 @@
 // and how undecodable transaction markers and registry outages surface.
 import type avro from "avsc";
 import { describe, expect, it } from "vitest";
-import { envelopeSchema, keySchema, transactionMarkerSchema } from "../../connectors/core/envelope.ts";
+import { envelopeSchema, keySchema } from "../../protocol/envelope.ts";
+import { transactionMarkerSchema } from "../../protocol/markers.ts";
 import { avroType, encodeWire } from "../../lib/avro.ts";
 import { MeshError } from "../../lib/errors.ts";
 import { shopTables } from "../test-support/shop-catalog.ts";

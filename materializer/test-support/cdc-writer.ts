@@ -1,19 +1,19 @@
-// A stand-in for a connector in the materializer's integration tests: writes Debezium-shaped change events
-// exactly as docs/contracts.md specifies (key/value subjects registered in the schema registry over HTTP,
-// Confluent wire format, envelope with source and transaction blocks, tombstones after deletes, one truncate
-// event per partition, BEGIN/END markers on `<source>.transactions`). Rows are in the decoded representation
-// (bigint for long, decimal strings).
+// A stand-in for a connector in the materializer's integration tests: the connectors' own EventWriter
+// (protocol/event-writer.ts: schemas registered over HTTP, Confluent wire format, partitions chosen, tombstones
+// after deletes, one truncate event per partition, BEGIN/END markers with per-partition counts) over an
+// in-memory sink, whose messages are sent to Kafka after each step of a transaction. Only the envelope's
+// content is made up here (source block, transaction ids), as a Postgres or a MySQL connector would fill
+// it. Rows are in the decoded representation (bigint for long, decimal strings).
 import type avro from "avsc";
-import type { Kafka, Message, Producer } from "kafkajs";
-import {
-  envelopeSchema,
-  keySchema as keySchemaOf,
-  transactionKeySchema,
-  transactionMarkerSchema,
-  type TableShape,
-} from "../../connectors/core/envelope.ts";
+import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
+import { avroType } from "../../lib/avro.ts";
 import { partitionFor } from "../../lib/kafka/partitioner.ts";
-import { avroType, encodeWire } from "../../lib/avro.ts";
+import type { Envelope, TableShape } from "../../protocol/envelope.ts";
+import { EventWriter } from "../../protocol/event-writer.ts";
+import { TransactionCounter, type TransactionMarker } from "../../protocol/markers.ts";
+import { MemorySink } from "../../protocol/sink.ts";
+import { keySubject, tableTopic, transactionsTopic, valueSubject } from "../../protocol/topics.ts";
+import { encode, type RegisteredSchema, type SchemaRegistrar } from "../../protocol/wire.ts";
 import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
 
 export interface WriterTable {
@@ -29,14 +29,7 @@ export type Op =
   | { table: string; op: "d"; before: Record<string, unknown> }
   | { table: string; op: "t" };
 
-interface Codecs {
-  topic: string;
-  spec: WriterTable;
-  keyId: number;
-  valueId: number;
-  key: ReturnType<typeof avroType>;
-  value: ReturnType<typeof avroType>;
-}
+type Tx = Envelope["transaction"];
 
 export class CdcWriter {
   readonly source: string;
@@ -45,13 +38,12 @@ export class CdcWriter {
   private readonly tables: WriterTable[];
   private readonly partitions: number;
   private producer: Producer | null = null;
-  private readonly codecs = new Map<string, Codecs>();
-  private marker: {
-    keyId: number;
-    valueId: number;
-    key: ReturnType<typeof avroType>;
-    value: ReturnType<typeof avroType>;
-  } | null = null;
+  private readonly sink = new MemorySink();
+  private readonly writer: EventWriter;
+  /** Every schema registered, by subject (the writer's codecs; row keys are encoded with them here too). */
+  private readonly registered = new Map<string, RegisteredSchema>();
+  /** Old-connector markers (no per-partition counts, no version header), written without the EventWriter. */
+  private legacy: { key: RegisteredSchema; value: RegisteredSchema } | null = null;
   private xid = 1000;
   private lsn = 1_000_000n;
   /** Writes END markers without per-partition counts, as connectors did before they had them. */
@@ -75,16 +67,29 @@ export class CdcWriter {
     this.partitions = options.partitions ?? 3;
     this.legacyMarkers = options.legacyMarkers ?? false;
     this.connector = options.connector ?? "postgresql";
+    this.writer = new EventWriter({
+      source: this.source,
+      sink: this.sink,
+      registry: this.registrar(),
+      partitions: () => this.partitions,
+    });
   }
 
-  private async register(subject: string, schema: unknown): Promise<number> {
-    const res = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
-      method: "POST",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-      body: JSON.stringify({ schema: JSON.stringify(schema) }),
-    });
-    if (!res.ok) throw new Error(`registering ${subject}: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { id: number }).id;
+  /** Registers over the registry's HTTP API; any refusal fails the test. */
+  private registrar(): SchemaRegistrar {
+    return {
+      register: async (subject, schema) => {
+        const res = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+          method: "POST",
+          headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+          body: JSON.stringify({ schema: JSON.stringify(schema) }),
+        });
+        if (!res.ok) throw new Error(`registering ${subject}: ${res.status} ${await res.text()}`);
+        const registered = { id: ((await res.json()) as { id: number }).id, type: avroType(schema) };
+        this.registered.set(subject, registered);
+        return registered;
+      },
+    };
   }
 
   async start(): Promise<void> {
@@ -93,46 +98,34 @@ export class CdcWriter {
     await admin.createTopics({
       topics: [
         ...this.tables.map((t) => ({ topic: this.topic(t.table), numPartitions: this.partitions })),
-        { topic: `${this.source}.transactions`, numPartitions: 1 },
+        { topic: transactionsTopic(this.source), numPartitions: 1 },
       ],
     });
     await admin.disconnect();
     for (const t of this.tables) {
-      const topic = this.topic(t.table);
-      // The real connector's schema derivation, so this stand-in writes exactly what connectors write.
       const shape: TableShape = {
-        topic,
+        topic: this.topic(t.table),
         columns: t.columns.map(([name, type]) => ({ name, type: type as avro.Schema })),
         key: t.key,
       };
-      const keySchema = keySchemaOf(shape);
-      if (!keySchema) throw new Error(`${topic}: the CDC writer needs a primary key`);
-      const envelope = envelopeSchema(shape);
-      this.codecs.set(t.table, {
-        topic,
-        spec: t,
-        keyId: await this.register(`${topic}-key`, keySchema),
-        valueId: await this.register(`${topic}-value`, envelope),
-        key: avroType(keySchema),
-        value: avroType(envelope),
-      });
+      if (shape.key.length === 0) throw new Error(`${shape.topic}: the CDC writer needs a primary key`);
+      if (!(await this.writer.useShape(shape)))
+        throw new Error(`${shape.topic}: ${this.writer.failedTables().get(shape.topic)?.message}`);
     }
-    const markerKey = transactionKeySchema(this.source);
-    const markerValue = transactionMarkerSchema(this.source);
-    const topic = `${this.source}.transactions`;
-    this.marker = {
-      keyId: await this.register(`${topic}-key`, markerKey),
-      valueId: await this.register(`${topic}-value`, markerValue),
-      key: avroType(markerKey),
-      value: avroType(markerValue),
-    };
+    await this.writer.prepareMarkers();
+    const markers = transactionsTopic(this.source);
+    const [key, value] = [
+      this.registered.get(keySubject(markers)),
+      this.registered.get(valueSubject(markers)),
+    ];
+    if (this.legacyMarkers && key && value) this.legacy = { key, value };
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
   }
 
   /** `<source>.<schema or database>.<table>` (DESIGN.md): Postgres schema `public`, MySQL database `shop`. */
   topic(table: string): string {
-    return `${this.source}.${this.connector === "mysql" ? "shop" : "public"}.${table}`;
+    return tableTopic(this.source, this.connector === "mysql" ? "shop" : "public", table);
   }
 
   /** The catalog entries the registry now holds for these tables (as the materializer will see them). */
@@ -147,28 +140,35 @@ export class CdcWriter {
     }));
   }
 
-  private codec(table: string): Codecs {
-    const c = this.codecs.get(table);
-    if (!c) throw new Error(`unknown table ${table}`);
-    return c;
+  private spec(table: string): WriterTable {
+    const t = this.tables.find((s) => s.table === table);
+    if (!t) throw new Error(`unknown table ${table}`);
+    return t;
   }
 
-  private full(c: Codecs, row: Record<string, unknown> | undefined | null): Record<string, unknown> | null {
+  private full(
+    table: string,
+    row: Record<string, unknown> | undefined | null,
+  ): Record<string, unknown> | null {
     if (!row) return null;
-    return Object.fromEntries(c.spec.columns.map(([name]) => [name, row[name] ?? null]));
+    return Object.fromEntries(this.spec(table).columns.map(([name]) => [name, row[name] ?? null]));
+  }
+
+  private keyOf(table: string, row: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(this.spec(table).key.map((k) => [k, row[k]]));
   }
 
   private envelope(
-    c: Codecs,
-    op: string,
+    table: string,
+    op: Envelope["op"],
     before: Record<string, unknown> | null,
     after: Record<string, unknown> | null,
-    tx: { id: string; total: bigint; order: bigint } | null,
-  ): Buffer {
+    tx: Tx,
+  ): Envelope {
     const now = BigInt(Date.now());
-    return encodeWire(c.valueId, c.value, {
-      before: this.full(c, before),
-      after: this.full(c, after),
+    return {
+      before: this.full(table, before),
+      after: this.full(table, after),
       op,
       ts_ms: now,
       source: {
@@ -181,7 +181,7 @@ export class CdcWriter {
           ? {
               db: "shop",
               schema: null,
-              table: c.spec.table,
+              table,
               txId: null,
               lsn: null,
               file: "mysql-bin.000003",
@@ -191,7 +191,7 @@ export class CdcWriter {
           : {
               db: this.source,
               schema: "public",
-              table: c.spec.table,
+              table,
               txId: tx ? BigInt(this.xid) : null,
               lsn: this.lsn,
               file: null,
@@ -199,33 +199,25 @@ export class CdcWriter {
               gtid: null,
             }),
       },
-      transaction: tx ? { id: tx.id, total_order: tx.total, data_collection_order: tx.order } : null,
-    });
-  }
-
-  private keyOf(c: Codecs, row: Record<string, unknown>): Buffer {
-    return encodeWire(c.keyId, c.key, Object.fromEntries(c.spec.key.map((k) => [k, row[k]])));
-  }
-
-  private partitionOf(key: Buffer): number {
-    return partitionFor(key, this.partitions);
+      transaction: tx,
+    };
   }
 
   /** The partition of a table's row (by its key columns), where the connector writes its events. */
   partitionOfRow(table: string, row: Record<string, unknown>): number {
-    return this.partitionOf(this.keyOf(this.codec(table), row));
+    const key = this.registered.get(keySubject(this.topic(table)));
+    if (!key) throw new Error(`unknown table ${table} (start() first)`);
+    return partitionFor(encode(key, this.keyOf(table, row)), this.partitions);
   }
 
   /** Snapshot reads (op r, no transaction). */
   async snapshot(table: string, rows: Record<string, unknown>[]): Promise<void> {
-    const c = this.codec(table);
-    const messages = rows.map((r) => {
-      const key = this.keyOf(c, r);
-      return { key, value: this.envelope(c, "r", null, r, null), partition: this.partitionOf(key) };
-    });
-    for (let i = 0; i < messages.length; i += 2000) {
-      await this.producer!.send({ topic: c.topic, messages: messages.slice(i, i + 2000), acks: -1 });
+    const topic = this.topic(table);
+    for (const [i, r] of rows.entries()) {
+      this.writer.write(topic, this.keyOf(table, r), this.envelope(table, "r", null, r, null));
+      if ((i + 1) % 2000 === 0) await this.flush();
     }
+    await this.flush();
   }
 
   /** One source transaction: BEGIN, its events (deletes followed by tombstones), END with per-table counts. */
@@ -237,100 +229,72 @@ export class CdcWriter {
       this.connector === "mysql"
         ? `3e11fa47-71ca-11e1-9e33-c80aa9429562:${this.xid}`
         : `${this.xid}:${this.lsn}`;
-    const counts = new Map<string, bigint>();
-    const perPartition = new Map<string, Map<number, bigint>>();
-    const byTopic = new Map<string, Message[]>();
-    let total = 0n;
-    // Every message gets its partition here (as the connector's EventWriter does), so the END marker can
-    // count events per partition; tombstones (no transaction) are not counted.
-    const push = (topic: string, m: Message & { partition: number }): void => {
-      const list = byTopic.get(topic) ?? [];
-      list.push(m);
-      byTopic.set(topic, list);
-      if (m.value === null) return;
-      const counted = perPartition.get(topic) ?? new Map<number, bigint>();
-      counted.set(m.partition, (counted.get(m.partition) ?? 0n) + 1n);
-      perPartition.set(topic, counted);
-    };
+    const counter = new TransactionCounter(id);
+    const now = BigInt(Date.now());
+    this.writeMarker(counter.marker("BEGIN", now));
+    await this.flush();
     for (const op of ops) {
-      const c = this.codec(op.table);
-      total++;
-      const order = (counts.get(c.topic) ?? 0n) + 1n;
-      counts.set(c.topic, order);
-      const tx = { id, total, order };
+      const topic = this.topic(op.table);
+      const tx = counter.next(topic);
       if (op.op === "t") {
-        for (let p = 0; p < this.partitions; p++)
-          push(c.topic, { key: null, value: this.envelope(c, "t", null, null, tx), partition: p });
+        this.writer.writeTruncate(topic, this.envelope(op.table, "t", null, null, tx));
       } else if (op.op === "d") {
-        const key = this.keyOf(c, op.before);
-        const partition = this.partitionOf(key);
-        push(c.topic, { key, value: this.envelope(c, "d", op.before, null, tx), partition });
-        push(c.topic, { key, value: null, partition });
+        const key = this.keyOf(op.table, op.before);
+        this.writer.write(topic, key, this.envelope(op.table, "d", op.before, null, tx));
       } else {
-        const key = this.keyOf(c, op.after);
-        push(c.topic, {
-          key,
-          value: this.envelope(c, op.op, op.before ?? null, op.after, tx),
-          partition: this.partitionOf(key),
-        });
+        const key = this.keyOf(op.table, op.after);
+        this.writer.write(topic, key, this.envelope(op.table, op.op, op.before ?? null, op.after, tx));
       }
     }
-    const m = this.marker!;
-    const markerTopic = `${this.source}.transactions`;
-    const markerKey = encodeWire(m.keyId, m.key, { id });
-    const now = BigInt(Date.now());
-    await this.producer!.send({
-      topic: markerTopic,
-      acks: -1,
-      messages: [
-        {
-          key: markerKey,
-          value: encodeWire(m.valueId, m.value, {
-            status: "BEGIN",
-            id,
-            event_count: null,
-            data_collections: null,
-            ts_ms: now,
-          }),
-        },
-      ],
-    });
-    if (byTopic.size > 0)
-      await this.producer!.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-    const end = {
-      status: "END",
-      id,
-      event_count: total,
-      data_collections: [...counts].map(([data_collection, event_count]) => ({
-        data_collection,
-        event_count,
-        partitions: this.legacyMarkers
-          ? null
-          : [...(perPartition.get(data_collection) ?? [])]
-              .sort(([a], [b]) => a - b)
-              .map(([partition, n]) => ({ partition, event_count: n })),
-      })),
-      ts_ms: now,
-    };
-    await this.producer!.send({
-      topic: markerTopic,
-      acks: -1,
-      messages: [{ key: markerKey, value: encodeWire(m.valueId, m.value, end) }],
-    });
+    await this.flush();
+    this.writeMarker(counter.marker("END", now));
+    await this.flush();
     return id;
+  }
+
+  private writeMarker(marker: TransactionMarker): void {
+    if (!this.legacy) {
+      this.writer.writeMarker(marker);
+      return;
+    }
+    // As connectors wrote them before protocol version 2: per-topic counts only, no version header.
+    this.sink.enqueue({
+      topic: transactionsTopic(this.source),
+      partition: 0,
+      key: encode(this.legacy.key, { id: marker.id }),
+      value: encode(this.legacy.value, marker),
+    });
   }
 
   /** A record no schema can decode (wire magic byte wrong), for parking tests. */
   async garbage(table: string, key: Record<string, unknown>): Promise<void> {
-    const c = this.codec(table);
-    await this.producer!.send({
-      topic: c.topic,
-      acks: -1,
-      messages: [{ key: this.keyOf(c, key), value: Buffer.from([9, 9, 9, 9, 9, 9]) }],
+    const keySchema = this.registered.get(keySubject(this.topic(table)));
+    if (!keySchema) throw new Error(`unknown table ${table} (start() first)`);
+    this.sink.enqueue({
+      topic: this.topic(table),
+      key: encode(keySchema, key),
+      value: Buffer.from([9, 9, 9, 9, 9, 9]),
     });
+    await this.flush();
+  }
+
+  /** Sends what the writer wrote since the last flush, acknowledged by every replica, in write order. */
+  private async flush(): Promise<void> {
+    const messages = this.sink.take();
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push({
+        key: m.key,
+        value: m.value,
+        ...(m.partition !== undefined ? { partition: m.partition } : {}),
+        ...(m.headers ? { headers: m.headers } : {}),
+      });
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
+    await this.producer!.sendBatch({ acks: -1, topicMessages });
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
-import type { SourceRecord } from "../../catalog/records.ts";
+import type { SourceRecord } from "../../../protocol/catalog.ts";
 import {
   parseSourceUrl,
   qualifyTable,

@@ -2,7 +2,7 @@
 // row by key, and follow its changes as server-sent events.
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { ViewRecord } from "../../catalog/records.ts";
+import type { ViewRecord } from "../../../protocol/catalog.ts";
 import type { ViewInfo } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
 import { MeshError } from "../../../lib/errors.ts";

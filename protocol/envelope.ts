@@ -1,6 +1,12 @@
-// Avro schemas and values of what every connector writes (docs/contracts.md "Topics and subjects"):
-// the per-table Key and Envelope, the transaction markers and the heartbeat. Pure: a connector maps its
-// catalogue to `ColumnSpec`s and its decoded rows to plain objects; this module never touches a socket.
+// Owns the per-table messages every connector writes (docs/contracts.md "Topics and subjects"): the Avro
+// `Key` and `Envelope` schemas derived from a table's columns, and their TypeScript types. Pure: a
+// connector maps its catalogue to `ColumnSpec`s and its decoded rows to plain objects.
+//
+//   key    Key      {<primary-key columns, non-null, in key order>}      (none for a keyless table)
+//   value  Envelope {before: Value|null, after: Value|null, op: "r"|"c"|"u"|"d"|"t", ts_ms: long,
+//                    source: Source, transaction: Transaction|null}
+//   Value: every column nullable with default null (ADD/DROP COLUMN stay BACKWARD compatible)
+//   Avro names: namespace = the topic with each dotted part sanitized (`avroName`)
 import type avro from "avsc";
 
 /** One source column as Avro sees it: `type` is the non-null Avro type (the Value field wraps it in a union). */
@@ -65,10 +71,6 @@ export function avroNamespace(topic: string): string {
     .split(".")
     .map((part) => avroName(part))
     .join(".");
-}
-
-export function tableTopic(source: string, schema: string, table: string): string {
-  return `${source}.${schema}.${table}`;
 }
 
 const nullable = (type: avro.Schema): avro.Schema => ["null", type] as avro.Schema;
@@ -157,103 +159,6 @@ export function envelopeSchema(shape: TableShape): avro.Schema {
   };
 }
 
-export function transactionKeySchema(source: string): avro.Schema {
-  return {
-    type: "record",
-    name: "TransactionKey",
-    namespace: avroNamespace(source),
-    fields: [{ name: "id", type: "string" }],
-  };
-}
-
-export function transactionMarkerSchema(source: string): avro.Schema {
-  return {
-    type: "record",
-    name: "TransactionMarker",
-    namespace: avroNamespace(source),
-    fields: [
-      { name: "status", type: "string" },
-      { name: "id", type: "string" },
-      { name: "event_count", type: ["null", "long"], default: null },
-      {
-        name: "data_collections",
-        type: [
-          "null",
-          {
-            type: "array",
-            items: {
-              type: "record",
-              name: "DataCollection",
-              fields: [
-                { name: "data_collection", type: "string" },
-                { name: "event_count", type: "long" },
-                // Per partition of the topic (a materializer that reads only some partitions needs them);
-                // optional so the schema stays BACKWARD compatible with markers written before it.
-                {
-                  name: "partitions",
-                  type: [
-                    "null",
-                    {
-                      type: "array",
-                      items: {
-                        type: "record",
-                        name: "PartitionCount",
-                        fields: [
-                          { name: "partition", type: "int" },
-                          { name: "event_count", type: "long" },
-                        ],
-                      },
-                    },
-                  ],
-                  default: null,
-                },
-              ],
-            },
-          },
-        ],
-        default: null,
-      },
-      { name: "ts_ms", type: "long" },
-    ],
-  };
-}
-
-export interface DataCollectionCount {
-  data_collection: string;
-  event_count: bigint;
-  /** Events per partition of the topic (a truncate counts once on every partition); null from old writers. */
-  partitions: { partition: number; event_count: bigint }[] | null;
-}
-
-export interface TransactionMarker {
-  status: "BEGIN" | "END";
-  id: string;
-  event_count: bigint | null;
-  data_collections: DataCollectionCount[] | null;
-  ts_ms: bigint;
-}
-
-export function heartbeatKeySchema(source: string): avro.Schema {
-  return {
-    type: "record",
-    name: "HeartbeatKey",
-    namespace: avroNamespace(source),
-    fields: [{ name: "source", type: "string" }],
-  };
-}
-
-export function heartbeatValueSchema(source: string): avro.Schema {
-  return {
-    type: "record",
-    name: "Heartbeat",
-    namespace: avroNamespace(source),
-    fields: [
-      { name: "ts_ms", type: "long" },
-      { name: "lsn", type: ["null", "long"], default: null },
-    ],
-  };
-}
-
 /** The key object of a row (primary-key columns), or null for a keyless table. */
 export function rowKey(shape: TableShape, row: Record<string, unknown>): Record<string, unknown> | null {
   if (shape.key.length === 0) return null;
@@ -263,43 +168,35 @@ export function rowKey(shape: TableShape, row: Record<string, unknown>): Record<
 }
 
 /**
- * Counts the events of one source transaction: the `transaction` block of each event and the END marker's
- * per-table counts (topic name → count), in the order the tables were first touched.
+ * An envelope as a reader decodes it with its writer schema: `op` may be a letter this reader does not know
+ * (readers park such records instead of guessing).
  */
-export class TransactionCounter {
-  readonly id: string;
-  private total = 0n;
-  private readonly perTopic = new Map<string, bigint>();
+export type DecodedEnvelope = Omit<Envelope, "op"> & { op: string };
 
-  constructor(id: string) {
-    this.id = id;
-  }
+// ---- reading schemas back (what a reader learns of a table from its registered subjects) ----
 
-  next(topic: string): TransactionBlock {
-    this.total += 1n;
-    const n = (this.perTopic.get(topic) ?? 0n) + 1n;
-    this.perTopic.set(topic, n);
-    return { id: this.id, total_order: this.total, data_collection_order: n };
-  }
+/** An Avro schema as JSON (what the registry stores). */
+export type AvroSchemaJson = string | Record<string, unknown> | unknown[];
 
-  get eventCount(): bigint {
-    return this.total;
+function nonNull(type: AvroSchemaJson): AvroSchemaJson {
+  if (Array.isArray(type)) {
+    const branches = type.filter((t) => t !== "null") as AvroSchemaJson[];
+    return branches.length === 1 && branches[0] !== undefined ? branches[0] : type;
   }
+  return type;
+}
 
-  marker(status: "BEGIN" | "END", tsMs: bigint): TransactionMarker {
-    if (status === "BEGIN")
-      return { status, id: this.id, event_count: null, data_collections: null, ts_ms: tsMs };
-    return {
-      status,
-      id: this.id,
-      event_count: this.total,
-      // Per-partition counts are filled in by the EventWriter, which chooses each event's partition.
-      data_collections: [...this.perTopic].map(([data_collection, event_count]) => ({
-        data_collection,
-        event_count,
-        partitions: null,
-      })),
-      ts_ms: tsMs,
-    };
-  }
+/** The primary-key column names of a `Key` schema, in key order. */
+export function keyColumns(keySchema: AvroSchemaJson): string[] {
+  return ((keySchema as { fields?: { name: string }[] }).fields ?? []).map((f) => f.name);
+}
+
+/** The row columns of an `Envelope` schema, each with its (nullable) type as the `Value` record declares it. */
+export function envelopeColumns(valueSchema: AvroSchemaJson): { name: string; type: AvroSchemaJson }[] {
+  const fields = (valueSchema as { fields?: { name: string; type: AvroSchemaJson }[] }).fields ?? [];
+  // `before` defines the Value record and `after` refers to it by name (or the other way round).
+  const images = fields.filter((f) => f.name === "before" || f.name === "after").map((f) => nonNull(f.type));
+  const defined = images.find((t) => typeof t === "object" && !Array.isArray(t));
+  const valueRecord = (defined ?? { fields: [] }) as { fields?: { name: string; type: AvroSchemaJson }[] };
+  return (valueRecord.fields ?? []).map((f) => ({ name: f.name, type: f.type }));
 }

@@ -1,25 +1,30 @@
-// Turns a connector's changes into Kafka messages: registers each table's key and value schemas before the
-// first event that uses them, encodes in the Confluent wire format, writes deletes' tombstones, truncates
-// to every partition, and the transaction markers. A table whose new schema is refused is marked failed and
-// gets nothing more (no event is ever written under a wrong schema). Shared by every backend.
+// Turns a connector's changes into protocol messages: registers each table's key and value schemas before
+// the first event that uses them, encodes in the Confluent wire format, chooses each event's partition,
+// writes deletes' tombstones, truncates to every partition, and the transaction markers (with per-partition
+// counts and the protocol version header) and heartbeats. A table whose new schema is refused is marked
+// failed and gets nothing more (no event is ever written under a wrong schema). Every connector writes
+// through it; it writes through an `EventSink` (lib/kafka's OrderedProducer, or a MemorySink in tests).
 import type avro from "avsc";
-import { encodeWire } from "../../lib/avro.ts";
-import { isMeshError } from "../../lib/errors.ts";
+import { isMeshError } from "../lib/errors.ts";
+import { partitionFor } from "../lib/kafka/partitioner.ts";
+import { envelopeSchema, keySchema, type Envelope, type TableShape } from "./envelope.ts";
+import { heartbeatKeySchema, heartbeatValueSchema, type Heartbeat, type HeartbeatKey } from "./heartbeat.ts";
 import {
-  envelopeSchema,
-  heartbeatKeySchema,
-  heartbeatValueSchema,
-  keySchema,
+  PartitionTally,
   transactionKeySchema,
   transactionMarkerSchema,
-  type Envelope,
-  type TableShape,
   type TransactionMarker,
-} from "./envelope.ts";
-import type { KafkaSink } from "./kafka-sink.ts";
-import { partitionFor } from "../../lib/kafka/partitioner.ts";
-import type { RegisteredSchema, SchemaRegistrar } from "./schema-registrar.ts";
-import type { StatusError } from "./change-source.ts";
+} from "./markers.ts";
+import type { EventSink } from "./sink.ts";
+import { heartbeatTopic, keySubject, transactionsTopic, valueSubject } from "./topics.ts";
+import { protocolHeaders } from "./version.ts";
+import { encode, type RegisteredSchema, type SchemaRegistrar } from "./wire.ts";
+
+/** Why a table stopped (the connector's status shows it). */
+export interface TableFailure {
+  code: string;
+  message: string;
+}
 
 interface TableCodecs {
   fingerprint: string;
@@ -29,7 +34,7 @@ interface TableCodecs {
 
 export interface EventWriterOptions {
   source: string;
-  sink: KafkaSink;
+  sink: EventSink;
   registry: SchemaRegistrar;
   /** Partition count of each topic (for truncates and keyless tables). */
   partitions: (topic: string) => number;
@@ -38,27 +43,26 @@ export interface EventWriterOptions {
 export class EventWriter {
   private readonly options: EventWriterOptions;
   private readonly tables = new Map<string, TableCodecs>();
-  private readonly failed = new Map<string, StatusError>();
+  private readonly failed = new Map<string, TableFailure>();
   private markerKey: RegisteredSchema | null = null;
   private markerValue: RegisteredSchema | null = null;
   private heartbeatKey: RegisteredSchema | null = null;
   private heartbeatValue: RegisteredSchema | null = null;
-  /** Open transactions' events per topic and partition (transaction id → topic → partition → count). */
-  private readonly placed = new Map<string, Map<string, Map<number, bigint>>>();
+  private readonly tally = new PartitionTally();
 
   constructor(options: EventWriterOptions) {
     this.options = options;
   }
 
   get transactionsTopic(): string {
-    return `${this.options.source}.transactions`;
+    return transactionsTopic(this.options.source);
   }
 
   get heartbeatTopic(): string {
-    return `${this.options.source}.heartbeat`;
+    return heartbeatTopic(this.options.source);
   }
 
-  failedTables(): ReadonlyMap<string, StatusError> {
+  failedTables(): ReadonlyMap<string, TableFailure> {
     return this.failed;
   }
 
@@ -77,8 +81,8 @@ export class EventWriter {
     try {
       const ks = keySchema(shape);
       // Value first: a refused value schema must not leave a new key version behind.
-      const value = await this.options.registry.register(`${shape.topic}-value`, envelopeSchema(shape));
-      const key = ks ? await this.options.registry.register(`${shape.topic}-key`, ks) : null;
+      const value = await this.options.registry.register(valueSubject(shape.topic), envelopeSchema(shape));
+      const key = ks ? await this.options.registry.register(keySubject(shape.topic), ks) : null;
       this.tables.set(shape.topic, { fingerprint, key, value });
       return true;
     } catch (err) {
@@ -90,22 +94,18 @@ export class EventWriter {
     }
   }
 
+  /** Registers the marker and heartbeat schemas (before the first marker or heartbeat). */
   async prepareMarkers(): Promise<void> {
     const s = this.options.source;
-    this.markerKey ??= await this.options.registry.register(
-      `${this.transactionsTopic}-key`,
-      transactionKeySchema(s),
-    );
-    this.markerValue ??= await this.options.registry.register(
-      `${this.transactionsTopic}-value`,
+    const registry = this.options.registry;
+    this.markerKey ??= await registry.register(keySubject(this.transactionsTopic), transactionKeySchema(s));
+    this.markerValue ??= await registry.register(
+      valueSubject(this.transactionsTopic),
       transactionMarkerSchema(s),
     );
-    this.heartbeatKey ??= await this.options.registry.register(
-      `${this.heartbeatTopic}-key`,
-      heartbeatKeySchema(s),
-    );
-    this.heartbeatValue ??= await this.options.registry.register(
-      `${this.heartbeatTopic}-value`,
+    this.heartbeatKey ??= await registry.register(keySubject(this.heartbeatTopic), heartbeatKeySchema(s));
+    this.heartbeatValue ??= await registry.register(
+      valueSubject(this.heartbeatTopic),
       heartbeatValueSchema(s),
     );
   }
@@ -118,12 +118,12 @@ export class EventWriter {
     headers?: Record<string, string>,
   ): number {
     const codecs = this.codecs(topic);
-    const keyBuf = key && codecs.key ? encodeWire(codecs.key.id, codecs.key.type, key) : null;
-    const value = encodeWire(codecs.value.id, codecs.value.type, event);
+    const keyBuf = key && codecs.key ? encode(codecs.key, key) : null;
+    const value = encode(codecs.value, event);
     // The partition is chosen here (Kafka's default murmur2 partitioner; keyless tables: partition 0, to keep
     // commit order) so the END marker's per-partition counts match where the events really are.
     const partition = partitionFor(keyBuf, this.options.partitions(topic));
-    if (event.transaction) this.place(event.transaction.id, topic, partition);
+    if (event.transaction) this.tally.count(event.transaction.id, topic, partition);
     const base = { topic, key: keyBuf, partition, ...(headers ? { headers } : {}) };
     let seq = this.options.sink.enqueue({ ...base, value });
     if (event.op === "d" && keyBuf) seq = this.options.sink.enqueue({ topic, key: keyBuf, value: null });
@@ -133,55 +133,39 @@ export class EventWriter {
   /** A truncate: one `t` event per partition, so every consumer-group member sees it in order. */
   writeTruncate(topic: string, event: Envelope): number {
     const codecs = this.codecs(topic);
-    const value = encodeWire(codecs.value.id, codecs.value.type, event);
+    const value = encode(codecs.value, event);
     let seq = this.options.sink.lastSeq;
     for (let p = 0; p < this.options.partitions(topic); p++) {
-      if (event.transaction) this.place(event.transaction.id, topic, p);
+      if (event.transaction) this.tally.count(event.transaction.id, topic, p);
       seq = this.options.sink.enqueue({ topic, key: null, value, partition: p });
     }
     return seq;
   }
 
-  private place(txId: string, topic: string, partition: number): void {
-    let topics = this.placed.get(txId);
-    if (!topics) this.placed.set(txId, (topics = new Map()));
-    let counts = topics.get(topic);
-    if (!counts) topics.set(topic, (counts = new Map()));
-    counts.set(partition, (counts.get(partition) ?? 0n) + 1n);
-  }
-
-  /** Writes a BEGIN or END marker; an END gets the per-partition counts of the events written for it. */
+  /**
+   * Writes a BEGIN or END marker (with the protocol version header); an END gets the per-partition counts
+   * of the events written for it.
+   */
   writeMarker(marker: TransactionMarker): number {
     if (!this.markerKey || !this.markerValue) throw new Error("prepareMarkers() first");
-    const placed = this.placed.get(marker.id);
-    if (marker.status === "BEGIN") this.placed.delete(marker.id); // a replayed transaction counts afresh
-    if (marker.status === "END" && marker.data_collections) {
-      this.placed.delete(marker.id);
-      marker = {
-        ...marker,
-        data_collections: marker.data_collections.map((d) => ({
-          ...d,
-          partitions: [...(placed?.get(d.data_collection) ?? [])]
-            .sort(([a], [b]) => a - b)
-            .map(([partition, event_count]) => ({ partition, event_count })),
-        })),
-      };
-    }
     return this.options.sink.enqueue({
       topic: this.transactionsTopic,
       partition: 0,
-      key: encodeWire(this.markerKey.id, this.markerKey.type, { id: marker.id }),
-      value: encodeWire(this.markerValue.id, this.markerValue.type, marker),
+      key: encode(this.markerKey, { id: marker.id }),
+      value: encode(this.markerValue, this.tally.complete(marker)),
+      headers: protocolHeaders(),
     });
   }
 
   writeHeartbeat(tsMs: bigint, lsn: bigint | null): number {
     if (!this.heartbeatKey || !this.heartbeatValue) throw new Error("prepareMarkers() first");
+    const key: HeartbeatKey = { source: this.options.source };
+    const value: Heartbeat = { ts_ms: tsMs, lsn };
     return this.options.sink.enqueue({
       topic: this.heartbeatTopic,
       partition: 0,
-      key: encodeWire(this.heartbeatKey.id, this.heartbeatKey.type, { source: this.options.source }),
-      value: encodeWire(this.heartbeatValue.id, this.heartbeatValue.type, { ts_ms: tsMs, lsn }),
+      key: encode(this.heartbeatKey, key),
+      value: encode(this.heartbeatValue, value),
     });
   }
 

@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { avroType } from "../../lib/avro.ts";
+import { avroType } from "../lib/avro.ts";
 import {
   avroName,
   avroNamespace,
   envelopeSchema,
   keySchema,
-  transactionMarkerSchema,
-  TransactionCounter,
   type Envelope,
   type TableShape,
 } from "./envelope.ts";
+import { transactionMarkerSchema, TransactionCounter } from "./markers.ts";
 
 const shape: TableShape = {
   topic: "orders-db.public.order items",

@@ -1,8 +1,12 @@
-// The records of the `_mesh_catalog` topic and the pure reducer that folds them into state.
-// Keys: `source/<name>`, `view/<name>`; a null value (tombstone) deletes. The reducer decides conflicts in
-// log order, so every process replaying the topic reaches the same state, and two API processes racing
-// for one table or name are settled by Kafka's order, not by whoever checked first.
-import type { SourceKind } from "./table-identity.ts";
+// Owns the records of the control-plane catalog topic (`_mesh_catalog`, docs/contracts.md "Control-plane
+// catalog") and the pure reducer that folds them into state. Keys: `source/<name>`, `view/<name>`; JSON
+// values; a null value (tombstone) deletes. The reducer decides conflicts in log order, so every process
+// replaying the topic (API processes, standalone materializers) reaches the same state, and two API
+// processes racing for one table or name are settled by Kafka's order, not by whoever checked first.
+// Reading and writing the topic is the API's (api/catalog/kafka-log.ts). Pure.
+
+/** The kinds of source database a connector exists for. */
+export type SourceKind = "postgres" | "mysql";
 
 export interface SourceRecord {
   type: "source";
@@ -15,7 +19,7 @@ export interface SourceRecord {
   url: string;
   /** Qualified (`schema.table` / `db.table`), in the order given. */
   tables: string[];
-  /** Ownership identities, one per table (table-identity.ts). */
+  /** Ownership identities, one per table (api/catalog/table-identity.ts). */
   tableIds: string[];
   snapshot: "initial" | "never";
   /** Partitions of each table topic (docs/contracts.md: 3 by default). */
