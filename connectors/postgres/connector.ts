@@ -9,6 +9,7 @@ import type {
   SourceStatus,
   StatusError,
 } from "../core/change-source.ts";
+import { realClock } from "../../lib/clock.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import { checkPostgresPrerequisites } from "./prerequisites.ts";
 import { runSession, type Session } from "./session.ts";
@@ -105,13 +106,10 @@ export class PostgresConnector implements Connector {
         }
         this.current.state = "failed";
         if (this.wanted !== "run") continue;
-        await new Promise<void>((res) => {
-          const t = setTimeout(res, delay);
-          this.wake = () => {
-            clearTimeout(t);
-            res();
-          };
-        });
+        // stop(), pause() and resume() cut the wait short.
+        const waiting = new AbortController();
+        this.wake = () => waiting.abort();
+        await (this.deps.clock ?? realClock).sleep(delay, waiting.signal).catch(() => undefined);
         delay = Math.min(delay * 2, 30_000);
       }
     }
