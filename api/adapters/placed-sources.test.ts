@@ -4,12 +4,14 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../lib/clock.ts";
 import { isMeshError } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { sourceRecord } from "../catalog/records-fixture.ts";
 import type { LeaseChange } from "../control/source-leases.ts";
 import type { StatusReport } from "../control/status-board.ts";
 import { FakeSources } from "../testing/fakes.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { PlacedSources, type PlacedSourcesOptions } from "./placed-sources.ts";
 
 class FakeConnectors extends FakeSources {
@@ -98,8 +100,6 @@ function placed(overrides: Partial<PlacedSourcesOptions> = {}): {
   return { sources, connectors, leases, board };
 }
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
-
 describe("connector placement", () => {
   it("runs the connector only while this process holds the lease, and publishes its status", async () => {
     const { sources, connectors, leases, board } = placed();
@@ -121,7 +121,7 @@ describe("connector placement", () => {
 
     // Lease lost (another process took it): the connector stops here; the status comes from the board.
     leases.settle("orders", false);
-    await settle();
+    await waitFor(() => connectors.removed.length > 0, 2000, "the connector removed");
     expect(sources.runningHere()).toEqual([]);
     expect(connectors.removed).toEqual([{ name: "orders", dropSlot: false }]);
     expect(sources.status("orders")?.holder?.url).toBe("http://127.0.0.1:1");
@@ -151,6 +151,27 @@ describe("connector placement", () => {
     expect(sources.status("s")?.holder?.stale).toBe(true);
     await board.publish("s", report(new Date().toISOString(), "an-older-registration"));
     expect(sources.status("s")).toBeUndefined();
+  });
+
+  it("a holder's report turns stale once the clock passes five report periods", async () => {
+    const clock = new ManualClock();
+    const { sources, leases, board } = placed({ reportEveryMs: 1000, clock });
+    const record = sourceRecord("s", "o", ["public.t"]);
+    const ensured = sources.ensure(record);
+    leases.settle("s", false);
+    await ensured;
+    const status = new FakeSources();
+    await status.ensure(record);
+    await board.publish("s", {
+      id: record.id,
+      holder: "http://other:8080",
+      status: status.status("s")!,
+      reportedAt: new Date(clock.now()).toISOString(),
+    });
+    clock.advance(5000);
+    expect(sources.status("s")?.holder).toMatchObject({ url: "http://other:8080", stale: false });
+    clock.advance(1);
+    expect(sources.status("s")?.holder?.stale).toBe(true);
   });
 
   it("forwards a re-snapshot to the holder once; no holder or a forwarded request is 409", async () => {
@@ -194,11 +215,9 @@ describe("connector placement", () => {
     leases.failJoins = 2;
     await sources.ensure(sourceRecord("r", "o", ["public.t"]));
     expect(leases.has("r")).toBe(false);
-    const deadline = Date.now() + 2000;
-    while (!leases.has("r") && Date.now() < deadline) await settle();
-    expect(leases.has("r")).toBe(true);
+    await waitFor(() => leases.has("r"), 2000, "the lease group joined");
     leases.settle("r", true);
-    await settle();
+    await waitFor(() => sources.runningHere().includes("r"), 2000, "the connector running");
     expect(sources.runningHere()).toEqual(["r"]);
   });
 });

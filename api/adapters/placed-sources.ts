@@ -5,6 +5,7 @@
 // reach the holder through the catalog, which every process applies; a re-snapshot request reaching another
 // process is forwarded to the holder over HTTP. With `connectors` null (`--connect false`) the process runs
 // no connector and takes no lease, but still shows every status and forwards re-snapshots.
+import { realClock, type Clock } from "../../lib/clock.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
@@ -27,6 +28,8 @@ export interface PlacedSourcesOptions {
   /** After a failed attempt to join a source's lease group (Kafka unreachable), try again this much later. */
   joinRetryMs?: number;
   check(def: SourceRecord): Promise<SourceProblem[]>;
+  /** Stamps reports and judges them stale (default the real clock). */
+  clock?: Clock;
 }
 
 export class PlacedSources implements SourceRuntime {
@@ -35,12 +38,14 @@ export class PlacedSources implements SourceRuntime {
   readonly #running = new Set<string>();
   readonly #chains = new Map<string, Promise<void>>();
   readonly #reportEveryMs: number;
+  readonly #clock: Clock;
   readonly #timer: NodeJS.Timeout;
   #stopped = false;
 
   constructor(options: PlacedSourcesOptions) {
     this.#o = options;
     this.#reportEveryMs = options.reportEveryMs ?? 2_000;
+    this.#clock = options.clock ?? realClock;
     this.#timer = setInterval(() => {
       for (const name of this.#running) void this.#report(name);
     }, this.#reportEveryMs);
@@ -145,14 +150,14 @@ export class PlacedSources implements SourceRuntime {
       if (local) {
         return {
           ...local,
-          holder: { url: this.#o.url(), reportedAt: new Date().toISOString(), stale: false },
+          holder: { url: this.#o.url(), reportedAt: new Date(this.#clock.now()).toISOString(), stale: false },
         };
       }
     }
     const record = this.#records.get(name);
     const report = record ? this.#o.board.get(name, record.id) : undefined;
     if (!report) return undefined;
-    const age = Date.now() - Date.parse(report.reportedAt);
+    const age = this.#clock.now() - Date.parse(report.reportedAt);
     return {
       ...report.status,
       holder: { url: report.holder, reportedAt: report.reportedAt, stale: age > 5 * this.#reportEveryMs },
@@ -208,7 +213,12 @@ export class PlacedSources implements SourceRuntime {
     const status = this.#o.connectors?.status(name);
     if (!record || !status) return;
     await this.#o.board
-      .publish(name, { id: record.id, holder: this.#o.url(), status, reportedAt: new Date().toISOString() })
+      .publish(name, {
+        id: record.id,
+        holder: this.#o.url(),
+        status,
+        reportedAt: new Date(this.#clock.now()).toISOString(),
+      })
       .catch((err: unknown) => this.#o.logger.warn({ err, source: name }, "could not publish source status"));
   }
 
