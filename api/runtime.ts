@@ -196,7 +196,8 @@ export interface TopicRuntime {
   known(topic: string): boolean;
   /**
    * Events in offset order per partition, in the groups they arrived in (one socket write per group). Ends
-   * when the signal aborts; a full consumer is paused until the reader pulls again.
+   * when the signal aborts; a full consumer is paused until the reader pulls again. The first batch comes as
+   * soon as the reader is positioned, empty (`from` is where it reads): every event written after it arrives.
    */
   events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicBatch>;
 }

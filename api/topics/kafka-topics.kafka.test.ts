@@ -8,6 +8,7 @@ import { avroType, encodeWire } from "../../lib/avro.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
 import { sourceRecord } from "../catalog/records-fixture.ts";
 import { Reconciler } from "../control/reconciler.ts";
@@ -69,14 +70,19 @@ interface Received {
   data: { partition: number; offset: string; key: { id: string }; value: { id: string; total: string } };
 }
 
-/** Reads SSE events until `count` arrived; `delayFirstMs` leaves the socket unread first (a slow client). */
+/**
+ * Reads SSE events until `count` arrived; `delayFirstMs` leaves the socket unread first (a slow client).
+ * `subscribed` resolves on the server's `: subscribed` comment: events written after it are delivered.
+ */
 function readSse(
   path: string,
   count: number,
   headers: Record<string, string> = {},
   delayFirstMs = 0,
-): Promise<Received[]> {
-  return new Promise((resolve, reject) => {
+): Promise<Received[]> & { subscribed: Promise<void> } {
+  let subscribed!: () => void;
+  const positioned = new Promise<void>((r) => (subscribed = r));
+  const received = new Promise<Received[]>((resolve, reject) => {
     const req = http.get(`${baseUrl}${path}`, { headers }, (res) => {
       const out: Received[] = [];
       let buf = "";
@@ -88,6 +94,7 @@ function readSse(
           while ((i = buf.indexOf("\n\n")) >= 0) {
             const block = buf.slice(0, i);
             buf = buf.slice(i + 2);
+            if (block.split("\n").includes(": subscribed")) subscribed();
             const lines = Object.fromEntries(
               block.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
             );
@@ -112,6 +119,7 @@ function readSse(
       if (!req.destroyed) reject(err);
     });
   });
+  return Object.assign(received, { subscribed: positioned });
 }
 
 beforeAll(async () => {
@@ -206,7 +214,7 @@ describe("topics over Kafka", () => {
     const since = new Date().toISOString();
     const latest = readSse(`/v1/topics/${topic}/events`, 3);
     const byTime = readSse(`/v1/topics/${topic}/events?from=${encodeURIComponent(since)}`, 3);
-    await new Promise((r) => setTimeout(r, 1500));
+    await Promise.all([latest.subscribed, byTime.subscribed]);
     await produce(100, 3);
     expect((await latest).map((e) => e.data.value.id).sort()).toEqual(["100", "101", "102"]);
     expect((await byTime).map((e) => e.data.value.id).sort()).toEqual(["100", "101", "102"]);
@@ -218,21 +226,23 @@ describe("topics over Kafka", () => {
     // seen as slow once the kernel's socket buffers (megabytes on loopback) are full.
     const controller = new AbortController();
     const iterator = topics.events(topic, { kind: "latest" }, controller.signal)[Symbol.asyncIterator]();
-    const firstPull = iterator.next(); // subscribes; nothing more is pulled until all is produced
-    await new Promise((r) => setTimeout(r, 1500));
+    // The first pull subscribes and comes back positioned (an empty batch); nothing more is pulled until all
+    // is produced.
+    expect((await iterator.next()).value?.events).toEqual([]);
+    await fast.subscribed;
     // Separate sends, so the shared consumer hands them out in several fetches (a subscriber with an empty
     // queue takes one fetch whole, whatever its size); the unread queue overflows on a later one.
     for (let b = 0; b < 10; b++) await produce(500 + b * 60, 60);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Once the fast subscriber has everything, the shared consumer has handed out every fetch (to both).
+    const f = await fast;
     const slowEvents: Received["data"][] = [];
-    for (let next = await firstPull; !next.done;) {
+    for (let next = await iterator.next(); !next.done;) {
       slowEvents.push(...next.value.events.map((e) => e as unknown as Received["data"]));
       if (slowEvents.length >= 600) break;
       next = await iterator.next();
     }
     controller.abort();
     await iterator.return?.();
-    const f = await fast;
     const s = slowEvents.map((data) => ({ id: `${data.partition}:${data.offset}`, data }));
     for (const got of [f, s]) {
       expect(got.map((e) => Number(e.data.value.id)).sort((a, b) => a - b)).toEqual(
@@ -260,13 +270,11 @@ describe("topics over Kafka", () => {
 
   it("stops a topic's shared consumer once its last live subscriber left, and starts it again for the next", async () => {
     const settle = async (want: number): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (topics.liveTails !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(topics.liveTails).toBe(want);
+      await waitFor(() => topics.liveTails === want, 15_000, `${want} live tails`);
     };
     await settle(0);
     const live = readSse(`/v1/topics/${topic}/events`, 2);
-    await new Promise((r) => setTimeout(r, 1500));
+    await live.subscribed;
     expect(topics.liveTails).toBe(1);
     await produce(9000, 2);
     expect((await live).map((e) => e.data.value.id).sort()).toEqual(["9000", "9001"]);
@@ -275,7 +283,7 @@ describe("topics over Kafka", () => {
 
   it("resumes a live stream from only the last id received, losing no partition's events", async () => {
     const live = readSse(`/v1/topics/${topic}/events`, 3);
-    await new Promise((r) => setTimeout(r, 1500));
+    await live.subscribed;
     await produce(20_000, 3); // partitions 0, 1, 0
     const got = await live;
     const last = got.at(-1)!.id;

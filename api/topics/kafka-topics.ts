@@ -9,7 +9,7 @@ import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { TopicBatch, TopicEvent, TopicInfo, TopicRuntime, TopicStart } from "../runtime.ts";
-import type { RegistryClient } from "./registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
 import { SharedTail } from "./shared-tail.ts";
 
 export interface KafkaTopicsOptions {
@@ -173,6 +173,8 @@ export class KafkaTopics implements TopicRuntime {
       });
       for (const [partition, offset] of positions)
         consumer.seek({ topic, partition, offset: offset.toString() });
+      // Positioned: the offsets are fixed, so whatever is written from now on is read (TopicRuntime.events).
+      yield { from: new Map(position), events: [] };
       while (!signal.aborted) {
         if (queue.length > 0) {
           // Everything queued so far in one piece: one socket write for the lot.
@@ -210,7 +212,7 @@ export class KafkaTopics implements TopicRuntime {
 
   async #decodeWire(buf: Buffer | null): Promise<unknown> {
     if (!buf) return null;
-    const type = await this.#registry.typeForId(wireSchemaId(buf));
+    const type = await this.#registry.typeById(wireSchemaId(buf));
     return toJsonValue(type, decodeWire(type, buf));
   }
 

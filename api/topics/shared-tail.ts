@@ -82,6 +82,8 @@ export class SharedTail {
     signal.addEventListener("abort", onAbort);
     this.#subscribers.add(sub);
     try {
+      // Positioned: every fetch from now on reaches this subscriber (TopicRuntime.events).
+      yield { from: new Map(sub.next), events: [] };
       while (!signal.aborted) {
         const batch = sub.queue.shift();
         if (batch) {

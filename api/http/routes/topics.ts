@@ -99,6 +99,9 @@ function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
   return encoded;
 }
 
+/** An SSE comment (invisible to EventSource) sent once the stream's Kafka reader is positioned. */
+const SUBSCRIBED = Buffer.from(": subscribed\n\n");
+
 export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get(
     "/v1/topics",
@@ -150,8 +153,14 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
         });
       }
       await streamSse(request, reply, async function* (signal) {
+        let subscribed = false;
         for await (const batch of ctx.topics.events(topic, start, signal)) {
-          if (batch.events.length === 0) continue;
+          if (batch.events.length === 0) {
+            // The reader is positioned: everything written from now on reaches this client (docs/api.md).
+            if (!subscribed) yield { id: "", event: "", data: null, frame: SUBSCRIBED };
+            subscribed = true;
+            continue;
+          }
           const { frame, id } = framesOf(batch);
           yield { id, event: "change", data: null, frame };
         }
