@@ -8,7 +8,6 @@ import {
   type Envelope,
   type TableShape,
 } from "./envelope.ts";
-import { transactionMarkerSchema, TransactionCounter } from "./markers.ts";
 
 const shape: TableShape = {
   topic: "orders-db.public.order items",
@@ -88,26 +87,5 @@ describe("envelope schemas", () => {
     const resolver = v2.createResolver(v1);
     const decoded = v2.fromBuffer(v1.toBuffer(event), resolver) as Envelope;
     expect(decoded.after).toEqual({ ...event.after, added: null });
-  });
-
-  it("counts a transaction's events per topic for the END marker", () => {
-    const counter = new TransactionCounter("7:100");
-    expect(counter.next("a")).toEqual({ id: "7:100", total_order: 1n, data_collection_order: 1n });
-    counter.next("b");
-    expect(counter.next("a")).toEqual({ id: "7:100", total_order: 3n, data_collection_order: 2n });
-    const end = counter.marker("END", 5n);
-    expect(end).toEqual({
-      status: "END",
-      id: "7:100",
-      event_count: 3n,
-      data_collections: [
-        { data_collection: "a", event_count: 2n, partitions: null },
-        { data_collection: "b", event_count: 1n, partitions: null },
-      ],
-      ts_ms: 5n,
-    });
-    const type = avroType(transactionMarkerSchema("src"));
-    expect(type.fromBuffer(type.toBuffer(end))).toEqual(end);
-    expect(counter.marker("BEGIN", 5n).event_count).toBeNull();
   });
 });

@@ -126,7 +126,8 @@ export class EventWriter {
     if (event.transaction) this.tally.count(event.transaction.id, topic, partition);
     const base = { topic, key: keyBuf, partition, ...(headers ? { headers } : {}) };
     let seq = this.options.sink.enqueue({ ...base, value });
-    if (event.op === "d" && keyBuf) seq = this.options.sink.enqueue({ topic, key: keyBuf, value: null });
+    if (event.op === "d" && keyBuf)
+      seq = this.options.sink.enqueue({ topic, key: keyBuf, value: null, partition });
     return seq;
   }
 

@@ -33,6 +33,7 @@ const begin = (id: string, offset: number): Marker => ({
   status: "BEGIN",
   id,
   counts: null,
+  version: 2,
   tsMs: 1,
 });
 const end = (id: string, offset: number, counts: Record<string, number>): Marker => ({
@@ -41,6 +42,8 @@ const end = (id: string, offset: number, counts: Record<string, number>): Marker
   status: "END",
   id,
   counts: new Map(Object.entries(counts)),
+  // Per-topic counts only: what connectors wrote before protocol version 2.
+  version: 1,
   tsMs: 1,
 });
 
@@ -56,6 +59,7 @@ const endP = (id: string, offset: number, counts: Record<string, Record<number, 
   partitionCounts: new Map(
     Object.entries(counts).map(([t, ps]) => [t, new Map(Object.entries(ps).map(([p, n]) => [Number(p), n]))]),
   ),
+  version: 2,
 });
 
 const ids = (units: ReturnType<Assembler["drain"]>): string[][] =>
@@ -269,7 +273,14 @@ describe("transaction assembler", () => {
     it("refuses markers without per-partition counts when it reads only some partitions", () => {
       const a = split([0]);
       a.pushMarker(end("t1", 0, { "s.p.a": 2 }));
-      expect(() => a.drain()).toThrow(/upgrade the source's connector/);
+      expect(() => a.drain()).toThrow(
+        expect.objectContaining({
+          code: "MESH_CONNECTOR_OUTDATED",
+          message: expect.stringMatching(
+            /per topic only.*1 of its 2 partitions.*upgrade the source's connector/,
+          ),
+        }),
+      );
     });
 
     it("accepts markers without per-partition counts when it reads every partition", () => {

@@ -13,7 +13,8 @@
 // with an old floor replays that partition's transactions alone (each still whole) until its floor reaches
 // the others'. END markers count events per partition; markers from older connectors count per topic only,
 // which is enough only when every partition of the topic is counted.
-import { MeshError } from "../../lib/errors.ts";
+import { sourceOfTopic } from "../../protocol/topics.ts";
+import { checkProtocolVersion } from "../../protocol/version.ts";
 import type { InEvent, Marker } from "./decode.ts";
 
 export interface Unit {
@@ -36,7 +37,6 @@ export interface AssemblerOptions {
 }
 
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-export const sourceOfTopic = (topic: string): string => topic.split(".")[0] ?? topic;
 
 export class Assembler {
   private readonly queues = new Map<string, InEvent[]>();
@@ -193,15 +193,20 @@ export class Assembler {
       const parts = counted.get(topic);
       if (!parts || parts.length === 0) continue; // a topic (or partitions) this view does not account for
       const total = this.options.partitions.get(topic) ?? 0;
+      // Reading some partitions only: the marker must count per partition, as writers do since version 2.
+      if (parts.length < total)
+        checkProtocolVersion(end.version, {
+          what: `transaction ${end.id} of source ${end.source}`,
+          details: { source: end.source, topic, transaction: end.id },
+          needs: {
+            feature: "partitionCounts",
+            because:
+              `counts events of ${topic} per topic only, but this materializer accounts for ${parts.length} ` +
+              `of its ${total} partitions`,
+            otherwise: "run the view unsplit",
+          },
+        });
       const perPartition = end.partitionCounts?.get(topic);
-      if (!perPartition && parts.length < total)
-        throw new MeshError(
-          "MESH_CONNECTOR_OUTDATED",
-          `transaction ${end.id} of source ${end.source} counts events of ${topic} per topic only, but this ` +
-            `materializer accounts for ${parts.length} of its ${total} partitions; upgrade the source's ` +
-            "connector (END markers with per-partition counts), or run the view unsplit",
-          { source: end.source, topic, transaction: end.id },
-        );
       const heads = parts.map((p) => ({ p, ...this.head(topic, p, end.id) }));
       if (perPartition) {
         // Complete per partition: every counted event is here, or the partition has moved past the

@@ -114,6 +114,31 @@ describe("decodeMarker", () => {
     expect(m?.counts?.get(table.topic)).toBe(1);
   });
 
+  it("knows which protocol version wrote a marker: its header, else its content", async () => {
+    const legacy = encodeWire(3, types.get(3)!, marker);
+    expect((await decodeMarker(markerRec(legacy), "shop", registry()))?.version).toBe(1);
+    const counted = encodeWire(3, types.get(3)!, {
+      ...marker,
+      data_collections: [{ ...marker.data_collections[0], partitions: [{ partition: 0, event_count: 1n }] }],
+    });
+    const m = await decodeMarker(markerRec(counted), "shop", registry());
+    expect(m).toMatchObject({ version: 2, partitionCounts: new Map([[table.topic, new Map([[0, 1]])]]) });
+    const headed = { ...markerRec(counted), headers: { "mesh-protocol": Buffer.from("2") } };
+    expect((await decodeMarker(headed, "shop", registry()))?.version).toBe(2);
+  });
+
+  it("fails with MESH_PROTOCOL_NEWER on a marker of a newer protocol version, before decoding it", async () => {
+    const newer = { ...markerRec(Buffer.from([9, 9, 9])), headers: { "mesh-protocol": Buffer.from("3") } };
+    const err = await decodeMarker(newer, "shop", registry()).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: "MESH_PROTOCOL_NEWER",
+      details: { topic: "shop.transactions", offset: "12", version: 3, readerVersion: 2 },
+    });
+    expect((err as Error).message).toMatch(
+      /offset 12 was written with protocol version 3.*reads up to version 2/,
+    );
+  });
+
   it("fails with MESH_MARKER_UNDECODABLE naming the marker when it cannot be decoded", async () => {
     const unknownSchema = encodeWire(3, types.get(3)!, marker);
     unknownSchema.writeUInt32BE(77, 1);

@@ -1,9 +1,17 @@
-// Kafka records → decoded input events (one per record) and transaction markers, per docs/contracts.md:
-// Confluent wire format, Debezium envelope (before/after/op/source/transaction), tombstones, truncates
-// (null key), PK changes. A record that cannot be decoded or makes no sense becomes a parked event carrying
-// the reason; it never throws, so one bad record cannot stop a view.
-import { decodeWire, wireSchemaId } from "../../lib/avro.ts";
+// Kafka records → decoded input events (one per record) and transaction markers: what the protocol's
+// messages (protocol/: envelope, markers, wire codec) mean to a view. Tombstones, truncates (null key) and
+// PK changes become table changes. A record that cannot be decoded or makes no sense becomes a parked event
+// carrying the reason; it never throws, so one bad record cannot stop a view. Markers are checked against
+// the protocol version this reader knows (protocol/version.ts).
 import { isMeshError, MeshError } from "../../lib/errors.ts";
+import { markerCounts, markerVersion } from "../../protocol/markers.ts";
+import { checkProtocolVersion, declaredVersion } from "../../protocol/version.ts";
+import {
+  decodeEnvelope,
+  decodeKey,
+  decodeMarker as decodeMarkerValue,
+  type SchemaLookup,
+} from "../../protocol/wire.ts";
 import { encodeKey } from "../keys/encoding.ts";
 import type { TableChange } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
@@ -36,6 +44,8 @@ export interface Marker {
   counts: Map<string, number> | null;
   /** END only: events per partition of each topic whose entry has them (connectors since per-partition counts). */
   partitionCounts?: Map<string, Map<number, number>>;
+  /** The protocol version that wrote it (protocol/version.ts). */
+  version: number;
   tsMs: number;
 }
 
@@ -45,20 +55,14 @@ export interface RawRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's headers in the client's shape (markers carry the protocol version). */
+  headers?: Readonly<Record<string, unknown>> | undefined;
 }
 
-type Envelope = {
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  op: string;
-  ts_ms: bigint;
-  source: { name: string } | null;
-  transaction: { id: string; data_collection_order: bigint } | null;
-};
-
-async function decode(registry: RegistryClient, buf: Buffer): Promise<unknown> {
-  return decodeWire(await registry.typeById(wireSchemaId(buf)), buf);
-}
+const lookup =
+  (registry: RegistryClient): SchemaLookup =>
+  (id) =>
+    registry.typeById(id);
 
 function keyValues(table: TableInfo, record: Record<string, unknown>): unknown[] {
   return table.key.map((k) => {
@@ -92,7 +96,7 @@ export async function decodeEvent(
   try {
     // The envelope first: a record whose key or op is bad still carries its transaction id, so it is parked
     // as part of its transaction instead of splitting it (assembler.ts). Only an undecodable value loses it.
-    const env = rec.value ? ((await decode(registry, rec.value)) as Envelope) : null;
+    const env = rec.value ? await decodeEnvelope(lookup(registry), rec.value) : null;
     if (env) {
       ev.source = env.source?.name ?? null;
       ev.txId = env.transaction?.id ?? null;
@@ -100,9 +104,7 @@ export async function decodeEvent(
       ev.tsMs = Number(env.ts_ms);
     }
     step = "key";
-    const key = rec.key
-      ? keyValues(table, (await decode(registry, rec.key)) as Record<string, unknown>)
-      : null;
+    const key = rec.key ? keyValues(table, await decodeKey(lookup(registry), rec.key)) : null;
     if (!env) {
       if (key) ev.changes.push({ op: "delete", ...base, key });
       return ev;
@@ -150,51 +152,36 @@ export async function decodeMarker(
   registry: RegistryClient,
 ): Promise<Marker | null> {
   if (!rec.value) return null;
-  let v: {
-    status: string;
-    id: string;
-    data_collections:
-      | {
-          data_collection: string;
-          event_count: bigint;
-          partitions?: { partition: number; event_count: bigint }[] | null;
-        }[]
-      | null;
-    ts_ms: bigint;
-  };
+  const what = `the transaction marker at ${rec.topic} partition ${rec.partition} offset ${rec.offset}`;
+  const details = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
+  // Before decoding: a newer writer's marker may decode and still not mean what this reader thinks.
+  const declared = declaredVersion(rec.headers);
+  if (declared !== null) checkProtocolVersion(declared, { what, details });
+  let v: Awaited<ReturnType<typeof decodeMarkerValue>>;
   try {
-    v = (await decode(registry, rec.value)) as typeof v;
+    v = await decodeMarkerValue(lookup(registry), rec.value);
   } catch (err) {
     if (isMeshError(err) && err.retryable) throw err;
     // Not parked: without its id and counts no later transaction of the source can be released whole, and
     // skipping it would release them early (docs/views.md, Parked records).
     throw new MeshError(
       "MESH_MARKER_UNDECODABLE",
-      `the transaction marker at ${rec.topic} partition ${rec.partition} offset ${rec.offset} cannot be ` +
-        `decoded (${(err as Error).message}); the view stopped before it. Restore the marker's schema in ` +
-        "the registry and restart the materializer, or drop and recreate the view",
-      { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+      `${what} cannot be decoded (${(err as Error).message}); the view stopped before it. Restore the ` +
+        "marker's schema in the registry and restart the materializer, or drop and recreate the view",
+      details,
       { cause: err },
     );
   }
-  if (v.status !== "BEGIN" && v.status !== "END") return null;
-  const counts = v.data_collections
-    ? new Map(v.data_collections.map((d) => [d.data_collection, Number(d.event_count)]))
-    : null;
-  const partitionCounts = new Map<string, Map<number, number>>();
-  for (const d of v.data_collections ?? [])
-    if (d.partitions)
-      partitionCounts.set(
-        d.data_collection,
-        new Map(d.partitions.map((p) => [p.partition, Number(p.event_count)])),
-      );
+  if (!v) return null;
+  const { counts, partitionCounts } = markerCounts(v);
   return {
     source,
     offset: BigInt(rec.offset),
     status: v.status,
     id: v.id,
-    counts: v.status === "END" ? (counts ?? new Map()) : null,
+    counts: v.status === "END" ? counts : null,
     ...(v.status === "END" ? { partitionCounts } : {}),
+    version: markerVersion(v, rec.headers),
     tsMs: Number(v.ts_ms),
   };
 }

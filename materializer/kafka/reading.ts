@@ -9,9 +9,8 @@
 import type { Admin } from "kafkajs";
 import type { Db } from "../engine/reader.ts";
 import { Layout, TAG } from "../engine/layout.ts";
-import { Assembler, sourceOfTopic, tpKey } from "./assembler.ts";
-
-export const TRANSACTIONS = ".transactions";
+import { sourceOfTopic, transactionsTopic } from "../../protocol/topics.ts";
+import { Assembler, tpKey } from "./assembler.ts";
 
 export interface Stored {
   offset: bigint;
@@ -67,7 +66,7 @@ export class Reading {
   ): Promise<Reading> {
     const drivingTopic = dataTopics[0] as string;
     const existing = new Set(await admin.listTopics());
-    const markerTopics = [...new Set(dataTopics.map((t) => `${sourceOfTopic(t)}${TRANSACTIONS}`))].filter(
+    const markerTopics = [...new Set(dataTopics.map((t) => transactionsTopic(sourceOfTopic(t))))].filter(
       (t) => existing.has(t),
     );
     const partitions = new Map<string, number>();
@@ -161,7 +160,7 @@ export class Reading {
   partitionCaughtUp(partition: number): boolean {
     const k = tpKey(this.drivingTopic, partition);
     if (!this.tps.has(k) || !this.reached(k) || !this.globalCaughtUp()) return false;
-    const markers = tpKey(`${sourceOfTopic(this.drivingTopic)}${TRANSACTIONS}`, 0);
+    const markers = tpKey(transactionsTopic(sourceOfTopic(this.drivingTopic)), 0);
     const target = this.target.get(markers);
     return target === undefined || this.assembler.floor(this.drivingTopic, partition) >= target;
   }

@@ -15,11 +15,12 @@ import { ChangeCheck } from "../engine/change-check.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
-import { sourceOfTopic, tpKey, type Unit } from "./assembler.ts";
+import { isTransactionsTopic, sourceOfTopic } from "../../protocol/topics.ts";
+import { tpKey, type Unit } from "./assembler.ts";
 import { decodeEvent, decodeMarker, type InEvent } from "./decode.ts";
 import { meshAssigner } from "./group-assigner.ts";
 import { ParkedKeys, type ParkedRecord } from "./parked.ts";
-import { formatStored, Reading, TRANSACTIONS, type Stored } from "./reading.ts";
+import { formatStored, Reading, type Stored } from "./reading.ts";
 import type { RegistryClient } from "./registry-client.ts";
 
 export interface RunnerDeps {
@@ -217,8 +218,8 @@ export class ViewRunner {
       for (const m of batch.messages) {
         const offset = BigInt(m.offset);
         if (offset < (reading.position.get(k) ?? 0n)) continue; // already pushed or applied (re-delivery, seek race)
-        const rec = { topic, partition, offset: m.offset, key: m.key, value: m.value };
-        if (topic.endsWith(TRANSACTIONS)) {
+        const rec = { topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+        if (isTransactionsTopic(topic)) {
           const marker = await decodeMarker(rec, sourceOfTopic(topic), this.deps.registry);
           if (this.reading !== reading) return; // reading restarted meanwhile: this one is discarded
           if (marker) assembler.pushMarker(marker);

@@ -1,10 +1,11 @@
 // The catalog the SQL compiler resolves table names against: every table topic with its key columns and
 // its row columns' Avro types, as the registry holds them (subjects `<topic>-key` / `<topic>-value`).
 // Pure types and helpers; materializer/kafka/registry-catalog.ts builds one from Kafka and the registry.
+import { envelopeColumns, keyColumns, type AvroSchemaJson } from "../../protocol/envelope.ts";
+import { parseTableTopic } from "../../protocol/topics.ts";
 import type { KeyKind } from "../keys/encoding.ts";
 
-/** An Avro schema as JSON (what the registry stores). */
-export type AvroSchemaJson = string | Record<string, unknown> | unknown[];
+export type { AvroSchemaJson };
 
 export interface ColumnInfo {
   name: string;
@@ -67,16 +68,6 @@ export function tableInfoFromSchemas(
   keySchema: AvroSchemaJson,
   valueSchema: AvroSchemaJson,
 ): TableInfo {
-  const [source = "", schema = "", ...rest] = topic.split(".");
-  const table = rest.join(".");
-  const keyFields = ((keySchema as { fields?: { name: string }[] }).fields ?? []).map((f) => f.name);
-  const envelopeFields = (valueSchema as { fields?: { name: string; type: AvroSchemaJson }[] }).fields ?? [];
-  // `before` defines the Value record and `after` refers to it by name (or the other way round).
-  const images = envelopeFields
-    .filter((f) => f.name === "before" || f.name === "after")
-    .map((f) => nonNull(f.type));
-  const defined = images.find((t) => typeof t === "object" && !Array.isArray(t));
-  const valueRecord = (defined ?? { fields: [] }) as { fields?: { name: string; type: AvroSchemaJson }[] };
-  const columns = (valueRecord.fields ?? []).map((f) => ({ name: f.name, type: f.type }));
-  return { topic, source, schema, table, key: keyFields, columns };
+  const { source, schema, table } = parseTableTopic(topic) ?? { source: topic, schema: "", table: "" };
+  return { topic, source, schema, table, key: keyColumns(keySchema), columns: envelopeColumns(valueSchema) };
 }
