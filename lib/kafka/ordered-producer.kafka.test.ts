@@ -110,7 +110,7 @@ describe("OrderedProducer", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(producer.ackedSeq).toBeLessThan(bad);
       await expect(producer.whenAcked(bad + 1)).rejects.toBe(err);
-      expect(() => producer.enqueue({ topic: t, key: null, value: "x" })).toThrow(err as Error);
+      expect(() => producer.enqueue({ topic: t, key: null, value: "x" })).toThrow(err);
     } finally {
       await producer.close();
     }

@@ -156,7 +156,7 @@ class KafkaOrderedProducer implements OrderedProducer {
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
     if (!this.#failure) this.#rejectAll(this.#closedError());
-    await Promise.all(this.#lanes.map((lane) => lane.client?.close(true).catch(() => undefined)));
+    for (const lane of this.#lanes) await lane.client?.close(true).catch(() => undefined);
   }
 
   #closedError(): MeshError {
@@ -217,12 +217,11 @@ class KafkaOrderedProducer implements OrderedProducer {
 
   #laneFor(topic: string, partition: number): Lane {
     const key = `${topic}\u0000${partition}`;
-    let lane = this.#laneOf.get(key);
-    if (!lane) {
-      lane = this.#lanes[this.#nextLane++ % this.#lanes.length] as Lane;
-      this.#laneOf.set(key, lane);
-    }
-    return lane;
+    const lane = this.#laneOf.get(key);
+    if (lane) return lane;
+    const chosen = this.#lanes[this.#nextLane++ % this.#lanes.length] as Lane;
+    this.#laneOf.set(key, chosen);
+    return chosen;
   }
 
   #clientOf(lane: Lane): AnyClientProducer {
