@@ -2,6 +2,7 @@
 // then defaults. Nothing below main reads process.env.
 import { join } from "node:path";
 import { MeshError } from "../lib/errors.ts";
+import { CATALOG_TOPIC } from "../protocol/topics.ts";
 
 export interface ApiConfig {
   host: string;
@@ -120,7 +121,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     dataDir,
     logLevel: get("log-level", "info"),
     connect: connect === "true",
-    catalogTopic: get("catalog-topic", "_mesh_catalog"),
+    catalogTopic: get("catalog-topic", CATALOG_TOPIC),
     advertiseUrl: get("advertise-url", "") || undefined,
     secretKey: env.MESH_SECRET_KEY || undefined,
     secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),

@@ -7,6 +7,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
+import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
 import { EngineViews } from "./adapters/engine-views.ts";
@@ -64,12 +65,12 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   // What other API processes use to reach this one (lease holder, forwarded re-snapshots).
   const advertised = (): string => config.advertiseUrl ?? url;
   // Several API processes may share this catalog: each source's connector runs in the one holding its lease.
-  const board = new StatusBoard({ kafka, logger, topic: `${config.catalogTopic}_status` });
+  const board = new StatusBoard({ kafka, logger, topic: catalogStatusTopic(config.catalogTopic) });
   await board.start();
   const leases = new SourceLeases({
     kafka,
     logger,
-    topic: `${config.catalogTopic}_leases`,
+    topic: catalogLeasesTopic(config.catalogTopic),
     groupPrefix: `mesh-source-${config.catalogTopic}-`,
     url: advertised,
   });

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { createLogger } from "../lib/logger.ts";
 import { silenceKnownWarnings } from "../lib/warnings.ts";
+import { checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
 import { kafkaOffsetStore } from "./core/offset-store.ts";
@@ -55,6 +56,11 @@ export async function loadConfig(
   if (config.brokers.length === 0)
     throw new Error("no Kafka brokers: set brokers in the file, --brokers or MESH_KAFKA_BROKERS");
   if (config.sources.length === 0) throw new Error("no sources in the config file");
+  // Both prefix topic names (`<name>.<schema>.<table>`, `<owner>.<aggregatetype>`): protocol/topics.ts.
+  for (const [i, source] of config.sources.entries()) {
+    checkSourceName(source.name, `sources[${i}].name`);
+    checkSourceName(source.owner, `sources[${i}].owner`);
+  }
   return config;
 }
 

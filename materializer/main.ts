@@ -8,6 +8,7 @@ import { ClassicLevel } from "classic-level";
 import { Kafka, logLevel } from "kafkajs";
 import { isMeshError, MeshError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
+import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import { CatalogViews } from "./catalog-views.ts";
 import { MaterializerEngine } from "./engine.ts";
 import { buildViewServer } from "./serve.ts";
@@ -71,7 +72,7 @@ export function parseMaterializerConfig(
     const v = flags.get(flag)?.at(-1) ?? env[envName];
     return v === undefined || v === "" ? undefined : v;
   };
-  const catalogTopic = one("catalog-topic", "MESH_CATALOG_TOPIC", "_mesh_catalog");
+  const catalogTopic = one("catalog-topic", "MESH_CATALOG_TOPIC", CATALOG_TOPIC);
   const listenText = optional("listen", "MESH_MATERIALIZER_LISTEN");
   let listen: MaterializerConfig["listen"];
   if (listenText !== undefined) {

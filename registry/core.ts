@@ -4,6 +4,7 @@
 // the ids it issues are above every id already written.
 import type { Kafka } from "kafkajs";
 import type { Logger } from "pino";
+import { schemasLeaderTopic } from "../protocol/topics.ts";
 import type { RegistryBackend, RegistryStatus, WriteOutcome, WriteRequest } from "./backend.ts";
 import { LeaderElection } from "./cluster/election.ts";
 import { forwardToLeader } from "./cluster/forward.ts";
@@ -42,7 +43,7 @@ export class RegistryCore implements RegistryBackend {
     this.batcher = new Batcher((records) => this.log.append(records));
     this.election = new LeaderElection({
       kafka: options.kafka,
-      topic: `${options.topic}_leader`,
+      topic: schemasLeaderTopic(options.topic),
       groupId: options.groupId,
       url: options.url,
       logger: options.logger,

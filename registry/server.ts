@@ -2,6 +2,7 @@
 // election, serves the Confluent REST API) and returns its URL and a stop function.
 import { Kafka, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
+import { SCHEMAS_TOPIC } from "../protocol/topics.ts";
 import { RegistryCore } from "./core.ts";
 import { buildApp } from "./http/app.ts";
 
@@ -30,8 +31,8 @@ export interface RunningRegistry {
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const logger = options.logger ?? pino({ level: "info" });
   const host = options.host ?? "127.0.0.1";
-  const topic = options.topic ?? "_schemas";
-  const groupId = options.groupId ?? `schema-registry${topic === "_schemas" ? "" : `-${topic}`}`;
+  const topic = options.topic ?? SCHEMAS_TOPIC;
+  const groupId = options.groupId ?? `schema-registry${topic === SCHEMAS_TOPIC ? "" : `-${topic}`}`;
   const kafka = new Kafka({
     brokers: options.brokers,
     clientId: "datamesh-registry",

@@ -16,6 +16,7 @@ import { defaultPublicationName, defaultSlotName } from "../../connectors/postgr
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
+import { incrementalSource } from "../../protocol/offsets.ts";
 import type { SourceProblem, SourceRuntime, SourceStatus } from "../runtime.ts";
 
 export interface ConnectorRuntimeOptions {
@@ -193,11 +194,11 @@ export function observeResnapshots(
     load: (key) => store.load(key),
     async save(key, value) {
       await store.save(key, value);
-      const match = /^(.+)\/[a-z]+-incremental$/.exec(key);
-      if (!match?.[1]) return;
+      const source = incrementalSource(key);
+      if (source === null) return;
       const tables = (value as { tables?: unknown } | null)?.tables;
       onPending(
-        match[1],
+        source,
         Array.isArray(tables) ? tables.filter((t): t is string => typeof t === "string") : [],
       );
     },

@@ -3,6 +3,7 @@
 // is the state, replayed whole at each start), so all processes see the same records in the same order.
 import { randomUUID } from "node:crypto";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { CatalogLog } from "./catalog.ts";
@@ -10,7 +11,7 @@ import type { CatalogRecord } from "../../protocol/catalog.ts";
 import { holdsPlainPassword, openRecord, sealRecord } from "./sealed-records.ts";
 import type { CredentialCipher } from "./secrets.ts";
 
-export const catalogTopic = "_mesh_catalog";
+export const catalogTopic = CATALOG_TOPIC;
 
 export interface KafkaCatalogLogOptions {
   kafka: Kafka;

@@ -1,4 +1,5 @@
 // `mesh source add|list|show|rm|pause|resume|snapshot`: sources over the HTTP API.
+import { checkSourceName } from "../../protocol/topics.ts";
 import {
   apiUrl,
   call,
@@ -71,9 +72,18 @@ export async function run(args: string[]): Promise<number> {
     };
     switch (verb) {
       case "add": {
+        // Checked here too, so a bad name is a usage error before anything is sent.
+        const topicPrefix = (option: "name" | "owner"): string => {
+          try {
+            return checkSourceName(required(p, option, usage), `--${option}`);
+          } catch (err) {
+            if (err instanceof CliExit) throw err;
+            throw new CliExit(exit.usage, `${(err as Error).message}\n\n${usage}`);
+          }
+        };
         const body: Record<string, unknown> = {
-          name: required(p, "name", usage),
-          owner: required(p, "owner", usage),
+          name: topicPrefix("name"),
+          owner: topicPrefix("owner"),
           kind: flag(p, "kind") ?? "postgres",
           url: required(p, "url", usage),
           tables: p.flags.get("table") ?? [],

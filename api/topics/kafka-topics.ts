@@ -4,9 +4,11 @@
 // is paused and waits (heartbeating), so a slow HTTP client holds at most `queueSize` events in memory.
 import { randomUUID } from "node:crypto";
 import type { Admin, Kafka } from "kafkajs";
-import { decodeWire, toJsonValue, wireSchemaId } from "../../lib/avro.ts";
+import { toJsonValue } from "../../lib/avro.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { qualifiedTableTopic } from "../../protocol/topics.ts";
+import { decode } from "../../protocol/wire.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { TopicBatch, TopicEvent, TopicInfo, TopicRuntime, TopicStart } from "../runtime.ts";
 import type { RegistryClient } from "../../lib/registry-client.ts";
@@ -60,7 +62,9 @@ export class KafkaTopics implements TopicRuntime {
 
   /** Cheap (no Kafka, no registry): is this the topic of a registered source's table? */
   known(topic: string): boolean {
-    return this.#catalog.sources().some((s) => s.tables.some((t) => `${s.name}.${t}` === topic));
+    return this.#catalog
+      .sources()
+      .some((s) => s.tables.some((t) => qualifiedTableTopic(s.name, t) === topic));
   }
 
   async stop(): Promise<void> {
@@ -75,7 +79,7 @@ export class KafkaTopics implements TopicRuntime {
   async topics(): Promise<TopicInfo[]> {
     const wanted = this.#catalog.sources().flatMap((s) =>
       s.tables.map((table) => ({
-        topic: `${s.name}.${table}`,
+        topic: qualifiedTableTopic(s.name, table),
         owner: s.owner,
         source: s.name,
         table,
@@ -212,8 +216,8 @@ export class KafkaTopics implements TopicRuntime {
 
   async #decodeWire(buf: Buffer | null): Promise<unknown> {
     if (!buf) return null;
-    const type = await this.#registry.typeById(wireSchemaId(buf));
-    return toJsonValue(type, decodeWire(type, buf));
+    const { type, value } = await decode((id) => this.#registry.typeById(id), buf);
+    return toJsonValue(type, value);
   }
 
   /** The first offset to read in every partition, resolved now, so "latest" means latest at request time. */

@@ -2,6 +2,7 @@
 // outbox prefix, becomes one domain event on `<owner>.<aggregatetype>`, keyed by aggregateid, with the event
 // id and type in headers, in commit order. The payload is written as it is (UTF-8 JSON text for json/jsonb/
 // text payloads, raw bytes for bytea), as Debezium's outbox router does. Pure.
+import { outboxTopic } from "../../protocol/topics.ts";
 
 export interface OutboxEvent {
   topic: string;
@@ -16,10 +17,6 @@ function text(v: unknown): string | null {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return v.toString();
   return JSON.stringify(v);
-}
-
-export function outboxTopic(owner: string, aggregateType: string): string {
-  return `${owner}.${aggregateType.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 }
 
 /** A row of an outbox table (columns id, aggregatetype, aggregateid, type, payload), by field name. */

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
+import { HEALTH_TOPIC } from "../../protocol/topics.ts";
 import type { StackLayout } from "./layout.ts";
 import {
   livePid,
@@ -150,7 +151,7 @@ export class KafkaService implements LocalService {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const topic = "_mesh_health";
+      const topic = HEALTH_TOPIC;
       const existing = await admin.listTopics();
       if (!existing.includes(topic)) {
         await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
 import type { SourceRecord } from "../../../protocol/catalog.ts";
+import { SOURCE_NAME_PATTERN } from "../../../protocol/topics.ts";
 import {
   parseSourceUrl,
   qualifyTable,
@@ -15,7 +16,8 @@ import type { ApiContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { publicSource, sourceSchema } from "../source-shape.ts";
 
-const namePattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$";
+// Source and owner names prefix topic names: the one rule (protocol/topics.ts), checked here by the schema.
+const namePattern = SOURCE_NAME_PATTERN;
 const errorRef = { $ref: "MeshError#" };
 const nameParams = {
   type: "object",
