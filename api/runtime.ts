@@ -1,6 +1,10 @@
 // What the HTTP API needs from the roles it controls, as small interfaces of its own: the connector
 // (connectors/), the view engine (materializer/), the topic reader (Kafka + registry) and health checks.
-// api/adapters/ binds them to the real modules; route tests bind them to fakes.
+// The values they pass are the roles' own types (a source's status is connectors/core's, a view's info,
+// rows and changes materializer/contract.ts's); api/adapters/ binds the interfaces to the real modules,
+// route tests to fakes.
+import type { SourceStatus } from "../connectors/core/change-source.ts";
+import type { JsonRowPage, Row, RowQuery, ViewChange, ViewSummary } from "../materializer/contract.ts";
 import type { SourceRecord, ViewRecord } from "../protocol/catalog.ts";
 
 export interface SourceProblem {
@@ -11,26 +15,11 @@ export interface SourceProblem {
   fix?: string;
 }
 
-export interface SourceStatus {
-  state: "starting" | "snapshotting" | "streaming" | "paused" | "stopped" | "failed";
-  error: { code: string; message: string } | null;
-  /** Snapshot progress (initial or incremental re-snapshot), null when none runs. */
-  progress: {
-    phase: "initial" | "incremental";
-    rowsDone: number;
-    rowsEstimated: number;
-    table: string | null;
-  } | null;
-  /** Bytes of WAL/binlog between the source's position and the confirmed offset. */
-  lagBytes: number | null;
-  /** Seconds since the commit of the last acknowledged transaction (0 when idle). */
-  lagSeconds: number | null;
-  /** The last offset acknowledged by Kafka and confirmed to the source (Postgres LSN, binlog position). */
-  offset: string | null;
-  /** Events written per table since the connector process started. */
-  events: Record<string, number>;
-  /** Tables stopped on their own (e.g. an incompatible schema change). */
-  tables: Record<string, { state: "streaming" | "failed"; error: { code: string; message: string } | null }>;
+/**
+ * A source's status as the API shows it: its connector's (connectors/core SourceStatus), with the
+ * re-snapshot still pending and the API process running the connector.
+ */
+export interface PlacedSourceStatus extends SourceStatus {
   /** A requested re-snapshot (POST /v1/sources/{name}/snapshot) not finished yet: the tables still to do,
    * the current one first; null (or absent) when none is pending. */
   resnapshot?: { pending: string[] } | null;
@@ -50,61 +39,11 @@ export interface SourceRuntime {
   remove(def: SourceRecord, options: { dropSlot: boolean }): Promise<void>;
   /** Re-snapshots the tables while streaming continues (forwarded: the request came from another process). */
   snapshot(name: string, tables: string[], options?: { forwarded?: boolean }): Promise<void>;
-  status(name: string): SourceStatus | undefined;
+  status(name: string): PlacedSourceStatus | undefined;
 }
 
-export interface ViewStatus {
-  state: "backfilling" | "ready" | "failed";
-  error: string | null;
-  /** 0..1 while backfilling */
-  progress: number | null;
-  rows: number;
-  lagMs: number | null;
-  /**
-   * Input records the view could not apply (undecodable, or a value of a type the view cannot use), with
-   * the reason; each holds back its key's later records until retried or skipped. At most PARKED_LISTED,
-   * oldest first per key.
-   */
-  parked: ParkedInfo[];
-  /** How many records are parked in all (the list above may be cut short). */
-  parkedCount: number;
-}
-
-export interface ParkedInfo {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** The record's Kafka key (hex): what retry and skip name. */
-  key: string;
-  reason: string;
-}
-
-/** How many parked records a view's status lists. */
+/** How many parked records a view's status lists (GET /v1/views/{name}). */
 export const PARKED_LISTED = 100;
-
-export interface ViewInfo {
-  name: string;
-  key: string[];
-  columns: string[];
-  status: ViewStatus;
-}
-
-export type FilterOp = "eq" | "gt" | "gte" | "lt" | "lte";
-
-export interface RowQuery {
-  filters: { column: string; op: FilterOp; value: string }[];
-  order: { column: string; desc: boolean } | null;
-  limit: number;
-  cursor: string | null;
-}
-
-export interface ViewChange {
-  /** SSE id, resumable with Last-Event-ID */
-  id: string;
-  /** The SSE event name (default `change`; `notice` for a stream-level remark, docs/api.md). */
-  event?: "change" | "notice";
-  data: unknown;
-}
 
 /** What one member did with a forwarded parked retry/skip (error: it failed or did not hold the key). */
 export interface ParkedMemberResult {
@@ -123,9 +62,9 @@ export interface ViewRuntime {
    */
   ensure(view: ViewRecord): Promise<void>;
   drop(name: string): Promise<void>;
-  info(name: string): ViewInfo | undefined;
-  getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined>;
-  queryRows(name: string, query: RowQuery): Promise<{ rows: Record<string, unknown>[]; next: string | null }>;
+  info(name: string): ViewSummary | undefined;
+  getRow(name: string, key: unknown[]): Promise<Row | undefined>;
+  queryRows(name: string, query: RowQuery): Promise<JsonRowPage>;
   /**
    * Changes from `from` ("latest", "earliest", a change id, an ISO-8601 time or a Last-Event-ID), ending
    * when the signal aborts.

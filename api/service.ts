@@ -4,14 +4,14 @@ import type { AddressInfo } from "node:net";
 import { Kafka, logLevel } from "kafkajs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../lib/logger.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
+import { EngineViews } from "../materializer/engine-views.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
 import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
-import { EngineViews } from "./adapters/engine-views.ts";
-import { answerLocally } from "./adapters/local-answers.ts";
 import { DependencyHealth } from "./adapters/health.ts";
 import { NoViews } from "./adapters/no-views.ts";
 import { RemoteViews } from "./adapters/remote-views.ts";
@@ -25,7 +25,6 @@ import { SourceLeases } from "./control/source-leases.ts";
 import { StatusBoard } from "./control/status-board.ts";
 import { buildApi } from "./http/server.ts";
 import { KafkaTopics } from "./topics/kafka-topics.ts";
-import { RegistryClient } from "./topics/registry-client.ts";
 
 export interface RunningApi {
   url: string;
@@ -57,9 +56,9 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   const cipher = new CredentialCipher({ envKey: config.secretKey, keyFile: config.secretKeyFile });
   const catalog = new Catalog(new KafkaCatalogLog({ kafka, logger, topic: config.catalogTopic, cipher }));
   await catalog.start();
-  const registry = new RegistryClient(config.registryUrl);
+  const registry = new RegistryClient({ url: config.registryUrl });
   const connectors = config.connect
-    ? new ConnectorRuntime({ kafka, registryUrl: config.registryUrl, logger, ...options.connector })
+    ? new ConnectorRuntime({ kafka, registry, logger, ...options.connector })
     : null;
   let url = "";
   // What other API processes use to reach this one (lease holder, forwarded re-snapshots).
@@ -85,7 +84,7 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   // Views: the embedded engine (mesh up), else the `mesh materialize` processes given with --materializer.
   const remote =
     !options.viewEngine && config.materializerUrls.length > 0
-      ? new RemoteViews({ urls: config.materializerUrls, registryUrl: config.registryUrl, logger })
+      ? new RemoteViews({ urls: config.materializerUrls, registry, logger })
       : null;
   await remote?.start();
   const engineViews = options.viewEngine ? new EngineViews(options.viewEngine) : null;
@@ -114,11 +113,10 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
           ...options.roles?.(),
         },
       }),
+      ...(engineViews ? { localAnswers: engineViews } : {}),
     },
     { logger },
   );
-  // An embedded engine in a split-view group answers other members' forwarded queries (x-mesh-local).
-  if (engineViews && options.viewEngine) answerLocally(app, engineViews, options.viewEngine);
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;

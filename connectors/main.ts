@@ -13,7 +13,7 @@ import { checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
 import { kafkaOffsetStore } from "./core/offset-store.ts";
-import { httpSchemaRegistrar } from "./core/schema-registrar.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 
 export interface ConnectConfig {
   brokers: string[];
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
   const connectors: Connector[] = config.sources.map((def) =>
     createConnector(def, {
       kafka,
-      registry: httpSchemaRegistrar(config.registryUrl),
+      registry: new RegistryClient({ url: config.registryUrl }),
       offsets: kafkaOffsetStore(kafka, offsetsProducer),
       logger: logger.child({ source: def.name }),
       heartbeatIntervalMs: config.heartbeatIntervalMs,

@@ -1,41 +1,43 @@
 // Keeps a standalone materializer's views equal to the control-plane catalog (`_mesh_catalog`,
-// docs/contracts.md "Control-plane catalog"): replays it whole at start with the API's own reducer (so a
-// record every API process rejects is rejected here too), then follows it: a `view/<name>` record creates
-// the view (or recreates it when its SQL changed), a tombstone drops it. Views the catalog does not name
-// (given with `--view`, or created before) are left alone: only a tombstone in the log drops a view.
-import type { Kafka } from "kafkajs";
-import { KafkaCatalogLog } from "../api/catalog/kafka-log.ts";
-import { applyRecord, emptyState, type ViewRecord } from "../protocol/catalog.ts";
-import { isMeshError } from "../lib/errors.ts";
+// docs/contracts.md "Control-plane catalog"): replays it whole at start with the catalog's own reducer
+// (protocol/catalog.ts, so a record every API process rejects is rejected here too), then follows it: a
+// `view/<name>` record creates the view (or recreates it when its SQL changed), a tombstone drops it. Views
+// the catalog does not name (given with `--view`, or created before) are left alone: only a tombstone in
+// the log drops a view. The topic is only read here (the API writes it); source records stay sealed.
+import { randomUUID } from "node:crypto";
+import type { Consumer, Kafka } from "kafkajs";
+import { isMeshError, MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { applyRecord, emptyState, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
+import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
 export interface CatalogViewsOptions {
   kafka: Kafka;
   logger: Logger;
   engine: MaterializerEngine;
+  /** Default `_mesh_catalog` (protocol/topics.ts). */
   topic?: string;
+  /** How long start() waits for the replay (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export class CatalogViews {
   private readonly options: CatalogViewsOptions;
-  private readonly log: KafkaCatalogLog;
+  private readonly topic: string;
   private readonly state = emptyState();
+  private consumer: Consumer | null = null;
   /** Changes are applied one at a time, in log order. */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(options: CatalogViewsOptions) {
     this.options = options;
-    this.log = new KafkaCatalogLog({
-      kafka: options.kafka,
-      logger: options.logger,
-      ...(options.topic ? { topic: options.topic } : {}),
-    });
+    this.topic = options.topic ?? CATALOG_TOPIC;
   }
 
   /** Resolves once the catalog is replayed and this process's views match it. */
   async start(): Promise<void> {
-    await this.log.start((_offset, key, value) => {
+    await this.tail((key, value) => {
       const result = applyRecord(this.state, key, value);
       if (!result.accepted || result.change?.type !== "view") return;
       const { name, after } = result.change;
@@ -50,8 +52,100 @@ export class CatalogViews {
   }
 
   async stop(): Promise<void> {
-    await this.log.stop();
+    await this.consumer?.disconnect().catch(() => undefined);
+    this.consumer = null;
     await this.queue;
+  }
+
+  /**
+   * Every record from the beginning (a throw-away group, nothing committed: the topic is the state), resolving
+   * once those below the end at start are handed over; the topic is created as the API creates it when this
+   * process comes first. (lib/kafka's compacted-table reader takes this over when the roles move to it.)
+   */
+  private async tail(onRecord: (key: string, value: CatalogRecord | null) => void): Promise<void> {
+    const { kafka, logger } = this.options;
+    const admin = kafka.admin();
+    let end = 0n;
+    try {
+      await admin.connect();
+      if (!(await admin.listTopics()).includes(this.topic)) {
+        // As the API creates it (false when another process created it first: fine).
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic: this.topic,
+              numPartitions: 1,
+              configEntries: [
+                { name: "cleanup.policy", value: "compact" },
+                { name: "min.insync.replicas", value: "1" },
+              ],
+            },
+          ],
+        });
+      }
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      end = BigInt(offsets.find((o) => o.partition === 0)?.high ?? "0");
+    } catch (err) {
+      throw new MeshError(
+        "MESH_KAFKA_UNAVAILABLE",
+        `cannot read the catalog topic ${this.topic}: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const consumer = kafka.consumer({
+      groupId: `mesh-catalog-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    let caughtUp: () => void = () => undefined;
+    const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
+    if (end === 0n) caughtUp();
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: ({ message }) => {
+        const key = message.key?.toString("utf8");
+        if (key !== undefined) {
+          let value: CatalogRecord | null = null;
+          try {
+            value = message.value ? (JSON.parse(message.value.toString("utf8")) as CatalogRecord) : null;
+          } catch (err) {
+            // A record nobody can parse must not stop the catalog: skip it loudly.
+            logger.error({ err, key, offset: message.offset }, "unreadable catalog record skipped");
+          }
+          onRecord(key, value);
+        }
+        if (BigInt(message.offset) + 1n >= end) caughtUp();
+        return Promise.resolve();
+      },
+    });
+    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        replayed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new MeshError("MESH_KAFKA_UNAVAILABLE", `the catalog did not replay within ${timeoutMs} ms`),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private enqueue(step: () => Promise<void>): void {

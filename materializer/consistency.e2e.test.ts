@@ -14,11 +14,11 @@ import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
-import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
 import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
+import { registryTables } from "./sql/registry-tables.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
 
@@ -63,7 +63,7 @@ describe("two Postgres sources through the connector", () => {
         { name, owner: name, kind: "postgres", url: database.url, tables, snapshot: "initial" },
         {
           kafka: k,
-          registry: httpSchemaRegistrar(registry.url),
+          registry: new RegistryClient({ url: registry.url }),
           offsets: kafkaOffsetStore(k, producer),
           logger: silentLogger(),
           heartbeatIntervalMs: 1000,
@@ -80,7 +80,7 @@ describe("two Postgres sources through the connector", () => {
     );
     await clients[1]!.query("INSERT INTO customers VALUES (1, 'first')");
     const rc = new RegistryClient({ url: registry.url });
-    await waitFor(async () => (await rc.tables()).length === 3, 30_000);
+    await waitFor(async () => (await registryTables(rc)).length === 3, 30_000);
     dir = await mkdtemp(join(tmpdir(), "mesh-cons-"));
     db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
     await db.open();

@@ -1,8 +1,13 @@
 // The materializer's runtime contract (docs/contracts.md "Runtime contracts"): what the API role and
-// `mesh materialize` call. Values in rows are the decoded representation of docs/contracts.md (bigint for
-// long, exact strings for decimals and timestamps, Buffer for bytes); render them with lib/avro.ts
-// toJsonValue using the column types given here.
+// `mesh materialize` call, and the one definition of a view's info, status, rows, pages and changes that
+// every other folder imports (the row query is lib/http's: every view server parses it from a URL).
+// Values in engine rows are the decoded representation of docs/contracts.md (bigint for long, exact
+// strings for decimals and timestamps, Buffer for bytes); JSON rows are those rendered with lib/avro.ts
+// toJsonValue using the column types given here (engine-views.ts).
+import type { Filter, RowQuery } from "../lib/http/row-query.ts";
 import type { AvroSchemaJson } from "./sql/catalog.ts";
+
+export type { Filter, RowQuery };
 
 export type Row = Record<string, unknown>;
 
@@ -12,12 +17,24 @@ export interface ViewColumn {
   type: AvroSchemaJson;
 }
 
+/** An input record the view could not apply; it holds back its key's later records until retried or skipped. */
+export interface ParkedInfo {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** The record's Kafka key (hex): what retry and skip name. */
+  key: string;
+  reason: string;
+}
+
 export interface ViewStatus {
   state: "backfilling" | "ready" | "failed" | "stopped";
+  /** Fraction (0..1) of the input that existed at start which has been applied. */
   progress: number;
   rows: number;
   lagMs: number;
-  parked: { topic: string; partition: number; offset: string; key: string; reason: string }[];
+  /** Every parked record, oldest first per key. */
+  parked: ParkedInfo[];
   error: { code: string; message: string } | null;
 }
 
@@ -39,26 +56,6 @@ export interface ViewRow {
   /** Key values in ViewInfo.key order. */
   key: unknown[];
   row: Row;
-}
-
-/** A range/equality condition on one column; values in the decoded representation (or JSON text forms). */
-export interface Filter {
-  column: string;
-  op: "eq" | "gt" | "gte" | "lt" | "lte" | "in";
-  value: unknown;
-}
-
-export interface RowQuery {
-  filters?: Filter[];
-  /** Order by the key (default) or by an indexed column. */
-  order?: string;
-  desc?: boolean;
-  /** Default 100, at most 10 000. */
-  limit?: number;
-  /** The `next` of the previous page. */
-  cursor?: string;
-  /** Answer while backfilling (otherwise MESH_VIEW_NOT_READY). */
-  stale?: boolean;
 }
 
 export interface RowPage {
@@ -90,6 +87,42 @@ export interface ViewMember {
 export interface PositionedRowPage extends RowPage {
   path: string;
   positions: string[];
+}
+
+/**
+ * A view as servers list it (a member's GET /v1/views entries, the API's view runtimes): ViewInfo with its
+ * columns by name.
+ */
+export interface ViewSummary extends Pick<ViewInfo, "name" | "key" | "status"> {
+  columns: string[];
+}
+
+/** A page of JSON rows: what GET /v1/views/{name}/rows answers. */
+export interface JsonRowPage {
+  rows: Row[];
+  next: string | null;
+}
+
+/**
+ * A member's answer to GET /v1/views/{name}/rows with `x-mesh-local: 1` (lib/http member-answers.ts): its
+ * own JSON rows with their sort positions, merged by the asker (split-query.ts).
+ */
+export interface MemberPage extends JsonRowPage {
+  path: string;
+  positions: string[];
+  stale: boolean;
+  /** The driving partitions the member owns, and those it answered for (caught up). */
+  owned?: number[];
+  served?: number[];
+}
+
+/** A view change as served over SSE (GET /v1/views/{name}/changes): JSON rows, resumable by id. */
+export interface ViewChange {
+  /** SSE id, resumable with Last-Event-ID */
+  id: string;
+  /** The SSE event name (default `change`; `notice` for a stream-level remark, docs/api.md). */
+  event?: "change" | "notice";
+  data: unknown;
 }
 
 export interface ViewEngine {

@@ -14,7 +14,7 @@ import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { Layout, TAG } from "./engine/layout.ts";
 import { parseStored } from "./kafka/reading.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { rng, SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";

@@ -10,7 +10,8 @@ import { Layout } from "./engine/layout.ts";
 import type { Db } from "./engine/reader.ts";
 import { ViewState, type BatchOp } from "./engine/view-state.ts";
 import { encodeKey } from "./keys/encoding.ts";
-import type { RegistryClient } from "./kafka/registry-client.ts";
+import type { RegistryClient } from "../lib/registry-client.ts";
+import { registryTables } from "./sql/registry-tables.ts";
 import { ViewRunner } from "./kafka/view-runner.ts";
 import { describeMembers, type GroupMember } from "./kafka/group-assigner.ts";
 import { drivingPartitions, servedFilter } from "./query/partitions.ts";
@@ -127,7 +128,7 @@ export class MaterializerEngine implements ViewEngine {
   }
 
   async createView(sql: string): Promise<ViewInfo> {
-    const { view, indexes } = compileStatements(sql, { tables: await this.options.registry.tables() });
+    const { view, indexes } = compileStatements(sql, { tables: await registryTables(this.options.registry) });
     if (view) {
       if (this.views.has(view.name))
         throw new MeshError(
@@ -329,7 +330,7 @@ export class MaterializerEngine implements ViewEngine {
   /**
    * Split mode: the members of the view's group, where they answer and which partitions they own. Cached for
    * a second (every forwarded query asks): a stale answer is caught by the members' own answers, which say
-   * which partitions they covered (api/adapters/split-views.ts).
+   * which partitions they covered (split-query.ts).
    */
   async members(name: string): Promise<GroupMember[]> {
     const info = this.split(name);

@@ -13,7 +13,7 @@ import { CatalogViews } from "./catalog-views.ts";
 import { MaterializerEngine } from "./engine.ts";
 import { buildViewServer } from "./serve.ts";
 import { DB_OPTIONS, type Db } from "./engine/reader.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 
 export interface MaterializerConfig {
   brokers: string[];

@@ -15,13 +15,12 @@ import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
-import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
 import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { Layout, TAG } from "./engine/layout.ts";
 import { parseStored } from "./kafka/reading.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
 
@@ -248,7 +247,7 @@ describe("views equal Postgres through the real connector", () => {
       },
       {
         kafka: k,
-        registry: httpSchemaRegistrar(registry.url),
+        registry: new RegistryClient({ url: registry.url }),
         offsets: kafkaOffsetStore(k, offsetsProducer),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,

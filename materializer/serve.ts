@@ -1,36 +1,34 @@
-// The query endpoint of a `mesh materialize` process: the API's row routes (same shapes, same errors) over
-// this process's views, plus who owns what in a split view. A request with `x-mesh-local: 1` (a forwarded
-// query: api/adapters/split-views.ts) is answered from this process's own partitions with sort positions;
-// any other request for a split view is forwarded to every member of its group and merged. Change streams
-// and parked retry/skip act on this process's own feed and parked records (an API with --materializer
-// fans them out: api/adapters/remote-views.ts).
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { EngineViews } from "../api/adapters/engine-views.ts";
-import { LOCAL_HEADER, SERVED_HEADER } from "../api/adapters/split-views.ts";
-import { notFound, registerErrorHandling } from "../api/http/errors.ts";
+// The query endpoint of a `mesh materialize` process: the API's view routes (same shapes, same errors) over
+// this process's views, plus who owns what in a split view. A query forwarded by another member or an API
+// (`x-mesh-local: 1`) is answered from this process's own partitions by lib/http's member endpoint; any other
+// query for a split view is forwarded to every member of its group and merged (engine-views.ts). Change
+// streams and parked retry/skip act on this process's own feed and parked records (an API with
+// --materializer fans them out: api/adapters/remote-views.ts).
+import type { FastifyInstance } from "fastify";
 import { MeshError } from "../lib/errors.ts";
-import { parseRowKey, parseRowQuery } from "../api/http/row-query.ts";
-import { changesFrom } from "../api/http/routes/views.ts";
-import { streamSse } from "../api/http/sse.ts";
+import type { Logger } from "../lib/logger.ts";
+import { changesFrom } from "../lib/http/change-start.ts";
+import { notFound } from "../lib/http/errors.ts";
+import { answerLocally, rowNotFound } from "../lib/http/member-answers.ts";
+import { parseRowKey, parseRowQuery } from "../lib/http/row-query.ts";
+import { createServer } from "../lib/http/server.ts";
+import { streamSse } from "../lib/http/sse.ts";
+import { EngineViews } from "./engine-views.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
 /** `engine` may be given late (a process listens first to learn its port, then starts its engine). */
-export function buildViewServer(getEngine: () => MaterializerEngine): FastifyInstance {
-  const app = fastify({ logger: false, routerOptions: { maxParamLength: 2000 } });
-  registerErrorHandling(app);
+export function buildViewServer(
+  getEngine: () => MaterializerEngine,
+  options: { logger?: Logger } = {},
+): FastifyInstance {
+  const app = createServer(options.logger ? { logger: options.logger } : {});
   let views: EngineViews | null = null;
   const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine()));
+  answerLocally(app, engineViews);
   const known = (name: string): string[] => {
-    const info = engineViews().info(name);
-    if (!info) throw notFound("view", name);
-    return info.columns;
-  };
-  /** A forwarded request: answer locally, saying which partitions the answer covers. */
-  const local = (request: FastifyRequest, reply: FastifyReply, name: string): boolean => {
-    if (request.headers[LOCAL_HEADER] !== "1") return false;
-    const ownership = getEngine().ownership(name);
-    if (ownership) void reply.header(SERVED_HEADER, ownership.served.join(","));
-    return true;
+    const columns = engineViews().columns(name);
+    if (!columns) throw notFound("view", name);
+    return columns;
   };
 
   app.get("/v1/views", () => ({
@@ -48,26 +46,18 @@ export function buildViewServer(getEngine: () => MaterializerEngine): FastifyIns
 
   app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
     "/v1/views/:name/rows",
-    async (request, reply) => {
+    async (request) => {
       const { name } = request.params;
-      const query = parseRowQuery(request.query, known(name));
-      const views = engineViews();
-      return local(request, reply, name) ? views.localRows(name, query) : views.queryRows(name, query);
+      return engineViews().queryRows(name, parseRowQuery(request.query, known(name)));
     },
   );
 
-  app.get<{ Params: { name: string; key: string } }>("/v1/views/:name/rows/:key", async (request, reply) => {
+  app.get<{ Params: { name: string; key: string } }>("/v1/views/:name/rows/:key", async (request) => {
     const { name } = request.params;
     known(name);
     const key = parseRowKey(request.params.key);
-    const views = engineViews();
-    const row = local(request, reply, name) ? await views.localRow(name, key) : await views.getRow(name, key);
-    if (!row)
-      throw new MeshError(
-        "MESH_NOT_FOUND",
-        `view ${name} has no row with key ${JSON.stringify(key)}; find keys with GET /v1/views/${name}/rows`,
-        { view: name, key },
-      );
+    const row = await engineViews().getRow(name, key);
+    if (!row) throw rowNotFound(name, key);
     return row;
   });
 

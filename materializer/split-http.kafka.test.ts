@@ -7,14 +7,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { forwardRows } from "../api/adapters/split-views.ts";
-import { KafkaCatalogLog } from "../api/catalog/kafka-log.ts";
-import { viewKey, type ViewRecord } from "../protocol/catalog.ts";
+import { viewKey, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { startMaterializer, type RunningMaterializer } from "./main.ts";
 import { compileViewSql } from "./sql/compile.ts";
+import { forwardRows } from "./split-query.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { naiveView, norm } from "./test-support/naive-view.ts";
 import { waitFor } from "./test-support/view-assert.ts";
@@ -27,9 +26,17 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   let registry: RunningRegistry;
   let writer: CdcWriter;
   let workload: ShopWorkload;
-  let catalog: KafkaCatalogLog;
   const procs: { m: RunningMaterializer; dir: string }[] = [];
   const k = kafka();
+  /** Writes the catalog as the API does (api/catalog/kafka-log.ts): JSON records on partition 0. */
+  let catalog: ReturnType<typeof k.producer>;
+  const appendCatalog = async (key: string, value: CatalogRecord | null): Promise<void> => {
+    await catalog.send({
+      topic: catalogTopic,
+      acks: -1,
+      messages: [{ key, value: value === null ? null : JSON.stringify(value), partition: 0 }],
+    });
+  };
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_split");
 
@@ -100,8 +107,21 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
     await writer.start();
     workload = new ShopWorkload(11, (t) => writer.topic(t));
     for (const [table, rows] of workload.initial()) await writer.snapshot(table, rows);
-    catalog = new KafkaCatalogLog({ kafka: k, logger: silentLogger(), topic: catalogTopic });
-    await catalog.start(() => undefined);
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: catalogTopic,
+          numPartitions: 1,
+          configEntries: [{ name: "cleanup.policy", value: "compact" }],
+        },
+      ],
+    });
+    await admin.disconnect();
+    catalog = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await catalog.connect();
     const sql = M2O.replaceAll(" orders ", ` ${writer.topic("orders")} `).replaceAll(
       " customers ",
       ` ${writer.topic("customers")} `,
@@ -113,7 +133,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
       sql,
       createdAt: new Date().toISOString(),
     };
-    await catalog.append(viewKey("m2o"), record);
+    await appendCatalog(viewKey("m2o"), record);
   });
 
   afterAll(async () => {
@@ -121,7 +141,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
       await p.m.stop().catch(() => undefined);
       await rm(p.dir, { recursive: true, force: true });
     }
-    await catalog?.stop();
+    await catalog?.disconnect();
     await writer?.stop();
     await registry?.stop();
   });
@@ -178,7 +198,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
     const [a] = procs;
     const members = await a!.m.engine.members("m2o");
     const broken = members.map((m, i) => (i === 0 ? { ...m, url: "http://127.0.0.1:9" } : m));
-    const query = { filters: [], order: null, limit: 10, cursor: null };
+    const query = { filters: [], limit: 10 };
     await expect(forwardRows("m2o", broken, 4, query)).rejects.toMatchObject({
       code: "MESH_UNAVAILABLE",
       details: { view: "m2o", partitions: members[0]!.partitions },
@@ -190,7 +210,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   });
 
   it("drops the view on every member when the catalog deletes it", async () => {
-    await catalog.append(viewKey("m2o"), null);
+    await appendCatalog(viewKey("m2o"), null);
     await waitFor(() => procs.every((p) => p.m.engine.listViews().length === 0), 30_000);
     expect((await get(procs[0]!.m.url!, "/v1/views/m2o/rows")).body.code).toBe("MESH_NOT_FOUND");
   });

@@ -11,13 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
-import { httpSchemaRegistrar } from "../connectors/core/schema-registrar.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { unionRows, waitFor } from "./test-support/view-assert.ts";
 
@@ -178,7 +177,7 @@ describe("split views equal Postgres through the real connector", () => {
       },
       {
         kafka: k,
-        registry: httpSchemaRegistrar(registry.url),
+        registry: new RegistryClient({ url: registry.url }),
         offsets: kafkaOffsetStore(k, offsetsProducer),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,

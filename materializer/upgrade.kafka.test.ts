@@ -12,7 +12,7 @@ import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import { Layout, TAG } from "./engine/layout.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "./kafka/registry-client.ts";
+import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";

@@ -11,17 +11,18 @@ import {
 } from "../../connectors/core/change-source.ts";
 import { createProducer } from "../../connectors/core/kafka-sink.ts";
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
-import { httpSchemaRegistrar, type SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
+import type { SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
 import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import { incrementalSource } from "../../protocol/offsets.ts";
-import type { SourceProblem, SourceRuntime, SourceStatus } from "../runtime.ts";
+import type { PlacedSourceStatus, SourceProblem, SourceRuntime } from "../runtime.ts";
 
 export interface ConnectorRuntimeOptions {
   kafka: Kafka;
-  registryUrl: string;
+  /** Where connectors register their schemas (lib/registry-client.ts). */
+  registry: SchemaRegistrar;
   logger: Logger;
   /** Passed to every connector (tests shorten them). */
   heartbeatIntervalMs?: number;
@@ -68,7 +69,7 @@ export class ConnectorRuntime implements SourceRuntime {
 
   constructor(options: ConnectorRuntimeOptions) {
     this.#options = options;
-    this.#registry = httpSchemaRegistrar(options.registryUrl);
+    this.#registry = options.registry;
   }
 
   async check(def: SourceRecord): Promise<SourceProblem[]> {
@@ -128,7 +129,7 @@ export class ConnectorRuntime implements SourceRuntime {
     await current.connector.resnapshot(tables);
   }
 
-  status(name: string): SourceStatus | undefined {
+  status(name: string): PlacedSourceStatus | undefined {
     const status = this.#running.get(name)?.connector.status();
     if (!status) return undefined;
     const pending = this.#resnapshots.get(name) ?? [];

@@ -1,7 +1,7 @@
 // Readiness checks of the API process's dependencies: Kafka (the cluster answers) and the registry.
 import type { Kafka } from "kafkajs";
 import type { DependencyCheck, HealthRuntime } from "../runtime.ts";
-import type { RegistryClient } from "../topics/registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
 
 export class DependencyHealth implements HealthRuntime {
   readonly #kafka: Kafka;

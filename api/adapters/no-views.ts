@@ -1,8 +1,9 @@
 // The ViewRuntime of a process that runs no materializer: views can be listed from the catalog but not
 // created or read here, and every such call says so.
 import { MeshError } from "../../lib/errors.ts";
-import type { ViewChange, ViewInfo, ViewRuntime } from "../runtime.ts";
-import { viewNameOf } from "./engine-views.ts";
+import type { JsonRowPage, Row, ViewChange, ViewSummary } from "../../materializer/contract.ts";
+import { viewNameOf } from "../../materializer/engine-views.ts";
+import type { ViewRuntime } from "../runtime.ts";
 
 const unavailable = (): MeshError =>
   new MeshError(
@@ -23,13 +24,13 @@ export class NoViews implements ViewRuntime {
   drop(): Promise<void> {
     return Promise.resolve();
   }
-  info(): ViewInfo | undefined {
+  info(): ViewSummary | undefined {
     return undefined;
   }
-  getRow(): Promise<Record<string, unknown> | undefined> {
+  getRow(): Promise<Row | undefined> {
     return Promise.reject(unavailable());
   }
-  queryRows(): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+  queryRows(): Promise<JsonRowPage> {
     return Promise.reject(unavailable());
   }
   // eslint-disable-next-line require-yield

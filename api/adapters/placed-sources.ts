@@ -7,11 +7,17 @@
 // no connector and takes no lease, but still shows every status and forwards re-snapshots.
 import { realClock, type Clock } from "../../lib/clock.ts";
 import { MeshError } from "../../lib/errors.ts";
+import { HttpClient, type Answer } from "../../lib/http/client.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import type { SourceLeases } from "../control/source-leases.ts";
 import type { StatusBoard } from "../control/status-board.ts";
-import { FORWARDED_HEADER, type SourceProblem, type SourceRuntime, type SourceStatus } from "../runtime.ts";
+import {
+  FORWARDED_HEADER,
+  type PlacedSourceStatus,
+  type SourceProblem,
+  type SourceRuntime,
+} from "../runtime.ts";
 import { dropSourceSlot, type ConnectorRuntime } from "./connector-runtime.ts";
 
 export interface PlacedSourcesOptions {
@@ -40,6 +46,8 @@ export class PlacedSources implements SourceRuntime {
   readonly #reportEveryMs: number;
   readonly #clock: Clock;
   readonly #timer: NodeJS.Timeout;
+  /** Forwards re-snapshots to the holder. */
+  readonly #http = new HttpClient();
   #stopped = false;
 
   constructor(options: PlacedSourcesOptions) {
@@ -120,13 +128,13 @@ export class PlacedSources implements SourceRuntime {
         { source: name },
       );
     }
-    let res: Response;
+    let answer: Answer;
     try {
-      res = await fetch(`${holder}/v1/sources/${encodeURIComponent(name)}/snapshot`, {
+      answer = await this.#http.call(`${holder}/v1/sources/${encodeURIComponent(name)}/snapshot`, {
         method: "POST",
-        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1" },
-        body: JSON.stringify({ tables }),
-        signal: AbortSignal.timeout(30_000),
+        headers: { [FORWARDED_HEADER]: "1" },
+        body: { tables },
+        timeoutMs: 30_000,
       });
     } catch (err) {
       throw new MeshError(
@@ -135,16 +143,16 @@ export class PlacedSources implements SourceRuntime {
         { source: name, holder },
       );
     }
-    if (res.status === 202) return;
-    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    if (answer.status === 202) return;
+    const body = (answer.body ?? {}) as { code?: string; message?: string };
     throw new MeshError(
       body.code === "MESH_BAD_REQUEST" || body.code === "MESH_NOT_FOUND" ? body.code : "MESH_CONFLICT",
-      `the API process running source ${name} refused the re-snapshot: ${body.message ?? res.status}`,
+      `the API process running source ${name} refused the re-snapshot: ${body.message ?? answer.status}`,
       { source: name, holder },
     );
   }
 
-  status(name: string): SourceStatus | undefined {
+  status(name: string): PlacedSourceStatus | undefined {
     if (this.#running.has(name)) {
       const local = this.#o.connectors?.status(name);
       if (local) {

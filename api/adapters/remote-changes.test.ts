@@ -2,7 +2,7 @@
 // member's position from its `event: start` on, Last-Event-ID parts map back to each member, and a plain
 // change id (which names no member) is refused.
 import { describe, expect, it } from "vitest";
-import type { ViewChange } from "../runtime.ts";
+import type { ViewChange } from "../../materializer/contract.ts";
 import { memberStarts, mergeMembers, type SseMessage } from "./remote-changes.ts";
 
 async function* stream(messages: SseMessage[], hold: Promise<void>): AsyncIterator<SseMessage> {

@@ -4,28 +4,26 @@
 // order and every event's id holds every member's position (`<member url>=<seq>,...`), so Last-Event-ID
 // resumes each member where it was (docs/api.md).
 import { MeshError } from "../../lib/errors.ts";
-import type { ViewChange } from "../runtime.ts";
-import { answerError } from "./split-views.ts";
+import type { HttpClient } from "../../lib/http/client.ts";
+import { meshErrorOf } from "../../lib/http/errors.ts";
+import type { SseMessage } from "../../lib/http/sse.ts";
+import type { ViewChange } from "../../materializer/contract.ts";
 
-export interface SseMessage {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
+export type { SseMessage };
 
 /** Opens one member's stream; resolves once it answered 200 (its error answer otherwise). */
 export async function openMemberStream(
-  fetchFn: typeof fetch,
+  client: HttpClient,
   url: string,
   view: string,
   from: string,
   signal: AbortSignal,
 ): Promise<AsyncIterator<SseMessage>> {
-  let res: Response;
+  let opened: Awaited<ReturnType<HttpClient["stream"]>>;
   try {
-    res = await fetchFn(
+    opened = await client.stream(
       `${url}/v1/views/${encodeURIComponent(view)}/changes?from=${encodeURIComponent(from)}`,
-      { headers: { accept: "text/event-stream" }, signal },
+      { signal },
     );
   } catch (err) {
     throw new MeshError(
@@ -34,53 +32,16 @@ export async function openMemberStream(
       { view, member: url },
     );
   }
-  if (res.status !== 200) throw answerError(await res.json().catch(() => ({})), res.status);
-  if (!res.body) throw new MeshError("MESH_UNAVAILABLE", `view ${view}: ${url} sent no stream`, { view });
-  return messages(res.body)[Symbol.asyncIterator]();
-}
-
-async function* messages(body: NonNullable<Response["body"]>): AsyncIterable<SseMessage> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf("\n\n")) >= 0) {
-        const frame = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        const m = parseFrame(frame);
-        if (m) yield m;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-}
-
-function parseFrame(frame: string): SseMessage | null {
-  let id: string | undefined;
-  let event = "message";
-  const data: string[] = [];
-  for (const line of frame.split("\n")) {
-    if (line === "" || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "id") id = value;
-    else if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  return data.length === 0 && id === undefined ? null : { id, event, data: data.join("\n") };
+  if (opened.answer.status !== 200) throw meshErrorOf(opened.answer.body ?? {}, opened.answer.status);
+  if (!opened.events)
+    throw new MeshError("MESH_UNAVAILABLE", `view ${view}: ${url} sent no stream`, { view });
+  return opened.events[Symbol.asyncIterator]();
 }
 
 /** An `event: error` from a member ends the stream with that error. */
 function toChange(m: SseMessage, view: string, member: string): ViewChange | "start" {
   if (m.event === "start") return "start";
-  if (m.event === "error") throw answerError(JSON.parse(m.data), 500);
+  if (m.event === "error") throw meshErrorOf(JSON.parse(m.data), 500);
   if (m.event !== "change" && m.event !== "notice")
     throw new MeshError("MESH_INTERNAL", `view ${view}: ${member} sent an unknown event "${m.event}"`, {
       view,

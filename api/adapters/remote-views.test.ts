@@ -1,7 +1,9 @@
 // RemoteViews against fake members (a fetch stub): a split view's status merged over its members, an
 // unsplit view read from the first member holding it, and a member that does not answer named.
 import { describe, expect, it } from "vitest";
+import { HttpClient } from "../../lib/http/client.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import { RegistryClient } from "../../lib/registry-client.ts";
 import { RemoteViews } from "./remote-views.ts";
 
 const status = (state: string, rows: number, progress = 1, lagMs: number | null = 5) => ({
@@ -43,9 +45,9 @@ describe("RemoteViews", () => {
     });
     const remote = new RemoteViews({
       urls: ["http://a:1", "http://b:2", "http://c:3"],
-      registryUrl: "http://registry:1",
+      registry: new RegistryClient({ url: "http://registry:1" }),
       logger: silentLogger(),
-      forward: { fetch: fetchStub },
+      client: new HttpClient({ fetch: fetchStub }),
     });
     await remote.refresh();
     expect(remote.info("s")).toEqual({
@@ -59,12 +61,11 @@ describe("RemoteViews", () => {
         rows: 14,
         lagMs: 9,
         parked: [],
-        parkedCount: 0,
       },
     });
     expect(remote.info("u")?.status.rows).toBe(7);
     expect(remote.info("missing")).toBeUndefined();
-    const page = await remote.queryRows("u", { filters: [], order: null, limit: 3, cursor: null });
+    const page = await remote.queryRows("u", { filters: [], limit: 3 });
     expect(page).toEqual({ rows: [{ id: "3" }], next: null });
     const checks = await remote.checks();
     expect(checks.map((c) => [c.name, c.ok])).toEqual([

@@ -3,54 +3,50 @@
 // write the catalog (ensure, which POST calls before writing, compiles the SQL against the registry, so bad
 // SQL is still refused before it is stored); the members create and drop the views themselves. Rows are read from
 // the members: a split view (docs/views.md "Split views") through the members its group names, merged as
-// split-views.ts does; an unsplit one from the first member holding it. Status is polled from the members.
+// materializer/split-query.ts does; an unsplit one from the first member holding it. Status is polled from
+// the members and merged into one ViewStatus.
 // Change streams are proxied (a split view's members' streams merged: remote-changes.ts); parked retry/skip
 // is forwarded to the members that may hold the key.
 import { isMeshError, MeshError } from "../../lib/errors.ts";
+import { HttpClient, PeerUnreachable } from "../../lib/http/client.ts";
+import { meshErrorOf } from "../../lib/http/errors.ts";
+import { rowKeySegment, rowsQueryString, type RowQuery } from "../../lib/http/row-query.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { ViewMember } from "../../materializer/contract.ts";
-import { RegistryClient } from "../../materializer/kafka/registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
+import type {
+  JsonRowPage,
+  ParkedInfo,
+  Row,
+  ViewChange,
+  ViewMember,
+  ViewStatus,
+  ViewSummary,
+} from "../../materializer/contract.ts";
+import { viewNameOf } from "../../materializer/engine-views.ts";
+import { forwardRow, forwardRows } from "../../materializer/split-query.ts";
 import { compileStatements } from "../../materializer/sql/compile.ts";
+import { registryTables } from "../../materializer/sql/registry-tables.ts";
 import type { ViewRecord } from "../../protocol/catalog.ts";
-import {
-  PARKED_LISTED,
-  type DependencyCheck,
-  type ParkedInfo,
-  type ParkedMemberResult,
-  type RowQuery,
-  type ViewChange,
-  type ViewInfo,
-  type ViewRuntime,
-  type ViewStatus,
-} from "../runtime.ts";
-import { viewNameOf } from "./engine-views.ts";
+import type { DependencyCheck, ParkedMemberResult, ViewRuntime } from "../runtime.ts";
 import { memberStarts, mergeMembers, openMemberStream, singleMember } from "./remote-changes.ts";
-import { answerError, forwardRow, forwardRows, rowsQueryString, type ForwardOptions } from "./split-views.ts";
 
 export interface RemoteViewsOptions {
   /** The members' --listen/--advertise URLs (any of them may be down). */
   urls: string[];
-  registryUrl: string;
+  /** Compiles view SQL against the registry's tables, as a member will. */
+  registry: Pick<RegistryClient, "subjects" | "latest">;
   logger: Logger;
   /** How often view status is polled from the members (default 1 s). */
   refreshMs?: number;
-  forward?: ForwardOptions;
+  /** Calls to the members (tests fake them). */
+  client?: HttpClient;
 }
 
 /** One entry of a member's GET /v1/views (materializer/serve.ts). */
-interface MemberView {
+interface MemberView extends Partial<Pick<ViewSummary, "key" | "columns">> {
   name: string;
   sql?: string;
-  key?: string[];
-  columns?: string[];
-  status: {
-    state: "backfilling" | "ready" | "failed" | "stopped";
-    error: { code: string; message: string } | null;
-    progress: number;
-    rows: number;
-    lagMs: number | null;
-    parked: ParkedInfo[];
-  };
+  status: ViewStatus;
   split: { owned: number[]; served: number[] } | null;
 }
 
@@ -61,20 +57,18 @@ interface Route {
   split: { partitions: number; members: ViewMember[] } | null;
 }
 
-const stateRank = { ready: 0, backfilling: 1, failed: 2 } as const;
+const stateRank = { ready: 0, backfilling: 1, failed: 2, stopped: 2 } as const;
 
 export class RemoteViews implements ViewRuntime {
   readonly #o: RemoteViewsOptions;
-  readonly #registry: RegistryClient;
-  readonly #fetch: typeof fetch;
-  #infos = new Map<string, ViewInfo>();
+  readonly #http: HttpClient;
+  #infos = new Map<string, ViewSummary>();
   readonly #routes = new Map<string, Route>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: RemoteViewsOptions) {
     this.#o = options;
-    this.#registry = new RegistryClient({ url: options.registryUrl });
-    this.#fetch = options.forward?.fetch ?? fetch;
+    this.#http = options.client ?? new HttpClient();
   }
 
   /** Starts polling the members' view status (info() answers from the last poll). */
@@ -95,7 +89,7 @@ export class RemoteViews implements ViewRuntime {
 
   /** Compiles the SQL as a member will (MESH_BAD_SQL before the catalog stores it); members create it. */
   async ensure(view: ViewRecord): Promise<void> {
-    compileStatements(view.sql, { tables: await this.#registry.tables() });
+    compileStatements(view.sql, { tables: await registryTables(this.#o.registry) });
     this.#routes.delete(view.name);
   }
 
@@ -106,51 +100,37 @@ export class RemoteViews implements ViewRuntime {
     return Promise.resolve();
   }
 
-  info(name: string): ViewInfo | undefined {
+  info(name: string): ViewSummary | undefined {
     return this.#infos.get(name);
   }
 
-  async getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+  async getRow(name: string, key: unknown[]): Promise<Row | undefined> {
     const route = await this.#route(name);
-    if (route.split)
-      return forwardRow(name, route.split.members, route.split.partitions, key, this.#o.forward);
-    const { status, body } = await this.#get(
-      route.url,
-      name,
-      `/rows/${encodeURIComponent(JSON.stringify(key))}`,
-    );
+    if (route.split) return forwardRow(name, route.split.members, route.split.partitions, key, this.#http);
+    const { status, body } = await this.#get(route.url, name, `/rows/${rowKeySegment(key)}`);
     const error = body as { code?: string; details?: { view?: unknown } };
     // A missing row is an answer; a missing view means the member dropped it: ask again next time.
     if (status === 404 && error.code === "MESH_NOT_FOUND" && error.details?.view === undefined)
       return undefined;
     if (status !== 200) {
       this.#routes.delete(name);
-      throw answerError(body, status);
+      throw meshErrorOf(body, status);
     }
-    return body as Record<string, unknown>;
+    return body as Row;
   }
 
-  async queryRows(
-    name: string,
-    query: RowQuery,
-  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+  async queryRows(name: string, query: RowQuery): Promise<JsonRowPage> {
     const route = await this.#route(name);
     if (route.split) {
-      const page = await forwardRows(
-        name,
-        route.split.members,
-        route.split.partitions,
-        query,
-        this.#o.forward,
-      );
+      const page = await forwardRows(name, route.split.members, route.split.partitions, query, this.#http);
       return { rows: page.rows, next: page.next };
     }
     const { status, body } = await this.#get(route.url, name, `/rows?${rowsQueryString(query)}`);
     if (status !== 200) {
       this.#routes.delete(name);
-      throw answerError(body, status);
+      throw meshErrorOf(body, status);
     }
-    const page = body as { rows: Record<string, unknown>[]; next: string | null };
+    const page = body as JsonRowPage;
     return { rows: page.rows, next: page.next };
   }
 
@@ -176,7 +156,7 @@ export class RemoteViews implements ViewRuntime {
           `view ${name} is not split: its change ids are plain numbers (got "${from}")`,
           { view: name, param: "from" },
         );
-      const it = await openMemberStream(this.#fetch, route.url, name, from, signal).catch(this.#forget(name));
+      const it = await openMemberStream(this.#http, route.url, name, from, signal).catch(this.#forget(name));
       return { events: singleMember(it, name, route.url) };
     }
     const urls = [...new Set(route.split.members.map((m) => m.url))].sort();
@@ -188,7 +168,7 @@ export class RemoteViews implements ViewRuntime {
     const streams = await Promise.all(
       urls.map(async (url) => ({
         url,
-        it: await openMemberStream(this.#fetch, url, name, starts.get(url) ?? "earliest", signal),
+        it: await openMemberStream(this.#http, url, name, starts.get(url) ?? "earliest", signal),
       })),
     ).catch(this.#forget(name));
     return { events: mergeMembers(streams, name, signal) };
@@ -218,7 +198,7 @@ export class RemoteViews implements ViewRuntime {
     const held = members.filter((m) => !m.error);
     if (held.length === 0) {
       const failed = members.find((m) => m.error && m.error.code !== "MESH_NOT_FOUND");
-      if (failed?.error) throw answerError(failed.error, 500);
+      if (failed?.error) throw meshErrorOf(failed.error, 500);
       throw new MeshError(
         "MESH_NOT_FOUND",
         `view ${name} has no parked record of key ${target.key} in ${target.topic} on any materializer; ` +
@@ -241,21 +221,14 @@ export class RemoteViews implements ViewRuntime {
     action: "retry" | "skip",
   ): Promise<ParkedMemberResult> {
     try {
-      const res = await this.#fetch(`${url}/v1/views/${encodeURIComponent(view)}/parked/${action}`, {
+      const answer = await this.#http.call(`${url}/v1/views/${encodeURIComponent(view)}/parked/${action}`, {
         method: "POST",
-        headers: { accept: "application/json", "content-type": "application/json" },
-        body: JSON.stringify(target),
-        signal: AbortSignal.timeout(this.#o.forward?.timeoutMs ?? 10_000),
+        body: target,
       });
-      const body = (await res.json()) as {
-        applied?: number;
-        stillParked?: number;
-        code?: string;
-        message?: string;
-      };
-      if (res.status === 200)
+      const body = (answer.body ?? {}) as { applied?: number; stillParked?: number };
+      if (answer.status === 200)
         return { member: url, applied: body.applied ?? 0, stillParked: body.stillParked ?? 0 };
-      const error = answerError(body, res.status);
+      const error = meshErrorOf(answer.body, answer.status);
       return { member: url, applied: 0, stillParked: 0, error: { code: error.code, message: error.message } };
     } catch (err) {
       const message = `the materializer at ${url} did not answer: ${(err as Error).message}`;
@@ -283,32 +256,26 @@ export class RemoteViews implements ViewRuntime {
     const byName = new Map<string, MemberView[]>();
     for (const list of lists)
       for (const v of list ?? []) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
-    const infos = new Map<string, ViewInfo>();
+    const infos = new Map<string, ViewSummary>();
     for (const [name, views] of byName) infos.set(name, merge(name, views));
     this.#infos = infos;
   }
 
   async #list(url: string, timeoutMs: number): Promise<MemberView[]> {
-    const res = await this.#fetch(`${url}/v1/views`, {
-      headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (res.status !== 200) throw new Error(`GET /v1/views answered ${res.status}`);
-    return ((await res.json()) as { views: MemberView[] }).views;
+    const answer = await this.#http.call(`${url}/v1/views`, { timeoutMs });
+    if (answer.status !== 200) throw new Error(`GET /v1/views answered ${answer.status}`);
+    return (answer.body as { views: MemberView[] }).views;
   }
 
   async #get(url: string, view: string, path: string): Promise<{ status: number; body: unknown }> {
     try {
-      const res = await this.#fetch(`${url}/v1/views/${encodeURIComponent(view)}${path}`, {
-        headers: { accept: "application/json" },
-        signal: AbortSignal.timeout(this.#o.forward?.timeoutMs ?? 10_000),
-      });
-      return { status: res.status, body: await res.json() };
+      return await this.#http.call(`${url}/v1/views/${encodeURIComponent(view)}${path}`);
     } catch (err) {
+      if (!(err instanceof PeerUnreachable)) throw err;
       this.#routes.delete(view);
       throw new MeshError(
         "MESH_UNAVAILABLE",
-        `view ${view}: the materializer at ${url} did not answer: ${(err as Error).message}`,
+        `view ${view}: the materializer at ${url} did not answer: ${err.message}`,
         { view, member: url },
       );
     }
@@ -352,22 +319,21 @@ export class RemoteViews implements ViewRuntime {
 }
 
 /** One status over the members holding a view: the worst state, the least progress, rows summed. */
-function merge(name: string, views: MemberView[]): ViewInfo {
+function merge(name: string, views: MemberView[]): ViewSummary {
   const first = views[0]!;
   const split = views.some((v) => v.split !== null);
   let state: ViewStatus["state"] = "ready";
-  let error: string | null = null;
-  let progress: number | null = null;
-  let lagMs: number | null = null;
+  let error: ViewStatus["error"] = null;
+  let progress = 1;
+  let lagMs = 0;
   let rows = 0;
   const parked: ParkedInfo[] = [];
   for (const v of views) {
     const s = v.status;
-    const vs: ViewStatus["state"] = s.state === "stopped" ? "failed" : s.state;
-    if (stateRank[vs] > stateRank[state]) state = vs;
-    if (s.error && !error) error = `${s.error.code}: ${s.error.message}`;
-    progress = progress === null ? s.progress : Math.min(progress, s.progress);
-    if (s.lagMs !== null) lagMs = Math.max(lagMs ?? 0, s.lagMs);
+    if (stateRank[s.state] > stateRank[state]) state = s.state;
+    error ??= s.error;
+    progress = Math.min(progress, s.progress);
+    lagMs = Math.max(lagMs, s.lagMs);
     rows = split ? rows + s.rows : Math.max(rows, s.rows);
     // Members of a split view read joined topics in full: such a record is parked on each of them.
     for (const r of s.parked)
@@ -378,14 +344,6 @@ function merge(name: string, views: MemberView[]): ViewInfo {
     name,
     key: first.key ?? [],
     columns: first.columns ?? [],
-    status: {
-      state,
-      error,
-      progress,
-      rows,
-      lagMs,
-      parked: parked.slice(0, PARKED_LISTED),
-      parkedCount: parked.length,
-    },
+    status: { state, error, progress, rows, lagMs, parked },
   };
 }

@@ -6,14 +6,14 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, Producer } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
-import type { SourceStatus } from "../runtime.ts";
+import type { PlacedSourceStatus } from "../runtime.ts";
 
 export interface StatusReport {
   /** The registration id (SourceRecord.id) the status belongs to. */
   id: string;
   /** The API URL of the process running the connector. */
   holder: string;
-  status: SourceStatus;
+  status: PlacedSourceStatus;
   /** ISO time of the report. */
   reportedAt: string;
 }

@@ -1,4 +1,5 @@
 // What every route gets: the catalog, the reconciler and the runtimes (passed in, never imported).
+import type { LocalAnswers } from "../../lib/http/member-answers.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Reconciler } from "../control/reconciler.ts";
 import type { HealthRuntime, SourceRuntime, TopicRuntime, ViewRuntime } from "../runtime.ts";
@@ -12,4 +13,9 @@ export interface ApiContext {
   health: HealthRuntime;
   /** Where each role listens, for GET /v1/status (and `mesh status --json`). */
   status: () => Record<string, unknown>;
+  /**
+   * An embedded view engine in a split view's group (`mesh up --materializer-group`): this process answers
+   * the other members' forwarded row queries from its own partitions (lib/http member-answers.ts).
+   */
+  localAnswers?: LocalAnswers;
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { encodeKey } from "../../materializer/keys/encoding.ts";
 import { kindOf } from "../../materializer/sql/catalog.ts";
 import type { ViewEngine, ViewInfo as EngineViewInfo } from "../../materializer/contract.ts";
-import { EngineViews } from "../adapters/engine-views.ts";
+import { EngineViews } from "../../materializer/engine-views.ts";
 import { sourceRecord } from "../catalog/records-fixture.ts";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";

@@ -1,12 +1,15 @@
-// The HTTP API as a fastify instance (not listening: main() listens, tests use inject()). Every route has
-// JSON schemas; unknown fields are refused (ajv removeAdditional off), and OpenAPI is served at /docs.
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+// The HTTP API as a fastify instance (not listening: main() listens, tests use inject()), made by lib/http
+// (request ids, request log, the MESH error shape). Every route has JSON schemas; unknown fields are refused
+// (ajv removeAdditional off, strict-input.ts), and OpenAPI is served at /docs.
+import type { FastifyInstance } from "fastify";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
-import { completeOpenApi } from "./openapi.ts";
 import swaggerUi from "@fastify/swagger-ui";
+import { errorSchema } from "../../lib/http/errors.ts";
+import { answerLocally } from "../../lib/http/member-answers.ts";
+import { createServer } from "../../lib/http/server.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
-import { errorSchema, registerErrorHandling } from "./errors.ts";
+import { completeOpenApi } from "./openapi.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { sourceRoutes } from "./routes/sources.ts";
 import { topicRoutes } from "./routes/topics.ts";
@@ -14,18 +17,16 @@ import { viewRoutes } from "./routes/views.ts";
 import { refuseUndeclaredInput } from "./strict-input.ts";
 
 export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
-  const app = fastify({
-    // pino's Logger is generic over custom levels; fastify wants its base logger type.
-    ...(options.logger ? { loggerInstance: asBaseLogger(options.logger) } : { logger: false }),
-    // Default coercion would turn an unknown field into a silent no-op: refuse it instead.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-    // Keys of composite row keys are JSON in the path; keep them readable.
-    routerOptions: { maxParamLength: 2000 },
+  const app = createServer({
+    ...(options.logger ? { logger: options.logger } : {}),
+    fastify: {
+      // Default coercion would turn an unknown field into a silent no-op: refuse it instead.
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    },
   });
   // The API speaks JSON only; a text body is refused with "send JSON" rather than parsed as a string.
   app.removeContentTypeParser("text/plain");
   app.addSchema(errorSchema);
-  registerErrorHandling(app);
   await app.register(swagger, {
     transformObject: (document) => completeOpenApi(document) as ReturnType<SwaggerTransformObject>,
     openapi: {
@@ -50,9 +51,8 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);
   viewRoutes(app, ctx);
+  // An embedded engine in a split view's group answers the other members' forwarded queries.
+  const local = ctx.localAnswers;
+  if (local) answerLocally(app, () => local);
   return app;
-}
-
-function asBaseLogger(logger: Logger): FastifyBaseLogger {
-  return logger;
 }

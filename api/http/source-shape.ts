@@ -1,13 +1,13 @@
 // The public shape of a source (DESIGN.md HTTP shapes): everything but the credentials.
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import { publicUrl } from "../catalog/table-identity.ts";
-import type { SourceRuntime, SourceStatus } from "../runtime.ts";
+import type { PlacedSourceStatus, SourceRuntime } from "../runtime.ts";
 
 export function topicsOf(source: Pick<SourceRecord, "name" | "tables">): string[] {
   return source.tables.map((t) => `${source.name}.${t}`);
 }
 
-const unknownStatus: SourceStatus = {
+const unknownStatus: PlacedSourceStatus = {
   state: "stopped",
   error: null,
   progress: null,

@@ -6,19 +6,23 @@ import type { SourceRecord, ViewRecord } from "../../protocol/catalog.ts";
 import { Reconciler } from "../control/reconciler.ts";
 import type { ApiContext } from "../http/context.ts";
 import type {
+  JsonRowPage,
+  ParkedInfo,
+  Row,
+  RowQuery,
+  ViewChange,
+  ViewSummary,
+} from "../../materializer/contract.ts";
+import type {
   DependencyCheck,
   HealthRuntime,
-  ParkedInfo,
-  RowQuery,
+  PlacedSourceStatus,
   SourceProblem,
   SourceRuntime,
-  SourceStatus,
   TopicBatch,
   TopicInfo,
   TopicRuntime,
   TopicStart,
-  ViewChange,
-  ViewInfo,
   ViewRuntime,
 } from "../runtime.ts";
 import { silentLogger } from "../../lib/logger.ts";
@@ -48,7 +52,7 @@ export class FakeSources implements SourceRuntime {
     this.snapshots.push({ name, tables });
     return Promise.resolve();
   }
-  status(name: string): SourceStatus | undefined {
+  status(name: string): PlacedSourceStatus | undefined {
     const def = this.running.get(name);
     if (!def) return undefined;
     return {
@@ -116,7 +120,7 @@ export class FakeViews implements ViewRuntime {
     this.views.delete(name);
     return Promise.resolve();
   }
-  info(name: string): ViewInfo | undefined {
+  info(name: string): ViewSummary | undefined {
     const v = this.views.get(name);
     if (!v) return undefined;
     return {
@@ -130,27 +134,24 @@ export class FakeViews implements ViewRuntime {
         rows: v.rows.length,
         lagMs: 0,
         parked: this.parked.get(name) ?? [],
-        parkedCount: (this.parked.get(name) ?? []).length,
       },
     };
   }
-  getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+  getRow(name: string, key: unknown[]): Promise<Row | undefined> {
     return Promise.resolve(this.views.get(name)?.rows.find((r) => String(r.id) === String(key[0])));
   }
   lastQuery: RowQuery | null = null;
-  queryRows(
-    name: string,
-    query: RowQuery,
-  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+  queryRows(name: string, query: RowQuery): Promise<JsonRowPage> {
     this.lastQuery = query;
     const rows = (this.views.get(name)?.rows ?? []).filter((r) =>
-      query.filters.every((f) => (f.op === "eq" ? String(r[f.column]) === f.value : true)),
+      (query.filters ?? []).every((f) => (f.op === "eq" ? String(r[f.column]) === f.value : true)),
     );
     const start = query.cursor ? Number(query.cursor) : 0;
-    const page = rows.slice(start, start + query.limit);
+    const limit = query.limit ?? 100;
+    const page = rows.slice(start, start + limit);
     return Promise.resolve({
       rows: page,
-      next: start + query.limit < rows.length ? String(start + query.limit) : null,
+      next: start + limit < rows.length ? String(start + limit) : null,
     });
   }
   async *changes(_name: string, _from: string, signal: AbortSignal): AsyncIterable<ViewChange> {

@@ -15,7 +15,7 @@ import { Reconciler } from "../control/reconciler.ts";
 import { buildApi } from "../http/server.ts";
 import { FakeHealth, FakeSources, FakeViews } from "../testing/fakes.ts";
 import { KafkaTopics } from "./kafka-topics.ts";
-import { RegistryClient } from "./registry-client.ts";
+import { RegistryClient } from "../../lib/registry-client.ts";
 
 const source = uniqueName("src");
 const topic = `${source}.public.orders`;
@@ -144,7 +144,7 @@ beforeAll(async () => {
   const views = new FakeViews();
   topics = new KafkaTopics({
     kafka: kafka(),
-    registry: new RegistryClient(registry.url),
+    registry: new RegistryClient({ url: registry.url }),
     catalog,
     logger: silentLogger(),
     queueSize: 32,

@@ -15,7 +15,7 @@ import {
 } from "../core/change-source.ts";
 import { registerBuiltInBackends } from "../backends.ts";
 import { kafkaOffsetStore } from "../core/offset-store.ts";
-import { httpSchemaRegistrar } from "../core/schema-registrar.ts";
+import { RegistryClient } from "../../lib/registry-client.ts";
 
 /** Unique lowercase names for topics, slots and sources: the test suite's own helper. */
 import { uniqueName as shortId } from "../../test/support/names.ts";
@@ -47,7 +47,7 @@ export async function startHarness(brokers: string[]): Promise<Harness> {
     registryUrl: registry.url,
     deps: (extra = {}) => ({
       kafka,
-      registry: httpSchemaRegistrar(registry.url),
+      registry: new RegistryClient({ url: registry.url }),
       offsets: kafkaOffsetStore(kafka, offsetsProducer),
       logger: silentLogger(),
       heartbeatIntervalMs: 1000,
@@ -167,17 +167,8 @@ export async function readTopics(
   return out;
 }
 
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-  what = "condition",
-): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The one polling helper (test/support/wait.ts), here for the connector tests that import it from here. */
+export { waitFor } from "../../test/support/wait.ts";
 
 export type { Connector };
 export { createConnector };

@@ -8,7 +8,7 @@ import { avroType, encodeWire } from "../../lib/avro.ts";
 import { MeshError } from "../../lib/errors.ts";
 import { shopTables } from "../test-support/shop-catalog.ts";
 import { decodeEvent, decodeMarker } from "./decode.ts";
-import type { RegistryClient } from "./registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
 
 const table = shopTables().find((t) => t.table === "customers")!;
 const shape = {

@@ -15,7 +15,7 @@ import {
 import { encodeKey } from "../keys/encoding.ts";
 import type { TableChange } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
-import type { RegistryClient } from "./registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
 
 export interface InEvent {
   topic: string;

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "../../lib/logger.ts";
 import { isMeshError } from "../../lib/errors.ts";
+import type { ViewStatus } from "../contract.ts";
 import { ChangeCheck } from "../engine/change-check.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
@@ -21,7 +22,7 @@ import { decodeEvent, decodeMarker, type InEvent } from "./decode.ts";
 import { meshAssigner } from "./group-assigner.ts";
 import { ParkedKeys, type ParkedRecord } from "./parked.ts";
 import { formatStored, Reading, type Stored } from "./reading.ts";
-import type { RegistryClient } from "./registry-client.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
 
 export interface RunnerDeps {
   kafka: Kafka;
@@ -30,16 +31,6 @@ export interface RunnerDeps {
   now?: () => number;
   /** Split mode: the shared consumer group of this view and the URL this process answers queries on. */
   split?: { groupId: string; advertisedUrl: string; sessionTimeout?: number };
-}
-
-export interface ViewStatus {
-  state: "backfilling" | "ready" | "failed" | "stopped";
-  /** Fraction (0..1) of the input that existed at start which has been applied. */
-  progress: number;
-  rows: number;
-  lagMs: number;
-  parked: { topic: string; partition: number; offset: string; key: string; reason: string }[];
-  error: { code: string; message: string } | null;
 }
 
 export class ViewRunner {

@@ -1,24 +1,30 @@
-// Owns forwarding a write from a follower to the leader over HTTP, relaying the leader's status and body.
+// Owns forwarding a write from a follower to the leader over HTTP (lib/http's internal client), relaying the
+// leader's status and body.
+import { HttpClient, type Answer } from "../../lib/http/client.ts";
 import type { WriteRequest } from "../backend.ts";
 import { RegistryError } from "../errors.ts";
 
 export const OFFSET_HEADER = "x-registry-offset";
 export const FORWARDED_HEADER = "x-registry-forwarded";
 
+const leader = new HttpClient({
+  headers: { "content-type": "application/vnd.schemaregistry.v1+json", [FORWARDED_HEADER]: "1" },
+});
+
 export async function forwardToLeader(
   leaderUrl: string,
   request: WriteRequest,
   timeoutMs = 30_000,
 ): Promise<{ status: number; body: unknown; offset?: number }> {
-  let res: Response;
+  let answer: Answer;
   try {
-    res = await fetch(new URL(request.url, leaderUrl), {
+    answer = await leader.call(new URL(request.url, leaderUrl).href, {
       method: request.method,
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json", [FORWARDED_HEADER]: "1" },
+      // Encoded here: a body that is a JSON string must stay one.
       ...(request.body === undefined || request.method === "GET"
         ? {}
         : { body: JSON.stringify(request.body) }),
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
   } catch (e) {
     throw new RegistryError(
@@ -26,13 +32,8 @@ export async function forwardToLeader(
       `Error while forwarding the request to the leader ${leaderUrl}: ${(e as Error).message}; retry`,
     );
   }
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // the leader answered text (e.g. a raw schema); relay it as is
-  }
-  const offset = Number(res.headers.get(OFFSET_HEADER) ?? "-1");
-  return offset >= 0 ? { status: res.status, body, offset } : { status: res.status, body };
+  // A body that is not JSON (e.g. a raw schema) is relayed as text.
+  const body = answer.body;
+  const offset = Number(answer.headers.get(OFFSET_HEADER) ?? "-1");
+  return offset >= 0 ? { status: answer.status, body, offset } : { status: answer.status, body };
 }

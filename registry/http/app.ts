@@ -1,10 +1,12 @@
 // Owns the fastify app serving Confluent's Schema Registry REST API over a RegistryBackend: content types,
-// Confluent's `{error_code, message}` error bodies, and the route modules.
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+// the route modules, and Confluent's `{error_code, message}` error bodies (confluent-errors.ts) in lib/http's
+// error handling. The server comes from lib/http (request ids; the request log at debug: clients poll).
+import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { createServer } from "../../lib/http/server.ts";
 import type { RegistryBackend } from "../backend.ts";
-import { RegistryError } from "../errors.ts";
 import { configRoutes } from "./config-routes.ts";
+import { confluentErrors } from "./confluent-errors.ts";
 import { schemaRoutes } from "./schema-routes.ts";
 import { subjectRoutes } from "./subject-routes.ts";
 
@@ -21,12 +23,12 @@ export interface AppOptions {
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : {}),
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
-  }) as unknown as FastifyInstance;
+  const app = createServer({
+    ...(options.logger ? { logger: options.logger } : {}),
+    errors: confluentErrors,
+    logLevel: "debug",
+    fastify: { bodyLimit: 16 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } },
+  });
   app.addContentTypeParser(JSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
     try {
       done(null, body === "" ? undefined : JSON.parse(body as string));
@@ -40,19 +42,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.header("content-type", CONTENT_TYPE);
     done();
   });
-  app.setErrorHandler((err: Error, _req, reply) => {
-    if (err instanceof RegistryError) return reply.code(err.status).send(err.body());
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) options.logger?.error({ err }, "registry request failed");
-    const code = status === 400 ? 400 : status === 415 ? 415 : status < 500 ? status : 500;
-    return reply.code(status).send({
-      error_code: code,
-      message: status >= 500 ? `Internal Server Error: ${err.message}` : err.message,
-    });
-  });
-  app.setNotFoundHandler((_req, reply) =>
-    reply.code(404).send({ error_code: 404, message: "HTTP 404 Not Found" }),
-  );
   app.get("/", () => ({}));
   // Not Confluent's: which role this process has and where the leader is (for `mesh status` and tests).
   app.get("/v1/registry/status", () => options.backend.status());

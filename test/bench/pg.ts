@@ -16,7 +16,7 @@ import {
 } from "../../connectors/core/change-source.ts";
 import { registerBuiltInBackends } from "../../connectors/backends.ts";
 import { memoryOffsetStore } from "../../connectors/core/offset-store.ts";
-import { httpSchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
+import { RegistryClient } from "../../lib/registry-client.ts";
 
 registerBuiltInBackends();
 const stamp = Date.now().toString(36);
@@ -221,7 +221,7 @@ export async function run(): Promise<void> {
     baseUrl,
     deps: (onAck) => ({
       kafka,
-      registry: httpSchemaRegistrar(registry.url),
+      registry: new RegistryClient({ url: registry.url }),
       offsets: memoryOffsetStore(),
       logger: silentLogger(),
       ...(onAck ? { onTransactionAcked: onAck } : {}),

@@ -13,7 +13,7 @@ import {
 } from "../../catalog/table-identity.ts";
 import { FORWARDED_HEADER, type SourceProblem } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
-import { notFound } from "../errors.ts";
+import { notFound } from "../../../lib/http/errors.ts";
 import { publicSource, sourceSchema } from "../source-shape.ts";
 
 // Source and owner names prefix topic names: the one rule (protocol/topics.ts), checked here by the schema.

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
 import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
-import { sseFrame, sseSchema, streamSse } from "../sse.ts";
+import { sseFrame, sseSchema, streamSse } from "../../../lib/http/sse.ts";
 
 const errorRef = { $ref: "MeshError#" };
 

@@ -2,14 +2,16 @@
 // row by key, and follow its changes as server-sent events.
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { ViewRecord } from "../../../protocol/catalog.ts";
-import type { ViewInfo } from "../../runtime.ts";
-import type { ApiContext } from "../context.ts";
 import { MeshError } from "../../../lib/errors.ts";
-import { notFound } from "../errors.ts";
-import { parseRowKey, parseRowQuery } from "../row-query.ts";
-import { changeTime } from "../../adapters/engine-views.ts";
-import { sseSchema, streamSse } from "../sse.ts";
+import { changesFrom } from "../../../lib/http/change-start.ts";
+import { notFound } from "../../../lib/http/errors.ts";
+import { rowNotFound } from "../../../lib/http/member-answers.ts";
+import { parseRowKey, parseRowQuery } from "../../../lib/http/row-query.ts";
+import { sseSchema, streamSse } from "../../../lib/http/sse.ts";
+import type { ViewStatus, ViewSummary } from "../../../materializer/contract.ts";
+import type { ViewRecord } from "../../../protocol/catalog.ts";
+import { PARKED_LISTED } from "../../runtime.ts";
+import type { ApiContext } from "../context.ts";
 
 const errorRef = { $ref: "MeshError#" };
 const nameParams = {
@@ -62,50 +64,39 @@ const rowSchema = { type: "object", additionalProperties: true } as const;
 // response schemas stay, for the OpenAPI document.
 const plainJson = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
 
-function publicView(view: ViewRecord, info: ViewInfo | undefined): Record<string, unknown> {
+function publicView(view: ViewRecord, info: ViewSummary | undefined): Record<string, unknown> {
   return {
     name: view.name,
     sql: view.sql,
     key: info?.key ?? [],
     columns: info?.columns ?? [],
     createdAt: view.createdAt,
-    status: info?.status ?? {
-      state: "backfilling",
-      error: null,
-      progress: null,
-      rows: 0,
-      lagMs: null,
-      parked: [],
-      parkedCount: 0,
-    },
+    status: info
+      ? publicStatus(info.status)
+      : {
+          state: "backfilling",
+          error: null,
+          progress: null,
+          rows: 0,
+          lagMs: null,
+          parked: [],
+          parkedCount: 0,
+        },
   };
 }
 
-/**
- * `from` / `Last-Event-ID` of a view's change stream, checked before the stream starts (a bad one is a 400,
- * not an error event after a 200). An id is a change sequence number, or for a split view read through
- * `mesh api --materializer` one position per member (`<member url>=<seq>,...`: docs/api.md).
- */
-export function changesFrom(from: string | undefined, lastEventId: string | undefined): string {
-  if (lastEventId !== undefined && lastEventId !== "") {
-    if (!/^\d+$/.test(lastEventId) && !compositeId.test(lastEventId)) {
-      throw new MeshError("MESH_BAD_REQUEST", `Last-Event-ID "${lastEventId}" is not a view change id`, {
-        lastEventId,
-      });
-    }
-    return lastEventId;
-  }
-  if (from === undefined || from === "latest" || from === "earliest" || /^\d+$/.test(from))
-    return from ?? "latest";
-  if (changeTime(from) !== null) return from;
-  throw new MeshError(
-    "MESH_BAD_REQUEST",
-    `"from" must be earliest, latest, a change id or an ISO-8601 time (got "${from}")`,
-    { param: "from" },
-  );
+/** A view's status as the API shows it (viewSchema): a stopped view is failed, the error one line. */
+function publicStatus(status: ViewStatus): Record<string, unknown> {
+  return {
+    state: status.state === "stopped" ? "failed" : status.state,
+    error: status.error ? `${status.error.code}: ${status.error.message}` : null,
+    progress: status.progress,
+    rows: status.rows,
+    lagMs: status.lagMs,
+    parked: status.parked.slice(0, PARKED_LISTED),
+    parkedCount: status.parked.length,
+  };
 }
-
-const compositeId = /^[^\s,=]+=\d+(,[^\s,=]+=\d+)*$/;
 
 export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const mustGet = (name: string): ViewRecord => {
@@ -258,13 +249,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const view = mustGet(request.params.name);
       const key = parseRowKey(request.params.key);
       const row = await ctx.views.getRow(view.name, key);
-      if (!row) {
-        throw new MeshError(
-          "MESH_NOT_FOUND",
-          `view ${view.name} has no row with key ${JSON.stringify(key)}; find keys with GET /v1/views/${view.name}/rows`,
-          { view: view.name, key },
-        );
-      }
+      if (!row) throw rowNotFound(view.name, key);
       return row;
     },
   );

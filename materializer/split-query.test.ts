@@ -1,14 +1,11 @@
 // The merge of members' pages for split views: position order, the scan boundary of members that stopped
 // early, the limit, and a merged cursor every member can continue from.
 import { describe, expect, it } from "vitest";
-import {
-  forwardRow,
-  forwardRows,
-  mergePages,
-  rowsQueryString,
-  SERVED_HEADER,
-  type MemberPage,
-} from "./split-views.ts";
+import { HttpClient } from "../lib/http/client.ts";
+import { SERVED_HEADER } from "../lib/http/member-answers.ts";
+import { rowsQueryString } from "../lib/http/row-query.ts";
+import type { MemberPage } from "./contract.ts";
+import { forwardRow, forwardRows, mergePages } from "./split-query.ts";
 
 const cursor = (after: string): string =>
   Buffer.from(JSON.stringify({ path: "k", after })).toString("base64url");
@@ -53,7 +50,8 @@ describe("merging split views' pages", () => {
           { column: "status", op: "eq", value: "paid" },
           { column: "total", op: "gte", value: "10" },
         ],
-        order: { column: "total", desc: true },
+        order: "total",
+        desc: true,
         limit: 50,
         cursor: "abc",
       }),
@@ -66,20 +64,23 @@ describe("forwarding to a split view's members", () => {
     { memberId: "a", url: "http://a", partitions: [0, 1] },
     { memberId: "b", url: "http://b", partitions: [2, 3] },
   ];
-  const query = { filters: [], order: null, limit: 10, cursor: null };
+  const query = { filters: [], limit: 10 };
   /** Members answering with these pages (by host), or 404 for point lookups, with their served partitions. */
-  const fakeFetch =
-    (answers: Record<string, { body: unknown; status?: number; served: number[] }>): typeof fetch =>
-    (input) => {
-      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-      const a = answers[new URL(url).host]!;
-      return Promise.resolve(
-        new Response(JSON.stringify(a.body), {
-          status: a.status ?? 200,
-          headers: { [SERVED_HEADER]: a.served.join(",") },
-        }),
-      );
-    };
+  const fakeFetch = (
+    answers: Record<string, { body: unknown; status?: number; served: number[] }>,
+  ): HttpClient =>
+    new HttpClient({
+      fetch: (input) => {
+        const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+        const a = answers[new URL(url).host]!;
+        return Promise.resolve(
+          new Response(JSON.stringify(a.body), {
+            status: a.status ?? 200,
+            headers: { [SERVED_HEADER]: a.served.join(",") },
+          }),
+        );
+      },
+    });
   const pageOf = (ids: string[], owned: number[], served: number[]): MemberPage => ({
     ...page(ids),
     owned,
@@ -91,7 +92,7 @@ describe("forwarding to a split view's members", () => {
       a: { body: pageOf(["01", "03"], [0, 1], [0, 1]), served: [0, 1] },
       b: { body: pageOf(["02"], [2, 3], [2]), served: [2] },
     });
-    const got = await forwardRows("v", members, 4, query, { fetch });
+    const got = await forwardRows("v", members, 4, query, fetch);
     expect(got.rows.map((r) => r.id)).toEqual(["01", "02", "03"]);
     expect(got.stale).toBe(true);
   });
@@ -106,7 +107,7 @@ describe("forwarding to a split view's members", () => {
       a: { body: pageOf(["01"], [0, 1], [0, 1]), served: [0, 1] },
       b: { body: pageOf([], [3], [3]), served: [3] },
     });
-    await expect(forwardRows("v", members, 4, query, { fetch: moved })).rejects.toMatchObject({
+    await expect(forwardRows("v", members, 4, query, moved)).rejects.toMatchObject({
       code: "MESH_UNAVAILABLE",
       details: { partitions: [2] },
     });
@@ -118,12 +119,12 @@ describe("forwarding to a split view's members", () => {
       a: { body: notFound, status: 404, served: [0, 1] },
       b: { body: notFound, status: 404, served: [2, 3] },
     });
-    expect(await forwardRow("v", members, 4, ["9"], { fetch: all })).toBeUndefined();
+    expect(await forwardRow("v", members, 4, ["9"], all)).toBeUndefined();
     const catchingUp = fakeFetch({
       a: { body: notFound, status: 404, served: [0, 1] },
       b: { body: notFound, status: 404, served: [2] },
     });
-    await expect(forwardRow("v", members, 4, ["9"], { fetch: catchingUp })).rejects.toMatchObject({
+    await expect(forwardRow("v", members, 4, ["9"], catchingUp)).rejects.toMatchObject({
       code: "MESH_UNAVAILABLE",
       details: { partitions: [3] },
     });
@@ -131,6 +132,6 @@ describe("forwarding to a split view's members", () => {
       a: { body: notFound, status: 404, served: [0, 1] },
       b: { body: { id: "9" }, served: [2, 3] },
     });
-    expect(await forwardRow("v", members, 4, ["9"], { fetch: found })).toEqual({ id: "9" });
+    expect(await forwardRow("v", members, 4, ["9"], found)).toEqual({ id: "9" });
   });
 });

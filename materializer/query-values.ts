@@ -1,14 +1,13 @@
 // Query values arrive as text (URL query, row key in the path); the view engine compares them as each column's
 // type, and a value that is not of that type would fail deep in the key encoding. Checked here first, so the
 // client hears which column and value are wrong (400) instead of an internal error.
-import { MeshError } from "../../lib/errors.ts";
-import type { ViewInfo as EngineViewInfo } from "../../materializer/contract.ts";
-import { kindOf } from "../../materializer/sql/catalog.ts";
-import type { RowQuery } from "../runtime.ts";
+import { MeshError } from "../lib/errors.ts";
+import type { RowQuery, ViewInfo } from "./contract.ts";
+import { kindOf } from "./sql/catalog.ts";
 
 const decimalText = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-function problem(view: EngineViewInfo, column: string, value: unknown): string | null {
+function problem(view: ViewInfo, column: string, value: unknown): string | null {
   const col = view.columns.find((c) => c.name === column);
   if (!col || value === null) return null;
   const kind = kindOf(col.type);
@@ -25,7 +24,7 @@ function problem(view: EngineViewInfo, column: string, value: unknown): string |
   return null;
 }
 
-function refuse(view: EngineViewInfo, column: string, value: unknown, want: string, where: string): never {
+function refuse(view: ViewInfo, column: string, value: unknown, want: string, where: string): never {
   throw new MeshError(
     "MESH_BAD_REQUEST",
     `column "${column}" of view ${view.name} is ${want}; ${where} ${JSON.stringify(value)} is not`,
@@ -34,15 +33,15 @@ function refuse(view: EngineViewInfo, column: string, value: unknown, want: stri
 }
 
 /** Every filter value must be of its column's type. */
-export function checkQueryValues(view: EngineViewInfo, query: RowQuery): void {
-  for (const f of query.filters) {
+export function checkQueryValues(view: ViewInfo, query: RowQuery): void {
+  for (const f of query.filters ?? []) {
     const want = problem(view, f.column, f.value);
     if (want) refuse(view, f.column, f.value, want, `the filter value`);
   }
 }
 
 /** Every part of a row key must be of its key column's type. */
-export function checkKeyValues(view: EngineViewInfo, key: unknown[]): void {
+export function checkKeyValues(view: ViewInfo, key: unknown[]): void {
   key.forEach((value, i) => {
     const column = view.key[i];
     if (column === undefined) return;

@@ -1,10 +1,30 @@
-// One error shape everywhere: `{code, message, details}` with a MESH_* code from lib/errors.ts. Fastify's
-// own failures (malformed JSON, schema violations, wrong content type, unknown routes) are translated
-// here so a client never sees another shape.
+// Owns how a server answers a failure. Every failure (a thrown error, fastify's own: malformed JSON, schema
+// violations, wrong content type; an unknown route) is answered in the server's one error shape and logged
+// once, under the request id, with URL passwords masked in the log and in the answer. The shape is the
+// MESH one, `{code, message, details}` with a MESH_* code from lib/errors.ts, unless the server brings its
+// own (the registry answers Confluent's `{error_code, message}`).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { errorCatalogue, isMeshError, MeshError } from "../../lib/errors.ts";
-import { redactUrl } from "../../lib/logger.ts";
+import { errorCatalogue, isMeshError, MeshError, type ErrorCode } from "../errors.ts";
+import { redactUrl } from "../logger.ts";
 
+/** What a server answers to a failed request. */
+export interface ErrorAnswer {
+  status: number;
+  body: unknown;
+  /** Unexpected (a bug, a dependency's raw failure): logged at error with its stack. */
+  internal: boolean;
+  /** For the log line of an expected failure. */
+  code: string | number;
+  message: string;
+}
+
+/** A server's error shape: lib/http calls it for every failure and for unknown routes. */
+export interface ErrorShape {
+  answer(err: unknown, request: FastifyRequest): ErrorAnswer;
+  notFound(request: FastifyRequest): { status: number; body: unknown };
+}
+
+/** JSON schema of the MESH error body; `{ $ref: "MeshError#" }` in route schemas. */
 export const errorSchema = {
   $id: "MeshError",
   type: "object",
@@ -82,6 +102,57 @@ export function toMeshError(err: unknown): MeshError {
   );
 }
 
+/** The MESH error shape (API, materializer members). */
+export const meshErrors: ErrorShape = {
+  answer(err, request) {
+    const mesh = toMeshError(err);
+    const internal = mesh.code === "MESH_INTERNAL";
+    const body = internal
+      ? { ...mesh.toJSON(), details: { requestId: request.id } }
+      : { ...mesh.toJSON(), message: redactUrl(mesh.message), details: redactDeep(mesh.details) };
+    return { status: mesh.status, body, internal, code: mesh.code, message: mesh.message };
+  },
+  notFound(request) {
+    const err = new MeshError(
+      "MESH_NOT_FOUND",
+      `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API`,
+      { method: request.method },
+    );
+    return { status: 404, body: err.toJSON() };
+  },
+};
+
+/** Answers every failure of `app` in `shape`; expected ones are logged at `level`. */
+export function registerErrors(app: FastifyInstance, shape: ErrorShape, level: "info" | "debug"): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const answer = shape.answer(err, request);
+    // Driver errors may quote a connection URL: its password never reaches the log or the client.
+    if (answer.internal) request.log.error({ err: redactedError(err) }, "request failed");
+    else request.log[level]({ code: answer.code }, redactUrl(answer.message));
+    return reply.status(answer.status).send(answer.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const answer = shape.notFound(request);
+    return reply.status(answer.status).send(answer.body);
+  });
+}
+
+export function notFound(what: string, name: string): MeshError {
+  return new MeshError("MESH_NOT_FOUND", `no ${what} named "${name}"; list them with GET /v1/${what}s`, {
+    [what]: name,
+  });
+}
+
+/**
+ * Another process's MESH error answer, passed on as it is (the same question would get the same answer
+ * here); an answer in another shape becomes MESH_INTERNAL.
+ */
+export function meshErrorOf(body: unknown, status: number): MeshError {
+  const b = body as { code?: string; message?: string; details?: Record<string, unknown> } | null;
+  const code: ErrorCode = b?.code && b.code in errorCatalogue ? (b.code as ErrorCode) : "MESH_INTERNAL";
+  return new MeshError(code, b?.message ?? `a member answered ${status}`, b?.details ?? {});
+}
+
 /** Every string in `value` with URL passwords masked (details may quote a driver's message). */
 function redactDeep<T>(value: T): T {
   if (typeof value === "string") return redactUrl(value) as T;
@@ -106,34 +177,4 @@ function redactedError(err: unknown): unknown {
 function joinPath(instancePath: string, prop: string): string {
   const base = instancePath.replace(/^\//, "").replaceAll("/", ".");
   return base ? `${base}.${prop}` : prop;
-}
-
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const mesh = toMeshError(err);
-    // Driver errors may quote a connection URL: its password never reaches the log or the client.
-    if (mesh.code === "MESH_INTERNAL") request.log.error({ err: redactedError(err) }, "request failed");
-    else request.log.info({ code: mesh.code }, redactUrl(mesh.message));
-    const body =
-      mesh.code === "MESH_INTERNAL"
-        ? { ...mesh.toJSON(), details: { requestId: request.id } }
-        : { ...mesh.toJSON(), message: redactUrl(mesh.message), details: redactDeep(mesh.details) };
-    return reply.status(mesh.status).send(body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const err = new MeshError(
-      "MESH_NOT_FOUND",
-      `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API`,
-      {
-        method: request.method,
-      },
-    );
-    return reply.status(404).send(err.toJSON());
-  });
-}
-
-export function notFound(what: string, name: string): MeshError {
-  return new MeshError("MESH_NOT_FOUND", `no ${what} named "${name}"; list them with GET /v1/${what}s`, {
-    [what]: name,
-  });
 }

@@ -1,43 +1,18 @@
 // Queries of a split view (docs/views.md "Split views"): every member of the view's group answers for the
-// driving partitions it owns, so a query is forwarded to all of them (header `x-mesh-local: 1`: answer
+// driving partitions it owns, so a query is forwarded to all of them (lib/http member-answers.ts: answer
 // locally, never forward again) and their answers are merged. A page is merged by sort position, the
 // LevelDB entry key of the query's path, which every member computes the same way; the merged cursor is a
 // position too, valid for every member. A member that does not answer, or partitions no member owns (a
 // rebalance in progress), make the query fail with 503 MESH_UNAVAILABLE: never a silently partial answer.
-import { errorCatalogue, MeshError, type ErrorCode } from "../../lib/errors.ts";
-import type { ViewMember } from "../../materializer/contract.ts";
-import type { RowQuery } from "../runtime.ts";
+// Used by a member (engine-views.ts) and by an API reading members (api/adapters/remote-views.ts).
+import { MeshError } from "../lib/errors.ts";
+import { HttpClient } from "../lib/http/client.ts";
+import { meshErrorOf } from "../lib/http/errors.ts";
+import { LOCAL_HEADER, SERVED_HEADER, servedPartitions } from "../lib/http/member-answers.ts";
+import { defaultLimit, rowKeySegment, rowsQueryString, type RowQuery } from "../lib/http/row-query.ts";
+import type { MemberPage, Row, ViewMember } from "./contract.ts";
 
-export const LOCAL_HEADER = "x-mesh-local";
-/** On a member's local answer: the driving partitions it answered for (owned and caught up). */
-export const SERVED_HEADER = "x-mesh-served";
-
-/** A member's local answer to GET /v1/views/{name}/rows with `x-mesh-local: 1`. */
-export interface MemberPage {
-  rows: Record<string, unknown>[];
-  next: string | null;
-  path: string;
-  positions: string[];
-  stale: boolean;
-  /** The driving partitions the member owns, and those it answered for (caught up). */
-  owned?: number[];
-  served?: number[];
-}
-
-export interface ForwardOptions {
-  fetch?: typeof fetch;
-  timeoutMs?: number;
-}
-
-/** The query string that asks a member the same question. */
-export function rowsQueryString(query: RowQuery): string {
-  const params = new URLSearchParams();
-  for (const f of query.filters) params.append(f.op === "eq" ? f.column : `${f.column}[${f.op}]`, f.value);
-  if (query.order) params.set("order", `${query.order.desc ? "-" : ""}${query.order.column}`);
-  params.set("limit", String(query.limit));
-  if (query.cursor) params.set("cursor", query.cursor);
-  return params.toString();
-}
+const defaultClient = new HttpClient();
 
 const encodeCursor = (path: string, after: string): string =>
   Buffer.from(JSON.stringify({ path, after })).toString("base64url");
@@ -106,23 +81,19 @@ async function ask(
   member: ViewMember,
   view: string,
   path: string,
-  options: ForwardOptions,
+  client: HttpClient,
 ): Promise<{ status: number; body: unknown; served: number[] }> {
   const url = `${member.url.replace(/\/$/, "")}/v1/views/${encodeURIComponent(view)}${path}`;
   try {
-    const res = await (options.fetch ?? fetch)(url, {
-      headers: { [LOCAL_HEADER]: "1", accept: "application/json" },
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    });
-    const body: unknown = await res.json();
+    const answer = await client.call(url, { headers: { [LOCAL_HEADER]: "1" } });
     // An error the member explains (e.g. MESH_VIEW_NOT_READY) is passed on; anything else means it is unwell.
-    if (res.status >= 500 && !(body as { code?: unknown } | null)?.code)
-      throw new Error(`status ${res.status}`);
-    const served = (res.headers.get(SERVED_HEADER) ?? "")
-      .split(",")
-      .filter((p) => p !== "")
-      .map(Number);
-    return { status: res.status, body, served };
+    if (answer.status >= 500 && !(answer.body as { code?: unknown } | null)?.code)
+      throw new Error(`status ${answer.status}`);
+    return {
+      status: answer.status,
+      body: answer.body,
+      served: servedPartitions(answer.headers.get(SERVED_HEADER)),
+    };
   } catch (err) {
     throw new MeshError(
       "MESH_UNAVAILABLE",
@@ -137,14 +108,14 @@ export async function forwardRows(
   members: ViewMember[],
   partitions: number,
   query: RowQuery,
-  options: ForwardOptions = {},
-): Promise<{ rows: Record<string, unknown>[]; next: string | null; stale: boolean }> {
+  client: HttpClient = defaultClient,
+): Promise<{ rows: Row[]; next: string | null; stale: boolean }> {
   checkCoverage(view, members, partitions);
   const qs = rowsQueryString(query);
   const answers = await Promise.all(
-    members.filter((m) => m.partitions.length > 0).map((m) => ask(m, view, `/rows?${qs}`, options)),
+    members.filter((m) => m.partitions.length > 0).map((m) => ask(m, view, `/rows?${qs}`, client)),
   );
-  for (const a of answers) if (a.status >= 400) throw answerError(a.body, a.status);
+  for (const a of answers) if (a.status >= 400) throw meshErrorOf(a.body, a.status);
   const pages = answers.map((a) => a.body as MemberPage);
   // The assignment may have moved between members() and the answers: a partition nobody answered for is
   // an error, unless its owner is still catching up with it (then the answer is stale, as a member's is).
@@ -158,7 +129,7 @@ export async function forwardRows(
       `view ${view}: partitions ${orphaned.join(", ")} changed hands while answering (a rebalance); retry`,
       { view, partitions: orphaned },
     );
-  const merged = mergePages(pages, query.limit, query.order?.desc ?? false);
+  const merged = mergePages(pages, query.limit ?? defaultLimit, query.desc ?? false);
   return { ...merged, stale: merged.stale || unanswered.length > 0 };
 }
 
@@ -167,19 +138,19 @@ export async function forwardRow(
   members: ViewMember[],
   partitions: number,
   key: unknown[],
-  options: ForwardOptions = {},
-): Promise<Record<string, unknown> | undefined> {
+  client: HttpClient = defaultClient,
+): Promise<Row | undefined> {
   checkCoverage(view, members, partitions);
-  const path = `/rows/${encodeURIComponent(JSON.stringify(key))}`;
+  const path = `/rows/${rowKeySegment(key)}`;
   const answers = await Promise.all(
-    members.filter((m) => m.partitions.length > 0).map((m) => ask(m, view, path, options)),
+    members.filter((m) => m.partitions.length > 0).map((m) => ask(m, view, path, client)),
   );
   const found = answers.find((a) => a.status === 200);
-  if (found) return found.body as Record<string, unknown>;
+  if (found) return found.body as Row;
   const failed = answers.find(
     (a) => a.status !== 404 || (a.body as { code?: string }).code !== "MESH_NOT_FOUND",
   );
-  if (failed) throw answerError(failed.body, failed.status);
+  if (failed) throw meshErrorOf(failed.body, failed.status);
   // Nobody has it: a true 404 only if every partition was answered for (not moving, not catching up).
   const served = new Set(answers.flatMap((a) => a.served));
   const missing = Array.from({ length: partitions }, (_, p) => p).filter((p) => !served.has(p));
@@ -190,11 +161,4 @@ export async function forwardRow(
       { view, partitions: missing },
     );
   return undefined;
-}
-
-/** A member's 4xx answer, passed on as it is (the same question would get the same answer here). */
-export function answerError(body: unknown, status: number): MeshError {
-  const b = body as { code?: string; message?: string; details?: Record<string, unknown> };
-  const code: ErrorCode = b.code && b.code in errorCatalogue ? (b.code as ErrorCode) : "MESH_INTERNAL";
-  return new MeshError(code, b.message ?? `a member answered ${status}`, b.details ?? {});
 }

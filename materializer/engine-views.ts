@@ -1,26 +1,28 @@
-// ViewRuntime on the materializer's ViewEngine (materializer/contract.ts): names views, renders rows and
-// changes as the API's lossless JSON (lib/avro.ts toJsonValue with each column's Avro type).
+// A ViewEngine's answers as JSON (what the API's view routes and a `mesh materialize --listen` member
+// serve): names views, renders rows and changes as lossless JSON (lib/avro.ts toJsonValue with each column's
+// Avro type), checks query values against column types, answers a split view by asking every member of its
+// group (split-query.ts) and, as a member, answers such forwarded queries from its own partitions (lib/http
+// member-answers.ts). The API's view runtime (api/runtime.ts ViewRuntime) is this class as it is.
 import avro from "avsc";
-import { avroType, toJsonValue } from "../../lib/avro.ts";
-import { JsonStringType } from "../../lib/avro-logical.ts";
-import { isMeshError, MeshError } from "../../lib/errors.ts";
+import { avroType, toJsonValue } from "../lib/avro.ts";
+import { JsonStringType } from "../lib/avro-logical.ts";
+import { isMeshError, MeshError } from "../lib/errors.ts";
+import { changeTime } from "../lib/http/change-start.ts";
+import type { HttpClient } from "../lib/http/client.ts";
+import type { LocalAnswers } from "../lib/http/member-answers.ts";
 import type {
+  JsonRowPage,
+  MemberPage,
   Row,
-  RowQuery as EngineRowQuery,
+  RowQuery,
+  ViewChange,
   ViewColumn,
   ViewEngine,
-  ViewInfo as EngineViewInfo,
-} from "../../materializer/contract.ts";
-import type { ViewRecord } from "../catalog/records.ts";
-import {
-  PARKED_LISTED,
-  type RowQuery,
-  type ViewChange,
-  type ViewInfo,
-  type ViewRuntime,
-} from "../runtime.ts";
-import { forwardRow, forwardRows, type ForwardOptions, type MemberPage } from "./split-views.ts";
+  ViewInfo,
+  ViewSummary,
+} from "./contract.ts";
 import { checkKeyValues, checkQueryValues } from "./query-values.ts";
+import { forwardRow, forwardRows } from "./split-query.ts";
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
 
@@ -36,22 +38,23 @@ export function viewNameOf(sql: string): string {
   return (m[1] ?? m[2])!;
 }
 
-export class EngineViews implements ViewRuntime {
+export class EngineViews implements LocalAnswers {
   readonly #engine: ViewEngine;
   readonly #types = new Map<string, { sql: string; columns: Map<string, Render> }>();
+  /** Asks the other members of a split view (default: lib/http's client). */
+  readonly #client: HttpClient | undefined;
 
-  readonly #forward: ForwardOptions;
-
-  constructor(engine: ViewEngine, forward: ForwardOptions = {}) {
+  constructor(engine: ViewEngine, client?: HttpClient) {
     this.#engine = engine;
-    this.#forward = forward;
+    this.#client = client;
   }
 
   parse(sql: string): { name: string } {
     return { name: viewNameOf(sql) };
   }
 
-  async ensure(view: ViewRecord): Promise<void> {
+  /** Idempotent: creates the view unless it exists with this SQL (recreated when its SQL changed). */
+  async ensure(view: { name: string; sql: string }): Promise<void> {
     const existing = this.#engineView(view.name);
     if (existing && existing.sql.trim() === view.sql.trim()) return;
     if (existing) await this.#engine.dropView(view.name);
@@ -63,40 +66,30 @@ export class EngineViews implements ViewRuntime {
     this.#types.delete(name);
   }
 
-  info(name: string): ViewInfo | undefined {
+  info(name: string): ViewSummary | undefined {
     const v = this.#engineView(name);
     if (!v) return undefined;
-    // Read once: the engine computes a view's status on every read.
-    const status = v.status;
-    return {
-      name: v.name,
-      key: v.key,
-      columns: v.columns.map((c) => c.name),
-      status: {
-        state: status.state === "stopped" ? "failed" : status.state,
-        error: status.error ? `${status.error.code}: ${status.error.message}` : null,
-        progress: status.progress,
-        rows: status.rows,
-        lagMs: status.lagMs,
-        parked: status.parked.slice(0, PARKED_LISTED),
-        parkedCount: status.parked.length,
-      },
-    };
+    return { name: v.name, key: v.key, columns: v.columns.map((c) => c.name), status: v.status };
   }
 
-  /** A split view's rows are spread over its group's members: ask them all (split-views.ts). */
-  async getRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+  columns(name: string): string[] | undefined {
+    return this.#engineView(name)?.columns.map((c) => c.name);
+  }
+
+  served(name: string): number[] | null {
+    return this.#engine.ownership?.(name)?.served ?? null;
+  }
+
+  /** A split view's rows are spread over its group's members: ask them all (split-query.ts). */
+  async getRow(name: string, key: unknown[]): Promise<Row | undefined> {
     this.#checkKey(name, key);
     const split = this.#engine.split?.(name);
     if (split && this.#engine.members)
-      return forwardRow(name, await this.#engine.members(name), split.partitions, key, this.#forward);
+      return forwardRow(name, await this.#engine.members(name), split.partitions, key, this.#client);
     return this.localRow(name, key);
   }
 
-  async queryRows(
-    name: string,
-    query: RowQuery,
-  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
+  async queryRows(name: string, query: RowQuery): Promise<JsonRowPage> {
     this.#checkQuery(name, query);
     const split = this.#engine.split?.(name);
     if (split && this.#engine.members) {
@@ -105,28 +98,27 @@ export class EngineViews implements ViewRuntime {
         await this.#engine.members(name),
         split.partitions,
         query,
-        this.#forward,
+        this.#client,
       );
       return { rows: page.rows, next: page.next };
     }
-    const page = await this.#engine.queryRows(name, this.#engineQuery(query));
+    const page = await this.#engine.queryRows(name, query);
     const types = this.#columnTypes(name);
     return { rows: page.rows.map((r) => this.#render(types, r.row)), next: page.next };
   }
 
   /** This process's own rows (a member's answer to a forwarded query: `x-mesh-local: 1`). */
-  async localRow(name: string, key: unknown[]): Promise<Record<string, unknown> | undefined> {
+  async localRow(name: string, key: unknown[]): Promise<Row | undefined> {
     this.#checkKey(name, key);
     const found = await this.#engine.getRow(name, key);
     return found ? this.#render(this.#columnTypes(name), found.row) : undefined;
   }
 
-  /** This process's own page with sort positions, for the coordinator's merge (split-views.ts). */
+  /** This process's own page with sort positions, for the asker's merge (split-query.ts). */
   async localRows(name: string, query: RowQuery): Promise<MemberPage> {
     this.#checkQuery(name, query);
-    const q = this.#engineQuery(query);
     if (!this.#engine.queryRowsPositioned) {
-      const page = await this.#engine.queryRows(name, q);
+      const page = await this.#engine.queryRows(name, query);
       const types = this.#columnTypes(name);
       return {
         rows: page.rows.map((r) => this.#render(types, r.row)),
@@ -136,7 +128,7 @@ export class EngineViews implements ViewRuntime {
         stale: page.stale,
       };
     }
-    const page = await this.#engine.queryRowsPositioned(name, q);
+    const page = await this.#engine.queryRowsPositioned(name, query);
     const ownership = this.#engine.ownership?.(name) ?? null;
     const types = this.#columnTypes(name);
     return {
@@ -146,15 +138,6 @@ export class EngineViews implements ViewRuntime {
       positions: page.positions,
       stale: page.stale,
       ...(ownership ? { owned: ownership.owned, served: ownership.served } : {}),
-    };
-  }
-
-  #engineQuery(query: RowQuery): EngineRowQuery {
-    return {
-      filters: query.filters.map((f) => ({ column: f.column, op: f.op, value: f.value })),
-      ...(query.order ? { order: query.order.column, desc: query.order.desc } : {}),
-      limit: query.limit,
-      ...(query.cursor ? { cursor: query.cursor } : {}),
     };
   }
 
@@ -252,7 +235,7 @@ export class EngineViews implements ViewRuntime {
     if (view) checkQueryValues(view, query);
   }
 
-  #engineView(name: string): EngineViewInfo | undefined {
+  #engineView(name: string): ViewInfo | undefined {
     try {
       return this.#engine.getView(name);
     } catch (err) {
@@ -261,8 +244,8 @@ export class EngineViews implements ViewRuntime {
     }
   }
 
-  #render(types: Map<string, Render>, row: Row): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+  #render(types: Map<string, Render>, row: Row): Row {
+    const out: Row = {};
     for (const [column, value] of Object.entries(row)) {
       const render = types.get(column);
       out[column] = render ? render(value) : this.#scalar(value);
@@ -287,13 +270,6 @@ export class EngineViews implements ViewRuntime {
     this.#types.set(name, { sql: v.sql, columns });
     return columns;
   }
-}
-
-/** `from=<ISO 8601 time>` in ms (null: not a time). */
-export function changeTime(from: string): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}/.test(from)) return null;
-  const ms = Date.parse(from);
-  return Number.isNaN(ms) ? null : ms;
 }
 
 /** The first event of a stream whose start time is older than what the feed keeps (docs/api.md). */

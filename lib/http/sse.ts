@@ -1,9 +1,11 @@
-// Server-sent events with backpressure: the next event is pulled from the source only once the socket
-// has drained, so a slow client pauses its source (a Kafka consumer, a view's change feed) instead of
-// making the server buffer without bound. A comment line every 15 s keeps proxies from closing the stream.
+// Owns server-sent events, both ends. Serving: the next event is pulled from the source only once the
+// socket has drained, so a slow client pauses its source (a Kafka consumer, a view's change feed) instead
+// of making the server buffer without bound; a comment line every 15 s keeps proxies from closing the
+// stream. Reading (a process following another's stream, client.ts): frames parsed as they arrive.
 import { once } from "node:events";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { toMeshError } from "./errors.ts";
+import { REQUEST_ID_HEADER } from "./request-log.ts";
 
 export interface SseEvent {
   /** The id of the (last) event in the frame. */
@@ -71,6 +73,7 @@ export async function streamSse(
     "cache-control": "no-cache, no-transform",
     connection: "keep-alive",
     "x-accel-buffering": "no",
+    [REQUEST_ID_HEADER]: request.id,
   });
   raw.flushHeaders();
   const abort = (): void => controller.abort();
@@ -115,4 +118,50 @@ export async function streamSse(
     controller.abort();
     if (!raw.writableEnded) raw.end();
   }
+}
+
+/** One event read from a stream (`id` absent when the frame has none). */
+export interface SseMessage {
+  id: string | undefined;
+  event: string;
+  data: string;
+}
+
+/** The events of a text/event-stream body, as they arrive; comments and keep-alives are skipped. */
+export async function* readSse(body: ReadableStream<Uint8Array>): AsyncIterable<SseMessage> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const frame = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        const m = parseFrame(frame);
+        if (m) yield m;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+function parseFrame(frame: string): SseMessage | null {
+  let id: string | undefined;
+  let event = "message";
+  const data: string[] = [];
+  for (const line of frame.split("\n")) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "id") id = value;
+    else if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length === 0 && id === undefined ? null : { id, event, data: data.join("\n") };
 }

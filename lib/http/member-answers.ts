@@ -1,0 +1,73 @@
+// Owns a split view member's answers to forwarded queries (docs/views.md "Split views"). A process asking
+// every member of a view's group (the API, or another member) sends `x-mesh-local: 1`: the member answers
+// GET /v1/views/{name}/rows and /rows/{key} from its own partitions only, never forwarding again, with each
+// row's sort position (the asker merges pages by it) and, in `x-mesh-served`, the driving partitions the
+// answer covers. Every server holding views registers it: a `mesh materialize --listen` member
+// (materializer/serve.ts) and an API embedding a group member (api/service.ts); their own row routes answer
+// everything else.
+import type { FastifyInstance } from "fastify";
+import { MeshError } from "../errors.ts";
+import { notFound } from "./errors.ts";
+import { parseRowKey, parseRowQuery, type RowQuery } from "./row-query.ts";
+
+export const LOCAL_HEADER = "x-mesh-local";
+/** On a member's local answer: the driving partitions it answered for (owned and caught up). */
+export const SERVED_HEADER = "x-mesh-served";
+
+const ROWS = "/v1/views/:name/rows";
+const ROW = "/v1/views/:name/rows/:key";
+
+/** What a process holding views answers from its own partitions (materializer/engine-views.ts). */
+export interface LocalAnswers {
+  /** The view's column names; undefined when this process holds no such view. */
+  columns(view: string): string[] | undefined;
+  /** The driving partitions this process answers for; null when the view is not split. */
+  served(view: string): number[] | null;
+  /** A page of this process's own rows with their sort positions. */
+  localRows(view: string, query: RowQuery): Promise<unknown>;
+  /** This process's own row by key; undefined when it has none. */
+  localRow(view: string, key: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Answers forwarded row queries before the route's handler (after its validation). `answers` is asked per
+ * request: a member may start its engine after it listens.
+ */
+export function answerLocally(app: FastifyInstance, answers: () => LocalAnswers): void {
+  app.addHook("preHandler", async (request, reply) => {
+    if (request.headers[LOCAL_HEADER] !== "1") return;
+    const route = request.routeOptions.url;
+    if (route !== ROWS && route !== ROW) return;
+    const { name, key: rawKey } = request.params as { name: string; key?: string };
+    const local = answers();
+    const columns = local.columns(name);
+    if (!columns) throw notFound("view", name);
+    const served = local.served(name);
+    if (served) void reply.header(SERVED_HEADER, served.join(","));
+    if (route === ROWS) {
+      const query = parseRowQuery(request.query as Record<string, string | string[]>, columns);
+      return reply.send(await local.localRows(name, query));
+    }
+    const key = parseRowKey(rawKey ?? "");
+    const row = await local.localRow(name, key);
+    if (row === undefined) throw rowNotFound(name, key);
+    return reply.send(row);
+  });
+}
+
+/** The 404 of GET /v1/views/{name}/rows/{key} on every server. */
+export function rowNotFound(view: string, key: unknown[]): MeshError {
+  return new MeshError(
+    "MESH_NOT_FOUND",
+    `view ${view} has no row with key ${JSON.stringify(key)}; find keys with GET /v1/views/${view}/rows`,
+    { view, key },
+  );
+}
+
+/** A member's `x-mesh-served` header: the partitions its answer covers. */
+export function servedPartitions(header: string | null): number[] {
+  return (header ?? "")
+    .split(",")
+    .filter((p) => p !== "")
+    .map(Number);
+}

@@ -1,0 +1,49 @@
+// Owns creating a server: every datamesh HTTP server (the API, the schema registry, a materializer member)
+// is a fastify instance made here, with the lib/http plugins registered in one place, registerCommon(), in
+// the order they must run. The instance does not listen: the role listens, tests use inject().
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Logger } from "../logger.ts";
+import { meshErrors, registerErrors, type ErrorShape } from "./errors.ts";
+import { registerRequestIds, requestId, RequestLog } from "./request-log.ts";
+
+export interface CommonOptions {
+  /** The server's error shape (default: MESH `{code, message, details}`). */
+  errors?: ErrorShape;
+  /** The level of the per-request line and of expected failures (default info). */
+  logLevel?: "info" | "debug";
+}
+
+export interface ServerOptions extends CommonOptions {
+  /** Without one the server logs nothing. */
+  logger?: Logger;
+  /** The role's own fastify options (validation, body limit, router...). */
+  fastify?: Omit<FastifyServerOptions, "logger" | "loggerInstance" | "genReqId" | "logController">;
+}
+
+export function createServer(options: ServerOptions = {}): FastifyInstance {
+  const app = fastify({
+    ...options.fastify,
+    ...(options.logger ? { loggerInstance: asBaseLogger(options.logger) } : { logger: false }),
+    genReqId: requestId,
+    logController: new RequestLog(options.logLevel ?? "info"),
+    // Keys of composite row keys are JSON in the path; keep them readable.
+    routerOptions: { maxParamLength: 2000, ...options.fastify?.routerOptions },
+  }) as unknown as FastifyInstance;
+  registerCommon(app, options);
+  return app;
+}
+
+/**
+ * The plugins every server registers, before its routes, in the order they run on a request: the request id
+ * first (every later log line carries it), then the error shape.
+ */
+export function registerCommon(app: FastifyInstance, options: CommonOptions = {}): void {
+  const level = options.logLevel ?? "info";
+  registerRequestIds(app);
+  registerErrors(app, options.errors ?? meshErrors, level);
+}
+
+// pino's Logger is generic over custom levels; fastify wants its base logger type.
+function asBaseLogger(logger: Logger): FastifyBaseLogger {
+  return logger;
+}

@@ -1,0 +1,21 @@
+// The SQL catalog a view compiles against: one table per topic with both a `-key` and a `-value` subject in
+// the schema registry (docs/contracts.md: `<topic>-key`, `<topic>-value`), from their latest schemas.
+import type { RegistryClient } from "../../lib/registry-client.ts";
+import { tableInfoFromSchemas, type AvroSchemaJson, type TableInfo } from "./catalog.ts";
+
+export async function registryTables(
+  registry: Pick<RegistryClient, "subjects" | "latest">,
+): Promise<TableInfo[]> {
+  const subjects = new Set(await registry.subjects());
+  const out: TableInfo[] = [];
+  for (const s of subjects) {
+    if (!s.endsWith("-value")) continue;
+    const topic = s.slice(0, -"-value".length);
+    if (!subjects.has(`${topic}-key`) || topic.split(".").length < 3) continue;
+    const [key, value] = await Promise.all([registry.latest(`${topic}-key`), registry.latest(s)]);
+    if (!key || !value) continue;
+    const info = tableInfoFromSchemas(topic, key.schema as AvroSchemaJson, value.schema as AvroSchemaJson);
+    if (info.columns.length > 0) out.push(info);
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+// Owns the registry's error shape for lib/http: Confluent's `{error_code, message}` bodies (what clients in
+// every language switch on). A RegistryError carries its code and status (errors.ts); fastify's own failures
+// (malformed JSON, wrong content type) keep their HTTP status as the code; anything else is a 500.
+import type { ErrorShape } from "../../lib/http/errors.ts";
+import { RegistryError } from "../errors.ts";
+
+export const confluentErrors: ErrorShape = {
+  answer(err) {
+    // The registry's own failures are coded and expected (a store or election hiccup is retryable).
+    if (err instanceof RegistryError) {
+      return {
+        status: err.status,
+        body: err.body(),
+        internal: false,
+        code: err.errorCode,
+        message: err.message,
+      };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    return {
+      status,
+      body: {
+        error_code: status >= 500 ? 500 : status,
+        message: status >= 500 ? `Internal Server Error: ${message}` : message,
+      },
+      internal: status >= 500,
+      code: status,
+      message,
+    };
+  },
+  notFound: () => ({ status: 404, body: { error_code: 404, message: "HTTP 404 Not Found" } }),
+};
