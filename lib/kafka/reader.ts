@@ -1,6 +1,8 @@
 // Owns PartitionReader: reading explicit partitions from explicit offsets with no consumer group and nothing
 // committed (positions belong to the caller: LevelDB, SSE ids, ...). Built on the client Consumer's low-level
 // fetch(), not its consume(): consume() always joins a group and does not drop aborted transactions.
+// - Fetches travel on connections of their own: a broker answers one connection's requests in order, so a
+//   fetch parked there would hold up the metadata and ListOffsets requests of assign() and caughtUp().
 // - One fetch in flight per broker, carrying every assigned partition that broker leads (the client keeps a
 //   KIP-227 fetch session per broker, which needs the full wanted set each time); a partition is never in
 //   two requests at once, so batches of a partition come in offset order.
@@ -12,10 +14,12 @@
 //   here with a capped backoff, forever (a broker outage is waited out). OFFSET_OUT_OF_RANGE and refused
 //   credentials end the iterator with a non-retryable MeshError.
 import {
+  ConnectionPool,
   Consumer,
   FetchIsolationLevels,
   ListOffsetTimestamps,
   type ClusterMetadata,
+  type ConnectionOptions,
   type ConsumerOptions,
   type fetchV17,
 } from "@platformatic/kafka";
@@ -82,6 +86,7 @@ const keyOf = (topic: string, partition: number): string => `${topic}\u0000${par
 
 export class KafkaPartitionReader implements PartitionReader {
   readonly #consumer: Consumer;
+  readonly #fetchConnections: ConnectionPool;
   readonly #isolation: Isolation;
   readonly #maxWaitMs: number;
   readonly #maxBytes: number;
@@ -102,18 +107,21 @@ export class KafkaPartitionReader implements PartitionReader {
     this.#maxBytes = options.maxBytes ?? 16 * PARTITION_MAX_BYTES;
     this.#logger = config.logger;
     // The Consumer needs a group id, but this one never joins, commits or reads committed offsets.
+    const base = clientOptions(config, "reader");
     const consumerOptions = {
-      ...clientOptions(config, "reader"),
+      ...base,
       groupId: `${config.clientId}-reader-unused`,
       isolationLevel: this.#isolationLevel,
     } as unknown as ConsumerOptions<Buffer, Buffer, Buffer, Buffer>;
     this.#consumer = new Consumer(consumerOptions);
+    this.#fetchConnections = new ConnectionPool(`${config.clientId}-reader-fetch`, {
+      ...(base as ConnectionOptions),
+      requestTimeout: 30_000,
+    });
   }
 
   get #isolationLevel(): number {
-    return this.#isolation === "read_committed"
-      ? FetchIsolationLevels.READ_COMMITTED
-      : FetchIsolationLevels.READ_UNCOMMITTED;
+    return isolationLevel(this.#isolation);
   }
 
   async assign(positions: { topic: string; partition: number; offset: StartOffset }[]): Promise<void> {
@@ -151,7 +159,7 @@ export class KafkaPartitionReader implements PartitionReader {
       const byTopic = new Map<string, number[]>();
       for (const p of wanted) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
       for (const [topic, partitions] of byTopic) {
-        const offsets = await this.listOffsets(topic, which, partitions);
+        const offsets = await this.listOffsets(topic, which, { partitions });
         for (const [partition, offset] of offsets) resolved.set(keyOf(topic, partition), offset);
       }
     }
@@ -180,20 +188,24 @@ export class KafkaPartitionReader implements PartitionReader {
     this.#wake();
   }
 
-  /** The first ("earliest") or next-to-be-written ("latest", the last stable offset under read_committed)
-   * offset of each partition of `topic` (of `partitions` only, when given). */
+  /**
+   * The first ("earliest") or next-to-be-written ("latest") offset of each partition of `topic` (of
+   * `partitions` only, when given). "latest" is the last stable offset under read_committed: pass
+   * `isolation: "read_uncommitted"` for the high watermark itself.
+   */
   async listOffsets(
     topic: string,
     which: "earliest" | "latest",
-    partitions?: number[],
+    options: { partitions?: number[]; isolation?: Isolation } = {},
   ): Promise<Map<number, bigint>> {
     this.#checkOpen();
+    const isolation = options.isolation ?? this.#isolation;
     try {
       const offsets = await this.#consumer.listOffsets({
         topics: [topic],
-        ...(partitions ? { partitions: { [topic]: partitions } } : {}),
+        ...(options.partitions ? { partitions: { [topic]: options.partitions } } : {}),
         timestamp: which === "earliest" ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
-        isolationLevel: this.#isolationLevel,
+        isolationLevel: isolationLevel(isolation),
       });
       const out = new Map<number, bigint>();
       (offsets.get(topic) ?? []).forEach((offset, partition) => {
@@ -261,9 +273,10 @@ export class KafkaPartitionReader implements PartitionReader {
     this.#closed ??= (async () => {
       this.#closing.abort();
       this.#wake();
-      await this.#consumer.close().catch((err: unknown) => {
-        this.#logger?.warn({ err }, "closing a Kafka reader failed");
-      });
+      const results = await Promise.allSettled([this.#consumer.close(), this.#fetchConnections.close()]);
+      for (const r of results) {
+        if (r.status === "rejected") this.#logger?.warn({ err: r.reason }, "closing a Kafka reader failed");
+      }
     })();
     return this.#closed;
   }
@@ -336,6 +349,7 @@ export class KafkaPartitionReader implements PartitionReader {
         maxBytes: this.#maxBytes,
         maxWaitTime: this.#maxWaitMs,
         isolationLevel: this.#isolationLevel,
+        connectionPool: this.#fetchConnections,
       });
     } catch (err) {
       if (stop.aborted) return result;
@@ -436,6 +450,12 @@ export class KafkaPartitionReader implements PartitionReader {
 }
 
 const OFFSET_OUT_OF_RANGE = 1;
+
+function isolationLevel(isolation: Isolation): number {
+  return isolation === "read_committed"
+    ? FetchIsolationLevels.READ_COMMITTED
+    : FetchIsolationLevels.READ_UNCOMMITTED;
+}
 
 /** The Fetch response a client error carries (ResponseError.response), wherever it is nested. */
 function findResponse(err: unknown, depth = 0): FetchResponse | undefined {
