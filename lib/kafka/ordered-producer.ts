@@ -74,7 +74,8 @@ class KafkaOrderedProducer implements OrderedProducer {
   readonly #window = new AckWindow<Pending>();
   readonly #placer = new PartitionPlacer();
   readonly #lanes: Lane[];
-  readonly #laneOf = new Map<string, Lane>();
+  /** topic -> partition -> its lane, fixed once chosen. */
+  readonly #laneOf = new Map<string, Lane[]>();
   #nextLane = 0;
   /** Enqueued, not yet given to a lane (waiting for a topic's partition count). */
   #incoming: Slot<Pending>[] = [];
@@ -168,7 +169,6 @@ class KafkaOrderedProducer implements OrderedProducer {
 
   /** Gives incoming messages, in enqueue order, to the lane of their partition. */
   #dispatch(): void {
-    const touched = new Set<Lane>();
     while (this.#incomingHead < this.#incoming.length && !this.#failure) {
       const slot = this.#incoming[this.#incomingHead] as Slot<Pending>;
       const pending = slot.item as Pending;
@@ -184,14 +184,14 @@ class KafkaOrderedProducer implements OrderedProducer {
       }
       const lane = this.#laneFor(pending.msg.topic, pending.partition);
       lane.queue.push(slot);
-      touched.add(lane);
       this.#incomingHead++;
+      // A busy lane picks the slot up with its next batch; an idle one leaves now.
+      this.#pump(lane);
     }
     if (this.#incomingHead === this.#incoming.length) {
       this.#incoming = [];
       this.#incomingHead = 0;
     }
-    for (const lane of touched) this.#pump(lane);
   }
 
   #fetchCounts(): void {
@@ -216,11 +216,12 @@ class KafkaOrderedProducer implements OrderedProducer {
   }
 
   #laneFor(topic: string, partition: number): Lane {
-    const key = `${topic}\u0000${partition}`;
-    const lane = this.#laneOf.get(key);
+    let byPartition = this.#laneOf.get(topic);
+    if (!byPartition) this.#laneOf.set(topic, (byPartition = []));
+    const lane = byPartition[partition];
     if (lane) return lane;
     const chosen = this.#lanes[this.#nextLane++ % this.#lanes.length] as Lane;
-    this.#laneOf.set(key, chosen);
+    byPartition[partition] = chosen;
     return chosen;
   }
 

@@ -2,7 +2,7 @@
 // test/bench exports `run()`, which prints its figures beside a baseline measured in the same run.
 import { existsSync } from "node:fs";
 
-const known = ["registry", "pg", "views", "api"];
+const known = ["registry", "pg", "views", "api", "kafka"];
 
 async function main(args: string[]): Promise<number> {
   const names = args.length > 0 ? args : known;
