@@ -57,6 +57,17 @@ describe("waitFor", () => {
     await expect(waiting).rejects.toThrow("timed out after 1 s waiting for the server: connection refused");
   });
 
+  it("ends with the probe's error when failOnError is set", async () => {
+    await expect(
+      waitFor(
+        () => {
+          throw new Error("view failed");
+        },
+        { failOnError: true },
+      ),
+    ).rejects.toThrow("view failed");
+  });
+
   it("stops at once when failWhen names a reason", async () => {
     await expect(
       waitFor(() => false, { failWhen: () => "the process exited 1", what: "ready" }),

@@ -113,6 +113,8 @@ export interface WaitOptions {
   what?: string;
   /** Stop at once with this message when it returns one (e.g. the process waited on has exited). */
   failWhen?: () => string | false | null | undefined;
+  /** A probe that throws ends the wait with its error (default: it counts as "not yet"). */
+  failOnError?: boolean;
   signal?: AbortSignal;
   clock?: Clock;
 }
@@ -121,7 +123,8 @@ type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
 
 /**
  * Probes until `probe` returns a truthy value, and returns it. A probe that throws counts as "not yet"
- * (a server still starting refuses connections); the last error is named if time runs out.
+ * (a server still starting refuses connections; `failOnError` changes that); the last error is named if time
+ * runs out.
  * `options` may be just the timeout; `what` may also come third, as in `waitFor(check, 60_000, "streaming")`.
  */
 export async function waitFor<T>(
@@ -141,6 +144,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value) return value as Truthy<T>;
     } catch (err) {
+      if (o.failOnError) throw err;
       last = err;
     }
     const failure = o.failWhen?.();

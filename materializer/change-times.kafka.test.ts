@@ -5,10 +5,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changesFrom } from "../lib/http/change-start.ts";
+import { ManualClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
@@ -29,6 +29,8 @@ describe("view change streams from a time", () => {
   let views: EngineViews;
   let writer: CdcWriter;
   const view = uniqueName("times").replace(/[^A-Za-z0-9_]/g, "_");
+  /** Stamps the feed's entries: the test moves it between the first and the second batch of changes. */
+  const clock = new ManualClock(Date.now());
   /** Between the first and the second batch of changes. */
   let between = 0;
 
@@ -74,6 +76,7 @@ describe("view change streams from a time", () => {
       registry: new RegistryClient({ url: registry.url }),
       logger: silentLogger(),
       changeRetention: 100,
+      now: () => clock.now(),
     });
     await engine.start();
     views = new EngineViews(engine);
@@ -89,9 +92,9 @@ describe("view change streams from a time", () => {
     );
     await waitFor(async () => (await head()) === 1000);
     await waitFor(async () => (await engine.changeStart(view, 0)).trimmed !== null);
-    await sleep(30);
-    between = Date.now();
-    await sleep(30);
+    clock.advance(30);
+    between = clock.now();
+    clock.advance(30);
     await writer.transaction(
       [1n, 2n, 3n].map((id) => ({
         table: "orders",
@@ -128,8 +131,8 @@ describe("view change streams from a time", () => {
   }, 60_000);
 
   it("a time newer than every change waits for the next one", async () => {
-    const events = await first(new Date(Date.now() + 60_000).toISOString(), 1, async () => {
-      await sleep(200);
+    // Written once the stream is open: openChanges resolves its start before it returns.
+    const events = await first(new Date(clock.now() + 60_000).toISOString(), 1, async () => {
       await writer.transaction([
         {
           table: "orders",

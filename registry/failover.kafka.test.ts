@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait.ts";
 
 const topic = uniqueName("_schemas_failover");
 const groupId = uniqueName("registry_failover");
@@ -41,15 +42,6 @@ const status = (url: string) =>
   fetch(`${url}/v1/registry/status`).then(
     (r) => r.json() as Promise<{ role: string; leaderUrl: string | null }>,
   );
-
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("condition not met in time");
-}
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");

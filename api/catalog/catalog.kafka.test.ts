@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
 import { kafka, uniqueName } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { Catalog } from "./catalog.ts";
 import { KafkaCatalogLog } from "./kafka-log.ts";
 import { sourceRecord, viewRecord } from "./records-fixture.ts";
@@ -16,13 +17,8 @@ async function startCatalog(): Promise<Catalog> {
   return catalog;
 }
 
-async function until(check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => boolean, ms = 15_000): Promise<unknown> =>
+  waitFor(check, { timeoutMs: ms, intervalMs: 50 });
 
 afterAll(async () => {
   await Promise.all(open.map((c) => c.stop()));

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/names.ts";
+import { waitFor } from "../../test/support/wait.ts";
 
 // Node 24 on main.ts itself, not the bin/mesh.js launcher: under an older node the launcher runs main.ts in a
 // child (spawnSync) and a signal sent to the launcher's pid alone would not reach it.
@@ -45,19 +46,17 @@ describe("mesh up signals", () => {
     let stderr = "";
     proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const waitFor = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
-      const deadline = Date.now() + ms;
-      while (!ok()) {
-        if (proc.exitCode !== null)
-          throw new Error(`mesh up exited ${proc.exitCode} before ${what}: ${stderr}`);
-        if (Date.now() > deadline) throw new Error(`no ${what} in ${ms} ms: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-    await waitFor("summary", () => stdout.includes('{"api":'), 150_000);
+    const until = (what: string, ok: () => boolean, timeoutMs: number): Promise<unknown> =>
+      waitFor(ok, {
+        what,
+        timeoutMs,
+        intervalMs: 50,
+        failWhen: () => proc.exitCode !== null && `mesh up exited ${proc.exitCode}: ${stderr}`,
+      });
+    await until("summary", () => stdout.includes('{"api":'), 150_000);
     const exited = once(proc, "exit");
     proc.kill("SIGINT");
-    await waitFor("stopping message", () => stderr.includes("stopping..."), 10_000);
+    await until("stopping message", () => stderr.includes("stopping..."), 10_000);
     proc.kill("SIGINT");
     const [code] = (await Promise.race([
       exited,

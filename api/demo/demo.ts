@@ -1,6 +1,7 @@
 // `mesh up --demo`: two services' databases, both registered as sources (each owned by its service), a
 // view joining orders with customers across the two databases, a write workload, and the curl lines
 // that query the view and subscribe to a topic. Everything goes through the HTTP API, as a user would.
+import { waitFor } from "../../lib/clock.ts";
 import { createDemoDatabases, startWorkload } from "./demo-data.ts";
 
 export interface DemoOptions {
@@ -42,13 +43,9 @@ async function ensure(apiUrl: string, path: string, body: unknown, getPath: stri
   throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`the demo timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** Polls until `probe` holds; a probe that throws (a source or view failed) ends the demo with its error. */
+const until = (what: string, probe: () => Promise<boolean>): Promise<unknown> =>
+  waitFor(probe, { what: `the demo's ${what}`, timeoutMs: 120_000, intervalMs: 300, failOnError: true });
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const prefix = options.prefix ?? "";
@@ -84,7 +81,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     `/v1/sources/${orders}`,
   );
   for (const source of [customers, orders]) {
-    await waitFor(`${source} to stream`, async () => {
+    await until(`${source} to stream`, async () => {
       const s = await call(apiUrl, "GET", `/v1/sources/${source}`);
       const state = (s.body.status as { state?: string } | undefined)?.state;
       if (state === "failed") throw new Error(`source ${source} failed: ${JSON.stringify(s.body.status)}`);
@@ -96,7 +93,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     `CREATE VIEW ${view} AS SELECT o.id, o.status, o.total, o.created_at, c.id AS customer_id, c.name AS customer_name, c.region ` +
     `FROM ${orders}.public.orders o JOIN ${customers}.public.customers c ON o.customer_id = c.id`;
   say(`creating view ${view} joining ${orders}.public.orders with ${customers}.public.customers`);
-  await waitFor("the topics' schemas", async () => {
+  await until("the topics' schemas", async () => {
     const t = await call(apiUrl, "GET", "/v1/topics");
     const topics = (t.body.topics as { topic: string; latestVersion: number | null }[] | undefined) ?? [];
     return [`${orders}.public.orders`, `${customers}.public.customers`].every((name) =>
@@ -104,7 +101,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     );
   });
   await ensure(apiUrl, "/v1/views", { sql }, `/v1/views/${view}`);
-  await waitFor(`${view} to backfill`, async () => {
+  await until(`${view} to backfill`, async () => {
     const v = await call(apiUrl, "GET", `/v1/views/${view}`);
     const status = v.body.status as { state?: string; rows?: number; error?: string } | undefined;
     if (status?.state === "failed") throw new Error(`view ${view} failed: ${status.error ?? ""}`);

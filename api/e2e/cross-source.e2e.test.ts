@@ -152,8 +152,7 @@ describe("cross-source view end to end", () => {
 
     const changes = subscribe(`${apiProc.url}/v1/views/${view}/changes`);
     const events = subscribe(`${apiProc.url}/v1/topics/${ordersTopic}/events`);
-    await Promise.all([changes.opened, events.opened]);
-    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all([changes.opened, events.subscribed]);
 
     // Writes in both databases.
     await sql(ordersDb.url, "INSERT INTO orders VALUES (13, 2, 'new', 5.00)");

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait.ts";
 
 const prefix = `${uniqueName("demo")}_`;
 const dataDir = mkdtempSync(join(tmpdir(), "mesh-demo-"));
@@ -66,14 +67,13 @@ describe("mesh up --demo", () => {
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const started = Date.now();
-    const summary = (): string | undefined => stdout.split("\n").find((l) => l.startsWith('{"api":'));
-    while (!summary()) {
-      if (child.exitCode !== null) throw new Error(`mesh up exited ${child.exitCode}: ${stderr}`);
-      if (Date.now() - started > 150_000) throw new Error(`mesh up did not come up: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const up = JSON.parse(summary()!) as {
+    const summary = await waitFor(() => stdout.split("\n").find((l) => l.startsWith('{"api":')), {
+      timeoutMs: 150_000,
+      intervalMs: 200,
+      what: "mesh up's summary line",
+      failWhen: () => child?.exitCode != null && `mesh up exited ${child.exitCode}: ${stderr}`,
+    });
+    const up = JSON.parse(summary) as {
       api: string;
       registry: string;
       demo: { view: string; topic: string; curl: string[] };
@@ -100,14 +100,11 @@ describe("mesh up --demo", () => {
     expect(viewSse!.stdout).toMatch(/id: \d+\nevent: change\ndata: \{/);
 
     // The workload writes: the view keeps moving.
-    const before = (await (await fetch(`${up.api}/v1/views/${up.demo.view}`)).json()) as {
-      status: { rows: number };
-    };
-    await new Promise((r) => setTimeout(r, 3000));
-    const after = (await (await fetch(`${up.api}/v1/views/${up.demo.view}`)).json()) as {
-      status: { rows: number };
-    };
-    expect(after.status.rows).toBeGreaterThan(before.status.rows);
+    const viewRows = async (): Promise<number> =>
+      ((await (await fetch(`${up.api}/v1/views/${up.demo.view}`)).json()) as { status: { rows: number } })
+        .status.rows;
+    const before = await viewRows();
+    await waitFor(async () => (await viewRows()) > before, 30_000, "the demo view to grow");
 
     child.kill("SIGINT");
     const [code] = (await Promise.race([

@@ -7,6 +7,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import type { ViewEngine } from "../../materializer/contract.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { waitFor } from "../../test/support/wait.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 
@@ -53,26 +54,13 @@ export async function api(base: string, method: string, path: string, body?: unk
   return { status: res.status, body: (await res.json()) as JsonResponse["body"] };
 }
 
+/** test/support/wait.ts's waitFor with the name first, as these tests read: the probe's first truthy value. */
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
   ms = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return waitFor(probe, { what, timeoutMs: ms, intervalMs: 200 });
 }
 
 export interface SseEvent {
@@ -81,14 +69,20 @@ export interface SseEvent {
   data: Record<string, unknown>;
 }
 
-/** An open SSE subscription collecting events; close() ends it. */
+/**
+ * An open SSE subscription collecting events; close() ends it. `opened` resolves with the response headers;
+ * `subscribed` on a topic stream's `: subscribed` comment, after which every event written is delivered (a
+ * view's change stream is positioned once opened).
+ */
 export function subscribe(
   url: string,
   headers: Record<string, string> = {},
-): { events: SseEvent[]; opened: Promise<void>; close: () => void } {
+): { events: SseEvent[]; opened: Promise<void>; subscribed: Promise<void>; close: () => void } {
   const events: SseEvent[] = [];
   let opened!: () => void;
   const openedP = new Promise<void>((r) => (opened = r));
+  let subscribed!: () => void;
+  const subscribedP = new Promise<void>((r) => (subscribed = r));
   const req = http.get(url, { headers }, (res) => {
     opened();
     res.setEncoding("utf8");
@@ -99,6 +93,7 @@ export function subscribe(
       while ((i = buf.indexOf("\n\n")) >= 0) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
+        if (block.split("\n").includes(": subscribed")) subscribed();
         const fields = Object.fromEntries(
           block
             .split("\n")
@@ -116,7 +111,7 @@ export function subscribe(
     res.on("error", () => undefined);
   });
   req.on("error", () => undefined);
-  return { events, opened: openedP, close: () => req.destroy() };
+  return { events, opened: openedP, subscribed: subscribedP, close: () => req.destroy() };
 }
 
 const run = promisify(execFile);

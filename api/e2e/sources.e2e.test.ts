@@ -119,8 +119,7 @@ describe("sources end to end", () => {
     const again = await api(apiProc.url, "GET", `/v1/sources/${sourceName}`);
     expect(again.body).toMatchObject({ name: sourceName, owner: "orders", tables: ["public.orders"] });
     const sub2 = subscribe(`${apiProc.url}/v1/topics/${topic}/events`);
-    await sub2.opened;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sub2.subscribed;
     await sql("UPDATE orders SET status = 'paid' WHERE id = 1");
     await until("update after restart", () =>
       Promise.resolve(sub2.events.some((e) => (e.data.value as { op: string }).op === "u")),

@@ -14,6 +14,7 @@ import {
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor as pollUntil } from "../../lib/clock.ts";
 
 export function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
@@ -106,19 +107,19 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
+/** Polls `check` until it holds (lib/clock.ts), failing at once when the process has exited. */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
   stillRunning?: () => boolean,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (stillRunning && !stillRunning()) throw new Error(`${what} exited while starting`);
-    if (Date.now() > deadline) throw new Error(`${what} was not ready after ${timeoutMs / 1000} s`);
-    await sleep(200);
-  }
+  await pollUntil(check, {
+    what: `${what} to be ready`,
+    timeoutMs,
+    intervalMs: 200,
+    failWhen: () => stillRunning !== undefined && !stillRunning() && `${what} exited while starting`,
+  });
 }
 
 export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {

@@ -1,6 +1,7 @@
 // Assertions for the materializer's integration tests: read a whole view through the query API and wait
 // until it equals the naive oracle over the model tables.
 import { expect } from "vitest";
+import { waitFor } from "../../test/support/wait.ts";
 import type { MaterializerEngine } from "../engine.ts";
 import { compileViewSql } from "../sql/compile.ts";
 import type { CdcWriter } from "./cdc-writer.ts";
@@ -37,17 +38,16 @@ export async function expectSettled(
 ): Promise<number> {
   const plan = compileViewSql(sql, { tables: writerTables.flatMap((w) => w.tableInfos()) });
   const want = naiveView(plan, tables);
-  const deadline = Date.now() + timeoutMs;
   const read = (): Promise<Map<string, Row>> =>
     Array.isArray(engine) ? unionRows(engine, plan.name) : allRows(engine, plan.name);
-  let got = await read();
+  let got = new Map<string, Row>();
   const same = (): boolean =>
     got.size === want.size &&
     [...want].every(([k, v]) => JSON.stringify(got.get(k), replacer) === JSON.stringify(v, replacer));
-  while (!same() && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    got = await read();
-  }
+  // Out of time, the assertions below say what differs.
+  await waitFor(async () => ((got = await read()), same()), { timeoutMs, intervalMs: 200 }).catch(
+    () => undefined,
+  );
   if (!same()) {
     // The first differences, readable, before the (long) key-list diff.
     const extra = [...got.keys()].filter((k) => !want.has(k)).slice(0, 5);
@@ -66,10 +66,5 @@ export async function expectSettled(
 
 const replacer = (_k: string, v: unknown): unknown => (typeof v === "bigint" ? `${v}n` : v);
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The one polling helper (test/support/wait.ts), here for the materializer tests that import it from here. */
+export { waitFor };

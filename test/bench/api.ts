@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import fastify from "fastify";
 import pg from "pg";
 import { LocalStack } from "../../deploy/local/stack.ts";
+import { waitFor } from "../../lib/clock.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import { startRegistry } from "../../registry/server.ts";
@@ -27,13 +28,8 @@ const eventsPerSecond = 1000;
 const fanoutSeconds = 5;
 const parts = new Set((process.env.BENCH_API ?? "http,sse").split(","));
 
-async function until(what: string, probe: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = (what: string, probe: () => Promise<boolean>): Promise<unknown> =>
+  waitFor(probe, { what: `the bench's ${what}`, timeoutMs: 120_000, intervalMs: 250 });
 
 export async function run(): Promise<void> {
   const env = (await new LocalStack().up(), new LocalStack().env());
