@@ -36,7 +36,7 @@ export function declaredVersion(headers: Readonly<Record<string, unknown>> | und
   let raw = headers?.[PROTOCOL_HEADER];
   if (Array.isArray(raw)) raw = raw[0];
   if (raw === undefined || raw === null) return null;
-  const text = Buffer.isBuffer(raw) ? raw.toString("utf8") : String(raw);
+  const text = Buffer.isBuffer(raw) ? raw.toString("utf8") : typeof raw === "string" ? raw : "";
   const version = Number(text);
   // An unreadable header is not a version we know: treat it as newer, so the reader stops and says so.
   return Number.isInteger(version) && version > 0 ? version : Number.POSITIVE_INFINITY;
