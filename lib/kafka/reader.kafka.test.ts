@@ -213,6 +213,47 @@ describe("PartitionReader", () => {
     expect(values(late.records).sort()).toEqual(["late0", "late2"]);
   });
 
+  it("carries on in order when its connections drop (a broker restart, as the client sees it)", async () => {
+    const t = await topic(2);
+    const batch = (from: number) =>
+      [0, 1].flatMap((p) =>
+        Array.from({ length: 10 }, (_, i) => ({ topic: t, partition: p, value: `p${p}-${from + i}` })),
+      );
+    await produce(config, batch(0));
+    // Every connection opened while the reader starts is the reader's own.
+    const sockets: { destroy(): void }[] = [];
+    const onConnect = (message: unknown): void => {
+      const connection = (message as { connection?: { socket?: { destroy(): void } } }).connection;
+      queueMicrotask(() => {
+        if (connection?.socket) sockets.push(connection.socket);
+      });
+    };
+    subscribe("tracing:plt:kafka:connections:connects:asyncEnd", onConnect);
+    const r = reader();
+    try {
+      await r.assign([0, 1].map((partition) => ({ topic: t, partition, offset: "earliest" as const })));
+      const first = await collect(
+        (s) => r.batches(s),
+        (records) => records.length >= 20,
+      );
+      expect(first.records).toHaveLength(20);
+    } finally {
+      unsubscribe("tracing:plt:kafka:connections:connects:asyncEnd", onConnect);
+    }
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const socket of sockets) socket.destroy();
+    await produce(config, batch(10));
+    const rest = await collect(
+      (s) => r.batches(s),
+      (records) => records.length >= 20,
+    );
+    for (const p of [0, 1]) {
+      const mine = rest.records.filter((rec) => rec.partition === p);
+      expect(values(mine)).toEqual(Array.from({ length: 10 }, (_, i) => `p${p}-${10 + i}`));
+    }
+    expect(rest.records).toHaveLength(20);
+  });
+
   it("ends the iterator on abort and on close, and fails clearly when the offset is out of range", async () => {
     const t = await topic();
     await produce(config, [{ topic: t, partition: 0, value: "only" }]);
