@@ -6,6 +6,7 @@ import { LocalStack } from "../../deploy/local/stack.ts";
 import { MissingPrerequisite } from "../../deploy/local/service.ts";
 import { createLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
+import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { parseApiConfig } from "../config.ts";
 import { startDemo, type RunningDemo } from "../demo/demo.ts";
@@ -151,7 +152,7 @@ export async function run(args: string[]): Promise<number> {
         "--data-dir",
         dataDir,
         "--catalog-topic",
-        flag(p, "catalog-topic") ?? "_mesh_catalog",
+        flag(p, "catalog-topic") ?? CATALOG_TOPIC,
       ],
       { MESH_SECRET_KEY: process.env.MESH_SECRET_KEY },
     );
