@@ -234,14 +234,17 @@ describe("split views (consumer-group members)", () => {
       .map((o) => Number(o.id));
     const seen = new Map<Member, number[]>();
     const abort = new AbortController();
-    const follow = async (m: Member): Promise<void> => {
+    const follow = async (m: Member, after: number): Promise<void> => {
       const got: number[] = [];
       seen.set(m, got);
-      for await (const c of m.engine.changes("m2o", -1, abort.signal))
+      for await (const c of m.engine.changes("m2o", after, abort.signal))
         if (c.op === "update" && c.after?.customer === "renamed") got.push(Number(c.key[0]));
     };
-    const feeds = [follow(a), follow(b)];
-    await new Promise((r) => setTimeout(r, 300));
+    // Each feed starts after its current head, resolved before anything is written.
+    const heads = await Promise.all(
+      [a, b].map(async (m) => (await m.engine.changeStart("m2o", Number.MAX_SAFE_INTEGER)).after),
+    );
+    const feeds = [follow(a, heads[0]!), follow(b, heads[1]!)];
     await writer.transaction([{ table: "customers", op: "u", after: { ...customer, name: "renamed" } }]);
     await waitFor(() => [...seen.values()].flat().length >= affected.length, 30_000);
     // Back to the model's state, so the oracle still holds.
@@ -260,10 +263,11 @@ describe("split views (consumer-group members)", () => {
   it("hands every partition to the remaining member when one stops, which converges exactly", async () => {
     const [a, b] = members as [Member, Member];
     // Transactions keep coming while the group rebalances.
+    let written = 0;
     const writing = (async () => {
-      for (let i = 0; i < 50; i++) await writer.transaction(workload.transaction(0));
+      for (let i = 0; i < 50; i++, written++) await writer.transaction(workload.transaction(0));
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => written >= 5, 30_000, "the first transactions");
     await stopMember(b);
     await writing;
     for (const view of ["m2o", "replica", "totals"]) {
