@@ -291,10 +291,15 @@ describe("PartitionReader", () => {
     });
   });
 
-  it("refuses a partition the topic does not have", async () => {
+  it("refuses a partition the topic does not have, and a topic that does not exist", async () => {
     const t = await topic(2);
     await expect(reader().assign([{ topic: t, partition: 2, offset: 0n }])).rejects.toMatchObject({
       code: "MESH_KAFKA_TOPIC_MISCONFIGURED",
+    });
+    const missing = uniqueName("missing");
+    await expect(reader().assign([{ topic: missing, partition: 0, offset: 0n }])).rejects.toMatchObject({
+      code: "MESH_KAFKA_TOPIC_MISSING",
+      details: { topic: missing },
     });
   });
 

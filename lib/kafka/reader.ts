@@ -25,6 +25,7 @@ import {
 } from "@platformatic/kafka";
 import { MeshError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { createAdmin } from "./admin.ts";
 import { clientOptions, type KafkaConfig } from "./config.ts";
 import { kafkaError } from "./errors.ts";
 import { toRecordBatch } from "./fetched-records.ts";
@@ -85,6 +86,7 @@ const PARTITION_MAX_BYTES = 1 << 20;
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export class KafkaPartitionReader implements PartitionReader {
+  readonly #config: KafkaConfig;
   readonly #consumer: Consumer;
   readonly #fetchConnections: ConnectionPool;
   readonly #isolation: Isolation;
@@ -102,6 +104,7 @@ export class KafkaPartitionReader implements PartitionReader {
   #wakeup = Promise.withResolvers<void>();
 
   constructor(config: KafkaConfig, options: ReaderOptions = {}) {
+    this.#config = config;
     this.#isolation = options.isolation ?? "read_committed";
     this.#maxWaitMs = options.maxWaitMs ?? 20;
     this.#maxBytes = options.maxBytes ?? 16 * PARTITION_MAX_BYTES;
@@ -427,7 +430,27 @@ export class KafkaPartitionReader implements PartitionReader {
       // The client sorts the array it is given: pass a copy.
       return await this.#consumer.metadata({ topics: [...topics] });
     } catch (err) {
-      throw kafkaError(err, `reading metadata of ${topics.join(", ")}`, { topics });
+      throw (
+        (await this.#missingTopic(topics)) ??
+        kafkaError(err, `reading metadata of ${topics.join(", ")}`, { topics })
+      );
+    }
+  }
+
+  /** The client reports an unknown topic only in its message text: ask the cluster which topics exist. */
+  async #missingTopic(topics: string[]): Promise<MeshError | undefined> {
+    const admin = createAdmin(this.#config);
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.find((t) => !existing.has(t));
+      if (missing === undefined) return undefined;
+      return new MeshError("MESH_KAFKA_TOPIC_MISSING", `Kafka: topic ${missing} does not exist`, {
+        topic: missing,
+      });
+    } catch {
+      return undefined;
+    } finally {
+      await admin.close();
     }
   }
 
