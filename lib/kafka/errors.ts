@@ -1,5 +1,6 @@
 // Turns what the Kafka client throws into MeshErrors with stable MESH_KAFKA_* codes, so that callers decide
 // retries by code (lib/errors.ts), never by the client's message text or error classes.
+import { TimeoutError } from "@platformatic/kafka";
 import { MeshError, type ErrorCode } from "../errors.ts";
 
 interface ClientErrorLike {
@@ -46,7 +47,8 @@ function classify(err: unknown): ErrorCode {
     return "MESH_KAFKA_AUTH";
   if (has((e) => missingTopicIds.has(id(e)))) return "MESH_KAFKA_TOPIC_MISSING";
   if (has((e) => e.code === "PLT_KFK_NETWORK" && e.closed === true)) return "MESH_KAFKA_CLOSED";
-  if (has((e) => e.code === "PLT_KFK_TIMEOUT")) return "MESH_KAFKA_TIMEOUT";
+  // The client's TimeoutError carries the network error's code: known by its class.
+  if (has((e) => e instanceof TimeoutError || e.code === "PLT_KFK_TIMEOUT")) return "MESH_KAFKA_TIMEOUT";
   if (has((e) => e.code === "PLT_KFK_NETWORK")) return "MESH_KAFKA_UNAVAILABLE";
   // A protocol error the client would have retried (leader moving, coordinator loading, ...) that outlived
   // the retries is a cluster in trouble: retryable. One it would not retry is a refusal.
