@@ -2,6 +2,7 @@
 // (cached; a refusal by the compatibility rule is MESH_SCHEMA_INCOMPATIBLE), codecs by id (cached; an unknown
 // id MESH_NOT_FOUND), latest versions, subjects; a registry that does not answer is MESH_REGISTRY_UNAVAILABLE.
 import type { AddressInfo } from "node:net";
+import type avro from "avsc";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBackend } from "../registry/backend.ts";
@@ -9,7 +10,11 @@ import { buildApp } from "../registry/http/app.ts";
 import { RegistryState } from "../registry/store/state.ts";
 import { RegistryClient } from "./registry-client.ts";
 
-const record = (fields: { name: string; type: unknown }[]) => ({ type: "record", name: "R", fields });
+const record = (fields: { name: string; type: avro.Schema }[]): avro.Schema => ({
+  type: "record",
+  name: "R",
+  fields,
+});
 const v1 = record([{ name: "id", type: "long" }]);
 const v2 = record([
   { name: "id", type: "long" },

@@ -123,7 +123,7 @@ export async function startMaterializer(
     return engine;
   };
   // Listen before the engine starts: a split engine advertises the URL, which needs the bound port.
-  const server = config.listen ? buildViewServer(getEngine) : null;
+  const server = config.listen ? buildViewServer(getEngine, { logger }) : null;
   let url: string | null = null;
   if (server && config.listen) {
     await server.listen({ host: config.listen.host, port: config.listen.port });

@@ -21,7 +21,8 @@ export function buildViewServer(
   getEngine: () => MaterializerEngine,
   options: { logger?: Logger } = {},
 ): FastifyInstance {
-  const app = createServer(options.logger ? { logger: options.logger } : {});
+  // Members answer many forwarded queries: their request lines are debug; failures still reach the log.
+  const app = createServer({ ...(options.logger ? { logger: options.logger } : {}), logLevel: "debug" });
   let views: EngineViews | null = null;
   const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine()));
   answerLocally(app, engineViews);

@@ -2,9 +2,8 @@
 // a registry on a private schemas topic, a fresh database, a connector wired to them, and a topic reader
 // that decodes the Confluent wire format through the registry.
 import { Kafka, logLevel } from "kafkajs";
-import type avro from "avsc";
 import pg from "pg";
-import { avroType, decodeWire, wireSchemaId } from "../../lib/avro.ts";
+import { decodeWire, wireSchemaId } from "../../lib/avro.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry } from "../../registry/server.ts";
 import {
@@ -93,10 +92,9 @@ export interface ReadMessage {
 
 /** Decodes keys and values written in the Confluent wire format, fetching schemas by id. */
 export class WireDecoder {
-  private readonly url: string;
-  private readonly types = new Map<number, avro.Type>();
+  private readonly registry: RegistryClient;
   constructor(registryUrl: string) {
-    this.url = registryUrl;
+    this.registry = new RegistryClient({ url: registryUrl });
   }
   async decode(buf: Buffer | null): Promise<unknown> {
     if (!buf) return null;
@@ -106,14 +104,7 @@ export class WireDecoder {
     } catch {
       return buf.toString("utf8");
     }
-    let type = this.types.get(id);
-    if (!type) {
-      const res = await fetch(`${this.url}/schemas/ids/${id}`);
-      const body = (await res.json()) as { schema: string };
-      type = avroType(body.schema);
-      this.types.set(id, type);
-    }
-    return decodeWire(type, buf);
+    return decodeWire(await this.registry.typeById(id), buf);
   }
 }
 

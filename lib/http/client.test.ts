@@ -9,7 +9,7 @@ import { HttpClient, PeerUnreachable } from "./client.ts";
 describe("HttpClient", () => {
   let server: http.Server;
   let base = "";
-  const seen: { method?: string; id?: string; body: string }[] = [];
+  const seen: { method: string | undefined; id: string | undefined; body: string }[] = [];
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {

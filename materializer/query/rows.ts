@@ -4,7 +4,7 @@
 // applied while scanning, and a scan stops after `maxScan` entries with a cursor, so no query is unbounded.
 import { MeshError } from "../../lib/errors.ts";
 import { encodeKey, type KeyKind } from "../keys/encoding.ts";
-import type { Filter, RowPage, RowQuery, ViewRow } from "../contract.ts";
+import type { Filter, PositionedRowPage, RowQuery, ViewRow } from "../contract.ts";
 import { Layout } from "../engine/layout.ts";
 import type { StoredViewRow } from "../engine/row-format.ts";
 import type { Db } from "../engine/reader.ts";
@@ -141,11 +141,8 @@ export function decodeCursor(cursor: string): Cursor | null {
   }
 }
 
-/** A page with each row's sort position (the hex LevelDB entry key of its path), for merging members' pages. */
-export interface PositionedPage extends Omit<RowPage, "stale"> {
-  path: string;
-  positions: string[];
-}
+/** contract.ts PositionedRowPage before readiness is known (the engine adds `stale`). */
+export type PositionedPage = Omit<PositionedRowPage, "stale">;
 
 export async function queryRows(
   db: Db,
