@@ -226,12 +226,13 @@ export async function run(): Promise<void> {
     `${new Date().toISOString()}  node ${process.version}  load average ${load.join(" ")}  ` +
       `${fmt(count)} messages (keys ${keys[0]?.length} B, values ${valueBytes} B), ${partitions} partitions, ${rounds} rounds`,
   );
-  const producers = ["kafkajs", "raw", "ordered4", "ordered1"] as const;
+  const producers = ["kafkajs", "raw", "ordered4", "ordered2", "ordered1"] as const;
   const consumers = ["kafkajs", "raw", "reader"] as const;
   const p: Record<(typeof producers)[number], Figure> = {
     kafkajs: { rates: [], startMs: [] },
     raw: { rates: [], startMs: [] },
     ordered4: { rates: [], startMs: [] },
+    ordered2: { rates: [], startMs: [] },
     ordered1: { rates: [], startMs: [] },
   };
   const c: Record<(typeof consumers)[number], Figure> = {
@@ -249,7 +250,7 @@ export async function run(): Promise<void> {
             ? await kafkajsProduce(kafka, topic, keys, value)
             : kind === "raw"
               ? await rawProduce(brokers, topic, keys, value)
-              : await orderedProduce(client, topic, keys, value, kind === "ordered4" ? 4 : 1);
+              : await orderedProduce(client, topic, keys, value, Number(kind.slice("ordered".length)));
         p[kind].rates.push(rate);
         if (kind === "ordered4") readTopic = topic;
         process.stdout.write(`round ${r + 1} producer ${kind}: ${fmt(rate)} msg/s\n`);
@@ -274,7 +275,8 @@ export async function run(): Promise<void> {
     );
     console.log(row("kafkajs 2.2.4 sendBatch, 1 batch in flight", p.kafkajs, pBase, false));
     console.log(row("@platformatic/kafka send(), 1 in flight", p.raw, pBase, false));
-    console.log(row("lib/kafka OrderedProducer, 4 lanes", p.ordered4, pBase, false));
+    console.log(row("lib/kafka OrderedProducer, 4 lanes (default)", p.ordered4, pBase, false));
+    console.log(row("lib/kafka OrderedProducer, 2 lanes", p.ordered2, pBase, false));
     console.log(row("lib/kafka OrderedProducer, 1 lane", p.ordered1, pBase, false));
     console.log(`\nconsumers (from the beginning, read_committed)`);
     console.log(row("kafkajs 2.2.4 eachBatch (new group)", c.kafkajs, cBase, true));
