@@ -21,14 +21,13 @@ import {
   type ClusterMetadata,
   type ConnectionOptions,
   type ConsumerOptions,
-  type fetchV17,
 } from "@platformatic/kafka";
 import { MeshError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { createAdmin } from "./admin.ts";
 import { clientOptions, type KafkaConfig } from "./config.ts";
 import { kafkaError } from "./errors.ts";
-import { toRecordBatch } from "./fetched-records.ts";
+import { batchesOf, outOfRangeError, partitionKey, planFetch, type PartitionRequest } from "./fetch-round.ts";
 import type { Isolation, RecordBatch } from "./messages.ts";
 
 export interface ReaderOptions {
@@ -65,10 +64,7 @@ interface Position {
   inflight: boolean;
 }
 
-interface Requested {
-  position: Position;
-  fetchOffset: bigint;
-}
+type Requested = PartitionRequest<Position>;
 
 interface FetchResult {
   node: number;
@@ -77,13 +73,10 @@ interface FetchResult {
   fatal?: MeshError;
 }
 
-type FetchRequestTopic = fetchV17.FetchRequestTopic;
-type FetchResponse = fetchV17.FetchResponse;
-
 const MAX_BACKOFF_MS = 5_000;
 const PARTITION_MAX_BYTES = 1 << 20;
 
-const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const keyOf = partitionKey;
 
 export class KafkaPartitionReader implements PartitionReader {
   readonly #config: KafkaConfig;
@@ -246,12 +239,12 @@ export class KafkaPartitionReader implements PartitionReader {
         const done = await Promise.race([woken.then(() => null), ...inflight.values()]);
         if (done === null) continue;
         inflight.delete(done.node);
-        for (const r of done.requested) r.position.inflight = false;
+        for (const r of done.requested) r.owner.inflight = false;
         if (done.fatal) throw done.fatal;
         for (const { batch, from } of done.batches) {
           // Moved or unassigned since the request went out (possibly while an earlier batch was handed over).
           const current = this.#positions.get(keyOf(batch.topic, batch.partition));
-          if (current !== from.position || current.offset !== from.fetchOffset) continue;
+          if (current !== from.owner || current.offset !== from.fetchOffset) continue;
           current.offset = batch.nextOffset;
           yield batch;
           if (stop.aborted) break;
@@ -264,7 +257,7 @@ export class KafkaPartitionReader implements PartitionReader {
       // settle; their data is dropped, and a later iterator fetches those partitions again.
       for (const pending of inflight.values()) {
         void pending.then(({ requested }) => {
-          for (const r of requested) r.position.inflight = false;
+          for (const r of requested) r.owner.inflight = false;
           this.#wake();
         });
       }
@@ -324,39 +317,33 @@ export class KafkaPartitionReader implements PartitionReader {
     metadata: ClusterMetadata,
     stop: AbortSignal,
   ): Promise<FetchResult> {
-    const requested = positions.map((position) => ({ position, fetchOffset: position.offset }));
-    const byKey = new Map(requested.map((r) => [keyOf(r.position.topic, r.position.partition), r]));
-    const names = new Map<string, string>();
-    const topics = new Map<string, FetchRequestTopic>();
-    for (const { position, fetchOffset } of requested) {
-      const topicId = metadata.topics.get(position.topic)!.id;
-      names.set(topicId, position.topic);
-      let topic = topics.get(topicId);
-      if (!topic) topics.set(topicId, (topic = { topicId, partitions: [] }));
-      topic.partitions.push({
-        partition: position.partition,
-        fetchOffset,
-        // -1: no leader-epoch fencing; leader moves surface as NOT_LEADER_OR_FOLLOWER, which the client retries.
-        currentLeaderEpoch: -1,
-        lastFetchedEpoch: -1,
-        partitionMaxBytes: Math.min(PARTITION_MAX_BYTES, this.#maxBytes),
-      });
-    }
+    const requested = positions.map((owner) => ({
+      topic: owner.topic,
+      partition: owner.partition,
+      fetchOffset: owner.offset,
+      owner,
+    }));
+    const plan = planFetch(
+      requested,
+      (topic) => metadata.topics.get(topic)!.id,
+      Math.min(PARTITION_MAX_BYTES, this.#maxBytes),
+    );
     const result: FetchResult = { node, requested, batches: [] };
-    let response: FetchResponse;
     try {
-      response = await this.#consumer.fetch({
+      const response = await this.#consumer.fetch({
         node,
-        topics: [...topics.values()],
+        topics: plan.topics,
         minBytes: 1,
         maxBytes: this.#maxBytes,
         maxWaitTime: this.#maxWaitMs,
         isolationLevel: this.#isolationLevel,
         connectionPool: this.#fetchConnections,
       });
+      this.#failures = 0;
+      return { ...result, batches: batchesOf(plan, response, this.#isolation) };
     } catch (err) {
       if (stop.aborted) return result;
-      const outOfRange = this.#outOfRange(err, names, byKey);
+      const outOfRange = outOfRangeError(plan, err);
       if (outOfRange) return { ...result, fatal: outOfRange };
       const classified = kafkaError(err, `fetching from broker ${node}`);
       if (classified.code === "MESH_KAFKA_AUTH") return { ...result, fatal: classified };
@@ -364,55 +351,6 @@ export class KafkaPartitionReader implements PartitionReader {
       await this.#backoff(err, `fetching from broker ${node}`, stop);
       return result;
     }
-    this.#failures = 0;
-    for (const topic of response.responses) {
-      const name = names.get(topic.topicId);
-      if (name === undefined) continue;
-      for (const partition of topic.partitions) {
-        // A partition lingering in the broker's fetch session that this request did not ask for: stale.
-        const from = byKey.get(keyOf(name, partition.partitionIndex));
-        if (!from) continue;
-        const batch = toRecordBatch(
-          name,
-          partition.partitionIndex,
-          from.fetchOffset,
-          partition,
-          this.#isolation,
-        );
-        if (batch) result.batches.push({ batch, from });
-      }
-    }
-    return result;
-  }
-
-  /** A non-retryable error naming the partition whose offset the broker does not hold, if that is what failed. */
-  #outOfRange(
-    err: unknown,
-    names: Map<string, string>,
-    byKey: Map<string, Requested>,
-  ): MeshError | undefined {
-    const response = findResponse(err);
-    for (const topic of response?.responses ?? []) {
-      for (const p of topic.partitions) {
-        if (p.errorCode !== OFFSET_OUT_OF_RANGE) continue;
-        const name = names.get(topic.topicId) ?? topic.topicId;
-        const offset = byKey.get(keyOf(name, p.partitionIndex))?.fetchOffset;
-        return new MeshError(
-          "MESH_KAFKA_OFFSET_OUT_OF_RANGE",
-          `Kafka: offset ${offset} of ${name} partition ${p.partitionIndex} is out of range` +
-            (p.logStartOffset >= 0n ? ` (the partition holds ${p.logStartOffset}..${p.highWatermark})` : ""),
-          {
-            topic: name,
-            partition: p.partitionIndex,
-            offset: offset?.toString(),
-            logStartOffset: p.logStartOffset.toString(),
-            highWatermark: p.highWatermark.toString(),
-          },
-          { cause: err },
-        );
-      }
-    }
-    return undefined;
   }
 
   async #backoff(err: unknown, what: string, stop: AbortSignal): Promise<void> {
@@ -472,27 +410,10 @@ export class KafkaPartitionReader implements PartitionReader {
   }
 }
 
-const OFFSET_OUT_OF_RANGE = 1;
-
 function isolationLevel(isolation: Isolation): number {
   return isolation === "read_committed"
     ? FetchIsolationLevels.READ_COMMITTED
     : FetchIsolationLevels.READ_UNCOMMITTED;
-}
-
-/** The Fetch response a client error carries (ResponseError.response), wherever it is nested. */
-function findResponse(err: unknown, depth = 0): FetchResponse | undefined {
-  if (!err || typeof err !== "object" || depth > 8) return undefined;
-  const e = err as { response?: unknown; errors?: unknown; cause?: unknown };
-  const response = e.response as Partial<FetchResponse> | undefined;
-  if (response && Array.isArray(response.responses)) return response as FetchResponse;
-  if (Array.isArray(e.errors)) {
-    for (const inner of e.errors) {
-      const found = findResponse(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return findResponse(e.cause, depth + 1);
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
