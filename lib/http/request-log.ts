@@ -1,6 +1,6 @@
 // Owns request ids and the request log. A request keeps the id its caller sent in `x-request-id` (a process
-// calling another passes its own request's id on, so one id follows a query across processes: lib/http
-// client.ts) or gets a new one; the id is answered in the same header and is on every log line of the
+// calling another can pass its own request's id on with client.ts `requestId`, so one id follows a query
+// across processes) or gets a new one; the id is answered in the same header and is on every log line of the
 // request. One line per request, when it completes: method, path (never the query: it may hold values),
 // status and time. Failures are logged by errors.ts.
 import { randomUUID } from "node:crypto";

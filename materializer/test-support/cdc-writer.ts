@@ -6,7 +6,7 @@
 // it. Rows are in the decoded representation (bigint for long, decimal strings).
 import type avro from "avsc";
 import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
-import { avroType } from "../../lib/avro.ts";
+import { RegistryClient } from "../../lib/registry-client.ts";
 import { partitionFor } from "../../lib/kafka/partitioner.ts";
 import type { Envelope, TableShape } from "../../protocol/envelope.ts";
 import { EventWriter } from "../../protocol/event-writer.ts";
@@ -75,17 +75,12 @@ export class CdcWriter {
     });
   }
 
-  /** Registers over the registry's HTTP API; any refusal fails the test. */
+  /** Registers with the registry (lib/registry-client.ts); any refusal fails the test. */
   private registrar(): SchemaRegistrar {
+    const client = new RegistryClient({ url: this.registryUrl });
     return {
       register: async (subject, schema) => {
-        const res = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
-          method: "POST",
-          headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-          body: JSON.stringify({ schema: JSON.stringify(schema) }),
-        });
-        if (!res.ok) throw new Error(`registering ${subject}: ${res.status} ${await res.text()}`);
-        const registered = { id: ((await res.json()) as { id: number }).id, type: avroType(schema) };
+        const registered = await client.register(subject, schema);
         this.registered.set(subject, registered);
         return registered;
       },
