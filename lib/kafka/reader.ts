@@ -22,6 +22,7 @@ import {
   type ConnectionOptions,
   type ConsumerOptions,
 } from "@platformatic/kafka";
+import { realClock } from "../clock.ts";
 import { MeshError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { createAdmin } from "./admin.ts";
@@ -76,8 +77,6 @@ interface FetchResult {
 const MAX_BACKOFF_MS = 5_000;
 const PARTITION_MAX_BYTES = 1 << 20;
 
-const keyOf = partitionKey;
-
 export class KafkaPartitionReader implements PartitionReader {
   readonly #config: KafkaConfig;
   readonly #consumer: Consumer;
@@ -124,10 +123,42 @@ export class KafkaPartitionReader implements PartitionReader {
     this.#checkOpen();
     if (positions.length === 0) return;
     const claim = ++this.#claimSeq;
-    for (const p of positions) this.#claims.set(keyOf(p.topic, p.partition), claim);
+    const keys = positions.map((p) => partitionKey(p.topic, p.partition));
+    for (const key of keys) this.#claims.set(key, claim);
+    try {
+      const offsets = await this.#resolve(positions);
+      if (this.#closing.signal.aborted) return;
+      positions.forEach((p, i) => {
+        if (this.#claims.get(keys[i]!) !== claim) return;
+        // A fresh object: a fetch in flight for the old position is recognised as stale by identity.
+        this.#positions.set(keys[i]!, {
+          topic: p.topic,
+          partition: p.partition,
+          offset: offsets[i]!,
+          inflight: false,
+        });
+      });
+      this.#syncTopics();
+      this.#wake();
+    } finally {
+      for (const key of keys) if (this.#claims.get(key) === claim) this.#claims.delete(key);
+    }
+  }
 
-    const topics = [...new Set(positions.map((p) => p.topic))];
-    const metadata = await this.#metadata(topics);
+  unassign(partitions: { topic: string; partition: number }[]): void {
+    for (const p of partitions) {
+      const key = partitionKey(p.topic, p.partition);
+      // An assign still resolving for this partition no longer holds the claim: it will not apply.
+      this.#claims.delete(key);
+      this.#positions.delete(key);
+    }
+    this.#syncTopics();
+    this.#wake();
+  }
+
+  /** Checks the partitions exist and turns "earliest"/"latest" into offsets, in the order given. */
+  async #resolve(positions: { topic: string; partition: number; offset: StartOffset }[]): Promise<bigint[]> {
+    const metadata = await this.#metadata([...new Set(positions.map((p) => p.topic))]);
     for (const p of positions) {
       const count = metadata.topics.get(p.topic)?.partitionsCount ?? 0;
       if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= count) {
@@ -138,50 +169,31 @@ export class KafkaPartitionReader implements PartitionReader {
         );
       }
       if (typeof p.offset === "bigint" && p.offset < 0n) {
+        const where = { topic: p.topic, partition: p.partition };
         throw new MeshError(
           "MESH_BAD_REQUEST",
           `Kafka: offset ${p.offset} of ${p.topic}/${p.partition} is negative`,
-          {
-            topic: p.topic,
-            partition: p.partition,
-          },
+          where,
         );
       }
     }
     const resolved = new Map<string, bigint>();
     for (const which of ["earliest", "latest"] as const) {
-      const wanted = positions.filter((p) => p.offset === which);
-      if (wanted.length === 0) continue;
       const byTopic = new Map<string, number[]>();
-      for (const p of wanted) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      for (const p of positions) {
+        if (p.offset === which) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      }
       for (const [topic, partitions] of byTopic) {
         const offsets = await this.listOffsets(topic, which, { partitions });
-        for (const [partition, offset] of offsets) resolved.set(keyOf(topic, partition), offset);
+        for (const [partition, offset] of offsets)
+          resolved.set(`${which}\u0000${partitionKey(topic, partition)}`, offset);
       }
     }
-    if (this.#closing.signal.aborted) return;
-
-    for (const p of positions) {
-      const key = keyOf(p.topic, p.partition);
-      if (this.#claims.get(key) !== claim) continue;
-      this.#claims.delete(key);
-      const offset = typeof p.offset === "bigint" ? p.offset : resolved.get(key)!;
-      // A fresh object: a fetch in flight for the old position is recognised as stale by identity.
-      this.#positions.set(key, { topic: p.topic, partition: p.partition, offset, inflight: false });
-    }
-    this.#syncTopics();
-    this.#wake();
-  }
-
-  unassign(partitions: { topic: string; partition: number }[]): void {
-    const claim = ++this.#claimSeq;
-    for (const p of partitions) {
-      const key = keyOf(p.topic, p.partition);
-      this.#claims.set(key, claim);
-      this.#positions.delete(key);
-    }
-    this.#syncTopics();
-    this.#wake();
+    return positions.map((p) =>
+      typeof p.offset === "bigint"
+        ? p.offset
+        : resolved.get(`${p.offset}\u0000${partitionKey(p.topic, p.partition)}`)!,
+    );
   }
 
   /**
@@ -243,7 +255,7 @@ export class KafkaPartitionReader implements PartitionReader {
         if (done.fatal) throw done.fatal;
         for (const { batch, from } of done.batches) {
           // Moved or unassigned since the request went out (possibly while an earlier batch was handed over).
-          const current = this.#positions.get(keyOf(batch.topic, batch.partition));
+          const current = this.#positions.get(partitionKey(batch.topic, batch.partition));
           if (current !== from.owner || current.offset !== from.fetchOffset) continue;
           current.offset = batch.nextOffset;
           yield batch;
@@ -291,7 +303,7 @@ export class KafkaPartitionReader implements PartitionReader {
     const byNode = new Map<number, Position[]>();
     let leaderless = 0;
     for (const p of idle) {
-      if (p.inflight || this.#positions.get(keyOf(p.topic, p.partition)) !== p) continue;
+      if (p.inflight || this.#positions.get(partitionKey(p.topic, p.partition)) !== p) continue;
       const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1;
       if (leader < 0 || !metadata.brokers.has(leader)) {
         leaderless++;
@@ -360,7 +372,8 @@ export class KafkaPartitionReader implements PartitionReader {
       { err, failures: this.#failures, retryInMs: ms },
       `Kafka reader: ${what} failed; retrying`,
     );
-    await pause(ms, stop);
+    // Rejects when `stop` aborts: the iterator is ending anyway.
+    await realClock.sleep(ms, stop).catch(() => undefined);
   }
 
   async #metadata(topics: string[]): Promise<ClusterMetadata> {
@@ -414,18 +427,4 @@ function isolationLevel(isolation: Isolation): number {
   return isolation === "read_committed"
     ? FetchIsolationLevels.READ_COMMITTED
     : FetchIsolationLevels.READ_UNCOMMITTED;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
