@@ -1,19 +1,14 @@
 // Backfill gating and the change feed's images on the real stack (Kafka + the schema registry): queries of
 // a backfilling view answer MESH_VIEW_NOT_READY unless asked for a stale page, progress moves through the
 // backfill, and once live every change carries the row before and after it (docs/views.md).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
 import type { ViewChangeEvent } from "./contract.ts";
-import { MaterializerEngine } from "./engine.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
 
@@ -21,22 +16,16 @@ const ORDERS = 30_000;
 
 describe("backfill and change feed on Kafka", () => {
   let registry: RunningRegistry;
-  let dir: string;
+  let store: TestDb | undefined;
   let db: Db;
   let engine: MaterializerEngine;
   let writer: CdcWriter;
   const k = kafka();
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_backfill"),
-      logger: silentLogger(),
-    });
-    dir = await mkdtemp(join(tmpdir(), "mesh-backfill-"));
-    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
+    registry = await startTestRegistry("backfill");
+    store = await openTestDb({ name: "backfill" });
+    db = store.db;
     writer = new CdcWriter({
       kafka: k,
       registryUrl: registry.url,
@@ -53,21 +42,14 @@ describe("backfill and change feed on Kafka", () => {
         total: `${i % 500}.25`,
       })),
     );
-    engine = new MaterializerEngine({
-      db,
-      kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
-    });
-    await engine.start();
+    engine = await startTestEngine(db, registry.url);
   });
 
   afterAll(async () => {
     await engine?.stop();
     await writer?.stop();
-    await db?.close();
+    await store?.remove();
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("refuses queries while backfilling (MESH_VIEW_NOT_READY) unless stale, and reports progress between 0 and 1", async () => {

@@ -2,28 +2,23 @@
 // applied at or after the time, a time newer than every change waits for the next one, and a time older
 // than the oldest change kept (the feed is trimmed to its retention) starts at the oldest kept change with
 // an `event: notice` first. Read through EngineViews, which the API and `mesh materialize --listen` serve.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changesFrom } from "../lib/http/change-start.ts";
 import { ManualClock } from "../lib/clock.ts";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
 import type { ViewChange } from "./contract.ts";
 import { EngineViews } from "./engine-views.ts";
-import { MaterializerEngine } from "./engine.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
 
 describe("view change streams from a time", () => {
   let registry: RunningRegistry;
-  let dir: string;
+  let store: TestDb | undefined;
   let db: Db;
   let engine: MaterializerEngine;
   let views: EngineViews;
@@ -52,15 +47,9 @@ describe("view change streams from a time", () => {
   const head = async (): Promise<number> => (await engine.changeStart(view, Number.MAX_SAFE_INTEGER)).after;
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_times"),
-      logger: silentLogger(),
-    });
-    dir = await mkdtemp(join(tmpdir(), "mesh-times-"));
-    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
+    registry = await startTestRegistry("times");
+    store = await openTestDb({ name: "times" });
+    db = store.db;
     writer = new CdcWriter({
       kafka: kafka(),
       registryUrl: registry.url,
@@ -70,15 +59,7 @@ describe("view change streams from a time", () => {
     await writer.start();
     await writer.snapshot("orders", [{ id: 0n, customer_id: 1n, status: "new", total: "1.00" }]);
     // A small retention: the 1000th change trims the feed to its newest 100 (engine.ts).
-    engine = new MaterializerEngine({
-      db,
-      kafka: kafka(),
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
-      changeRetention: 100,
-      now: () => clock.now(),
-    });
-    await engine.start();
+    engine = await startTestEngine(db, registry.url, { changeRetention: 100, now: () => clock.now() });
     views = new EngineViews(engine);
     await engine.createView(`CREATE VIEW ${view} AS SELECT id, status FROM orders`);
     await waitFor(() => engine.getView(view).status.state === "ready");
@@ -109,9 +90,8 @@ describe("view change streams from a time", () => {
   afterAll(async () => {
     await engine?.stop();
     await writer?.stop();
-    await db?.close();
+    await store?.remove();
     await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("starts at the first change applied at or after the time, each change saying when it was applied", async () => {

@@ -1,18 +1,13 @@
 // The materializer on the real stack (Kafka + the schema registry), fed by the CDC writer test helper with
 // Debezium-shaped events per docs/contracts.md: backfill, incremental maintenance against the naive oracle,
 // parking, restart from stored offsets, whole-transaction visibility and a cross-source view.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
-import { MaterializerEngine } from "./engine.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import type { Tables } from "./test-support/naive-view.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
@@ -30,7 +25,7 @@ const VIEWS = {
 
 describe("materializer on Kafka and the registry", () => {
   let registry: RunningRegistry;
-  let dir: string;
+  let store: TestDb | undefined;
   let db: Db;
   let engine: MaterializerEngine;
   let writer: CdcWriter;
@@ -38,24 +33,12 @@ describe("materializer on Kafka and the registry", () => {
   const k = kafka();
   const started = Date.now();
 
-  const makeEngine = (): MaterializerEngine =>
-    new MaterializerEngine({
-      db,
-      kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
-    });
+  const makeEngine = (): Promise<MaterializerEngine> => startTestEngine(db, registry.url);
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_mat"),
-      logger: silentLogger(),
-    });
-    dir = await mkdtemp(join(tmpdir(), "mesh-mat-"));
-    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
+    registry = await startTestRegistry("mat");
+    store = await openTestDb({ name: "mat" });
+    db = store.db;
     writer = new CdcWriter({
       kafka: k,
       registryUrl: registry.url,
@@ -65,16 +48,14 @@ describe("materializer on Kafka and the registry", () => {
     await writer.start();
     workload = new ShopWorkload(42, (t) => writer.topic(t));
     for (const [table, rows] of workload.initial()) await writer.snapshot(table, rows);
-    engine = makeEngine();
-    await engine.start();
+    engine = await makeEngine();
   });
 
   afterAll(async () => {
     await engine?.stop();
     await writer?.stop();
-    await db?.close();
+    await store?.remove();
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
     console.log(`engine.kafka.test.ts took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -163,8 +144,7 @@ describe("materializer on Kafka and the registry", () => {
   it("resumes from its stored offsets after a restart and converges", async () => {
     await engine.stop();
     for (let i = 0; i < 60; i++) await writer.transaction(workload.transaction(0));
-    engine = makeEngine();
-    await engine.start();
+    engine = await makeEngine();
     expect(
       engine
         .listViews()

@@ -2,27 +2,22 @@
 // parks its key instead of failing the view, and an operator's retry applies a record once the schema it
 // was written with appears in the registry, and an undecodable transaction marker fails the view with a
 // code saying what to do (docs/views.md, Parked records).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type avro from "avsc";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeSchema } from "../protocol/envelope.ts";
 import { avroType, encodeWire } from "../lib/avro.ts";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
-import { MaterializerEngine } from "./engine.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
 
 describe("parked records on Kafka", () => {
   let registry: RunningRegistry;
-  let dir: string;
+  let store: TestDb | undefined;
   let db: Db;
   let engine: MaterializerEngine;
   let writer: CdcWriter;
@@ -42,17 +37,11 @@ describe("parked records on Kafka", () => {
     (await engine.queryRows(view, { filters: [{ column: "id", op: "eq", value: id }] })).rows[0]?.row ?? null;
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_park"),
-      logger: silentLogger(),
-    });
+    registry = await startTestRegistry("park");
     // Schema changes a compatibility rule would refuse (a column's type changed) are what these tests need.
     await post("/config", { compatibility: "NONE" }, "PUT");
-    dir = await mkdtemp(join(tmpdir(), "mesh-park-"));
-    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
+    store = await openTestDb({ name: "park" });
+    db = store.db;
     writer = new CdcWriter({ kafka: k, registryUrl: registry.url, source, tables: SHOP_TABLES });
     await writer.start();
     await writer.snapshot("customers", [
@@ -63,21 +52,14 @@ describe("parked records on Kafka", () => {
       "orders",
       [1n, 2n, 3n].map((id) => ({ id, customer_id: 1n, status: "new", total: "10.00" })),
     );
-    engine = new MaterializerEngine({
-      db,
-      kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
-    });
-    await engine.start();
+    engine = await startTestEngine(db, registry.url);
   });
 
   afterAll(async () => {
     await engine?.stop();
     await writer?.stop();
-    await db?.close();
+    await store?.remove();
     await registry?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("parks a value of a type the view cannot use; the view stays ready, other keys flow, skip frees the key", async () => {

@@ -3,18 +3,16 @@
 // forwarded to every member and merged: every row exactly once, point lookups of keys another member owns,
 // cursor pages across members, 503 MESH_UNAVAILABLE when a member does not answer.
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { viewKey, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
-import { startMaterializer, type RunningMaterializer } from "./main.ts";
+import type { RunningMaterializer } from "./main.ts";
 import { compileViewSql } from "./sql/compile.ts";
 import { forwardRows } from "./split-query.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { TestMembers } from "./test-support/members.ts";
 import { naiveView, norm } from "./test-support/naive-view.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
@@ -26,7 +24,8 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   let registry: RunningRegistry;
   let writer: CdcWriter;
   let workload: ShopWorkload;
-  const procs: { m: RunningMaterializer; dir: string }[] = [];
+  const members = new TestMembers("mesh-split-http-");
+  const procs = members.started;
   const k = kafka();
   /** Writes the catalog as the API does (api/catalog/kafka-log.ts): JSON records on partition 0. */
   let catalog: ReturnType<typeof k.producer>;
@@ -40,24 +39,8 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_split");
 
-  const startProc = async (): Promise<RunningMaterializer> => {
-    const dir = await mkdtemp(join(tmpdir(), "mesh-split-http-"));
-    const m = await startMaterializer(
-      {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-        registryUrl: registry.url,
-        dataDir: dir,
-        views: [],
-        logLevel: "silent",
-        catalogTopic,
-        listen: { host: "127.0.0.1", port: 0 },
-        group,
-      },
-      silentLogger(),
-    );
-    procs.push({ m, dir });
-    return m;
-  };
+  const startProc = (): Promise<RunningMaterializer> =>
+    members.start({ registryUrl: registry.url, catalogTopic, group });
 
   /** The shapes these routes answer with (a page, a row, members, an error). */
   interface Body {
@@ -137,10 +120,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   });
 
   afterAll(async () => {
-    for (const p of procs) {
-      await p.m.stop().catch(() => undefined);
-      await rm(p.dir, { recursive: true, force: true });
-    }
+    await members.stopAll();
     await catalog?.disconnect();
     await writer?.stop();
     await registry?.stop();

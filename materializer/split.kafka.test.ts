@@ -2,18 +2,12 @@
 // LevelDB), joined tables read in full by both. Their rows together equal the oracle, each holds only its
 // partitions; stopping one hands everything to the other, which converges exactly; multi-table transactions
 // stay whole per member; markers without per-partition counts fail a split view with a clear error.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
-import { MaterializerEngine } from "./engine.ts";
-import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import { allRows, expectSettled, waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
 
@@ -25,8 +19,7 @@ const TOTALS =
 
 interface Member {
   engine: MaterializerEngine;
-  db: Db;
-  dir: string;
+  store: TestDb;
 }
 
 describe("split views (consumer-group members)", () => {
@@ -38,26 +31,18 @@ describe("split views (consumer-group members)", () => {
   const group = uniqueName("grp");
 
   const startMember = async (url: string): Promise<Member> => {
-    const dir = await mkdtemp(join(tmpdir(), "mesh-split-"));
-    const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
-    const engine = new MaterializerEngine({
-      db,
-      kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
+    const store = await openTestDb({ name: "split" });
+    const engine = await startTestEngine(store.db, registry.url, {
       group: { name: group, advertisedUrl: url, sessionTimeout: 10_000 },
     });
-    await engine.start();
-    const m = { engine, db, dir };
+    const m = { engine, store };
     members.push(m);
     return m;
   };
 
   const stopMember = async (m: Member): Promise<void> => {
     await m.engine.stop();
-    await m.db.close();
-    await rm(m.dir, { recursive: true, force: true });
+    await m.store.remove();
     members.splice(members.indexOf(m), 1);
   };
 
@@ -77,12 +62,7 @@ describe("split views (consumer-group members)", () => {
   };
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_split"),
-      logger: silentLogger(),
-    });
+    registry = await startTestRegistry("split");
     writer = new CdcWriter({
       kafka: k,
       registryUrl: registry.url,
@@ -287,16 +267,11 @@ function served(engine: MaterializerEngine, view: string): number[] {
 describe("split views over a connector without per-partition counts", () => {
   let registry: RunningRegistry;
   let writer: CdcWriter;
-  const engines: { engine: MaterializerEngine; db: Db; dir: string }[] = [];
+  const engines: { engine: MaterializerEngine; store: TestDb }[] = [];
   const k = kafka();
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_legacy"),
-      logger: silentLogger(),
-    });
+    registry = await startTestRegistry("legacy");
     writer = new CdcWriter({
       kafka: k,
       registryUrl: registry.url,
@@ -311,8 +286,7 @@ describe("split views over a connector without per-partition counts", () => {
   afterAll(async () => {
     for (const e of engines) {
       await e.engine.stop();
-      await e.db.close();
-      await rm(e.dir, { recursive: true, force: true });
+      await e.store.remove();
     }
     await writer?.stop();
     await registry?.stop();
@@ -321,22 +295,12 @@ describe("split views over a connector without per-partition counts", () => {
   it("fails the view with MESH_CONNECTOR_OUTDATED on a member that reads only some partitions", async () => {
     const group = uniqueName("legacygrp");
     for (const url of ["http://l1.test", "http://l2.test"]) {
-      const dir = await mkdtemp(join(tmpdir(), "mesh-legacy-"));
-      const db: Db = new ClassicLevel<Buffer, Buffer>(dir, {
-        keyEncoding: "buffer",
-        valueEncoding: "buffer",
-      });
-      await db.open();
-      const engine = new MaterializerEngine({
-        db,
-        kafka: k,
-        registry: new RegistryClient({ url: registry.url }),
-        logger: silentLogger(),
+      const store = await openTestDb({ name: "legacy" });
+      const engine = await startTestEngine(store.db, registry.url, {
         group: { name: group, advertisedUrl: url, sessionTimeout: 10_000 },
       });
-      await engine.start();
       await engine.createView(REPLICA);
-      engines.push({ engine, db, dir });
+      engines.push({ engine, store });
     }
     await waitFor(() => engines.every((e) => e.engine.ownership("replica")?.owned.length === 1), 60_000);
     // Orders on both partitions in one transaction: each member reads one of them.

@@ -4,16 +4,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../lib/logger.ts";
-import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
-import { MaterializerEngine } from "./engine.ts";
+import type { RunningRegistry } from "../registry/server.ts";
+import { kafka, uniqueName } from "../test/support/stack.ts";
+import type { MaterializerEngine } from "./engine.ts";
 import { Layout, TAG } from "./engine/layout.ts";
 import type { Db } from "./engine/reader.ts";
-import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { openTestDb, startTestEngine, startTestRegistry } from "./test-support/engine-setup.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
 
@@ -27,12 +25,7 @@ describe("stored offsets written before marker floors", () => {
   const k = kafka();
 
   beforeAll(async () => {
-    registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-      port: 0,
-      topic: uniqueName("_schemas_upgrade"),
-      logger: silentLogger(),
-    });
+    registry = await startTestRegistry("upgrade");
     writer = new CdcWriter({
       kafka: k,
       registryUrl: registry.url,
@@ -51,16 +44,9 @@ describe("stored offsets written before marker floors", () => {
   });
 
   const open = async (): Promise<{ db: Db; engine: MaterializerEngine }> => {
-    const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
-    const engine = new MaterializerEngine({
-      db,
-      kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
-      logger: silentLogger(),
-    });
-    await engine.start();
-    return { db, engine };
+    // The same dir each time: the engine reopens what the previous one stored.
+    const { db } = await openTestDb({ dir });
+    return { db, engine: await startTestEngine(db, registry.url) };
   };
 
   it("resumes from old-format offsets and converges", async () => {

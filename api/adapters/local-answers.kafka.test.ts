@@ -3,14 +3,12 @@
 // (`x-mesh-local: 1`) from its partitions only, and a query to either the API or the other member (a
 // `mesh materialize --group --listen`) returns every row exactly once.
 import { createServer, type AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
-import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
+import type { RunningMaterializer } from "../../materializer/main.ts";
 import { compileViewSql } from "../../materializer/sql/compile.ts";
 import { CdcWriter } from "../../materializer/test-support/cdc-writer.ts";
+import { TestMembers } from "../../materializer/test-support/members.ts";
 import { naiveView, norm } from "../../materializer/test-support/naive-view.ts";
 import { SHOP_TABLES, ShopWorkload } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
@@ -34,16 +32,11 @@ describe("the API's embedded engine in a split-view group", () => {
   let server: RunningApi;
   let embedded: RunningMaterializer;
   let member: RunningMaterializer;
-  const dirs: string[] = [];
+  const members = new TestMembers("mesh-local-answers-");
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_local");
   const view = uniqueName("lv");
   const brokers = (): string[] => stackEnv().MESH_KAFKA_BROKERS.split(",");
-  const tmp = async (): Promise<string> => {
-    const d = await mkdtemp(join(tmpdir(), "mesh-local-answers-"));
-    dirs.push(d);
-    return d;
-  };
 
   const pages = async (base: string, limit: number): Promise<Record<string, unknown>[]> => {
     const out: Record<string, unknown>[] = [];
@@ -82,18 +75,7 @@ describe("the API's embedded engine in a split-view group", () => {
     const port = await freePort();
     const apiUrl = `http://127.0.0.1:${port}`;
     // As `mesh up --materializer-group` starts it: no catalog of its own (the API's reconciler drives it).
-    embedded = await startMaterializer(
-      {
-        brokers: brokers(),
-        registryUrl: registry.url,
-        dataDir: await tmp(),
-        views: [],
-        logLevel: "silent",
-        group,
-        advertise: apiUrl,
-      },
-      silentLogger(),
-    );
+    embedded = await members.start({ registryUrl: registry.url, group, advertise: apiUrl, listen: false });
     const config = parseApiConfig(
       [
         "--port",
@@ -103,33 +85,19 @@ describe("the API's embedded engine in a split-view group", () => {
         "--registry",
         registry.url,
         "--data-dir",
-        await tmp(),
+        await members.dir(),
         "--connect",
         "false",
       ],
       { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
     );
     server = await startApi(config, { logger: silentLogger(), viewEngine: embedded.engine });
-    member = await startMaterializer(
-      {
-        brokers: brokers(),
-        registryUrl: registry.url,
-        dataDir: await tmp(),
-        views: [],
-        logLevel: "silent",
-        catalogTopic,
-        listen: { host: "127.0.0.1", port: 0 },
-        group,
-      },
-      silentLogger(),
-    );
+    member = await members.start({ registryUrl: registry.url, catalogTopic, group });
   }, 120_000);
 
   afterAll(async () => {
     await server?.stop();
-    await member?.stop().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    await members.stopAll();
     await writer?.stop();
     await registry?.stop();
   });

@@ -2,13 +2,11 @@
 // --listen` members: an unsplit view streams from its one member (ids and resume as on the member); a split
 // view's two members' streams are merged with composite ids (`<member url>=<seq>,...`) that resume every
 // member where it was; parked retry/skip reaches the member holding the key and says what each did.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
-import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
+import type { RunningMaterializer } from "../../materializer/main.ts";
 import { CdcWriter } from "../../materializer/test-support/cdc-writer.ts";
+import { TestMembers } from "../../materializer/test-support/members.ts";
 import { SHOP_TABLES } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
@@ -69,8 +67,8 @@ describe("mesh api --materializer: view change streams and parked records throug
   let writer: CdcWriter;
   let split: RunningApi;
   let solo: RunningApi;
-  const procs: { m: RunningMaterializer; dir: string }[] = [];
-  const dirs: string[] = [];
+  const pool = new TestMembers("mesh-remote-changes-");
+  const procs = pool.started;
   const group = uniqueName("grp");
   const splitCatalog = uniqueName("_mesh_catalog_rc");
   const soloCatalog = uniqueName("_mesh_catalog_rc_solo");
@@ -78,27 +76,10 @@ describe("mesh api --materializer: view change streams and parked records throug
   const soloView = uniqueName("rcu");
   const order = (id: bigint, status: string) => ({ id, customer_id: 1n, status, total: "1.00" });
 
-  const startMember = async (catalogTopic: string, inGroup: boolean): Promise<RunningMaterializer> => {
-    const dir = await mkdtemp(join(tmpdir(), "mesh-remote-changes-"));
-    const m = await startMaterializer(
-      {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-        registryUrl: registry.url,
-        dataDir: dir,
-        views: [],
-        logLevel: "silent",
-        catalogTopic,
-        listen: { host: "127.0.0.1", port: 0 },
-        ...(inGroup ? { group } : {}),
-      },
-      silentLogger(),
-    );
-    procs.push({ m, dir });
-    return m;
-  };
+  const startMember = (catalogTopic: string, inGroup: boolean): Promise<RunningMaterializer> =>
+    pool.start({ registryUrl: registry.url, catalogTopic, ...(inGroup ? { group } : {}) });
   const startFront = async (catalogTopic: string, members: RunningMaterializer[]): Promise<RunningApi> => {
-    const dataDir = await mkdtemp(join(tmpdir(), "mesh-remote-changes-api-"));
-    dirs.push(dataDir);
+    const dataDir = await pool.dir();
     const config = parseApiConfig(
       [
         ...["--port", "0", "--catalog-topic", catalogTopic, "--registry", registry.url],
@@ -181,11 +162,7 @@ describe("mesh api --materializer: view change streams and parked records throug
   afterAll(async () => {
     await split?.stop();
     await solo?.stop();
-    for (const p of procs) {
-      await p.m.stop().catch(() => undefined);
-      await rm(p.dir, { recursive: true, force: true });
-    }
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    await pool.stopAll();
     await writer?.stop();
     await registry?.stop();
   });

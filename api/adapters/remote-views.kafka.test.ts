@@ -2,14 +2,12 @@
 // as the CLI starts them): POST /v1/views through the API creates the view on the members (they follow the
 // API's catalog), every row comes back exactly once across pages, point lookups find keys either member
 // owns, GET /v1/views/{name} shows the members' status, and /readyz names a member that stopped.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
-import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
+import type { RunningMaterializer } from "../../materializer/main.ts";
 import { compileViewSql } from "../../materializer/sql/compile.ts";
 import { CdcWriter } from "../../materializer/test-support/cdc-writer.ts";
+import { TestMembers } from "../../materializer/test-support/members.ts";
 import { naiveView, norm } from "../../materializer/test-support/naive-view.ts";
 import { SHOP_TABLES, ShopWorkload } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
@@ -23,30 +21,14 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
   let writer: CdcWriter;
   let workload: ShopWorkload;
   let server: RunningApi;
-  const procs: { m: RunningMaterializer; dir: string }[] = [];
-  const dirs: string[] = [];
+  const members = new TestMembers("mesh-remote-views-");
+  const procs = members.started;
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_remote");
   const view = uniqueName("rv");
 
-  const startMember = async (): Promise<RunningMaterializer> => {
-    const dir = await mkdtemp(join(tmpdir(), "mesh-remote-views-"));
-    const m = await startMaterializer(
-      {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
-        registryUrl: registry.url,
-        dataDir: dir,
-        views: [],
-        logLevel: "silent",
-        catalogTopic,
-        listen: { host: "127.0.0.1", port: 0 },
-        group,
-      },
-      silentLogger(),
-    );
-    procs.push({ m, dir });
-    return m;
-  };
+  const startMember = (): Promise<RunningMaterializer> =>
+    members.start({ registryUrl: registry.url, catalogTopic, group });
 
   const sql = (): string =>
     `CREATE VIEW ${view} AS SELECT o.id, o.total, o.status, c.name AS customer FROM ${writer.topic("orders")} o LEFT JOIN ${writer.topic("customers")} c ON o.customer_id = c.id`;
@@ -88,8 +70,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
     for (let i = 0; i < 60; i++) await writer.transaction(workload.transaction(0));
     const a = await startMember();
     const b = await startMember();
-    const dataDir = await mkdtemp(join(tmpdir(), "mesh-remote-api-"));
-    dirs.push(dataDir);
+    const dataDir = await members.dir();
     const config = parseApiConfig(
       [
         "--port",
@@ -112,11 +93,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
 
   afterAll(async () => {
     await server?.stop();
-    for (const p of procs) {
-      await p.m.stop().catch(() => undefined);
-      await rm(p.dir, { recursive: true, force: true });
-    }
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    await members.stopAll();
     await writer?.stop();
     await registry?.stop();
   });
