@@ -1,23 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { createPgDatabase } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 describe("postgres connector: snapshot then streaming", () => {
   it("snapshots existing rows (op r, last marked) and streams insert/update/delete/truncate with markers", async () => {

@@ -1,25 +1,11 @@
 // Heartbeats keep the slot moving while the captured tables are idle and the database is busy elsewhere,
 // so the WAL the slot retains stays small (Debezium's classic "WAL growth on idle slots").
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 describe("postgres connector: heartbeats", () => {
   it("keeps retained WAL small after heavy writes to an uncaptured table", async () => {

@@ -1,29 +1,15 @@
 // Stop during the initial snapshot (prompt, and the next start snapshots again in full), pause/resume, and an
 // incremental re-snapshot that resumes at its next chunk after a restart instead of starting over.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createPgDatabase } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
 import type { Connector } from "../core/change-source.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
+const h = useConnectorHarness();
 /** Stopped after each test, so a failing assertion never leaves a connector running in the worker. */
 const running: Connector[] = [];
 const track = (c: Connector): Connector => (running.push(c), c);
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
 
 interface Ev {
   op: string;

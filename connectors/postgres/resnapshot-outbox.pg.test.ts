@@ -1,26 +1,12 @@
 // Ad-hoc incremental re-snapshot while writes go on (a snapshot row never overwrites a newer change), and
 // outbox routing from a table and from logical messages.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
 import type { Connector } from "../core/change-source.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 const confirmedPast = (dbName: string, lsn: string) => () =>
   withPg(

@@ -1,26 +1,12 @@
 // DDL while streaming: compatible changes register a new schema version before the first event that uses
 // it; an incompatible change stops just that table, visibly, and nothing is written under a wrong schema.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { wireSchemaId } from "../../lib/avro.ts";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { createPgDatabase } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 describe("postgres connector: schema changes", () => {
   it("registers versions for ADD/DROP COLUMN and widening; stops only the table on an incompatible change", async () => {

@@ -5,8 +5,9 @@
 // event per row would exhaust it and crash the child).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase, kafka, stackEnv } from "../../test/support/stack.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { usePgDatabase } from "../../test/support/pg.ts";
+import { kafka, stackEnv } from "../../test/support/stack.ts";
 import type { ProbeResult } from "./snapshot-memory-probe.ts";
 import { withPg } from "./test-harness.ts";
 
@@ -15,10 +16,9 @@ const SMALL = 80_000;
 const LARGE = 4 * SMALL;
 const MB = 2 ** 20;
 
-let db: Awaited<ReturnType<typeof createPgDatabase>>;
+const database = usePgDatabase("pgmem");
 beforeAll(async () => {
-  db = await createPgDatabase("pgmem");
-  await withPg(db.url, async (c) => {
+  await withPg(database().url, async (c) => {
     for (const [table, rows] of [
       ["small", SMALL],
       ["large", LARGE],
@@ -33,9 +33,6 @@ beforeAll(async () => {
     }
   });
 });
-afterAll(async () => {
-  await db?.drop();
-});
 
 async function probe(table: string): Promise<ProbeResult> {
   const script = new URL("./snapshot-memory-probe.ts", import.meta.url).pathname;
@@ -45,7 +42,7 @@ async function probe(table: string): Promise<ProbeResult> {
       "--expose-gc",
       "--max-old-space-size=128",
       script,
-      db.url,
+      database().url,
       stackEnv().MESH_KAFKA_BROKERS,
       `public.${table}`,
     ],

@@ -1,25 +1,11 @@
 // Unchanged TOASTed columns are never emitted as placeholders, and a restart resumes from the slot's
 // confirmed position without repeating the snapshot or losing what was written while the connector was down.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { createPgDatabase } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 const bigText = "(SELECT string_agg(md5(g::text || random()::text), '') FROM generate_series(1, 400) g)";
 

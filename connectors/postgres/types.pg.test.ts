@@ -1,25 +1,11 @@
 // Every column type of the issue through the real path (Postgres → pgoutput → Avro → Kafka → decode),
 // once by the initial snapshot and once by streaming: both must give the same exact values.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
-import {
-  createConnector,
-  readTopics,
-  shortId,
-  sourceDef,
-  startHarness,
-  waitFor,
-  withPg,
-  type Harness,
-} from "./test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { createPgDatabase } from "../../test/support/stack.ts";
+import { useConnectorHarness } from "../../test/support/pg.ts";
+import { createConnector, readTopics, shortId, sourceDef, waitFor, withPg } from "./test-harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useConnectorHarness();
 
 // column, SQL type, SQL literal, expected decoded value
 const columns: [string, string, string, unknown][] = [
