@@ -44,23 +44,31 @@ export function toClientMessage(m: OutMessage, partition: number): ClientMessage
 /** Partition counts per topic (refreshed after `maxAgeMs`), and the partition of each message. */
 export class PartitionPlacer {
   readonly #maxAgeMs: number;
-  readonly #counts = new Map<string, { partitions: number; at: number }>();
+  readonly #counts = new Map<string, { partitions: number; at: number; reads: number }>();
   readonly #roundRobin = new Map<string, number>();
 
   constructor(maxAgeMs = 30_000) {
     this.#maxAgeMs = maxAgeMs;
   }
 
-  /** The cached partition count, or undefined when `counts()` must be awaited first. */
-  cached(topic: string, now = Date.now()): number | undefined {
+  /**
+   * The cached partition count, or undefined when `counts()` must be awaited first: never fetched, or found
+   * older than the maximum age (the clock is read every 256th call: once per message is measurable).
+   */
+  cached(topic: string): number | undefined {
     const entry = this.#counts.get(topic);
-    return entry && now - entry.at < this.#maxAgeMs ? entry.partitions : undefined;
+    if (!entry) return undefined;
+    if ((++entry.reads & 255) === 0 && Date.now() - entry.at >= this.#maxAgeMs) return undefined;
+    return entry.partitions;
   }
 
   /** Partition counts of `topics` from the client's metadata; MESH_KAFKA_TOPIC_MISSING for a topic that is not there. */
   async counts(client: AnyClientProducer, topics: string[]): Promise<void> {
     const now = Date.now();
-    const stale = topics.filter((t) => this.cached(t, now) === undefined);
+    const stale = topics.filter((t) => {
+      const entry = this.#counts.get(t);
+      return !entry || now - entry.at >= this.#maxAgeMs;
+    });
     if (stale.length === 0) return;
     let metadata;
     try {
@@ -83,7 +91,7 @@ export class PartitionPlacer {
       const partitions = metadata.topics.get(topic)?.partitionsCount ?? 0;
       if (partitions < 1)
         throw new MeshError("MESH_KAFKA_TOPIC_MISSING", `Kafka: topic ${topic} does not exist`, { topic });
-      this.#counts.set(topic, { partitions, at: now });
+      this.#counts.set(topic, { partitions, at: now, reads: 0 });
     }
   }
 
