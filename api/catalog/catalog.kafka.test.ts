@@ -17,9 +17,6 @@ async function startCatalog(): Promise<Catalog> {
   return catalog;
 }
 
-const until = (check: () => boolean, ms = 15_000): Promise<unknown> =>
-  waitFor(check, { timeoutMs: ms, intervalMs: 50 });
-
 afterAll(async () => {
   await Promise.all(open.map((c) => c.stop()));
   const admin = kafka().admin();
@@ -48,7 +45,7 @@ describe("catalog on Kafka", () => {
 
     await a.putSource(sourceRecord("orders-db", "orders", ["public.orders", "public.items"], "orders"));
     // Written before the answer, and b tails it.
-    await until(() => b.source("orders-db") !== undefined);
+    await waitFor(() => b.source("orders-db") !== undefined);
     await expect(
       b.putSource(sourceRecord("thief", "billing", ["public.items"], "orders")),
     ).rejects.toMatchObject({
@@ -64,7 +61,7 @@ describe("catalog on Kafka", () => {
     expect(race.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const rejected = race.find((r) => r.status === "rejected");
     expect((rejected as PromiseRejectedResult).reason).toMatchObject({ code: "MESH_TABLE_OWNED" });
-    await until(() => a.sources().length === 2 && b.sources().length === 2);
+    await waitFor(() => a.sources().length === 2 && b.sources().length === 2);
     expect(a.sources().map((s) => s.name)).toEqual(b.sources().map((s) => s.name));
 
     await b.putView(viewRecord("order_details"));
