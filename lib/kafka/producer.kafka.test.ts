@@ -7,6 +7,7 @@ import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { partitionFor } from "./partitioner.ts";
 import { createProducer } from "./producer.ts";
+import { createReader } from "./reader.ts";
 import { readBack } from "./testing.ts";
 
 let config: KafkaConfig;
@@ -108,6 +109,21 @@ describe("Producer", () => {
         "committed-2",
         "last",
       ]);
+      // lib/kafka's own reader agrees.
+      const reader = createReader(config);
+      const viaReader: string[] = [];
+      try {
+        await reader.assign(
+          [0, 1, 2].map((partition) => ({ topic: t, partition, offset: "earliest" as const })),
+        );
+        for await (const batch of reader.batches(AbortSignal.timeout(20_000))) {
+          viaReader.push(...batch.records.map((r) => r.value?.toString() ?? ""));
+          if (viaReader.includes("last") && viaReader.length >= 3) break;
+        }
+      } finally {
+        await reader.close();
+      }
+      expect(viaReader.sort()).toEqual(["committed-1", "committed-2", "last"]);
       // The aborted records are in the log all the same: a read_uncommitted reader sees them.
       const everything = await readBack(config, t, (rs) => rs.length >= 5, { isolation: "read_uncommitted" });
       expect(everything.map((r) => r.value?.toString())).toEqual(
