@@ -1,24 +1,26 @@
 // Owns one registry process's place in the cluster: its state (replayed from `_schemas`), its role (leader or
 // follower, from the election), and where a write goes: applied here and appended to Kafka when leader,
 // forwarded over HTTP to the leader otherwise. A new leader first reads `_schemas` up to its high watermark, so
-// the ids it issues are above every id already written.
-import type { Kafka } from "kafkajs";
-import type { Logger } from "pino";
+// the ids it issues are above every id already written. Every process, leader included, keeps applying what
+// the topic holds: the leader skips only the read-back of its own writes (already applied when written).
+import { LeaderElection, type KafkaClient } from "../lib/kafka/index.ts";
+import type { Logger } from "../lib/logger.ts";
 import { schemasLeaderTopic } from "../protocol/topics.ts";
 import type { RegistryBackend, RegistryStatus, WriteOutcome, WriteRequest } from "./backend.ts";
-import { LeaderElection } from "./cluster/election.ts";
 import { forwardToLeader } from "./cluster/forward.ts";
 import { RegistryError } from "./errors.ts";
 import type { Write } from "./ops/writes.ts";
 import { Batcher } from "./store/batcher.ts";
 import { SchemasLog } from "./store/log.ts";
+import { encodeKey, encodeValue, type LogRecord } from "./store/records.ts";
 import { RegistryState } from "./store/state.ts";
 
 export type Role = "starting" | "electing" | "catching-up" | "leader" | "follower";
 
 export interface CoreOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
+  /** Consumer group of the leader election. */
   groupId: string;
   url: string;
   logger: Logger;
@@ -34,6 +36,12 @@ export class RegistryCore implements RegistryBackend {
   private readonly election: LeaderElection;
   private readonly batcher: Batcher;
   private epoch = 0;
+  /**
+   * The leader's own records, applied when written, that the tail has not read back yet, oldest first. They
+   * reach the topic in this order (one append at a time), so each record read is either the oldest of them
+   * or someone else's.
+   */
+  private unread: LogRecord[] = [];
   private roleWaiters: (() => void)[] = [];
   private rebuilding: Promise<void> | undefined;
 
@@ -42,7 +50,7 @@ export class RegistryCore implements RegistryBackend {
     this.log = this.newLog(this.state);
     this.batcher = new Batcher((records) => this.log.append(records));
     this.election = new LeaderElection({
-      kafka: options.kafka,
+      config: options.kafka.config,
       topic: schemasLeaderTopic(options.topic),
       groupId: options.groupId,
       url: options.url,
@@ -52,11 +60,22 @@ export class RegistryCore implements RegistryBackend {
   }
 
   private newLog(state: RegistryState): SchemasLog {
-    const { kafka, topic, groupId, logger } = this.options;
-    // While leader, this process's state already holds everything it wrote: its own records are not re-applied.
-    return new SchemasLog({ kafka, topic, groupId, logger }, (record) => {
-      if (this.role !== "leader" || state !== this.state) state.apply(record);
-    });
+    const { kafka, topic, logger } = this.options;
+    return new SchemasLog({ kafka, topic, logger }, (record) => this.receive(state, record));
+  }
+
+  private receive(state: RegistryState, record: LogRecord): void {
+    if (this.role !== "leader" || state !== this.state) return state.apply(record);
+    const own = this.unread[0];
+    // The read-back of a write of ours: the state holds it already (applying it again now could undo a later
+    // write of ours to the same key until that one is read back too).
+    if (own !== undefined && sameRecord(own, record)) {
+      this.unread.shift();
+      return;
+    }
+    // Someone else's record. It lands before every write of ours not read back yet: those stay on top of it.
+    state.apply(record);
+    for (const r of this.unread) state.apply(r);
   }
 
   async start(): Promise<void> {
@@ -71,6 +90,8 @@ export class RegistryCore implements RegistryBackend {
   }
 
   private setRole(role: Role): void {
+    // Outside the leader role every record read is applied, own ones included.
+    if (role !== "leader") this.unread = [];
     this.role = role;
     if (role === "leader" || role === "follower") {
       const waiters = this.roleWaiters;
@@ -138,6 +159,7 @@ export class RegistryCore implements RegistryBackend {
     const state = this.state;
     const w = op(state);
     for (const r of w.records) state.apply(r);
+    this.unread.push(...w.records);
     try {
       const offset = await this.batcher.submit(w.records);
       return { local: true, result: w.result, offset };
@@ -160,6 +182,8 @@ export class RegistryCore implements RegistryBackend {
       const fresh = new RegistryState();
       const old = this.log;
       await old.stop();
+      // The fresh state is built from the topic alone: nothing of ours is waiting to be read back.
+      this.unread = [];
       const log = this.newLog(fresh);
       await log.start();
       this.state = fresh;
@@ -182,4 +206,8 @@ export class RegistryCore implements RegistryBackend {
     await this.election.stop();
     await this.log.stop();
   }
+}
+
+function sameRecord(a: LogRecord, b: LogRecord): boolean {
+  return encodeKey(a) === encodeKey(b) && encodeValue(a) === encodeValue(b);
 }

@@ -45,11 +45,9 @@ const status = (url: string) =>
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-  const admin = kafka().admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: [topic, `${topic}_leader`].filter((t) => existing.has(t)) });
-  await admin.disconnect();
+  await kafka()
+    .admin()
+    .deleteTopics([topic, `${topic}_leader`]);
 });
 
 describe("registry failover", () => {

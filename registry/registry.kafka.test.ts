@@ -3,7 +3,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import pino from "pino";
 import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
+import { encodeKey, encodeValue, type LogRecord } from "./store/records.ts";
 
 const logger = pino({ level: "warn" });
 const brokers = () => stackEnv().MESH_KAFKA_BROKERS.split(",");
@@ -18,12 +20,10 @@ async function start(topic: string): Promise<RunningRegistry> {
 
 afterAll(async () => {
   await Promise.allSettled(running.map((r) => r.stop()));
-  const admin = kafka().admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  const doomed = topics.flatMap((t) => [t, `${t}_leader`]).filter((t) => existing.has(t));
-  await admin.deleteTopics({ topics: doomed }).catch(() => undefined);
-  await admin.disconnect();
+  await kafka()
+    .admin()
+    .deleteTopics(topics.flatMap((t) => [t, `${t}_leader`]))
+    .catch(() => undefined);
 });
 
 const userV1 = {
@@ -110,12 +110,9 @@ describe("registry on Kafka", () => {
   it("refuses to start on a schemas topic that is not compacted", async () => {
     const topic = uniqueName("_schemas_delete");
     topics.push(topic);
-    const admin = kafka().admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "delete" }] }],
-    });
-    await admin.disconnect();
+    await kafka()
+      .admin()
+      .ensureTopics([{ topic, partitions: 1, configs: { "cleanup.policy": "delete" } }]);
     await expect(startRegistry({ brokers: brokers(), port: 0, topic, logger })).rejects.toThrow(
       /MESH_REGISTRY_TOPIC_NOT_COMPACTED/,
     );
@@ -126,14 +123,60 @@ describe("registry on Kafka", () => {
     topics.push(topic);
     await start(topic);
     const admin = kafka().admin();
-    await admin.connect();
-    const cfg = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }],
-    });
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.disconnect();
-    expect(cfg.resources[0]?.configEntries[0]?.configValue).toBe("compact");
-    expect(meta.topics[0]?.partitions.length).toBe(1);
+    expect(await admin.topicConfig(topic, ["cleanup.policy"])).toEqual({ "cleanup.policy": "compact" });
+    expect(await admin.partitionCounts([topic])).toEqual(new Map([[topic, 1]]));
+  });
+
+  it("applies records others append to the topic while running, leader included; unreadable ones are skipped with a warning", async () => {
+    const topic = uniqueName("_schemas_external");
+    topics.push(topic);
+    const logged: { level: number; msg: string; offset?: number }[] = [];
+    const capture = pino({ level: "warn" }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const reg = await startRegistry({ brokers: brokers(), port: 0, topic, logger: capture });
+    running.push(reg);
+    const call = (path: string, body?: unknown, method = body === undefined ? "GET" : "POST") =>
+      fetch(`${reg.url}${path}`, {
+        method,
+        headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+    const schema = (name: string) =>
+      JSON.stringify({ type: "record", name, fields: [{ name: "a", type: "int" }] });
+    expect((await call("/subjects/own-value/versions", { schema: schema("Own") })).json.id).toBe(1);
+    expect((await call("/config", { compatibility: "FULL" }, "PUT")).status).toBe(200);
+    expect((await call("/v1/registry/status")).json.role).toBe("leader");
+
+    // What a migration tool would write, with a plain producer: three records this registry cannot read, then
+    // a schema with an id of its own and a global config replacing the leader's own.
+    const migrated: LogRecord = {
+      keytype: "SCHEMA",
+      subject: "migrated-value",
+      version: 1,
+      value: { subject: "migrated-value", version: 1, id: 50, schema: schema("Migrated"), deleted: false },
+    };
+    const config: LogRecord = { keytype: "CONFIG", subject: null, value: { compatibilityLevel: "NONE" } };
+    const key = (subject: string) => `{"keytype":"SCHEMA","subject":"${subject}","version":1,"magic":1}`;
+    await kafka()
+      .producer()
+      .send([
+        { topic, partition: 0, key: "not json", value: "{}" },
+        { topic, partition: 0, key: key("bad-json"), value: "{nope" },
+        { topic, partition: 0, key: key("bad-shape"), value: JSON.stringify({ subject: "bad-shape" }) },
+        { topic, partition: 0, key: encodeKey(migrated), value: encodeValue(migrated) },
+        { topic, partition: 0, key: encodeKey(config), value: encodeValue(config) },
+      ]);
+
+    await waitFor(
+      async () => (await call("/subjects/migrated-value/versions/latest")).json.id === 50,
+      20_000,
+      "the leader to serve the migrated schema",
+    );
+    expect((await call("/config")).json).toEqual({ compatibilityLevel: "NONE" });
+    expect((await call("/subjects")).json).toEqual(["migrated-value", "own-value"]);
+    const skipped = logged.filter((l) => l.msg === "skipped a schemas topic record that cannot be read");
+    expect(skipped.map((l) => l.level)).toEqual([40, 40, 40]);
+    // Still the leader, and ids go on above the one it read.
+    expect((await call("/v1/registry/status")).json.role).toBe("leader");
+    expect((await call("/subjects/next-value/versions", { schema: schema("Next") })).json.id).toBe(51);
   });
 });

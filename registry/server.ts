@@ -1,7 +1,8 @@
 // Entry point for embedding the registry: starts one registry process (replays `_schemas`, joins the leader
 // election, serves the Confluent REST API) and returns its URL and a stop function.
-import { Kafka, logLevel } from "kafkajs";
-import pino, { type Logger } from "pino";
+import pino from "pino";
+import { KafkaClient } from "../lib/kafka/index.ts";
+import type { Logger } from "../lib/logger.ts";
 import { SCHEMAS_TOPIC } from "../protocol/topics.ts";
 import { RegistryCore } from "./core.ts";
 import { buildApp } from "./http/app.ts";
@@ -33,16 +34,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const host = options.host ?? "127.0.0.1";
   const topic = options.topic ?? SCHEMAS_TOPIC;
   const groupId = options.groupId ?? `schema-registry${topic === SCHEMAS_TOPIC ? "" : `-${topic}`}`;
-  const kafka = new Kafka({
-    brokers: options.brokers,
-    clientId: "datamesh-registry",
-    logLevel: logLevel.WARN,
-    // kafkajs warns on every group rebalance, which elections make routine: only its errors are warnings.
-    logCreator: () => (entry) => {
-      if (entry.level === logLevel.ERROR) logger.warn({ kafka: entry.log }, entry.log.message);
-      else logger.debug({ kafka: entry.log }, entry.log.message);
-    },
-  });
+  const kafka = new KafkaClient({ brokers: options.brokers, clientId: "datamesh-registry", logger });
   // Listen first (to learn the port), but serve only once the core has replayed the topic.
   let core: RegistryCore | undefined = undefined;
   const backendProxy = {
@@ -65,7 +57,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     if (ready) return done();
     void reply.code(503).send({ error_code: 50002, message: "The registry is starting; retry shortly" });
   });
-  await app.listen({ host, port: options.port ?? 8081 });
+  try {
+    await app.listen({ host, port: options.port ?? 8081 });
+  } catch (e) {
+    await kafka.close();
+    throw e;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : (options.port ?? 8081);
   const url = options.advertisedUrl ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
@@ -83,6 +80,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   } catch (e) {
     await app.close();
     await started.stop();
+    await kafka.close();
     throw e;
   }
   ready = true;
@@ -93,6 +91,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     async stop() {
       await app.close();
       await started.stop();
+      await kafka.close();
     },
   };
 }

@@ -1,16 +1,15 @@
 // Owns which API process runs each source's connector: one lease per source, held through the registry's
-// Kafka leader election (registry/cluster/election.ts) in a consumer group of its own on the one-partition
+// Kafka leader election (lib/kafka's LeaderElection) in a consumer group of its own on the one-partition
 // topic `<catalog topic>_leases`. Kafka's group coordinator decides who holds it; when the holder leaves or
 // stops heartbeating (session timeout 6 s), the group rebalances and another member gets it. The holder
 // advertises its API URL, so other processes can forward requests that need the running connector.
-import type { Kafka } from "kafkajs";
+import { LeaderElection, type KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { LeaderElection } from "../../registry/cluster/election.ts";
 
 const PROTOCOL = "datamesh-source-lease";
 
 export interface SourceLeasesOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   logger: Logger;
   /** The one-partition coordination topic (created if missing). */
   topic: string;
@@ -40,7 +39,7 @@ export class SourceLeases {
     if (this.#elections.has(name)) return;
     const { kafka, logger, topic, groupPrefix, url } = this.#options;
     const election = new LeaderElection({
-      kafka,
+      config: kafka.config,
       topic,
       groupId: `${groupPrefix}${name}`,
       url: url(),

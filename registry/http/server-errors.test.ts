@@ -1,7 +1,7 @@
 // The 500-class codes: where each comes from, and how the routes answer it.
 import { describe, expect, it } from "vitest";
 import pino from "pino";
-import type { Kafka } from "kafkajs";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import type { RegistryBackend } from "../backend.ts";
 import { forwardToLeader } from "../cluster/forward.ts";
 import { RegistryError, type ErrorName } from "../errors.ts";
@@ -30,10 +30,9 @@ describe("server-side error codes", () => {
   });
 
   it("waiting too long for the schemas topic is 50002", async () => {
-    const log = new SchemasLog(
-      { kafka: {} as Kafka, topic: "t", groupId: "g", logger: pino({ level: "silent" }) },
-      () => undefined,
-    );
+    // Never started: the client connects to nothing.
+    const kafka = new KafkaClient({ brokers: ["127.0.0.1:1"], clientId: "server-errors-test" });
+    const log = new SchemasLog({ kafka, topic: "t", logger: pino({ level: "silent" }) }, () => undefined);
     const err = await log.waitFor(5, 10).catch((e: unknown) => e);
     expect((err as RegistryError).errorCode).toBe(50002);
   });

@@ -1,16 +1,17 @@
 // Owns the `_schemas` topic: creates it (compacted, one partition) or refuses a wrong one, appends records with
-// an idempotent acks=all producer, and tails it from offset 0 with a group of its own (nothing is committed:
-// every start replays the topic). `catchUp()` waits until every record below the high watermark was handed over.
-import { randomUUID } from "node:crypto";
-import { Partitioners, type Consumer, type Kafka, type Producer } from "kafkajs";
-import type { Logger } from "pino";
-import { decodeRecord, encodeKey, encodeValue, type LogRecord } from "./records.ts";
+// the client's idempotent acks=all producer, and reads it as a lib/kafka compacted table: replayed from offset 0
+// at every start (nothing is committed), then tailed for as long as the process runs, so records that anyone
+// else appends (a replicated topic, a repair or migration tool) reach every process, leader included. A record
+// that cannot be read is skipped with a warning; the tail never stops for one. `catchUp()` waits until every
+// record below the high watermark of now was handed over.
+import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { RegistryError } from "../errors.ts";
+import { decodeRecord, encodeKey, encodeValue, type LogRecord } from "./records.ts";
 
 export interface SchemasLogOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
-  groupId: string;
   logger: Logger;
 }
 
@@ -25,8 +26,7 @@ interface Waiter {
 export class SchemasLog {
   private readonly options: SchemasLogOptions;
   private readonly sink: RecordSink;
-  private producer: Producer | undefined;
-  private consumer: Consumer | undefined;
+  private table: CompactedTable | undefined;
   /** Offset of the next record the tail will hand over. */
   nextOffset = 0;
   private waiters: Waiter[] = [];
@@ -36,48 +36,34 @@ export class SchemasLog {
     this.sink = sink;
   }
 
+  /** Resolves once every record below the high watermark at start was handed to the sink. */
   async start(): Promise<void> {
     await ensureCompactedTopic(this.options.kafka, this.options.topic, this.options.logger);
-    this.producer = this.options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+    this.table = this.options.kafka.compactedTable({
+      topic: this.options.topic,
+      onRecord: (record) => this.receive(record),
     });
-    await this.producer.connect();
-    await this.startTail();
-    await this.catchUp();
+    await this.table.start();
   }
 
-  private async startTail(): Promise<void> {
-    const { kafka, topic, groupId } = this.options;
-    const consumer = kafka.consumer({
-      groupId: `${groupId}-reader-${randomUUID()}`,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxWaitTimeInMs: 1_000,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const offset = Number(m.offset);
-          const record = decodeRecord(m.key, m.value);
-          if (record) this.sink(record, offset);
-          this.nextOffset = offset + 1;
-        }
-        // Compaction may leave a batch's last offsets empty; the batch still tells where the log ends.
-        const last = Number(batch.lastOffset());
-        if (batch.messages.length > 0 && last + 1 > this.nextOffset) this.nextOffset = last + 1;
-        this.wake();
-        await Promise.resolve();
-      },
-    });
+  private receive(record: InRecord): void {
+    const offset = Number(record.offset);
+    try {
+      const decoded = decodeRecord(record.key, record.value);
+      if (decoded) this.sink(decoded, offset);
+    } catch (err) {
+      this.options.logger.warn(
+        {
+          err,
+          topic: this.options.topic,
+          offset,
+          key: record.key?.toString().slice(0, 200) ?? null,
+        },
+        "skipped a schemas topic record that cannot be read",
+      );
+    }
+    this.nextOffset = offset + 1;
+    this.wake();
   }
 
   private wake(): void {
@@ -116,66 +102,46 @@ export class SchemasLog {
 
   /** Waits until everything in the topic now (below its high watermark) has been read. */
   async catchUp(timeoutMs = 60_000): Promise<void> {
-    const admin = this.options.kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.options.topic);
-      const high = Number(offsets.find((o) => o.partition === 0)?.high ?? "0");
-      if (high > 0) await this.waitFor(high - 1, timeoutMs);
-    } finally {
-      await admin.disconnect();
-    }
+    if (!this.table) throw new Error("SchemasLog not started");
+    await this.table.caughtUp(timeoutMs);
   }
 
   /** Appends records in one batch; resolves with the offset of the first once Kafka acknowledged all. */
   async append(records: readonly LogRecord[]): Promise<number> {
-    if (!this.producer) throw new Error("SchemasLog not started");
-    const messages = records.map((r) => ({ key: encodeKey(r), value: encodeValue(r) }));
-    const acks = await this.producer.send({ topic: this.options.topic, acks: -1, messages });
-    const base = acks[0]?.baseOffset;
-    if (base === undefined)
+    if (!this.table) throw new Error("SchemasLog not started");
+    const { topic } = this.options;
+    const delivered = await this.options.kafka
+      .producer()
+      .send(records.map((r) => ({ topic, partition: 0, key: encodeKey(r), value: encodeValue(r) })));
+    const first = delivered[0];
+    if (first === undefined)
       throw new RegistryError("STORE_ERROR", "Kafka did not return an offset for the write");
-    return Number(base);
+    return Number(first.offset);
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect()]);
+    await this.table?.stop();
   }
 }
 
-async function ensureCompactedTopic(kafka: Kafka, topic: string, logger: Logger): Promise<void> {
+async function ensureCompactedTopic(kafka: KafkaClient, topic: string, logger: Logger): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) {
-      logger.info({ topic }, "creating the schemas topic (compacted, one partition)");
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }] }],
-      });
-      return;
-    }
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const partitions = meta.topics[0]?.partitions.length ?? 0;
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2, name: topic, configNames: ["cleanup.policy"] }],
-    });
-    const policy =
-      described.resources[0]?.configEntries.find((c) => c.configName === "cleanup.policy")?.configValue ?? "";
-    if (!policy.split(",").includes("compact")) {
-      throw new Error(
-        `MESH_REGISTRY_TOPIC_NOT_COMPACTED: topic ${topic} has cleanup.policy=${policy}; the schemas topic must be compacted ` +
-          `(kafka-configs --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=compact) or use another topic`,
-      );
-    }
-    if (partitions !== 1) {
-      throw new Error(
-        `MESH_REGISTRY_TOPIC_PARTITIONS: topic ${topic} has ${partitions} partitions; the schemas topic must have exactly 1`,
-      );
-    }
-  } finally {
-    await admin.disconnect();
+  if (!(await admin.listTopics()).includes(topic)) {
+    logger.info({ topic }, "creating the schemas topic (compacted, one partition)");
+    // Another process may create it at the same moment: theirs stands and is checked below like any other.
+    await admin.ensureTopics([{ topic, partitions: 1, compact: true }]);
+  }
+  const partitions = (await admin.partitionCounts([topic])).get(topic) ?? 0;
+  const policy = (await admin.topicConfig(topic, ["cleanup.policy"]))["cleanup.policy"] ?? "";
+  if (!policy.split(",").includes("compact")) {
+    throw new Error(
+      `MESH_REGISTRY_TOPIC_NOT_COMPACTED: topic ${topic} has cleanup.policy=${policy}; the schemas topic must be compacted ` +
+        `(kafka-configs --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=compact) or use another topic`,
+    );
+  }
+  if (partitions !== 1) {
+    throw new Error(
+      `MESH_REGISTRY_TOPIC_PARTITIONS: topic ${topic} has ${partitions} partitions; the schemas topic must have exactly 1`,
+    );
   }
 }

@@ -7,6 +7,8 @@
 //   NOOP            {"keytype":"NOOP","magic":0}                           → ignored
 // One addition of ours: {"keytype":"ID_FLOOR","magic":0} → {"maxId":n}, written before a permanent delete so the
 // highest id ever issued survives compaction of the deleted schema's record (ids are never reused).
+import { isLevel } from "../avro/levels.ts";
+import { MODES } from "./state.ts";
 
 export interface SchemaReference {
   name: string;
@@ -51,35 +53,104 @@ export function encodeValue(r: LogRecord): string | null {
   return JSON.stringify(r.value);
 }
 
-/** Decodes one topic record; unknown key types (newer Confluent features) yield undefined and are skipped. */
+/** A `_schemas` record this registry cannot read (bad JSON, a value of the wrong shape): skipped, with a warning. */
+export class MalformedRecord extends Error {
+  override readonly name = "MalformedRecord";
+}
+
+/**
+ * Decodes one topic record. Unknown key types (newer Confluent features) yield undefined and are skipped;
+ * a key or value that is not what its key type needs throws MalformedRecord (the caller skips it), so nothing
+ * of the wrong shape reaches the state.
+ */
 export function decodeRecord(
   key: Buffer | string | null,
   value: Buffer | string | null,
 ): LogRecord | undefined {
-  if (key === null) return undefined;
-  let k: Record<string, unknown>;
-  try {
-    k = JSON.parse(key.toString()) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  const v = value === null || value.length === 0 ? null : (JSON.parse(value.toString()) as never);
+  if (key === null) throw new MalformedRecord("the record has no key");
+  const k = parseJson(key, "key");
+  if (!isObject(k)) throw new MalformedRecord("the key is not a JSON object");
+  const v = value === null || value.length === 0 ? null : parseJson(value, "value");
   const subject = typeof k.subject === "string" ? k.subject : null;
   switch (k.keytype) {
     case "SCHEMA":
-      if (subject === null || typeof k.version !== "number") return undefined;
-      return { keytype: "SCHEMA", subject, version: k.version, value: v };
+      if (subject === null || !isInteger(k.version))
+        throw new MalformedRecord("a SCHEMA key needs a subject and an integer version");
+      return { keytype: "SCHEMA", subject, version: k.version, value: v === null ? null : schemaValue(v) };
     case "CONFIG":
-      return { keytype: "CONFIG", subject, value: v };
+      if (v !== null && !(isObject(v) && isLevel(v.compatibilityLevel)))
+        throw new MalformedRecord("a CONFIG value needs a known compatibilityLevel");
+      return {
+        keytype: "CONFIG",
+        subject,
+        value: v === null ? null : { compatibilityLevel: v.compatibilityLevel },
+      };
     case "MODE":
-      return { keytype: "MODE", subject, value: v };
+      if (
+        v !== null &&
+        !(isObject(v) && typeof v.mode === "string" && (MODES as readonly string[]).includes(v.mode))
+      )
+        throw new MalformedRecord("a MODE value needs a known mode");
+      return { keytype: "MODE", subject, value: v === null ? null : { mode: v.mode as string } };
     case "DELETE_SUBJECT":
-      return subject === null ? undefined : { keytype: "DELETE_SUBJECT", subject, value: v };
+      if (subject === null) throw new MalformedRecord("a DELETE_SUBJECT key needs a subject");
+      if (v !== null && !(isObject(v) && isInteger(v.version)))
+        throw new MalformedRecord("a DELETE_SUBJECT value needs an integer version");
+      return {
+        keytype: "DELETE_SUBJECT",
+        subject,
+        value:
+          v === null
+            ? null
+            : { subject: typeof v.subject === "string" ? v.subject : subject, version: v.version },
+      };
     case "ID_FLOOR":
-      return { keytype: "ID_FLOOR", value: v };
+      if (v !== null && !(isObject(v) && isInteger(v.maxId)))
+        throw new MalformedRecord("an ID_FLOOR value needs an integer maxId");
+      return { keytype: "ID_FLOOR", value: v === null ? null : { maxId: v.maxId } };
     case "NOOP":
       return { keytype: "NOOP" };
     default:
       return undefined;
   }
+}
+
+function schemaValue(v: unknown): SchemaValue {
+  if (
+    !isObject(v) ||
+    typeof v.subject !== "string" ||
+    !isInteger(v.version) ||
+    !isInteger(v.id) ||
+    v.id < 1 ||
+    typeof v.schema !== "string" ||
+    (v.deleted !== undefined && typeof v.deleted !== "boolean") ||
+    (v.schemaType !== undefined && typeof v.schemaType !== "string") ||
+    (v.references !== undefined && !(Array.isArray(v.references) && v.references.every(isReference)))
+  ) {
+    throw new MalformedRecord(
+      "a SCHEMA value needs subject, version, a positive id, schema, and well-formed deleted/schemaType/references",
+    );
+  }
+  // Confluent omits `deleted` when false; the value keeps every attribute it had (written back as read).
+  return { ...(v as unknown as SchemaValue), deleted: v.deleted === true };
+}
+
+function isReference(r: unknown): boolean {
+  return isObject(r) && typeof r.name === "string" && typeof r.subject === "string" && isInteger(r.version);
+}
+
+function parseJson(bytes: Buffer | string, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString()) as unknown;
+  } catch {
+    throw new MalformedRecord(`the ${what} is not JSON`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isInteger(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v);
 }

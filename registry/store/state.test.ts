@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeRecord, encodeKey, encodeValue, type LogRecord } from "./records.ts";
+import { decodeRecord, encodeKey, encodeValue, MalformedRecord, type LogRecord } from "./records.ts";
 import { RegistryState } from "./state.ts";
 
 const schema = (name: string) =>
@@ -30,6 +30,38 @@ describe("_schemas records", () => {
     expect(
       decodeRecord(Buffer.from(`{"keytype":"SOMETHING_NEWER","magic":0}`), Buffer.from("{}")),
     ).toBeUndefined();
+  });
+
+  it("refuse what is not Confluent's shape, so that nothing malformed reaches the state", () => {
+    const key = Buffer.from(`{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}`);
+    const schemaValue = { subject: "s", version: 1, id: 3, schema: `"int"`, deleted: false };
+    const bad: [Buffer | null, string | null][] = [
+      [null, "{}"],
+      [Buffer.from("not json"), "{}"],
+      [Buffer.from(`["SCHEMA"]`), "{}"],
+      [Buffer.from(`{"keytype":"SCHEMA","subject":"s","magic":1}`), null],
+      [key, "{nope"],
+      [key, JSON.stringify({ subject: "s" })],
+      [key, JSON.stringify({ ...schemaValue, id: 0 })],
+      [key, JSON.stringify({ ...schemaValue, references: [{ name: "r" }] })],
+      [Buffer.from(`{"keytype":"CONFIG","subject":null,"magic":0}`), `{"compatibilityLevel":"SOMETIMES"}`],
+      [Buffer.from(`{"keytype":"MODE","subject":null,"magic":0}`), `{"mode":1}`],
+      [Buffer.from(`{"keytype":"ID_FLOOR","magic":0}`), `{"maxId":"9"}`],
+      [Buffer.from(`{"keytype":"DELETE_SUBJECT","subject":"s","magic":0}`), `{"subject":"s"}`],
+    ];
+    for (const [k, v] of bad) {
+      expect(() => decodeRecord(k, v === null ? null : Buffer.from(v)), `${k} → ${v}`).toThrow(
+        MalformedRecord,
+      );
+    }
+    // Confluent leaves `deleted` out when false.
+    const { deleted: _, ...withoutDeleted } = schemaValue;
+    expect(decodeRecord(key, Buffer.from(JSON.stringify(withoutDeleted)))).toEqual({
+      keytype: "SCHEMA",
+      subject: "s",
+      version: 1,
+      value: schemaValue,
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 // Helpers for integration tests: the stack's addresses, unique names, and clients that clean up.
-import { inject } from "vitest";
-import { Kafka, logLevel } from "kafkajs";
+import { afterAll, inject } from "vitest";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import pg from "pg";
 import mysql from "mysql2/promise";
 import type { StackEnv } from "../../deploy/local/layout.ts";
@@ -14,8 +14,21 @@ export function stackEnv(): StackEnv {
 
 export { uniqueName };
 
-export function kafka(clientId = uniqueName("test")): Kafka {
-  return new Kafka({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId, logLevel: logLevel.ERROR });
+const clients = new Set<KafkaClient>();
+
+// Registered when a test file first imports this module, so it runs after the file's own afterAll hooks
+// (vitest runs after-hooks in reverse order): clients they create for clean-up are closed too.
+afterAll(async () => {
+  const open = [...clients];
+  clients.clear();
+  await Promise.all(open.map((c) => c.close()));
+});
+
+/** A KafkaClient on the stack's brokers; closed after the calling test file's tests. */
+export function kafka(clientId = uniqueName("test")): KafkaClient {
+  const client = new KafkaClient({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId });
+  clients.add(client);
+  return client;
 }
 
 /** Creates a fresh Postgres database; returns its URL and a drop function (terminating its backends). */
