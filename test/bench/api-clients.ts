@@ -115,7 +115,8 @@ async function sseJob(job: SseJob): Promise<SseResult> {
           }
           res.on("data", (chunk: string) => {
             const now = Date.now();
-            if (!connected && chunk.includes(": connected")) {
+            // Positioned: every event written from now on reaches this client (docs/api.md).
+            if (!connected && chunk.includes(": subscribed")) {
               connected = true;
               opened();
             }

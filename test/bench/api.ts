@@ -230,7 +230,8 @@ async function ssePart(apiUrl: string, brokers: string[], topic: string, orders:
     );
   });
   await Promise.all(opened);
-  await new Promise((r) => setTimeout(r, 2000)); // every consumer joined and positioned
+  // SSE clients are ready once `: subscribed`; the Kafka baseline once its group joined, and then positioned.
+  await new Promise((r) => setTimeout(r, 2000));
   const cpu0 = process.cpuUsage();
   const started = Date.now();
   for (let batch = 0; batch < expected / 100; batch++) {
