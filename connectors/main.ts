@@ -6,7 +6,7 @@
 // Usable as `mesh connect --config f.json` (exports run) and directly: `node connectors/main.ts --config f.json`.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { Kafka, logLevel } from "kafkajs";
+import { KafkaClient } from "../lib/kafka/index.ts";
 import { createLogger } from "../lib/logger.ts";
 import { silenceKnownWarnings } from "../lib/warnings.ts";
 import { checkSourceName } from "../protocol/topics.ts";
@@ -74,18 +74,13 @@ export async function run(args: string[]): Promise<number> {
   }
   registerBuiltInBackends();
   const logger = createLogger({ level: config.logLevel, name: "connect" });
-  const kafka = new Kafka({
-    brokers: config.brokers,
-    clientId: "datamesh-connect",
-    logLevel: logLevel.ERROR,
-  });
-  const offsetsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await offsetsProducer.connect();
+  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "datamesh-connect", logger });
+  const offsets = kafkaOffsetStore(kafka);
   const connectors: Connector[] = config.sources.map((def) =>
     createConnector(def, {
       kafka,
       registry: new RegistryClient({ url: config.registryUrl }),
-      offsets: kafkaOffsetStore(kafka, offsetsProducer),
+      offsets,
       logger: logger.child({ source: def.name }),
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       snapshotChunkRows: config.snapshotChunkRows,
@@ -100,14 +95,14 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     logger.error({ err }, "a connector could not start");
     await Promise.all(connectors.map((c) => c.stop()));
-    await offsetsProducer.disconnect();
+    await kafka.close();
     return 1;
   }
   logger.info({ sources: config.sources.map((s) => s.name) }, "connectors running");
   await stopped;
   logger.info("draining");
   await Promise.all(connectors.map((c) => c.stop()));
-  await offsetsProducer.disconnect();
+  await kafka.close();
   logger.info("stopped");
   return 0;
 }
@@ -115,6 +110,6 @@ export async function run(args: string[]): Promise<number> {
 if (import.meta.main) {
   silenceKnownWarnings();
   process.exitCode = await run(process.argv.slice(2));
-  // kafkajs and pg may keep timers alive after a clean stop; the drain above is what matters.
+  // pg may keep timers alive after a clean stop; the drain above is what matters.
   process.exit();
 }

@@ -2,8 +2,8 @@
 // A source definition in, a running connector with start/stop/pause/resume/resnapshot/status out.
 // Backends (connectors/postgres, connectors/mysql) implement `ConnectorBackend` and are registered here by
 // the entry points (connectors/backends.ts); this file only dispatches and never imports a backend.
-import type { Kafka } from "kafkajs";
 import type { Clock } from "../../lib/clock.ts";
+import type { KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { OffsetStore } from "./offset-store.ts";
@@ -73,7 +73,8 @@ export interface Problem {
 }
 
 export interface ConnectorDeps {
-  kafka: Kafka;
+  /** The process's client: a connector makes its own ordered producer from it and closes that itself. */
+  kafka: KafkaClient;
   registry: SchemaRegistrar;
   offsets: OffsetStore;
   logger: Logger;

@@ -1,7 +1,9 @@
 // Connections and catalogue queries: the session settings that make text output exact and stable, type
-// facts for pg-types.ts, primary keys, and the expansion of configured table names.
+// facts for pg-types.ts, primary keys, the expansion of configured table names, and the current values of
+// a row's columns (the unchanged TOAST values the stream leaves out).
 import pg from "pg";
 import type { PgTypeInfo } from "./pg-types.ts";
+import type { TableMapping } from "./row-mapping.ts";
 
 /**
  * The session settings every connection (replication and normal) uses, so the text of a value is the same in
@@ -184,4 +186,23 @@ export async function estimatedRows(client: pg.Client, schema: string, table: st
     [schema, table],
   );
   return Number(res.rows[0]?.n ?? 0);
+}
+
+/** Current values (text) of `columns` (positions) of the row with this key (text by position), or null if gone. */
+export async function fetchColumns(
+  client: pg.Client,
+  m: TableMapping,
+  keyText: (string | null)[],
+  columns: number[],
+): Promise<(string | null)[] | null> {
+  const cols = columns.map((i) => quoteIdent(m.columnNames[i] as string)).join(", ");
+  const where = m.keyIndexes
+    .map((i, j) => `${quoteIdent(m.columnNames[i] as string)} = $${j + 1}`)
+    .join(" AND ");
+  const res = await client.query<(string | null)[]>({
+    text: `SELECT ${cols} FROM ${qualifiedIdent(m.schema, m.table)} WHERE ${where}`,
+    values: keyText,
+    rowMode: "array",
+  });
+  return res.rows[0] ?? null;
 }

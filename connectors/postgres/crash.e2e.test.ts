@@ -179,12 +179,9 @@ describe("postgres connector: crash safety", () => {
 
       // ---- read everything back ----
       const topics = [`${name}.public.acct`, `${name}.public.ledger`, `${name}.transactions`];
-      const admin = h.kafka.admin();
-      await admin.connect();
       let total = 0;
       for (const topic of topics)
-        for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high);
-      await admin.disconnect();
+        for (const p of (await h.kafka.admin().offsets(topic)).values()) total += Number(p.high);
       const msgs = await readTopics(h.kafka, h.registryUrl, topics, (m) => m.length >= total, {
         idleMs: 15_000,
         timeoutMs: 90_000,

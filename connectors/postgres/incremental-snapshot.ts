@@ -180,3 +180,51 @@ export async function runIncrementalSnapshot(
     o.onProgress(state.tables[0] ?? null, rowsDone);
   }
 }
+
+/**
+ * A session's re-snapshots: the tables saved by an earlier session (resumed at their next chunk) and those
+ * requested since, run one after the other until none is left or the session ends.
+ */
+export class IncrementalRunner {
+  readonly #options: IncrementalDriverOptions;
+  readonly #onFailure: (err: Error) => void;
+  #state: IncrementalState | null;
+  #running: Promise<void> | null = null;
+
+  constructor(
+    options: IncrementalDriverOptions,
+    saved: IncrementalState | null,
+    onFailure: (err: Error) => void,
+  ) {
+    this.#options = options;
+    this.#state = saved;
+    this.#onFailure = onFailure;
+  }
+
+  /** Adds tables to do (saved before it resolves, so a restart resumes them) and runs them. */
+  async request(tables: string[]): Promise<void> {
+    this.#state ??= { tables: [], lastKey: null };
+    for (const t of tables) if (!this.#state.tables.includes(t)) this.#state.tables.push(t);
+    await this.#options.offsets.save(this.#options.stateKey, this.#state);
+    this.run();
+  }
+
+  /** Runs what is left to do, unless it runs already. */
+  run(): void {
+    const signal = this.#options.signal;
+    // Once aborted (stop, pause, failure) the driver returns at once: re-running it would spin forever.
+    if (this.#running || !this.#state || signal.aborted) return;
+    const state = this.#state;
+    this.#running = runIncrementalSnapshot(this.#options, state).then(
+      () => {
+        this.#running = null;
+        if (state.tables.length === 0 && this.#state === state) this.#state = null;
+        this.run();
+      },
+      (err: unknown) => {
+        this.#running = null;
+        if (!signal.aborted) this.#onFailure(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+}

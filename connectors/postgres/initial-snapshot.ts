@@ -2,8 +2,8 @@
 // last row of each table marked `snapshot: "last"`), with progress reported per chunk. Memory is bounded by
 // one chunk plus the sink's buffer (it waits for Kafka before reading on).
 import type pg from "pg";
+import type { OrderedProducer } from "../../lib/kafka/index.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
-import type { KafkaSink } from "../core/kafka-sink.ts";
 import { estimatedRows, relationFromCatalog } from "./catalog.ts";
 import type { Relation } from "./pgoutput.ts";
 import { envelope, keyOf, textRowToRow, type TableMapping } from "./row-mapping.ts";
@@ -25,7 +25,7 @@ export interface InitialSnapshotOptions {
   consistentPoint: bigint;
   mapRelation: (relation: Relation) => Promise<TableMapping | null>;
   writer: EventWriter;
-  sink: KafkaSink;
+  sink: OrderedProducer;
   chunkRows: number;
   nowMicros: bigint;
   onProgress: (p: SnapshotProgress) => void;

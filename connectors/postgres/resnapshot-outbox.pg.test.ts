@@ -129,14 +129,11 @@ describe("postgres connector: outbox", () => {
           }),
         ]);
       });
-      const admin = h.kafka.admin();
-      await admin.connect();
       await waitFor(
-        async () => (await admin.listTopics()).includes(`${owner}.Order`),
+        async () => (await h.kafka.admin().listTopics()).includes(`${owner}.Order`),
         30_000,
         "the outbox topic",
       );
-      await admin.disconnect();
       const msgs = await readTopics(h.kafka, h.registryUrl, [`${owner}.Order`], (m) => m.length >= 6, {
         idleMs: 3000,
       });

@@ -86,6 +86,6 @@ if (import.meta.main) {
   }
   const result = await probe(url, brokers.split(","), table, Number(chunk ?? 10_000));
   console.log(JSON.stringify(result));
-  // kafkajs and pg may keep timers alive after a clean stop.
+  // pg may keep timers alive after a clean stop.
   process.exit(0);
 }

@@ -4,8 +4,8 @@
 // source report the age of its last change as lag (29 s seen with lagBytes 0). A sink stand-in lets the test
 // hold acknowledgements exactly where the race put them.
 import { describe, expect, it } from "vitest";
+import type { OrderedProducer } from "../../lib/kafka/index.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
-import type { KafkaSink } from "../core/kafka-sink.ts";
 import { WatermarkWindow } from "./incremental-snapshot.ts";
 import { StreamProcessor } from "./stream-processor.ts";
 
@@ -27,7 +27,7 @@ function processor(): {
     def: { name: "s", owner: "o", kind: "postgres", url: "postgres://x/y", tables: [], snapshot: "initial" },
     db: "y",
     writer: { failedTables: () => new Map() } as unknown as EventWriter,
-    sink: sink as unknown as KafkaSink,
+    sink: sink as unknown as OrderedProducer,
     mapRelation: () => Promise.resolve(null),
     fetchColumns: () => Promise.resolve(null),
     confirm: () => undefined,

@@ -1,11 +1,11 @@
 // Turns the decoded replication stream into events, in commit order: BEGIN/END markers with per-table
 // counts, the `transaction` block, deletes' tombstones, truncates, TOAST handling, outbox routing, and the
 // bookkeeping that makes the slot's confirmed LSN advance only past transactions Kafka fully acknowledged.
+import type { OrderedProducer } from "../../lib/kafka/index.ts";
 import type { SourceDefinition } from "../core/change-source.ts";
 import type { Envelope, Op } from "../../protocol/envelope.ts";
 import { TransactionCounter } from "../../protocol/markers.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
-import type { KafkaSink } from "../core/kafka-sink.ts";
 import { WATERMARK_PREFIX, type WatermarkWindow } from "./incremental-snapshot.ts";
 import { routeOutboxMessage, routeOutboxRow, type OutboxEvent } from "./outbox.ts";
 import type { PgMessage, Relation, Tuple } from "./pgoutput.ts";
@@ -25,7 +25,8 @@ export interface StreamProcessorDeps {
   def: SourceDefinition;
   db: string;
   writer: EventWriter;
-  sink: KafkaSink;
+  /** The writer's sink: its acknowledged prefix (`ackedSeq`, `onAck`) is what moves the confirmed LSN. */
+  sink: OrderedProducer;
   /** Builds the mapping of a relation and registers its schemas; null when the table is failed. */
   mapRelation: (relation: Relation) => Promise<TableMapping | null>;
   /** Current values of `columns` (positions) of the row with this key (text by position), or null if gone. */

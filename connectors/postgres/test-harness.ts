@@ -1,9 +1,9 @@
 // Helpers shared by the Postgres connector's integration tests and the benchmark (not a test file itself):
 // a registry on a private schemas topic, a fresh database, a connector wired to them, and a topic reader
 // that decodes the Confluent wire format through the registry.
-import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { decodeWire, wireSchemaId } from "../../lib/avro.ts";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry } from "../../registry/server.ts";
 import {
@@ -25,7 +25,7 @@ export { shortId };
 registerBuiltInBackends();
 
 export interface Harness {
-  kafka: Kafka;
+  kafka: KafkaClient;
   registryUrl: string;
   deps: (extra?: Partial<ConnectorDeps>) => ConnectorDeps;
   stop: () => Promise<void>;
@@ -38,23 +38,22 @@ export async function startHarness(brokers: string[]): Promise<Harness> {
     topic: shortId("_schemas"),
     logger: silentLogger(),
   });
-  const kafka = new Kafka({ brokers, clientId: shortId("pgtest"), logLevel: logLevel.NOTHING });
-  const offsetsProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await offsetsProducer.connect();
+  const kafka = new KafkaClient({ brokers, clientId: shortId("pgtest") });
+  const offsets = kafkaOffsetStore(kafka);
   return {
     kafka,
     registryUrl: registry.url,
     deps: (extra = {}) => ({
       kafka,
       registry: new RegistryClient({ url: registry.url }),
-      offsets: kafkaOffsetStore(kafka, offsetsProducer),
+      offsets,
       logger: silentLogger(),
       heartbeatIntervalMs: 1000,
       retryDelayMs: 200,
       ...extra,
     }),
     stop: async () => {
-      await offsetsProducer.disconnect();
+      await kafka.close();
       await registry.stop();
     },
   };
@@ -113,47 +112,51 @@ export class WireDecoder {
  * Returns messages in per-partition order (topics and partitions interleaved as received).
  */
 export async function readTopics(
-  kafka: Kafka,
+  kafka: KafkaClient,
   registryUrl: string,
   topics: string[],
   done: (messages: ReadMessage[]) => boolean,
   { idleMs = 5000, timeoutMs = 60_000 }: { idleMs?: number; timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
   const decoder = new WireDecoder(registryUrl);
-  const consumer = kafka.consumer({ groupId: shortId("reader"), maxWaitTimeInMs: 200 });
-  await consumer.connect();
+  const counts = await kafka.admin().partitionCounts(topics);
+  const missing = topics.filter((t) => !counts.has(t));
+  if (missing.length > 0) throw new Error(`readTopics: no such topic: ${missing.join(", ")}`);
+  const reader = kafka.reader({ maxWaitMs: 200 });
   const out: ReadMessage[] = [];
+  const stop = new AbortController();
+  let last = Date.now();
+  const started = Date.now();
+  // The iterator waits in the broker while nothing arrives: a timer decides when reading is over.
+  const check = setInterval(() => {
+    if (done(out) || Date.now() - last > idleMs || Date.now() - started > timeoutMs) stop.abort();
+  }, 100);
   try {
-    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-    let last = Date.now();
-    const started = Date.now();
-    let finished = false;
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.headers ?? {}))
-            headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
-          out.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: await decoder.decode(m.key),
-            value: await decoder.decode(m.value),
-            rawKey: m.key,
-            rawValue: m.value,
-            headers,
-          });
-        }
-        last = Date.now();
-      },
-    });
-    while (!finished) {
-      await new Promise((r) => setTimeout(r, 100));
-      if (done(out) || Date.now() - last > idleMs || Date.now() - started > timeoutMs) finished = true;
+    await reader.assign(
+      [...counts].flatMap(([topic, n]) =>
+        Array.from({ length: n }, (_, partition) => ({ topic, partition, offset: "earliest" as const })),
+      ),
+    );
+    for await (const batch of reader.batches(stop.signal)) {
+      for (const r of batch.records) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(r.headers)) headers[k] = v.toString();
+        out.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: String(r.offset),
+          key: await decoder.decode(r.key),
+          value: await decoder.decode(r.value),
+          rawKey: r.key,
+          rawValue: r.value,
+          headers,
+        });
+      }
+      if (batch.records.length > 0) last = Date.now();
     }
   } finally {
-    await consumer.disconnect();
+    clearInterval(check);
+    await reader.close();
   }
   return out;
 }

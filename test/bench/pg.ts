@@ -4,8 +4,8 @@
 //   (a) one 500k-row insert transaction, (b) 100k single-row update transactions,
 //   (c) commit→ack latency p50/p99 at a steady 5k changes/s, (d) a 1M-row initial snapshot: rows/s and peak RSS.
 import { spawn } from "node:child_process";
-import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry } from "../../registry/server.ts";
 import {
@@ -216,7 +216,7 @@ export async function run(): Promise<void> {
     topic: `_schemas_bench_pg_${stamp}`,
     logger: silentLogger(),
   });
-  const kafka = new Kafka({ brokers, clientId: "bench-pg", logLevel: logLevel.NOTHING });
+  const kafka = new KafkaClient({ brokers, clientId: "bench-pg" });
   const env: Env = {
     baseUrl,
     deps: (onAck) => ({
@@ -260,6 +260,7 @@ export async function run(): Promise<void> {
     if (want("c")) await latency(env);
     if (want("d")) await snapshot(env);
   } finally {
+    await kafka.close();
     await registry.stop();
   }
 }

@@ -1,0 +1,81 @@
+// A session's Kafka side: the topics it writes (each captured table's, the transactions and heartbeat
+// topics, outbox topics as they first appear), the ordered producer that carries every event, and the
+// EventWriter over it with the marker and heartbeat schemas registered. The producer keeps several requests
+// in flight and acknowledges sequence numbers in order, so "acknowledged up to seq N" is one number: the
+// checkpoint rule (stream-processor.ts) confirms a source position only once its seq is acknowledged.
+import { MeshError } from "../../lib/errors.ts";
+import type { KafkaClient, OrderedProducer } from "../../lib/kafka/index.ts";
+import { EventWriter } from "../../protocol/event-writer.ts";
+import type { SchemaRegistrar } from "../../protocol/wire.ts";
+import { heartbeatTopic, tableTopic, transactionsTopic } from "../../protocol/topics.ts";
+
+export interface SessionKafka {
+  producer: OrderedProducer;
+  writer: EventWriter;
+  /** Creates a topic (an outbox topic) the first time an event goes to it. */
+  ensureTopic(topic: string): Promise<void>;
+  /** Called once if Kafka fails the producer for good (after the client's retries), with a retryable error. */
+  onFailure(listener: (err: MeshError) => void): void;
+  /** Stops sending and closes the producer (does not flush: drain flushes first). */
+  close(): Promise<void>;
+}
+
+export interface SessionKafkaOptions {
+  kafka: KafkaClient;
+  registry: SchemaRegistrar;
+  source: string;
+  tables: { schema: string; table: string }[];
+  /** Partitions of the topics this session creates (default 3). */
+  partitions: number | undefined;
+}
+
+export async function openSessionKafka(o: SessionKafkaOptions): Promise<SessionKafka> {
+  const admin = o.kafka.admin();
+  const partitionsOf = o.partitions ?? 3;
+  const partitions = await admin.ensureTopics([
+    ...o.tables.map((t) => ({ topic: tableTopic(o.source, t.schema, t.table), partitions: partitionsOf })),
+    { topic: transactionsTopic(o.source), partitions: 1 },
+    { topic: heartbeatTopic(o.source), partitions: 1, compact: true },
+  ]);
+  const producer = o.kafka.orderedProducer();
+  try {
+    const writer = new EventWriter({
+      source: o.source,
+      sink: producer,
+      registry: o.registry,
+      partitions: (t) => partitions.get(t) ?? 1,
+    });
+    await writer.prepareMarkers();
+    return {
+      producer,
+      writer,
+      ensureTopic: async (topic) => {
+        if (partitions.has(topic)) return;
+        const created = await admin.ensureTopics([{ topic, partitions: partitionsOf }]);
+        for (const [t, n] of created) partitions.set(t, n);
+      },
+      onFailure: (listener) => {
+        producer.onFailure((err) => listener(kafkaFailure(err)));
+      },
+      close: () => producer.close(),
+    };
+  } catch (err) {
+    await producer.close();
+    throw err;
+  }
+}
+
+/**
+ * Whatever Kafka's reason, the connector retries with a new session, which ensures the topics again (one
+ * deleted behind its back comes back) and resends from the last confirmed position; a refusal that persists
+ * shows in the status meanwhile. The producer's own code (MESH_KAFKA_*) stays in the details.
+ */
+function kafkaFailure(err: Error): MeshError {
+  const code = (err as { code?: unknown }).code;
+  return new MeshError(
+    "MESH_KAFKA_UNAVAILABLE",
+    `Kafka refused a batch: ${err.message}`,
+    typeof code === "string" ? { causeCode: code } : {},
+    { cause: err },
+  );
+}
