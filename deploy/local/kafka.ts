@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import { HEALTH_TOPIC } from "../../protocol/topics.ts";
 import type { StackLayout } from "./layout.ts";
 import {
@@ -23,6 +23,7 @@ import { MissingPrerequisite, type LocalService, type ServiceStatus } from "./se
 import { which } from "./which.ts";
 
 const pomPath = fileURLToPath(new URL("./kafka-pom.xml", import.meta.url));
+const HEALTH_TIMEOUT_MS = 10_000;
 
 export class KafkaService implements LocalService {
   readonly name = "kafka";
@@ -137,33 +138,35 @@ export class KafkaService implements LocalService {
     };
   }
 
-  /** Healthy means an admin client can create a topic and see it listed. */
+  /** Healthy means an admin client can create a topic and see it listed, and the group coordinator answers. */
   async healthy(): Promise<boolean> {
     if (!(await portOpen(this.layout.port))) return false;
-    const kafka = new Kafka({
+    const kafka = new KafkaClient({
       brokers: [`127.0.0.1:${this.layout.port}`],
       clientId: "mesh-stack-health",
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-      retry: { retries: 0 },
     });
     const admin = kafka.admin();
+    const check = async (): Promise<boolean> => {
+      await admin.ensureTopics([{ topic: HEALTH_TOPIC, partitions: 1 }]);
+      if (!(await admin.listTopics()).includes(HEALTH_TOPIC)) return false;
+      // Consumer groups need the group coordinator (and __consumer_offsets) loaded, not just the broker: it
+      // answers for a group that does not exist only once it is.
+      await admin.describeGroup("_mesh_health");
+      return true;
+    };
+    // The client retries what a starting broker refuses; a probe answers within its own bound instead (the
+    // callers poll it).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
+    });
     try {
-      await admin.connect();
-      const topic = HEALTH_TOPIC;
-      const existing = await admin.listTopics();
-      if (!existing.includes(topic)) {
-        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-      }
-      if (!(await admin.listTopics()).includes(topic)) return false;
-      // Consumer groups need the group coordinator (and __consumer_offsets) loaded, not just the broker.
-      const groups = await admin.describeGroups(["_mesh_health"]);
-      return groups.groups.length === 1;
+      return await Promise.race([check(), timeout]);
     } catch {
       return false;
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      clearTimeout(timer);
+      await kafka.close().catch(() => undefined);
     }
   }
 
