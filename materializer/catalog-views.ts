@@ -4,16 +4,15 @@
 // `view/<name>` record creates the view (or recreates it when its SQL changed), a tombstone drops it. Views
 // the catalog does not name (given with `--view`, or created before) are left alone: only a tombstone in
 // the log drops a view. The topic is only read here (the API writes it); source records stay sealed.
-import { randomUUID } from "node:crypto";
-import type { Consumer, Kafka } from "kafkajs";
 import { isMeshError, MeshError } from "../lib/errors.ts";
+import type { CompactedTable, InRecord, KafkaClient } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
 import { applyRecord, emptyState, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
 export interface CatalogViewsOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   logger: Logger;
   engine: MaterializerEngine;
   /** Default `_mesh_catalog` (protocol/topics.ts). */
@@ -26,7 +25,8 @@ export class CatalogViews {
   private readonly options: CatalogViewsOptions;
   private readonly topic: string;
   private readonly state = emptyState();
-  private consumer: Consumer | null = null;
+  private table: CompactedTable | null = null;
+  private stopped = false;
   /** Changes are applied one at a time, in log order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -52,94 +52,68 @@ export class CatalogViews {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
-    this.consumer = null;
+    this.stopped = true;
+    await this.table?.stop().catch(() => undefined);
+    this.table = null;
     await this.queue;
   }
 
   /**
-   * Every record from the beginning (a throw-away group, nothing committed: the topic is the state), resolving
-   * once those below the end at start are handed over; the topic is created as the API creates it when this
-   * process comes first. (lib/kafka's compacted-table reader takes this over when the roles move to it.)
+   * Every record from the beginning (lib/kafka's CompactedTable: no consumer group, nothing committed: the
+   * topic is the state), resolving once those below the end at start are handed over; the topic is created
+   * as the API creates it when this process comes first.
    */
   private async tail(onRecord: (key: string, value: CatalogRecord | null) => void): Promise<void> {
     const { kafka, logger } = this.options;
-    const admin = kafka.admin();
-    let end = 0n;
-    try {
-      await admin.connect();
-      if (!(await admin.listTopics()).includes(this.topic)) {
-        // As the API creates it (false when another process created it first: fine).
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: this.topic,
-              numPartitions: 1,
-              configEntries: [
-                { name: "cleanup.policy", value: "compact" },
-                { name: "min.insync.replicas", value: "1" },
-              ],
-            },
-          ],
-        });
+    const handle = (record: InRecord): void => {
+      const key = record.key?.toString("utf8");
+      if (key === undefined) return;
+      let value: CatalogRecord | null = null;
+      try {
+        value = record.value ? (JSON.parse(record.value.toString("utf8")) as CatalogRecord) : null;
+      } catch (err) {
+        // A record nobody can parse must not stop the catalog: skip it loudly.
+        logger.error({ err, key, offset: String(record.offset) }, "unreadable catalog record skipped");
       }
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      end = BigInt(offsets.find((o) => o.partition === 0)?.high ?? "0");
-    } catch (err) {
-      throw new MeshError(
-        "MESH_KAFKA_UNAVAILABLE",
-        `cannot read the catalog topic ${this.topic}: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-    const consumer = kafka.consumer({
-      groupId: `mesh-catalog-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    let caughtUp: () => void = () => undefined;
-    const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
-    if (end === 0n) caughtUp();
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ message }) => {
-        const key = message.key?.toString("utf8");
-        if (key !== undefined) {
-          let value: CatalogRecord | null = null;
-          try {
-            value = message.value ? (JSON.parse(message.value.toString("utf8")) as CatalogRecord) : null;
-          } catch (err) {
-            // A record nobody can parse must not stop the catalog: skip it loudly.
-            logger.error({ err, key, offset: message.offset }, "unreadable catalog record skipped");
-          }
-          onRecord(key, value);
-        }
-        if (BigInt(message.offset) + 1n >= end) caughtUp();
-        return Promise.resolve();
-      },
-    });
+      onRecord(key, value);
+    };
+    const open = async (): Promise<void> => {
+      try {
+        // As the API creates it (api/catalog/kafka-log.ts); nothing happens when it exists.
+        await kafka
+          .admin()
+          .ensureTopics([
+            { topic: this.topic, partitions: 1, compact: true, configs: { "min.insync.replicas": "1" } },
+          ]);
+      } catch (err) {
+        throw new MeshError(
+          "MESH_KAFKA_UNAVAILABLE",
+          `cannot read the catalog topic ${this.topic}: ${(err as Error).message}`,
+          {},
+          { cause: err },
+        );
+      }
+      if (this.stopped) return;
+      const table = kafka.compactedTable({ topic: this.topic, onRecord: handle });
+      this.table = table;
+      await table.start();
+    };
     const timeoutMs = this.options.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new MeshError("MESH_KAFKA_UNAVAILABLE", `the catalog did not replay within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+    });
+    const opening = open();
+    // Whichever loses the race below must not surface as an unhandled rejection.
+    opening.catch(() => undefined);
     try {
-      await Promise.race([
-        replayed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new MeshError("MESH_KAFKA_UNAVAILABLE", `the catalog did not replay within ${timeoutMs} ms`),
-              ),
-            timeoutMs,
-          );
-        }),
-      ]);
+      await Promise.race([opening, timeout]);
     } catch (err) {
       await this.stop();
       throw err;

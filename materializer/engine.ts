@@ -1,19 +1,29 @@
 // The ViewEngine (materializer/contract.ts): view definitions persisted in LevelDB (section "c"), one
-// ViewRunner per view, queries over the view's state. One LevelDB for all views of this process.
-import { once } from "node:events";
+// ViewRunner per view, queries over the view's state. One LevelDB for all views of this process. The change
+// feed's reading is engine/change-feed.ts's, index builds engine/index-build.ts's.
 import { EventEmitter } from "node:events";
-import type { Kafka } from "kafkajs";
 import { MeshError } from "../lib/errors.ts";
+import type { KafkaClient } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
-import type { RowPage, RowQuery, ViewChangeEvent, ViewEngine, ViewInfo, ViewRow } from "./contract.ts";
+import type {
+  RowPage,
+  RowQuery,
+  ViewChangeEvent,
+  ViewEngine,
+  ViewInfo,
+  ViewMember,
+  ViewRow,
+} from "./contract.ts";
+import { changeStart, readChanges, trimFeed } from "./engine/change-feed.ts";
+import { buildIndex } from "./engine/index-build.ts";
 import { Layout } from "./engine/layout.ts";
 import type { Db } from "./engine/reader.ts";
-import { ViewState, type BatchOp } from "./engine/view-state.ts";
+import { ViewState } from "./engine/view-state.ts";
 import { encodeKey } from "./keys/encoding.ts";
 import type { RegistryClient } from "../lib/registry-client.ts";
 import { registryTables } from "./sql/registry-tables.ts";
 import { ViewRunner } from "./kafka/view-runner.ts";
-import { describeMembers, type GroupMember } from "./kafka/group-assigner.ts";
+import { describeMembers } from "./kafka/group-assigner.ts";
 import { drivingPartitions, servedFilter } from "./query/partitions.ts";
 import { getRow, queryRows, type PositionedPage } from "./query/rows.ts";
 import { compileStatements } from "./sql/compile.ts";
@@ -22,7 +32,7 @@ import type { ViewPlan } from "./sql/plan.ts";
 export interface EngineOptions {
   /** An open classic-level database with buffer keys and values; the engine owns its "c" and "v" sections. */
   db: Db;
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: RegistryClient;
   logger: Logger;
   now?: () => number;
@@ -57,7 +67,7 @@ const CATALOG = Buffer.from("c");
 export class MaterializerEngine implements ViewEngine {
   private readonly options: EngineOptions;
   private readonly views = new Map<string, Running>();
-  private readonly memberCache = new Map<string, { at: number; members: GroupMember[] }>();
+  private readonly memberCache = new Map<string, { at: number; members: ViewMember[] }>();
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -103,14 +113,7 @@ export class MaterializerEngine implements ViewEngine {
     const retention = this.options.changeRetention ?? 100_000;
     runner.onChanges((changes) => {
       feed.emit("changes");
-      const last = changes[changes.length - 1]?.seq ?? 0;
-      // Trim the feed now and then (not in the apply batch: losing a trim to a crash is harmless).
-      if (last > retention && last % 1000 < changes.length) {
-        void this.options.db.clear({
-          gte: state.layout.change(0),
-          lt: state.layout.change(last - retention),
-        });
-      }
+      trimFeed(this.options.db, state, changes, retention);
     });
     const running = { plan, state, runner, feed };
     this.views.set(plan.name, running);
@@ -181,45 +184,16 @@ export class MaterializerEngine implements ViewEngine {
     const indexRange = Layout.range(state.layout.viewIndex(index, Buffer.alloc(0)));
     try {
       await this.options.db.clear(indexRange);
-      await this.buildIndex(state, index, columns);
+      await buildIndex(this.options.db, state, index, columns, {
+        key: this.catalogKey(plan.name),
+        value: Buffer.from(JSON.stringify(plan)),
+      });
     } catch (err) {
       await this.options.db.clear(indexRange);
       await this.run(v.plan);
       throw err;
     }
     await this.run(plan);
-  }
-
-  /** Writes index `index` over every stored row, then the plan that declares it, in the last batch. */
-  private async buildIndex(state: ViewState, index: number, columns: string[]): Promise<void> {
-    const plan = state.plan;
-    const kinds = columns.map((c) => state.columnKind(c));
-    const base = state.layout.viewRow(Buffer.alloc(0)).length;
-    let ops: BatchOp[] = [];
-    for await (const [key, value] of this.options.db.iterator(
-      Layout.range(state.layout.viewRow(Buffer.alloc(0))),
-    )) {
-      const { v: row } = state.format.unpackView(value);
-      const viewKey = Buffer.from(key.subarray(base));
-      ops.push({
-        type: "put",
-        key: state.layout.viewIndex(
-          index,
-          encodeKey(
-            columns.map((c) => row[c] ?? null),
-            kinds,
-          ),
-          viewKey,
-        ),
-        value: viewKey,
-      });
-      if (ops.length >= 10_000) {
-        await this.options.db.batch(ops);
-        ops = [];
-      }
-    }
-    ops.push({ type: "put", key: this.catalogKey(plan.name), value: Buffer.from(JSON.stringify(plan)) });
-    await this.options.db.batch(ops);
   }
 
   async dropView(name: string): Promise<void> {
@@ -332,44 +306,21 @@ export class MaterializerEngine implements ViewEngine {
    * a second (every forwarded query asks): a stale answer is caught by the members' own answers, which say
    * which partitions they covered (split-query.ts).
    */
-  async members(name: string): Promise<GroupMember[]> {
+  async members(name: string): Promise<ViewMember[]> {
     const info = this.split(name);
     if (!info) return [];
     const now = Date.now();
     const cached = this.memberCache.get(name);
     if (cached && now - cached.at < 1000) return cached.members;
-    const admin = this.options.kafka.admin();
-    await admin.connect();
-    try {
-      const members = await describeMembers(admin, info.groupId, info.topic);
-      this.memberCache.set(name, { at: now, members });
-      return members;
-    } finally {
-      await admin.disconnect();
-    }
+    const members = await describeMembers(this.options.kafka.admin(), info.groupId, info.topic);
+    this.memberCache.set(name, { at: now, members });
+    return members;
   }
 
   /** `from` is the last change already seen (0: everything retained; -1: only changes from now on). */
   async *changes(name: string, from: number, signal?: AbortSignal): AsyncIterable<ViewChangeEvent> {
     const v = this.view(name);
-    let after = from < 0 ? await this.headSeq(v) : from;
-    while (!signal?.aborted) {
-      // Register before reading so a batch applied between the read and the wait is not missed.
-      const next = once(v.feed, "changes", signal ? { signal } : {}).catch(() => undefined);
-      let got = false;
-      for await (const value of this.options.db.values({
-        gt: v.state.layout.change(after),
-        lt: Layout.range(v.state.layout.section(0x43)).lt,
-      })) {
-        const c: ViewChangeEvent = v.state.format.unpackChange(value);
-        after = c.seq;
-        got = true;
-        if (!(await this.ownsChange(v, c))) continue;
-        yield c;
-        if (signal?.aborted) return;
-      }
-      if (!got) await next;
-    }
+    yield* readChanges(this.options.db, v.state, v.feed, from, (c) => this.ownsChange(v, c), signal);
   }
 
   /**
@@ -385,61 +336,12 @@ export class MaterializerEngine implements ViewEngine {
     return p === -1 || owned.includes(p);
   }
 
-  /**
-   * Where a stream starting at `time` (ms) begins: `after` is the change before the first one applied at or
-   * after it (a binary search over seq: apply times never go down within a view). `trimmed` is set when
-   * the time is older than the oldest change kept and older changes were trimmed: the stream then starts at
-   * the oldest kept one and may miss changes applied between `time` and it.
-   */
+  /** Where a stream of the view's changes from `time` (ms) starts (engine/change-feed.ts). */
   async changeStart(
     name: string,
     time: number,
   ): Promise<{ after: number; trimmed: { oldest: number; oldestAt: number | null } | null }> {
-    const v = this.view(name);
-    const head = await this.headSeq(v);
-    const oldest = await this.entryFrom(v, 0);
-    if (!oldest) return { after: head, trimmed: null };
-    if ((oldest.at ?? 0) >= time) {
-      const trimmed = oldest.seq > 1 ? { oldest: oldest.seq, oldestAt: oldest.at ?? null } : null;
-      return { after: oldest.seq - 1, trimmed };
-    }
-    // Invariant: the entry at lo was applied before `time`; the first at or after it is in (lo, hi].
-    let lo = oldest.seq;
-    let hi = head + 1;
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      const e = await this.entryFrom(v, mid);
-      if (!e || e.seq >= hi) hi = mid;
-      else if ((e.at ?? 0) < time) lo = e.seq;
-      else hi = e.seq;
-    }
-    return { after: hi - 1, trimmed: null };
-  }
-
-  /** The first retained feed entry at or after `seq` (entries are contiguous unless a trim is running). */
-  private async entryFrom(v: Running, seq: number): Promise<{ seq: number; at?: number } | null> {
-    for await (const value of this.options.db.values({
-      gte: v.state.layout.change(seq),
-      lt: Layout.range(v.state.layout.section(0x43)).lt,
-      limit: 1,
-    })) {
-      const c = v.state.format.unpackChange(value);
-      return c.at === undefined ? { seq: c.seq } : { seq: c.seq, at: c.at };
-    }
-    return null;
-  }
-
-  /** The sequence number of the newest retained change (0 when the feed is empty). */
-  private async headSeq(v: Running): Promise<number> {
-    for await (const value of this.options.db.values({
-      gt: v.state.layout.change(0),
-      lt: Layout.range(v.state.layout.section(0x43)).lt,
-      reverse: true,
-      limit: 1,
-    })) {
-      return v.state.format.unpackChange(value).seq;
-    }
-    return 0;
+    return changeStart(this.options.db, this.view(name).state, time);
   }
 
   async resolveParked(

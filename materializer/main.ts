@@ -5,8 +5,8 @@
 // rows over HTTP (serve.ts); `--group` splits every view's driving topic among the processes of the group
 // (docs/views.md "Split views"), each reachable at its `--advertise` URL.
 import { ClassicLevel } from "classic-level";
-import { Kafka, logLevel } from "kafkajs";
 import { isMeshError, MeshError } from "../lib/errors.ts";
+import { KafkaClient } from "../lib/kafka/index.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import { CatalogViews } from "./catalog-views.ts";
@@ -116,7 +116,8 @@ export async function startMaterializer(
 ): Promise<RunningMaterializer> {
   const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, DB_OPTIONS);
   await db.open();
-  const kafka = new Kafka({ brokers: config.brokers, clientId: "mesh-materialize", logLevel: logLevel.WARN });
+  // The role's one Kafka handle: every view's reader and group member, the catalog table, the admin.
+  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "mesh-materialize", logger });
   let engine: MaterializerEngine | null = null;
   const getEngine = (): MaterializerEngine => {
     if (!engine) throw new MeshError("MESH_NOT_READY", "the materializer is starting; retry");
@@ -124,52 +125,56 @@ export async function startMaterializer(
   };
   // Listen before the engine starts: a split engine advertises the URL, which needs the bound port.
   const server = config.listen ? buildViewServer(getEngine, { logger }) : null;
-  let url: string | null = null;
-  if (server && config.listen) {
-    await server.listen({ host: config.listen.host, port: config.listen.port });
-    const address = server.server.address();
-    const port = typeof address === "object" && address ? address.port : config.listen.port;
-    const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? null : config.listen.host;
-    url = config.advertise ?? (host ? `http://${host.includes(":") ? `[${host}]` : host}:${port}` : null);
-    if (!url) {
-      await server.close();
-      throw new Error("--listen on all interfaces needs --advertise http://<reachable host>:<port>");
-    }
-  }
-  // Embedded beside the API (mesh up --materializer-group): the API's server answers for it at `advertise`.
-  if (!server && config.group && config.advertise) url = config.advertise;
-  engine = new MaterializerEngine({
-    db,
-    kafka,
-    registry: new RegistryClient({ url: config.registryUrl }),
-    logger,
-    ...(config.group && url ? { group: { name: config.group, advertisedUrl: url } } : {}),
-  });
-  await engine.start();
-  for (const sql of config.views) {
-    try {
-      const info = await engine.createView(sql);
-      logger.info({ view: info.name }, "view created");
-    } catch (err) {
-      if (!(isMeshError(err) && err.code === "MESH_CONFLICT")) throw err;
-    }
-  }
-  const catalog = config.catalogTopic
-    ? new CatalogViews({ kafka, logger, engine, topic: config.catalogTopic })
-    : null;
-  await catalog?.start();
-  const running = engine;
-  return {
-    engine: running,
-    url,
-    catalog,
-    async stop() {
-      await server?.close();
-      await catalog?.stop();
-      await running.stop();
-      await db.close();
-    },
+  let catalog: CatalogViews | null = null;
+  const close = async (): Promise<void> => {
+    await server?.close();
+    await catalog?.stop();
+    await engine?.stop();
+    await kafka.close();
+    await db.close();
   };
+  try {
+    let url: string | null = null;
+    if (server && config.listen) {
+      await server.listen({ host: config.listen.host, port: config.listen.port });
+      const address = server.server.address();
+      const port = typeof address === "object" && address ? address.port : config.listen.port;
+      const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? null : config.listen.host;
+      url = config.advertise ?? (host ? `http://${host.includes(":") ? `[${host}]` : host}:${port}` : null);
+      if (!url)
+        throw new Error("--listen on all interfaces needs --advertise http://<reachable host>:<port>");
+    }
+    // Embedded beside the API (mesh up --materializer-group): the API's server answers for it at `advertise`.
+    if (!server && config.group && config.advertise) url = config.advertise;
+    const running = new MaterializerEngine({
+      db,
+      kafka,
+      registry: new RegistryClient({ url: config.registryUrl }),
+      logger,
+      ...(config.group && url ? { group: { name: config.group, advertisedUrl: url } } : {}),
+    });
+    engine = running;
+    await running.start();
+    for (const sql of config.views) {
+      try {
+        const info = await running.createView(sql);
+        logger.info({ view: info.name }, "view created");
+      } catch (err) {
+        if (!(isMeshError(err) && err.code === "MESH_CONFLICT")) throw err;
+      }
+    }
+    catalog = config.catalogTopic
+      ? new CatalogViews({ kafka, logger, engine: running, topic: config.catalogTopic })
+      : null;
+    await catalog?.start();
+    return { engine: running, url, catalog, stop: close };
+  } catch (err) {
+    // A start that fails half-way leaves nothing open (a caller may retry in the same process).
+    await close().catch((closing: unknown) =>
+      logger.warn({ err: closing }, "closing after a failed start failed"),
+    );
+    throw err;
+  }
 }
 
 /** `mesh materialize [flags]`: runs until SIGTERM/SIGINT. */

@@ -52,10 +52,11 @@ export interface Marker {
 export interface RawRecord {
   topic: string;
   partition: number;
-  offset: string;
+  /** A string in parked records (layout P keeps them as JSON). */
+  offset: bigint | string;
   key: Buffer | null;
   value: Buffer | null;
-  /** The record's headers in the client's shape (markers carry the protocol version). */
+  /** The record's headers (markers carry the protocol version). */
   headers?: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -153,7 +154,7 @@ export async function decodeMarker(
 ): Promise<Marker | null> {
   if (!rec.value) return null;
   const what = `the transaction marker at ${rec.topic} partition ${rec.partition} offset ${rec.offset}`;
-  const details = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
+  const details = { topic: rec.topic, partition: rec.partition, offset: String(rec.offset) };
   // Before decoding: a newer writer's marker may decode and still not mean what this reader thinks.
   const declared = declaredVersion(rec.headers);
   if (declared !== null) checkProtocolVersion(declared, { what, details });

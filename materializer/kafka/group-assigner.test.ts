@@ -1,33 +1,28 @@
-// The split views' assigner: round-robin over members sorted by id, and each member's URL in its metadata.
-import { AssignerProtocol, type Cluster } from "kafkajs";
+// The split views' assigner: round-robin over members sorted by id; each member's userData is its URL.
 import { describe, expect, it } from "vitest";
-import { silentLogger } from "../../lib/logger.ts";
-import { meshAssigner } from "./group-assigner.ts";
+import { dealPartitions, memberUserData } from "./group-assigner.ts";
 
-const cluster = (partitions: number): Cluster =>
-  ({
-    findTopicPartitionMetadata: () =>
-      Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 })),
-  }) as unknown as Cluster;
+const plain = (dealt: Map<string, Map<string, number[]>>): Record<string, Record<string, number[]>> =>
+  Object.fromEntries([...dealt].map(([id, topics]) => [id, Object.fromEntries(topics)]));
 
 describe("split views' partition assigner", () => {
-  it("deals the driving topic's partitions round-robin and carries each member's URL", async () => {
-    const make = (url: string) =>
-      meshAssigner(url)({ cluster: cluster(5), groupId: "g", logger: silentLogger() as never });
-    const members = ["m-b", "m-a"].map((memberId, i) => ({
-      memberId,
-      memberMetadata: make(`http://${i}`).protocol({ topics: ["t"] }).metadata,
-    }));
-    expect(AssignerProtocol.MemberMetadata.decode(members[0]!.memberMetadata)?.userData.toString()).toBe(
-      "http://0",
-    );
-    const out = await make("http://x").assign({ members, topics: ["t"] });
-    const got = Object.fromEntries(
-      out.map((o) => [
-        o.memberId,
-        AssignerProtocol.MemberAssignment.decode(o.memberAssignment)?.assignment.t,
-      ]),
-    );
-    expect(got).toEqual({ "m-a": [0, 2, 4], "m-b": [1, 3] });
+  it("deals the driving topic's partitions round-robin over the members sorted by id", () => {
+    const members = [{ memberId: "m-b" }, { memberId: "m-a" }];
+    const dealt = dealPartitions(members, new Map([["t", [4, 0, 3, 1, 2]]]));
+    expect(plain(dealt)).toEqual({ "m-a": { t: [0, 2, 4] }, "m-b": { t: [1, 3] } });
+  });
+
+  it("names every member, also one left without partitions", () => {
+    const members = ["c", "a", "b"].map((memberId) => ({ memberId }));
+    expect(plain(dealPartitions(members, new Map([["t", [0, 1]]])))).toEqual({
+      a: { t: [0] },
+      b: { t: [1] },
+      c: {},
+    });
+    expect(plain(dealPartitions([], new Map([["t", [0]]])))).toEqual({});
+  });
+
+  it("sends the advertised URL as the member's userData", () => {
+    expect(memberUserData("http://10.0.0.7:8090").toString()).toBe("http://10.0.0.7:8090");
   });
 });

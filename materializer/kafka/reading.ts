@@ -6,7 +6,9 @@
 // Stored positions (layout O, one per topic partition, in the same LevelDB batch as the state): the value is
 // "<next offset>/<marker floor>" (the floor: docs/views.md "Split views"); values written before floors
 // existed are "<next offset>" and take the source's stored marker position (layout M) as their floor.
-import type { Admin } from "kafkajs";
+//
+// Targets are last stable offsets: inputs are read read_committed, which never reads past them.
+import type { KafkaAdmin } from "../../lib/kafka/index.ts";
 import type { Db } from "../engine/reader.ts";
 import { Layout, TAG } from "../engine/layout.ts";
 import { sourceOfTopic, transactionsTopic } from "../../protocol/topics.ts";
@@ -58,7 +60,7 @@ export class Reading {
    * `owned` partitions (null: all).
    */
   static async plan(
-    admin: Admin,
+    admin: KafkaAdmin,
     db: Db,
     layout: Layout,
     dataTopics: string[],
@@ -85,22 +87,21 @@ export class Reading {
       if (v.includes(0x2f)) floorsStored = true;
     const found: [string, number, bigint, bigint][] = [];
     for (const topic of dataTopics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      partitions.set(topic, ends.length);
-      const read = ends
-        .map((e) => e.partition)
+      const ends = await admin.offsets(topic, { isolation: "read_committed" });
+      partitions.set(topic, ends.size);
+      const read = [...ends.keys()]
         .filter((p) => topic !== drivingTopic || owned === null || owned.includes(p))
         .sort((a, b) => a - b);
       reads.set(topic, read);
-      for (const e of ends) {
-        if (!read.includes(e.partition)) continue;
-        const buf = await db.get(layout.offset(topic, e.partition));
+      for (const partition of read) {
+        const e = ends.get(partition)!;
+        const buf = await db.get(layout.offset(topic, partition));
         const legacyFloor = legacy.get(sourceOfTopic(topic)) ?? 0n;
         const s = buf
           ? parseStored(buf, legacyFloor)
-          : { offset: BigInt(e.low), floor: floorsStored ? 0n : legacyFloor };
-        floors.set(tpKey(topic, e.partition), s.floor);
-        found.push([topic, e.partition, s.offset, BigInt(e.high)]);
+          : { offset: e.low, floor: floorsStored ? 0n : legacyFloor };
+        floors.set(tpKey(topic, partition), s.floor);
+        found.push([topic, partition, s.offset, e.high]);
       }
     }
     const assembler = new Assembler({
@@ -118,10 +119,10 @@ export class Reading {
       reading.add(topic, partition, from, high);
     }
     for (const topic of markerTopics) {
-      const [e] = await admin.fetchTopicOffsets(topic);
-      const low = BigInt(e?.low ?? "0");
+      const e = (await admin.offsets(topic, { isolation: "read_committed" })).get(0);
+      const low = e?.low ?? 0n;
       const floor = assembler.markerStart(sourceOfTopic(topic)) ?? low;
-      reading.add(topic, 0, floor > low ? floor : low, BigInt(e?.high ?? "0"));
+      reading.add(topic, 0, floor > low ? floor : low, e?.high ?? 0n);
     }
     return reading;
   }
@@ -134,12 +135,21 @@ export class Reading {
     this.target.set(k, high);
   }
 
-  /** Topics read by the view's private consumer (every input but a split driving topic). */
-  globalTopics(): string[] {
-    const topics = new Set<string>();
-    for (const [topic] of this.tps.values())
-      if (this.owned === null || topic !== this.drivingTopic) topics.add(topic);
-    return [...topics];
+  /** Where a reader starts each topic partition read (the driving topic's owned ones only, when split). */
+  starts(): { topic: string; partition: number; offset: bigint }[] {
+    return [...this.tps].map(([k, [topic, partition]]) => ({
+      topic,
+      partition,
+      offset: this.position.get(k) ?? 0n,
+    }));
+  }
+
+  /**
+   * Every record of a partition below `next` was pushed or is none of the view's (a transaction marker, an
+   * aborted or compacted record): the position moves there, so reaching a target never waits for a record.
+   */
+  passed(k: string, next: bigint): void {
+    if (next > (this.position.get(k) ?? 0n)) this.position.set(k, next);
   }
 
   reached(k: string): boolean {

@@ -1,13 +1,12 @@
 // A stand-in for a connector in the materializer's integration tests: the connectors' own EventWriter
 // (protocol/event-writer.ts: schemas registered over HTTP, Confluent wire format, partitions chosen, tombstones
 // after deletes, one truncate event per partition, BEGIN/END markers with per-partition counts) over an
-// in-memory sink, whose messages are sent to Kafka after each step of a transaction. Only the envelope's
-// content is made up here (source block, transaction ids), as a Postgres or a MySQL connector would fill
-// it. Rows are in the decoded representation (bigint for long, decimal strings).
+// in-memory sink, whose messages are sent to Kafka with lib/kafka's producer after each step of a transaction.
+// Only the envelope's content is made up here (source block, transaction ids), as a Postgres or a MySQL
+// connector would fill it. Rows are in the decoded representation (bigint for long, decimal strings).
 import type avro from "avsc";
-import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
+import { partitionFor, type KafkaClient, type Producer } from "../../lib/kafka/index.ts";
 import { RegistryClient } from "../../lib/registry-client.ts";
-import { partitionFor } from "../../lib/kafka/partitioner.ts";
 import type { Envelope, TableShape } from "../../protocol/envelope.ts";
 import { EventWriter } from "../../protocol/event-writer.ts";
 import { TransactionCounter, type TransactionMarker } from "../../protocol/markers.ts";
@@ -33,7 +32,7 @@ type Tx = Envelope["transaction"];
 
 export class CdcWriter {
   readonly source: string;
-  private readonly kafka: Kafka;
+  private readonly kafka: KafkaClient;
   private readonly registryUrl: string;
   private readonly tables: WriterTable[];
   private readonly partitions: number;
@@ -52,7 +51,7 @@ export class CdcWriter {
   private readonly connector: "postgresql" | "mysql";
 
   constructor(options: {
-    kafka: Kafka;
+    kafka: KafkaClient;
     registryUrl: string;
     source: string;
     tables: WriterTable[];
@@ -88,15 +87,12 @@ export class CdcWriter {
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        ...this.tables.map((t) => ({ topic: this.topic(t.table), numPartitions: this.partitions })),
-        { topic: transactionsTopic(this.source), numPartitions: 1 },
-      ],
-    });
-    await admin.disconnect();
+    await this.kafka
+      .admin()
+      .ensureTopics([
+        ...this.tables.map((t) => ({ topic: this.topic(t.table), partitions: this.partitions })),
+        { topic: transactionsTopic(this.source), partitions: 1 },
+      ]);
     for (const t of this.tables) {
       const shape: TableShape = {
         topic: this.topic(t.table),
@@ -114,8 +110,8 @@ export class CdcWriter {
       this.registered.get(valueSubject(markers)),
     ];
     if (this.legacyMarkers && key && value) this.legacy = { key, value };
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
+    // The client's shared idempotent producer (acks=all); the client's close() closes it.
+    this.producer = this.kafka.producer();
   }
 
   /** `<source>.<schema or database>.<table>` (DESIGN.md): Postgres schema `public`, MySQL database `shop`. */
@@ -277,23 +273,13 @@ export class CdcWriter {
   private async flush(): Promise<void> {
     const messages = this.sink.take();
     if (messages.length === 0) return;
-    const byTopic = new Map<string, Message[]>();
-    for (const m of messages) {
-      let list = byTopic.get(m.topic);
-      if (!list) byTopic.set(m.topic, (list = []));
-      list.push({
-        key: m.key,
-        value: m.value,
-        ...(m.partition !== undefined ? { partition: m.partition } : {}),
-        ...(m.headers ? { headers: m.headers } : {}),
-      });
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
-    await this.producer!.sendBatch({ acks: -1, topicMessages });
+    if (!this.producer) throw new Error("the CDC writer is not started (or stopped)");
+    await this.producer.send(messages);
   }
 
-  async stop(): Promise<void> {
-    await this.producer?.disconnect();
+  /** Stops writing. The producer is the client's shared one (other writers may use it): not closed here. */
+  stop(): Promise<void> {
     this.producer = null;
+    return Promise.resolve();
   }
 }

@@ -1,0 +1,164 @@
+// One view's apply step and its parked records: released units (whole transactions, or free events) become
+// ONE ViewState batch each call, holding the state changes, the records parked instead of applied, and the new
+// stored positions (offset and marker floor per topic partition, the markers' position), so LevelDB never
+// holds state without the positions it was read up to. Batches apply one after another in release order.
+// Operator actions on parked keys (retry, skip) go through the same queue.
+import type { Logger } from "../../lib/logger.ts";
+import type { RegistryClient } from "../../lib/registry-client.ts";
+import { ChangeCheck } from "../engine/change-check.ts";
+import type { Db } from "../engine/reader.ts";
+import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
+import type { TableInfo } from "../sql/catalog.ts";
+import { tpKey, type Unit } from "./assembler.ts";
+import { decodeEvent, type InEvent } from "./decode.ts";
+import { ParkedKeys, type ParkedRecord } from "./parked.ts";
+import { formatStored, type Reading, type Stored } from "./reading.ts";
+
+export class ViewApplier {
+  readonly parked: ParkedKeys;
+  /** Input tables by topic. */
+  readonly tables = new Map<string, TableInfo>();
+  readonly #db: Db;
+  readonly #state: ViewState;
+  readonly #registry: RegistryClient;
+  readonly #logger: Logger;
+  /** Values the view cannot use (wrong type) park their key instead of failing the view's apply. */
+  readonly #check: ChangeCheck;
+  readonly #listeners = new Set<(changes: ViewChange[]) => void>();
+  #applying: Promise<void> = Promise.resolve();
+  /** Operator actions on parked keys run one after another. */
+  #resolving: Promise<unknown> = Promise.resolve();
+
+  constructor(db: Db, state: ViewState, deps: { registry: RegistryClient; logger: Logger }) {
+    this.#db = db;
+    this.#state = state;
+    this.#registry = deps.registry;
+    this.#logger = deps.logger;
+    for (const r of state.plan.relations) this.tables.set(r.table.topic, r.table);
+    this.parked = new ParkedKeys(state.layout);
+    this.#check = new ChangeCheck(state.plan);
+  }
+
+  load(): Promise<void> {
+    return this.parked.load(this.#db);
+  }
+
+  onChanges(listener: (changes: ViewChange[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves when every batch queued so far was applied (or failed). */
+  settled(): Promise<void> {
+    return this.#applying;
+  }
+
+  /** The view caught up for the first time: after the batches queued so far, the change feed starts. */
+  markLive(): void {
+    this.#applying = this.#applying.then(() => this.#state.markLive());
+  }
+
+  /** Applies released units as one batch with the positions they reach (see the header). */
+  async apply(reading: Reading, units: Unit[]): Promise<void> {
+    const layout = this.#state.layout;
+    const changes: TableChange[] = [];
+    const ops: BatchOp[] = [];
+    const moved = new Map<string, Stored>();
+    const touch = (k: string): Stored => {
+      let s = moved.get(k);
+      if (!s) moved.set(k, (s = { ...(reading.stored.get(k) ?? { offset: 0n, floor: 0n }) }));
+      return s;
+    };
+    for (const unit of units) {
+      for (const e of unit.events) {
+        touch(tpKey(e.topic, e.partition)).offset = e.offset + 1n;
+        const reason =
+          e.parked ??
+          (this.parked.blocks(e) ? "an earlier record of this key is parked" : this.#check.reason(e.changes));
+        if (reason !== null) {
+          this.#park(e, reason, ops);
+          continue;
+        }
+        changes.push(...e.changes);
+      }
+      for (const [k, floor] of unit.floors) touch(k).floor = floor;
+      // The marker position (also kept per partition as floors): older versions resume from it.
+      for (const [source] of unit.markers) {
+        const start = reading.assembler.markerStart(source);
+        if (start !== null)
+          ops.push({ type: "put", key: layout.markerOffset(source), value: Buffer.from(start.toString()) });
+      }
+    }
+    for (const [k, s] of moved) {
+      const [topic, partition] = reading.tps.get(k) ?? [];
+      if (topic === undefined || partition === undefined) continue;
+      reading.stored.set(k, s);
+      ops.push({ type: "put", key: layout.offset(topic, partition), value: formatStored(s) });
+    }
+    await this.#enqueue(changes, ops);
+  }
+
+  /** Batches apply one after another, in the order they were released. */
+  async #enqueue(changes: TableChange[], ops: BatchOp[]): Promise<void> {
+    const run = this.#applying.then(async () => {
+      const out = await this.#state.apply(changes, ops);
+      if (out.length > 0) for (const l of this.#listeners) l(out);
+    });
+    this.#applying = run.catch(() => undefined);
+    await run;
+  }
+
+  #park(e: InEvent, reason: string, ops: BatchOp[]): void {
+    const rec = this.parked.park(e, reason, ops);
+    this.#logger.warn(
+      { view: this.#state.plan.name, topic: e.topic, partition: e.partition, offset: rec.offset, reason },
+      "record parked",
+    );
+  }
+
+  /**
+   * Operator action on a parked key: `retry` re-decodes its records in order and applies them (they stay
+   * parked if still undecodable or unusable); `skip` drops the oldest parked record first. Later records of
+   * the key, parked behind it, follow.
+   */
+  resolveParked(
+    topic: string,
+    keyId: string,
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    const run = this.#resolving.then(() => this.#resolveNow(topic, keyId, action));
+    this.#resolving = run.catch(() => undefined);
+    return run;
+  }
+
+  async #resolveNow(
+    topic: string,
+    keyId: string,
+    action: "retry" | "skip",
+  ): Promise<{ applied: number; stillParked: number }> {
+    const list = this.parked.of(topic, keyId);
+    const ops: BatchOp[] = [];
+    const layout = this.#state.layout;
+    const resolved: ParkedRecord[] = [];
+    if (action === "skip" && list.length > 0) {
+      const first = list.shift() as ParkedRecord;
+      ops.push({ type: "del", key: layout.parked(first.topic, first.partition, first.offset) });
+      resolved.push(first);
+    }
+    const changes: TableChange[] = [];
+    for (const rec of list) {
+      const e = await decodeEvent({ ...rec }, this.tables.get(topic) as TableInfo, this.#registry);
+      if (e.parked || this.#check.reason(e.changes) !== null) break;
+      changes.push(...e.changes);
+      ops.push({ type: "del", key: layout.parked(rec.topic, rec.partition, rec.offset) });
+      resolved.push(rec);
+    }
+    // Records parked for this key during the awaits above stay parked (behind the ones still here).
+    this.parked.remove(topic, keyId, resolved);
+    await this.#enqueue(changes, ops);
+    return {
+      applied: resolved.length - (action === "skip" && resolved.length > 0 ? 1 : 0),
+      stillParked: this.parked.of(topic, keyId).length,
+    };
+  }
+}
