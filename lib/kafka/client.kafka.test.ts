@@ -53,4 +53,40 @@ describe("KafkaClient", () => {
       await client.close();
     }
   });
+
+  it("lets go of what its users closed themselves (a process opening a reader per request does not grow)", async () => {
+    const client = new KafkaClient({
+      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      clientId: uniqueName("client"),
+    });
+    const t = uniqueName("client");
+    try {
+      await client.admin().ensureTopics([{ topic: t, partitions: 1 }]);
+      for (let i = 0; i < 3; i++) {
+        const reader = client.reader();
+        await reader.assign([{ topic: t, partition: 0, offset: "earliest" }]);
+        await reader.close();
+      }
+      const table = client.compactedTable({ topic: t, onRecord: () => undefined });
+      await table.start();
+      await table.stop();
+      const pipeline = client.orderedProducer();
+      await pipeline.close();
+      expect(client.handedOut).toBe(0);
+      const open = client.reader();
+      expect(client.handedOut).toBe(1);
+      await client.close();
+      expect(client.handedOut).toBe(0);
+      // Closed by the client: a second close by its user is harmless.
+      await open.close();
+    } finally {
+      const cleanup = new KafkaClient({
+        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        clientId: "cleanup",
+      });
+      await cleanup.admin().deleteTopics([t]);
+      await cleanup.close();
+      await client.close();
+    }
+  });
 });

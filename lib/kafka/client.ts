@@ -31,9 +31,29 @@ export class KafkaClient {
     if (this.#closed) throw new MeshError("MESH_KAFKA_CLOSED", "Kafka: the client is closed");
   }
 
-  #own<T>(item: T, stop: (item: T) => Promise<void>): T {
-    this.#owned.add(() => stop(item));
+  /**
+   * Holds `item` for close() until its user ends it through `method` itself: then the client lets go of it,
+   * so a process that opens a reader per request (SSE streams) does not accumulate closed ones.
+   */
+  #own<K extends "close" | "stop", T extends Record<K, () => Promise<void>>>(item: T, method: K): T {
+    const end = item[method];
+    const stop = (): Promise<void> => end.call(item);
+    this.#owned.add(stop);
+    // An own property over the prototype's method; `end` still runs with the item as `this`.
+    Object.defineProperty(item, method, {
+      configurable: true,
+      writable: true,
+      value: (): Promise<void> => {
+        this.#owned.delete(stop);
+        return end.call(item);
+      },
+    });
     return item;
+  }
+
+  /** Readers, pipelines, group members and tables handed out and not yet closed or stopped. */
+  get handedOut(): number {
+    return this.#owned.size;
   }
 
   /** One shared admin, connected on first use. Closed by close(), not by its users. */
@@ -68,25 +88,25 @@ export class KafkaClient {
   /** A new ordered pipeline (its own client producers). */
   orderedProducer(options: OrderedProducerOptions = {}): OrderedProducer {
     this.#open();
-    return this.#own(createOrderedProducer(this.config, options), (p) => p.close());
+    return this.#own(createOrderedProducer(this.config, options), "close");
   }
 
   /** A new reader of explicit partitions from explicit offsets. */
   reader(options: ReaderOptions = {}): PartitionReader {
     this.#open();
-    return this.#own(createReader(this.config, options), (r) => r.close());
+    return this.#own(createReader(this.config, options), "close");
   }
 
   /** A new consumer-group member (membership only; data is read with a reader). */
   groupMember(options: GroupMemberOptions): GroupMember {
     this.#open();
-    return this.#own(createGroupMember(this.config, options), (m) => m.stop());
+    return this.#own(createGroupMember(this.config, options), "stop");
   }
 
   /** A new replay-then-tail reader of a compacted topic. */
   compactedTable(options: CompactedTableOptions): CompactedTable {
     this.#open();
-    return this.#own(createCompactedTable(this.config, options), (t) => t.stop());
+    return this.#own(createCompactedTable(this.config, options), "stop");
   }
 
   /** Stops everything this client handed out, then the shared producers and the admin. */
