@@ -1,8 +1,8 @@
 // Starts the API role: catalog (replayed from `_mesh_catalog`), runtimes, the reconciler and the HTTP
 // server; stop() shuts them down in reverse order. `mesh api` and `mesh up` both call it.
 import type { AddressInfo } from "node:net";
-import { Kafka, logLevel } from "kafkajs";
 import type { FastifyInstance } from "fastify";
+import { KafkaClient } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
@@ -46,13 +46,19 @@ export interface StartApiOptions {
 
 export async function startApi(config: ApiConfig, options: StartApiOptions): Promise<RunningApi> {
   registerBuiltInBackends();
+  // The process's one Kafka handle: every piece reads and writes through it; closing it also stops the
+  // tables and readers of a start that failed half-way.
+  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "mesh-api", logger: options.logger });
+  try {
+    return await startOn(kafka, config, options);
+  } catch (err) {
+    await kafka.close();
+    throw err;
+  }
+}
+
+async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiOptions): Promise<RunningApi> {
   const logger = options.logger;
-  const kafka = new Kafka({
-    brokers: config.brokers,
-    clientId: "mesh-api",
-    logLevel: logLevel.WARN,
-    logCreator: () => (entry) => logger.warn({ kafka: entry.log }, String(entry.log.message)),
-  });
   const cipher = new CredentialCipher({ envKey: config.secretKey, keyFile: config.secretKeyFile });
   const catalog = new Catalog(new KafkaCatalogLog({ kafka, logger, topic: config.catalogTopic, cipher }));
   await catalog.start();
@@ -137,6 +143,7 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
       await topics.stop();
       remote?.stop();
       await catalog.stop();
+      await kafka.close();
     },
   };
 }

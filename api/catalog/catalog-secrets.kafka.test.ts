@@ -18,6 +18,7 @@ const topic = uniqueName("_mesh_catalog_sealed");
 const dir = mkdtempSync(join(tmpdir(), "mesh-catalog-key-"));
 const password = `pw-${randomBytes(6).toString("hex")}`;
 const open: Catalog[] = [];
+const client = kafka();
 
 function startCatalog(cipher: CredentialCipher): Promise<Catalog> {
   const catalog = new Catalog(
@@ -27,26 +28,23 @@ function startCatalog(cipher: CredentialCipher): Promise<Catalog> {
   return catalog.start().then(() => catalog);
 }
 
-/** Every record value on the topic, as raw text. */
+/** Every record value on the topic, as raw text (read_uncommitted: whatever the bytes on the log are). */
 async function rawTopic(): Promise<string[]> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const high = Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
-  await admin.disconnect();
-  const consumer = kafka().consumer({ groupId: uniqueName("raw-catalog") });
+  const high = (await client.admin().offsets(topic)).get(0)?.high ?? 0n;
+  const reader = client.reader({ isolation: "read_uncommitted" });
   const values: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        values.push(message.value?.toString("latin1") ?? "");
-        if (Number(message.offset) + 1 >= high) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
+  try {
+    await reader.assign([{ topic, partition: 0, offset: "earliest" }]);
+    let next = 0n;
+    for await (const batch of reader.batches(AbortSignal.timeout(20_000))) {
+      for (const r of batch.records) values.push(r.value?.toString("latin1") ?? "");
+      next = batch.nextOffset;
+      if (next >= high) break;
+    }
+    expect(next).toBeGreaterThanOrEqual(high);
+  } finally {
+    await reader.close();
+  }
   return values;
 }
 
@@ -62,10 +60,7 @@ async function startError(cipher: CredentialCipher): Promise<{ code: string; mes
 afterAll(async () => {
   await Promise.all(open.map((c) => c.stop()));
   rmSync(dir, { recursive: true, force: true });
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
+  await client.admin().deleteTopics([topic]);
 });
 
 describe("catalog credentials at rest", () => {
@@ -76,15 +71,10 @@ describe("catalog credentials at rest", () => {
       ...sourceRecord("legacy", "old", ["public.t"]),
       url: "postgres://u:legacy-pw@h:5432/db",
     };
-    const producer = kafka().producer();
-    await producer.connect();
     const first = await startCatalog(new CredentialCipher({ keyFile }));
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [{ key: sourceKey("legacy"), value: JSON.stringify(legacy), partition: 0 }],
-    });
-    await producer.disconnect();
+    await client
+      .producer()
+      .send([{ topic, key: sourceKey("legacy"), value: JSON.stringify(legacy), partition: 0 }]);
 
     const record = {
       ...sourceRecord("orders", "orders", ["public.orders"]),

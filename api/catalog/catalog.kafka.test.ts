@@ -9,8 +9,10 @@ import { sourceRecord, viewRecord } from "./records-fixture.ts";
 
 const topic = uniqueName("_mesh_catalog_test");
 const open: Catalog[] = [];
+const client = kafka();
 
 async function startCatalog(): Promise<Catalog> {
+  // Each catalog its own client, as each process has.
   const catalog = new Catalog(new KafkaCatalogLog({ kafka: kafka(), logger: silentLogger(), topic }));
   await catalog.start();
   open.push(catalog);
@@ -19,10 +21,7 @@ async function startCatalog(): Promise<Catalog> {
 
 afterAll(async () => {
   await Promise.all(open.map((c) => c.stop()));
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
+  await client.admin().deleteTopics([topic]);
 });
 
 describe("catalog on Kafka", () => {
@@ -30,18 +29,9 @@ describe("catalog on Kafka", () => {
     const a = await startCatalog();
     const b = await startCatalog();
 
-    const admin = kafka().admin();
-    await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const configs = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2, name: topic }],
-    });
-    await admin.disconnect();
-    expect(meta.topics[0]?.partitions).toHaveLength(1);
-    expect(
-      configs.resources[0]?.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue,
-    ).toBe("compact");
+    const admin = client.admin();
+    expect((await admin.partitionCounts([topic])).get(topic)).toBe(1);
+    expect(await admin.topicConfig(topic, ["cleanup.policy"])).toEqual({ "cleanup.policy": "compact" });
 
     await a.putSource(sourceRecord("orders-db", "orders", ["public.orders", "public.items"], "orders"));
     // Written before the answer, and b tails it.

@@ -1,11 +1,11 @@
 // The catalog's log on Kafka: the compacted, single-partition topic `_mesh_catalog` (created if missing).
-// Every process tails it from the beginning with its own throw-away consumer group (no commits: the topic
-// is the state, replayed whole at each start), so all processes see the same records in the same order.
-import { randomUUID } from "node:crypto";
-import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { CATALOG_TOPIC } from "../../protocol/topics.ts";
+// Every process replays it from the beginning and then tails it (lib/kafka's CompactedTable: no consumer
+// group, nothing committed: the topic is the state), so all processes see the same records in the same
+// order. A write returns its offset; Catalog waits until this process's own tail has applied that offset.
 import { MeshError } from "../../lib/errors.ts";
+import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import type { CatalogLog } from "./catalog.ts";
 import type { CatalogRecord } from "../../protocol/catalog.ts";
 import { holdsPlainPassword, openRecord, sealRecord } from "./sealed-records.ts";
@@ -14,7 +14,7 @@ import type { CredentialCipher } from "./secrets.ts";
 export const catalogTopic = CATALOG_TOPIC;
 
 export interface KafkaCatalogLogOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   logger: Logger;
   topic?: string;
   /** How long start() waits for Kafka before failing with MESH_KAFKA_UNAVAILABLE. */
@@ -23,14 +23,17 @@ export interface KafkaCatalogLogOptions {
   cipher?: CredentialCipher;
 }
 
+type RecordHandler = (offset: bigint, key: string, value: CatalogRecord | null) => void;
+
 export class KafkaCatalogLog implements CatalogLog {
   readonly topic: string;
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #logger: Logger;
   readonly #startTimeoutMs: number;
   readonly #cipher: CredentialCipher | null;
-  #producer: Producer | null = null;
-  #consumer: Consumer | null = null;
+  #table: CompactedTable | null = null;
+  /** Set by stop(): a start() still waiting for Kafka must not open a table afterwards. */
+  #stopped = false;
 
   constructor(options: KafkaCatalogLogOptions) {
     this.#kafka = options.kafka;
@@ -40,84 +43,37 @@ export class KafkaCatalogLog implements CatalogLog {
     this.#cipher = options.cipher ?? null;
   }
 
-  async start(onRecord: (offset: bigint, key: string, value: CatalogRecord | null) => void): Promise<void> {
-    const admin = this.#kafka.admin();
-    let endOffset: bigint;
-    try {
-      await admin.connect();
-      await ensureTopic(admin, this.topic);
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      endOffset = BigInt(offsets.find((o) => o.partition === 0)?.high ?? "0");
-    } catch (err) {
-      throw new MeshError(
-        "MESH_KAFKA_UNAVAILABLE",
-        `cannot read the catalog topic ${this.topic}: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-
-    this.#producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
-    await this.#producer.connect();
-
-    const consumer = this.#kafka.consumer({
-      groupId: `mesh-catalog-${randomUUID()}`,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
-    this.#consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-
-    let caughtUp: () => void = () => undefined;
-    let failReplay: (err: unknown) => void = () => undefined;
-    let replaying = true;
-    const replayed = new Promise<void>((resolve, reject) => {
-      caughtUp = resolve;
-      failReplay = reject;
-    });
-    if (endOffset === 0n) caughtUp();
+  async start(onRecord: RecordHandler): Promise<void> {
+    this.#stopped = false;
     const plain = new Set<string>();
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        const offset = BigInt(message.offset);
-        const key = message.key?.toString("utf8");
-        if (key !== undefined) {
-          let value: CatalogRecord | null = null;
-          try {
-            value = message.value ? (JSON.parse(message.value.toString("utf8")) as CatalogRecord) : null;
-          } catch (err) {
-            // A record nobody can parse must not stop the catalog: skip it loudly.
-            this.#logger.error({ err, key, offset: message.offset }, "unreadable catalog record skipped");
-          }
-          if (value && this.#cipher) {
-            if (holdsPlainPassword(value)) plain.add(key);
-            else plain.delete(key);
-            try {
-              value = openRecord(value, this.#cipher);
-            } catch (err) {
-              // At start the process refuses to run (the operator must supply the key); later, one record
-              // written with another key is skipped loudly rather than stopping the catalog.
-              if (replaying) failReplay(err);
-              this.#logger.error({ err, key, offset: message.offset }, "catalog record skipped");
-              return;
-            }
-          } else if (!value) plain.delete(key);
-          onRecord(offset, key, value);
+    let replaying = true;
+    // A record this key cannot open, met while replaying: the process refuses to run (the operator must
+    // supply the key). Later, one record written with another key is skipped loudly instead.
+    const replayFailed = Promise.withResolvers<never>();
+    const handle = (record: InRecord): void => {
+      const key = record.key?.toString("utf8");
+      if (key === undefined) return;
+      let value: CatalogRecord | null = null;
+      try {
+        value = record.value ? (JSON.parse(record.value.toString("utf8")) as CatalogRecord) : null;
+      } catch (err) {
+        // A record nobody can parse must not stop the catalog: skip it loudly.
+        this.#logger.error({ err, key, offset: String(record.offset) }, "unreadable catalog record skipped");
+      }
+      if (value && this.#cipher) {
+        if (holdsPlainPassword(value)) plain.add(key);
+        else plain.delete(key);
+        try {
+          value = openRecord(value, this.#cipher);
+        } catch (err) {
+          if (replaying) replayFailed.reject(err);
+          this.#logger.error({ err, key, offset: String(record.offset) }, "catalog record skipped");
+          return;
         }
-        if (offset + 1n >= endOffset) caughtUp();
-        return Promise.resolve();
-      },
-    });
+      } else if (!value) plain.delete(key);
+      onRecord(record.offset, key, value);
+    };
+
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -131,8 +87,12 @@ export class KafkaCatalogLog implements CatalogLog {
         this.#startTimeoutMs,
       );
     });
+    const opening = this.#open(handle);
+    // Whichever loses the race below must not surface as an unhandled rejection.
+    opening.catch(() => undefined);
+    replayFailed.promise.catch(() => undefined);
     try {
-      await Promise.race([replayed, timeout]);
+      await Promise.race([opening, replayFailed.promise, timeout]);
     } catch (err) {
       await this.stop();
       throw err;
@@ -148,22 +108,43 @@ export class KafkaCatalogLog implements CatalogLog {
     }
   }
 
+  /** Creates the topic if missing, then replays it to its end (the table keeps tailing afterwards). */
+  async #open(handle: (record: InRecord) => void): Promise<void> {
+    try {
+      await this.#kafka
+        .admin()
+        .ensureTopics([
+          { topic: this.topic, partitions: 1, compact: true, configs: { "min.insync.replicas": "1" } },
+        ]);
+    } catch (err) {
+      throw new MeshError(
+        "MESH_KAFKA_UNAVAILABLE",
+        `cannot read the catalog topic ${this.topic}: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+    }
+    if (this.#stopped) return;
+    const table = this.#kafka.compactedTable({ topic: this.topic, onRecord: handle });
+    this.#table = table;
+    await table.start();
+  }
+
   #seal(value: CatalogRecord): CatalogRecord {
     return this.#cipher ? sealRecord(value, this.#cipher) : value;
   }
 
   async append(key: string, value: CatalogRecord | null): Promise<bigint> {
-    if (!this.#producer) throw new MeshError("MESH_KAFKA_UNAVAILABLE", "the catalog is not started");
+    if (!this.#table) throw new MeshError("MESH_KAFKA_UNAVAILABLE", "the catalog is not started");
     // Sealed before the send: a key problem is the caller's error, not Kafka's.
     const stored = value === null ? null : JSON.stringify(this.#seal(value));
     try {
-      const [meta] = await this.#producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: [{ key, value: stored, partition: 0 }],
-      });
-      if (!meta?.baseOffset) throw new Error("Kafka returned no offset");
-      return BigInt(meta.baseOffset);
+      // The client's shared idempotent producer, acks=all: the offset is that of a durable record.
+      const [delivery] = await this.#kafka
+        .producer()
+        .send([{ topic: this.topic, key, value: stored, partition: 0 }]);
+      if (!delivery) throw new Error("Kafka returned no offset");
+      return delivery.offset;
     } catch (err) {
       throw new MeshError(
         "MESH_KAFKA_UNAVAILABLE",
@@ -175,28 +156,9 @@ export class KafkaCatalogLog implements CatalogLog {
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect().catch(() => undefined);
-    await this.#producer?.disconnect().catch(() => undefined);
-    this.#consumer = null;
-    this.#producer = null;
+    this.#stopped = true;
+    const table = this.#table;
+    this.#table = null;
+    await table?.stop().catch(() => undefined);
   }
-}
-
-async function ensureTopic(admin: Admin, topic: string): Promise<void> {
-  const existing = await admin.listTopics();
-  if (existing.includes(topic)) return;
-  // createTopics resolves false when another process created the topic first: that is fine.
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 1,
-        configEntries: [
-          { name: "cleanup.policy", value: "compact" },
-          { name: "min.insync.replicas", value: "1" },
-        ],
-      },
-    ],
-  });
 }

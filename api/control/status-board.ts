@@ -3,8 +3,7 @@
 // (`<catalog topic>_status`, key = source name) when it changes and every few seconds; every process tails the
 // topic from the beginning and keeps the latest report per source. A report names the registration id, so a
 // source deleted and registered again never shows its predecessor's status.
-import { randomUUID } from "node:crypto";
-import type { Consumer, Kafka, Producer } from "kafkajs";
+import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { PlacedSourceStatus } from "../runtime.ts";
 
@@ -20,65 +19,43 @@ export interface StatusReport {
 
 export class StatusBoard {
   readonly topic: string;
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #logger: Logger;
   readonly #reports = new Map<string, StatusReport>();
-  #producer: Producer | null = null;
-  #consumer: Consumer | null = null;
+  #table: CompactedTable | null = null;
 
-  constructor(options: { kafka: Kafka; logger: Logger; topic: string }) {
+  constructor(options: { kafka: KafkaClient; logger: Logger; topic: string }) {
     this.#kafka = options.kafka;
     this.#logger = options.logger;
     this.topic = options.topic;
   }
 
+  /** Creates the topic if missing and resolves once the reports already on it are read; then tails it. */
   async start(): Promise<void> {
-    const admin = this.#kafka.admin();
-    await admin.connect();
+    await this.#kafka.admin().ensureTopics([{ topic: this.topic, partitions: 1, compact: true }]);
+    const table = this.#kafka.compactedTable({ topic: this.topic, onRecord: (r) => this.#read(r) });
+    this.#table = table;
     try {
-      if (!(await admin.listTopics()).includes(this.topic)) {
-        // false when another process created it first: fine.
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: this.topic,
-              numPartitions: 1,
-              configEntries: [{ name: "cleanup.policy", value: "compact" }],
-            },
-          ],
-        });
-      }
-    } finally {
-      await admin.disconnect().catch(() => undefined);
+      await table.start();
+    } catch (err) {
+      this.#table = null;
+      await table.stop().catch(() => undefined);
+      throw err;
     }
-    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false });
-    await this.#producer.connect();
-    const consumer = this.#kafka.consumer({
-      groupId: `mesh-status-${randomUUID()}`,
-      maxWaitTimeInMs: 200,
-      allowAutoTopicCreation: false,
-    });
-    this.#consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ message }) => {
-        const name = message.key?.toString("utf8");
-        if (name === undefined) return Promise.resolve();
-        if (!message.value) {
-          this.#reports.delete(name);
-          return Promise.resolve();
-        }
-        try {
-          this.#reports.set(name, JSON.parse(message.value.toString("utf8")) as StatusReport);
-        } catch (err) {
-          this.#logger.warn({ err, source: name }, "unreadable source status report skipped");
-        }
-        return Promise.resolve();
-      },
-    });
+  }
+
+  #read(record: InRecord): void {
+    const name = record.key?.toString("utf8");
+    if (name === undefined) return;
+    if (!record.value) {
+      this.#reports.delete(name);
+      return;
+    }
+    try {
+      this.#reports.set(name, JSON.parse(record.value.toString("utf8")) as StatusReport);
+    } catch (err) {
+      this.#logger.warn({ err, source: name }, "unreadable source status report skipped");
+    }
   }
 
   /** The latest report for this registration of the source, if any. */
@@ -90,16 +67,15 @@ export class StatusBoard {
   async publish(name: string, report: StatusReport | null): Promise<void> {
     if (report) this.#reports.set(name, report);
     else this.#reports.delete(name);
-    await this.#producer?.send({
-      topic: this.topic,
-      messages: [{ key: name, value: report ? JSON.stringify(report) : null }],
-    });
+    if (!this.#table) return;
+    await this.#kafka
+      .producer()
+      .send([{ topic: this.topic, key: name, value: report ? JSON.stringify(report) : null }]);
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect().catch(() => undefined);
-    await this.#producer?.disconnect().catch(() => undefined);
-    this.#consumer = null;
-    this.#producer = null;
+    const table = this.#table;
+    this.#table = null;
+    await table?.stop().catch(() => undefined);
   }
 }

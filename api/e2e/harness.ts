@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import http from "node:http";
 import { promisify } from "node:util";
+import type { InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import type { ViewEngine } from "../../materializer/contract.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
@@ -18,6 +19,38 @@ export async function startTestRegistry(): Promise<RunningRegistry> {
     topic: uniqueName("_schemas_e2e"),
     logger: silentLogger(),
   });
+}
+
+/**
+ * Every committed record of `topic` from the start of each partition to its end now (the last stable offset:
+ * a transaction still open is not waited for), in offset order per partition.
+ */
+export async function readTopicToEnd(kafka: KafkaClient, topic: string): Promise<InRecord[]> {
+  const ends = new Map(
+    [...(await kafka.admin().offsets(topic, { isolation: "read_committed" }))]
+      .filter(([, o]) => o.high > o.low)
+      .map(([p, o]) => [p, o.high]),
+  );
+  const records: InRecord[] = [];
+  if (ends.size === 0) return records;
+  const reader = kafka.reader();
+  try {
+    await reader.assign([...ends.keys()].map((partition) => ({ topic, partition, offset: "earliest" })));
+    for await (const batch of reader.batches(AbortSignal.timeout(60_000))) {
+      records.push(...batch.records);
+      // nextOffset moves past transaction markers, so a partition ending in one is done too.
+      if (batch.nextOffset >= (ends.get(batch.partition) ?? 0n)) {
+        ends.delete(batch.partition);
+        reader.unassign([{ topic, partition: batch.partition }]);
+      }
+      if (ends.size === 0) break;
+    }
+  } finally {
+    await reader.close();
+  }
+  if (ends.size > 0)
+    throw new Error(`${topic}: partitions ${[...ends.keys()].join(", ")} not read to the end`);
+  return records;
 }
 
 export function testCatalogTopic(): string {

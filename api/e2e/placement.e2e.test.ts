@@ -4,11 +4,10 @@
 // offsets: every row arrives, in order, with duplicates only as exact replays (docs/contracts.md).
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv, uniqueName } from "../../test/support/stack.ts";
-import { api, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { createPgDatabase, kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { api, readTopicToEnd, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
 
 interface ApiChild {
   proc: ChildProcess;
@@ -221,11 +220,6 @@ async function slotActivity(): Promise<{ active: number }> {
 
 /** Every insert event on the topic, de-duplicated on (transaction.id, total_order), in partition order. */
 async function readTopic(): Promise<{ id: number; partition: number; op: string }[]> {
-  const kafka = new Kafka({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
   const { decodeWire, toJsonValue, wireSchemaId, avroType } = await import("../../lib/avro.ts");
   const types = new Map<number, ReturnType<typeof avroType>>();
   const decode = async (buf: Buffer): Promise<Record<string, unknown>> => {
@@ -238,34 +232,21 @@ async function readTopic(): Promise<{ id: number; partition: number; op: string 
     }
     return toJsonValue(type, decodeWire(type, buf)) as Record<string, unknown>;
   };
-  const consumer = kafka.consumer({ groupId: uniqueName("placement-check") });
   const seen = new Set<string>();
   rawInserts = 0;
   const out: { id: number; partition: number; op: string }[] = [];
-  const remaining = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
-  for (const [p, high] of remaining) if (high === 0n) remaining.delete(p);
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    if (remaining.size === 0) resolve();
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.value) {
-          const env = await decode(message.value);
-          const tx = env.transaction as { id: string; total_order: string } | null;
-          const key = tx ? `${tx.id}/${tx.total_order}` : `${partition}:${message.offset}`;
-          const after = env.after as { id: number | string } | null;
-          if (env.op === "c") rawInserts++;
-          if (!seen.has(key) && after && (env.op === "c" || env.op === "r")) {
-            seen.add(key);
-            if (env.op === "c") out.push({ id: Number(after.id), partition, op: "c" });
-          }
-        }
-        if (BigInt(message.offset) + 1n >= (remaining.get(partition) ?? 0n)) remaining.delete(partition);
-        if (remaining.size === 0) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
+  for (const record of await readTopicToEnd(kafka(), topic)) {
+    if (!record.value) continue;
+    const { partition, offset } = record;
+    const env = await decode(record.value);
+    const tx = env.transaction as { id: string; total_order: string } | null;
+    const key = tx ? `${tx.id}/${tx.total_order}` : `${partition}:${offset}`;
+    const after = env.after as { id: number | string } | null;
+    if (env.op === "c") rawInserts++;
+    if (!seen.has(key) && after && (env.op === "c" || env.op === "r")) {
+      seen.add(key);
+      if (env.op === "c") out.push({ id: Number(after.id), partition, op: "c" });
+    }
+  }
   return out;
 }

@@ -13,7 +13,7 @@ import { uniqueName } from "../../test/support/names.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
-import { api, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { api, readTopicToEnd, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
 
 interface Status {
   state: string;
@@ -79,25 +79,7 @@ function terminateRoleBackends(): Promise<unknown> {
 
 /** Every record value on the catalog topic, as raw text. */
 async function rawCatalog(): Promise<string[]> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const high = Number((await admin.fetchTopicOffsets(catalogTopic))[0]?.high ?? 0);
-  await admin.disconnect();
-  const consumer = kafka().consumer({ groupId: uniqueName("raw-catalog") });
-  const values: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic: catalogTopic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        values.push(message.value?.toString("latin1") ?? "");
-        if (Number(message.offset) + 1 >= high) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return values;
+  return (await readTopicToEnd(kafka(), catalogTopic)).map((r) => r.value?.toString("latin1") ?? "");
 }
 
 beforeAll(async () => {

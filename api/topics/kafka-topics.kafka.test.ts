@@ -38,6 +38,7 @@ let app: FastifyInstance;
 let baseUrl: string;
 let keyId: number;
 let valueId: number;
+const client = kafka();
 
 async function register(subject: string, schema: object): Promise<number> {
   const res = await fetch(`${registry.url}/subjects/${subject}/versions`, {
@@ -49,20 +50,18 @@ async function register(subject: string, schema: object): Promise<number> {
 }
 
 async function produce(from: number, count: number): Promise<void> {
-  const producer = kafka().producer();
-  await producer.connect();
   const k = avroType(JSON.stringify(keySchema));
   const v = avroType(JSON.stringify(valueSchema));
   const messages = [];
   for (let i = from; i < from + count; i++) {
     messages.push({
+      topic,
       key: encodeWire(keyId, k, { id: BigInt(i) }),
       value: encodeWire(valueId, v, { id: BigInt(i), total: `${i}.50` }),
       partition: i % 2,
     });
   }
-  await producer.send({ topic, acks: -1, messages });
-  await producer.disconnect();
+  await client.producer().send(messages);
 }
 
 interface Received {
@@ -131,10 +130,7 @@ beforeAll(async () => {
   });
   keyId = await register(`${topic}-key`, keySchema);
   valueId = await register(`${topic}-value`, valueSchema);
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2 }] });
-  await admin.disconnect();
+  await client.admin().ensureTopics([{ topic, partitions: 2 }]);
   await produce(0, 10);
 
   const catalog = new Catalog(new MemoryCatalogLog());
@@ -143,7 +139,7 @@ beforeAll(async () => {
   const sources = new FakeSources();
   const views = new FakeViews();
   topics = new KafkaTopics({
-    kafka: kafka(),
+    kafka: client,
     registry: new RegistryClient({ url: registry.url }),
     catalog,
     logger: silentLogger(),
@@ -168,6 +164,7 @@ afterAll(async () => {
   await app?.close();
   await topics?.stop();
   await registry?.stop();
+  await client.admin().deleteTopics([topic]);
 });
 
 describe("topics over Kafka", () => {

@@ -1,11 +1,12 @@
 // The topic runtime on Kafka: lists the domain topics of registered sources, and streams a topic's events
-// decoded to lossless JSON. Each subscription is its own consumer (a throw-away group that never commits)
-// positioned explicitly per partition; it feeds a bounded queue, and while the queue is full the consumer
-// is paused and waits (heartbeating), so a slow HTTP client holds at most `queueSize` events in memory.
-import { randomUUID } from "node:crypto";
-import type { Admin, Kafka } from "kafkajs";
+// decoded to lossless JSON. Live subscribers share one reader per topic (shared-tail.ts); any other start is
+// a reader of its own (lib/kafka's PartitionReader: no consumer group, read_committed) positioned explicitly
+// per partition. A stream pulls a batch only when its client has taken the previous one, so a slow HTTP
+// client holds at most `queueSize` decoded events (and one fetch of at most 256 KiB) in memory.
 import { toJsonValue } from "../../lib/avro.ts";
-import { MeshError } from "../../lib/errors.ts";
+import { realClock } from "../../lib/clock.ts";
+import { isMeshError, MeshError } from "../../lib/errors.ts";
+import type { InRecord, KafkaClient, PartitionOffsets } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { qualifiedTableTopic } from "../../protocol/topics.ts";
 import { decode } from "../../protocol/wire.ts";
@@ -14,25 +15,29 @@ import type { TopicBatch, TopicEvent, TopicInfo, TopicRuntime, TopicStart } from
 import type { RegistryClient } from "../../lib/registry-client.ts";
 import { SharedTail } from "./shared-tail.ts";
 
+/** Bytes one fetch of a dedicated stream's reader may bring (its memory bound besides the decoded queue). */
+const DEDICATED_FETCH_BYTES = 256 * 1024;
+/** Decoding waits out a registry that does not answer this many times (100 ms doubling: ~3 s) before failing. */
+const DECODE_ATTEMPTS = 6;
+
 export interface KafkaTopicsOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   registry: RegistryClient;
   catalog: Catalog;
   logger: Logger;
-  /** Events buffered per subscriber before its consumer is paused. */
+  /** Decoded events a subscriber holds at most (a live one beyond it moves to a reader of its own). */
   queueSize?: number;
-  /** A topic's shared live consumer stops this long after its last subscriber left (default 30 s). */
+  /** A topic's shared live reader stops this long after its last subscriber left (default 30 s). */
   idleStopMs?: number;
 }
 
 export class KafkaTopics implements TopicRuntime {
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #registry: RegistryClient;
   readonly #catalog: Catalog;
   readonly #logger: Logger;
   readonly #queueSize: number;
   readonly #idleStopMs: number | undefined;
-  #admin: Promise<Admin> | null = null;
   #maxQueued = 0;
   readonly #tails = new Map<string, SharedTail>();
 
@@ -45,7 +50,7 @@ export class KafkaTopics implements TopicRuntime {
     this.#idleStopMs = options.idleStopMs;
   }
 
-  /** Topics whose shared live consumer runs now. */
+  /** Topics whose shared live reader runs now. */
   get liveTails(): number {
     return [...this.#tails.values()].filter((t) => t.running).length;
   }
@@ -55,7 +60,7 @@ export class KafkaTopics implements TopicRuntime {
     return this.#maxQueued;
   }
 
-  /** Live subscribers that fell behind the shared tail and moved to their own consumer. */
+  /** Live subscribers that fell behind the shared tail and moved to their own reader. */
   get detached(): number {
     return [...this.#tails.values()].reduce((n, t) => n + t.detached, 0);
   }
@@ -71,9 +76,6 @@ export class KafkaTopics implements TopicRuntime {
     const tails = [...this.#tails.values()];
     this.#tails.clear();
     await Promise.all(tails.map((t) => t.stop()));
-    const admin = this.#admin;
-    this.#admin = null;
-    if (admin) await (await admin).disconnect().catch(() => undefined);
   }
 
   async topics(): Promise<TopicInfo[]> {
@@ -87,11 +89,8 @@ export class KafkaTopics implements TopicRuntime {
       })),
     );
     if (wanted.length === 0) return [];
-    const admin = await this.#adminClient();
-    const existing = new Set(await admin.listTopics());
-    const present = wanted.filter((w) => existing.has(w.topic)).map((w) => w.topic);
-    const meta = present.length > 0 ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
-    const partitions = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    // Topics not created yet (no event so far) are absent: they show the source's configured count.
+    const partitions = await this.#kafka.admin().partitionCounts(wanted.map((w) => w.topic));
     return Promise.all(
       wanted.map(async (w) => ({
         ...w,
@@ -104,7 +103,7 @@ export class KafkaTopics implements TopicRuntime {
   }
 
   events(topic: string, start: TopicStart, signal: AbortSignal): AsyncIterable<TopicBatch> {
-    // Live subscribers share one consumer per topic; any other start position reads on its own.
+    // Live subscribers share one reader per topic; any other start position reads on its own.
     if (start.kind === "latest") return this.#tail(topic).subscribe(signal);
     return this.#dedicated(topic, start, signal);
   }
@@ -117,7 +116,7 @@ export class KafkaTopics implements TopicRuntime {
         topic,
         logger: this.#logger,
         queueSize: this.#queueSize,
-        decode: (partition, message) => this.#decode(partition, message),
+        decode: (records) => this.#decodeAll(records),
         latest: () => this.#positions(topic, { kind: "latest" }),
         dedicated: (next, signal) =>
           this.#dedicated(topic, { kind: "resume", next, otherwise: "latest" }, signal),
@@ -132,85 +131,58 @@ export class KafkaTopics implements TopicRuntime {
     const positions = await this.#positions(topic, start);
     // Where the reader stands (next offset per partition): each batch says where it starts.
     const position = new Map(positions);
-    const queue: TopicEvent[] = [];
-    let wake: (() => void) | null = null;
-    let failure: unknown = null;
-    const notify = (): void => {
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    const consumer = this.#kafka.consumer({
-      groupId: `mesh-sse-${randomUUID()}`,
-      sessionTimeout: 60_000,
-      heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 50,
-      maxBytesPerPartition: 256 * 1024,
-      allowAutoTopicCreation: false,
-    });
-    const onAbort = (): void => notify();
-    signal.addEventListener("abort", onAbort);
+    // A later assign never comes, so a long broker-side wait costs no latency (shared-tail.ts).
+    const reader = this.#kafka.reader({ maxWaitMs: 500, maxBytes: DEDICATED_FETCH_BYTES });
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async (payload) => {
-          const { message, partition } = payload;
-          if (signal.aborted) return;
-          queue.push(await this.#decode(partition, message));
-          if (queue.length > this.#maxQueued) this.#maxQueued = queue.length;
-          notify();
-          if (queue.length < this.#queueSize) return;
-          // Full: stop fetching until the reader has taken half, heartbeating so the group keeps us.
-          const resume = payload.pause();
-          while (queue.length > this.#queueSize / 2 && !signal.aborted) {
-            await new Promise((r) => setTimeout(r, 20));
-            await payload.heartbeat().catch(() => undefined);
-          }
-          resume();
-        },
-      });
-      consumer.on(consumer.events.CRASH, (e) => {
-        failure = e.payload.error;
-        notify();
-      });
-      for (const [partition, offset] of positions)
-        consumer.seek({ topic, partition, offset: offset.toString() });
+      await reader.assign([...positions].map(([partition, offset]) => ({ topic, partition, offset })));
       // Positioned: the offsets are fixed, so whatever is written from now on is read (TopicRuntime.events).
       yield { from: new Map(position), events: [] };
-      while (!signal.aborted) {
-        if (queue.length > 0) {
-          // Everything queued so far in one piece: one socket write for the lot.
-          const events = queue.splice(0);
+      for await (const batch of reader.batches(signal)) {
+        // In pieces of at most queueSize events, each one socket write; the next piece is decoded only
+        // once the client has taken this one.
+        for (let i = 0; i < batch.records.length && !signal.aborted; i += this.#queueSize) {
+          const records = batch.records.slice(i, i + this.#queueSize);
+          const events = await this.#decodeAll(records, signal);
+          if (events.length > this.#maxQueued) this.#maxQueued = events.length;
           const from = new Map(position);
-          for (const e of events) position.set(e.partition, BigInt(e.offset) + 1n);
+          position.set(batch.partition, records.at(-1)!.offset + 1n);
           yield { from, events };
-          continue;
         }
-        if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-        await new Promise<void>((resolve) => (wake = resolve));
+        // Past transaction markers and aborted records too.
+        position.set(batch.partition, batch.nextOffset);
       }
     } finally {
-      signal.removeEventListener("abort", onAbort);
-      await consumer
-        .disconnect()
-        .catch((err: unknown) =>
-          this.#logger.warn({ err, topic }, "SSE consumer did not disconnect cleanly"),
-        );
+      await reader
+        .close()
+        .catch((err: unknown) => this.#logger.warn({ err, topic }, "SSE reader did not close cleanly"));
     }
   }
 
-  async #decode(
-    partition: number,
-    message: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null },
-  ): Promise<TopicEvent> {
+  /**
+   * One partition's records decoded in order. A registry that does not answer is waited out a few times
+   * (the records stay where they are); what still fails, or fails for good, ends the stream with its error.
+   */
+  async #decodeAll(records: InRecord[], signal?: AbortSignal): Promise<TopicEvent[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const events: TopicEvent[] = [];
+        for (const record of records) events.push(await this.#decode(record));
+        return events;
+      } catch (err) {
+        if (!isMeshError(err) || !err.retryable || attempt >= DECODE_ATTEMPTS || signal?.aborted) throw err;
+        this.#logger.warn({ err, attempt }, "decoding topic events failed; retrying");
+        await realClock.sleep(100 * 2 ** (attempt - 1), signal).catch(() => undefined);
+      }
+    }
+  }
+
+  async #decode(record: InRecord): Promise<TopicEvent> {
     return {
-      partition,
-      offset: message.offset,
-      timestamp: new Date(Number(message.timestamp)).toISOString(),
-      key: await this.#decodeWire(message.key),
-      value: await this.#decodeWire(message.value),
+      partition: record.partition,
+      offset: String(record.offset),
+      timestamp: new Date(record.timestamp).toISOString(),
+      key: await this.#decodeWire(record.key),
+      value: await this.#decodeWire(record.value),
     };
   }
 
@@ -220,70 +192,61 @@ export class KafkaTopics implements TopicRuntime {
     return toJsonValue(type, value);
   }
 
-  /** The first offset to read in every partition, resolved now, so "latest" means latest at request time. */
+  /**
+   * The first offset to read in every partition, resolved now, so "latest" means latest at request time. The
+   * streams read committed records, so "latest" is the last stable offset: a transaction still open now is
+   * delivered once it commits. Offsets asked for are kept within what the partition holds.
+   */
   async #positions(topic: string, start: TopicStart): Promise<Map<number, bigint>> {
-    const admin = await this.#adminClient();
-    let offsets: { partition: number; low: string; high: string }[];
+    const admin = this.#kafka.admin();
+    const needsHigh = start.kind === "offset" || start.kind === "resume";
+    let offsets: Map<number, PartitionOffsets>;
+    let high: Map<number, PartitionOffsets> | null;
+    let byTime: Map<number, bigint> | null;
     try {
-      offsets = await admin.fetchTopicOffsets(topic);
+      [offsets, high, byTime] = await Promise.all([
+        admin.offsets(topic, { isolation: "read_committed" }),
+        needsHigh ? admin.offsets(topic) : null,
+        start.kind === "time" ? admin.offsetsForTime(topic, start.ms) : null,
+      ]);
     } catch (err) {
-      throw new MeshError("MESH_NOT_FOUND", `topic ${topic} does not exist yet: ${(err as Error).message}`, {
-        topic,
-      });
+      if (isMeshError(err) && err.code === "MESH_KAFKA_TOPIC_MISSING") {
+        throw new MeshError("MESH_NOT_FOUND", `topic ${topic} does not exist yet: ${err.message}`, {
+          topic,
+        });
+      }
+      throw err;
     }
     const out = new Map<number, bigint>();
-    const clamp = (o: { low: string; high: string }, want: bigint): bigint =>
-      want < BigInt(o.low) ? BigInt(o.low) : want > BigInt(o.high) ? BigInt(o.high) : want;
-    let byTime: Map<number, bigint> | null = null;
-    if (start.kind === "time") {
-      const found = await admin.fetchTopicOffsetsByTimestamp(topic, start.ms);
-      byTime = new Map(found.map((f) => [f.partition, BigInt(f.offset)]));
-    }
-    for (const o of offsets) {
+    const clamp = (partition: number, low: bigint, want: bigint): bigint => {
+      const end = high?.get(partition)?.high ?? want;
+      return want < low ? low : want > end ? end : want;
+    };
+    for (const [partition, { low, high: stable }] of offsets) {
       switch (start.kind) {
         case "earliest":
-          out.set(o.partition, BigInt(o.low));
+          out.set(partition, low);
           break;
         case "latest":
-          out.set(o.partition, BigInt(o.high));
+          out.set(partition, stable);
           break;
         case "offset":
-          out.set(o.partition, clamp(o, start.offset));
+          out.set(partition, clamp(partition, low, start.offset));
           break;
-        case "time": {
-          // -1: no message at or after the time, so start at the end.
-          const at = byTime?.get(o.partition) ?? -1n;
-          out.set(o.partition, at < 0n ? BigInt(o.high) : at);
+        case "time":
+          // No record at or after the time: the end.
+          out.set(partition, byTime?.get(partition) ?? stable);
           break;
-        }
         case "resume": {
-          const next = start.next.get(o.partition);
+          const next = start.next.get(partition);
           out.set(
-            o.partition,
-            next !== undefined ? clamp(o, next) : BigInt(start.otherwise === "earliest" ? o.low : o.high),
+            partition,
+            next !== undefined ? clamp(partition, low, next) : start.otherwise === "earliest" ? low : stable,
           );
           break;
         }
       }
     }
     return out;
-  }
-
-  #adminClient(): Promise<Admin> {
-    if (!this.#admin) {
-      const admin = this.#kafka.admin();
-      this.#admin = admin.connect().then(
-        () => admin,
-        (err: unknown) => {
-          this.#admin = null;
-          throw new MeshError(
-            "MESH_KAFKA_UNAVAILABLE",
-            `Kafka is unreachable: ${(err as Error).message}`,
-            {},
-          );
-        },
-      );
-    }
-    return this.#admin;
   }
 }

@@ -1,38 +1,38 @@
-// One Kafka consumer per topic for every live (`from=latest`) subscriber of this process: each message is
+// One Kafka reader per topic for every live (`from=latest`) subscriber of this process: each record is
 // decoded once, and the events of one fetch are handed to every subscriber as one shared array, so a
 // subscriber does one socket write per fetch rather than one per event (a write costs far more than its
 // bytes: fanning a 100-row transaction out to 100 clients one event at a time took ~250 ms of syscalls).
 // A subscriber whose queue is full is not waited for (that would stall everyone) and not buffered further:
-// it finishes its queue and continues on a consumer of its own from exactly the next offsets, so it still
+// it finishes its queue and continues on a reader of its own from exactly the next offsets, so it still
 // gets every event, in order.
-import { randomUUID } from "node:crypto";
-import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
+import type { InRecord, KafkaClient, PartitionReader } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { TopicBatch, TopicEvent } from "../runtime.ts";
 
 export interface SharedTailDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   logger: Logger;
-  /** Events queued per subscriber before it moves to its own consumer (one fetch is always accepted). */
+  /** Events queued per subscriber before it moves to its own reader (one fetch is always accepted). */
   queueSize: number;
-  decode(partition: number, message: KafkaMessage): Promise<TopicEvent>;
-  /** The end offset of every partition now. */
+  /** Decodes one partition's records, in order (retrying what may pass later; a throw fails the tail). */
+  decode(records: InRecord[]): Promise<TopicEvent[]>;
+  /** Where "latest" stands on every partition now (the next offset to read). */
   latest(): Promise<Map<number, bigint>>;
-  /** A dedicated consumer from these next offsets (for a subscriber that fell behind). */
+  /** A dedicated reader from these next offsets (for a subscriber that fell behind). */
   dedicated(next: Map<number, bigint>, signal: AbortSignal): AsyncIterable<TopicBatch>;
-  /** The shared consumer stops this long after its last live subscriber left (default 30 s). */
+  /** The shared reader stops this long after its last live subscriber left (default 30 s). */
   idleStopMs?: number;
 }
 
 /**
- * How long a fetch of the shared consumer waits on the broker for data. With kafkajs 2.2 on Kafka 4.1 a record
- * often reaches the consumer only when the wait expires, so it bounds the tail latency of live subscribers
- * (a plain consumer here: p99 111 ms at 100 ms, 58 ms at 20 ms, 44 ms at 5 ms, one run each under load); but
- * each empty fetch costs kafkajs ~1 ms of CPU (idle: 73 ms of CPU per second at 20 ms, 148 ms at 5 ms), and
- * the fan-out benchmark could not tell 5 from 20 apart under the shared machine's noise.
+ * How long the broker may hold a fetch of the shared reader that found nothing. It costs no latency: the
+ * reader asks with minBytes 1, so the broker answers a waiting fetch as soon as a record lands (lib/kafka's
+ * reader; kafkajs 2.2 often delivered only when the wait expired, which made this a latency/CPU compromise).
+ * It only bounds how many empty fetches an idle tail makes (two a second here) and how late a reader that
+ * is being closed lets go of its fetch.
  */
-export const tailFetchWaitMs = 20;
+export const tailFetchWaitMs = 500;
 
 interface Subscriber {
   queue: TopicBatch[];
@@ -40,6 +40,8 @@ interface Subscriber {
   /** Next offset per partition after the last queued event. */
   next: Map<number, bigint>;
   overflowed: boolean;
+  /** The shared reader failed: the subscriber's stream ends with this error once its queue is drained. */
+  failure: Error | null;
   wake: (() => void) | null;
 }
 
@@ -53,14 +55,15 @@ export class SharedTail {
   readonly #pendingNext = new Map<number, bigint>();
   #flushScheduled = false;
   #started: Promise<void> | null = null;
-  #consumer: Consumer | null = null;
+  #reader: PartitionReader | null = null;
+  #stopReading: AbortController | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
-  /** Subscribers that overflowed to their own consumer (tests and the benchmark read it). */
+  /** Subscribers that overflowed to their own reader (tests and the benchmark read it). */
   detached = 0;
 
-  /** Whether the shared consumer runs (it stops when idle). */
+  /** Whether the shared reader runs (it stops when idle). */
   get running(): boolean {
-    return this.#consumer !== null;
+    return this.#reader !== null;
   }
 
   constructor(deps: SharedTailDeps) {
@@ -70,19 +73,22 @@ export class SharedTail {
   async *subscribe(signal: AbortSignal): AsyncIterable<TopicBatch> {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
-    await this.#ensureStarted();
     const sub: Subscriber = {
       queue: [],
       queued: 0,
-      next: new Map(this.#position),
+      next: new Map(),
       overflowed: false,
+      failure: null,
       wake: null,
     };
     const onAbort = (): void => sub.wake?.();
     signal.addEventListener("abort", onAbort);
-    this.#subscribers.add(sub);
     try {
-      // Positioned: every fetch from now on reaches this subscriber (TopicRuntime.events).
+      await this.#ensureStarted();
+      sub.next = new Map(this.#position);
+      this.#subscribers.add(sub);
+      // Positioned: the reader's assign() has resolved at fixed offsets, so every record written from now on
+      // comes through a later flush to this subscriber (TopicRuntime.events).
       yield { from: new Map(sub.next), events: [] };
       while (!signal.aborted) {
         const batch = sub.queue.shift();
@@ -91,6 +97,7 @@ export class SharedTail {
           yield batch;
           continue;
         }
+        if (sub.failure) throw sub.failure;
         if (sub.overflowed) break;
         await new Promise<void>((resolve) => (sub.wake = resolve));
         sub.wake = null;
@@ -117,18 +124,20 @@ export class SharedTail {
   async stop(): Promise<void> {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
-    const consumer = this.#consumer;
-    this.#consumer = null;
+    const reader = this.#reader;
+    this.#reader = null;
+    this.#stopReading?.abort();
+    this.#stopReading = null;
     this.#started = null;
     this.#pending = [];
     this.#pendingNext.clear();
     this.#position.clear();
-    await consumer?.disconnect().catch(() => undefined);
+    await reader?.close();
   }
 
   #ensureStarted(): Promise<void> {
-    this.#started ??= this.#start().catch((err: unknown) => {
-      this.#started = null;
+    this.#started ??= this.#start().catch(async (err: unknown) => {
+      await this.stop();
       throw err;
     });
     return this.#started;
@@ -161,39 +170,44 @@ export class SharedTail {
   async #start(): Promise<void> {
     const { kafka, topic } = this.#deps;
     const start = await this.#deps.latest();
+    const reader = kafka.reader({ maxWaitMs: tailFetchWaitMs });
+    const stopReading = new AbortController();
+    this.#reader = reader;
+    this.#stopReading = stopReading;
     for (const [p, o] of start) this.#position.set(p, o);
-    const consumer = kafka.consumer({
-      groupId: `mesh-tail-${randomUUID()}`,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      maxWaitTimeInMs: tailFetchWaitMs,
-      allowAutoTopicCreation: false,
-    });
-    this.#consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const last = batch.messages.at(-1);
-        // A consumer stopped for idleness may still deliver one fetch: the tail's state is not its anymore.
-        if (!last || this.#consumer !== consumer) return;
-        const next = BigInt(last.offset) + 1n;
-        if (this.#subscribers.size > 0) {
-          // Decoded in full before anything is queued: a failure retries the batch without duplicates.
-          const events: TopicEvent[] = [];
-          for (const message of batch.messages)
-            events.push(await this.#deps.decode(batch.partition, message));
-          if (this.#consumer !== consumer) return;
+    await reader.assign([...start].map(([partition, offset]) => ({ topic, partition, offset })));
+    void this.#read(reader, stopReading.signal);
+  }
+
+  async #read(reader: PartitionReader, signal: AbortSignal): Promise<void> {
+    try {
+      for await (const batch of reader.batches(signal)) {
+        // A reader stopped for idleness may still hand over one batch: the tail's state is not its anymore.
+        if (this.#reader !== reader) return;
+        if (this.#subscribers.size > 0 && batch.records.length > 0) {
+          // Decoded in full before anything is queued, so subscribers never see half a batch.
+          const events = await this.#deps.decode(batch.records);
+          if (this.#reader !== reader) return;
           for (const event of events) this.#pending.push(event);
         }
-        this.#pendingNext.set(batch.partition, next);
+        // Past transaction markers too: the next fetch starts there, and so may an overflowing subscriber.
+        this.#pendingNext.set(batch.partition, batch.nextOffset);
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
           setImmediate(() => this.#flush());
         }
-      },
-    });
-    for (const [partition, offset] of start) consumer.seek({ topic, partition, offset: offset.toString() });
+      }
+    } catch (err) {
+      if (this.#reader !== reader) return;
+      this.#deps.logger.error({ err, topic: this.#deps.topic }, "live topic reader failed");
+      // Every subscriber ends with the error (after what it has queued); the next one starts afresh.
+      const failure = err instanceof Error ? err : new Error(`reading ${this.#deps.topic} failed`);
+      for (const sub of this.#subscribers) {
+        sub.failure = failure;
+        sub.wake?.();
+      }
+      this.#subscribers.clear();
+      await this.stop();
+    }
   }
 }
