@@ -1,6 +1,5 @@
 // SourceRuntime on the real connectors (connectors/core/change-source.ts): one connector per registered
 // source in this process, started, paused, resumed and replaced to match the catalog.
-import type { Kafka, Producer } from "kafkajs";
 import pg from "pg";
 import {
   checkSourcePrerequisites,
@@ -9,18 +8,19 @@ import {
   type Problem,
   type SourceDefinition,
 } from "../../connectors/core/change-source.ts";
-import { createProducer } from "../../connectors/core/kafka-sink.ts";
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
 import type { SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
 import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
 import { MeshError } from "../../lib/errors.ts";
+import type { KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import { incrementalSource } from "../../protocol/offsets.ts";
 import type { PlacedSourceStatus, SourceProblem, SourceRuntime } from "../runtime.ts";
 
 export interface ConnectorRuntimeOptions {
-  kafka: Kafka;
+  /** The process's client: each connector makes its own pipeline from it; the offsets table lives on it. */
+  kafka: KafkaClient;
   /** Where connectors register their schemas (lib/registry-client.ts). */
   registry: SchemaRegistrar;
   logger: Logger;
@@ -62,7 +62,6 @@ export class ConnectorRuntime implements SourceRuntime {
   readonly #options: ConnectorRuntimeOptions;
   readonly #running = new Map<string, { record: SourceRecord; connector: Connector }>();
   readonly #registry: SchemaRegistrar;
-  #producer: Producer | null = null;
   #offsets: OffsetStore | null = null;
   /** Re-snapshot tables still to do per source, as the connector last saved them (see observeResnapshots). */
   readonly #resnapshots = new Map<string, string[]>();
@@ -95,7 +94,7 @@ export class ConnectorRuntime implements SourceRuntime {
     const connector = createConnector(toDefinition(record), {
       kafka: this.#options.kafka,
       registry: this.#registry,
-      offsets: await this.#offsetStore(),
+      offsets: this.#offsetStore(),
       logger: this.#options.logger.child({ source: record.name }),
       ...(this.#options.heartbeatIntervalMs !== undefined
         ? { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }
@@ -164,19 +163,14 @@ export class ConnectorRuntime implements SourceRuntime {
           );
       }),
     );
-    await this.#producer?.disconnect().catch(() => undefined);
-    this.#producer = null;
   }
 
-  async #offsetStore(): Promise<OffsetStore> {
-    if (!this.#offsets) {
-      this.#producer = createProducer(this.#options.kafka);
-      await this.#producer.connect();
-      this.#offsets = observeResnapshots(kafkaOffsetStore(this.#options.kafka, this.#producer), (n, t) => {
-        if (t.length > 0) this.#resnapshots.set(n, t);
-        else this.#resnapshots.delete(n);
-      });
-    }
+  /** One store for every connector of this process (its table of `_mesh_offsets` stops with the client). */
+  #offsetStore(): OffsetStore {
+    this.#offsets ??= observeResnapshots(kafkaOffsetStore(this.#options.kafka), (n, t) => {
+      if (t.length > 0) this.#resnapshots.set(n, t);
+      else this.#resnapshots.delete(n);
+    });
     return this.#offsets;
   }
 }
