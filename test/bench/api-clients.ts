@@ -4,11 +4,11 @@
 // the bytes reached the client (taken once per socket read, before any parsing, so parsing cost is not
 // counted as delivery delay, and the client's own CPU time is reported beside it).
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { tailFetchWaitMs } from "../../api/topics/shared-tail.ts";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 
 export interface LoadJob {
   kind: "load";
@@ -24,7 +24,7 @@ export interface SseJob {
   expected: number;
   timeoutMs: number;
 }
-/** A plain kafkajs consumer on the same topic: the delay Kafka and kafkajs alone add (the floor for SSE). */
+/** A plain lib/kafka reader on the same topic: the delay Kafka and the client alone add (the floor for SSE). */
 export interface KafkaJob {
   kind: "kafka";
   brokers: string[];
@@ -178,39 +178,35 @@ async function sseJob(job: SseJob): Promise<SseResult> {
 }
 
 async function kafkaJob(job: KafkaJob): Promise<SseResult> {
-  const { Kafka, logLevel } = await import("kafkajs");
-  const kafka = new Kafka({ brokers: job.brokers, clientId: "bench-baseline", logLevel: logLevel.NOTHING });
+  const kafka = new KafkaClient({ brokers: job.brokers, clientId: "bench-baseline" });
   // The shared tail's settings (api/topics/shared-tail.ts), so the two differ only by the API's own work.
-  const consumer = kafka.consumer({ groupId: `bench-${randomUUID()}`, maxWaitTimeInMs: tailFetchWaitMs });
+  const reader = kafka.reader({ maxWaitMs: tailFetchWaitMs });
   const delays = new Map<number, number>();
   let received = 0;
-  let finished!: () => void;
-  const done = new Promise<void>((r) => (finished = r));
-  const timer = setTimeout(finished, job.timeoutMs);
-  await consumer.connect();
-  await consumer.subscribe({ topic: job.topic, fromBeginning: false });
-  let joined!: () => void;
-  const ready = new Promise<void>((r) => (joined = r));
-  consumer.on(consumer.events.GROUP_JOIN, () => joined());
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      for (const m of batch.messages) {
-        const delay = now - Number(m.timestamp);
-        delays.set(delay, (delays.get(delay) ?? 0) + 1);
-        if (++received === job.expected) finished();
-      }
-      return Promise.resolve();
-    },
-  });
-  await ready;
+  const reading = new AbortController();
+  const timer = setTimeout(() => reading.abort(), job.timeoutMs);
+  const partitions = (await kafka.admin().partitionCounts([job.topic])).get(job.topic) ?? 0;
+  await reader.assign(
+    Array.from({ length: partitions }, (_, partition) => ({
+      topic: job.topic,
+      partition,
+      offset: "latest" as const,
+    })),
+  );
   process.stdout.write("ready\n");
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
-  await done;
+  for await (const batch of reader.batches(reading.signal)) {
+    const now = Date.now();
+    for (const r of batch.records) {
+      const delay = now - r.timestamp;
+      delays.set(delay, (delays.get(delay) ?? 0) + 1);
+      if (++received === job.expected) reading.abort();
+    }
+  }
   clearTimeout(timer);
   const cpu = process.cpuUsage(cpu0);
-  await consumer.disconnect();
+  await kafka.close();
   const complete = received === job.expected ? 1 : 0;
   return {
     complete,

@@ -256,7 +256,7 @@ async function ssePart(apiUrl: string, brokers: string[], topic: string, orders:
       `(target: all, in order, p99 < 100 ms)`,
   );
   console.log(
-    `  baseline, one plain kafkajs consumer (same fetch settings, own process): ${raw.received}/${expected} events, ` +
+    `  baseline, one plain lib/kafka reader (same fetch settings, own process): ${raw.received}/${expected} events, ` +
       `CreateTime → consumer p50 ${percentile([raw.delays], 0.5)} ms, p99 ${percentile([raw.delays], 0.99)} ms, max ${percentile([raw.delays], 1)} ms`,
   );
   console.log(

@@ -2,8 +2,8 @@
 // each printed beside a trivial fastify route's rate measured in the same run (the machine's ceiling).
 // Load comes from a child process (autocannon) over keep-alive HTTP connections (test/bench/http-load.ts).
 import Fastify from "fastify";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
 import pino from "pino";
+import { KafkaClient } from "../../lib/kafka/index.ts";
 import { encodeKey, encodeValue, type LogRecord } from "../../registry/store/records.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { load, schemaText, type LoadResult } from "./http-load.ts";
@@ -20,9 +20,8 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const connections = options.connections ?? 32;
   const stamp = Date.now().toString(36);
   const logger = pino({ level: "warn" });
-  const kafka = new Kafka({ brokers, clientId: "bench", logLevel: logLevel.ERROR });
+  const kafka = new KafkaClient({ brokers, clientId: "bench" });
   const admin = kafka.admin();
-  await admin.connect();
   const topics: string[] = [];
 
   const ceilingApp = Fastify();
@@ -68,14 +67,8 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   // Start-up: replay a topic holding 10,000 schemas (written directly in `_schemas` record shapes).
   const bigTopic = `_schemas_bench10k_${stamp}`;
   topics.push(bigTopic, `${bigTopic}_leader`);
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: bigTopic, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }] },
-    ],
-  });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  await admin.ensureTopics([{ topic: bigTopic, partitions: 1, compact: true }]);
+  const producer = kafka.producer();
   for (let b = 0; b < 10; b++) {
     const messages = Array.from({ length: 1000 }, (_, j) => {
       const i = b * 1000 + j;
@@ -85,19 +78,18 @@ export async function run(options: BenchOptions = {}): Promise<void> {
         version: 1,
         value: { subject: `s${i}-value`, version: 1, id: i + 1, schema: schemaText(i), deleted: false },
       };
-      return { key: encodeKey(r), value: encodeValue(r) };
+      return { topic: bigTopic, key: encodeKey(r), value: encodeValue(r) };
     });
-    await producer.send({ topic: bigTopic, acks: -1, messages });
+    await producer.send(messages);
   }
-  await producer.disconnect();
   const t0 = performance.now();
   const big = await startRegistry({ brokers, port: 0, topic: bigTopic, logger });
   const startupMs = Math.round(performance.now() - t0);
   const replayed = big.core.state.schemas.size;
   await big.stop();
   await ceilingApp.close();
-  await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
+  await admin.deleteTopics(topics).catch(() => undefined);
+  await kafka.close();
 
   const pct = (l: LoadResult) => `${Math.round((100 * l.rps) / ceiling.rps)}% of ceiling`;
   const row = (name: string, l: LoadResult) =>
