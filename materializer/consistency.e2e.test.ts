@@ -29,7 +29,6 @@ describe("two Postgres sources through the connector", () => {
   const dbs: Awaited<ReturnType<typeof createPgDatabase>>[] = [];
   const clients: pg.Client[] = [];
   const connectors: Connector[] = [];
-  let producer: ReturnType<ReturnType<typeof kafka>["producer"]>;
   let dir: string;
   let db: Db;
   let engine: MaterializerEngine;
@@ -45,8 +44,6 @@ describe("two Postgres sources through the connector", () => {
       topic: uniqueName("_schemas_cons"),
       logger: silentLogger(),
     });
-    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     const schemas = [
       "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, total numeric(12,2) NOT NULL); CREATE TABLE order_items (order_id bigint, line int, price numeric(12,2), PRIMARY KEY (order_id, line));",
       "CREATE TABLE customers (id int PRIMARY KEY, name text);",
@@ -64,7 +61,7 @@ describe("two Postgres sources through the connector", () => {
         {
           kafka: k,
           registry: new RegistryClient({ url: registry.url }),
-          offsets: kafkaOffsetStore(k, producer),
+          offsets: kafkaOffsetStore(k),
           logger: silentLogger(),
           heartbeatIntervalMs: 1000,
           retryDelayMs: 200,
@@ -92,7 +89,6 @@ describe("two Postgres sources through the connector", () => {
     await engine?.stop();
     await db?.close();
     for (const c of connectors) await c.stop();
-    await producer?.disconnect();
     for (const c of clients) await c.end();
     for (const d of dbs) await d.drop();
     await registry?.stop();

@@ -204,7 +204,6 @@ describe("views equal Postgres through the real connector", () => {
   let client: pg.Client;
   let connector: Connector;
   let dir: string;
-  let offsetsProducer: ReturnType<ReturnType<typeof kafka>["producer"]>;
   const k = kafka();
   const source = uniqueName("shop");
   const workload = new Workload(2026);
@@ -234,8 +233,6 @@ describe("views equal Postgres through the real connector", () => {
       CREATE TABLE order_items (order_id bigint, line int, product_id int, qty int, price numeric(12,2), PRIMARY KEY (order_id, line));
       CREATE TABLE products (id int PRIMARY KEY, name text, category text);`);
     await run(60); // rows that exist before the connector: the snapshot
-    offsetsProducer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await offsetsProducer.connect();
     connector = createConnector(
       {
         name: source,
@@ -248,7 +245,7 @@ describe("views equal Postgres through the real connector", () => {
       {
         kafka: k,
         registry: new RegistryClient({ url: registry.url }),
-        offsets: kafkaOffsetStore(k, offsetsProducer),
+        offsets: kafkaOffsetStore(k),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,
         retryDelayMs: 200,
@@ -261,7 +258,6 @@ describe("views equal Postgres through the real connector", () => {
 
   afterAll(async () => {
     await connector?.stop();
-    await offsetsProducer?.disconnect();
     await client?.end();
     await database?.drop();
     await registry?.stop();

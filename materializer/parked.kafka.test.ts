@@ -157,17 +157,9 @@ describe("parked records on Kafka", () => {
       },
       transaction: null,
     });
-    const producer = k.producer();
-    await producer.connect();
-    try {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key, value, partition: writer.partitionOfRow("customers", { id: 9 }) }],
-      });
-    } finally {
-      await producer.disconnect();
-    }
+    await k
+      .producer()
+      .send([{ topic, key, value, partition: writer.partitionOfRow("customers", { id: 9 }) }]);
     await writer.transaction([
       { table: "customers", op: "u", after: { id: 9, name: "second", region: "us" } },
     ]);
@@ -201,19 +193,10 @@ describe("parked records on Kafka", () => {
 
   // Last: it stops every view of the source.
   it("fails the views of a source at a transaction marker it cannot decode, naming it (not parked)", async () => {
-    const producer = k.producer();
-    await producer.connect();
-    let offset: string;
-    try {
-      const [sent] = await producer.send({
-        topic: `${source}.transactions`,
-        acks: -1,
-        messages: [{ key: null, value: Buffer.from([9, 9, 9, 9, 9, 9]) }],
-      });
-      offset = String(sent?.baseOffset);
-    } finally {
-      await producer.disconnect();
-    }
+    const [sent] = await k
+      .producer()
+      .send([{ topic: `${source}.transactions`, key: null, value: Buffer.from([9, 9, 9, 9, 9, 9]) }]);
+    const offset = String(sent?.offset);
     await waitFor(() => engine.getView("people").status.state === "failed");
     const { error } = engine.getView("people").status;
     expect(error?.code).toBe("MESH_MARKER_UNDECODABLE");

@@ -28,13 +28,12 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
   const procs = members.started;
   const k = kafka();
   /** Writes the catalog as the API does (api/catalog/kafka-log.ts): JSON records on partition 0. */
-  let catalog: ReturnType<typeof k.producer>;
   const appendCatalog = async (key: string, value: CatalogRecord | null): Promise<void> => {
-    await catalog.send({
-      topic: catalogTopic,
-      acks: -1,
-      messages: [{ key, value: value === null ? null : JSON.stringify(value), partition: 0 }],
-    });
+    await k
+      .producer()
+      .send([
+        { topic: catalogTopic, key, value: value === null ? null : JSON.stringify(value), partition: 0 },
+      ]);
   };
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_split");
@@ -90,21 +89,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
     await writer.start();
     workload = new ShopWorkload(11, (t) => writer.topic(t));
     for (const [table, rows] of workload.initial()) await writer.snapshot(table, rows);
-    const admin = k.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: catalogTopic,
-          numPartitions: 1,
-          configEntries: [{ name: "cleanup.policy", value: "compact" }],
-        },
-      ],
-    });
-    await admin.disconnect();
-    catalog = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await catalog.connect();
+    await k.admin().ensureTopics([{ topic: catalogTopic, partitions: 1, compact: true }]);
     const sql = M2O.replaceAll(" orders ", ` ${writer.topic("orders")} `).replaceAll(
       " customers ",
       ` ${writer.topic("customers")} `,
@@ -121,7 +106,6 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
 
   afterAll(async () => {
     await members.stopAll();
-    await catalog?.disconnect();
     await writer?.stop();
     await registry?.stop();
   });

@@ -46,7 +46,6 @@ describe("split views equal Postgres through the real connector", () => {
   let database: Awaited<ReturnType<typeof createPgDatabase>>;
   let client: pg.Client;
   let connector: Connector;
-  let offsetsProducer: ReturnType<ReturnType<typeof kafka>["producer"]>;
   const engines: { engine: MaterializerEngine; db: Db; dir: string }[] = [];
   const k = kafka();
   const r = rng(77);
@@ -163,8 +162,6 @@ describe("split views equal Postgres through the real connector", () => {
       CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric(12,2));
       CREATE TABLE order_items (order_id bigint, line int, qty int, PRIMARY KEY (order_id, line));`);
     await run(40);
-    offsetsProducer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await offsetsProducer.connect();
     connector = createConnector(
       {
         name: uniqueName("pgsplit"),
@@ -178,7 +175,7 @@ describe("split views equal Postgres through the real connector", () => {
       {
         kafka: k,
         registry: new RegistryClient({ url: registry.url }),
-        offsets: kafkaOffsetStore(k, offsetsProducer),
+        offsets: kafkaOffsetStore(k),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,
         retryDelayMs: 200,
@@ -195,7 +192,6 @@ describe("split views equal Postgres through the real connector", () => {
       await rm(e.dir, { recursive: true, force: true });
     }
     await connector?.stop();
-    await offsetsProducer?.disconnect();
     await client?.end();
     await database?.drop();
     await registry?.stop();
