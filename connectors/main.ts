@@ -8,7 +8,6 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { KafkaClient } from "../lib/kafka/index.ts";
 import { createLogger } from "../lib/logger.ts";
-import { silenceKnownWarnings } from "../lib/warnings.ts";
 import { checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
@@ -108,7 +107,6 @@ export async function run(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  silenceKnownWarnings();
   process.exitCode = await run(process.argv.slice(2));
   // pg may keep timers alive after a clean stop; the drain above is what matters.
   process.exit();

@@ -1,9 +1,6 @@
 // The `mesh` command: dispatches the first word(s) to a command module. Each command lives in its own
 // file under api/cli/ and exports `run(args: string[]): Promise<number>` (the exit code).
 // Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 a service/API was unreachable.
-import { silenceKnownWarnings } from "../../lib/warnings.ts";
-
-silenceKnownWarnings();
 
 type Command = { run: (args: string[]) => Promise<number> };
 

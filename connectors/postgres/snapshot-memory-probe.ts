@@ -4,7 +4,6 @@
 // baseRss, baseHeap}. A separate process, so the test runner's own heap does not blur the figures.
 //   node --expose-gc connectors/postgres/snapshot-memory-probe.ts <pg-url> <brokers> <schema.table> [chunkRows]
 // (--expose-gc adds peakLiveHeap: heapUsed right after a forced full GC every 0.2 s, i.e. what is retained.)
-import { silenceKnownWarnings } from "../../lib/warnings.ts";
 import { createConnector, shortId, sourceDef, startHarness } from "./test-harness.ts";
 
 export interface ProbeResult {
@@ -78,7 +77,6 @@ async function probe(url: string, brokers: string[], table: string, chunkRows: n
 }
 
 if (import.meta.main) {
-  silenceKnownWarnings();
   const [url, brokers, table, chunk] = process.argv.slice(2);
   if (!url || !brokers || !table) {
     console.error("usage: snapshot-memory-probe.ts <pg-url> <brokers> <schema.table> [chunkRows]");
