@@ -19,9 +19,19 @@ export const errorCatalogue = {
     doc: "The body has a field the API does not know; remove or rename it.",
   },
   MESH_BAD_SQL: {
-    status: 400,
+    status: 422,
     retryable: false,
     doc: "The view SQL is outside the supported subset; the message names the construct and position.",
+  },
+  MESH_BAD_CURSOR: {
+    status: 422,
+    retryable: false,
+    doc: "The cursor is not one this view returned for this query's order and filters; repeat the query without it, or pass the `next` of the previous page unchanged.",
+  },
+  MESH_METHOD_NOT_ALLOWED: {
+    status: 405,
+    retryable: false,
+    doc: "The path exists but does not take this HTTP method; the `Allow` header lists the ones it takes.",
   },
   MESH_UNAUTHORIZED: {
     status: 401,

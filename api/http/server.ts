@@ -1,34 +1,75 @@
 // The HTTP API as a fastify instance (not listening: main() listens, tests use inject()), made by lib/http
-// (request ids, request log, the MESH error shape). Every route has JSON schemas; unknown fields are refused
-// (ajv removeAdditional off, strict-input.ts), and OpenAPI is served at /docs.
+// (request ids, request log, the MESH error shape, 405 for methods a path does not take). Every route has JSON
+// schemas, and they are both what the server validates with and what the OpenAPI document (/docs/json) is
+// generated from: unknown fields are refused (ajv removeAdditional off, strict-input.ts), bodies are never
+// coerced, query parameters, path parameters and headers are (they arrive as text: `limit=5` is the integer 5).
 import type { FastifyInstance } from "fastify";
+import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { errorSchema } from "../../lib/http/errors.ts";
+import { indexPageSchema } from "../../lib/http/index-page.ts";
 import { answerLocally } from "../../lib/http/member-answers.ts";
 import { createServer } from "../../lib/http/server.ts";
+import { streamErrorSchema } from "../../lib/http/sse.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { homeRoutes } from "./routes/home.ts";
 import { sourceRoutes } from "./routes/sources.ts";
-import { topicRoutes } from "./routes/topics.ts";
+import { topicChangeSchema, topicRoutes, topicSchema } from "./routes/topics.ts";
 import { viewRoutes } from "./routes/views.ts";
+import { sourceSchemas } from "./source-shape.ts";
 import { refuseUndeclaredInput } from "./strict-input.ts";
+import { viewSchemas } from "./view-shape.ts";
+
+const ajvOptions = { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } as const;
+const ajvPool = AjvCompiler();
+
+/** Bodies are JSON, validated as sent; the other parts are text, coerced to their schema's types. */
+const buildValidator: typeof ajvPool = (externalSchemas, options) => {
+  // Defaults of a body are the handler's (a default inside oneOf is ignored by ajv, so none is applied).
+  const strict = ajvPool(externalSchemas, {
+    ...options,
+    customOptions: { ...ajvOptions, useDefaults: false },
+  });
+  const coercing = ajvPool(externalSchemas, {
+    ...options,
+    customOptions: { ...ajvOptions, coerceTypes: true },
+  });
+  return (route) => (route.httpPart === "body" ? strict(route) : coercing(route));
+};
 
 export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
     fastify: {
       // Default coercion would turn an unknown field into a silent no-op: refuse it instead.
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+      ajv: { customOptions: ajvOptions },
+      schemaController: { compilersFactory: { buildValidator } },
     },
   });
   // The API speaks JSON only; a text body is refused with "send JSON" rather than parsed as a string.
   app.removeContentTypeParser("text/plain");
-  app.addSchema(errorSchema);
+  for (const schema of [
+    errorSchema,
+    streamErrorSchema,
+    indexPageSchema,
+    topicSchema,
+    topicChangeSchema,
+    ...sourceSchemas,
+    ...viewSchemas,
+  ])
+    app.addSchema(schema);
   await app.register(swagger, {
     transformObject: (document) => completeOpenApi(document) as ReturnType<SwaggerTransformObject>,
+    // Shared schemas are components named by their $id (Source, View, RowPage...): the names generated
+    // clients give their types.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === "string" ? json.$id : `Schema${i}`,
+    },
     openapi: {
       info: {
         title: "datamesh API",
@@ -41,12 +82,14 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
         { name: "topics", description: "change topics and their events" },
         { name: "views", description: "materialized join views" },
         { name: "health", description: "liveness, readiness, status" },
+        { name: "index", description: "links to the API's parts" },
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   refuseUndeclaredInput(app);
   // Query strings use fastify's default parser: `total[gte]=1` stays the key "total[gte]".
+  homeRoutes(app);
   healthRoutes(app, ctx);
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);

@@ -1,6 +1,8 @@
-// The public shape of a source (DESIGN.md HTTP shapes): everything but the credentials.
+// The public shape of a source (DESIGN.md HTTP shapes): everything but the credentials; and the JSON schemas
+// of a source, its status and its registration (one per kind: the URL's grammar depends on it).
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import { publicUrl } from "../catalog/table-identity.ts";
+import { SOURCE_NAME_PATTERN } from "../../protocol/topics.ts";
 import type { PlacedSourceStatus, SourceRuntime } from "../runtime.ts";
 
 export function topicsOf(source: Pick<SourceRecord, "name" | "tables">): string[] {
@@ -40,16 +42,20 @@ export function publicSource(source: SourceRecord, runtime: SourceRuntime): Reco
 
 const statusError = {
   type: ["object", "null"],
+  required: ["code", "message"],
   properties: { code: { type: "string" }, message: { type: "string" } },
 } as const;
 
 export const sourceStatusSchema = {
+  $id: "SourceStatus",
   type: "object",
+  required: ["state", "error", "progress", "lagBytes", "lagSeconds", "offset", "events", "tables"],
   properties: {
     state: { type: "string", enum: ["starting", "snapshotting", "streaming", "paused", "stopped", "failed"] },
     error: statusError,
     progress: {
       type: ["object", "null"],
+      required: ["phase", "rowsDone", "rowsEstimated", "table"],
       properties: {
         phase: { type: "string", enum: ["initial", "incremental"] },
         rowsDone: { type: "number" },
@@ -59,31 +65,53 @@ export const sourceStatusSchema = {
     },
     lagBytes: { type: ["number", "null"] },
     lagSeconds: { type: ["number", "null"] },
-    offset: { type: ["string", "null"] },
-    events: { type: "object", additionalProperties: { type: "number" } },
+    offset: { type: ["string", "null"], description: "the confirmed source position (LSN, binlog file:pos)" },
+    events: {
+      type: "object",
+      description: "events written per table since the connector started",
+      additionalProperties: { type: "number" },
+    },
     tables: {
       type: "object",
+      description: "tables stopped on their own (e.g. an incompatible schema change), with the reason",
       additionalProperties: {
         type: "object",
-        properties: { state: { type: "string" }, error: statusError },
+        required: ["state", "error"],
+        properties: { state: { type: "string", enum: ["streaming", "failed"] }, error: statusError },
       },
     },
     resnapshot: {
       type: ["object", "null"],
       description: "a requested re-snapshot still running: the tables still to do, the current one first",
+      required: ["pending"],
       properties: { pending: { type: "array", items: { type: "string" } } },
     },
     holder: {
       type: ["object", "null"],
       description:
         "the API process running the connector and when it reported this status (stale: no report for 5 intervals)",
+      required: ["url", "reportedAt", "stale"],
       properties: { url: { type: "string" }, reportedAt: { type: "string" }, stale: { type: "boolean" } },
     },
   },
 } as const;
 
 export const sourceSchema = {
+  $id: "Source",
   type: "object",
+  required: [
+    "name",
+    "owner",
+    "kind",
+    "url",
+    "tables",
+    "topics",
+    "snapshot",
+    "partitions",
+    "paused",
+    "createdAt",
+    "status",
+  ],
   properties: {
     name: { type: "string" },
     owner: { type: "string" },
@@ -94,7 +122,94 @@ export const sourceSchema = {
     snapshot: { type: "string", enum: ["initial", "never"] },
     partitions: { type: "integer" },
     paused: { type: "boolean" },
-    createdAt: { type: "string" },
-    status: sourceStatusSchema,
+    createdAt: { type: "string", format: "date-time" },
+    status: { $ref: "SourceStatus#" },
   },
 } as const;
+
+export const sourceRef = { $ref: "Source#" } as const;
+
+// A URL the registration takes: every string these patterns match is one `new URL()` parses to the kind's
+// scheme, a host, an optional port 0..65535 and a database, with percent-escapes of printable ASCII only
+// (they are decoded on the way to the driver). Hosts are names or IPv4 addresses.
+const escaped = "%[2-7][0-9A-Fa-f]";
+const userInfo = `(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|${escaped})+(?::(?:[A-Za-z0-9._~!$&'()*+,;=-]|${escaped})*)?@)?`;
+const host =
+  "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*";
+const port = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?";
+const database = `/(?:[A-Za-z0-9._~$-]|${escaped})+`;
+const query = `(?:\\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|${escaped})*)?`;
+const urlPattern = (schemes: string): string => `^${schemes}://${userInfo}${host}${port}${database}${query}$`;
+
+/** A captured table: `table` or `<schema>.<table>` (MySQL: `<database>.<table>`), unquoted identifiers. */
+export const tablesSchema = {
+  type: "array",
+  minItems: 1,
+  uniqueItems: true,
+  items: {
+    type: "string",
+    pattern: "^[A-Za-z_][A-Za-z0-9_$]{0,62}(?:\\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$",
+    description: "`<schema>.<table>` or `<table>` (Postgres: schema public; MySQL: the URL's database)",
+  },
+} as const;
+
+function registration(
+  id: string,
+  kind: "postgres" | "mysql",
+  schemes: string,
+  example: string,
+): Record<string, unknown> {
+  return {
+    $id: id,
+    type: "object",
+    additionalProperties: false,
+    required: ["name", "owner", "kind", "url", "tables"],
+    properties: {
+      name: {
+        type: "string",
+        pattern: SOURCE_NAME_PATTERN,
+        description: "topic prefix: <name>.<schema>.<table>",
+      },
+      owner: {
+        type: "string",
+        pattern: SOURCE_NAME_PATTERN,
+        description: "the service that owns these tables",
+      },
+      kind: { type: "string", enum: [kind] },
+      url: {
+        type: "string",
+        pattern: urlPattern(schemes),
+        description: `${example} (the password is never returned)`,
+      },
+      tables: tablesSchema,
+      snapshot: {
+        type: "string",
+        enum: ["initial", "never"],
+        default: "initial",
+        description: "initial: read the tables first, then stream; never: stream from now on",
+      },
+      partitions: { type: "integer", minimum: 1, maximum: 64, default: 3, description: "of each topic" },
+    },
+  };
+}
+
+export const postgresRegistrationSchema = registration(
+  "PostgresSourceRegistration",
+  "postgres",
+  "postgres(?:ql)?",
+  "postgres://user:password@host:5432/database",
+);
+export const mysqlRegistrationSchema = registration(
+  "MysqlSourceRegistration",
+  "mysql",
+  "mysql",
+  "mysql://user:password@host:3306/database",
+);
+
+/** The shared schemas of the source routes (server.ts registers them; the document names them). */
+export const sourceSchemas = [
+  sourceStatusSchema,
+  sourceSchema,
+  postgresRegistrationSchema,
+  mysqlRegistrationSchema,
+];

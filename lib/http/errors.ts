@@ -2,10 +2,12 @@
 // violations, wrong content type; an unknown route) is answered in the server's one error shape and logged
 // once, under the request id, with URL passwords masked in the log and in the answer. The shape is the
 // MESH one, `{code, message, details}` with a MESH_* code from lib/errors.ts, unless the server brings its
-// own (the registry answers Confluent's `{error_code, message}`).
+// own (the registry answers Confluent's `{error_code, message}`). A path served with other methods is a 405
+// with `Allow` (methods.ts), not a 404.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorCatalogue, isMeshError, MeshError, type ErrorCode } from "../errors.ts";
 import { redactUrl } from "../logger.ts";
+import { allowedMethods } from "./methods.ts";
 
 /** What a server answers to a failed request. */
 export interface ErrorAnswer {
@@ -22,6 +24,8 @@ export interface ErrorAnswer {
 export interface ErrorShape {
   answer(err: unknown, request: FastifyRequest): ErrorAnswer;
   notFound(request: FastifyRequest): { status: number; body: unknown };
+  /** A path served with other methods (`allow`); without it: notFound's body with status 405. */
+  methodNotAllowed?(request: FastifyRequest, allow: string[]): { status: number; body: unknown };
 }
 
 /** JSON schema of the MESH error body; `{ $ref: "MeshError#" }` in route schemas. */
@@ -39,8 +43,38 @@ export const errorSchema = {
 interface AjvError {
   keyword: string;
   instancePath: string;
+  schemaPath: string;
   message?: string;
   params: Record<string, unknown>;
+  /** With ajv's `verbose`: the schema holding the failed keyword (its description explains a pattern). */
+  parentSchema?: { description?: string };
+}
+
+/**
+ * Of a oneOf whose alternatives are told apart by a one-value enum (a source's `kind`), the errors of the
+ * alternative the client meant; all of them when none was meant (the enum itself is wrong).
+ */
+function meantAlternative(errors: AjvError[]): AjvError[] {
+  const branch = (e: AjvError): string =>
+    e.schemaPath.split("#")[0] || (/^#\/oneOf\/\d+/.exec(e.schemaPath)?.[0] ?? "");
+  const oneValue = (e: AjvError): boolean =>
+    e.keyword === "enum" && Array.isArray(e.params.allowedValues) && e.params.allowedValues.length === 1;
+  const notMeant = new Set(errors.filter(oneValue).map(branch));
+  const kept = errors.filter((e) => e.keyword !== "oneOf" && !notMeant.has(branch(e)));
+  return kept.length > 0 ? kept : errors.filter((e) => e.keyword !== "oneOf");
+}
+
+/** What a failed keyword asks for, in words: a pattern by its schema's description, an enum by its values. */
+function explain(error: AjvError, all: AjvError[]): string {
+  if (error.keyword === "pattern" && error.parentSchema?.description)
+    return `must be ${error.parentSchema.description}`;
+  if (error.keyword === "enum") {
+    const allowed = all
+      .filter((e) => e.keyword === "enum" && e.instancePath === error.instancePath)
+      .flatMap((e) => (Array.isArray(e.params.allowedValues) ? (e.params.allowedValues as unknown[]) : []));
+    return `must be one of ${[...new Set(allowed)].map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  return error.message ?? "is invalid";
 }
 
 /** Maps any error thrown in a request to a MeshError the client can act on. */
@@ -61,15 +95,16 @@ export function toMeshError(err: unknown): MeshError {
         },
       );
     }
-    const first = e.validation[0]!;
+    const errors = meantAlternative(e.validation);
+    const first = errors[0] ?? e.validation[0]!;
     const field =
       first.keyword === "required"
         ? joinPath(first.instancePath, String(first.params.missingProperty))
         : first.instancePath.replace(/^\//, "").replaceAll("/", ".");
-    const problems = e.validation.map((v) => `${v.instancePath || where} ${v.message ?? v.keyword}`);
+    const problems = errors.map((v) => `${v.instancePath || where} ${explain(v, e.validation)}`);
     return new MeshError(
       "MESH_BAD_REQUEST",
-      `${where} ${field ? `field "${field}" ` : ""}${first.message ?? "is invalid"}`,
+      `${where} ${field ? `field "${field}" ` : ""}${explain(first, e.validation)}`,
       {
         field: field || null,
         in: where,
@@ -120,6 +155,15 @@ export const meshErrors: ErrorShape = {
     );
     return { status: 404, body: err.toJSON() };
   },
+  methodNotAllowed(request, allow) {
+    const path = request.url.split("?")[0];
+    const err = new MeshError(
+      "MESH_METHOD_NOT_ALLOWED",
+      `${path} does not take ${request.method}; it takes ${allow.join(", ")} (see /docs)`,
+      { method: request.method, allow },
+    );
+    return { status: 405, body: err.toJSON() };
+  },
 };
 
 /** Answers every failure of `app` in `shape`; expected ones are logged at `level`. */
@@ -130,6 +174,15 @@ export function registerErrors(app: FastifyInstance, shape: ErrorShape, level: "
     if (answer.internal) request.log.error({ err: redactedError(err) }, "request failed");
     else request.log[level]({ code: answer.code }, redactUrl(answer.message));
     return reply.status(answer.status).send(answer.body);
+  });
+  // On request, before a body is parsed: a method that takes a body (QUERY, PATCH) sent without one must
+  // still hear 405, not a content-type complaint.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!request.is404) return done();
+    const allow = allowedMethods(app, request);
+    if (allow.length === 0) return done();
+    const answer = shape.methodNotAllowed?.(request, allow) ?? { ...shape.notFound(request), status: 405 };
+    void reply.header("allow", allow.join(", ")).status(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((request, reply) => {
     const answer = shape.notFound(request);

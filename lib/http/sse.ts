@@ -22,27 +22,66 @@ export function sseFrame(id: string, event: string, data: unknown): Buffer {
 
 const keepAliveMs = 15_000;
 
-/** OpenAPI of an SSE route: the resume header, the stream, and the errors answered before it starts. */
-export function sseSchema(idDescription: string): { headers: object; response: object } {
+/** One event a stream may send, for the OpenAPI document: its `data` schema (a component's $ref). */
+export interface SseEventDoc {
+  description: string;
+  /** A `$ref` to a schema in the document's components, e.g. `#/components/schemas/ViewChange`. */
+  data: { $ref: string };
+}
+
+/** The `data` of `event: error`: a failure after the stream started (200 already sent), in the MESH shape. */
+export const streamErrorSchema = {
+  $id: "StreamError",
+  type: "object",
+  required: ["code", "message"],
+  properties: { code: { type: "string" }, message: { type: "string" } },
+} as const;
+
+export const streamErrorEvent: SseEventDoc = {
+  description: "the stream failed after it started; `data` is the MESH error; reconnect with the last id",
+  data: { $ref: "#/components/schemas/StreamError" },
+};
+
+/**
+ * OpenAPI of an SSE route: the resume header (its grammar: the same pattern validates it), the stream as
+ * `text/event-stream` with the events it sends (`x-sse-events`: name → description and `data` schema), and
+ * the errors answered before the stream starts (`errors`: lib/http/error-responses.ts).
+ */
+export function sseSchema(options: {
+  idDescription: string;
+  idPattern: string;
+  events: Record<string, SseEventDoc>;
+  errors: Record<string, unknown>;
+}): { headers: object; response: object; "x-sse-events": Record<string, SseEventDoc> } {
+  const events = { ...options.events, error: streamErrorEvent };
+  const names = Object.keys(events)
+    .map((e) => `\`event: ${e}\``)
+    .join(", ");
   return {
     headers: {
       type: "object",
       properties: {
         "last-event-id": {
           type: "string",
-          description: `Resume after this event (the id of the last event received): ${idDescription}`,
+          pattern: options.idPattern,
+          description: `Resume after this event (the id of the last event received): ${options.idDescription}`,
         },
       },
     },
     response: {
       200: {
         description:
-          "text/event-stream: `id`, `event: change`, `data: <JSON>` frames; `event: error` if it fails",
-        type: "string",
+          `A stream of server-sent events: frames of \`id\`, \`event\` and one \`data\` line of JSON (${names}; ` +
+          "`x-sse-events` gives each one's data schema), and `:` comment lines (keep-alives every 15 s) to skip",
+        content: {
+          "text/event-stream": {
+            schema: { type: "string", description: "id: <id>\nevent: <name>\ndata: <JSON>\n\n, repeated" },
+          },
+        },
       },
-      "4xx": { $ref: "MeshError#" },
-      "5xx": { $ref: "MeshError#" },
+      ...options.errors,
     },
+    "x-sse-events": events,
   };
 }
 

@@ -134,8 +134,10 @@ export function encodeCursor(path: string, after: string): string {
 
 export function decodeCursor(cursor: string): Cursor | null {
   try {
-    const c = JSON.parse(Buffer.from(cursor, "base64url").toString()) as Cursor;
-    return typeof c.path === "string" && typeof c.after === "string" ? c : null;
+    const c = JSON.parse(Buffer.from(cursor, "base64url").toString()) as Cursor | null;
+    return c !== null && typeof c === "object" && typeof c.path === "string" && typeof c.after === "string"
+      ? c
+      : null;
   } catch {
     return null;
   }
@@ -195,15 +197,11 @@ export async function queryRows(
     reverse: query.desc === true,
   };
   if (query.cursor) {
-    let c: Cursor;
-    try {
-      c = JSON.parse(Buffer.from(query.cursor, "base64url").toString()) as Cursor;
-    } catch {
-      throw new MeshError("MESH_BAD_REQUEST", "the cursor is not one this view returned", {});
-    }
+    const c = decodeCursor(query.cursor);
+    if (!c) throw new MeshError("MESH_BAD_CURSOR", "the cursor is not one this view returned", {});
     if (c.path !== path)
       throw new MeshError(
-        "MESH_BAD_REQUEST",
+        "MESH_BAD_CURSOR",
         "the cursor belongs to another ordering; repeat the query's order and filters",
         {},
       );

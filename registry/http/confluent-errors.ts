@@ -30,4 +30,8 @@ export const confluentErrors: ErrorShape = {
     };
   },
   notFound: () => ({ status: 404, body: { error_code: 404, message: "HTTP 404 Not Found" } }),
+  methodNotAllowed: () => ({
+    status: 405,
+    body: { error_code: 405, message: "HTTP 405 Method Not Allowed" },
+  }),
 };

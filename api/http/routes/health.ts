@@ -1,10 +1,12 @@
 // /healthz (alive, no dependencies), /readyz (every dependency reachable, the failing one named) and
 // /v1/status (where each role listens; `mesh status --json` prints it).
 import type { FastifyInstance } from "fastify";
+import { errorResponses } from "../../../lib/http/error-responses.ts";
 import type { ApiContext } from "../context.ts";
 
 const checkSchema = {
   type: "object",
+  required: ["name", "ok"],
   properties: { name: { type: "string" }, ok: { type: "boolean" }, error: { type: "string" } },
 } as const;
 
@@ -14,8 +16,12 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["health"],
+        operationId: "healthz",
         summary: "The process is alive",
-        response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } },
+        response: {
+          200: { type: "object", required: ["ok"], properties: { ok: { type: "boolean" } } },
+          ...errorResponses(),
+        },
       },
     },
     () => ({ ok: true }),
@@ -26,21 +32,17 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["health"],
+        operationId: "readyz",
         summary:
           "Kafka, the registry, the catalog and each role's dependencies are reachable; 503 names the failing ones",
+        description: "503 `MESH_NOT_READY`: `details` = `{failing: [names], checks: [{name, ok, error?}]}`.",
         response: {
-          "2xx": {
+          200: {
             type: "object",
+            required: ["ok", "checks"],
             properties: { ok: { type: "boolean" }, checks: { type: "array", items: checkSchema } },
           },
-          "5xx": {
-            type: "object",
-            properties: {
-              code: { type: "string" },
-              message: { type: "string" },
-              details: { type: "object", additionalProperties: true },
-            },
-          },
+          ...errorResponses(),
         },
       },
     },
@@ -68,8 +70,17 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["health"],
+        operationId: "status",
         summary: "Where each role listens, and counts of sources and views",
-        response: { 200: { type: "object", additionalProperties: true } },
+        response: {
+          200: {
+            type: "object",
+            required: ["sources", "views"],
+            additionalProperties: true,
+            properties: { sources: { type: "integer" }, views: { type: "integer" } },
+          },
+          ...errorResponses(),
+        },
       },
     },
     () => ({ ...ctx.status(), sources: ctx.catalog.sources().length, views: ctx.catalog.views().length }),

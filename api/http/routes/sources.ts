@@ -14,16 +14,14 @@ import {
 import { FORWARDED_HEADER, type SourceProblem } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
 import { notFound } from "../../../lib/http/errors.ts";
-import { publicSource, sourceSchema } from "../source-shape.ts";
+import { errorResponses } from "../../../lib/http/error-responses.ts";
+import { publicSource, sourceRef, tablesSchema } from "../source-shape.ts";
 
-// Source and owner names prefix topic names: the one rule (protocol/topics.ts), checked here by the schema.
-const namePattern = SOURCE_NAME_PATTERN;
-const errorRef = { $ref: "MeshError#" };
 const nameParams = {
   type: "object",
   required: ["name"],
   additionalProperties: false,
-  properties: { name: { type: "string" } },
+  properties: { name: { type: "string", pattern: SOURCE_NAME_PATTERN, description: "the source's name" } },
 } as const;
 
 interface CreateBody {
@@ -44,38 +42,23 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags: ["sources"],
         summary:
           "Register a source database: checks prerequisites, claims its tables for the owner, starts capture",
-        body: {
-          type: "object",
-          additionalProperties: false,
-          required: ["name", "owner", "kind", "url", "tables"],
-          properties: {
-            name: {
-              type: "string",
-              pattern: namePattern,
-              description: "topic prefix: <name>.<schema>.<table>",
-            },
-            owner: {
-              type: "string",
-              pattern: namePattern,
-              description: "the service that owns these tables",
-            },
-            kind: { type: "string", enum: ["postgres", "mysql"] },
-            url: {
-              type: "string",
-              minLength: 1,
-              description: "postgres://user:password@host:5432/db (never returned)",
-            },
-            tables: {
-              type: "array",
-              minItems: 1,
-              uniqueItems: true,
-              items: { type: "string", minLength: 1 },
-            },
-            snapshot: { type: "string", enum: ["initial", "never"], default: "initial" },
-            partitions: { type: "integer", minimum: 1, maximum: 64, default: 3 },
-          },
+        operationId: "registerSource",
+        description:
+          "The body is a Postgres or a MySQL/MariaDB registration (`kind` decides which); its `url` must be the " +
+          "kind's (`postgres://` or `mysql://`, with a database). The database is checked before anything is " +
+          "stored: every problem is answered at once, coded by the most basic one (422).",
+        body: { oneOf: [{ $ref: "PostgresSourceRegistration#" }, { $ref: "MysqlSourceRegistration#" }] },
+        response: {
+          201: { description: "Registered: capture is starting", ...sourceRef },
+          ...errorResponses(
+            "MESH_CONFLICT",
+            "MESH_TABLE_OWNED",
+            "MESH_SOURCE_UNREACHABLE",
+            "MESH_SOURCE_AUTH",
+            "MESH_SOURCE_PREREQUISITE",
+            "MESH_KAFKA_FENCED",
+          ),
         },
-        response: { 201: sourceSchema, "4xx": errorRef, "5xx": errorRef },
       },
     },
     async (request, reply) => {
@@ -113,10 +96,15 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["sources"],
+        operationId: "listSources",
         summary: "List sources with their status",
         response: {
-          200: { type: "object", properties: { sources: { type: "array", items: sourceSchema } } },
-          "5xx": errorRef,
+          200: {
+            type: "object",
+            required: ["sources"],
+            properties: { sources: { type: "array", items: sourceRef } },
+          },
+          ...errorResponses(),
         },
       },
     },
@@ -128,9 +116,10 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["sources"],
+        operationId: "getSource",
         summary: "A source with status, lag and offset",
         params: nameParams,
-        response: { 200: sourceSchema, "4xx": errorRef },
+        response: { 200: sourceRef, ...errorResponses("MESH_NOT_FOUND") },
       },
     },
     (request) => publicSource(mustGet(ctx, request.params.name), ctx.sources),
@@ -142,12 +131,13 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       {
         schema: {
           tags: ["sources"],
+          operationId: action === "pause" ? "pauseSource" : "resumeSource",
           summary:
             action === "pause"
               ? "Stop reading the source log (the slot keeps WAL)"
               : "Continue reading the source log",
           params: nameParams,
-          response: { 200: sourceSchema, "4xx": errorRef, "5xx": errorRef },
+          response: { 200: sourceRef, ...errorResponses("MESH_NOT_FOUND", "MESH_KAFKA_FENCED") },
         },
       },
       async (request) => {
@@ -167,16 +157,21 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["sources"],
+        operationId: "snapshotSource",
         summary: "Re-snapshot tables (default: all) while streaming continues",
+        description:
+          "No body, or no `tables`: every table of the source. 409 `MESH_CONFLICT`: the source is paused, or no " +
+          "process runs its connector right now (retry).",
         params: nameParams,
         body: {
           type: "object",
           additionalProperties: false,
-          properties: {
-            tables: { type: "array", minItems: 1, uniqueItems: true, items: { type: "string" } },
-          },
+          properties: { tables: tablesSchema },
         },
-        response: { 202: sourceSchema, "4xx": errorRef, "5xx": errorRef },
+        response: {
+          202: { description: "Saved: the re-snapshot runs while streaming goes on", ...sourceRef },
+          ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_KAFKA_FENCED"),
+        },
       },
       // The body is optional (no body: every table).
       preValidation: (request, _reply, done) => {
@@ -207,11 +202,12 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.delete<{ Params: { name: string }; Querystring: { dropSlot?: "true" | "false" } }>(
+  app.delete<{ Params: { name: string }; Querystring: { dropSlot?: boolean } }>(
     "/v1/sources/:name",
     {
       schema: {
         tags: ["sources"],
+        operationId: "deleteSource",
         summary: "Stop capturing and release the tables; ?dropSlot=true also removes the slot/publication",
         description:
           "When ?dropSlot=true cannot drop the slot the source is deleted all the same and the answer is an error " +
@@ -222,21 +218,34 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         querystring: {
           type: "object",
           additionalProperties: false,
-          properties: { dropSlot: { type: "string", enum: ["true", "false"] } },
+          properties: {
+            dropSlot: {
+              type: "boolean",
+              default: false,
+              description: "also drop the replication slot and publication (Postgres)",
+            },
+          },
         },
         response: {
           200: {
             type: "object",
+            required: ["deleted", "droppedSlot"],
             properties: { deleted: { type: "string" }, droppedSlot: { type: "boolean" } },
           },
-          "4xx": errorRef,
-          "5xx": errorRef,
+          ...errorResponses(
+            "MESH_NOT_FOUND",
+            "MESH_CONFLICT",
+            "MESH_SOURCE_UNREACHABLE",
+            "MESH_SOURCE_AUTH",
+            "MESH_SOURCE_PREREQUISITE",
+            "MESH_KAFKA_FENCED",
+          ),
         },
       },
     },
     async (request) => {
       const source = mustGet(ctx, request.params.name);
-      const dropSlot = request.query.dropSlot === "true";
+      const dropSlot = request.query.dropSlot === true;
       const dropped = dropSlot ? ctx.reconciler.dropSlotOnDelete(source.name) : null;
       try {
         await ctx.catalog.deleteSource(source.name);

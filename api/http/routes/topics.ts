@@ -3,12 +3,26 @@ import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
 import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
+import { STREAM_FROM_PATTERN } from "../../../lib/http/change-start.ts";
+import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { sseFrame, sseSchema, streamSse } from "../../../lib/http/sse.ts";
 
-const errorRef = { $ref: "MeshError#" };
+/** A topic stream's Last-Event-ID: every partition's last offset delivered (-1: none yet). */
+export const TOPIC_EVENT_ID_PATTERN = "^[0-9]{1,9}:(?:-1|[0-9]{1,18})(?:,[0-9]{1,9}:(?:-1|[0-9]{1,18}))*$";
 
-const topicSchema = {
+export const topicSchema = {
+  $id: "Topic",
   type: "object",
+  required: [
+    "topic",
+    "owner",
+    "source",
+    "table",
+    "partitions",
+    "keySubject",
+    "valueSubject",
+    "latestVersion",
+  ],
   properties: {
     topic: { type: "string" },
     owner: { type: "string" },
@@ -17,7 +31,27 @@ const topicSchema = {
     partitions: { type: "integer" },
     keySubject: { type: "string" },
     valueSubject: { type: "string" },
-    latestVersion: { type: ["integer", "null"] },
+    latestVersion: {
+      type: ["integer", "null"],
+      description: "of the value subject; null before the first event",
+    },
+  },
+} as const;
+
+/** `data` of a topic stream's `event: change`: one record, its key and value decoded as lossless JSON. */
+export const topicChangeSchema = {
+  $id: "TopicChange",
+  type: "object",
+  required: ["partition", "offset", "timestamp", "key", "value"],
+  properties: {
+    partition: { type: "integer" },
+    offset: { type: "string" },
+    timestamp: { type: "string", description: "the record's Kafka timestamp" },
+    key: { description: "the decoded key (the table's primary key columns)" },
+    value: {
+      description:
+        "the decoded envelope `{op, before, after, source, transaction, ...}` (docs/contracts.md); null: a tombstone",
+    },
   },
 } as const;
 
@@ -108,10 +142,15 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["topics"],
+        operationId: "listTopics",
         summary: "Every domain topic: owner, source, table, key/value subjects and latest schema version",
         response: {
-          200: { type: "object", properties: { topics: { type: "array", items: topicSchema } } },
-          "5xx": errorRef,
+          200: {
+            type: "object",
+            required: ["topics"],
+            properties: { topics: { type: "array", items: { $ref: "Topic#" } } },
+          },
+          ...errorResponses(),
         },
       },
     },
@@ -127,21 +166,41 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["topics"],
+        operationId: "streamTopicEvents",
         summary:
           "Server-sent events of decoded envelopes, each id the position on every partition (0:22,1:38,2:-1); ?from=earliest|latest|<offset>|<ISO time>",
+        description:
+          "A `: subscribed` comment line follows once the stream's reader is positioned: every event written " +
+          "from then on reaches this client.",
         params: {
           type: "object",
           required: ["topic"],
           additionalProperties: false,
-          properties: { topic: { type: "string" } },
+          properties: { topic: { type: "string", minLength: 1, description: "<source>.<schema>.<table>" } },
         },
         querystring: {
           type: "object",
           additionalProperties: false,
-          properties: { from: { type: "string" } },
+          properties: {
+            from: {
+              type: "string",
+              pattern: STREAM_FROM_PATTERN,
+              default: "latest",
+              description: "earliest, latest, an offset (on every partition) or an ISO-8601 time",
+            },
+          },
         },
-        ...sseSchema("every partition's last offset, `0:22,1:38,2:-1`"),
-        produces: ["text/event-stream"],
+        ...sseSchema({
+          idDescription: "every partition's last offset, `0:22,1:38,2:-1`",
+          idPattern: TOPIC_EVENT_ID_PATTERN,
+          events: {
+            change: {
+              description: "one record of the topic; the id is the position on every partition after it",
+              data: { $ref: "#/components/schemas/TopicChange" },
+            },
+          },
+          errors: errorResponses("MESH_NOT_FOUND"),
+        }),
       },
     },
     async (request, reply) => {

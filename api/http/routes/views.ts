@@ -7,96 +7,25 @@ import { changesFrom } from "../../../lib/http/change-start.ts";
 import { notFound } from "../../../lib/http/errors.ts";
 import { rowNotFound } from "../../../lib/http/member-answers.ts";
 import { parseRowKey, parseRowQuery } from "../../../lib/http/row-query.ts";
+import { STREAM_FROM_PATTERN, VIEW_CHANGE_ID_PATTERN } from "../../../lib/http/change-start.ts";
+import { errorResponses } from "../../../lib/http/error-responses.ts";
+import { maxLimit, defaultLimit } from "../../../lib/http/row-query.ts";
 import { sseSchema, streamSse } from "../../../lib/http/sse.ts";
-import type { ViewStatus, ViewSummary } from "../../../materializer/contract.ts";
 import type { ViewRecord } from "../../../protocol/catalog.ts";
-import { PARKED_LISTED } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
+import { publicView } from "../view-shape.ts";
 
-const errorRef = { $ref: "MeshError#" };
 const nameParams = {
   type: "object",
   required: ["name"],
   additionalProperties: false,
-  properties: { name: { type: "string" } },
+  properties: { name: { type: "string", minLength: 1, description: "the view's name" } },
 } as const;
-
-const viewSchema = {
-  type: "object",
-  properties: {
-    name: { type: "string" },
-    sql: { type: "string" },
-    key: { type: "array", items: { type: "string" } },
-    columns: { type: "array", items: { type: "string" } },
-    createdAt: { type: "string" },
-    status: {
-      type: "object",
-      properties: {
-        state: { type: "string", enum: ["backfilling", "ready", "failed"] },
-        error: { type: ["string", "null"] },
-        progress: { type: ["number", "null"] },
-        rows: { type: "number" },
-        lagMs: { type: ["number", "null"] },
-        parked: {
-          type: "array",
-          description: "records the view could not apply, each holding back its key (at most 100 listed)",
-          items: {
-            type: "object",
-            properties: {
-              topic: { type: "string" },
-              partition: { type: "number" },
-              offset: { type: "string" },
-              key: { type: "string", description: "the record's Kafka key, hex" },
-              reason: { type: "string" },
-            },
-          },
-        },
-        parkedCount: { type: "number" },
-      },
-    },
-  },
-} as const;
-
-const rowSchema = { type: "object", additionalProperties: true } as const;
 
 // Rows are free-form objects already in lossless JSON (api/adapters), so fast-json-stringify has nothing to
 // specialise on and only walks every key with a generic path: plain JSON.stringify is faster for them. The
 // response schemas stay, for the OpenAPI document.
 const plainJson = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
-
-function publicView(view: ViewRecord, info: ViewSummary | undefined): Record<string, unknown> {
-  return {
-    name: view.name,
-    sql: view.sql,
-    key: info?.key ?? [],
-    columns: info?.columns ?? [],
-    createdAt: view.createdAt,
-    status: info
-      ? publicStatus(info.status)
-      : {
-          state: "backfilling",
-          error: null,
-          progress: null,
-          rows: 0,
-          lagMs: null,
-          parked: [],
-          parkedCount: 0,
-        },
-  };
-}
-
-/** A view's status as the API shows it (viewSchema): a stopped view is failed, the error one line. */
-function publicStatus(status: ViewStatus): Record<string, unknown> {
-  return {
-    state: status.state === "stopped" ? "failed" : status.state,
-    error: status.error ? `${status.error.code}: ${status.error.message}` : null,
-    progress: status.progress,
-    rows: status.rows,
-    lagMs: status.lagMs,
-    parked: status.parked.slice(0, PARKED_LISTED),
-    parkedCount: status.parked.length,
-  };
-}
 
 export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const mustGet = (name: string): ViewRecord => {
@@ -110,15 +39,14 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "createView",
         summary:
           "Declare a view: CREATE VIEW name AS SELECT ... [JOIN ...] [WHERE ...]; it backfills from the topics",
-        body: {
-          type: "object",
-          additionalProperties: false,
-          required: ["sql"],
-          properties: { sql: { type: "string", minLength: 1 } },
+        body: { $ref: "ViewDeclaration#" },
+        response: {
+          201: { description: "Declared: the view backfills from its topics", $ref: "View#" },
+          ...errorResponses("MESH_BAD_SQL", "MESH_CONFLICT", "MESH_CONNECTOR_OUTDATED", "MESH_KAFKA_FENCED"),
         },
-        response: { 201: viewSchema, "4xx": errorRef, "5xx": errorRef },
       },
     },
     async (request, reply) => {
@@ -149,8 +77,16 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "listViews",
         summary: "List views with their status",
-        response: { 200: { type: "object", properties: { views: { type: "array", items: viewSchema } } } },
+        response: {
+          200: {
+            type: "object",
+            required: ["views"],
+            properties: { views: { type: "array", items: { $ref: "View#" } } },
+          },
+          ...errorResponses(),
+        },
       },
     },
     () => ({ views: ctx.catalog.views().map((v) => publicView(v, ctx.views.info(v.name))) }),
@@ -161,9 +97,10 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "getView",
         summary: "A view with its status, backfill progress, rows and lag",
         params: nameParams,
-        response: { 200: viewSchema, "4xx": errorRef },
+        response: { 200: { $ref: "View#" }, ...errorResponses("MESH_NOT_FOUND") },
       },
     },
     (request) => {
@@ -177,12 +114,12 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "deleteView",
         summary: "Drop a view and its state",
         params: nameParams,
         response: {
-          200: { type: "object", properties: { deleted: { type: "string" } } },
-          "4xx": errorRef,
-          "5xx": errorRef,
+          200: { type: "object", required: ["deleted"], properties: { deleted: { type: "string" } } },
+          ...errorResponses("MESH_NOT_FOUND", "MESH_KAFKA_FENCED"),
         },
       },
     },
@@ -194,29 +131,44 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> }>(
+  app.get<{ Params: { name: string }; Querystring: Record<string, string | string[]> & { limit?: number } }>(
     "/v1/views/:name/rows",
     {
       schema: {
         tags: ["views"],
+        operationId: "queryRows",
         summary: "Rows: ?col=v&col[gte]=x (ops eq gt gte lt lte) &order=col|-col &limit=1..1000 &cursor=...",
+        description:
+          "A filter or `order` naming a column the view lacks, or a value not of its column's type, is a 400 " +
+          "naming them; `order` by a column needs an index (400 otherwise). The document lists each view known " +
+          "when it was served under its own path (`/v1/views/<name>/rows`) with its columns and their types.",
         params: nameParams,
         querystring: {
           type: "object",
           additionalProperties: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
           properties: {
-            order: { type: "string", description: "column, or -column for descending" },
-            limit: { type: "string", description: "1..1000, default 100" },
-            cursor: { type: "string", description: "the `next` of the previous page" },
+            order: {
+              type: "string",
+              minLength: 1,
+              description: "the key column or an indexed column; -column for descending",
+            },
+            limit: {
+              type: "integer",
+              minimum: 1,
+              maximum: maxLimit,
+              default: defaultLimit,
+              description: "rows per page",
+            },
+            cursor: {
+              type: "string",
+              pattern: "^[A-Za-z0-9_-]+$",
+              description: "the `next` of the previous page, unchanged (with the same filters and order)",
+            },
           },
         },
         response: {
-          200: {
-            type: "object",
-            properties: { rows: { type: "array", items: rowSchema }, next: { type: ["string", "null"] } },
-          },
-          "4xx": errorRef,
-          "5xx": errorRef,
+          200: { $ref: "RowPage#" },
+          ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_CURSOR"),
         },
       },
       serializerCompiler: plainJson,
@@ -224,7 +176,10 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const view = mustGet(request.params.name);
       const info = ctx.views.info(view.name);
-      const query = parseRowQuery(request.query, info && info.columns.length > 0 ? info.columns : null);
+      const query = parseRowQuery(
+        { ...request.query, limit: String(request.query.limit ?? defaultLimit) },
+        info && info.columns.length > 0 ? info.columns : null,
+      );
       return ctx.views.queryRows(view.name, query);
     },
   );
@@ -234,14 +189,25 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "getRow",
         summary: "One row by key; a composite key is a URL-encoded JSON array",
+        description:
+          "A value not of its key column's type is a 400 naming the column; the document lists each view known " +
+          "when it was served under its own path (`/v1/views/<name>/rows/{key}`) with the key's type.",
         params: {
           type: "object",
           required: ["name", "key"],
           additionalProperties: false,
-          properties: { name: { type: "string" }, key: { type: "string" } },
+          properties: {
+            name: { type: "string", minLength: 1, description: "the view's name" },
+            key: {
+              type: "string",
+              minLength: 1,
+              description: 'the key\'s value; a composite key is a JSON array, `["a",1]`, URL-encoded',
+            },
+          },
         },
-        response: { 200: rowSchema, "4xx": errorRef, "5xx": errorRef },
+        response: { 200: { $ref: "Row#" }, ...errorResponses("MESH_NOT_FOUND") },
       },
       serializerCompiler: plainJson,
     },
@@ -260,6 +226,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       {
         schema: {
           tags: ["views"],
+          operationId: action === "retry" ? "retryParked" : "skipParked",
           summary:
             action === "retry"
               ? "Retry a parked key: re-read its parked records in order, applying those that now can be"
@@ -271,36 +238,16 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
             required: ["topic", "key"],
             properties: {
               topic: { type: "string", minLength: 1 },
-              key: { type: "string", description: "the parked record's `key` from status.parked" },
+              key: {
+                type: "string",
+                pattern: "^(?:[0-9a-f]{2})*$",
+                description: "the parked record's `key` from status.parked (hex)",
+              },
             },
           },
           response: {
-            200: {
-              type: "object",
-              properties: {
-                applied: { type: "number" },
-                stillParked: { type: "number" },
-                members: {
-                  type: "array",
-                  description:
-                    "API with --materializer: what each member did (error: it failed or holds no such key)",
-                  items: {
-                    type: "object",
-                    properties: {
-                      member: { type: "string" },
-                      applied: { type: "number" },
-                      stillParked: { type: "number" },
-                      error: {
-                        type: "object",
-                        properties: { code: { type: "string" }, message: { type: "string" } },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-            "4xx": errorRef,
-            "5xx": errorRef,
+            200: { $ref: "ParkedResult#" },
+            ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT"),
           },
         },
       },
@@ -328,6 +275,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       schema: {
         tags: ["views"],
+        operationId: "streamViewChanges",
         summary:
           "Server-sent events of the view's row changes; ?from=latest|earliest|<id>|<ISO time>; Last-Event-ID resumes",
         params: nameParams,
@@ -337,6 +285,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
           properties: {
             from: {
               type: "string",
+              pattern: STREAM_FROM_PATTERN,
               default: "latest",
               description:
                 "earliest, latest, a change id, or an ISO-8601 time (the first change applied at or after it; " +
@@ -344,11 +293,24 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
             },
           },
         },
-        ...sseSchema(
-          "the view's change id, e.g. `42` (a split view through --materializer: one per member, " +
+        ...sseSchema({
+          idDescription:
+            "the view's change id, e.g. `42` (a split view through --materializer: one per member, " +
             "`http://m1:8081=120,http://m2:8081=98`)",
-        ),
-        produces: ["text/event-stream"],
+          idPattern: VIEW_CHANGE_ID_PATTERN,
+          events: {
+            change: {
+              description: "a row changed; the id is the change's, resumable with Last-Event-ID",
+              data: { $ref: "#/components/schemas/ViewChange" },
+            },
+            notice: {
+              description:
+                "the start is older than the changes kept: the stream starts at the oldest one kept",
+              data: { $ref: "#/components/schemas/ViewNotice" },
+            },
+          },
+          errors: errorResponses("MESH_NOT_FOUND"),
+        }),
       },
     },
     async (request, reply) => {

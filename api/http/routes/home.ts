@@ -1,0 +1,56 @@
+// `GET /` and `GET /v1`: where a person who opens the API's address lands (HTML in a browser, JSON for a
+// program): links to the OpenAPI document and its UI, the v1 resources, and the console's path (reserved).
+import type { FastifyInstance } from "fastify";
+import { errorResponses } from "../../../lib/http/error-responses.ts";
+import { serveIndex } from "../../../lib/http/index-page.ts";
+
+/** Reserved for the web console (a later issue): listed in the index, not served yet. */
+export const CONSOLE_PATH = "/console";
+
+export function homeRoutes(app: FastifyInstance): void {
+  serveIndex(
+    app,
+    "/",
+    {
+      title: "datamesh API",
+      description:
+        "Register source databases, subscribe to their change topics, declare and query join views. " +
+        "Clients in any language can be generated from the OpenAPI document (docs/api.md).",
+      links: [
+        { href: "/docs", rel: "service-doc", title: "API documentation (Swagger UI)" },
+        { href: "/docs/json", rel: "service-desc", title: "OpenAPI document (JSON)" },
+        { href: "/docs/yaml", rel: "alternate", title: "OpenAPI document (YAML)" },
+        { href: "/v1", rel: "api", title: "API v1: sources, topics, views, status" },
+        { href: CONSOLE_PATH, rel: "console", title: "Console", available: false },
+        { href: "/healthz", rel: "health", title: "Liveness" },
+        { href: "/readyz", rel: "ready", title: "Readiness" },
+      ],
+    },
+    {
+      tags: ["index"],
+      operationId: "index",
+      summary: "Links to the API's parts",
+      response: errorResponses(),
+    },
+  );
+  serveIndex(
+    app,
+    "/v1",
+    {
+      title: "datamesh API v1",
+      description: "The resources of API version 1.",
+      links: [
+        { href: "/v1/sources", rel: "sources", title: "Sources: register, list, pause, re-snapshot, delete" },
+        { href: "/v1/topics", rel: "topics", title: "Topics and their events (server-sent events)" },
+        { href: "/v1/views", rel: "views", title: "Views: declare, query rows, follow changes" },
+        { href: "/v1/status", rel: "status", title: "Where each role listens" },
+      ],
+    },
+    {
+      tags: ["index"],
+      operationId: "v1Index",
+      summary: "Links to the v1 resources",
+      response: errorResponses(),
+    },
+  );
+}
