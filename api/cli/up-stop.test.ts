@@ -2,7 +2,7 @@
 // role gets a time limit, one that hangs is named and left behind, one that fails is named, the rest still
 // stop, in reverse start order.
 import { describe, expect, it } from "vitest";
-import { stopRoles } from "./up.ts";
+import { stackStop, stopLine, stopRoles } from "./up.ts";
 
 describe("stopRoles", () => {
   it("stops in reverse order, names a role that hangs or fails, and still stops the others", async () => {
@@ -34,5 +34,40 @@ describe("stopRoles", () => {
     );
     expect(clean).toBe(true);
     expect(lines).toEqual([]);
+  });
+});
+
+describe("stopLine", () => {
+  it("names the stack services this run started and those it leaves running", () => {
+    expect(stopLine(["kafka", "postgres", "mariadb"], [])).toBe(
+      "Ctrl-C stops the registry, connectors, materializer and API and kafka, postgres, mariadb (started by this run).",
+    );
+    expect(stopLine(["mariadb"], ["kafka", "postgres"])).toBe(
+      "Ctrl-C stops the registry, connectors, materializer and API and mariadb (started by this run); kafka, postgres were already running and stay up.",
+    );
+    expect(stopLine([], ["kafka"])).toBe(
+      "Ctrl-C stops the registry, connectors, materializer and API; kafka was already running and stays up.",
+    );
+  });
+});
+
+describe("stackStop", () => {
+  it("stops only the stack services this run started", async () => {
+    const downed: string[] = [];
+    const stack = { service: (name: string) => ({ down: () => Promise.resolve(!!downed.push(name)) }) };
+    const { started, kept, stop } = stackStop(
+      [
+        { service: "kafka", result: "already-up", ms: 1 },
+        { service: "postgres", result: "started", ms: 900 },
+        { service: "mariadb", result: "started", ms: 800 },
+      ],
+      stack,
+    );
+    expect(started).toEqual(["postgres", "mariadb"]);
+    expect(kept).toEqual(["kafka"]);
+    expect(stop?.name).toBe("postgres, mariadb");
+    await stop?.stop();
+    expect(downed).toEqual(["postgres", "mariadb"]);
+    expect(stackStop([{ service: "kafka", result: "already-up", ms: 1 }], stack).stop).toBeNull();
   });
 });

@@ -1,8 +1,9 @@
 // `mesh up [--demo]`: the embedded default for one machine — the local stack (Kafka, Postgres, MariaDB
 // under .mesh/) and every role in this one process: registry, connectors, materializer and API. Prints
-// where each listens; --demo also sets up the two-service demo and prints curl lines. Ctrl-C stops all.
+// where each listens; --demo also sets up the two-service demo and prints curl lines. Ctrl-C stops the roles
+// and the stack services this run started (services already running before it are left running).
 import { join } from "node:path";
-import { LocalStack } from "../../deploy/local/stack.ts";
+import { LocalStack, type UpResult } from "../../deploy/local/stack.ts";
 import { MissingPrerequisite } from "../../deploy/local/service.ts";
 import { createLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
@@ -72,6 +73,33 @@ export async function stopRoles(
   return clean;
 }
 
+/** What Ctrl-C will stop, as `mesh up` says it once everything is up. */
+export function stopLine(started: string[], kept: string[]): string {
+  const roles = "Ctrl-C stops the registry, connectors, materializer and API";
+  const ours = started.length > 0 ? ` and ${started.join(", ")} (started by this run)` : "";
+  const theirs =
+    kept.length > 0
+      ? `; ${kept.join(", ")} ${kept.length > 1 ? "were" : "was"} already running and stay${kept.length > 1 ? "" : "s"} up`
+      : "";
+  return `${roles}${ours}${theirs}.`;
+}
+
+/**
+ * What `mesh up` stops of the local stack on Ctrl-C: the services its `stack.up()` started (`started`), one
+ * after the other; those that were already up (`kept`) are not its own to stop.
+ */
+export function stackStop(
+  results: UpResult[],
+  stack: { service(name: string): { down(): Promise<boolean> } },
+): { started: string[]; kept: string[]; stop: RoleStop | null } {
+  const started = results.filter((r) => r.result === "started").map((r) => r.service);
+  const kept = results.filter((r) => r.result === "already-up").map((r) => r.service);
+  const stop = async (): Promise<void> => {
+    for (const name of started) await stack.service(name).down();
+  };
+  return { started, kept, stop: started.length > 0 ? { name: started.join(", "), stop } : null };
+}
+
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
@@ -116,7 +144,11 @@ export async function run(args: string[]): Promise<number> {
   try {
     const stack = new LocalStack();
     say("starting the local stack (Kafka, Postgres, MariaDB)...");
-    await stack.up();
+    const services = await stack.up();
+    // Ctrl-C stops the services this run started; those already running before it (another `mesh up`, a
+    // `mesh stack up`, a test run) are left running for whoever started them.
+    const { started, kept, stop } = stackStop(services, stack);
+    if (stop) stops.push(stop);
     const env = stack.env();
     const brokers = env.MESH_KAFKA_BROKERS.split(",");
     const registry = await startRegistry({
@@ -189,6 +221,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(
         JSON.stringify({
           ...where,
+          stack: { started, alreadyRunning: kept },
           ...(demo ? { demo: { view: demo.view, topic: demo.topic, curl: demo.curl } } : {}),
         }),
       );
@@ -200,7 +233,7 @@ export async function run(args: string[]): Promise<number> {
         console.log(`\ndemo: view ${demo.view} joins orders with customers across two databases; try:`);
         for (const line of demo.curl) console.log(`  ${line}`);
       }
-      console.log("\n`mesh status --json` tells the same; Ctrl-C stops everything.");
+      console.log(`\n\`mesh status --json\` tells the same; ${stopLine(started, kept)}`);
     }
     await waitForSignal();
     say("stopping... (Ctrl-C again to exit at once)");

@@ -29,15 +29,11 @@ const ajvPool = AjvCompiler();
 
 /** Bodies are JSON, validated as sent; the other parts are text, coerced to their schema's types. */
 const buildValidator: typeof ajvPool = (externalSchemas, options) => {
+  const withOptions = (custom: object): typeof options =>
+    ({ ...options, customOptions: { ...ajvOptions, ...custom } }) as typeof options;
   // Defaults of a body are the handler's (a default inside oneOf is ignored by ajv, so none is applied).
-  const strict = ajvPool(externalSchemas, {
-    ...options,
-    customOptions: { ...ajvOptions, useDefaults: false },
-  });
-  const coercing = ajvPool(externalSchemas, {
-    ...options,
-    customOptions: { ...ajvOptions, coerceTypes: true },
-  });
+  const strict = ajvPool(externalSchemas, withOptions({ useDefaults: false }));
+  const coercing = ajvPool(externalSchemas, withOptions({ coerceTypes: true }));
   return (route) => (route.httpPart === "body" ? strict(route) : coercing(route));
 };
 

@@ -95,16 +95,17 @@ export function toMeshError(err: unknown): MeshError {
         },
       );
     }
-    const errors = meantAlternative(e.validation);
-    const first = errors[0] ?? e.validation[0]!;
+    const validation = e.validation;
+    const errors = meantAlternative(validation);
+    const first = errors[0] ?? validation[0]!;
     const field =
       first.keyword === "required"
         ? joinPath(first.instancePath, String(first.params.missingProperty))
         : first.instancePath.replace(/^\//, "").replaceAll("/", ".");
-    const problems = errors.map((v) => `${v.instancePath || where} ${explain(v, e.validation)}`);
+    const problems = errors.map((v) => `${v.instancePath || where} ${explain(v, validation)}`);
     return new MeshError(
       "MESH_BAD_REQUEST",
-      `${where} ${field ? `field "${field}" ` : ""}${explain(first, e.validation)}`,
+      `${where} ${field ? `field "${field}" ` : ""}${explain(first, validation)}`,
       {
         field: field || null,
         in: where,
