@@ -8,7 +8,7 @@
 // One addition of ours: {"keytype":"ID_FLOOR","magic":0} → {"maxId":n}, written before a permanent delete so the
 // highest id ever issued survives compaction of the deleted schema's record (ids are never reused).
 import { isLevel } from "../avro/levels.ts";
-import { MODES } from "./state.ts";
+import { MODES, type Mode } from "./state.ts";
 
 export interface SchemaReference {
   name: string;
@@ -77,37 +77,25 @@ export function decodeRecord(
       if (subject === null || !isInteger(k.version))
         throw new MalformedRecord("a SCHEMA key needs a subject and an integer version");
       return { keytype: "SCHEMA", subject, version: k.version, value: v === null ? null : schemaValue(v) };
-    case "CONFIG":
-      if (v !== null && !(isObject(v) && isLevel(v.compatibilityLevel)))
-        throw new MalformedRecord("a CONFIG value needs a known compatibilityLevel");
-      return {
-        keytype: "CONFIG",
-        subject,
-        value: v === null ? null : { compatibilityLevel: v.compatibilityLevel },
-      };
-    case "MODE":
-      if (
-        v !== null &&
-        !(isObject(v) && typeof v.mode === "string" && (MODES as readonly string[]).includes(v.mode))
-      )
-        throw new MalformedRecord("a MODE value needs a known mode");
-      return { keytype: "MODE", subject, value: v === null ? null : { mode: v.mode as string } };
-    case "DELETE_SUBJECT":
+    case "CONFIG": {
+      const why = "a CONFIG value needs a known compatibilityLevel";
+      const value = v === null ? null : { compatibilityLevel: field(v, "compatibilityLevel", isLevel, why) };
+      return { keytype: "CONFIG", subject, value };
+    }
+    case "MODE": {
+      const value = v === null ? null : { mode: field(v, "mode", isMode, "a MODE value needs a known mode") };
+      return { keytype: "MODE", subject, value };
+    }
+    case "DELETE_SUBJECT": {
       if (subject === null) throw new MalformedRecord("a DELETE_SUBJECT key needs a subject");
-      if (v !== null && !(isObject(v) && isInteger(v.version)))
-        throw new MalformedRecord("a DELETE_SUBJECT value needs an integer version");
-      return {
-        keytype: "DELETE_SUBJECT",
-        subject,
-        value:
-          v === null
-            ? null
-            : { subject: typeof v.subject === "string" ? v.subject : subject, version: v.version },
-      };
-    case "ID_FLOOR":
-      if (v !== null && !(isObject(v) && isInteger(v.maxId)))
-        throw new MalformedRecord("an ID_FLOOR value needs an integer maxId");
-      return { keytype: "ID_FLOOR", value: v === null ? null : { maxId: v.maxId } };
+      const why = "a DELETE_SUBJECT value needs an integer version";
+      const value = v === null ? null : { subject, version: field(v, "version", isInteger, why) };
+      return { keytype: "DELETE_SUBJECT", subject, value };
+    }
+    case "ID_FLOOR": {
+      const why = "an ID_FLOOR value needs an integer maxId";
+      return { keytype: "ID_FLOOR", value: v === null ? null : { maxId: field(v, "maxId", isInteger, why) } };
+    }
     case "NOOP":
       return { keytype: "NOOP" };
     default:
@@ -133,6 +121,17 @@ function schemaValue(v: unknown): SchemaValue {
   }
   // Confluent omits `deleted` when false; the value keeps every attribute it had (written back as read).
   return { ...(v as unknown as SchemaValue), deleted: v.deleted === true };
+}
+
+/** `v[name]` when `v` is an object whose `name` passes `test`, else MalformedRecord(`why`). */
+function field<T>(v: unknown, name: string, test: (x: unknown) => x is T, why: string): T {
+  const x = isObject(v) ? v[name] : undefined;
+  if (test(x)) return x;
+  throw new MalformedRecord(why);
+}
+
+function isMode(x: unknown): x is Mode {
+  return typeof x === "string" && (MODES as readonly string[]).includes(x);
 }
 
 function isReference(r: unknown): boolean {
