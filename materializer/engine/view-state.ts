@@ -2,10 +2,11 @@
 // or several) becomes ONE LevelDB batch holding the input rows, their join indexes, the view rows that
 // changed, the view's secondary indexes, the change feed and whatever the caller adds (consumed offsets).
 // Readers never see half a batch, and a crash before the batch leaves the previous state and offsets.
+// Here the join path; a single-table view takes replica-apply.ts's; view-writes.ts writes a changed view
+// row's index and feed entries for both.
 import type { AbstractBatchOperation } from "abstract-level";
 import { encodeKey } from "../keys/encoding.ts";
 import type { Relation, ViewPlan } from "../sql/plan.ts";
-import { evaluate } from "../sql/predicate.ts";
 import { drivingKeys, recompute } from "./join.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
@@ -18,18 +19,13 @@ import {
   type RowCache,
   type ScanCache,
 } from "./reader.ts";
+import { applyReplica } from "./replica-apply.ts";
 import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
 import { KeyCeiling } from "./key-ceiling.ts";
 import { WARM_ROWS, WarmCache, WarmScans } from "./warm-cache.ts";
-import {
-  commitBatch,
-  storedRows,
-  truncateReplica,
-  viewRows,
-  type ReplicaImage,
-  type StoredBytes,
-} from "./batch-io.ts";
+import { commitBatch, storedRows, viewRows, type StoredBytes } from "./batch-io.ts";
+import { ViewWrites, type ColumnKind } from "./view-writes.ts";
 
 export type BatchOp = AbstractBatchOperation<Db, Buffer, Buffer>;
 
@@ -64,8 +60,8 @@ export class ViewState {
   private readonly db: Db;
   private meta: Meta = { seq: 0, rows: 0 };
   private readonly relsByTopic = new Map<string, number[]>();
-  /** Key kinds of each declared index's columns (computed once: viewIndex runs per changed row). */
-  private readonly indexKinds: ReturnType<JoinShape["kinds"]>[] = [];
+  /** A changed view row's index and change-feed entries. */
+  private readonly writes: ViewWrites;
   /** Only many-to-one joins (or none): a driving key has exactly one view row, keyed by it. */
   private readonly single: boolean;
   /** Joined relations' input rows (by Pending.id) of recent batches: see warm-cache.ts. */
@@ -87,6 +83,7 @@ export class ViewState {
     this.layout = new Layout(plan.name);
     this.shape = new JoinShape(plan);
     this.format = new RowFormat(plan);
+    this.writes = new ViewWrites(plan, this.layout, this.format);
     this.replica = plan.relations.length === 1;
     this.single = plan.relations.every((r, i) => i === 0 || r.manyToOne);
     this.tableCeilings = plan.relations.map(
@@ -117,6 +114,11 @@ export class ViewState {
     return { ...this.meta };
   }
 
+  /** The key kind of a view column (that of the input column it shows). */
+  columnKind(name: string): ColumnKind {
+    return this.writes.columnKind(name);
+  }
+
   topics(): string[] {
     return [...this.relsByTopic.keys()];
   }
@@ -131,7 +133,24 @@ export class ViewState {
     options: { feed?: boolean } = {},
   ): Promise<ViewChange[]> {
     const feed = options.feed ?? this.meta.live === true;
-    if (this.replica) return this.applyReplica(changes, extra, feed);
+    if (this.replica) {
+      return applyReplica(
+        {
+          db: this.db,
+          plan: this.plan,
+          layout: this.layout,
+          format: this.format,
+          keyKinds: this.shape.keyKinds[0],
+          ceiling: this.viewCeiling,
+          topics: this.relsByTopic,
+          writes: this.writes,
+          meta: this.meta,
+        },
+        changes,
+        extra,
+        feed,
+      );
+    }
     const pending = new Pending();
     await Promise.all(this.tableCeilings.map((c) => c.load()));
     await this.collect(changes, pending);
@@ -232,18 +251,29 @@ export class ViewState {
         const packed = this.format.packView(row.k, row.v);
         if (prev && prev.buf.equals(packed)) continue;
         const old = prev ? { key: prev.key, ...this.format.unpackView(prev.buf) } : null;
-        if (old && sameRow(old.v, row.v)) continue;
+        if (old && sameValue(old.v, row.v)) continue;
         ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
-        if (old) this.viewIndex(old.key, old.v, "del", ops);
-        this.viewIndex(row.key, row.v, "put", ops);
-        if (feed) out.push(this.change(old ? "update" : "insert", row.k, old?.v ?? null, row.v, ops, packed));
+        if (old) this.writes.index(old.key, old.v, "del", ops);
+        this.writes.index(row.key, row.v, "put", ops);
+        if (feed)
+          out.push(
+            this.writes.change(
+              this.meta,
+              old ? "update" : "insert",
+              row.k,
+              old?.v ?? null,
+              row.v,
+              ops,
+              packed,
+            ),
+          );
         if (!old) this.meta.rows++;
       }
       for (const prev of before.values()) {
         const old = this.format.unpackView(prev.buf);
         ops.push({ type: "del", key: this.layout.viewRow(prev.key) });
-        this.viewIndex(prev.key, old.v, "del", ops);
-        if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
+        this.writes.index(prev.key, old.v, "del", ops);
+        if (feed) out.push(this.writes.change(this.meta, "delete", old.k, old.v, null, ops));
         this.meta.rows--;
       }
     }
@@ -255,84 +285,6 @@ export class ViewState {
     for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
     for (const [id, p] of pending.rows) if (p.rel !== 0) this.warmRows.set(id, p.row?.r ?? null);
     for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
-    return out;
-  }
-
-  /**
-   * apply() for a single-table view, whose view rows are its whole state: fold the changes into a final
-   * image per key, read the stored view rows with one getMany and write only the rows whose stored bytes
-   * differ (an unchanged row is neither decoded nor rewritten). Same results as the join path, without
-   * its input rows, overlays and join walks.
-   */
-  private async applyReplica(
-    changes: readonly TableChange[],
-    extra: BatchOp[],
-    feed: boolean,
-  ): Promise<ViewChange[]> {
-    const relation = this.plan.relations[0] as Relation;
-    const keyKinds = this.shape.keyKinds[0];
-    const finals = new Map<string, ReplicaImage>();
-    await this.viewCeiling.load();
-    for (const c of changes) {
-      if (c.op === "truncate") {
-        if (!this.relsByTopic.has(c.topic)) continue;
-        await truncateReplica(this.db, this.layout, this.format, c.partition, finals);
-        continue;
-      }
-      if (!this.relsByTopic.has(c.topic)) continue;
-      const pk = encodeKey(c.key, keyKinds);
-      const id = pk.toString("latin1");
-      if (c.op === "delete") {
-        finals.set(id, { pk, row: null, p: c.partition });
-        continue;
-      }
-      const r: Row = {};
-      for (const col of relation.needed) r[col] = c.row[col] ?? null;
-      relation.table.key.forEach((col, i) => (r[col] = c.key[i] ?? null));
-      finals.set(id, { pk, row: r, p: c.partition });
-    }
-    const images = [...finals.values()];
-    // Keys above every stored view key (key-ceiling.ts) are known absent: only the others are read.
-    const maybe = images.filter((x) => !this.viewCeiling.above(x.pk));
-    const found = await viewRows(
-      this.db,
-      this.layout,
-      maybe.map((x) => x.pk),
-    );
-    let next = 0; // `maybe` is in `images` order: walk both together
-    const ops: BatchOp[] = [];
-    const out: ViewChange[] = [];
-    const where = this.plan.where;
-    for (let i = 0; i < images.length; i++) {
-      const x = images[i] as ReplicaImage;
-      const buf = maybe[next] === x ? (found[next++] ?? null) : null;
-      const row = x.row && (!where || evaluate(where, [x.row]) === true) ? x.row : null;
-      if (!row) {
-        if (!buf) continue;
-        const old = this.format.unpackView(buf);
-        ops.push({ type: "del", key: this.layout.viewRow(x.pk) });
-        this.viewIndex(x.pk, old.v, "del", ops);
-        if (feed) out.push(this.change("delete", old.k, old.v, null, ops));
-        this.meta.rows--;
-        continue;
-      }
-      const v: Row = {};
-      for (const c of this.plan.columns) v[c.name] = row[c.column] ?? null;
-      const k = this.plan.key.map((part) => row[part.column] ?? null);
-      const packed = this.format.packView(k, v, x.p);
-      if (buf && buf.equals(packed)) continue;
-      const old = buf ? this.format.unpackView(buf) : null;
-      ops.push({ type: "put", key: this.layout.viewRow(x.pk), value: packed });
-      // Same values from another source partition: store the partition (for truncates), report nothing.
-      if (old && sameRow(old.v, v)) continue;
-      if (old) this.viewIndex(x.pk, old.v, "del", ops);
-      this.viewIndex(x.pk, v, "put", ops);
-      if (feed) out.push(this.change(old ? "update" : "insert", k, old?.v ?? null, v, ops, packed));
-      if (!old) this.meta.rows++;
-    }
-    ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
-    await commitBatch(this.db, ops);
-    for (const x of images) if (x.row) this.viewCeiling.raise(x.pk);
     return out;
   }
 
@@ -361,44 +313,4 @@ export class ViewState {
       }
     }
   }
-
-  private viewIndex(viewKey: Buffer, v: Row, type: "put" | "del", ops: BatchOp[]): void {
-    this.plan.indexes.forEach((cols, i) => {
-      const kinds = (this.indexKinds[i] ??= cols.map((c) => this.columnKind(c)));
-      const key = this.layout.viewIndex(
-        i,
-        encodeKey(
-          cols.map((c) => v[c] ?? null),
-          kinds,
-        ),
-        viewKey,
-      );
-      // The value repeats the view key so an index scan needs no decoding of the entry's key.
-      ops.push(type === "put" ? { type, key, value: viewKey } : { type, key });
-    });
-  }
-
-  columnKind(name: string): ReturnType<JoinShape["kinds"]>[number] {
-    const c = this.plan.columns.find((o) => o.name === name);
-    if (!c) return "any";
-    return (this.plan.relations[c.rel] as Relation).kinds[c.column] ?? "any";
-  }
-
-  private change(
-    op: ViewChange["op"],
-    key: unknown[],
-    before: Row | null,
-    after: Row | null,
-    ops: BatchOp[],
-    afterView?: Buffer,
-  ): ViewChange {
-    const change: ViewChange = { seq: ++this.meta.seq, op, key, before, after };
-    const value = this.format.packChange(change, afterView);
-    ops.push({ type: "put", key: this.layout.change(change.seq), value });
-    return change;
-  }
-}
-
-function sameRow(a: Row, b: Row): boolean {
-  return sameValue(a, b);
 }
