@@ -147,7 +147,7 @@ describe("cross-source view end to end", () => {
       sql: `CREATE VIEW bad_${tag} AS SELECT x FROM nowhere`,
     });
     expect(bad.body).toMatchObject({ code: "MESH_BAD_SQL" });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
     expect(bad.body.code).toBe("MESH_BAD_SQL");
 
     const changes = subscribe(`${apiProc.url}/v1/views/${view}/changes`);

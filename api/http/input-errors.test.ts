@@ -102,7 +102,7 @@ describe("view change stream start", () => {
   it("refuses a bad from or Last-Event-ID with 400 before the stream starts", async () => {
     const bogus = await app.inject({ url: "/v1/views/orders_v/changes?from=bogus" });
     expect(bogus.statusCode).toBe(400);
-    expect(bogus.json()).toMatchObject({ code: "MESH_BAD_REQUEST", details: { param: "from" } });
+    expect(bogus.json()).toMatchObject({ code: "MESH_BAD_REQUEST", details: { field: "from" } });
     const time = await app.inject({ url: "/v1/views/orders_v/changes?from=2026-13-45T00:00:00Z" });
     expect(time.statusCode).toBe(400);
     expect(time.json().message).toContain("ISO-8601 time");
@@ -186,7 +186,15 @@ describe("OpenAPI", () => {
     const spec = (await app.inject({ url: "/docs/json" })).json();
     for (const path of ["/v1/topics/{topic}/events", "/v1/views/{name}/changes"]) {
       const op = spec.paths[path].get;
-      expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(["200", "4XX", "5XX"]));
+      expect(Object.keys(op.responses), path).toEqual(["200", "400", "404", "500", "503"]);
+      expect(Object.keys(op.responses["200"].content), path).toEqual(["text/event-stream"]);
+      expect(op.responses["404"].content["application/json"].schema.properties.code.enum).toEqual([
+        "MESH_NOT_FOUND",
+      ]);
+      expect(op["x-sse-events"].change.data.$ref, path).toMatch(
+        /^#\/components\/schemas\/(View|Topic)Change$/,
+      );
+      expect(op["x-sse-events"].error.data.$ref, path).toBe("#/components/schemas/StreamError");
       expect(op.parameters, path).toEqual(
         expect.arrayContaining([expect.objectContaining({ in: "header", name: "last-event-id" })]),
       );
