@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import http from "node:http";
 import type { FastifyInstance } from "fastify";
 import { avroType, encodeWire } from "../../lib/avro.ts";
+import type { OutMessage } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
@@ -49,19 +50,23 @@ async function register(subject: string, schema: object): Promise<number> {
   return ((await res.json()) as { id: number }).id;
 }
 
-async function produce(from: number, count: number): Promise<void> {
+function messages(from: number, count: number): OutMessage[] {
   const k = avroType(JSON.stringify(keySchema));
   const v = avroType(JSON.stringify(valueSchema));
-  const messages = [];
+  const out: OutMessage[] = [];
   for (let i = from; i < from + count; i++) {
-    messages.push({
+    out.push({
       topic,
       key: encodeWire(keyId, k, { id: BigInt(i) }),
       value: encodeWire(valueId, v, { id: BigInt(i), total: `${i}.50` }),
       partition: i % 2,
     });
   }
-  await client.producer().send(messages);
+  return out;
+}
+
+async function produce(from: number, count: number): Promise<void> {
+  await client.producer().send(messages(from, count));
 }
 
 interface Received {
@@ -300,5 +305,36 @@ describe("topics over Kafka", () => {
         .map((e) => e.data.value.id)
         .sort(),
     );
+  });
+
+  it("delivers committed transactions only: one open when the client subscribed once it commits, an aborted one never", async () => {
+    // Started afresh, so the live stream's start is resolved while the transaction below is open.
+    await waitFor(() => topics.liveTails === 0, 15_000, "no live tail");
+    const producer = client.producer({ transactionalId: uniqueName("sse-tx") });
+    let live: ReturnType<typeof readSse> | undefined;
+    try {
+      await producer.transaction(async (tx) => {
+        // Written (uncommitted) before the client subscribes, committed after.
+        await tx.send(messages(30_000, 2));
+        live = readSse(`/v1/topics/${topic}/events`, 4);
+        await live.subscribed;
+      });
+      await producer
+        .transaction(async (tx) => {
+          await tx.send(messages(30_100, 2));
+          throw new Error("abort this one");
+        })
+        .catch(() => undefined);
+      await producer.transaction((tx) => tx.send(messages(30_200, 2)));
+      const got = await Promise.race([
+        live!,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("the committed events did not all arrive")), 20_000),
+        ),
+      ]);
+      expect(got.map((e) => e.data.value.id).sort()).toEqual(["30000", "30001", "30200", "30201"]);
+    } finally {
+      await producer.close();
+    }
   });
 });
