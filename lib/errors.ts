@@ -23,6 +23,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "The view SQL is outside the supported subset; the message names the construct and position.",
   },
+  MESH_BAD_QUERY: {
+    status: 422,
+    retryable: false,
+    doc: "A row query, row key or change-stream position does not fit this view: a column it lacks, a value not of the column's type, an order by a column without an index, an unknown filter operator, another view's change id; the message names it.",
+  },
   MESH_BAD_CURSOR: {
     status: 422,
     retryable: false,

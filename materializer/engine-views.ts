@@ -162,7 +162,7 @@ export class EngineViews implements LocalAnswers {
     else if (/^\d+$/.test(from) && Number.isSafeInteger(Number(from))) after = Number(from);
     else if (time === null)
       throw new MeshError(
-        "MESH_BAD_REQUEST",
+        "MESH_BAD_QUERY",
         `"from" must be earliest, latest, a change id or an ISO-8601 time (got "${from}")`,
         { param: "from" },
       );

@@ -26,7 +26,7 @@ function problem(view: ViewInfo, column: string, value: unknown): string | null 
 
 function refuse(view: ViewInfo, column: string, value: unknown, want: string, where: string): never {
   throw new MeshError(
-    "MESH_BAD_REQUEST",
+    "MESH_BAD_QUERY",
     `column "${column}" of view ${view.name} is ${want}; ${where} ${JSON.stringify(value)} is not`,
     { column, value: typeof value === "string" ? value : JSON.stringify(value) },
   );

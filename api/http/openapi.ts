@@ -1,9 +1,12 @@
-// Parts of the OpenAPI document that route schemas cannot express: the free-form row filters of
-// GET /v1/views/{name}/rows (`col=v`, `col[op]=v`) are any column's name, so they are described as one
-// exploded object parameter rather than a fixed list.
+// Completes the OpenAPI document @fastify/swagger generates from the route schemas, with what a route schema
+// cannot say itself: the free-form row filters of GET /v1/views/{name}/rows (`col=v`, `col[op]=v`: any
+// column's name) as one exploded object parameter, and a body a route takes optionally (`x-body-optional`,
+// fastify marks every declared body required).
 
 interface Operation {
   parameters?: unknown[];
+  requestBody?: { required?: boolean };
+  "x-body-optional"?: boolean;
 }
 interface Document {
   paths?: Record<string, Record<string, Operation | undefined> | undefined>;
@@ -16,7 +19,7 @@ const rowFilters = {
   style: "form",
   explode: true,
   description:
-    "Row filters, one query parameter each, AND-ed: `col=value` (equals) or `col[op]=value` with op one of eq, gt, gte, lt, lte (e.g. `status=paid&total[gte]=100`); repeat a parameter for several conditions on one column. Values are compared as the column's type (a value of the wrong type is a 400 naming the column).",
+    "Row filters, one query parameter each, AND-ed: `col=value` (equals) or `col[op]=value` with op one of eq, gt, gte, lt, lte (e.g. `status=paid&total[gte]=100`); repeat a parameter for several conditions on one column. Values are compared as the column's type; a column the view lacks, an unknown operator or a value not of the column's type is a 422 `MESH_BAD_QUERY` naming it.",
   schema: {
     type: "object",
     additionalProperties: { type: "string" },
@@ -28,5 +31,12 @@ export function completeOpenApi(document: object): Document {
   const doc = ("openapiObject" in document ? document.openapiObject : {}) as Document;
   const rows = doc.paths?.["/v1/views/{name}/rows"]?.get;
   if (rows) rows.parameters = [...(rows.parameters ?? []), rowFilters];
+  for (const methods of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(methods ?? {})) {
+      if (!operation?.["x-body-optional"]) continue;
+      delete operation["x-body-optional"];
+      if (operation.requestBody) operation.requestBody.required = false;
+    }
+  }
   return doc;
 }

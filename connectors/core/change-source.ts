@@ -117,7 +117,7 @@ export function registerConnectorBackend(kind: SourceDefinition["kind"], backend
 function backendOf(def: SourceDefinition): ConnectorBackend {
   const backend = backends[def.kind];
   if (!backend)
-    throw new MeshError("MESH_BAD_REQUEST", `no connector for kind ${def.kind} in this build`, {
+    throw new MeshError("MESH_SOURCE_PREREQUISITE", `no connector for kind ${def.kind} in this build`, {
       kind: def.kind,
     });
   return backend;

@@ -20,7 +20,7 @@ export const STREAM_FROM_PATTERN = `^(?:earliest|latest|[0-9]{1,18}|${ISO_TIME_P
 
 /** A view change stream's Last-Event-ID: a change id, or one position per member of a split view. */
 export const VIEW_CHANGE_ID_PATTERN =
-  "^(?:[0-9]{1,18}|[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]+=[0-9]{1,18}(?:,[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]+=[0-9]{1,18})*)$";
+  "^(?:[0-9]{1,15}|[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]+=[0-9]{1,18}(?:,[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]+=[0-9]{1,18})*)$";
 
 export function changesFrom(from: string | undefined, lastEventId: string | undefined): string {
   if (lastEventId !== undefined && lastEventId !== "") {

@@ -43,14 +43,14 @@ export function parseRowQuery(
     if (raw === undefined || reservedParams.has(param)) continue;
     const match = /^([^[\]]+)(?:\[([a-z]+)\])?$/.exec(param);
     if (!match)
-      throw new MeshError("MESH_BAD_REQUEST", `query parameter "${param}" is not "column" or "column[op]"`, {
+      throw new MeshError("MESH_BAD_QUERY", `query parameter "${param}" is not "column" or "column[op]"`, {
         param,
       });
     const column = match[1]!;
     const op = (match[2] ?? "eq") as FilterOp;
     if (!urlOps.has(op)) {
       throw new MeshError(
-        "MESH_BAD_REQUEST",
+        "MESH_BAD_QUERY",
         `unknown filter operator "${op}" in "${param}"; use one of ${[...urlOps].join(", ")}`,
         {
           param,
@@ -105,7 +105,7 @@ function single(value: string | string[] | undefined, name: string): string | un
 function checkColumn(column: string, columns: string[] | null, param: string): void {
   if (columns && !columns.includes(column)) {
     throw new MeshError(
-      "MESH_BAD_REQUEST",
+      "MESH_BAD_QUERY",
       `the view has no column "${column}" (in "${param}"); columns: ${columns.join(", ")}`,
       {
         param,
@@ -125,7 +125,7 @@ export function parseRowKey(raw: string): unknown[] {
       // fall through: a key that merely starts with "[" is a plain string
     }
     throw new MeshError(
-      "MESH_BAD_REQUEST",
+      "MESH_BAD_QUERY",
       `row key ${raw} is not a JSON array; a composite key is ["a",1] URL-encoded`,
       {
         key: raw,

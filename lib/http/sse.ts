@@ -64,7 +64,7 @@ export function sseSchema(options: {
         "last-event-id": {
           type: "string",
           pattern: options.idPattern,
-          description: `Resume after this event (the id of the last event received): ${options.idDescription}`,
+          description: `the id of the last event received, to resume after it: ${options.idDescription}`,
         },
       },
     },

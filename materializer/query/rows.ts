@@ -36,7 +36,7 @@ export async function getRow(
   const plan = state.plan;
   if (key.length !== plan.key.length) {
     throw new MeshError(
-      "MESH_BAD_REQUEST",
+      "MESH_BAD_QUERY",
       `view ${plan.name} has a ${plan.key.length}-part key (${plan.key.map((k) => k.name).join(", ")}); got ${key.length} values`,
     );
   }
@@ -158,7 +158,7 @@ export async function queryRows(
   const filters = query.filters ?? [];
   for (const f of filters) {
     if (!kinds.has(f.column))
-      throw new MeshError("MESH_BAD_REQUEST", `view ${plan.name} has no column ${f.column}`, {
+      throw new MeshError("MESH_BAD_QUERY", `view ${plan.name} has no column ${f.column}`, {
         column: f.column,
       });
   }
@@ -171,7 +171,7 @@ export async function queryRows(
     index = indexOf(query.order);
     if (index < 0) {
       throw new MeshError(
-        "MESH_BAD_REQUEST",
+        "MESH_BAD_QUERY",
         `order by ${query.order} needs an index: CREATE INDEX ON ${plan.name}(${query.order})`,
         { column: query.order },
       );

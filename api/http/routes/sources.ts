@@ -158,6 +158,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ["sources"],
         operationId: "snapshotSource",
+        "x-body-optional": true,
         summary: "Re-snapshot tables (default: all) while streaming continues",
         description:
           "No body, or no `tables`: every table of the source. 409 `MESH_CONFLICT`: the source is paused, or no " +

@@ -139,9 +139,9 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         operationId: "queryRows",
         summary: "Rows: ?col=v&col[gte]=x (ops eq gt gte lt lte) &order=col|-col &limit=1..1000 &cursor=...",
         description:
-          "A filter or `order` naming a column the view lacks, or a value not of its column's type, is a 400 " +
-          "naming them; `order` by a column needs an index (400 otherwise). The document lists each view known " +
-          "when it was served under its own path (`/v1/views/<name>/rows`) with its columns and their types.",
+          "A filter or `order` naming a column the view lacks, a value not of its column's type, or `order` by " +
+          "a column without an index is a 422 `MESH_BAD_QUERY` naming them (GET /v1/views/{name} lists the " +
+          "columns and the key).",
         params: nameParams,
         querystring: {
           type: "object",
@@ -168,7 +168,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
         response: {
           200: { $ref: "RowPage#" },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_CURSOR"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY", "MESH_BAD_CURSOR"),
         },
       },
       serializerCompiler: plainJson,
@@ -192,8 +192,8 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         operationId: "getRow",
         summary: "One row by key; a composite key is a URL-encoded JSON array",
         description:
-          "A value not of its key column's type is a 400 naming the column; the document lists each view known " +
-          "when it was served under its own path (`/v1/views/<name>/rows/{key}`) with the key's type.",
+          "A value not of its key column's type (or a key of the wrong number of parts) is a 422 " +
+          "`MESH_BAD_QUERY` naming the column.",
         params: {
           type: "object",
           required: ["name", "key"],
@@ -207,7 +207,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
             },
           },
         },
-        response: { 200: { $ref: "Row#" }, ...errorResponses("MESH_NOT_FOUND") },
+        response: { 200: { $ref: "Row#" }, ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY") },
       },
       serializerCompiler: plainJson,
     },
@@ -309,7 +309,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
               data: { $ref: "#/components/schemas/ViewNotice" },
             },
           },
-          errors: errorResponses("MESH_NOT_FOUND"),
+          errors: errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY"),
         }),
       },
     },
