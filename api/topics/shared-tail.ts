@@ -30,8 +30,9 @@ export interface SharedTailDeps {
  * reader asks with minBytes 1, so the broker answers a waiting fetch as soon as a record lands (one reader,
  * records sent every 40-100 ms, load ~4: CreateTime → batch p50 2 ms and p99 4-7 ms alike at 20, 500 and
  * 5000 ms). What it sets is the cost of an idle tail, one empty fetch per wait (1 ms of CPU per second at
- * 500 ms, 38 ms at 20), and how late a later assign() joins a fetch in flight (this reader assigns once). (With kafkajs 2.2 a record
- * often arrived only when the wait expired, so this used to be a latency/CPU compromise at 20 ms.)
+ * 500 ms, 38 ms at 20), and how late a later assign() would join a fetch in flight (this reader assigns
+ * once). (With kafkajs 2.2 a record often arrived only when the wait expired, so this used to be a
+ * latency/CPU compromise at 20 ms.)
  */
 export const tailFetchWaitMs = 500;
 
