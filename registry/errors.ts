@@ -53,11 +53,14 @@ export const errors = {
       "INVALID_VERSION",
       `The specified version '${v}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`,
     ),
+  // Confluent's text for a missing or blank schema (KafkaSchemaRegistry.canonicalizeSchema).
+  emptySchema: () => new RegistryError("INVALID_SCHEMA", "Empty schema"),
   invalidSchema: (why: string) => new RegistryError("INVALID_SCHEMA", `Invalid schema: ${why}`),
-  invalidLevel: (l: unknown) =>
+  // Confluent's RestInvalidCompatibilityException text, which does not repeat the value.
+  invalidLevel: () =>
     new RegistryError(
       "INVALID_COMPATIBILITY_LEVEL",
-      `Invalid compatibility level ${JSON.stringify(l)}. Valid values are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE`,
+      "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive",
     ),
   invalidMode: (m: unknown) =>
     new RegistryError(

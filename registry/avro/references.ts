@@ -1,7 +1,11 @@
 // Owns schema references for Avro: a schema may use named types defined by other registered schemas
 // (`references: [{name, subject, version}]`). Resolving parses the referenced schemas first (depth first, each
-// once), so their named types are known when the referring schema is parsed. Pure: lookups are passed in.
+// once), so their named types are known when the referring schema is parsed. A reference's `name` is a label
+// (often a file name such as `country.avsc`), never checked against the types it defines: Confluent's
+// AvroSchema parses each resolved reference into the parser and looks at nothing else. Pure: lookups are
+// passed in.
 import { canonicalText } from "./canonical.ts";
+import { javaSchemaText } from "./java-text.ts";
 import { AvroSchemaError, parseSchema, type AvroSchema, type NamedTypes } from "./schema.ts";
 
 export interface Reference {
@@ -19,9 +23,16 @@ export type LookupReference = (subject: string, version: number) => Referenced |
 
 export interface ResolvedSchema {
   schema: AvroSchema;
-  /** Canonical text of this schema (referenced types by name) plus its references: the identity key. */
+  /**
+   * The identity key, as Confluent's (the MD5 of its stored text and references): the stored text below plus
+   * the references. Whitespace and the order of Avro's own attributes do not change it; docs, defaults,
+   * aliases, logical types and other properties (in their order) do.
+   */
   identity: string;
+  /** Our normalized form (`normalize=true`): canonical.ts. */
   canonical: string;
+  /** What Confluent stores and serves for it: Avro's Java `Schema.toString()` (java-text.ts). */
+  text: string;
 }
 
 export function resolveSchema(
@@ -45,17 +56,18 @@ export function resolveSchema(
       }
       load(found.references, depth + 1);
       parseSchema(found.schema, known);
-      if (!known.has(ref.name)) {
-        throw new AvroSchemaError(
-          `reference ${ref.name}: subject ${ref.subject} version ${ref.version} does not define it`,
-        );
-      }
     }
   };
   load(references, 0);
   const predefined = new Set(known.keys());
   const schema = parseSchema(text, known);
   const canonical = canonicalText(schema, { predefined });
+  const stored = javaSchemaText(schema, predefined);
   const refKey = references.map((r) => `${r.name}|${r.subject}|${r.version}`).join(",");
-  return { schema, canonical, identity: refKey ? `${canonical}\u0000${refKey}` : canonical };
+  return {
+    schema,
+    canonical,
+    text: stored,
+    identity: refKey ? `${stored}\u0000${refKey}` : stored,
+  };
 }

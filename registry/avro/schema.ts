@@ -100,6 +100,23 @@ function spaceOf(full: string): string | undefined {
   return i < 0 ? undefined : full.slice(0, i);
 }
 
+// Avro's Java parser (Schema.SCHEMA_RESERVED, ENUM_RESERVED, FIELD_RESERVED): these attributes are never kept
+// as properties, whatever the type, so `{"type":"int","name":"x","doc":"d"}` is plain "int" (as in Confluent).
+const SCHEMA_RESERVED = [
+  "doc",
+  "fields",
+  "items",
+  "name",
+  "namespace",
+  "size",
+  "symbols",
+  "values",
+  "type",
+  "aliases",
+] as const;
+const ENUM_RESERVED = [...SCHEMA_RESERVED, "default"] as const;
+const FIELD_RESERVED = ["default", "doc", "name", "order", "type", "aliases"] as const;
+
 function extraProps(obj: Record<string, unknown>, known: readonly string[]): Props {
   const props: Props = {};
   for (const [k, v] of Object.entries(obj)) if (!known.includes(k)) props[k] = v;
@@ -153,7 +170,7 @@ class Parser {
       return {
         kind: "array",
         items: this.parse(obj.items, namespace),
-        props: extraProps(obj, ["type", "items"]),
+        props: extraProps(obj, SCHEMA_RESERVED),
       };
     }
     if (type === "map") {
@@ -161,10 +178,10 @@ class Parser {
       return {
         kind: "map",
         values: this.parse(obj.values, namespace),
-        props: extraProps(obj, ["type", "values"]),
+        props: extraProps(obj, SCHEMA_RESERVED),
       };
     }
-    if (typeof type === "string") return this.reference(type, namespace, extraProps(obj, ["type"]));
+    if (typeof type === "string") return this.reference(type, namespace, extraProps(obj, SCHEMA_RESERVED));
     if (type !== undefined && typeof type === "object") {
       // {"type": {...}} nests a full schema; Avro's Java parser accepts it.
       return this.parse(type, namespace);
@@ -217,7 +234,7 @@ class Parser {
       name,
       aliases,
       fields: [],
-      props: extraProps(obj, ["type", "name", "namespace", "aliases", "fields", "doc"]),
+      props: extraProps(obj, SCHEMA_RESERVED),
     };
     if (typeof obj.doc === "string") rec.doc = obj.doc;
     this.names.set(name, rec);
@@ -241,7 +258,7 @@ class Parser {
         hasDefault: "default" in fo,
         aliases: stringList(fo.aliases, `field ${fo.name} aliases`),
         pos,
-        props: extraProps(fo, ["name", "type", "default", "aliases", "order", "doc"]),
+        props: extraProps(fo, FIELD_RESERVED),
       };
       if ("default" in fo) {
         field.default = fo.default;
@@ -273,7 +290,7 @@ class Parser {
       name,
       aliases,
       symbols,
-      props: extraProps(obj, ["type", "name", "namespace", "aliases", "symbols", "default", "doc"]),
+      props: extraProps(obj, ENUM_RESERVED),
     };
     if (obj.default !== undefined) {
       if (typeof obj.default !== "string" || !symbols.includes(obj.default)) {
@@ -298,7 +315,7 @@ class Parser {
       name,
       aliases,
       size: obj.size,
-      props: extraProps(obj, ["type", "name", "namespace", "aliases", "size", "doc"]),
+      props: extraProps(obj, SCHEMA_RESERVED),
     };
     if (typeof obj.doc === "string") f.doc = obj.doc;
     this.names.set(name, f);

@@ -7,15 +7,14 @@ import { createServer } from "../../lib/http/server.ts";
 import type { RegistryBackend } from "../backend.ts";
 import { configRoutes } from "./config-routes.ts";
 import { confluentErrors } from "./confluent-errors.ts";
+import { CONSUMED, negotiate, V1_JSON } from "./content-type.ts";
 import { schemaRoutes } from "./schema-routes.ts";
 import { subjectRoutes } from "./subject-routes.ts";
 
-export const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-const JSON_TYPES = [
-  "application/vnd.schemaregistry.v1+json",
-  "application/vnd.schemaregistry+json",
-  "application/octet-stream",
-];
+export const CONTENT_TYPE = V1_JSON;
+// A subject is `<topic>-value` at most, and topic names go to 249 characters; percent-encoding can triple
+// that. The request line's own limit (Node's 16 KiB of headers) is the real bound, as in Confluent.
+const MAX_PARAM_LENGTH = 16 * 1024;
 
 export interface AppOptions {
   backend: RegistryBackend;
@@ -27,9 +26,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(options.logger ? { logger: options.logger } : {}),
     errors: confluentErrors,
     logLevel: "debug",
-    fastify: { bodyLimit: 16 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } },
+    fastify: {
+      bodyLimit: 16 * 1024 * 1024,
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    },
   });
-  app.addContentTypeParser(JSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
+  // Bodies of the types Confluent's resources consume, all read as JSON; any other type (text/plain
+  // included, which fastify would take) is 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(CONSUMED, { parseAs: "string" }, (_req, body, done) => {
     try {
       done(null, body === "" ? undefined : JSON.parse(body as string));
     } catch (e) {
@@ -37,10 +42,22 @@ export function buildApp(options: AppOptions): FastifyInstance {
       done(e as Error, undefined);
     }
   });
-  // Confluent's content type on every answer (fastify still serializes objects: the type contains "json").
-  app.addHook("onRequest", (_req, reply, done) => {
-    reply.header("content-type", CONTENT_TYPE);
+  // The answer's type is negotiated from Accept before anything runs (406 when none is acceptable), and set
+  // again on send: fastify adds `; charset=utf-8` to JSON types and error answers reset it.
+  const chosen = new WeakMap<object, string>();
+  app.addHook("onRequest", (req, reply, done) => {
+    const type = negotiate(req.headers.accept);
+    if (type === undefined) {
+      void reply.code(406).type(CONTENT_TYPE).send({ error_code: 406, message: "HTTP 406 Not Acceptable" });
+      return;
+    }
+    chosen.set(req.raw, type);
+    reply.header("content-type", type);
     done();
+  });
+  app.addHook("onSend", (req, reply, payload, done) => {
+    reply.header("content-type", chosen.get(req.raw) ?? CONTENT_TYPE);
+    done(null, payload);
   });
   app.get("/", () => ({}));
   // Not Confluent's: which role this process has and where the leader is (for `mesh status` and tests).

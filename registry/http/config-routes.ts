@@ -21,7 +21,7 @@ export function configRoutes(app: FastifyInstance, backend: RegistryBackend): vo
     if (flag(req.query.defaultToGlobal)) return { compatibilityLevel: effectiveLevel(backend.state, null) };
     throw new RegistryError(
       "SUBJECT_COMPATIBILITY_NOT_CONFIGURED",
-      `Subject '${req.params.subject}' does not have subject-level compatibility configured; add defaultToGlobal=true for the global level`,
+      `Subject '${req.params.subject}' does not have subject-level compatibility configured`,
     );
   });
   app.put<{ Params: P }>("/config/:subject", (req, reply) =>
@@ -41,7 +41,7 @@ export function configRoutes(app: FastifyInstance, backend: RegistryBackend): vo
     if (flag(req.query.defaultToGlobal)) return { mode: effectiveMode(backend.state, null) };
     throw new RegistryError(
       "SUBJECT_MODE_NOT_CONFIGURED",
-      `Subject '${req.params.subject}' does not have subject-level mode configured; add defaultToGlobal=true for the global mode`,
+      `Subject '${req.params.subject}' does not have subject-level mode configured`,
     );
   });
   app.put<{ Params: P; Querystring: Query }>("/mode/:subject", (req, reply) =>

@@ -22,7 +22,13 @@ export const confluentErrors: ErrorShape = {
       status,
       body: {
         error_code: status >= 500 ? 500 : status,
-        message: status >= 500 ? `Internal Server Error: ${message}` : message,
+        message:
+          status >= 500
+            ? `Internal Server Error: ${message}`
+            : // Jersey's own answer to a body type no resource consumes.
+              status === 415
+              ? "HTTP 415 Unsupported Media Type"
+              : message,
       },
       internal: status >= 500,
       code: status,

@@ -1,7 +1,7 @@
 // Owns the /schemas and /compatibility routes.
 import type { FastifyInstance } from "fastify";
 import type { RegistryBackend } from "../backend.ts";
-import { errors } from "../errors.ts";
+import { RegistryError } from "../errors.ts";
 import { flag } from "../ops/common.ts";
 import * as reads from "../ops/reads.ts";
 import { schemaByIdResponse } from "./response-schemas.ts";
@@ -9,9 +9,15 @@ import type { Query } from "./write-route.ts";
 
 type P = { id: string; subject: string; version: string };
 
+/**
+ * The id path parameter as JAX-RS converts it to Confluent's `Integer id`: an int32 (sign allowed) is looked
+ * up (40403 when absent); anything else fails the conversion, which Jersey answers with its plain 404.
+ */
 function parseId(v: string): number {
   const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n)) throw errors.schemaNotFound(`Schema ${v} not found`);
+  if (!/^[+-]?[0-9]+$/.test(v) || n < -(2 ** 31) || n > 2 ** 31 - 1) {
+    throw new RegistryError("ROUTE_NOT_FOUND", "HTTP 404 Not Found");
+  }
   return n;
 }
 

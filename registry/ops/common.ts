@@ -24,7 +24,7 @@ export function schemaBody(body: unknown): SchemaBody {
       `schemaType ${JSON.stringify(b.schemaType)} is not served: this registry serves only AVRO schemas (JSON Schema and Protobuf are refused)`,
     );
   }
-  if (typeof b.schema !== "string" || b.schema.trim() === "") throw errors.invalidSchema("empty schema");
+  if (typeof b.schema !== "string" || b.schema.trim() === "") throw errors.emptySchema();
   const refs = b.references ?? [];
   if (!Array.isArray(refs)) throw errors.invalidSchema("references must be an array");
   const references = refs.map((r: unknown) => {

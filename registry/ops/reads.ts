@@ -104,16 +104,22 @@ export function testCompatibility(
   try {
     candidate = state.resolve(req.schema, req.references).schema;
   } catch (e) {
-    if (e instanceof AvroSchemaError) throw errors.invalidSchema(e.message);
-    throw e;
+    if (!(e instanceof AvroSchemaError)) throw e;
+    // Verbose answers an invalid schema as incompatible, with the reason (Confluent's CompatibilityResource).
+    const invalid = errors.invalidSchema(e.message);
+    if (verbose) return { is_compatible: false, messages: [invalid.message] };
+    throw invalid;
   }
-  let against: VersionEntry[];
+  let against: VersionEntry[] = [];
   if (version === undefined) {
     against = state.versions(subject, false);
   } else {
-    parseVersion(version);
-    if (state.versions(subject, false).length === 0) throw errors.subjectNotFound(subject);
-    against = [findVersion(state, subject, version, false)];
+    // As Confluent: `latest` of a subject with no live version leaves nothing to be incompatible with
+    // ("check before first register"); a numbered version that is absent or soft-deleted is 40402.
+    const v = parseVersion(version);
+    const entry = v === "latest" ? state.latest(subject, false) : state.subjects.get(subject)?.get(v);
+    if (entry !== undefined && !entry.deleted) against = [entry];
+    else if (v !== "latest") throw errors.versionNotFound(v);
   }
   const result = checkLevel(effectiveLevel(state, subject), candidate, previousOf(state, against));
   return verbose

@@ -89,10 +89,9 @@ export function register(
   } else {
     version = (all.at(-1)?.version ?? 0) + 1;
   }
-  const text =
-    existingId !== undefined
-      ? (state.schemas.get(existingId)?.schema ?? req.schema)
-      : stored(req.schema, resolved.canonical, normalize);
+  // Confluent stores its parser's text (Avro's Schema.toString()), or the normalized form when asked.
+  const parsed = normalize ? resolved.canonical : resolved.text;
+  const text = existingId !== undefined ? (state.schemas.get(existingId)?.schema ?? parsed) : parsed;
   const value = {
     subject,
     version,
@@ -102,15 +101,6 @@ export function register(
     ...(req.references.length > 0 ? { references: req.references } : {}),
   };
   return { records: [{ keytype: "SCHEMA", subject, version, value }], result: { id, version } };
-}
-
-function stored(text: string, canonical: string, normalize: boolean): string {
-  if (normalize) return canonical;
-  try {
-    return JSON.stringify(JSON.parse(text));
-  } catch {
-    return text;
-  }
 }
 
 function refuseIfReferenced(state: RegistryState, v: VersionEntry): void {
@@ -145,7 +135,8 @@ export function deleteSubject(state: RegistryState, subject: string, permanent: 
     if (live.length === 0) {
       throw new RegistryError(
         "SUBJECT_SOFT_DELETED",
-        `Subject '${subject}' was soft deleted. Set permanent=true to delete permanently`,
+        // Confluent's text, missing space included (Errors.subjectSoftDeletedException).
+        `Subject '${subject}' was soft deleted.Set permanent=true to delete permanently`,
       );
     }
     for (const v of live) refuseIfReferenced(state, v);
@@ -154,7 +145,7 @@ export function deleteSubject(state: RegistryState, subject: string, permanent: 
   if (live.length > 0) {
     throw new RegistryError(
       "SUBJECT_NOT_SOFT_DELETED",
-      `Subject '${subject}' was not deleted first before being permanently deleted; delete it without permanent=true first`,
+      `Subject '${subject}' was not deleted first before being permanently deleted`,
     );
   }
   const records: LogRecord[] = [{ keytype: "ID_FLOOR", value: { maxId: state.maxId } }];
@@ -186,7 +177,7 @@ export function deleteVersion(
   if (!v.deleted) {
     throw new RegistryError(
       "VERSION_NOT_SOFT_DELETED",
-      `Subject '${subject}' Version ${v.version} was not deleted first before being permanently deleted; delete it without permanent=true first`,
+      `Subject '${subject}' Version ${v.version} was not deleted first before being permanently deleted`,
     );
   }
   refuseIfReferenced(state, v);
@@ -205,7 +196,7 @@ export function putConfig(
   const level =
     (body as Record<string, unknown> | null)?.compatibility ??
     (body as Record<string, unknown> | null)?.compatibilityLevel;
-  if (!isLevel(level)) throw errors.invalidLevel(level);
+  if (!isLevel(level)) throw errors.invalidLevel();
   void state;
   return {
     records: [{ keytype: "CONFIG", subject, value: { compatibilityLevel: level } }],
