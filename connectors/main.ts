@@ -64,6 +64,10 @@ export async function loadConfig(
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return 0;
+  }
   let config: ConnectConfig;
   try {
     config = await loadConfig(args, process.env);

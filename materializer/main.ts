@@ -179,6 +179,10 @@ export async function startMaterializer(
 
 /** `mesh materialize [flags]`: runs until SIGTERM/SIGINT. */
 export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   await main(args);
   return new Promise<number>(() => undefined);
 }

@@ -4,6 +4,23 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { startRegistry, type RegistryOptions } from "./server.ts";
 
+export const USAGE = `usage: mesh registry [options]   (or: node registry/main.ts [options])
+
+A Confluent-compatible Schema Registry on Kafka. Options (flag, then env, then default):
+  --brokers h:p[,h:p]   MESH_KAFKA_BROKERS             (required) Kafka bootstrap servers
+  --host HOST           MESH_REGISTRY_HOST             127.0.0.1 (0.0.0.0 for all interfaces)
+  --port N              MESH_REGISTRY_PORT             8081 (0 picks a free port)
+  --topic NAME          MESH_REGISTRY_TOPIC            _schemas (compacted, one partition)
+  --group-id NAME       MESH_REGISTRY_GROUP_ID         schema-registry (processes sharing it form one cluster)
+  --advertised-url URL  MESH_REGISTRY_ADVERTISED_URL   http://<host>:<port> (where followers forward writes)
+  --log-level LEVEL     MESH_LOG_LEVEL                 info (logs go to stderr)
+  -h, --help            this text
+
+On start it prints {"registry":"<url>"} on stdout; SIGTERM or SIGINT stops it.
+`;
+
+const wantsHelp = (argv: readonly string[]): boolean => argv.includes("--help") || argv.includes("-h");
+
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOptions {
   const { values } = parseArgs({
     args: argv,
@@ -42,6 +59,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
 
 /** `mesh registry [flags]`: runs until SIGTERM/SIGINT. */
 export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   await main(args);
   return new Promise<number>(() => undefined);
 }
@@ -61,7 +82,9 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
   process.once("SIGINT", shutdown);
 }
 
-if (import.meta.main) {
+if (import.meta.main && wantsHelp(process.argv.slice(2))) {
+  process.stdout.write(USAGE);
+} else if (import.meta.main) {
   main().catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     process.exit(1);
