@@ -47,6 +47,14 @@ export interface StreamProcessorDeps {
   window: WatermarkWindow;
 }
 
+interface Checkpoint {
+  /** The seq of its last message (an END marker, or the last message written before it). */
+  seq: number;
+  lsn: bigint;
+  commitMicros: bigint;
+  events: number;
+}
+
 interface OpenTxn {
   xid: number;
   finalLsn: bigint;
@@ -59,7 +67,9 @@ export class StreamProcessor {
   private readonly deps: StreamProcessorDeps;
   private readonly mappings = new Map<number, TableMapping | null>();
   private txn: OpenTxn | null = null;
-  private checkpoints: { seq: number; lsn: bigint; commitMicros: bigint; events: number }[] = [];
+  /** Transactions (and lone messages) waiting for their last seq to be acknowledged, from `head` on. */
+  private checkpoints: Checkpoint[] = [];
+  private head = 0;
   confirmed = 0n;
 
   constructor(deps: StreamProcessorDeps) {
@@ -78,13 +88,18 @@ export class StreamProcessor {
    * last change was.
    */
   get oldestPendingCommitMicros(): bigint | null {
-    for (const cp of this.checkpoints) if (cp.commitMicros > 0n) return cp.commitMicros;
+    for (let i = this.head; i < this.checkpoints.length; i++) {
+      const micros = (this.checkpoints[i] as Checkpoint).commitMicros;
+      if (micros > 0n) return micros;
+    }
     return this.txn?.commitMicros ?? null;
   }
 
   get idle(): boolean {
     return (
-      this.txn === null && this.checkpoints.length === 0 && this.deps.sink.ackedSeq === this.deps.sink.lastSeq
+      this.txn === null &&
+      this.head === this.checkpoints.length &&
+      this.deps.sink.ackedSeq === this.deps.sink.lastSeq
     );
   }
 
@@ -293,14 +308,21 @@ export class StreamProcessor {
 
   private acked(seq: number): void {
     let advanced = false;
-    while (this.checkpoints.length > 0 && (this.checkpoints[0]?.seq ?? Infinity) <= seq) {
-      const cp = this.checkpoints.shift();
-      if (!cp) break;
+    // An index instead of shift(): while catching up, tens of thousands of small transactions can wait here.
+    while (this.head < this.checkpoints.length && (this.checkpoints[this.head] as Checkpoint).seq <= seq) {
+      const cp = this.checkpoints[this.head++] as Checkpoint;
       if (cp.lsn > this.confirmed && !this.frozen) {
         this.confirmed = cp.lsn;
         advanced = true;
       }
       if (cp.commitMicros > 0n) this.deps.onTransactionAcked?.(cp.commitMicros, cp.events);
+    }
+    if (this.head > 0 && this.head === this.checkpoints.length) {
+      this.checkpoints = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.checkpoints.length) {
+      this.checkpoints = this.checkpoints.slice(this.head);
+      this.head = 0;
     }
     if (advanced) this.deps.confirm(this.confirmed);
   }
