@@ -72,7 +72,7 @@ describe("registry REST API (inject)", () => {
       { subject: "other", version: 1 },
       { subject: "s", version: 1 },
     ]);
-    expect((await call("GET", "/schemas/types")).json).toEqual(["AVRO"]);
+    expect((await call("GET", "/schemas/types")).json).toEqual(["JSON", "PROTOBUF", "AVRO"]);
     expect((await call("GET", "/schemas?subjectPrefix=s&latestOnly=true")).json).toEqual([
       { subject: "s", version: 2, id: 2, schema: V2 },
     ]);
@@ -120,13 +120,18 @@ describe("registry REST API (inject)", () => {
       422,
       42201,
     );
-    const proto = await call("POST", "/subjects/p/versions", {
-      schema: 'syntax = "proto3";',
-      schemaType: "PROTOBUF",
-    });
-    expect([proto.status, proto.json.error_code]).toEqual([422, 42201]);
-    expect(proto.json.message).toMatch(/only AVRO/);
-    await expectError(call("POST", "/subjects/j/versions", { schema: "{}", schemaType: "JSON" }), 422, 42201);
+    // Schema types: AVRO, PROTOBUF and JSON are served (registry/formats); anything else is 42201.
+    await expectError(call("POST", "/subjects/x/versions", { schema: "{}", schemaType: "XML" }), 422, 42201);
+    await expectError(
+      call("POST", "/subjects/p/versions", { schema: "message {", schemaType: "PROTOBUF" }),
+      422,
+      42201,
+    );
+    await expectError(
+      call("POST", "/subjects/j/versions", { schema: '{"type":5}', schemaType: "JSON" }),
+      422,
+      42201,
+    );
     await expectError(call("GET", "/subjects/s/versions/abc"), 422, 42202);
     await expectError(call("GET", "/subjects/s/versions/0"), 422, 42202);
     await expectError(call("PUT", "/config", { compatibility: "SIDEWAYS" }), 422, 42203);

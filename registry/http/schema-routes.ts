@@ -22,7 +22,8 @@ function parseId(v: string): number {
 }
 
 export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): void {
-  app.get("/schemas/types", () => ["AVRO"]);
+  // Confluent lists its providers in this order.
+  app.get("/schemas/types", () => ["JSON", "PROTOBUF", "AVRO"]);
   app.get<{ Querystring: Query }>("/schemas", (req) =>
     reads.listSchemas(
       backend.state,
@@ -38,6 +39,7 @@ export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): vo
       const id = parseId(req.params.id);
       const body = reads.getSchemaById(backend.state, id);
       if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
+      if (req.query.format) body.schema = reads.schemaText(backend.state, id, req.query.format);
       return body;
     },
   );

@@ -36,7 +36,18 @@ export function subjectRoutes(app: FastifyInstance, backend: RegistryBackend): v
   app.get<{ Params: P; Querystring: Query }>(
     "/subjects/:subject/versions/:version",
     { schema: { response: versionResponse } },
-    (req) => reads.getVersion(backend.state, req.params.subject, req.params.version, flag(req.query.deleted)),
+    (req) => {
+      const body = reads.getVersion(
+        backend.state,
+        req.params.subject,
+        req.params.version,
+        flag(req.query.deleted),
+      );
+      // `format=serialized`: a Protobuf schema as base64 of its FileDescriptorProto (what serdes parse).
+      if (req.query.format)
+        body.schema = reads.schemaText(backend.state, body.id as number, req.query.format);
+      return body;
+    },
   );
   app.get<{ Params: P; Querystring: Query }>("/subjects/:subject/versions/:version/schema", (req, reply) => {
     const v = reads.getVersion(

@@ -1,6 +1,7 @@
 // Owns what reads and writes share: request-body validation, version parsing, effective config and mode.
 import { errors } from "../errors.ts";
 import type { Level } from "../avro/levels.ts";
+import { isSchemaType, type SchemaType } from "../formats/index.ts";
 import type { SchemaReference } from "../store/records.ts";
 import type { Mode, RegistryState, VersionEntry } from "../store/state.ts";
 
@@ -9,21 +10,21 @@ export const DEFAULT_MODE: Mode = "READWRITE";
 
 export interface SchemaBody {
   schema: string;
+  /** AVRO when the body names none (Confluent's default). */
+  schemaType: SchemaType;
   references: SchemaReference[];
   id?: number;
   version?: number;
 }
 
-/** Validates a `{schema, schemaType, references, id, version}` body; only Avro is served. */
+/** Validates a `{schema, schemaType, references, id, version}` body: AVRO, PROTOBUF or JSON. */
 export function schemaBody(body: unknown): SchemaBody {
   if (body === null || typeof body !== "object")
     throw errors.invalidSchema("the request body must be a JSON object");
   const b = body as Record<string, unknown>;
-  if (b.schemaType !== undefined && b.schemaType !== null && b.schemaType !== "AVRO") {
-    throw errors.invalidSchema(
-      `schemaType ${JSON.stringify(b.schemaType)} is not served: this registry serves only AVRO schemas (JSON Schema and Protobuf are refused)`,
-    );
-  }
+  const schemaType = b.schemaType ?? "AVRO";
+  if (!isSchemaType(schemaType))
+    throw errors.invalidSchema(`Invalid schema type ${JSON.stringify(schemaType)}`);
   if (typeof b.schema !== "string" || b.schema.trim() === "") throw errors.emptySchema();
   const refs = b.references ?? [];
   if (!Array.isArray(refs)) throw errors.invalidSchema("references must be an array");
@@ -34,7 +35,7 @@ export function schemaBody(body: unknown): SchemaBody {
     }
     return { name: o.name, subject: o.subject, version: o.version };
   });
-  const out: SchemaBody = { schema: b.schema, references };
+  const out: SchemaBody = { schema: b.schema, schemaType, references };
   if (typeof b.id === "number" && b.id > 0) out.id = b.id;
   if (typeof b.version === "number" && b.version > 0) out.version = b.version;
   return out;

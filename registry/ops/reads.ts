@@ -1,6 +1,6 @@
 // Owns the read operations: answers built from the in-memory state, in Confluent's response shapes.
-import { AvroSchemaError } from "../avro/schema.ts";
-import { checkLevel, type Previous } from "../avro/levels.ts";
+import { checkTyped, formatted, isSchemaError, type Resolved } from "../formats/index.ts";
+import type { PreviousOf } from "../formats/levels.ts";
 import { errors } from "../errors.ts";
 import type { RegistryState, StoredSchema, VersionEntry } from "../store/state.ts";
 import { effectiveLevel, findVersion, parseVersion, schemaBody } from "./common.ts";
@@ -42,9 +42,9 @@ export function lookupSchema(state: RegistryState, subject: string, body: unknow
   if (state.versions(subject, deleted).length === 0) throw errors.subjectNotFound(subject);
   let identity: string;
   try {
-    identity = state.resolve(req.schema, req.references).identity;
+    identity = state.resolveAs(req.schemaType, req.schema, req.references).identity;
   } catch (e) {
-    if (e instanceof AvroSchemaError) throw errors.invalidSchema(e.message);
+    if (isSchemaError(e)) throw errors.invalidSchema(e.message);
     throw e;
   }
   const id = state.byIdentity.get(identity);
@@ -102,9 +102,9 @@ export function testCompatibility(
   const req = schemaBody(body);
   let candidate;
   try {
-    candidate = state.resolve(req.schema, req.references).schema;
+    candidate = state.resolveAs(req.schemaType, req.schema, req.references);
   } catch (e) {
-    if (!(e instanceof AvroSchemaError)) throw e;
+    if (!isSchemaError(e)) throw e;
     // Verbose answers an invalid schema as incompatible, with the reason (Confluent's CompatibilityResource).
     const invalid = errors.invalidSchema(e.message);
     if (verbose) return { is_compatible: false, messages: [invalid.message] };
@@ -121,16 +121,22 @@ export function testCompatibility(
     if (entry !== undefined && !entry.deleted) against = [entry];
     else if (v !== "latest") throw errors.versionNotFound(v);
   }
-  const result = checkLevel(effectiveLevel(state, subject), candidate, previousOf(state, against));
+  const result = checkTyped(effectiveLevel(state, subject), candidate, previousOf(state, against));
   return verbose
     ? { is_compatible: result.compatible, messages: result.messages }
     : { is_compatible: result.compatible };
 }
 
-export function previousOf(state: RegistryState, versions: readonly VersionEntry[]): Previous[] {
+export function previousOf(state: RegistryState, versions: readonly VersionEntry[]): PreviousOf<Resolved>[] {
   return versions.flatMap((v) => {
     const r = state.resolvedById(v.id);
     const s = state.schemas.get(v.id);
-    return r && s ? [{ schema: r.schema, version: v.version, text: s.schema }] : [];
+    return r && s ? [{ schema: r, version: v.version, text: s.schema }] : [];
   });
+}
+
+/** The schema text of an id in the `format` asked (`serialized`: a Protobuf schema's FileDescriptorProto). */
+export function schemaText(state: RegistryState, id: number, format: string | undefined): string {
+  const s = schemaById(state, id);
+  return format ? formatted(state.resolvedById(id), s.schema, format) : s.schema;
 }

@@ -1,7 +1,7 @@
 // Owns the write operations. Each one decides, from the current state, the `_schemas` records to append and
 // the answer to give once Kafka has acknowledged them; it never touches Kafka itself. Pure.
-import { AvroSchemaError } from "../avro/schema.ts";
-import { checkLevel, isLevel, type Level } from "../avro/levels.ts";
+import { isLevel, type Level } from "../avro/levels.ts";
+import { checkTyped, isSchemaError } from "../formats/index.ts";
 import { errors, RegistryError } from "../errors.ts";
 import type { LogRecord } from "../store/records.ts";
 import { MODES, type Mode, type RegistryState, type VersionEntry } from "../store/state.ts";
@@ -45,9 +45,12 @@ export function register(
   }
   let resolved;
   try {
-    resolved = state.resolve(req.schema, req.references);
+    resolved = state.resolveAs(req.schemaType, req.schema, req.references);
+    // Protobuf and JSON Schema: a normalized registration is the registration of the normalized text.
+    if (normalize && resolved.schemaType !== "AVRO")
+      resolved = state.resolveAs(req.schemaType, resolved.normalized(), req.references);
   } catch (e) {
-    if (e instanceof AvroSchemaError) throw errors.invalidSchema(e.message);
+    if (isSchemaError(e)) throw errors.invalidSchema(e.message);
     throw e;
   }
   const live = state.versions(subject, false);
@@ -58,7 +61,7 @@ export function register(
 
   if (mode !== "IMPORT") {
     const level = effectiveLevel(state, subject);
-    const check = checkLevel(level, resolved.schema, previousOf(state, live));
+    const check = checkTyped(level, resolved, previousOf(state, live));
     if (!check.compatible) {
       throw new RegistryError(
         "INCOMPATIBLE_SCHEMA",
@@ -90,7 +93,7 @@ export function register(
     version = (all.at(-1)?.version ?? 0) + 1;
   }
   // Confluent stores its parser's text (Avro's Schema.toString()), or the normalized form when asked.
-  const parsed = normalize ? resolved.canonical : resolved.text;
+  const parsed = normalize ? resolved.normalized() : resolved.text;
   const text = existingId !== undefined ? (state.schemas.get(existingId)?.schema ?? parsed) : parsed;
   const value = {
     subject,
@@ -98,6 +101,7 @@ export function register(
     id,
     schema: text,
     deleted: false,
+    ...(req.schemaType !== "AVRO" ? { schemaType: req.schemaType } : {}),
     ...(req.references.length > 0 ? { references: req.references } : {}),
   };
   return { records: [{ keytype: "SCHEMA", subject, version, value }], result: { id, version } };

@@ -3,6 +3,7 @@
 import type { LogRecord, SchemaReference, SchemaValue } from "./records.ts";
 import { resolveSchema, type ResolvedSchema } from "../avro/references.ts";
 import type { Level } from "../avro/levels.ts";
+import { isSchemaType, resolveTyped, type Resolved, type SchemaType } from "../formats/index.ts";
 
 export type Mode = "READWRITE" | "READONLY" | "IMPORT";
 export const MODES: readonly Mode[] = ["READWRITE", "READONLY", "IMPORT"];
@@ -32,7 +33,7 @@ export class RegistryState {
   readonly configs = new Map<string | null, Level>();
   readonly modes = new Map<string | null, Mode>();
   maxId = 0;
-  private readonly resolved = new Map<number, ResolvedSchema>();
+  private readonly resolved = new Map<number, Resolved>();
 
   apply(r: LogRecord): void {
     switch (r.keytype) {
@@ -82,7 +83,10 @@ export class RegistryState {
       const schemaType = value.schemaType ?? "AVRO";
       let identity: string;
       try {
-        identity = schemaType === "AVRO" ? this.resolve(value.schema, references).identity : value.schema;
+        if (!isSchemaType(schemaType)) throw new Error(`unknown schemaType ${schemaType}`);
+        const resolved = this.resolveAs(schemaType, value.schema, references);
+        identity = resolved.identity;
+        this.resolved.set(value.id, resolved);
       } catch {
         identity = `${schemaType}:${value.schema}`;
       }
@@ -109,13 +113,22 @@ export class RegistryState {
     });
   }
 
+  /** Parses `text` of `schemaType` with its references resolved against this state. Throws a format's error. */
+  resolveAs(schemaType: SchemaType, text: string, references: readonly SchemaReference[]): Resolved {
+    return resolveTyped(schemaType, text, references, (subject, version) => {
+      const v = this.subjects.get(subject)?.get(version);
+      const s = v && this.schemas.get(v.id);
+      return s && { schema: s.schema, schemaType: s.schemaType, references: s.references };
+    });
+  }
+
   /** The parsed schema of a stored id (cached). */
-  resolvedById(id: number): ResolvedSchema | undefined {
+  resolvedById(id: number): Resolved | undefined {
     let r = this.resolved.get(id);
     if (r) return r;
     const s = this.schemas.get(id);
-    if (!s || s.schemaType !== "AVRO") return undefined;
-    r = this.resolve(s.schema, s.references);
+    if (!s || !isSchemaType(s.schemaType)) return undefined;
+    r = this.resolveAs(s.schemaType, s.schema, s.references);
     this.resolved.set(id, r);
     return r;
   }
