@@ -70,6 +70,8 @@ export interface Problem {
   message: string;
   /** What to do: usually the SQL a DBA runs. */
   fix: string;
+  /** Goes away by itself (unreachable, a slot still held by a dying predecessor): the runtime retries. */
+  transient?: boolean;
 }
 
 export interface ConnectorDeps {
