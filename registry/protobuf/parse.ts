@@ -149,8 +149,10 @@ function field(f: protobuf.Field, h: Hints, label: Label): FieldEl {
 }
 
 function labelOf(f: protobuf.Field, proto2: boolean): Label {
-  if (f.repeated) return "repeated";
-  if (f.required) return "required";
+  // `rule` as parsed (the `required`/`repeated` getters wait for feature resolution).
+  const rule = (f as unknown as { rule?: string }).rule;
+  if (rule === "repeated") return "repeated";
+  if (rule === "required") return "required";
   if (f instanceof protobuf.MapField) return null;
   if (f.options?.proto3_optional === true) return "optional";
   return proto2 ? "optional" : null;

@@ -61,7 +61,7 @@ function toProtoText(json: protobuf.INamespace): string {
       .map((f) =>
         f instanceof protobuf.MapField
           ? `map<${f.keyType}, ${f.type}> ${f.name} = ${f.id};`
-          : `${f.repeated ? "repeated " : ""}${f.type} ${f.name} = ${f.id};`,
+          : `${(f as unknown as { rule?: string }).rule === "repeated" ? "repeated " : ""}${f.type} ${f.name} = ${f.id};`,
       );
     return `message ${t.name} { ${[...fields, ...oneofs, ...t.nestedArray.map(write)].join(" ")} }`;
   };
