@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe("confluent-kafka (Python) against the registry", () => {
-  it("registers, serializes through Kafka, deserializes and reads subjects, versions and config", async () => {
+  it("registers, serializes through Kafka, deserializes, resolves a reference and reads subjects, versions and config", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
     reg = await startRegistry({
       brokers: brokers.split(","),
@@ -41,13 +41,16 @@ describe("confluent-kafka (Python) against the registry", () => {
     const out = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
     expect(out).toMatchObject({
       ids: [1, 2],
-      subjects: [`${topic}-value`],
+      subjects: ["geo-country", `${topic}-value`, `${topic}_ship-value`],
       versions: [1, 2],
       latest: { version: 2, id: 2 },
       v1: { version: 1, id: 1 },
       by_id_fields: ["id", "total", "status"],
       compatibility: "BACKWARD",
       compatible: true,
+      compatible_before_first: true,
+      ref_id: 4,
+      shipped: { id: 7, to: { code: "FR" } },
     });
     expect(out.decoded).toEqual([
       { id: 1, total: "12.50", status: "NEW", note: null },

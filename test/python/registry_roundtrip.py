@@ -7,7 +7,7 @@ import sys
 
 try:
     from confluent_kafka import Consumer, Producer
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
     from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 except ImportError as e:  # fail loudly: the CI must install the packages
@@ -29,6 +29,8 @@ schema_v1 = {
 schema_v2 = dict(schema_v1, fields=schema_v1["fields"] + [{"name": "note", "type": ["null", "string"], "default": None}])
 
 client = SchemaRegistryClient({"url": url})
+# "Check before first register": a subject with no versions has nothing to be incompatible with.
+compatible_before_first = client.test_compatibility(subject, Schema(json.dumps(schema_v1), "AVRO"))
 id1 = client.register_schema(subject, Schema(json.dumps(schema_v1), "AVRO"))
 id2 = client.register_schema(subject, Schema(json.dumps(schema_v2), "AVRO"))
 again = client.register_schema(subject, Schema(json.dumps(schema_v2), "AVRO"))
@@ -60,6 +62,23 @@ while len(got) < len(records):
 consumer.close()
 assert got == records, got
 
+# A schema with a reference, serialized and read back. This client finds a referenced type by the reference's
+# name, so here the name is the type's full name (the registry also takes a label such as "country.avsc").
+country = {"type": "record", "name": "Country", "namespace": "geo", "fields": [{"name": "code", "type": "string"}]}
+shipment = {
+    "type": "record",
+    "name": "Shipment",
+    "namespace": "geo",
+    "fields": [{"name": "id", "type": "long"}, {"name": "to", "type": "Country"}],
+}
+client.register_schema("geo-country", Schema(json.dumps(country), "AVRO"))
+ship_topic = f"{topic}_ship"
+ship_schema = Schema(json.dumps(shipment), "AVRO", [SchemaReference("geo.Country", "geo-country", 1)])
+ref_id = client.register_schema(f"{ship_topic}-value", ship_schema)
+ship_ctx = SerializationContext(ship_topic, MessageField.VALUE)
+ship_serializer = AvroSerializer(client, None, conf={"auto.register.schemas": False, "use.latest.version": True})
+shipped = AvroDeserializer(client)(ship_serializer({"id": 7, "to": {"code": "FR"}}, ship_ctx), ship_ctx)
+
 latest = client.get_latest_version(subject)
 v1 = client.get_version(subject, 1)
 by_id = client.get_schema(id1)
@@ -73,5 +92,8 @@ out = {
     "compatibility": client.get_compatibility(),
     "compatible": client.test_compatibility(subject, Schema(json.dumps(schema_v1), "AVRO")),
     "decoded": [{**r, "total": str(r["total"])} for r in got],
+    "compatible_before_first": compatible_before_first,
+    "ref_id": ref_id,
+    "shipped": shipped,
 }
 print(json.dumps(out))
