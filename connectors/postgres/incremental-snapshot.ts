@@ -35,8 +35,15 @@ export function keyText(key: Record<string, unknown> | null): string {
 /** The part the stream processor calls, in stream order. */
 export class WatermarkWindow {
   private chunk: Chunk | null = null;
-  /** `topic|key` (or `topic|*` for a truncate) → when the stream last changed it (clock ms). */
-  private readonly recent = new Map<string, number>();
+  /**
+   * `topic|key` (or `topic|*` for a truncate) → when the stream last changed it (clock ms), in two
+   * generations of `marginMs` each: a lookup reads both, and a generation older than anything a chunk can
+   * still ask about is dropped whole. (One Map pruned from its front was quadratic: V8 iterates over the
+   * deleted slots at its head until it rehashes, and a 500k-row transaction spent most of its CPU there.)
+   */
+  private current = new Map<string, number>();
+  private previous = new Map<string, number>();
+  private currentSince: number;
   private readonly now: () => number;
   private readonly marginMs: number;
 
@@ -50,43 +57,52 @@ export class WatermarkWindow {
   constructor(now: () => number = Date.now, marginMs = 5000) {
     this.now = now;
     this.marginMs = marginMs;
+    this.currentSince = now();
   }
 
   set(chunk: Chunk): void {
     chunk.open = true;
     chunk.setAt = this.now();
-    this.prune(chunk.setAt);
     this.chunk = chunk;
+    this.rotate(chunk.setAt);
   }
 
-  /** Older entries can no longer supersede anything: keeps memory bounded while streaming without chunks. */
-  private prune(now: number): void {
-    const horizon = now - 2 * this.marginMs;
-    for (const [k, t] of this.recent) {
-      if (t >= horizon) break;
-      this.recent.delete(k);
-    }
+  /**
+   * Starts a new generation once the current one spans `marginMs`; the one before is dropped, unless the open
+   * chunk may still ask about its changes (those since `setAt - marginMs`). Keeps memory bounded by what
+   * streamed in the last two margins, with O(1) work per change.
+   */
+  private rotate(now: number): void {
+    if (now - this.currentSince < this.marginMs) return;
+    const oldestNeeded = this.chunk ? this.chunk.setAt - this.marginMs : now - this.marginMs;
+    // Everything in `previous` is older than currentSince: drop it only if nothing there can still matter.
+    if (this.currentSince > oldestNeeded) return;
+    this.previous = this.current;
+    this.current = new Map();
+    this.currentSince = now;
+  }
+
+  private lastChanged(k: string): number | undefined {
+    return this.current.get(k) ?? this.previous.get(k);
   }
 
   /** A streamed change to `topic` with this key. */
   observe(topic: string, key: Record<string, unknown> | null): void {
     const now = this.now();
-    // Re-inserting moves the key to the end, so the map stays ordered by time and pruning stops early.
-    const k = `${topic}|${keyText(key)}`;
-    this.recent.delete(k);
-    this.recent.set(k, now);
-    if (this.recent.size > 50_000) this.prune(now);
+    this.rotate(now);
+    this.current.set(`${topic}|${keyText(key)}`, now);
   }
 
   /** A streamed truncate: every chunk row of that table is superseded. */
   truncate(topic: string): void {
-    this.recent.delete(`${topic}|*`);
-    this.recent.set(`${topic}|*`, this.now());
+    const now = this.now();
+    this.rotate(now);
+    this.current.set(`${topic}|*`, now);
   }
 
   /** How many recent changes are remembered (for tests of the memory bound). */
   get remembered(): number {
-    return this.recent.size;
+    return this.current.size + this.previous.size;
   }
 
   /** A watermark message; returns the rows to emit when it is the current chunk's high watermark. */
@@ -98,10 +114,10 @@ export class WatermarkWindow {
     c.done();
     const topic = c.mapping.shape.topic;
     const since = c.setAt - this.marginMs;
-    if ((this.recent.get(`${topic}|*`) ?? -Infinity) >= since) return { mapping: c.mapping, rows: [] };
+    if ((this.lastChanged(`${topic}|*`) ?? -Infinity) >= since) return { mapping: c.mapping, rows: [] };
     const rows: Record<string, unknown>[] = [];
     for (const [k, row] of c.rows)
-      if ((this.recent.get(`${topic}|${k}`) ?? -Infinity) < since) rows.push(row);
+      if ((this.lastChanged(`${topic}|${k}`) ?? -Infinity) < since) rows.push(row);
     return { mapping: c.mapping, rows };
   }
 }
