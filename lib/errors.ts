@@ -28,6 +28,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "A row query, row key or change-stream position does not fit this view: a column it lacks, a value not of the column's type, an order by a column without an index, an unknown filter operator, another view's change id; the message names it.",
   },
+  MESH_NOT_CAPTURED: {
+    status: 422,
+    retryable: false,
+    doc: "A re-snapshot names tables the source does not capture; the message lists the ones it does.",
+  },
   MESH_BAD_CURSOR: {
     status: 422,
     retryable: false,

@@ -69,8 +69,8 @@ describe("re-snapshot over HTTP", () => {
     const unknown = await api(apiProc.url, "POST", `/v1/sources/${sourceName}/snapshot`, {
       tables: ["other", "public.items"],
     });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.code).toBe("MESH_BAD_REQUEST");
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.code).toBe("MESH_NOT_CAPTURED");
     expect(unknown.body.message).toContain("public.other");
     expect(unknown.body.details).toEqual({ tables: ["public.other"] });
     expect((await statusOf()).resnapshot).toBeNull();

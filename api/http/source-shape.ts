@@ -137,7 +137,8 @@ const userInfo = `(?:(?:[A-Za-z0-9._~!$&'()*+,;=-]|${escaped})+(?::(?:[A-Za-z0-9
 const host =
   "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*";
 const port = "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?";
-const database = `/(?:[A-Za-z0-9._~$-]|${escaped})+`;
+// No dot: `new URL()` reads a path segment "." or "%2e" as "this directory" and drops it.
+const database = "/(?:[A-Za-z0-9_~$-]|%(?:2[0-9A-Da-dFf]|[3-7][0-9A-Fa-f]))+";
 const query = `(?:\\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|${escaped})*)?`;
 const urlPattern = (schemes: string): string => `^${schemes}://${userInfo}${host}${port}${database}${query}$`;
 
@@ -206,10 +207,17 @@ export const mysqlRegistrationSchema = registration(
   "mysql://user:password@host:3306/database",
 );
 
+/** POST /v1/sources: one of the registrations (`kind` tells which). */
+export const sourceRegistrationSchema = {
+  $id: "SourceRegistration",
+  oneOf: [{ $ref: "PostgresSourceRegistration#" }, { $ref: "MysqlSourceRegistration#" }],
+} as const;
+
 /** The shared schemas of the source routes (server.ts registers them; the document names them). */
 export const sourceSchemas = [
   sourceStatusSchema,
   sourceSchema,
   postgresRegistrationSchema,
   mysqlRegistrationSchema,
+  sourceRegistrationSchema,
 ];

@@ -35,10 +35,10 @@ async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
 const registration = {
   name: source,
   owner: "tour",
-  kind: "postgres",
+  kind: "postgres" as const,
   url: dbUrl,
   tables: ["public.orders"],
-} as const;
+};
 const registered = await mesh.POST("/v1/sources", { body: registration });
 if (!registered.data) throw new Error(`register: ${JSON.stringify(registered.error)}`);
 

@@ -47,7 +47,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           "The body is a Postgres or a MySQL/MariaDB registration (`kind` decides which); its `url` must be the " +
           "kind's (`postgres://` or `mysql://`, with a database). The database is checked before anything is " +
           "stored: every problem is answered at once, coded by the most basic one (422).",
-        body: { oneOf: [{ $ref: "PostgresSourceRegistration#" }, { $ref: "MysqlSourceRegistration#" }] },
+        body: { $ref: "SourceRegistration#" },
         response: {
           201: { description: "Registered: capture is starting", ...sourceRef },
           ...errorResponses(
@@ -171,12 +171,12 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
         response: {
           202: { description: "Saved: the re-snapshot runs while streaming goes on", ...sourceRef },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_KAFKA_FENCED"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_NOT_CAPTURED", "MESH_KAFKA_FENCED"),
         },
       },
-      // The body is optional (no body: every table).
+      // The body is optional (no body: every table); a JSON `null` is a body, and not an object.
       preValidation: (request, _reply, done) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
         done();
       },
     },
@@ -189,7 +189,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const unknown = tables.filter((t) => !source.tables.includes(t));
       if (unknown.length > 0) {
         throw new MeshError(
-          "MESH_BAD_REQUEST",
+          "MESH_NOT_CAPTURED",
           `source "${source.name}" does not capture ${unknown.join(", ")}; it captures ${source.tables.join(", ")}`,
           {
             tables: unknown,

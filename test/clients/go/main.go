@@ -37,8 +37,9 @@ func main() {
 	client, err := mesh.NewClientWithResponses(apiURL)
 	must(err)
 
-	var registration mesh.RegisterSourceJSONRequestBody
-	must((*mesh.RegisterSourceJSONBody)(&registration).FromPostgresSourceRegistration(mesh.PostgresSourceRegistration{
+	// The body is one of the registrations (Postgres, MySQL): a union type with a From method per kind.
+	var registration mesh.SourceRegistration
+	must(registration.FromPostgresSourceRegistration(mesh.PostgresSourceRegistration{
 		Name:   source,
 		Owner:  "tour",
 		Kind:   mesh.PostgresSourceRegistrationKindPostgres,
