@@ -95,6 +95,8 @@ export interface PositionedRowPage extends RowPage {
  */
 export interface ViewSummary extends Pick<ViewInfo, "name" | "key" | "status"> {
   columns: string[];
+  /** How each key column compares (keys/encoding.ts KeyKind), in key order; absent when not known here. */
+  keyKinds?: ("number" | "decimal" | "string" | "bytes" | "boolean" | "any")[];
 }
 
 /** A page of JSON rows: what GET /v1/views/{name}/rows answers. */

@@ -22,6 +22,7 @@ import type {
   ViewSummary,
 } from "./contract.ts";
 import { checkKeyValues, checkQueryValues } from "./query-values.ts";
+import { kindOf } from "./sql/catalog.ts";
 import { forwardRow, forwardRows } from "./split-query.ts";
 
 const createView = /^\s*CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))\s+AS\s+/i;
@@ -69,7 +70,13 @@ export class EngineViews implements LocalAnswers {
   info(name: string): ViewSummary | undefined {
     const v = this.#engineView(name);
     if (!v) return undefined;
-    return { name: v.name, key: v.key, columns: v.columns.map((c) => c.name), status: v.status };
+    return {
+      name: v.name,
+      key: v.key,
+      columns: v.columns.map((c) => c.name),
+      keyKinds: v.keyColumns.map((c) => kindOf(c.type)),
+      status: v.status,
+    };
   }
 
   columns(name: string): string[] | undefined {

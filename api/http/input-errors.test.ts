@@ -74,7 +74,7 @@ afterEach(async () => {
 });
 
 describe("view values of the wrong type", () => {
-  it("answers 400 naming the column and value for filters and keys", async () => {
+  it("answers 422 MESH_BAD_QUERY naming the column and value for filters and keys", async () => {
     for (const [url, column, value] of [
       ["/v1/views/orders_v/rows?total[gte]=abc", "total", "abc"],
       ["/v1/views/orders_v/rows?id=abc", "id", "abc"],
@@ -82,8 +82,8 @@ describe("view values of the wrong type", () => {
       ["/v1/views/orders_v/rows/abc", "id", "abc"],
     ] as const) {
       const res = await app.inject({ url });
-      expect(res.statusCode, url).toBe(400);
-      expect(res.json(), url).toMatchObject({ code: "MESH_BAD_REQUEST", details: { column, value } });
+      expect(res.statusCode, url).toBe(422);
+      expect(res.json(), url).toMatchObject({ code: "MESH_BAD_QUERY", details: { column, value } });
       expect(res.json().message).toContain(`"${column}"`);
     }
     expect((await app.inject({ url: "/v1/views/orders_v/rows?total[gte]=1.5e2&id=7" })).statusCode).toBe(200);
@@ -182,11 +182,50 @@ describe("unknown query parameters and bodies", () => {
 });
 
 describe("OpenAPI", () => {
+  it("types each known view's key under its own path, with the schema the route checks keys with", async () => {
+    const spec = (await app.inject({ url: "/docs/json" })).json();
+    const op = spec.paths["/v1/views/orders_v/rows/{key}"].get;
+    expect(op.operationId).toBe("getRowOf_orders_v");
+    const key = op.parameters.find((p: { name: string }) => p.name === "key");
+    expect(key.schema.pattern).toBeDefined();
+    expect(new RegExp(key.schema.pattern).test("7")).toBe(true);
+    expect(new RegExp(key.schema.pattern).test("abc")).toBe(false);
+    // What the pattern refuses, the route refuses (422), and what it takes reaches the view.
+    expect((await app.inject({ url: "/v1/views/orders_v/rows/abc" })).statusCode).toBe(422);
+    expect((await app.inject({ url: "/v1/views/orders_v/rows/7" })).statusCode).not.toBe(422);
+  });
+
+  it("serves an index at / (HTML to a browser, JSON otherwise) and 405 with Allow for undeclared methods", async () => {
+    const json = await app.inject({ url: "/" });
+    expect(json.headers["content-type"]).toContain("application/json");
+    expect(json.json().links.map((l: { href: string }) => l.href)).toEqual(
+      expect.arrayContaining(["/docs", "/docs/json", "/v1", "/console"]),
+    );
+    const html = await app.inject({
+      url: "/",
+      headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+    });
+    expect(html.headers["content-type"]).toContain("text/html");
+    expect(html.body).toContain('<a href="/docs">');
+    for (const method of ["PATCH", "PUT", "QUERY", "TRACE"] as const) {
+      const res = await app.inject({ method, url: "/v1/sources" });
+      expect(res.statusCode, method).toBe(405);
+      expect(res.headers.allow, method).toBe("GET, HEAD, POST");
+      expect(res.json().code, method).toBe("MESH_METHOD_NOT_ALLOWED");
+    }
+    expect((await app.inject({ method: "DELETE", url: "/v1/views/x/rows" })).headers.allow).toBe("GET, HEAD");
+    expect((await app.inject({ url: "/nowhere" })).statusCode).toBe(404);
+  });
+
   it("documents SSE errors and Last-Event-ID, and the row filters as a parameter", async () => {
     const spec = (await app.inject({ url: "/docs/json" })).json();
     for (const path of ["/v1/topics/{topic}/events", "/v1/views/{name}/changes"]) {
       const op = spec.paths[path].get;
-      expect(Object.keys(op.responses), path).toEqual(["200", "400", "404", "500", "503"]);
+      expect(Object.keys(op.responses), path).toEqual(
+        path.startsWith("/v1/views")
+          ? ["200", "400", "404", "422", "500", "503"]
+          : ["200", "400", "404", "500", "503"],
+      );
       expect(Object.keys(op.responses["200"].content), path).toEqual(["text/event-stream"]);
       expect(op.responses["404"].content["application/json"].schema.properties.code.enum).toEqual([
         "MESH_NOT_FOUND",

@@ -22,6 +22,7 @@ import { topicChangeSchema, topicRoutes, topicSchema } from "./routes/topics.ts"
 import { viewRoutes } from "./routes/views.ts";
 import { sourceSchemas } from "./source-shape.ts";
 import { refuseUndeclaredInput } from "./strict-input.ts";
+import { withViewKeys } from "./view-keys.ts";
 import { viewSchemas } from "./view-shape.ts";
 
 const ajvOptions = { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } as const;
@@ -82,7 +83,16 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    // Each view known here gets its own row-by-key path, its key typed (view-keys.ts): served per request.
+    transformSpecificationClone: true,
+    transformSpecification: (document) =>
+      withViewKeys(
+        document as Parameters<typeof withViewKeys>[0],
+        ctx.catalog.views().flatMap((v) => ctx.views.info(v.name) ?? []),
+      ),
+  });
   refuseUndeclaredInput(app);
   // Query strings use fastify's default parser: `total[gte]=1` stays the key "total[gte]".
   homeRoutes(app);

@@ -158,8 +158,9 @@ describe("source lifecycle routes", () => {
     expect(snap.json()).toMatchObject({ status: { resnapshot: null } });
     expect(ctx.fakes.sources.snapshots).toEqual([{ name: "orders-db", tables: ["public.orders"] }]);
     const badSnap = await post({ tables: ["customers"] }, "/v1/sources/orders-db/snapshot");
+    expect(badSnap.statusCode).toBe(422);
     expect(badSnap.json()).toMatchObject({
-      code: "MESH_BAD_REQUEST",
+      code: "MESH_NOT_CAPTURED",
       details: { tables: ["public.customers"] },
     });
     const all = await app.inject({ method: "POST", url: "/v1/sources/orders-db/snapshot" });

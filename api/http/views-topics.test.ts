@@ -114,7 +114,8 @@ describe("views", () => {
     expect(dup.json().code).toBe("MESH_CONFLICT");
 
     const col = await app.inject({ url: "/v1/views/order_details/rows?colour=red" });
-    expect(col.json()).toMatchObject({ code: "MESH_BAD_REQUEST", details: { param: "colour" } });
+    expect(col.statusCode).toBe(422);
+    expect(col.json()).toMatchObject({ code: "MESH_BAD_QUERY", details: { param: "colour" } });
     expect(col.json().message).toContain("columns: id, status, total, region");
     const op = await app.inject({ url: "/v1/views/order_details/rows?total[like]=1" });
     expect(op.json().message).toMatch(/unknown filter operator "like"/);
@@ -127,7 +128,7 @@ describe("views", () => {
     const empty = await app.inject({ url: "/v1/views/order_details/rows?limit=" });
     expect(empty.json()).toMatchObject({ code: "MESH_BAD_REQUEST", details: { field: "limit" } });
     const key = await app.inject({ url: `/v1/views/order_details/rows/${encodeURIComponent("[1,")}` });
-    expect(key.json()).toMatchObject({ code: "MESH_BAD_REQUEST" });
+    expect(key.json()).toMatchObject({ code: "MESH_BAD_QUERY" });
     expect((await app.inject({ url: "/v1/views/nope/rows" })).json().code).toBe("MESH_NOT_FOUND");
   });
 

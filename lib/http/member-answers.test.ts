@@ -40,7 +40,7 @@ describe("answerLocally", () => {
     const unknown = await app.inject({ url: "/v1/views/w/rows", headers: local });
     expect(unknown.json()).toMatchObject({ code: "MESH_NOT_FOUND", details: { view: "w" } });
     const badColumn = await app.inject({ url: "/v1/views/v/rows?nope=1", headers: local });
-    expect(badColumn.json()).toMatchObject({ code: "MESH_BAD_REQUEST" });
+    expect(badColumn.json()).toMatchObject({ code: "MESH_BAD_QUERY" });
 
     expect((await app.inject({ url: "/v1/views/v/rows" })).json()).toMatchObject({ route: true });
     expect((await app.inject({ url: "/v1/views/v/rows/1" })).json()).toEqual({ route: true });

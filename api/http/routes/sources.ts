@@ -24,6 +24,9 @@ const nameParams = {
   properties: { name: { type: "string", pattern: SOURCE_NAME_PATTERN, description: "the source's name" } },
 } as const;
 
+/** Marks a route's body optional in the OpenAPI document (api/http/openapi.ts). */
+const optionalBody = { "x-body-optional": true };
+
 interface CreateBody {
   name: string;
   owner: string;
@@ -158,7 +161,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ["sources"],
         operationId: "snapshotSource",
-        "x-body-optional": true,
+        ...optionalBody,
         summary: "Re-snapshot tables (default: all) while streaming continues",
         description:
           "No body, or no `tables`: every table of the source. 409 `MESH_CONFLICT`: the source is paused, or no " +

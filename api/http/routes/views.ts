@@ -13,6 +13,7 @@ import { maxLimit, defaultLimit } from "../../../lib/http/row-query.ts";
 import { sseSchema, streamSse } from "../../../lib/http/sse.ts";
 import type { ViewRecord } from "../../../protocol/catalog.ts";
 import type { ApiContext } from "../context.ts";
+import { checkViewKey } from "../view-keys.ts";
 import { publicView } from "../view-shape.ts";
 
 const nameParams = {
@@ -213,6 +214,9 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request) => {
       const view = mustGet(request.params.name);
+      const info = ctx.views.info(view.name);
+      // The key's type as the document states it under the view's own path (view-keys.ts).
+      if (info) checkViewKey(info, request.params.key);
       const key = parseRowKey(request.params.key);
       const row = await ctx.views.getRow(view.name, key);
       if (!row) throw rowNotFound(view.name, key);
