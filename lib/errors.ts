@@ -83,6 +83,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "The source database is not set up for CDC; run the setup SQL the message gives.",
   },
+  MESH_SOURCE_POSITION_LOST: {
+    status: 409,
+    retryable: false,
+    doc: "The source database no longer has the position the connector stopped at (its replication slot was dropped or invalidated, its binlogs purged); the message names what is gone. Set the source's snapshot mode to when_needed to snapshot anew, or delete and re-create the source.",
+  },
   MESH_SCHEMA_INCOMPATIBLE: {
     status: 409,
     retryable: false,
