@@ -18,7 +18,7 @@ import {
 import type { EventSink } from "./sink.ts";
 import { heartbeatTopic, keySubject, transactionsTopic, valueSubject } from "./topics.ts";
 import { protocolHeaders } from "./version.ts";
-import { encode, type RegisteredSchema, type SchemaRegistrar } from "./wire.ts";
+import { wireEncoder, type SchemaRegistrar, type WireEncoder } from "./wire.ts";
 
 /** Why a table stopped (the connector's status shows it). */
 export interface TableFailure {
@@ -26,10 +26,12 @@ export interface TableFailure {
   message: string;
 }
 
+/** One schema version of a table: its encoders, compiled once (no per-event schema work). */
 interface TableCodecs {
   fingerprint: string;
-  key: RegisteredSchema | null;
-  value: RegisteredSchema;
+  key: WireEncoder | null;
+  value: WireEncoder;
+  valueType: avro.Type;
 }
 
 export interface EventWriterOptions {
@@ -44,10 +46,10 @@ export class EventWriter {
   private readonly options: EventWriterOptions;
   private readonly tables = new Map<string, TableCodecs>();
   private readonly failed = new Map<string, TableFailure>();
-  private markerKey: RegisteredSchema | null = null;
-  private markerValue: RegisteredSchema | null = null;
-  private heartbeatKey: RegisteredSchema | null = null;
-  private heartbeatValue: RegisteredSchema | null = null;
+  private markerKey: WireEncoder | null = null;
+  private markerValue: WireEncoder | null = null;
+  private heartbeatKey: WireEncoder | null = null;
+  private heartbeatValue: WireEncoder | null = null;
   private readonly tally = new PartitionTally();
 
   constructor(options: EventWriterOptions) {
@@ -80,10 +82,16 @@ export class EventWriter {
     if (this.tables.get(shape.topic)?.fingerprint === fingerprint) return true;
     try {
       const ks = keySchema(shape);
+      const vs = envelopeSchema(shape);
       // Value first: a refused value schema must not leave a new key version behind.
-      const value = await this.options.registry.register(valueSubject(shape.topic), envelopeSchema(shape));
+      const value = await this.options.registry.register(valueSubject(shape.topic), vs);
       const key = ks ? await this.options.registry.register(keySubject(shape.topic), ks) : null;
-      this.tables.set(shape.topic, { fingerprint, key, value });
+      this.tables.set(shape.topic, {
+        fingerprint,
+        key: key && ks ? wireEncoder(key, ks) : null,
+        value: wireEncoder(value, vs),
+        valueType: value.type,
+      });
       return true;
     } catch (err) {
       if (isMeshError(err) && err.code === "MESH_SCHEMA_INCOMPATIBLE") {
@@ -98,16 +106,12 @@ export class EventWriter {
   async prepareMarkers(): Promise<void> {
     const s = this.options.source;
     const registry = this.options.registry;
-    this.markerKey ??= await registry.register(keySubject(this.transactionsTopic), transactionKeySchema(s));
-    this.markerValue ??= await registry.register(
-      valueSubject(this.transactionsTopic),
-      transactionMarkerSchema(s),
-    );
-    this.heartbeatKey ??= await registry.register(keySubject(this.heartbeatTopic), heartbeatKeySchema(s));
-    this.heartbeatValue ??= await registry.register(
-      valueSubject(this.heartbeatTopic),
-      heartbeatValueSchema(s),
-    );
+    const compiled = async (subject: string, schema: avro.Schema): Promise<WireEncoder> =>
+      wireEncoder(await registry.register(subject, schema), schema);
+    this.markerKey ??= await compiled(keySubject(this.transactionsTopic), transactionKeySchema(s));
+    this.markerValue ??= await compiled(valueSubject(this.transactionsTopic), transactionMarkerSchema(s));
+    this.heartbeatKey ??= await compiled(keySubject(this.heartbeatTopic), heartbeatKeySchema(s));
+    this.heartbeatValue ??= await compiled(valueSubject(this.heartbeatTopic), heartbeatValueSchema(s));
   }
 
   /** Writes one change event (and a tombstone after a delete); returns the sink seq of the last message. */
@@ -118,8 +122,8 @@ export class EventWriter {
     headers?: Record<string, string>,
   ): number {
     const codecs = this.codecs(topic);
-    const keyBuf = key && codecs.key ? encode(codecs.key, key) : null;
-    const value = encode(codecs.value, event);
+    const keyBuf = key && codecs.key ? codecs.key(key) : null;
+    const value = codecs.value(event);
     // The partition is chosen here (Kafka's default murmur2 partitioner; keyless tables: partition 0, to keep
     // commit order) so the END marker's per-partition counts match where the events really are.
     const partition = partitionFor(keyBuf, this.options.partitions(topic));
@@ -133,8 +137,7 @@ export class EventWriter {
 
   /** A truncate: one `t` event per partition, so every consumer-group member sees it in order. */
   writeTruncate(topic: string, event: Envelope): number {
-    const codecs = this.codecs(topic);
-    const value = encode(codecs.value, event);
+    const value = this.codecs(topic).value(event);
     let seq = this.options.sink.lastSeq;
     for (let p = 0; p < this.options.partitions(topic); p++) {
       if (event.transaction) this.tally.count(event.transaction.id, topic, p);
@@ -152,8 +155,8 @@ export class EventWriter {
     return this.options.sink.enqueue({
       topic: this.transactionsTopic,
       partition: 0,
-      key: encode(this.markerKey, { id: marker.id }),
-      value: encode(this.markerValue, this.tally.complete(marker)),
+      key: this.markerKey({ id: marker.id }),
+      value: this.markerValue(this.tally.complete(marker)),
       headers: protocolHeaders(),
     });
   }
@@ -165,8 +168,8 @@ export class EventWriter {
     return this.options.sink.enqueue({
       topic: this.heartbeatTopic,
       partition: 0,
-      key: encode(this.heartbeatKey, key),
-      value: encode(this.heartbeatValue, value),
+      key: this.heartbeatKey(key),
+      value: this.heartbeatValue(value),
     });
   }
 
@@ -176,7 +179,7 @@ export class EventWriter {
   }
 
   valueType(topic: string): avro.Type {
-    return this.codecs(topic).value.type;
+    return this.codecs(topic).valueType;
   }
 
   private codecs(topic: string): TableCodecs {

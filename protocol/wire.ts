@@ -5,6 +5,7 @@
 // No registry client here: each role passes its own.
 import type avro from "avsc";
 import { decodeWire, encodeWire, wireSchemaId } from "../lib/avro.ts";
+import { compileEncoder, type WireEncoder } from "./avro-encoder.ts";
 import type { DecodedEnvelope } from "./envelope.ts";
 import type { DecodedMarker } from "./markers.ts";
 
@@ -27,6 +28,19 @@ export type SchemaLookup = (id: number) => Promise<avro.Type>;
 
 export function encode(schema: RegisteredSchema, value: unknown): Buffer {
   return encodeWire(schema.id, schema.type, value);
+}
+
+export type { WireEncoder };
+
+/**
+ * The encoder of one registered schema version, compiled once (protocol/avro-encoder.ts) from the schema
+ * it was registered with; avsc where the schema uses something the compiler leaves to it. Writers hold one
+ * per schema version and call it per message.
+ */
+export function wireEncoder(registered: RegisteredSchema, schema: avro.Schema): WireEncoder {
+  return (
+    compileEncoder(registered.id, schema) ?? ((value) => encodeWire(registered.id, registered.type, value))
+  );
 }
 
 export interface Decoded {
