@@ -60,10 +60,11 @@ describe("the OpenAPI document", () => {
         `${stack.apiUrl}/docs/json`,
         "--checks",
         "all",
+        // Bounded: CI runs this on every submission (fuzzing and stateful testing repeat until the time is up).
         "--max-examples",
-        "25",
+        "20",
         "--max-time",
-        "100",
+        "70",
         "--request-timeout",
         "10",
         "--seed",
