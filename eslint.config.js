@@ -10,6 +10,7 @@ import { createNodeResolver, importX } from "eslint-plugin-import-x";
 export const testFiles = [
   "**/*.test.ts",
   "**/test-support/**",
+  "connectors/core/conformance/**",
   "**/test-harness.ts",
   "**/*-probe.ts",
   "api/e2e/**",

@@ -2,7 +2,7 @@
 // create connectors) call registerBuiltInBackends(); connectors/core dispatches to what was registered and
 // never imports a backend itself, so core stays free of Postgres and MySQL code.
 import { registerConnectorBackend } from "./core/change-source.ts";
-import { postgresBackend } from "./postgres/connector.ts";
+import { postgresBackend } from "./postgres/backend.ts";
 
 export function registerBuiltInBackends(): void {
   registerConnectorBackend("postgres", postgresBackend);

@@ -1,17 +1,16 @@
 // SourceRuntime on the real connectors (connectors/core/change-source.ts): one connector per registered
 // source in this process, started, paused, resumed and replaced to match the catalog.
-import pg from "pg";
 import {
   checkSourcePrerequisites,
   createConnector,
+  teardownSource,
   type Connector,
   type Problem,
   type SourceDefinition,
 } from "../../connectors/core/change-source.ts";
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
 import type { SchemaRegistrar } from "../../connectors/core/schema-registrar.ts";
-import { defaultPublicationName, defaultSlotName } from "../../connectors/postgres/names.ts";
-import { MeshError } from "../../lib/errors.ts";
+import { isMeshError, MeshError } from "../../lib/errors.ts";
 import type { KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
@@ -111,7 +110,7 @@ export class ConnectorRuntime implements SourceRuntime {
     this.#running.delete(record.name);
     this.#resnapshots.delete(record.name);
     await current?.connector.stop();
-    if (options.dropSlot) await dropSourceSlot(record);
+    if (options.dropSlot) await dropSourceSlot(record, this.#offsetStore());
   }
 
   async snapshot(name: string, tables: string[]): Promise<void> {
@@ -201,67 +200,19 @@ export function observeResnapshots(
 }
 
 /**
- * A slot left behind keeps WAL on the source forever, so the error names it and gives the SQL to drop it by
- * hand. Coded by the cause: can't connect, can't log in, slot still in use, or refused by the server.
+ * DELETE ?dropSlot=true, from the process that took the request (also one running no connectors): removes
+ * what the source holds on its server through its backend (Postgres: slot and publication), and its stored
+ * state when `offsets` is given. When it cannot, the error says the source is deleted all the same and
+ * names what is left with the SQL to remove it by hand (the backend's message, code and details).
  */
-export function slotNotDropped(record: SourceRecord, err: unknown): MeshError {
-  const slot = defaultSlotName(record.name);
-  const publication = defaultPublicationName(record.name);
-  const sql = `SELECT pg_drop_replication_slot('${slot.replaceAll("'", "''")}'); DROP PUBLICATION IF EXISTS "${publication.replaceAll('"', '""')}";`;
-  const sqlState = (err as { code?: unknown }).code;
-  const code =
-    sqlState === "28P01" || sqlState === "28000"
-      ? "MESH_SOURCE_AUTH"
-      : sqlState === "55006"
-        ? "MESH_CONFLICT"
-        : typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)
-          ? "MESH_SOURCE_PREREQUISITE"
-          : "MESH_SOURCE_UNREACHABLE";
-  const reason = err instanceof Error ? err.message : String(err);
-  return new MeshError(
-    code,
-    `source ${record.name} is deleted, but its replication slot "${slot}" was not dropped (${reason}); it keeps WAL on the database until dropped: run ${sql}`,
-    { source: record.name, deleted: true, slot, publication, sql },
-    { cause: err },
-  );
-}
-
-/**
- * DELETE ?dropSlot=true, from the process that took the request (also one running no connectors): drops a
- * Postgres source's slot and publication; throws slotNotDropped() when it cannot. Other kinds have no slot.
- */
-export async function dropSourceSlot(record: SourceRecord): Promise<void> {
-  if (record.kind !== "postgres") return;
-  await dropPostgresSlot(record).catch((err: unknown) => {
-    throw slotNotDropped(record, err);
-  });
-}
-
-/** The slot keeps WAL on the source forever if nobody drops it. */
-async function dropPostgresSlot(record: SourceRecord): Promise<void> {
-  const client = new pg.Client({ connectionString: record.url, connectionTimeoutMillis: 10_000 });
-  // A server-ended connection must not kill the process: the query in flight rejects instead.
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    const slot = defaultSlotName(record.name);
-    // The walsender may take a moment to let go of the slot after the connector stopped.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await client.query(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-          [slot],
-        );
-        break;
-      } catch (err) {
-        if ((err as { code?: string }).code !== "55006" || attempt >= 20) throw err;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-    await client.query(
-      `DROP PUBLICATION IF EXISTS "${defaultPublicationName(record.name).replaceAll('"', '""')}"`,
+export async function dropSourceSlot(record: SourceRecord, offsets?: OffsetStore): Promise<void> {
+  await teardownSource(toDefinition(record), offsets).catch((err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new MeshError(
+      isMeshError(err) ? err.code : "MESH_SOURCE_UNREACHABLE",
+      `source ${record.name} is deleted, but ${reason}`,
+      { ...(isMeshError(err) ? err.details : {}), source: record.name, deleted: true },
+      { cause: err },
     );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }

@@ -11,7 +11,7 @@
 // others stop the connector with the error in its status.
 import type { Logger } from "../../lib/logger.ts";
 import type { SourceBlock, TableShape } from "../../protocol/envelope.ts";
-import type { Problem, SourceDefinition } from "./change-source.ts";
+import type { Problem, SourceDefinition } from "./contract.ts";
 
 /** A row by Avro field name (the table shape's column names). */
 export type Row = Record<string, unknown>;

@@ -1,122 +1,35 @@
 // The connector contract (docs/contracts.md "Runtime contracts"): what the API and `mesh connect` call.
 // A source definition in, a running connector with start/stop/pause/resume/resnapshot/status out.
-// Backends (connectors/postgres, connectors/mysql) implement `ConnectorBackend` and are registered here by
-// the entry points (connectors/backends.ts); this file only dispatches and never imports a backend.
-import type { Clock } from "../../lib/clock.ts";
-import type { KafkaClient } from "../../lib/kafka/index.ts";
-import type { Logger } from "../../lib/logger.ts";
+// Backends (connectors/postgres, connectors/mysql) implement `SourceBackend` (backend.ts) and are registered
+// here by the entry points (connectors/backends.ts); this file only dispatches and never imports a backend.
+// Every connector is the one runtime (runtime.ts) over its kind's backend.
 import { MeshError } from "../../lib/errors.ts";
+import { incrementalKey, snapshotStateKey } from "../../protocol/offsets.ts";
+import type { SourceBackend } from "./backend.ts";
 import type { OffsetStore } from "./offset-store.ts";
-import type { SchemaRegistrar } from "./schema-registrar.ts";
+import type { Connector, ConnectorDeps, Problem, SourceDefinition } from "./contract.ts";
+import { ConnectorRuntime } from "./runtime.ts";
 
-export type SnapshotMode = "initial" | "never" | "when_needed";
+export type * from "./contract.ts";
 
-export interface OutboxDefinition {
-  /** Outbox tables (`schema.table`, columns id, aggregatetype, aggregateid, type, payload); also captured. */
-  tables?: string[];
-  /** Postgres logical messages (`pg_logical_emit_message`) with this prefix are outbox events too. */
-  messagePrefix?: string;
-}
-
-export interface SourceDefinition {
-  name: string;
-  /** The owning service; outbox events go to `<owner>.<aggregatetype>`. */
-  owner: string;
-  kind: "postgres" | "mysql";
-  /** Connection URL (with credentials; never logged or shown, see lib/logger.ts). */
-  url: string;
-  /** `schema.table` entries, or a bare `schema` for all its tables. */
-  tables: string[];
-  snapshot: SnapshotMode;
-  slot?: string;
-  publication?: string;
-  /** Partitions of each table topic created by the connector (default 3). */
-  partitions?: number;
-  outbox?: OutboxDefinition;
-}
-
-export type SourceState = "starting" | "snapshotting" | "streaming" | "paused" | "failed" | "stopped";
-
-export interface StatusError {
-  code: string;
-  message: string;
-}
-
-export interface SourceStatus {
-  state: SourceState;
-  error: StatusError | null;
-  /** Snapshot progress (initial or incremental), null when none is running. */
-  progress: {
-    phase: "initial" | "incremental";
-    rowsDone: number;
-    rowsEstimated: number;
-    table: string | null;
-  } | null;
-  /** Bytes of WAL (or binlog) between the source's current position and the confirmed offset. */
-  lagBytes: number | null;
-  /** Seconds between now and the commit time of the last acknowledged transaction (0 when idle). */
-  lagSeconds: number | null;
-  /** The confirmed source offset (Postgres LSN text, MySQL file:pos or GTID set). */
-  offset: string | null;
-  /** Events written per table (`schema.table`) since this process started. */
-  events: Record<string, number>;
-  /** Tables stopped on their own (e.g. an incompatible schema change), with the reason. */
-  tables: Record<string, { state: "streaming" | "failed"; error: StatusError | null }>;
-}
-
-export interface Problem {
-  /** Stable code of the problem (e.g. `wal_level`, `replication_role`, `no_primary_key`). */
-  code: string;
-  message: string;
-  /** What to do: usually the SQL a DBA runs. */
-  fix: string;
-  /** Goes away by itself (unreachable, a slot still held by a dying predecessor): the runtime retries. */
-  transient?: boolean;
-}
-
-export interface ConnectorDeps {
-  /** The process's client: a connector makes its own ordered producer from it and closes that itself. */
-  kafka: KafkaClient;
-  registry: SchemaRegistrar;
-  offsets: OffsetStore;
-  logger: Logger;
-  /** Heartbeat period (default 10 s): keeps the offset moving while captured tables are idle. */
-  heartbeatIntervalMs?: number;
-  /** Wait before restarting after a retryable failure (default 1 s, doubling to 30 s). */
-  retryDelayMs?: number;
-  /** Rows per snapshot chunk (default 10 000). */
-  snapshotChunkRows?: number;
-  /** Called when all events of a source transaction are acknowledged (commit time in micros; for metrics). */
-  onTransactionAcked?: (commitMicros: bigint, events: number) => void;
-  /** What retry waits sleep on (default the real clock; tests pass lib/clock.ts's ManualClock). */
-  clock?: Clock;
-}
-
-export interface Connector {
-  /** Resolves once the connector runs (snapshot started or streaming); failures show in status(). */
-  start(): Promise<void>;
-  /** Drains: everything read is acknowledged and the offset confirmed before it resolves. */
-  stop(): Promise<void>;
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  /** Re-snapshots these tables while streaming goes on (incremental, resumable). */
-  resnapshot(tables: string[]): Promise<void>;
-  status(): SourceStatus;
-}
-
-export interface ConnectorBackend {
+interface Registered {
   create(def: SourceDefinition, deps: ConnectorDeps): Connector;
   checkPrerequisites(def: SourceDefinition): Promise<Problem[]>;
+  teardown(def: SourceDefinition): Promise<void>;
 }
 
-const backends: Partial<Record<SourceDefinition["kind"], ConnectorBackend>> = {};
+const backends: Partial<Record<SourceDefinition["kind"], Registered>> = {};
 
 /** Makes a backend available to createConnector; the entry points call it (see connectors/backends.ts). */
-export function registerConnectorBackend(kind: SourceDefinition["kind"], backend: ConnectorBackend): void {
-  backends[kind] = backend;
+export function registerConnectorBackend<P>(kind: SourceDefinition["kind"], backend: SourceBackend<P>): void {
+  backends[kind] = {
+    create: (def, deps) => new ConnectorRuntime(backend, def, deps),
+    checkPrerequisites: (def) => backend.checkPrerequisites(def),
+    teardown: (def) => backend.teardown(def),
+  };
 }
 
-function backendOf(def: SourceDefinition): ConnectorBackend {
+function backendOf(def: SourceDefinition): Registered {
   const backend = backends[def.kind];
   if (!backend)
     throw new MeshError("MESH_SOURCE_PREREQUISITE", `no connector for kind ${def.kind} in this build`, {
@@ -131,4 +44,16 @@ export function createConnector(def: SourceDefinition, deps: ConnectorDeps): Con
 
 export function checkSourcePrerequisites(def: SourceDefinition): Promise<Problem[]> {
   return backendOf(def).checkPrerequisites(def);
+}
+
+/**
+ * Removes what the source holds on its server (Postgres: slot and publication) through its backend; the
+ * source's connector must be stopped. Throws a MeshError naming what is left and the SQL to remove it.
+ * With `offsets`, the source's stored state goes too, so a source re-created under the name starts afresh
+ * (a stored position would otherwise name a slot that is gone).
+ */
+export async function teardownSource(def: SourceDefinition, offsets?: OffsetStore): Promise<void> {
+  await backendOf(def).teardown(def);
+  await offsets?.save(snapshotStateKey(def.name, def.kind), null);
+  await offsets?.save(incrementalKey(def.name, def.kind), null);
 }

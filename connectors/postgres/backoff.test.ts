@@ -1,10 +1,11 @@
-// The connector's retry backoff on a manual clock: a source that cannot be reached is retried after 1 s,
+// The runtime's retry backoff on a manual clock, over the Postgres backend: a source that cannot be reached is retried after 1 s,
 // doubling up to 30 s, without the test waiting; stop() ends a wait at once.
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../lib/clock.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import { ConnectorRuntime } from "../core/runtime.ts";
 import type { ConnectorDeps } from "../core/change-source.ts";
-import { postgresBackend } from "./connector.ts";
+import { postgresBackend } from "./backend.ts";
 
 // Nothing listens on port 9 (discard), so every attempt fails at its first step, before any Kafka call.
 const unreachable = "postgres://mesh:pw@127.0.0.1:9/none";
@@ -18,7 +19,8 @@ function connectorOn(clock: ManualClock) {
     retryDelayMs: 1000,
     clock,
   };
-  return postgresBackend.create(
+  return new ConnectorRuntime(
+    postgresBackend,
     {
       name: "unreachable",
       owner: "svc",

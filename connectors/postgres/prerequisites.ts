@@ -25,6 +25,7 @@ export async function checkPostgresPrerequisites(def: SourceDefinition): Promise
         code: "unreachable",
         message: `Postgres did not answer: ${(err as Error).message}`,
         fix: "Check host, port, database name and network.",
+        transient: true,
       },
     ];
   }
@@ -113,6 +114,8 @@ async function checkWith(client: pg.Client, def: SourceDefinition): Promise<Prob
         code: "slot_in_use",
         message: `replication slot ${slotName} is in use by another process`,
         fix: "Stop the other connector of this source, or give this one another slot name.",
+        // A killed predecessor's walsender lingers until the server notices: retried, not given up.
+        transient: true,
       });
     }
   } else {

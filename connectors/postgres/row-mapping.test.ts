@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { avroType } from "../../lib/avro.ts";
 import { envelopeSchema, keySchema } from "../../protocol/envelope.ts";
-import { routeOutboxMessage, routeOutboxRow } from "./outbox.ts";
+import { routeOutboxMessage, routeOutboxRow } from "../core/outbox.ts";
 import { UNCHANGED_TOAST, type Relation } from "./pgoutput.ts";
 import type { PgTypeInfo } from "./pg-types.ts";
 import { envelope, keyOf, tableMapping, tupleToRow } from "./row-mapping.ts";

@@ -86,3 +86,17 @@ export async function slotLag(
   const row = res.rows[0];
   return row ? { lagBytes: Number(row.lag), confirmed: row.confirmed } : null;
 }
+
+/** The slot's confirmed position and whether the server still holds the WAL after it (null: no such slot). */
+export async function slotState(
+  client: pg.Client,
+  slot: string,
+): Promise<{ confirmed: bigint | null; lost: boolean } | null> {
+  const res = await client.query<{ confirmed: string | null; wal_status: string | null }>(
+    "SELECT confirmed_flush_lsn::text AS confirmed, wal_status FROM pg_replication_slots WHERE slot_name = $1",
+    [slot],
+  );
+  const row = res.rows[0];
+  if (!row) return null;
+  return { confirmed: row.confirmed ? parseLsn(row.confirmed) : null, lost: row.wal_status === "lost" };
+}

@@ -2,12 +2,12 @@
 // topics, outbox topics as they first appear), the ordered producer that carries every event, and the
 // EventWriter over it with the marker and heartbeat schemas registered. The producer keeps several requests
 // in flight and acknowledges sequence numbers in order, so "acknowledged up to seq N" is one number: the
-// checkpoint rule (stream-processor.ts) confirms a source position only once its seq is acknowledged.
+// checkpoint rule (checkpoints.ts) confirms a source position only once its seq is acknowledged.
 import { MeshError } from "../../lib/errors.ts";
 import type { KafkaClient, OrderedProducer } from "../../lib/kafka/index.ts";
 import { EventWriter } from "../../protocol/event-writer.ts";
 import type { SchemaRegistrar } from "../../protocol/wire.ts";
-import { heartbeatTopic, tableTopic, transactionsTopic } from "../../protocol/topics.ts";
+import { heartbeatTopic, transactionsTopic } from "../../protocol/topics.ts";
 
 export interface SessionKafka {
   producer: OrderedProducer;
@@ -24,7 +24,8 @@ export interface SessionKafkaOptions {
   kafka: KafkaClient;
   registry: SchemaRegistrar;
   source: string;
-  tables: { schema: string; table: string }[];
+  /** The captured tables' topics. */
+  tableTopics: string[];
   /** Partitions of the topics this session creates (default 3). */
   partitions: number | undefined;
 }
@@ -33,7 +34,7 @@ export async function openSessionKafka(o: SessionKafkaOptions): Promise<SessionK
   const admin = o.kafka.admin();
   const partitionsOf = o.partitions ?? 3;
   const partitions = await admin.ensureTopics([
-    ...o.tables.map((t) => ({ topic: tableTopic(o.source, t.schema, t.table), partitions: partitionsOf })),
+    ...o.tableTopics.map((topic) => ({ topic, partitions: partitionsOf })),
     { topic: transactionsTopic(o.source), partitions: 1 },
     { topic: heartbeatTopic(o.source), partitions: 1, compact: true },
   ]);

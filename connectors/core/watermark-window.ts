@@ -1,0 +1,127 @@
+// The part of an incremental re-snapshot the change writer drives, in stream order (DBLog's watermarks):
+// streamed changes are remembered by key with their transaction; a chunk is set before its low watermark is
+// written and filled once read; at its high watermark its rows are emitted, minus those a streamed change
+// supersedes. So a snapshot row never overwrites a newer change.
+//
+// Which streamed change supersedes a chunk row:
+// - exact, when the backend knows the chunk read's visibility (`visible`, Postgres `pg_current_snapshot()`):
+//   a change whose transaction is invisible to the read, wherever it came in the stream before the high
+//   watermark (a transaction already streamed can still be invisible: Postgres decodes a commit record
+//   before the commit becomes visible). A visible one is already in the row the read returned.
+// - otherwise the window rule: a change streamed after the chunk was set, or up to `marginMs` before.
+// Changes are remembered for `horizonMs` once more than `rememberAtMost` keys are held (a transaction whose
+// commit was streamed longer ago than that and is still invisible would be missed), and changes whose
+// transaction a chunk read found visible are forgotten after that chunk, since every later read sees them.
+import type { Row, SourceTable } from "./backend.ts";
+import { keyText } from "./events.ts";
+
+export interface Chunk {
+  id: string;
+  /** The table version read; null until the chunk is read. */
+  table: SourceTable | null;
+  /** Rows by key text; filled once read. */
+  rows: Map<string, Row>;
+  visible: ((txId: bigint) => boolean) | null;
+  /** Clock ms when set. */
+  setAt: number;
+  /** Called when the chunk's high watermark has been handled. */
+  done: () => void;
+}
+
+interface Seen {
+  at: number;
+  txId: bigint | null;
+}
+
+export interface WindowOptions {
+  now?: () => number;
+  marginMs?: number;
+  horizonMs?: number;
+  rememberAtMost?: number;
+}
+
+export class WatermarkWindow {
+  #chunk: Chunk | null = null;
+  /** `topic|key` (or `topic|*` for a truncate) → the last streamed change; ordered by time. */
+  readonly #recent = new Map<string, Seen>();
+  readonly #now: () => number;
+  readonly #marginMs: number;
+  readonly #horizonMs: number;
+  readonly #cap: number;
+
+  constructor(o: WindowOptions = {}) {
+    this.#now = o.now ?? Date.now;
+    this.#marginMs = o.marginMs ?? 5000;
+    this.#horizonMs = o.horizonMs ?? 10_000;
+    this.#cap = o.rememberAtMost ?? 50_000;
+  }
+
+  set(chunk: Chunk): void {
+    chunk.setAt = this.#now();
+    this.#chunk = chunk;
+  }
+
+  /** Forgets the chunk `id` if it is the current one (it was skipped: no high watermark will come). */
+  cancel(id: string): void {
+    if (this.#chunk?.id === id) this.#chunk = null;
+  }
+
+  /** A streamed change to `topic` with this key, in transaction `txId`. */
+  observe(topic: string, key: Row | null, txId: bigint | null): void {
+    this.#remember(`${topic}|${keyText(key)}`, txId);
+  }
+
+  /** A streamed truncate: it supersedes every chunk row of the table. */
+  truncate(topic: string, txId: bigint | null): void {
+    this.#remember(`${topic}|*`, txId);
+  }
+
+  /** How many changes are remembered (tests of the memory bound). */
+  get remembered(): number {
+    return this.#recent.size;
+  }
+
+  /** A watermark read back from the stream; the rows to emit when it is the current chunk's high one. */
+  watermark(id: string, edge: "low" | "high"): { table: SourceTable; rows: Row[] } | null {
+    const c = this.#chunk;
+    if (!c || id !== c.id || edge === "low") return null;
+    this.#chunk = null;
+    c.done();
+    if (!c.table) return null;
+    const topic = c.table.shape.topic;
+    const supersedes = this.#rule(c);
+    const rows: Row[] = [];
+    if (!supersedes(this.#recent.get(`${topic}|*`)))
+      for (const [k, row] of c.rows) if (!supersedes(this.#recent.get(`${topic}|${k}`))) rows.push(row);
+    if (c.visible) this.#forgetVisible(c.visible);
+    return { table: c.table, rows };
+  }
+
+  #rule(c: Chunk): (seen: Seen | undefined) => boolean {
+    const visible = c.visible;
+    if (visible) return (seen) => seen !== undefined && seen.txId !== null && !visible(seen.txId);
+    const since = c.setAt - this.#marginMs;
+    return (seen) => seen !== undefined && seen.at >= since;
+  }
+
+  #remember(k: string, txId: bigint | null): void {
+    const now = this.#now();
+    // Re-inserting moves the key to the end, so the map stays ordered by time and pruning stops early.
+    this.#recent.delete(k);
+    this.#recent.set(k, { at: now, txId });
+    if (this.#recent.size > this.#cap) this.#prune(now);
+  }
+
+  #prune(now: number): void {
+    const horizon = now - Math.max(this.#horizonMs, 2 * this.#marginMs);
+    for (const [k, seen] of this.#recent) {
+      if (seen.at >= horizon) break;
+      this.#recent.delete(k);
+    }
+  }
+
+  #forgetVisible(visible: (txId: bigint) => boolean): void {
+    for (const [k, seen] of this.#recent)
+      if (seen.txId !== null && visible(seen.txId)) this.#recent.delete(k);
+  }
+}
