@@ -107,7 +107,7 @@ function writeString(v: unknown): void {
   const len = Buffer.byteLength(v, "utf8");
   writeLongNumber(len);
   room(len);
-  pos += buf.utf8Write(v, pos, len);
+  pos += buf.write(v, pos, len, "utf8");
 }
 
 function writeBytes(v: unknown): void {

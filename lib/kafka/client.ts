@@ -13,6 +13,11 @@ import {
 } from "./ordered-producer.ts";
 import { createProducer, type Producer, type ProducerOptions } from "./producer.ts";
 import { createReader, type PartitionReader, type ReaderOptions } from "./reader.ts";
+import {
+  createTransactionalPipeline,
+  type TransactionalPipeline,
+  type TransactionalPipelineOptions,
+} from "./transactional-pipeline.ts";
 
 export class KafkaClient {
   readonly config: KafkaConfig;
@@ -89,6 +94,12 @@ export class KafkaClient {
   orderedProducer(options: OrderedProducerOptions = {}): OrderedProducer {
     this.#open();
     return this.#own(createOrderedProducer(this.config, options), "close");
+  }
+
+  /** A new exactly-once pipeline (Kafka transactions ending at boundaries; its own transactional producer). */
+  transactionalPipeline(options: TransactionalPipelineOptions): TransactionalPipeline {
+    this.#open();
+    return this.#own(createTransactionalPipeline(this.config, options), "close");
   }
 
   /** A new reader of explicit partitions from explicit offsets. */

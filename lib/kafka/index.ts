@@ -19,6 +19,11 @@ export {
   type OrderedProducer,
   type OrderedProducerOptions,
 } from "./ordered-producer.ts";
+export {
+  createTransactionalPipeline,
+  type TransactionalPipeline,
+  type TransactionalPipelineOptions,
+} from "./transactional-pipeline.ts";
 
 export { createReader, type PartitionReader, type ReaderOptions, type StartOffset } from "./reader.ts";
 export { createGroupMember, type GroupMember, type GroupMemberOptions } from "./group.ts";

@@ -30,6 +30,13 @@ export interface OrderedProducerOptions {
 export interface OrderedProducer {
   /** The message's sequence number (1, 2, ...). Throws the failure once the producer failed. */
   enqueue(message: OutMessage): number;
+  /**
+   * Everything enqueued so far forms whole units (source transactions): the exactly-once pipeline
+   * (transactional-pipeline.ts) commits Kafka transactions only at boundaries and writes `record` (the
+   * source position) in the transaction that ends there. Here, where each message is acknowledged on its
+   * own, a no-op: the writer calls it the same way whatever the delivery mode.
+   */
+  boundary(record?: OutMessage): void;
   /** The seq of the last enqueued message (0 before any). */
   readonly lastSeq: number;
   /** Every seq <= this is acknowledged by Kafka (acks=all). */
@@ -132,6 +139,10 @@ class KafkaOrderedProducer implements OrderedProducer {
     this.#incoming.push(slot);
     this.#dispatch();
     return slot.seq;
+  }
+
+  boundary(): void {
+    // Nothing to do: see the interface.
   }
 
   whenAcked(seq: number): Promise<void> {

@@ -35,9 +35,11 @@ export function createClientProducer(
   config: KafkaConfig,
   suffix: string,
   transactionalId?: string,
+  overrides: Record<string, unknown> = {},
 ): AnyClientProducer {
   const options = {
     ...clientOptions(config, suffix),
+    ...overrides,
     idempotent: true,
     autocreateTopics: false,
     // "No producer id yet". The client's default (0, 0) makes InitProducerId claim to be producer 0: once the
