@@ -54,6 +54,16 @@ describe("mesh up signals", () => {
         failWhen: () => proc.exitCode !== null && `mesh up exited ${proc.exitCode}: ${stderr}`,
       });
     await until("summary", () => stdout.includes('{"api":'), 150_000);
+    const summary = JSON.parse(stdout.split("\n").find((l) => l.startsWith('{"api":')) ?? "{}") as {
+      stack?: { started: string[]; alreadyRunning: string[] };
+    };
+    // The test run's stack (test/support/global-setup.ts, in this directory) was up before `mesh up`: not
+    // its own, so Ctrl-C leaves it running. With services from the environment, mesh up started its own.
+    const sharedStack = !process.env.MESH_KAFKA_BROKERS && !process.env.MESH_STACK_PORT_BASE;
+    if (sharedStack)
+      expect(summary.stack).toEqual({ started: [], alreadyRunning: ["kafka", "postgres", "mariadb"] });
+    else
+      expect([...(summary.stack?.started ?? []), ...(summary.stack?.alreadyRunning ?? [])]).toHaveLength(3);
     const exited = once(proc, "exit");
     proc.kill("SIGINT");
     await until("stopping message", () => stderr.includes("stopping..."), 10_000);
