@@ -150,7 +150,7 @@ describe("view change streams from a time", () => {
     expect(() => changesFrom("2026-13-45Tnope", undefined)).toThrow(/ISO-8601/);
     expect(() => changesFrom("yesterday", undefined)).toThrow(/ISO-8601/);
     await expect(views.openChanges(view, "soon", new AbortController().signal)).rejects.toMatchObject({
-      code: "MESH_BAD_REQUEST",
+      code: "MESH_BAD_QUERY",
     });
   });
 });

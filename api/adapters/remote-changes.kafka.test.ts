@@ -216,8 +216,8 @@ describe("mesh api --materializer: view change streams and parked records throug
 
     // A plain change id names no member.
     const plain = await events(`${split.url}/v1/views/${splitView}/changes?from=5`, 1);
-    expect(plain.status).toBe(400);
-    expect(plain.body?.code).toBe("MESH_BAD_REQUEST");
+    expect(plain.status).toBe(422);
+    expect(plain.body?.code).toBe("MESH_BAD_QUERY");
   }, 60_000);
 
   it("retries and skips a parked key on the member holding it, saying what each member did", async () => {

@@ -72,7 +72,7 @@ export async function* singleMember(
 export function memberStarts(view: string, from: string, urls: string[]): Map<string, string> {
   if (/^\d+$/.test(from))
     throw new MeshError(
-      "MESH_BAD_REQUEST",
+      "MESH_BAD_QUERY",
       `view ${view} is split over several materializers, each numbering its own changes: start at earliest, ` +
         `latest or a time, or resume with the composite id of its last event (e.g. "${urls[0] ?? "http://m1"}=120,...")`,
       { view, param: "from" },

@@ -139,7 +139,7 @@ describe("mesh CLI against a running API", () => {
     expect((await mesh(["view", "show"], env)).code).toBe(2);
     const badValue = await mesh(["view", "query", view, "total[gte]=abc"], env);
     expect(badValue.code).toBe(1);
-    expect(badValue.stderr).toContain("MESH_BAD_REQUEST");
+    expect(badValue.stderr).toContain("MESH_BAD_QUERY");
     const missing = await mesh(["view", "query", view, "--key", "999999"], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("MESH_NOT_FOUND");
