@@ -10,7 +10,6 @@ const ignored = ["**/node_modules/**", ".mesh/**", "dist/**", "test/lint/fixture
 
 /** Timing-, memory- or fault-sensitive files: alone on the machine. */
 const serialTests = [
-  "connectors/postgres/crash.e2e.test.ts",
   "connectors/postgres/snapshot-memory.pg.test.ts",
   "materializer/crash.kafka.test.ts",
   "materializer/oracle.e2e.test.ts",
