@@ -4,7 +4,7 @@
 // watermark, and the checkpoints that let the confirmed position advance only past what Kafka acknowledged.
 // Most events are handled synchronously (no promise per event); `handle` returns a promise only when it must
 // wait (a new table version to register, an outbox topic to create).
-import type { OrderedProducer } from "../../lib/kafka/index.ts";
+import type { OrderedProducer, OutMessage } from "../../lib/kafka/index.ts";
 import type { Envelope, Op } from "../../protocol/envelope.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
 import { TransactionCounter } from "../../protocol/markers.ts";
@@ -38,6 +38,11 @@ export interface ChangeWriterDeps<P> {
   nowMicros: () => bigint;
   /** Where the server resumes (the start of this session's stream), if known. */
   confirmed: P | null;
+  /**
+   * Exactly-once delivery: the record that stores a position (in `_mesh_offsets`). Every checkpoint is then a
+   * boundary of the sink's Kafka transactions, which commit with the record of the position they end at.
+   */
+  positionRecord?: ((position: P) => OutMessage) | undefined;
 }
 
 interface OpenTxn<P> {
@@ -117,7 +122,9 @@ export class ChangeWriter<P> {
         return undefined;
       case "progress":
         // Everything before it was handed to us: if all of it is acknowledged, the server may move there.
-        if (this.idle) this.#checkpoints.advance(ev.position);
+        // Exactly-once: also what was written meanwhile (heartbeats) commits, with the position.
+        if (this.#d.positionRecord && this.#txn === null) this.#lone(ev.position);
+        else if (this.idle) this.#checkpoints.advance(ev.position);
         return undefined;
     }
   }
@@ -259,11 +266,22 @@ export class ChangeWriter<P> {
     if (!t) return;
     let seq = this.#d.sink.lastSeq;
     if (t.begun) seq = this.#d.writer.writeMarker(t.counter.marker("END", t.commitMicros / 1000n));
+    this.#boundary(position);
     this.#checkpoints.add(seq, position, t.commitMicros, Number(t.counter.eventCount), this.#d.sink.ackedSeq);
   }
 
   /** Messages written outside a transaction: resume after `position` once they are acknowledged. */
   #lone(position: P): void {
+    this.#boundary(position);
     this.#checkpoints.add(this.#d.sink.lastSeq, position, 0n, 0, this.#d.sink.ackedSeq);
+  }
+
+  /**
+   * A whole unit ends here (a no-op for the at-least-once producer). While a table is stopped the position
+   * is not stored: its unwritten changes must be read again after a restart.
+   */
+  #boundary(position: P): void {
+    const record = this.#d.positionRecord;
+    this.#d.sink.boundary(record && !this.frozen ? record(position) : undefined);
   }
 }

@@ -13,6 +13,14 @@ import type { SchemaRegistrar } from "./schema-registrar.ts";
  */
 export type SnapshotMode = "initial" | "never" | "when_needed";
 
+/**
+ * How events reach Kafka. `at-least-once`: acknowledged produce requests, the source position confirmed
+ * after them, so a crash may replay (exact copies of) the last events. `exactly-once`: Kafka transactions of
+ * whole source transactions with the stored position in the same transaction, so a read_committed consumer
+ * sees every change once across any crash (docs/connector-postgres.md "Delivery").
+ */
+export type DeliveryMode = "at-least-once" | "exactly-once";
+
 export interface OutboxDefinition {
   /** Outbox tables (`schema.table`, columns id, aggregatetype, aggregateid, type, payload); also captured. */
   tables?: string[];
@@ -35,6 +43,8 @@ export interface SourceDefinition {
   /** Partitions of each table topic created by the connector (default 3). */
   partitions?: number;
   outbox?: OutboxDefinition;
+  /** Default `at-least-once` (see DeliveryMode). */
+  delivery?: DeliveryMode;
 }
 
 export type SourceState = "starting" | "snapshotting" | "streaming" | "paused" | "failed" | "stopped";

@@ -1,7 +1,7 @@
 // The initial snapshot: every captured table of a backend's consistent read written as `op: r` events (the
 // last row of each table marked `snapshot: "last"`), with progress reported per chunk. Memory is bounded by
 // one chunk plus the producer's buffer (it waits for Kafka before reading on).
-import type { OrderedProducer } from "../../lib/kafka/index.ts";
+import type { OrderedProducer, OutMessage } from "../../lib/kafka/index.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
 import type { PositionCodec, Row, SnapshotRead, SourceTable } from "./backend.ts";
 import { envelope, keyOf, type EventContext, type SourceIdentity } from "./events.ts";
@@ -24,6 +24,11 @@ export interface InitialSnapshotOptions<P> {
   sink: OrderedProducer;
   chunkRows: number;
   nowMicros: bigint;
+  /**
+   * Exactly-once: the record that marks the snapshot done at its position, committed with its last rows.
+   * (Each chunk is a boundary too, so transactions stay small; a crash mid-snapshot snapshots again.)
+   */
+  doneRecord?: OutMessage | undefined;
   onProgress: (p: SnapshotProgress) => void;
   onEvents: (table: string, n: number) => void;
   signal: AbortSignal;
@@ -62,9 +67,11 @@ export async function runInitialSnapshot<P>(o: InitialSnapshotOptions<P>): Promi
       done += chunk.length;
       o.onEvents(table.qualified, chunk.length);
       o.onProgress({ rowsDone: done, rowsEstimated: Math.max(estimated, done), table: table.qualified });
+      o.sink.boundary();
       await o.sink.waitForCapacity();
     }
     emit("last");
   }
+  o.sink.boundary(o.doneRecord);
   await o.sink.flush();
 }

@@ -1,13 +1,16 @@
 // A session's Kafka side: the topics it writes (each captured table's, the transactions and heartbeat
-// topics, outbox topics as they first appear), the ordered producer that carries every event, and the
-// EventWriter over it with the marker and heartbeat schemas registered. The producer keeps several requests
-// in flight and acknowledges sequence numbers in order, so "acknowledged up to seq N" is one number: the
-// checkpoint rule (checkpoints.ts) confirms a source position only once its seq is acknowledged.
+// topics, outbox topics as they first appear), the pipeline that carries every event, and the EventWriter
+// over it with the marker and heartbeat schemas registered. The pipeline acknowledges sequence numbers in
+// order, so "acknowledged up to seq N" is one number: the checkpoint rule (checkpoints.ts) confirms a source
+// position only once its seq is acknowledged. At-least-once: lib/kafka's OrderedProducer (several requests in
+// flight). Exactly-once: its TransactionalPipeline, whose transactional id is the source's (a restarted
+// session fences a zombie of the last one), acknowledging only at committed boundaries.
 import { MeshError } from "../../lib/errors.ts";
 import type { KafkaClient, OrderedProducer } from "../../lib/kafka/index.ts";
+import type { DeliveryMode } from "./contract.ts";
 import { EventWriter } from "../../protocol/event-writer.ts";
 import type { SchemaRegistrar } from "../../protocol/wire.ts";
-import { heartbeatTopic, transactionsTopic } from "../../protocol/topics.ts";
+import { heartbeatTopic, OFFSETS_TOPIC, transactionsTopic } from "../../protocol/topics.ts";
 
 export interface SessionKafka {
   producer: OrderedProducer;
@@ -28,18 +31,32 @@ export interface SessionKafkaOptions {
   tableTopics: string[];
   /** Partitions of the topics this session creates (default 3). */
   partitions: number | undefined;
+  delivery: DeliveryMode;
+}
+
+/** The transactional id of a source's exactly-once pipeline: one per source, stable across restarts. */
+export function transactionalIdOf(source: string): string {
+  return `mesh-source-${source}`;
 }
 
 export async function openSessionKafka(o: SessionKafkaOptions): Promise<SessionKafka> {
   const admin = o.kafka.admin();
   const partitionsOf = o.partitions ?? 3;
+  const exactlyOnce = o.delivery === "exactly-once";
   const partitions = await admin.ensureTopics([
     ...o.tableTopics.map((topic) => ({ topic, partitions: partitionsOf })),
     { topic: transactionsTopic(o.source), partitions: 1 },
     { topic: heartbeatTopic(o.source), partitions: 1, compact: true },
+    // Exactly-once writes the stored position in its transactions.
+    ...(exactlyOnce ? [{ topic: OFFSETS_TOPIC, partitions: 1, compact: true }] : []),
   ]);
-  const producer = o.kafka.orderedProducer();
+  const transactional = exactlyOnce
+    ? o.kafka.transactionalPipeline({ transactionalId: transactionalIdOf(o.source) })
+    : null;
+  const producer: OrderedProducer = transactional ?? o.kafka.orderedProducer();
   try {
+    // Fences a zombie of the last session (its open transaction is aborted) before the position is read.
+    await transactional?.init();
     const writer = new EventWriter({
       source: o.source,
       sink: producer,

@@ -11,7 +11,8 @@
 import type { Clock } from "../../lib/clock.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import { snapshotStateKey, incrementalKey, type SnapshotState } from "../../protocol/offsets.ts";
-import { tableTopic } from "../../protocol/topics.ts";
+import type { OutMessage } from "../../lib/kafka/index.ts";
+import { OFFSETS_TOPIC, tableTopic } from "../../protocol/topics.ts";
 import type { BackendSession, ChangeStream, SourceBackend, SourceTable } from "./backend.ts";
 import { ChangeWriter } from "./change-writer.ts";
 import type { ConnectorDeps, SourceDefinition, SourceStatus } from "./contract.ts";
@@ -80,6 +81,7 @@ export async function runSession<P>(
       source: def.name,
       tableTopics: session.tables.map((q) => topicOf(def.name, q)),
       partitions: def.partitions,
+      delivery: def.delivery ?? "at-least-once",
     });
     cleanups.push(() => kafka.close());
     const { producer, writer } = kafka;
@@ -105,6 +107,20 @@ export async function runSession<P>(
         snapshotDone: true,
         ...(position === null ? {} : { position: positions.serialize(position) }),
       } satisfies StoredState);
+    // Exactly-once: the same record, written in the Kafka transaction that ends at the position, so the stored
+    // position is always exactly what committed (a restart resumes there, never before, never after).
+    const positionRecord =
+      def.delivery === "exactly-once"
+        ? (position: P): OutMessage => ({
+            topic: OFFSETS_TOPIC,
+            key: stateKey,
+            value: JSON.stringify({
+              snapshotDone: true,
+              position: positions.serialize(position),
+            } satisfies StoredState),
+            partition: 0,
+          })
+        : undefined;
 
     // ---- initial snapshot ----
     const snapshot = async (): Promise<P> => {
@@ -123,6 +139,7 @@ export async function runSession<P>(
           sink: producer,
           chunkRows: deps.snapshotChunkRows ?? 10_000,
           nowMicros: BigInt(clock.now()) * 1000n,
+          doneRecord: positionRecord?.(read.position),
           onProgress: (p) => (status.progress = { phase: "initial", ...p }),
           onEvents,
           signal: abort.signal,
@@ -171,6 +188,7 @@ export async function runSession<P>(
       captured,
       start,
       save,
+      positionRecord,
       abort,
       cleanups,
       cleanup,
@@ -200,6 +218,7 @@ interface StreamSessionOptions<P> {
   captured: ReadonlySet<string>;
   start: P | null;
   save: (position: P | null) => Promise<void>;
+  positionRecord: ((position: P) => OutMessage) | undefined;
   abort: AbortController;
   cleanups: (() => Promise<unknown>)[];
   cleanup: () => Promise<void>;
@@ -244,6 +263,7 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
     onTransactionAcked: deps.onTransactionAcked,
     nowMicros: () => BigInt(clock.now()) * 1000n,
     confirmed: o.start,
+    positionRecord: o.positionRecord,
   });
   if (o.start !== null) status.offset = positions.serialize(o.start);
   pump = new StreamPump({ stream, handle: (ev) => changes.handle(ev), sink: producer, onFailure: fail });
@@ -253,6 +273,9 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
   // The confirmed position, stored now and then (the server keeps its own; this one outlives the server's).
   let saved = o.start;
   const savePosition = async (): Promise<void> => {
+    // Exactly-once stores positions only inside its transactions: a save from here could land after a newer
+    // committed one and move the stored position back (a restart would then write duplicates).
+    if (o.positionRecord) return;
     const c = changes.confirmed;
     if (c === null || (saved !== null && positions.compare(c, saved) <= 0)) return;
     await o.save(c);

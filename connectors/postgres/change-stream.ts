@@ -23,6 +23,8 @@ export interface PgChangeStreamOptions {
   publication: string;
   /** The slot's confirmed position: keepalive replies carry it until the runtime confirms another. */
   confirmed: bigint;
+  /** Where to start (the runtime's stored position; the server starts at the slot's if that is later). */
+  from: bigint;
   /** A relation's table version (registers nothing: the runtime does, on the `schema` event). */
   mapRelation: (relation: Relation) => Promise<TableMapping>;
   /** Current values (text) of `columns` (positions) of the row with this key, or null if gone. */
@@ -71,7 +73,7 @@ export class PgChangeStream implements ChangeStream<bigint> {
 
   /** Starts streaming from the slot's confirmed position; resolves once the server started sending. */
   start(): Promise<void> {
-    return this.#stream.start();
+    return this.#stream.start(this.#o.from);
   }
 
   async confirm(position: bigint): Promise<void> {

@@ -139,6 +139,7 @@ class PostgresSession implements BackendSession<bigint> {
       slot: this.#slot,
       publication: this.#publication,
       confirmed: state?.confirmed ?? 0n,
+      from: from ?? 0n,
       mapRelation: (rel) => this.#map(rel),
       fetchColumns: (m, keyText, cols) => fetchColumns(this.#client, m, keyText, cols),
     });

@@ -49,8 +49,13 @@ export class ReplicationStream {
     });
   }
 
-  /** Starts streaming from the slot's confirmed position; resolves once the server started sending. */
-  async start(): Promise<void> {
+  /**
+   * Starts streaming at `from` (or the slot's confirmed position, whichever is later: the server never goes
+   * back before it); resolves once the server started sending. The server skips every transaction whose
+   * commit record starts before `from`, so a position stored with Kafka (exactly-once) is honoured even when
+   * the slot did not hear of it before a crash.
+   */
+  async start(from = 0n): Promise<void> {
     const decoder = this.decoder;
     const publication = this.options.publication.replace(/'/g, "''");
     const plugin = {
@@ -60,7 +65,7 @@ export class ReplicationStream {
       // protocol 1 sends each transaction whole at commit; `messages` carries pg_logical_emit_message.
       start: (client: pg.Client, slot: string) =>
         client.query(
-          `START_REPLICATION SLOT "${slot}" LOGICAL 0/0 (proto_version '1', publication_names '${publication}', messages 'true')`,
+          `START_REPLICATION SLOT "${slot}" LOGICAL ${formatLsn(from)} (proto_version '1', publication_names '${publication}', messages 'true')`,
         ),
     };
     const started = new Promise<void>((resolve) => this.service.once("start", () => resolve()));

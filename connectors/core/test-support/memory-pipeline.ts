@@ -3,7 +3,7 @@
 import type avro from "avsc";
 import { avroType } from "../../../lib/avro.ts";
 import { MeshError } from "../../../lib/errors.ts";
-import type { OrderedProducer } from "../../../lib/kafka/index.ts";
+import type { OrderedProducer, OutMessage } from "../../../lib/kafka/index.ts";
 import { MemorySink, type SinkMessage } from "../../../protocol/sink.ts";
 import type { SchemaRegistrar } from "../../../protocol/wire.ts";
 
@@ -11,6 +11,8 @@ export class HeldSink extends MemorySink {
   ackedSeq = 0;
   readonly #listeners: ((seq: number) => void)[] = [];
   readonly messages: SinkMessage[] = [];
+  /** Where the writer marked whole units (OrderedProducer.boundary), with the record it gave. */
+  readonly boundaries: { seq: number; record: OutMessage | null }[] = [];
 
   override enqueue(message: SinkMessage): number {
     this.messages.push(message);
@@ -26,6 +28,10 @@ export class HeldSink extends MemorySink {
   ack(seq: number = this.lastSeq): void {
     this.ackedSeq = seq;
     for (const l of this.#listeners) l(seq);
+  }
+
+  boundary(record?: OutMessage): void {
+    this.boundaries.push({ seq: this.lastSeq, record: record ?? null });
   }
 
   waitForCapacity(): Promise<void> {
