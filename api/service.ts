@@ -9,6 +9,7 @@ import type { ViewEngine } from "../materializer/contract.ts";
 import { EngineViews } from "../materializer/engine-views.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
+import { sourceTopics } from "../protocol/catalog.ts";
 import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
@@ -87,13 +88,17 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     url: advertised,
     check: async (def) => (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem),
   });
+  // A view may name a registered source's table before its schema is registered: it waits for it.
+  const expected = (): string[] => sourceTopics(catalog.sources());
   // Views: the embedded engine (mesh up), else the `mesh materialize` processes given with --materializer.
   const remote =
     !options.viewEngine && config.materializerUrls.length > 0
-      ? new RemoteViews({ urls: config.materializerUrls, registry, logger })
+      ? new RemoteViews({ urls: config.materializerUrls, registry, logger, expected })
       : null;
   await remote?.start();
-  const engineViews = options.viewEngine ? new EngineViews(options.viewEngine) : null;
+  const engineViews = options.viewEngine
+    ? new EngineViews(options.viewEngine, undefined, { expected })
+    : null;
   const views = engineViews ?? remote ?? new NoViews();
   const topics = new KafkaTopics({ kafka, registry, catalog, logger });
   const health = new DependencyHealth(kafka, registry, [

@@ -7,7 +7,13 @@
 import { isMeshError, MeshError } from "../lib/errors.ts";
 import type { CompactedTable, InRecord, KafkaClient } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
-import { applyRecord, emptyState, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
+import {
+  applyRecord,
+  emptyState,
+  sourceTopics,
+  type CatalogRecord,
+  type ViewRecord,
+} from "../protocol/catalog.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
@@ -140,7 +146,8 @@ export class CatalogViews {
       this.options.logger.info({ view: name }, "view dropped (catalog)");
     }
     if (record && (!existing || existing.sql.trim() !== record.sql.trim())) {
-      await engine.createView(record.sql);
+      // The API accepted it: a table without a schema yet is a registered source's, so the view waits for it.
+      await engine.createView(record.sql, { expected: sourceTopics(this.state.sources.values()) });
       this.options.logger.info({ view: name }, "view created (catalog)");
     }
   }

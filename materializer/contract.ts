@@ -28,7 +28,8 @@ export interface ParkedInfo {
 }
 
 export interface ViewStatus {
-  state: "backfilling" | "ready" | "failed" | "stopped";
+  /** `waiting`: declared before its inputs exist (docs/views.md); it backfills once they do. */
+  state: "waiting" | "backfilling" | "ready" | "failed" | "stopped";
   /** Fraction (0..1) of the input that existed at start which has been applied. */
   progress: number;
   rows: number;
@@ -36,6 +37,11 @@ export interface ViewStatus {
   /** Every parked record, oldest first per key. */
   parked: ParkedInfo[];
   error: { code: string; message: string } | null;
+  /**
+   * State `waiting`: the topics whose schemas are not in the registry yet, and the topics not in Kafka yet
+   * (schemas registered, topic not created).
+   */
+  waitingFor?: { schemas: string[]; topics: string[] };
 }
 
 export interface ViewInfo {
@@ -127,11 +133,19 @@ export interface ViewChange {
   data: unknown;
 }
 
+export interface CreateViewOptions {
+  expected?: readonly string[];
+}
+
 export interface ViewEngine {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** `CREATE VIEW ...` (optionally followed by `CREATE INDEX ON view(col)`), or `CREATE INDEX` on an existing view. */
-  createView(sql: string): Promise<ViewInfo>;
+  /**
+   * `CREATE VIEW ...` (optionally followed by `CREATE INDEX ON view(col)`), or `CREATE INDEX` on an existing
+   * view. `expected`: the tables (topic names) of registered sources: a view naming one the registry has no
+   * schema for yet is created `waiting` (pending-views.ts) instead of refused.
+   */
+  createView(sql: string, options?: CreateViewOptions): Promise<ViewInfo>;
   dropView(name: string): Promise<void>;
   listViews(): ViewInfo[];
   getView(name: string): ViewInfo;

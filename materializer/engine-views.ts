@@ -44,10 +44,13 @@ export class EngineViews implements LocalAnswers {
   readonly #types = new Map<string, { sql: string; columns: Map<string, Render> }>();
   /** Asks the other members of a split view (default: lib/http's client). */
   readonly #client: HttpClient | undefined;
+  /** The registered sources' tables (topic names): a view over one without a schema yet waits for it. */
+  readonly #expected: (() => readonly string[]) | undefined;
 
-  constructor(engine: ViewEngine, client?: HttpClient) {
+  constructor(engine: ViewEngine, client?: HttpClient, options: { expected?: () => readonly string[] } = {}) {
     this.#engine = engine;
     this.#client = client;
+    this.#expected = options.expected;
   }
 
   parse(sql: string): { name: string } {
@@ -59,7 +62,8 @@ export class EngineViews implements LocalAnswers {
     const existing = this.#engineView(view.name);
     if (existing && existing.sql.trim() === view.sql.trim()) return;
     if (existing) await this.#engine.dropView(view.name);
-    await this.#engine.createView(view.sql);
+    const expected = this.#expected?.();
+    await this.#engine.createView(view.sql, expected ? { expected } : {});
   }
 
   async drop(name: string): Promise<void> {

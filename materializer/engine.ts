@@ -6,6 +6,7 @@ import { MeshError } from "../lib/errors.ts";
 import type { KafkaClient } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
 import type {
+  CreateViewOptions,
   RowPage,
   RowQuery,
   ViewChangeEvent,
@@ -27,6 +28,14 @@ import { describeMembers } from "./kafka/group-assigner.ts";
 import { drivingPartitions, servedFilter } from "./query/partitions.ts";
 import { getRow, queryRows, type PositionedPage } from "./query/rows.ts";
 import { compileStatements } from "./sql/compile.ts";
+import {
+  declaredTables,
+  isWaitingRecord,
+  PendingViews,
+  waitingFor,
+  type WaitingRecord,
+} from "./pending-views.ts";
+import type { TableInfo } from "./sql/catalog.ts";
 import type { ViewPlan } from "./sql/plan.ts";
 
 export interface EngineOptions {
@@ -68,9 +77,16 @@ export class MaterializerEngine implements ViewEngine {
   private readonly options: EngineOptions;
   private readonly views = new Map<string, Running>();
   private readonly memberCache = new Map<string, { at: number; members: ViewMember[] }>();
+  /** Views declared before their tables' schemas were registered (pending-views.ts). */
+  private readonly pending: PendingViews;
 
   constructor(options: EngineOptions) {
     this.options = options;
+    this.pending = new PendingViews({
+      tables: () => registryTables(options.registry),
+      promote: (record, tables) => this.promote(record, tables),
+      logger: options.logger,
+    });
   }
 
   private catalogKey(name: string): Buffer {
@@ -79,12 +95,15 @@ export class MaterializerEngine implements ViewEngine {
 
   async start(): Promise<void> {
     for await (const value of this.options.db.values(Layout.range(CATALOG))) {
-      const plan = JSON.parse(value.toString()) as ViewPlan;
-      await this.run(plan);
+      const stored = JSON.parse(value.toString()) as ViewPlan | WaitingRecord;
+      if (!isWaitingRecord(stored)) await this.run(stored);
+      else this.pending.add(stored, waitingFor(stored.sql, [], stored.waiting.expected));
     }
+    if (this.pending.names().length > 0) void this.pending.check();
   }
 
   async stop(): Promise<void> {
+    await this.pending.stop();
     for (const v of this.views.values()) await v.runner.stop();
     this.views.clear();
   }
@@ -123,6 +142,16 @@ export class MaterializerEngine implements ViewEngine {
 
   private view(name: string): Running {
     const v = this.views.get(name);
+    if (!v && this.pending.has(name)) {
+      const s = this.getView(name).status;
+      throw new MeshError(
+        "MESH_VIEW_NOT_READY",
+        s.error
+          ? `view ${name} failed: ${s.error.message}`
+          : `view ${name} is waiting for the schemas of ${s.waitingFor?.schemas.join(", ")} (registered when its source's snapshot starts); retry`,
+        { view: name, state: s.state },
+      );
+    }
     if (!v)
       throw new MeshError("MESH_NOT_FOUND", `no view named ${name}; list views to see what exists`, {
         view: name,
@@ -130,29 +159,22 @@ export class MaterializerEngine implements ViewEngine {
     return v;
   }
 
-  async createView(sql: string): Promise<ViewInfo> {
-    const { view, indexes } = compileStatements(sql, { tables: await registryTables(this.options.registry) });
+  async createView(sql: string, options: CreateViewOptions = {}): Promise<ViewInfo> {
+    const tables = await registryTables(this.options.registry);
+    const names = new Set([...this.views.keys(), ...this.pending.names()]);
+    const missing = options.expected ? waitingFor(sql, tables, options.expected, names) : [];
+    if (missing.length > 0) {
+      const name = declaredTables(sql).view as string;
+      this.checkFree(name);
+      const record: WaitingRecord = { name, sql, waiting: { expected: [...(options.expected ?? [])] } };
+      await this.options.db.put(this.catalogKey(name), Buffer.from(JSON.stringify(record)));
+      this.pending.add(record, missing);
+      return this.getView(name);
+    }
+    const { view, indexes } = compileStatements(sql, { tables });
     if (view) {
-      if (this.views.has(view.name))
-        throw new MeshError(
-          "MESH_CONFLICT",
-          `a view named ${view.name} exists; drop it first or choose another name`,
-          { view: view.name },
-        );
-      await this.options.db.put(this.catalogKey(view.name), Buffer.from(JSON.stringify(view)));
-      try {
-        await this.run(view);
-      } catch (err) {
-        // A view that cannot start (e.g. Kafka unreachable) is not left half-created.
-        await this.views
-          .get(view.name)
-          ?.runner.stop()
-          .catch(() => undefined);
-        this.views.delete(view.name);
-        await this.options.db.del(this.catalogKey(view.name));
-        await this.options.db.clear(Layout.range(new ViewState(this.options.db, view).layout.prefix));
-        throw err;
-      }
+      this.checkFree(view.name);
+      await this.install(view);
       return this.getView(view.name);
     }
     let name = "";
@@ -161,6 +183,41 @@ export class MaterializerEngine implements ViewEngine {
       await this.addIndex(ix.view, ix.columns);
     }
     return this.getView(name);
+  }
+
+  private checkFree(name: string): void {
+    if (this.views.has(name) || this.pending.has(name))
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `a view named ${name} exists; drop it first or choose another name`,
+        {
+          view: name,
+        },
+      );
+  }
+
+  /** Persists a compiled view and starts it; a view that cannot start (e.g. Kafka unreachable) is undone. */
+  private async install(view: ViewPlan): Promise<void> {
+    await this.options.db.put(this.catalogKey(view.name), Buffer.from(JSON.stringify(view)));
+    try {
+      await this.run(view);
+    } catch (err) {
+      await this.views
+        .get(view.name)
+        ?.runner.stop()
+        .catch(() => undefined);
+      this.views.delete(view.name);
+      await this.options.db.del(this.catalogKey(view.name));
+      await this.options.db.clear(Layout.range(new ViewState(this.options.db, view).layout.prefix));
+      throw err;
+    }
+  }
+
+  /** A waiting view whose tables are all registered now: compiled (its record replaced) and started. */
+  private async promote(record: WaitingRecord, tables: TableInfo[]): Promise<void> {
+    const { view } = compileStatements(record.sql, { tables });
+    if (!view) throw new MeshError("MESH_BAD_SQL", `view ${record.name}: its SQL creates no view`);
+    await this.install(view);
   }
 
   /** Builds a new index over the existing rows with the runner stopped, then resumes it. */
@@ -197,6 +254,10 @@ export class MaterializerEngine implements ViewEngine {
   }
 
   async dropView(name: string): Promise<void> {
+    if (this.pending.has(name)) {
+      await this.pending.remove(name); // a promotion in progress finishes first: then drop what it started
+      if (!this.views.has(name)) return this.options.db.del(this.catalogKey(name));
+    }
     const v = this.view(name);
     await v.runner.stop();
     this.views.delete(name);
@@ -227,11 +288,13 @@ export class MaterializerEngine implements ViewEngine {
   }
 
   listViews(): ViewInfo[] {
-    return [...this.views.values()].map((v) => this.info(v));
+    const waiting = this.pending.names().map((n) => this.pending.info(n) as ViewInfo);
+    return [...[...this.views.values()].map((v) => this.info(v)), ...waiting];
   }
 
   getView(name: string): ViewInfo {
-    return this.info(this.view(name));
+    const v = this.views.get(name);
+    return v ? this.info(v) : (this.pending.info(name) ?? this.info(this.view(name)));
   }
 
   private ready(v: Running, stale: boolean | undefined): boolean {
@@ -283,6 +346,7 @@ export class MaterializerEngine implements ViewEngine {
 
   /** Split mode: the view's group and driving topic (null when this engine is not split). */
   split(name: string): SplitInfo | null {
+    if (this.pending.has(name)) return null;
     const v = this.view(name);
     const group = this.options.group;
     if (!group || !splittable(v.plan)) return null;
@@ -295,6 +359,7 @@ export class MaterializerEngine implements ViewEngine {
 
   /** Split mode: the driving partitions this process owns, and those of them it serves (caught up). */
   ownership(name: string): { owned: number[]; served: number[] } | null {
+    if (this.pending.has(name)) return null;
     const runner = this.view(name).runner;
     const served = runner.served();
     if (!served) return null;

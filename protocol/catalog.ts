@@ -4,6 +4,7 @@
 // replaying the topic (API processes, standalone materializers) reaches the same state, and two API
 // processes racing for one table or name are settled by Kafka's order, not by whoever checked first.
 // Reading and writing the topic is the API's (api/catalog/kafka-log.ts). Pure.
+import { qualifiedTableTopic } from "./topics.ts";
 
 /** The kinds of source database a connector exists for. */
 export type SourceKind = "postgres" | "mysql";
@@ -59,6 +60,11 @@ export type CatalogChange =
 
 export function emptyState(): CatalogState {
   return { sources: new Map(), views: new Map(), tables: new Map() };
+}
+
+/** The topics of the sources' tables: what a view may name before their schemas are registered. */
+export function sourceTopics(sources: Iterable<SourceRecord>): string[] {
+  return [...sources].flatMap((s) => s.tables.map((t) => qualifiedTableTopic(s.name, t)));
 }
 
 export function sourceKey(name: string): string {

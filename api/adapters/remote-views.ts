@@ -24,6 +24,7 @@ import type {
 } from "../../materializer/contract.ts";
 import { viewNameOf } from "../../materializer/engine-views.ts";
 import { forwardRow, forwardRows } from "../../materializer/split-query.ts";
+import { waitingFor } from "../../materializer/pending-views.ts";
 import { compileStatements } from "../../materializer/sql/compile.ts";
 import { registryTables } from "../../materializer/sql/registry-tables.ts";
 import type { ViewRecord } from "../../protocol/catalog.ts";
@@ -35,6 +36,8 @@ export interface RemoteViewsOptions {
   urls: string[];
   /** Compiles view SQL against the registry's tables, as a member will. */
   registry: Pick<RegistryClient, "subjects" | "latest">;
+  /** The registered sources' tables (topic names): a view naming one without a schema yet waits for it. */
+  expected?: () => readonly string[];
   logger: Logger;
   /** How often view status is polled from the members (default 1 s). */
   refreshMs?: number;
@@ -57,12 +60,14 @@ interface Route {
   split: { partitions: number; members: ViewMember[] } | null;
 }
 
-const stateRank = { ready: 0, backfilling: 1, failed: 2, stopped: 2 } as const;
+const stateRank = { ready: 0, backfilling: 1, waiting: 2, failed: 3, stopped: 3 } as const;
 
 export class RemoteViews implements ViewRuntime {
   readonly #o: RemoteViewsOptions;
   readonly #http: HttpClient;
   #infos = new Map<string, ViewSummary>();
+  /** Views declared waiting here that no member reported yet: their status until one does. */
+  readonly #declared = new Map<string, ViewSummary>();
   readonly #routes = new Map<string, Route>();
   #timer: NodeJS.Timeout | null = null;
 
@@ -87,9 +92,30 @@ export class RemoteViews implements ViewRuntime {
     return { name: viewNameOf(sql) };
   }
 
-  /** Compiles the SQL as a member will (MESH_BAD_SQL before the catalog stores it); members create it. */
+  /**
+   * Compiles the SQL as a member will (MESH_BAD_SQL before the catalog stores it); members create it. A view
+   * naming a registered source's table whose schema is not registered yet is not compiled: the members keep
+   * it waiting (materializer/pending-views.ts) until it is.
+   */
   async ensure(view: ViewRecord): Promise<void> {
-    compileStatements(view.sql, { tables: await registryTables(this.#o.registry) });
+    const tables = await registryTables(this.#o.registry);
+    const schemas = waitingFor(view.sql, tables, this.#o.expected?.() ?? []);
+    if (schemas.length === 0) compileStatements(view.sql, { tables });
+    else
+      this.#declared.set(view.name, {
+        name: view.name,
+        key: [],
+        columns: [],
+        status: {
+          state: "waiting",
+          progress: 0,
+          rows: 0,
+          lagMs: 0,
+          parked: [],
+          error: null,
+          waitingFor: { schemas, topics: [] },
+        },
+      });
     this.#routes.delete(view.name);
   }
 
@@ -97,11 +123,12 @@ export class RemoteViews implements ViewRuntime {
   drop(name: string): Promise<void> {
     this.#routes.delete(name);
     this.#infos.delete(name);
+    this.#declared.delete(name);
     return Promise.resolve();
   }
 
   info(name: string): ViewSummary | undefined {
-    return this.#infos.get(name);
+    return this.#infos.get(name) ?? this.#declared.get(name);
   }
 
   async getRow(name: string, key: unknown[]): Promise<Row | undefined> {
@@ -259,6 +286,7 @@ export class RemoteViews implements ViewRuntime {
     const infos = new Map<string, ViewSummary>();
     for (const [name, views] of byName) infos.set(name, merge(name, views));
     this.#infos = infos;
+    for (const name of infos.keys()) this.#declared.delete(name);
   }
 
   async #list(url: string, timeoutMs: number): Promise<MemberView[]> {
@@ -328,9 +356,12 @@ function merge(name: string, views: MemberView[]): ViewSummary {
   let lagMs = 0;
   let rows = 0;
   const parked: ParkedInfo[] = [];
+  const waits = { schemas: new Set<string>(), topics: new Set<string>() };
   for (const v of views) {
     const s = v.status;
     if (stateRank[s.state] > stateRank[state]) state = s.state;
+    for (const t of s.waitingFor?.schemas ?? []) waits.schemas.add(t);
+    for (const t of s.waitingFor?.topics ?? []) waits.topics.add(t);
     error ??= s.error;
     progress = Math.min(progress, s.progress);
     lagMs = Math.max(lagMs, s.lagMs);
@@ -340,10 +371,22 @@ function merge(name: string, views: MemberView[]): ViewSummary {
       if (!parked.some((q) => q.topic === r.topic && q.partition === r.partition && q.offset === r.offset))
         parked.push(r);
   }
+  // A member still waiting for the schemas knows no key or columns yet.
+  const compiled = views.find((v) => (v.key ?? []).length > 0) ?? first;
   return {
     name,
-    key: first.key ?? [],
-    columns: first.columns ?? [],
-    status: { state, error, progress, rows, lagMs, parked },
+    key: compiled.key ?? [],
+    columns: compiled.columns ?? [],
+    status: {
+      state,
+      error,
+      progress,
+      rows,
+      lagMs,
+      parked,
+      ...(state === "waiting"
+        ? { waitingFor: { schemas: [...waits.schemas], topics: [...waits.topics] } }
+        : {}),
+    },
   };
 }

@@ -39,6 +39,7 @@ interface View {
     lagMs: number | null;
     parked: { topic: string; partition: number; offset: string; key: string; reason: string }[];
     parkedCount: number;
+    waitingFor?: { schemas: string[]; topics: string[] };
   };
 }
 
@@ -191,8 +192,12 @@ export async function run(args: string[]): Promise<number> {
 async function waitReady(base: string, first: View, json: boolean): Promise<View> {
   let view = first;
   let last = "";
-  while (view.status.state === "backfilling") {
-    const line = `backfilling ${view.status.progress === null ? "" : `${Math.round(view.status.progress * 100)}% `}${view.status.rows} rows`;
+  while (view.status.state === "backfilling" || view.status.state === "waiting") {
+    const waits = view.status.waitingFor;
+    const line =
+      view.status.state === "waiting"
+        ? `waiting for ${[...(waits?.schemas ?? []).map((t) => `the schema of ${t}`), ...(waits?.topics ?? []).map((t) => `topic ${t}`)].join(", ")}`
+        : `backfilling ${view.status.progress === null ? "" : `${Math.round(view.status.progress * 100)}% `}${view.status.rows} rows`;
     if (line !== last && !json) process.stderr.write(`${line}\n`);
     last = line;
     await sleep(500);

@@ -17,7 +17,26 @@ export const viewStatusSchema = {
   type: "object",
   required: ["state", "error", "progress", "rows", "lagMs", "parked", "parkedCount"],
   properties: {
-    state: { type: "string", enum: ["backfilling", "ready", "failed"] },
+    state: {
+      type: "string",
+      enum: ["waiting", "backfilling", "ready", "failed"],
+      description:
+        "`waiting`: declared before its tables' schemas (or topics) exist, which `waitingFor` names; it " +
+        "backfills once they do (a source registers its schemas when its snapshot starts)",
+    },
+    waitingFor: {
+      type: "object",
+      required: ["schemas", "topics"],
+      description: "state `waiting`: what the view waits for",
+      properties: {
+        schemas: {
+          type: "array",
+          items: { type: "string" },
+          description: "tables (topic names) whose schemas are not in the registry yet",
+        },
+        topics: { type: "array", items: { type: "string" }, description: "topics not in Kafka yet" },
+      },
+    },
     error: { type: ["string", "null"], description: "`<MESH code>: <message>` of a failed view" },
     progress: { type: ["number", "null"], description: "backfill progress, 0..1" },
     rows: { type: "number" },
@@ -192,5 +211,6 @@ function publicStatus(status: ViewStatus): Record<string, unknown> {
     lagMs: status.lagMs,
     parked: status.parked.slice(0, PARKED_LISTED),
     parkedCount: status.parked.length,
+    ...(status.state === "waiting" && status.waitingFor ? { waitingFor: status.waitingFor } : {}),
   };
 }

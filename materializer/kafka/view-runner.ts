@@ -69,6 +69,8 @@ export class ViewRunner {
   readonly #caughtUp = new Set<number>();
   #lastPartitionCount = 0;
   #phase: ViewStatus["state"] = "backfilling";
+  /** Input topics not in Kafka yet (phase `waiting`): a view may be declared before its source's topics exist. */
+  #missingTopics: string[] = [];
   #error: ViewStatus["error"] = null;
 
   constructor(db: Db, state: ViewState, deps: RunnerDeps) {
@@ -162,6 +164,7 @@ export class ViewRunner {
     const inputs = [this.drivingTopic, ...this.#applier.tables.keys()].filter(
       (t, i, all) => all.indexOf(t) === i,
     );
+    if (!(await this.#inputsExist(inputs))) return;
     const reading = await Reading.plan(this.#deps.kafka.admin(), this.#db, this.#state.layout, inputs, owned);
     const reader = this.#reader;
     if (this.#stopped || !reader) return;
@@ -190,6 +193,28 @@ export class ViewRunner {
     this.#checkReady(reading);
     if (owned !== null)
       this.#deps.logger.info({ view: this.#state.plan.name, owned }, "view partitions assigned");
+  }
+
+  /**
+   * Whether every input topic exists: a view may be declared before its source's connector created them.
+   * If not, the view is `waiting` and the restart is tried again in a second (start() does not wait for it).
+   */
+  async #inputsExist(inputs: string[]): Promise<boolean> {
+    const existing = new Set(await this.#deps.kafka.admin().listTopics());
+    this.#missingTopics = inputs.filter((t) => !existing.has(t));
+    if (this.#missingTopics.length === 0) {
+      if (this.#phase === "waiting") this.#phase = "backfilling";
+      return true;
+    }
+    if (this.#phase === "backfilling") {
+      this.#phase = "waiting";
+      this.#deps.logger.info(
+        { view: this.#state.plan.name, topics: this.#missingTopics },
+        "view waiting for its topics",
+      );
+    }
+    this.#queueRestart(1000);
+    return false;
   }
 
   /**
@@ -290,6 +315,7 @@ export class ViewRunner {
       lagMs: oldest?.tsMs ? Math.max(0, this.#now() - oldest.tsMs) : 0,
       parked,
       error: this.#error,
+      ...(this.#phase === "waiting" ? { waitingFor: { schemas: [], topics: [...this.#missingTopics] } } : {}),
     };
   }
 
