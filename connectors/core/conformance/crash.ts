@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stackEnv } from "../../../test/support/stack.ts";
 import type { Ev } from "./context.ts";
-import { readTopics, shortId, startHarness, type Harness, type ReadMessage } from "./harness.ts";
+import { readTopics, shortId, startHarness, waitFor, type Harness, type ReadMessage } from "./harness.ts";
 import { insertRows } from "./stream.ts";
 import type { ConformanceTarget } from "./target.ts";
 
@@ -88,6 +88,11 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
           ),
         );
         startChild();
+        await waitFor(
+          async () => (await h.kafka.admin().listTopics()).includes(topics[0] as string),
+          60_000,
+          "the topics",
+        );
         // The seed rows come through the snapshot: once they are in Kafka the connector streams.
         await readTopics(h.kafka, h.registryUrl, [topics[0] as string], (m) => m.length >= 100, {
           idleMs: 60_000,
@@ -179,7 +184,7 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
           },
         );
         expect(ends(markers).size).toBe(transactions);
-        const exited = new Promise((r) => (child)?.once("exit", r));
+        const exited = new Promise((r) => child?.once("exit", r));
         (child as ChildProcess | null)?.kill("SIGTERM");
         await exited;
         child = null;
