@@ -185,8 +185,8 @@ describe("mesh api --materializer: view change streams and parked records throug
     expect(resumed.events[0]?.id).toBe(got.events[2]!.id);
     // Ids of a split view's stream mean nothing here.
     const bad = await events(url, 1, { "last-event-id": "http://m1=4" });
-    expect(bad.status).toBe(400);
-    expect(bad.body?.code).toBe("MESH_BAD_REQUEST");
+    expect(bad.status).toBe(422);
+    expect(bad.body?.code).toBe("MESH_BAD_QUERY");
   }, 60_000);
 
   it("merges a split view's members' streams with composite ids that resume each member", async () => {

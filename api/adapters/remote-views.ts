@@ -179,7 +179,7 @@ export class RemoteViews implements ViewRuntime {
     if (!route.split) {
       if (from.includes("="))
         throw new MeshError(
-          "MESH_BAD_REQUEST",
+          "MESH_BAD_QUERY",
           `view ${name} is not split: its change ids are plain numbers (got "${from}")`,
           { view: name, param: "from" },
         );
