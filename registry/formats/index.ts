@@ -78,7 +78,7 @@ export function resolveTyped(
     case "JSON": {
       const json = resolveJsonSchema(text, references, lookup);
       const identity = `JSON\u0000${json.canonical}\u0000${refKey(references)}`;
-      return { schemaType, json, identity, text: json.canonical, normalized: () => json.normalized };
+      return { schemaType, json, identity, text: json.canonical, normalized: () => json.normalized() };
     }
   }
 }

@@ -140,6 +140,12 @@ describe("Protobuf through the REST API", () => {
     expect((await call("GET", "/schemas/ids/1")).json.schema).toContain(
       "  string a = 1;\n  .shop.M.N b = 2;\n",
     );
+    // Found again from the text as submitted when the lookup normalizes too.
+    const found = await call("POST", "/subjects/m?normalize=true", { schema: text, schemaType: "PROTOBUF" });
+    expect(found.json.id).toBe(1);
+    expect(
+      (await call("POST", "/subjects/m", { schema: text, schemaType: "PROTOBUF" })).json.error_code,
+    ).toBe(40403);
   });
 });
 

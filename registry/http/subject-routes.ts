@@ -14,7 +14,13 @@ export function subjectRoutes(app: FastifyInstance, backend: RegistryBackend): v
     reads.listSubjects(backend.state, flag(req.query.deleted), req.query.subjectPrefix),
   );
   app.post<{ Params: P; Querystring: Query }>("/subjects/:subject", (req) =>
-    reads.lookupSchema(backend.state, req.params.subject, req.body, flag(req.query.deleted)),
+    reads.lookupSchema(
+      backend.state,
+      req.params.subject,
+      req.body,
+      flag(req.query.deleted),
+      flag(req.query.normalize),
+    ),
   );
   app.delete<{ Params: P; Querystring: Query }>("/subjects/:subject", (req, reply) =>
     sendWrite(backend, req, reply, (s) =>

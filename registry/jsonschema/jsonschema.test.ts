@@ -39,7 +39,7 @@ describe("JSON Schema parsing and texts", () => {
       none,
     );
     expect(s.canonical).toBe(`{"type":"object","properties":{"b":{"type":"string"},"a":{}}}`);
-    expect(s.normalized).toBe(`{"properties":{"a":{},"b":{"type":"string"}},"type":"object"}`);
+    expect(s.normalized()).toBe(`{"properties":{"a":{},"b":{"type":"string"}},"type":"object"}`);
   });
 
   it("resolves $ref to references by name and within documents; an unresolvable $ref is refused", () => {

@@ -101,7 +101,8 @@ export type LookupReference = (
 export interface JsonSchemaResolved {
   /** Confluent's canonical string: compact, keys in the order written. */
   canonical: string;
-  normalized: string;
+  /** Keys sorted (computed on first use). */
+  normalized(): string;
   schema: Schema;
 }
 
@@ -181,7 +182,8 @@ export function resolveJsonSchema(
   });
   // Every $ref is followed once now, so an unresolvable one is refused at registration.
   touch(schema, new Set());
-  return { canonical: JSON.stringify(root), normalized: canonicalJson(root), schema };
+  let normalized: string | undefined;
+  return { canonical: JSON.stringify(root), normalized: () => (normalized ??= canonicalJson(root)), schema };
 }
 
 function touch(s: Schema, seen: Set<Schema>): void {

@@ -37,12 +37,22 @@ export function referencedBy(state: RegistryState, subject: string, version: str
   return state.referencedBy(subject, v.version);
 }
 
-export function lookupSchema(state: RegistryState, subject: string, body: unknown, deleted: boolean) {
+export function lookupSchema(
+  state: RegistryState,
+  subject: string,
+  body: unknown,
+  deleted: boolean,
+  normalize = false,
+) {
   const req = schemaBody(body);
   if (state.versions(subject, deleted).length === 0) throw errors.subjectNotFound(subject);
   let identity: string;
   try {
-    identity = state.resolveAs(req.schemaType, req.schema, req.references).identity;
+    let resolved = state.resolveAs(req.schemaType, req.schema, req.references);
+    // Protobuf and JSON Schema: a normalized lookup looks for the normalized text (as it was registered).
+    if (normalize && resolved.schemaType !== "AVRO")
+      resolved = state.resolveAs(req.schemaType, resolved.normalized(), req.references);
+    identity = resolved.identity;
   } catch (e) {
     if (isSchemaError(e)) throw errors.invalidSchema(e.message);
     throw e;

@@ -21,28 +21,11 @@ import {
 
 /** The source without comments (strings kept), so regular expressions can find statements. */
 export function stripComments(src: string): string {
-  let out = "";
-  let quote: string | null = null;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (quote) {
-      out += c;
-      if (c === "\\") out += src[++i] ?? "";
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      out += c;
-    } else if (c === "/" && src[i + 1] === "/") {
-      while (i < src.length && src[i] !== "\n") i++;
-      out += "\n";
-    } else if (c === "/" && src[i + 1] === "*") {
-      i += 2;
-      while (i < src.length && !(src[i] === "*" && src[i + 1] === "/")) i++;
-      i++;
-      out += " ";
-    } else out += c;
-  }
-  return out;
+  if (!src.includes("/")) return src;
+  return src.replace(
+    /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|\/\/[^\n]*|\/\*[\s\S]*?\*\//g,
+    (m, quoted: string | undefined) => quoted ?? (m.startsWith("//") ? "" : " "),
+  );
 }
 
 interface Hints {

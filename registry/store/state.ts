@@ -34,6 +34,11 @@ export class RegistryState {
   readonly modes = new Map<string | null, Mode>();
   maxId = 0;
   private readonly resolved = new Map<number, Resolved>();
+  /**
+   * The latest schemas parsed, by type, text and references: a registration parses the submitted text, then
+   * applying its record parses the stored text (the canonical text of the same schema) — once is enough.
+   */
+  private readonly recent = new Map<string, Resolved>();
 
   apply(r: LogRecord): void {
     switch (r.keytype) {
@@ -66,6 +71,8 @@ export class RegistryState {
     const previous = versions?.get(version);
     if (previous) this.idUses.get(previous.id)?.delete(use);
     if (value === null) {
+      // A permanent delete frees the version number: a reference to it may mean another schema later.
+      this.recent.clear();
       versions?.delete(version);
       if (versions?.size === 0) this.subjects.delete(subject);
       if (previous) this.dropIfUnused(previous.id);
@@ -115,11 +122,19 @@ export class RegistryState {
 
   /** Parses `text` of `schemaType` with its references resolved against this state. Throws a format's error. */
   resolveAs(schemaType: SchemaType, text: string, references: readonly SchemaReference[]): Resolved {
-    return resolveTyped(schemaType, text, references, (subject, version) => {
+    const refs = references.length === 0 ? "" : JSON.stringify(references);
+    const key = `${schemaType}\u0000${refs}\u0000${text}`;
+    const hit = this.recent.get(key);
+    if (hit) return hit;
+    const r = resolveTyped(schemaType, text, references, (subject, version) => {
       const v = this.subjects.get(subject)?.get(version);
       const s = v && this.schemas.get(v.id);
       return s && { schema: s.schema, schemaType: s.schemaType, references: s.references };
     });
+    if (this.recent.size >= 256) this.recent.clear();
+    this.recent.set(key, r);
+    this.recent.set(`${schemaType}\u0000${refs}\u0000${r.text}`, r);
+    return r;
   }
 
   /** The parsed schema of a stored id (cached). */

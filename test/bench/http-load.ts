@@ -11,9 +11,15 @@ export interface LoadJob {
   seconds: number;
   connections: number;
   kind: LoadKind;
-  /** Number of seeded schemas (ids 1..n, subjects bench-0-value..bench-(n-1)-value). */
+  /** Number of seeded schemas (ids idBase..idBase+n-1, subjects <prefix>-0-value..<prefix>-(n-1)-value). */
   seeded: number;
+  /** Schema type of the seeded and registered schemas (AVRO when absent). */
+  format?: BenchFormat;
+  idBase?: number;
+  subjectPrefix?: string;
 }
+
+export type BenchFormat = "AVRO" | "PROTOBUF" | "JSON";
 
 export interface LoadResult {
   rps: number;
@@ -33,19 +39,43 @@ export function schemaText(i: number): string {
   });
 }
 
+/** The registration body of bench schema `i` in `format`: a record (Avro), a message (Protobuf), an object (JSON). */
+export function schemaBody(format: BenchFormat, i: number): { schema: string; schemaType?: string } {
+  switch (format) {
+    case "AVRO":
+      return { schema: schemaText(i) };
+    case "PROTOBUF":
+      return {
+        schemaType: format,
+        schema: `syntax = "proto3";\npackage bench;\n\nmessage Bench${i} {\n  int64 id = 1;\n  string f${i} = 2;\n}\n`,
+      };
+    case "JSON":
+      return {
+        schemaType: format,
+        schema: JSON.stringify({
+          title: `Bench${i}`,
+          type: "object",
+          properties: { id: { type: "integer" }, [`f${i}`]: { type: "string" } },
+          required: ["id"],
+        }),
+      };
+  }
+}
+
 function nextRequest(job: LoadJob, i: number): { method: string; path: string; body?: string } {
+  const prefix = job.subjectPrefix ?? "bench";
   switch (job.kind) {
     case "ping":
       return { method: "GET", path: "/ping" };
     case "by-id":
-      return { method: "GET", path: `/schemas/ids/${(i % job.seeded) + 1}` };
+      return { method: "GET", path: `/schemas/ids/${(i % job.seeded) + (job.idBase ?? 1)}` };
     case "latest":
-      return { method: "GET", path: `/subjects/bench-${i % job.seeded}-value/versions/latest` };
+      return { method: "GET", path: `/subjects/${prefix}-${i % job.seeded}-value/versions/latest` };
     case "register":
       return {
         method: "POST",
-        path: `/subjects/reg-${i}-value/versions`,
-        body: JSON.stringify({ schema: schemaText(1_000_000 + i) }),
+        path: `/subjects/${prefix}-reg-${i}-value/versions`,
+        body: JSON.stringify(schemaBody(job.format ?? "AVRO", 1_000_000 + i)),
       };
   }
 }

@@ -1,12 +1,19 @@
-// Registry benchmark: lookups by id and by subject/latest, registrations, and start-up replay of 10k schemas,
-// each printed beside a trivial fastify route's rate measured in the same run (the machine's ceiling).
+// Registry benchmark: lookups by id and by subject/latest and registrations for every schema type (Avro,
+// Protobuf, JSON Schema), and start-up replay of 10k schemas, each printed beside a trivial fastify route's rate
+// measured in the same run (the machine's ceiling).
 // Load comes from a child process (autocannon) over keep-alive HTTP connections (test/bench/http-load.ts).
 import Fastify from "fastify";
 import pino from "pino";
 import { KafkaClient } from "../../lib/kafka/index.ts";
 import { encodeKey, encodeValue, type LogRecord } from "../../registry/store/records.ts";
 import { startRegistry } from "../../registry/server.ts";
-import { load, schemaText, type LoadResult } from "./http-load.ts";
+import { load, schemaBody, schemaText, type BenchFormat, type LoadResult } from "./http-load.ts";
+
+const FORMATS: { format: BenchFormat; prefix: string }[] = [
+  { format: "AVRO", prefix: "bench" },
+  { format: "PROTOBUF", prefix: "pbench" },
+  { format: "JSON", prefix: "jbench" },
+];
 
 export interface BenchOptions {
   brokers?: string[];
@@ -30,38 +37,50 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const job = { seconds, connections, seeded: 1000 };
   await load({ ...job, seconds: 3, base: ceilingUrl, kind: "ping" }); // warm-up (JIT, sockets)
 
-  // Serving: 1,000 schemas registered through the API.
+  // Serving: 1,000 schemas of each type registered through the API (ids 1-1000 Avro, then Protobuf, then JSON).
   const topic = `_schemas_bench_${stamp}`;
   topics.push(topic, `${topic}_leader`);
   const reg = await startRegistry({ brokers, port: 0, topic, logger });
-  for (let i = 0; i < 1000; i += 50) {
-    await Promise.all(
-      Array.from({ length: 50 }, (_, j) =>
-        fetch(`${reg.url}/subjects/bench-${i + j}-value/versions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ schema: schemaText(i + j) }),
-        }).then((r) => r.arrayBuffer()),
-      ),
-    );
+  for (const { format, prefix } of FORMATS) {
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          fetch(`${reg.url}/subjects/${prefix}-${i + j}-value/versions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(schemaBody(format, i + j)),
+          }).then((r) => r.arrayBuffer()),
+        ),
+      );
+    }
   }
+  const jobOf = (f: number) => ({
+    ...job,
+    format: FORMATS[f]!.format,
+    subjectPrefix: FORMATS[f]!.prefix,
+    idBase: 1 + f * 1000,
+  });
   await load({ ...job, seconds: 3, base: reg.url, kind: "by-id" }); // warm-up
   // The machine may be shared: ceiling and lookups are measured in alternating rounds, and each median kept.
-  const rounds: { ceiling: LoadResult[]; byId: LoadResult[]; latest: LoadResult[] } = {
-    ceiling: [],
-    byId: [],
-    latest: [],
+  const rounds = {
+    ceiling: [] as LoadResult[],
+    byId: FORMATS.map(() => [] as LoadResult[]),
+    latest: FORMATS.map(() => [] as LoadResult[]),
   };
   for (let r = 0; r < 3; r++) {
     rounds.ceiling.push(await load({ ...job, base: ceilingUrl, kind: "ping" }));
-    rounds.byId.push(await load({ ...job, base: reg.url, kind: "by-id" }));
-    rounds.latest.push(await load({ ...job, base: reg.url, kind: "latest" }));
+    for (let f = 0; f < FORMATS.length; f++) {
+      rounds.byId[f]!.push(await load({ ...jobOf(f), base: reg.url, kind: "by-id" }));
+      rounds.latest[f]!.push(await load({ ...jobOf(f), base: reg.url, kind: "latest" }));
+    }
   }
   const median = (l: LoadResult[]) => [...l].sort((a, b) => a.rps - b.rps)[Math.floor(l.length / 2)]!;
   const ceiling = median(rounds.ceiling);
-  const byId = median(rounds.byId);
-  const latest = median(rounds.latest);
-  const registrations = await load({ ...job, base: reg.url, kind: "register" });
+  const byId = rounds.byId.map(median);
+  const latest = rounds.latest.map(median);
+  const registrations: LoadResult[] = [];
+  for (let f = 0; f < FORMATS.length; f++)
+    registrations.push(await load({ ...jobOf(f), base: reg.url, kind: "register" }));
   await reg.stop();
 
   // Start-up: replay a topic holding 10,000 schemas (written directly in `_schemas` record shapes).
@@ -97,9 +116,11 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const lines = [
     `registry benchmark (${connections} keep-alive connections, ${seconds} s per run, lookups: median of 3 rounds alternating with the ceiling; autocannon in a child process)`,
     row("trivial fastify route (ceiling)", ceiling),
-    row("GET /schemas/ids/{id}", byId),
-    row("GET /subjects/{s}/versions/latest", latest),
-    row("POST /subjects/{s}/versions (new)", registrations),
+    ...FORMATS.flatMap(({ format }, f) => [
+      row(`${format} GET /schemas/ids/{id}`, byId[f]!),
+      row(`${format} GET /subjects/{s}/versions/latest`, latest[f]!),
+      row(`${format} POST /subjects/{s}/versions (new)`, registrations[f]!),
+    ]),
     `start-up with 10k schemas in _schemas   ${startupMs} ms (replayed ${replayed} schemas, incl. leader election)`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
