@@ -7,6 +7,7 @@
 import type { ChangeStream, Row, SourceTable, StreamEvent } from "../core/backend.ts";
 import type { PgMessage, Relation, Tuple } from "./pgoutput.ts";
 import { ReplicationStream, type StreamItem } from "./replication-stream.ts";
+import { connectionLost } from "./session-connections.ts";
 import { transactionId, tupleToRow, type TableMapping } from "./row-mapping.ts";
 
 export const HEARTBEAT_PREFIX = "datamesh.heartbeat";
@@ -65,7 +66,8 @@ export class PgChangeStream implements ChangeStream<bigint> {
         this.#notify();
       },
       onClose: (err) => {
-        this.#failure ??= err ?? new Error("the replication stream closed");
+        // The server ended the replication connection (restart, pg_terminate_backend): retryable.
+        this.#failure ??= connectionLost(err ?? new Error("the replication stream closed"));
         this.#notify();
       },
     });
