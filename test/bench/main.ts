@@ -4,7 +4,11 @@ import { existsSync } from "node:fs";
 
 const known = ["registry", "pg", "views", "api", "kafka"];
 
-async function main(args: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
+  // `--runs N`: how many times a benchmark repeats its measurements (those that report a spread read it).
+  const args = [...argv];
+  const runsAt = args.indexOf("--runs");
+  if (runsAt >= 0) process.env.MESH_BENCH_RUNS = args.splice(runsAt, 2)[1] ?? "";
   const names = args.length > 0 ? args : known;
   for (const name of names) {
     if (!known.includes(name)) {
