@@ -30,6 +30,13 @@ describe("mesh connect config", () => {
     expect(await load(source)).toMatchObject({ sources: [source] });
   });
 
+  it("takes a delivery mode and refuses an unknown one", async () => {
+    expect(await load({ ...source, delivery: "exactly-once" })).toMatchObject({
+      sources: [{ delivery: "exactly-once" }],
+    });
+    await expect(load({ ...source, delivery: "twice" })).rejects.toThrow(/delivery must be one of/);
+  });
+
   it("refuses a source or owner name with a dot, as the HTTP API does (topics are <name>.<schema>.<table>)", async () => {
     await expect(load({ ...source, name: "orders.db" })).rejects.toMatchObject({
       code: "MESH_BAD_REQUEST",

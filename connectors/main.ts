@@ -11,6 +11,7 @@ import { createLogger } from "../lib/logger.ts";
 import { checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
+import { DELIVERY_MODES } from "./core/contract.ts";
 import { kafkaOffsetStore } from "./core/offset-store.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
 
@@ -59,6 +60,8 @@ export async function loadConfig(
   for (const [i, source] of config.sources.entries()) {
     checkSourceName(source.name, `sources[${i}].name`);
     checkSourceName(source.owner, `sources[${i}].owner`);
+    if (source.delivery !== undefined && !DELIVERY_MODES.includes(source.delivery))
+      throw new Error(`sources[${i}].delivery must be one of ${DELIVERY_MODES.join(", ")}`);
   }
   return config;
 }

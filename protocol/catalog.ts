@@ -25,6 +25,8 @@ export interface SourceRecord {
   snapshot: "initial" | "never";
   /** Partitions of each table topic (docs/contracts.md: 3 by default). */
   partitions: number;
+  /** The connector's delivery mode; records written before it existed have none: at-least-once. */
+  delivery?: "at-least-once" | "exactly-once";
   paused: boolean;
   createdAt: string;
   updatedAt: string;

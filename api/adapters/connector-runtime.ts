@@ -37,6 +37,7 @@ export function toDefinition(record: SourceRecord): SourceDefinition {
     tables: record.tables,
     snapshot: record.snapshot,
     partitions: record.partitions,
+    ...(record.delivery ? { delivery: record.delivery } : {}),
   };
 }
 

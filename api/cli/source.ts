@@ -18,7 +18,8 @@ import {
 const usage = `usage: mesh source <command> [--api URL] [--json]
 
   add --name N --owner SERVICE --kind postgres|mysql --url URL --table T [--table T...]
-      [--snapshot initial|never] [--partitions 3] [--wait]   register; --wait shows snapshot progress until streaming
+      [--snapshot initial|never] [--partitions 3] [--delivery at-least-once|exactly-once] [--wait]
+                                        register; --wait shows snapshot progress until streaming
   list                                  every source with its state
   show NAME                             definition, status, lag, offset
   pause NAME | resume NAME              stop/continue reading the source log
@@ -52,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
     p = parseArgs(
       args,
       ["json", "wait", "drop-slot", "help"],
-      ["api", "name", "owner", "kind", "url", "table", "snapshot", "partitions"],
+      ["api", "name", "owner", "kind", "url", "table", "snapshot", "partitions", "delivery"],
     );
   } catch (err) {
     console.error((err as Error).message);
@@ -94,6 +95,8 @@ export async function run(args: string[]): Promise<number> {
         if (snapshot) body.snapshot = snapshot;
         const partitions = flag(p, "partitions");
         if (partitions) body.partitions = Number(partitions);
+        const delivery = flag(p, "delivery");
+        if (delivery) body.delivery = delivery;
         let source = await call<Source>(base, "POST", "/v1/sources", body);
         if (has(p, "wait")) source = await waitStreaming(base, source, json);
         if (json) printJson(source);

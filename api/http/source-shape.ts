@@ -34,6 +34,7 @@ export function publicSource(source: SourceRecord, runtime: SourceRuntime): Reco
     topics: topicsOf(source),
     snapshot: source.snapshot,
     partitions: source.partitions,
+    delivery: source.delivery ?? "at-least-once",
     paused: source.paused,
     createdAt: source.createdAt,
     status: { ...status, resnapshot: status.resnapshot ?? null, holder: status.holder ?? null },
@@ -108,6 +109,7 @@ export const sourceSchema = {
     "topics",
     "snapshot",
     "partitions",
+    "delivery",
     "paused",
     "createdAt",
     "status",
@@ -121,6 +123,7 @@ export const sourceSchema = {
     topics: { type: "array", items: { type: "string" } },
     snapshot: { type: "string", enum: ["initial", "never"] },
     partitions: { type: "integer" },
+    delivery: { type: "string", enum: ["at-least-once", "exactly-once"] },
     paused: { type: "boolean" },
     createdAt: { type: "string", format: "date-time" },
     status: { $ref: "SourceStatus#" },
@@ -190,6 +193,14 @@ function registration(
         description: "initial: read the tables first, then stream; never: stream from now on",
       },
       partitions: { type: "integer", minimum: 1, maximum: 64, default: 3, description: "of each topic" },
+      delivery: {
+        type: "string",
+        enum: ["at-least-once", "exactly-once"],
+        description:
+          "at-least-once (default): a crash may repeat the last events (exact copies); exactly-once: Kafka " +
+          "transactions of whole source transactions with the stored position, so read_committed consumers see " +
+          "every change once across any crash",
+      },
     },
   };
 }

@@ -47,6 +47,17 @@ describe("POST /v1/sources", () => {
     expect((await app.inject({ url: "/v1/sources" })).body).not.toContain("s3cret");
   });
 
+  it("stores the delivery mode (default at-least-once) and hands it to the connector", async () => {
+    expect((await post(orders)).json().delivery).toBe("at-least-once");
+    const res = await post({ ...orders, name: "eo-db", delivery: "exactly-once", tables: ["other"] });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().delivery).toBe("exactly-once");
+    expect(ctx.fakes.sources.running.get("eo-db")?.delivery).toBe("exactly-once");
+    expect((await post({ ...orders, name: "bad-db", delivery: "twice", tables: ["x"] })).statusCode).toBe(
+      400,
+    );
+  });
+
   it("refuses a table owned by another service with 409 naming the owner, and keeps the owner's claim", async () => {
     expect((await post(orders)).statusCode).toBe(201);
     const res = await post({

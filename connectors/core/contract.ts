@@ -21,6 +21,10 @@ export type SnapshotMode = "initial" | "never" | "when_needed";
  */
 export type DeliveryMode = "at-least-once" | "exactly-once";
 
+/** A source without a `delivery` (docs/connector-postgres.md "Delivery" says why this one). */
+export const DEFAULT_DELIVERY: DeliveryMode = "at-least-once";
+export const DELIVERY_MODES: readonly DeliveryMode[] = ["at-least-once", "exactly-once"];
+
 export interface OutboxDefinition {
   /** Outbox tables (`schema.table`, columns id, aggregatetype, aggregateid, type, payload); also captured. */
   tables?: string[];

@@ -15,7 +15,12 @@ import type { OutMessage } from "../../lib/kafka/index.ts";
 import { OFFSETS_TOPIC, tableTopic } from "../../protocol/topics.ts";
 import type { BackendSession, ChangeStream, SourceBackend, SourceTable } from "./backend.ts";
 import { ChangeWriter } from "./change-writer.ts";
-import type { ConnectorDeps, SourceDefinition, SourceStatus } from "./contract.ts";
+import {
+  DEFAULT_DELIVERY,
+  type ConnectorDeps,
+  type SourceDefinition,
+  type SourceStatus,
+} from "./contract.ts";
 import type { SourceIdentity } from "./events.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { runInitialSnapshot } from "./initial-snapshot.ts";
@@ -81,7 +86,7 @@ export async function runSession<P>(
       source: def.name,
       tableTopics: session.tables.map((q) => topicOf(def.name, q)),
       partitions: def.partitions,
-      delivery: def.delivery ?? "at-least-once",
+      delivery: def.delivery ?? DEFAULT_DELIVERY,
     });
     cleanups.push(() => kafka.close());
     const { producer, writer } = kafka;
@@ -110,7 +115,7 @@ export async function runSession<P>(
     // Exactly-once: the same record, written in the Kafka transaction that ends at the position, so the stored
     // position is always exactly what committed (a restart resumes there, never before, never after).
     const positionRecord =
-      def.delivery === "exactly-once"
+      (def.delivery ?? DEFAULT_DELIVERY) === "exactly-once"
         ? (position: P): OutMessage => ({
             topic: OFFSETS_TOPIC,
             key: stateKey,

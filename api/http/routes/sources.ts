@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
+import { DEFAULT_DELIVERY } from "../../../connectors/core/contract.ts";
 import type { SourceRecord } from "../../../protocol/catalog.ts";
 import { SOURCE_NAME_PATTERN } from "../../../protocol/topics.ts";
 import {
@@ -35,6 +36,7 @@ interface CreateBody {
   tables: string[];
   snapshot?: "initial" | "never";
   partitions?: number;
+  delivery?: "at-least-once" | "exactly-once";
 }
 
 export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -80,6 +82,8 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tableIds: tables.map((t) => tableIdentity(body.kind, url, t)),
         snapshot: body.snapshot ?? "initial",
         partitions: body.partitions ?? 3,
+        // Stored resolved: a later change of the default does not change how an existing source delivers.
+        delivery: body.delivery ?? DEFAULT_DELIVERY,
         paused: false,
         createdAt: now,
         updatedAt: now,
