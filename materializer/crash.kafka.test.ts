@@ -1,7 +1,6 @@
 // Exact after any crash: `mesh materialize` (materializer/main.ts) runs as a child process over one LevelDB
 // directory while a workload of transactions flows, and is SIGKILLed at random moments (6 times) and
 // restarted. Afterwards the views, resumed from their stored offsets, must equal the oracle row by row.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { Layout, TAG } from "./engine/layout.ts";
 import { parseStored } from "./kafka/reading.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
+import { spawnMember, type KillableMember } from "./test-support/killable-member.ts";
 import { rng, SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";
 
@@ -58,9 +58,8 @@ describe("materializer killed with SIGKILL and restarted", () => {
     console.log(`crash.kafka.test.ts took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
-  function child(): ChildProcess {
+  function child(): KillableMember {
     const args = [
-      "materializer/main.ts",
       "--brokers",
       stackEnv().MESH_KAFKA_BROKERS,
       "--registry",
@@ -69,13 +68,9 @@ describe("materializer killed with SIGKILL and restarted", () => {
       dir,
       "--catalog-topic",
       "off",
-      "--log-level",
-      "warn",
     ];
     for (const v of VIEWS) args.push("--view", v);
-    const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
-    proc.stderr?.on("data", (d: Buffer) => process.stderr.write(`[materialize] ${d.toString()}`));
-    return proc;
+    return spawnMember(args);
   }
 
   it("converges to exactly the source's state after 6 SIGKILLs", async () => {
@@ -101,16 +96,15 @@ describe("materializer killed with SIGKILL and restarted", () => {
       }
     };
     for (let round = 0; round < 6; round++) {
-      const proc = child();
-      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-        proc.once("exit", (_code, signal) => resolve(signal)),
-      );
-      // Write while the child backfills / applies, and kill it at a random point of that.
-      const killAfter = 4000 + Math.floor(r() * 4000);
+      const { proc, running, exited } = child();
+      // Write while the child backfills / applies, and kill it at a random point of that (counted from the
+      // child's start, so a slow start on a busy machine cannot make the kill land before any work).
+      const killAfter = 1000 + Math.floor(r() * 4000);
       let killed = false;
       const writing = (async () => {
         while (!killed) await writer.transaction(workload.transaction(0.01));
       })();
+      await running;
       await new Promise((res) => setTimeout(res, killAfter));
       proc.kill("SIGKILL");
       killed = true;

@@ -3,7 +3,6 @@
 // primary-key changes, deletes) runs on customers/orders/order_items/products; after it settles, each view
 // must equal the same SELECT run by Postgres, row by row. Then the same again while `mesh materialize`
 // (a child process) is SIGKILLed at random points 5 times and restarted.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +20,7 @@ import type { Db } from "./engine/reader.ts";
 import { Layout, TAG } from "./engine/layout.ts";
 import { parseStored } from "./kafka/reading.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
+import { spawnMember } from "./test-support/killable-member.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
 
@@ -313,30 +313,24 @@ describe("views equal Postgres through the real connector", () => {
     const before = await feedSeq();
     const progress: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const proc = spawn(
-        process.execPath,
-        [
-          "materializer/main.ts",
-          "--brokers",
-          stackEnv().MESH_KAFKA_BROKERS,
-          "--registry",
-          registry.url,
-          "--data-dir",
-          dir,
-          "--catalog-topic",
-          "off",
-          "--log-level",
-          "error",
-        ],
-        { stdio: "ignore" },
-      );
-      const exited = new Promise<NodeJS.Signals | null>((res) => proc.once("exit", (_c, s) => res(s)));
-      // The workload runs until the kill, so the process is busy applying when it dies.
+      const { proc, running, exited } = spawnMember([
+        "--brokers",
+        stackEnv().MESH_KAFKA_BROKERS,
+        "--registry",
+        registry.url,
+        "--data-dir",
+        dir,
+        "--catalog-topic",
+        "off",
+      ]);
+      // The workload runs until the kill, so the process is busy applying when it dies; the kill lands at a
+      // random point after the child runs its views (a slow start on a busy machine cannot pre-empt all work).
       let killed = false;
       const writing = (async () => {
         while (!killed) await run(1);
       })();
-      await new Promise((res) => setTimeout(res, 4000 + Math.floor(r() * 4000)));
+      await running;
+      await new Promise((res) => setTimeout(res, 1000 + Math.floor(r() * 4000)));
       proc.kill("SIGKILL");
       killed = true;
       expect(await exited).toBe("SIGKILL");
