@@ -102,7 +102,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
     const bad = await api(server.url, "POST", "/v1/views", {
       sql: `CREATE VIEW ${view}_bad AS SELECT nope FROM ${writer.topic("orders")}`,
     });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
     expect(bad.body.code).toBe("MESH_BAD_SQL");
     expect((await api(server.url, "GET", `/v1/views/${view}_bad`)).status).toBe(404);
   });
