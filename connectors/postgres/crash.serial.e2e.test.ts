@@ -2,4 +2,5 @@
 import { registerCrashTest } from "../core/conformance/index.ts";
 import { postgresTarget } from "./test-support/conformance-target.ts";
 
-registerCrashTest(postgresTarget);
+registerCrashTest(postgresTarget, { delivery: "at-least-once" });
+registerCrashTest(postgresTarget, { delivery: "exactly-once" });

@@ -252,7 +252,16 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
           });
         }
         expect(byKey.size).toBe(expected.size);
-        if (options.delivery === "exactly-once") expect(duplicates).toBe(0);
+        if (options.delivery === "exactly-once") {
+          expect(duplicates).toBe(0);
+          // Whole transactions once: every END marker exactly once, its BEGIN too.
+          for (const status of ["BEGIN", "END"]) {
+            const seen = msgs.filter(
+              (m) => m.topic.endsWith(".transactions") && (m.value as { status: string }).status === status,
+            );
+            expect(seen.length).toBe(transactions);
+          }
+        }
 
         // ---- replaying the topics rebuilds the tables exactly ----
         const acct = await db.query<{ id: unknown; balance: unknown; note: string; version: unknown }>(
