@@ -6,7 +6,7 @@
 // ON columns, WHERE operands, indexed columns) must also encode with their kind. The first problem is the
 // reason the runner parks that key with (kafka/view-runner.ts). Per changed row: keep it cheap.
 import { canonicalDecimal, encodeKey, type KeyKind } from "../keys/encoding.ts";
-import type { Expr, ViewPlan } from "../sql/plan.ts";
+import { allPlans, exprColumns, VIEW_TOPIC, type ViewPlan } from "../sql/plan.ts";
 import type { TableChange } from "./view-state.ts";
 
 interface Column {
@@ -22,17 +22,23 @@ export class ChangeCheck {
   private readonly keys = new Map<string, Column[]>();
 
   constructor(plan: ViewPlan) {
+    // A view over views and an aggregate view check the tables of every stage compiled into them.
+    for (const p of allPlans(plan)) this.#add(p);
+  }
+
+  #add(plan: ViewPlan): void {
     const encoded = plan.relations.map((r) => new Set([...r.table.key, ...r.childCols]));
     plan.relations.forEach((r) => {
       if (r.parent !== null) for (const c of r.parentCols) encoded[r.parent]?.add(c);
     });
-    for (const { rel, column } of whereColumns(plan.where)) encoded[rel]?.add(column);
+    for (const { rel, column } of exprColumns(plan.where)) encoded[rel]?.add(column);
     for (const index of plan.indexes)
       for (const name of index) {
         const out = plan.columns.find((c) => c.name === name);
         if (out) encoded[out.rel]?.add(out.column);
       }
     plan.relations.forEach((r, i) => {
+      if (r.table.topic.startsWith(VIEW_TOPIC)) return;
       const byName = new Map((this.columns.get(r.table.topic) ?? []).map((c) => [c.name, c]));
       for (const name of new Set([...r.table.key, ...r.needed])) {
         const kind = r.kinds[name] === "number" ? "decimal" : (r.kinds[name] ?? "any");
@@ -86,22 +92,5 @@ function unusable(v: unknown, col: Column): string | null {
   } catch {
     const what = typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
     return `a ${what} value that cannot be used as a ${col.kind === "decimal" ? "number" : col.kind}`;
-  }
-}
-
-function whereColumns(e: Expr | null): { rel: number; column: string }[] {
-  if (!e) return [];
-  switch (e.op) {
-    case "and":
-    case "or":
-      return e.args.flatMap(whereColumns);
-    case "not":
-      return whereColumns(e.arg);
-    case "cmp":
-      return [e.left, e.right].flatMap((o) => ("col" in o ? [o.col] : []));
-    case "in":
-      return [e.left, ...e.list].flatMap((o) => ("col" in o ? [o.col] : []));
-    case "isnull":
-      return "col" in e.arg ? [e.arg.col] : [];
   }
 }

@@ -4,6 +4,7 @@
 import { envelopeColumns, keyColumns, type AvroSchemaJson } from "../../protocol/envelope.ts";
 import { parseTableTopic } from "../../protocol/topics.ts";
 import type { KeyKind } from "../keys/encoding.ts";
+import type { ViewPlan } from "./plan.ts";
 
 export type { AvroSchemaJson };
 
@@ -22,10 +23,14 @@ export interface TableInfo {
   /** Primary-key column names, in key order (the `Key` record's fields). */
   key: string[];
   columns: ColumnInfo[];
+  /** Columns `*` leaves out: a view's key parts it does not show (compile.ts viewTable). */
+  hidden?: string[];
 }
 
 export interface Catalog {
   tables: readonly TableInfo[];
+  /** Views a new view may read (FROM <view name>): the plans of the views that exist. */
+  views?: readonly ViewPlan[];
 }
 
 function nonNull(type: AvroSchemaJson): AvroSchemaJson {

@@ -1,14 +1,33 @@
 // The view compiler: SQL text → ViewPlan. Parsing is node-sql-parser's (PostgreSQL dialect); this file
-// accepts exactly the subset of the views issue (SELECT columns FROM t {[INNER|LEFT] JOIN u ON a.x = u.y
-// [AND ...]} [WHERE ...], plus CREATE INDEX ON view(cols)) and refuses everything else with MESH_BAD_SQL
-// naming the construct and its line/column. Pure: names resolve through the Catalog passed in.
+// accepts the subset docs/views.md lists (SELECT expressions FROM t {[INNER|LEFT] JOIN u ON a.x = u.y
+// [AND ...]} [WHERE ...] [GROUP BY ... [HAVING ...]], where t and u are tables or other views, plus CREATE
+// INDEX ON view(cols)) and refuses everything else with MESH_BAD_SQL naming the construct and its
+// line/column. Expressions are compile-expr.ts's, GROUP BY compile-aggregate.ts's. Pure: names resolve
+// through the Catalog passed in.
 import sqlParser from "node-sql-parser";
 import { MeshError } from "../../lib/errors.ts";
 import type { KeyKind } from "../keys/encoding.ts";
 import { kindOf, type Catalog, type TableInfo } from "./catalog.ts";
-import { compileExpr, type Node, type Resolver } from "./compile-expr.ts";
+import { compileAggregate, hasAggregate } from "./compile-aggregate.ts";
+import {
+  compilePredicate,
+  compileValue,
+  figureName,
+  type ExprContext,
+  type Node,
+  type Resolver,
+} from "./compile-expr.ts";
+import { convertLiteral } from "./compile-literal.ts";
 import { bad, locate, locOf, type SqlText } from "./sql-error.ts";
-import type { IndexStatement, KeyPart, OutputColumn, Relation, ViewPlan } from "./plan.ts";
+import {
+  VIEW_TOPIC,
+  type IndexStatement,
+  type KeyPart,
+  type OutputColumn,
+  type Relation,
+  type ViewPlan,
+} from "./plan.ts";
+import { avroOfType, kindOfType } from "./types.ts";
 
 const parser = new sqlParser.Parser();
 
@@ -108,6 +127,35 @@ function tableQualifier(ref: Node): string | null {
   return String((t as Node).value);
 }
 
+/**
+ * A view read in FROM, as a table: its key parts are the table's key, its columns the view's (plus key
+ * parts it does not show, hidden from `*`). Its rows reach the reading view as changes of topic
+ * `view:<name>` (plan.ts VIEW_TOPIC), from the view's plan compiled in as a stage.
+ */
+export function viewTable(plan: ViewPlan): TableInfo {
+  const columns = plan.columns.map((c) => ({ name: c.name, type: c.type }));
+  const hidden = plan.key.filter((k) => !columns.some((c) => c.name === k.name));
+  return {
+    topic: `${VIEW_TOPIC}${plan.name}`,
+    source: "",
+    schema: "",
+    table: plan.name,
+    key: plan.key.map((k) => k.name),
+    columns: [...columns, ...hidden.map((k) => ({ name: k.name, type: k.type }))],
+    ...(hidden.length > 0 ? { hidden: hidden.map((k) => k.name) } : {}),
+  };
+}
+
+/** A FROM item: a view of the catalog (a bare name that names one), else a table. */
+function resolveSource(text: SqlText, from: Node, catalog: Catalog, stages: ViewPlan[]): TableInfo {
+  const bare = !from.db && !from.schema && typeof from.table === "string";
+  const view = bare ? catalog.views?.find((v) => v.name === from.table) : undefined;
+  if (!view) return resolveTable(text, from, catalog);
+  // The view's own declared indexes are its readers' business, not this view's.
+  if (!stages.some((s) => s.name === view.name)) stages.push({ ...view, indexes: [] });
+  return viewTable(view);
+}
+
 function resolveTable(text: SqlText, from: Node, catalog: Catalog): TableInfo {
   const parts = [from.db, from.schema, from.table].filter(
     (p): p is string => typeof p === "string" && p !== "",
@@ -125,7 +173,7 @@ function resolveTable(text: SqlText, from: Node, catalog: Catalog): TableInfo {
     new RegExp(`\\b${(parts.at(-1) ?? "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g"),
   );
   if (matches.length === 0)
-    throw bad(text, `the table ${name}, which no registered topic carries`, at, { table: name });
+    throw bad(text, `the table ${name}, which no registered topic carries (nor a view)`, at, { table: name });
   if (matches.length > 1) {
     throw bad(
       text,
@@ -156,10 +204,8 @@ function refuseClauses(text: SqlText, create: Node, select: Node): void {
     throw bad(text, "a column list after the view name (use AS aliases)", locate(sql, /\(/g));
   if (create.with || select.with)
     throw bad(text, "WITH (common table expressions)", locate(sql, /\bwith\b/gi));
-  if ((select.distinct as Node | null)?.type) throw bad(text, "DISTINCT", locate(sql, /\bdistinct\b/gi));
-  if (select.groupby)
-    throw bad(text, "GROUP BY (views are joins; aggregate in the client)", locate(sql, /group\s+by/gi));
-  if (select.having) throw bad(text, "HAVING", locate(sql, /\bhaving\b/gi));
+  if ((select.distinct as Node | null)?.type)
+    throw bad(text, "DISTINCT (write GROUP BY)", locate(sql, /\bdistinct\b/gi));
   if (select.orderby) throw bad(text, "ORDER BY (order at query time)", locate(sql, /order\s+by/gi));
   if (((select.limit as Node | null)?.value as unknown[] | undefined)?.length)
     throw bad(text, "LIMIT", locate(sql, /\blimit\b/gi));
@@ -202,9 +248,12 @@ function compileView(text: SqlText, create: Node, catalog: Catalog): ViewPlan {
         throw bad(text, `the column ${column}, which is ambiguous (qualify it with a table alias)`, at);
       const rel = candidates[0] as number;
       needed[rel]?.add(column);
-      return { rel, column, kind: (relations[rel] as Relation).kinds[column] ?? "any" };
+      const relation = relations[rel] as Relation;
+      const type = relation.table.columns.find((c) => c.name === column)?.type ?? "string";
+      return { rel, column, kind: relation.kinds[column] ?? "any", type };
     },
   };
+  const stages: ViewPlan[] = [];
 
   fromList.forEach((from, i) => {
     if (from.expr || !from.table)
@@ -213,7 +262,7 @@ function compileView(text: SqlText, create: Node, catalog: Catalog): ViewPlan {
     if (i > 0 && !from.join)
       throw bad(text, "a comma join (FROM a, b); write JOIN ... ON", locate(text.sql, /,/g));
     if (from.using) throw bad(text, "JOIN ... USING (write ON a.x = b.x)", locate(text.sql, /\busing\b/gi));
-    const table = resolveTable(text, from, catalog);
+    const table = resolveSource(text, from, catalog, stages);
     const alias = typeof from.as === "string" && from.as !== "" ? from.as : table.table;
     if (relations.some((r) => r.alias === alias))
       throw bad(
@@ -240,28 +289,46 @@ function compileView(text: SqlText, create: Node, catalog: Catalog): ViewPlan {
     if (i > 0) compileOn(text, from, i, relations, resolver);
   });
 
-  const columns = compileColumns(text, select, relations, resolver);
-  const where = select.where ? compileExpr(text, select.where as Node, resolver, relations.length) : null;
-
-  const key: KeyPart[] = [];
-  relations.forEach((r, i) => {
-    if (i > 0 && r.manyToOne) return;
-    for (const col of r.table.key) {
-      const out = columns.find((c) => c.rel === i && c.column === col);
-      const type = r.table.columns.find((c) => c.name === col)?.type ?? "string";
-      key.push({
-        name: out?.name ?? `${r.alias}.${col}`,
-        rel: i,
-        column: col,
-        type,
-        kind: r.kinds[col] ?? "any",
-      });
-    }
-  });
+  const ctx: ExprContext = { text, resolver, upTo: relations.length };
+  const where = select.where ? compilePredicate(ctx, select.where as Node) : null;
+  const joinKey = (columns: OutputColumn[]): KeyPart[] => {
+    const key: KeyPart[] = [];
+    relations.forEach((r, i) => {
+      if (i > 0 && r.manyToOne) return;
+      for (const col of r.table.key) {
+        const out = columns.find((c) => c.rel === i && c.column === col);
+        const type = r.table.columns.find((c) => c.name === col)?.type ?? "string";
+        key.push({
+          name: out?.name ?? `${r.alias}.${col}`,
+          rel: i,
+          column: col,
+          type,
+          kind: r.kinds[col] ?? "any",
+        });
+      }
+    });
+    return key;
+  };
+  let plan: ViewPlan;
+  if (select.groupby || select.having || hasAggregate(select.columns)) {
+    plan = compileAggregate({ text, name, select, relations, resolver, where, stages, joinKey });
+  } else {
+    const columns = compileColumns(ctx, select, relations, resolver);
+    plan = {
+      name,
+      sql: text.sql,
+      relations,
+      columns,
+      key: joinKey(columns),
+      where,
+      indexes: [],
+      ...(stages.length > 0 ? { stages } : {}),
+    };
+  }
   relations.forEach((r, i) => {
     r.needed = [...(needed[i] ?? [])].filter((c) => r.table.columns.some((tc) => tc.name === c));
   });
-  return { name, sql: text.sql, relations, columns, key, where, indexes: [] };
+  return plan;
 }
 
 function compileOn(text: SqlText, from: Node, j: number, relations: Relation[], resolver: Resolver): void {
@@ -316,44 +383,53 @@ function compileOn(text: SqlText, from: Node, j: number, relations: Relation[], 
   rel.manyToOne = rel.table.key.length > 0 && rel.table.key.every((k) => rel.childCols.includes(k));
 }
 
+/** The select list: plain columns (and `*`) stay references, anything else is a computed column. */
 function compileColumns(
-  text: SqlText,
+  ctx: ExprContext,
   select: Node,
   relations: Relation[],
   resolver: Resolver,
 ): OutputColumn[] {
+  const text = ctx.text;
   const out: OutputColumn[] = [];
-  const add = (rel: number, column: string, name: string): void => {
+  const unique = (name: string): void => {
     if (out.some((o) => o.name === name))
       throw bad(
         text,
         `the output column ${name}, specified more than once (use AS)`,
-        locate(text.sql, new RegExp(`\\b${name}\\b`, "g")),
+        locate(text.sql, new RegExp(`\\b${name.replace(/\W/g, "")}\\b`, "g")),
       );
+  };
+  const add = (rel: number, column: string, name: string): void => {
+    unique(name);
     const type = (relations[rel] as Relation).table.columns.find((c) => c.name === column)?.type ?? "string";
     out.push({ rel, column, name, type });
   };
   for (const item of (select.columns as Node[] | null) ?? []) {
     const expr = item.expr as Node;
-    if (expr.type !== "column_ref")
-      throw bad(
-        text,
-        `the select expression ${String(expr.type)} (only columns, with AS aliases)`,
-        locOf(expr) ?? locate(text.sql, /\bselect\b/gi),
-      );
-    if (columnName(expr) === "*") {
+    const alias = typeof item.as === "string" && item.as !== "" ? item.as : null;
+    if (expr.type === "column_ref" && columnName(expr) === "*") {
       const qualifier = tableQualifier(expr);
       relations.forEach((r, i) => {
         if (qualifier !== null && r.alias !== qualifier) return;
         for (const c of r.table.columns) {
+          if (r.table.hidden?.includes(c.name)) continue;
           resolver.resolve({ type: "column_ref", table: r.alias, column: c.name }, relations.length);
           add(i, c.name, c.name);
         }
       });
       continue;
     }
-    const ref = resolver.resolve(expr, relations.length);
-    add(ref.rel, ref.column, typeof item.as === "string" && item.as !== "" ? item.as : ref.column);
+    if (expr.type === "column_ref") {
+      const ref = resolver.resolve(expr, relations.length);
+      add(ref.rel, ref.column, alias ?? ref.column);
+      continue;
+    }
+    let v = compileValue(ctx, expr);
+    if (v.type.t === "unknown" || v.type.t === "null") v = convertLiteral(ctx, v, { t: "string" }, expr);
+    const name = alias ?? figureName(expr, v.type.t);
+    unique(name);
+    out.push({ name, rel: -1, column: "", type: avroOfType(v.type), expr: v.e, kind: kindOfType(v.type) });
   }
   return out;
 }

@@ -39,7 +39,7 @@ export function bad(
   const where = at ? ` at line ${at.line}, column ${at.column}` : "";
   return new MeshError(
     "MESH_BAD_SQL",
-    `views do not support ${construct}${where}; a view is SELECT columns FROM t [[INNER|LEFT] JOIN u ON equalities] [WHERE predicates]`,
+    `views do not support ${construct}${where}; docs/views.md lists the SQL a view may use`,
     { construct, ...(at ?? {}), ...details },
   );
 }
