@@ -129,6 +129,9 @@ export class BinlogStream implements ChangeStream<MysqlPosition> {
       });
       d.on("ready", () => {
         started = true;
+        // A connection the server ends without an error (a KILL of the dump thread, a shutdown) must not
+        // leave the stream waiting forever.
+        d.connection?.once("end", () => this.fail(unreachable("the server ended the binlog connection")));
         resolve();
       });
       d.on("binlog", (event: AnyBinlogEvent) => this.onEvent(event));
@@ -358,11 +361,15 @@ export class BinlogStream implements ChangeStream<MysqlPosition> {
     if (role === "signal") return { kind: "signal" };
     const meta = event.columnsMetadata as ({ type?: number } | undefined)[];
     const types = event.columnTypes.map((t, i) => meta[i]?.type ?? t);
-    const at = `${this.file}:${event.nextPosition}`;
-    return {
-      kind: "table",
-      version: tracker.resolve(event.schemaName, event.tableName, types, event.columnNames ?? null, at),
+    const full = event.hasSelfDescribingMetadata();
+    const facts = {
+      db: event.schemaName,
+      table: event.tableName,
+      types,
+      binlogColumns: full ? event.buildColumnSchemas() : null,
+      primaryKey: full && event.primaryKey ? event.primaryKey : null,
     };
+    return { kind: "table", version: tracker.resolve(facts, `${this.file}:${event.nextPosition}`) };
   }
 
   private truncated(tables: readonly TableName[]): SourceTable[] {

@@ -7,6 +7,7 @@
 import type mysql from "mysql2/promise";
 import { MeshError } from "../../lib/errors.ts";
 import type { SourceTable } from "../core/backend.ts";
+import { versionFromFullMetadata, type BinlogColumnSchema } from "./binlog-columns.ts";
 import { loadColumns, primaryKey, qualified, type QualifiedTable } from "./catalog.ts";
 import type { TableName } from "./ddl.ts";
 import { positionLost } from "./errors.ts";
@@ -14,11 +15,25 @@ import { sameShape, tableVersion, versionForTableMap, type TableVersion } from "
 
 export type TableRole = "captured" | "outbox" | "signal";
 
+/** What a TABLE_MAP event says about its table. */
+export interface TableMapFacts {
+  db: string;
+  table: string;
+  /** Real column types (ENUM/SET resolved). */
+  types: readonly number[];
+  /** Columns from binlog_row_metadata=FULL, when the event carries them. */
+  binlogColumns: readonly BinlogColumnSchema[] | null;
+  /** Primary-key column positions (FULL metadata), when given. */
+  primaryKey: readonly number[] | null;
+}
+
 export class SchemaTracker {
   private readonly source: string;
   private readonly conn: () => mysql.Connection;
   private readonly roles = new Map<string, TableRole>();
   private readonly versions = new Map<string, TableVersion>();
+  /** Historical versions met in the binlog (FULL metadata), so each is announced once. */
+  private readonly history = new Map<string, TableVersion[]>();
 
   constructor(
     source: string,
@@ -76,25 +91,35 @@ export class SchemaTracker {
   }
 
   /**
-   * The version a TABLE_MAP event was written under (`types`: its real column types; `names`: its column
-   * names under binlog_row_metadata=FULL). Throws MESH_SOURCE_POSITION_LOST when none fits.
+   * The version a TABLE_MAP event was written under: from the event's own metadata under
+   * binlog_row_metadata=FULL, else the known version if the event's column types fit it (or its first
+   * columns: rows from before an ADD COLUMN). Throws MESH_SOURCE_POSITION_LOST when none fits.
    */
-  resolve(
-    db: string,
-    table: string,
-    types: readonly number[],
-    names: readonly string[] | null,
-    at: string,
-  ): TableVersion {
-    const name = `${db}.${table}`;
+  resolve(map: TableMapFacts, at: string): TableVersion {
+    const name = `${map.db}.${map.table}`;
     const known = this.versions.get(name);
-    const version = known ? versionForTableMap(this.source, known, types, names) : null;
+    if (map.binlogColumns) {
+      const seen = this.history.get(name) ?? [];
+      this.history.set(name, seen);
+      return versionFromFullMetadata(
+        this.source,
+        map.db,
+        map.table,
+        map.binlogColumns,
+        map.types,
+        map.primaryKey,
+        known,
+        seen,
+      );
+    }
+    const version = known ? versionForTableMap(this.source, known, map.types, null) : null;
     if (version) return version;
     throw positionLost(
-      `the binlog at ${at} holds rows of ${name} with ${types.length} columns written before a schema change ` +
-        `the connector has not read (the table now has ${known ? known.columns.length : "no"} columns of other types): ` +
-        "they cannot be decoded exactly. Re-snapshot the source; binlog_row_metadata=FULL (MariaDB 10.5+, " +
-        "MySQL 8.0+) lets the connector decode more of such history by itself",
+      `the binlog at ${at} holds rows of ${name} with ${map.types.length} columns written before a schema ` +
+        `change the connector has not read (the table now has ${known ? known.columns.length : "no"} columns of ` +
+        "other types): they cannot be decoded exactly. Set binlog_row_metadata=FULL (MariaDB 10.5+, MySQL " +
+        "8.0+), with which the binlog names every row's columns, and re-snapshot the source (snapshot mode " +
+        "when_needed does it by itself)",
       { table: name, at },
     );
   }
