@@ -3,11 +3,11 @@
 // is the entry and SchemaDiff's own rules (following $refs, a change of kind, id/title/description/default),
 // dispatching by kind to the rule groups: diff-scalars.ts (string, number, enum), diff-combined.ts (allOf/
 // anyOf/oneOf, not), diff-object.ts, diff-array.ts; diff-context.ts holds the shared state and
-// COMPATIBLE_CHANGES, diff-messages.ts Confluent's texts. Pure.
+// COMPATIBLE_CHANGES, diff-descriptions.ts Confluent's texts. Pure.
 import { compareArray } from "./diff-array.ts";
 import { compareCombined, compareNot, compareWithCombined } from "./diff-combined.ts";
 import { COMPATIBLE_CHANGES, deref, DiffContext, sameValue, type Difference } from "./diff-context.ts";
-import { describe } from "./diff-messages.ts";
+import { describe } from "./diff-descriptions.ts";
 import { compareObject } from "./diff-object.ts";
 import { compareEnum, compareNumber, compareString } from "./diff-scalars.ts";
 import type { Schema } from "./model.ts";
