@@ -31,8 +31,15 @@ import type { Relation } from "./pgoutput.ts";
 import { tableMapping, textRowToRow, type TableMapping } from "./row-mapping.ts";
 import { SessionConnections } from "./session-connections.ts";
 import { createSlot, dropSlot, ensurePublication, slotLag, slotState } from "./slot.ts";
-import { beginSnapshotTransaction, readTable } from "./snapshot.ts";
+import { beginSnapshotTransaction, readTableParallel } from "./snapshot.ts";
 import { isVisible, parseSnapshot } from "./visibility.ts";
+
+/**
+ * Connections reading the initial snapshot at once (block ranges of each table; tables under
+ * MIN_BLOCKS_PER_READER blocks per reader use fewer). Postgres then produces the next chunks while the
+ * connector encodes this one.
+ */
+export const SNAPSHOT_READERS = 3;
 
 export async function openPostgresSession(
   def: SourceDefinition,
@@ -102,12 +109,19 @@ class PostgresSession implements BackendSession<bigint> {
     // Whatever the slot held belongs to an unfinished snapshot or a lost position: start afresh.
     await dropSlot(this.#client, this.#slot);
     const created = await createSlot(this.#def.url, this.#slot, true);
-    const snap = await this.#conns.open();
+    // Several readers share the exported snapshot (snapshot.ts): each imports it before the slot's
+    // connection lets it go (it is valid only while that connection is idle).
+    const readers: pg.Client[] = [];
     try {
-      await beginSnapshotTransaction(snap, created.snapshotName ?? "");
+      for (let i = 0; i < SNAPSHOT_READERS; i++) {
+        const c = await this.#conns.open();
+        readers.push(c);
+        await beginSnapshotTransaction(c, created.snapshotName ?? "");
+      }
     } finally {
       await created.release();
     }
+    const snap = readers[0] as pg.Client;
     const tables: SnapshotTable[] = [];
     for (const qualified of [...this.tables]) {
       const [schema = "", table = ""] = splitQualified(qualified);
@@ -117,10 +131,12 @@ class PostgresSession implements BackendSession<bigint> {
     return {
       position: created.consistentPoint,
       tables,
-      rows: (table, chunkRows) => snapshotRows(snap, table as TableMapping, chunkRows),
+      rows: (table, chunkRows) => snapshotRows(readers, table as TableMapping, chunkRows),
       close: async () => {
-        await snap.query("COMMIT").catch(() => undefined);
-        await snap.end().catch(() => undefined);
+        for (const c of readers) {
+          await c.query("COMMIT").catch(() => undefined);
+          await c.end().catch(() => undefined);
+        }
       },
     };
   }
@@ -228,13 +244,13 @@ class PostgresSession implements BackendSession<bigint> {
 }
 
 async function* snapshotRows(
-  client: pg.Client,
+  clients: pg.Client[],
   mapping: TableMapping,
   chunkRows: number,
 ): AsyncGenerator<Record<string, unknown>[]> {
   const keyColumns = mapping.keyIndexes.map((i) => mapping.columnNames[i] as string);
-  for await (const chunk of readTable(
-    client,
+  for await (const chunk of readTableParallel(
+    clients,
     mapping.schema,
     mapping.table,
     mapping.columnNames,
