@@ -124,8 +124,9 @@ export interface SnapshotRead<P> {
   position: P;
   tables: SnapshotTable[];
   /**
-   * The rows of one table in key order, in chunks of at most `chunkRows` (memory: one chunk). May be
-   * called for several tables at once (each read then uses its own connection in the same snapshot).
+   * The rows of one table, each exactly once, in chunks of at most `chunkRows` (memory: a chunk per reader):
+   * in key order, or, when the backend reads a large table with several readers in the same snapshot
+   * (Postgres: block ranges), in the order the chunks arrive.
    */
   rows(table: SourceTable, chunkRows: number): AsyncIterable<Row[]>;
   /** Ends the consistent read (commits its transaction, closes its connections). */
