@@ -37,6 +37,7 @@ import {
 } from "./pending-views.ts";
 import type { TableInfo } from "./sql/catalog.ts";
 import type { ViewPlan } from "./sql/plan.ts";
+import { trackViews } from "./metrics.ts";
 
 export interface EngineOptions {
   /** An open classic-level database with buffer keys and values; the engine owns its "c" and "v" sections. */
@@ -93,7 +94,11 @@ export class MaterializerEngine implements ViewEngine {
     return Buffer.concat([CATALOG, encodeKey([name])]);
   }
 
+  /** Stops publishing the views' status to the metrics (materializer/metrics.ts). */
+  private untrack: (() => void) | null = null;
+
   async start(): Promise<void> {
+    this.untrack ??= trackViews(this);
     for await (const value of this.options.db.values(Layout.range(CATALOG))) {
       const stored = JSON.parse(value.toString()) as ViewPlan | WaitingRecord;
       if (!isWaitingRecord(stored)) await this.run(stored);
@@ -103,6 +108,8 @@ export class MaterializerEngine implements ViewEngine {
   }
 
   async stop(): Promise<void> {
+    this.untrack?.();
+    this.untrack = null;
     await this.pending.stop();
     for (const v of this.views.values()) await v.runner.stop();
     this.views.clear();

@@ -22,7 +22,11 @@ export function buildViewServer(
   options: { logger?: Logger } = {},
 ): FastifyInstance {
   // Members answer many forwarded queries: their request lines are debug; failures still reach the log.
-  const app = createServer({ ...(options.logger ? { logger: options.logger } : {}), logLevel: "debug" });
+  const app = createServer({
+    ...(options.logger ? { logger: options.logger } : {}),
+    logLevel: "debug",
+    name: "materializer",
+  });
   let views: EngineViews | null = null;
   const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine()));
   answerLocally(app, engineViews);

@@ -41,6 +41,7 @@ const buildValidator: typeof ajvPool = (externalSchemas, options) => {
 export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
+    name: "api",
     fastify: {
       // Default coercion would turn an unknown field into a silent no-op: refuse it instead.
       ajv: { customOptions: ajvOptions },

@@ -6,6 +6,7 @@
 import { MeshError } from "../../lib/errors.ts";
 import { incrementalKey, snapshotStateKey } from "../../protocol/offsets.ts";
 import type { SourceBackend } from "./backend.ts";
+import { trackConnector } from "./metrics.ts";
 import type { OffsetStore } from "./offset-store.ts";
 import type { Connector, ConnectorDeps, Problem, SourceDefinition } from "./contract.ts";
 import { ConnectorRuntime } from "./runtime.ts";
@@ -39,7 +40,7 @@ function backendOf(def: SourceDefinition): Registered {
 }
 
 export function createConnector(def: SourceDefinition, deps: ConnectorDeps): Connector {
-  return backendOf(def).create(def, deps);
+  return trackConnector(def.name, backendOf(def).create(def, deps));
 }
 
 export function checkSourcePrerequisites(def: SourceDefinition): Promise<Problem[]> {

@@ -3,6 +3,7 @@
 // drains on stop, pauses and resumes, hands re-snapshot requests to the running session, and reports status.
 import { realClock } from "../../lib/clock.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
+import { countError } from "../../lib/metrics.ts";
 import type { SourceBackend } from "./backend.ts";
 import type { Connector, ConnectorDeps, SourceDefinition, SourceStatus, StatusError } from "./contract.ts";
 import { runSession, type Session } from "./session.ts";
@@ -80,6 +81,7 @@ export class ConnectorRuntime<P> implements Connector {
         if (this.#attempt?.signal.aborted && this.#wanted !== "run") continue;
         const error = toStatusError(err);
         this.#current.error = error;
+        countError("source", error.code);
         const retryable = !isMeshError(err) || err.retryable;
         this.#deps.logger.error(
           { err: error, source: this.#def.name, kind: this.#backend.kind, retryable },

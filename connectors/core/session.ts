@@ -26,6 +26,7 @@ import { startHeartbeat } from "./heartbeat.ts";
 import { runInitialSnapshot } from "./initial-snapshot.ts";
 import { loadResnapshotState, ResnapshotRunner } from "./resnapshot.ts";
 import { openSessionKafka, type SessionKafka } from "./session-kafka.ts";
+import { countEventsWritten, countTransactionAcked } from "./metrics.ts";
 import { StreamPump } from "./stream-pump.ts";
 import { WatermarkWindow } from "./watermark-window.ts";
 
@@ -104,6 +105,7 @@ export async function runSession<P>(
     const identity: SourceIdentity = { name: def.name, connector: backend.connector, db: session.db };
     const onEvents = (table: string, n: number): void => {
       status.events[table] = (status.events[table] ?? 0) + n;
+      countEventsWritten(def.name, table, n);
     };
     const stateKey = snapshotStateKey(def.name, backend.kind);
     const state = ((await deps.offsets.load(stateKey)) ?? {}) as StoredState;
@@ -265,7 +267,10 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
       stream.confirm(position).catch(() => undefined);
     },
     onEvents: o.onEvents,
-    onTransactionAcked: deps.onTransactionAcked,
+    onTransactionAcked: (commitMicros, events) => {
+      countTransactionAcked(def.name);
+      deps.onTransactionAcked?.(commitMicros, events);
+    },
     nowMicros: () => BigInt(clock.now()) * 1000n,
     confirmed: o.start,
     positionRecord: o.positionRecord,

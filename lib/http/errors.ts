@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorCatalogue, isMeshError, MeshError, type ErrorCode } from "../errors.ts";
 import { redactUrl } from "../logger.ts";
+import { noteError } from "./metrics.ts";
 import { allowedMethods } from "./methods.ts";
 
 /** What a server answers to a failed request. */
@@ -171,6 +172,7 @@ export const meshErrors: ErrorShape = {
 export function registerErrors(app: FastifyInstance, shape: ErrorShape, level: "info" | "debug"): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const answer = shape.answer(err, request);
+    noteError(request, answer.code);
     // Driver errors may quote a connection URL: its password never reaches the log or the client.
     if (answer.internal) request.log.error({ err: redactedError(err) }, "request failed");
     else request.log[level]({ code: answer.code }, redactUrl(answer.message));
@@ -183,12 +185,21 @@ export function registerErrors(app: FastifyInstance, shape: ErrorShape, level: "
     const allow = allowedMethods(app, request);
     if (allow.length === 0) return done();
     const answer = shape.methodNotAllowed?.(request, allow) ?? { ...shape.notFound(request), status: 405 };
+    noteError(request, answerCode(answer.body));
     void reply.header("allow", allow.join(", ")).status(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((request, reply) => {
     const answer = shape.notFound(request);
+    noteError(request, answerCode(answer.body));
     return reply.status(answer.status).send(answer.body);
   });
+}
+
+/** The code of an answered body: MESH `code`, Confluent `error_code`. */
+function answerCode(body: unknown): string | number {
+  const b = body as { code?: unknown; error_code?: unknown } | null;
+  const code = b?.code ?? b?.error_code;
+  return typeof code === "string" || typeof code === "number" ? code : "unknown";
 }
 
 export function notFound(what: string, name: string): MeshError {

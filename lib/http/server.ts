@@ -4,6 +4,7 @@
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Logger } from "../logger.ts";
 import { meshErrors, registerErrors, type ErrorShape } from "./errors.ts";
+import { registerMetrics } from "./metrics.ts";
 import { registerRequestIds, requestId, RequestLog } from "./request-log.ts";
 
 export interface CommonOptions {
@@ -11,6 +12,8 @@ export interface CommonOptions {
   errors?: ErrorShape;
   /** The level of the per-request line and of expected failures (default info). */
   logLevel?: "info" | "debug";
+  /** The server's name in its metrics' `server` label: api, registry, materializer (default http). */
+  name?: string;
 }
 
 export interface ServerOptions extends CommonOptions {
@@ -35,12 +38,14 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
 
 /**
  * The plugins every server registers, before its routes, in the order they run on a request: the request id
- * first (every later log line carries it), then the error shape.
+ * first (every later log line carries it), then the error shape, then metrics (`GET /metrics`, the request
+ * latency histogram, failures by code: metrics.ts).
  */
 export function registerCommon(app: FastifyInstance, options: CommonOptions = {}): void {
   const level = options.logLevel ?? "info";
   registerRequestIds(app);
   registerErrors(app, options.errors ?? meshErrors, level);
+  registerMetrics(app, options.name ?? "http");
 }
 
 // pino's Logger is generic over custom levels; fastify wants its base logger type.

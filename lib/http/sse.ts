@@ -5,6 +5,7 @@
 import { once } from "node:events";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { toMeshError } from "./errors.ts";
+import { sseOpened } from "./metrics.ts";
 import { REQUEST_ID_HEADER } from "./request-log.ts";
 
 export interface SseEvent {
@@ -119,6 +120,7 @@ export async function streamSse(
   request.raw.on("close", abort);
   raw.on("close", abort);
   raw.write(": connected\n\n");
+  const closed = sseOpened(request);
   const keepAlive = setInterval(() => {
     if (!raw.writableEnded) raw.write(": keep-alive\n\n");
   }, keepAliveMs);
@@ -153,6 +155,7 @@ export async function streamSse(
     }
   } finally {
     clearInterval(keepAlive);
+    closed();
     request.raw.off("close", abort);
     controller.abort();
     if (!raw.writableEnded) raw.end();

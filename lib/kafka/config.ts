@@ -1,6 +1,7 @@
 // How a role reaches Kafka: brokers, client id, optional SASL. Parsed once in each role's main and passed down;
 // `clientOptions` turns it into the client library's base options (the one place that knows their names).
 import type { Logger } from "../logger.ts";
+import { kafkaClientMetrics } from "../metrics.ts";
 
 export interface KafkaSasl {
   mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
@@ -24,6 +25,8 @@ export function clientOptions(config: KafkaConfig, suffix: string): Record<strin
     timeout: 30_000,
     retries: 10,
     retryDelay: 250,
+    // The client's own metrics (kafka_produced_messages, kafka_consumers_lags, ...) in the process's registry.
+    metrics: kafkaClientMetrics,
     ...(config.sasl ? { sasl: { ...config.sasl } } : {}),
   };
 }

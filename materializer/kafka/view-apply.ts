@@ -6,6 +6,7 @@
 import type { Logger } from "../../lib/logger.ts";
 import type { RegistryClient } from "../../lib/registry-client.ts";
 import { ChangeCheck } from "../engine/change-check.ts";
+import { countEventsRead, timedApply } from "../metrics.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
@@ -95,13 +96,16 @@ export class ViewApplier {
       reading.stored.set(k, s);
       ops.push({ type: "put", key: layout.offset(topic, partition), value: formatStored(s) });
     }
+    countEventsRead(this.#state.plan.name, eventTopics(units));
     await this.#enqueue(changes, ops);
   }
 
   /** Batches apply one after another, in the order they were released. */
   async #enqueue(changes: TableChange[], ops: BatchOp[]): Promise<void> {
     const run = this.#applying.then(async () => {
-      const out = await this.#state.apply(changes, ops);
+      const out = await timedApply(this.#state.plan.name, changes.length, () =>
+        this.#state.apply(changes, ops),
+      );
       if (out.length > 0) for (const l of this.#listeners) l(out);
     });
     this.#applying = run.catch(() => undefined);
@@ -161,4 +165,8 @@ export class ViewApplier {
       stillParked: this.parked.of(topic, keyId).length,
     };
   }
+}
+
+function* eventTopics(units: Unit[]): Iterable<string> {
+  for (const unit of units) for (const e of unit.events) yield e.topic;
 }

@@ -23,6 +23,7 @@ import type { ViewChange, ViewState } from "../engine/view-state.ts";
 import { ASSIGNER_NAME, dealPartitions, memberUserData } from "./group-assigner.ts";
 import { readInputs } from "./read-inputs.ts";
 import { Reading } from "./reading.ts";
+import { countViewFailure } from "../metrics.ts";
 import { ViewApplier } from "./view-apply.ts";
 
 export interface RunnerDeps {
@@ -251,6 +252,7 @@ export class ViewRunner {
   #fail(err: unknown): void {
     this.#phase = "failed";
     this.#error = { code: isMeshError(err) ? err.code : "MESH_INTERNAL", message: (err as Error).message };
+    countViewFailure(this.#error.code);
     this.#endReading();
     this.#deps.logger.error({ err, view: this.#state.plan.name }, "view failed");
   }

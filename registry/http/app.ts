@@ -3,6 +3,7 @@
 // error handling. The server comes from lib/http (request ids; the request log at debug: clients poll).
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { METRICS_PATH } from "../../lib/http/metrics.ts";
 import { createServer } from "../../lib/http/server.ts";
 import type { RegistryBackend } from "../backend.ts";
 import { configRoutes } from "./config-routes.ts";
@@ -26,6 +27,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(options.logger ? { logger: options.logger } : {}),
     errors: confluentErrors,
     logLevel: "debug",
+    name: "registry",
     fastify: {
       bodyLimit: 16 * 1024 * 1024,
       routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -46,6 +48,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   // again on send: fastify adds `; charset=utf-8` to JSON types and error answers reset it.
   const chosen = new WeakMap<object, string>();
   app.addHook("onRequest", (req, reply, done) => {
+    // GET /metrics (lib/http) answers Prometheus' own text format.
+    if (req.url === METRICS_PATH) return done();
     const type = negotiate(req.headers.accept);
     if (type === undefined) {
       void reply.code(406).type(CONTENT_TYPE).send({ error_code: 406, message: "HTTP 406 Not Acceptable" });
@@ -56,6 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     done();
   });
   app.addHook("onSend", (req, reply, payload, done) => {
+    if (req.url === METRICS_PATH) return done(null, payload);
     reply.header("content-type", chosen.get(req.raw) ?? CONTENT_TYPE);
     done(null, payload);
   });

@@ -1,0 +1,63 @@
+// Owns a server's metrics: `GET /metrics` (the process's registry, lib/metrics.ts, in the Prometheus text
+// format), a latency histogram of every answered request by route template (never the raw path: one series
+// per route, not per row key), the open SSE streams, and failures by MESH code. Registered by registerCommon
+// (server.ts), so every server has them; several servers in one process (`mesh up`) share one registry and
+// tell their series apart by the `server` label.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { countError, METRICS_CONTENT_TYPE, metrics, scrapeMetrics } from "../metrics.ts";
+
+export const METRICS_PATH = "/metrics";
+
+/** Per request: its server's name and the code of the failure it answered, if any. */
+const seen = new WeakMap<object, { server: string; code?: string | number }>();
+
+/** The route template of a request ("unmatched" for a path no route serves: one series, not one per URL). */
+export function routeOf(request: FastifyRequest): string {
+  return request.is404 ? "unmatched" : (request.routeOptions.url ?? "unmatched");
+}
+
+/** The name of the server answering `request` (registerMetrics' `server`). */
+export function serverOf(request: FastifyRequest): string {
+  return seen.get(request.raw)?.server ?? "http";
+}
+
+/** errors.ts: the failure `request` is answered with, counted once the answer is sent. */
+export function noteError(request: FastifyRequest, code: string | number): void {
+  const entry = seen.get(request.raw);
+  if (entry) entry.code = code;
+}
+
+/** An SSE stream opened on `request`; the returned function is called once when it ends. */
+export function sseOpened(request: FastifyRequest): () => void {
+  const labels = { server: serverOf(request), route: routeOf(request) };
+  metrics.sseSubscribers.inc(labels);
+  let open = true;
+  return () => {
+    if (open) metrics.sseSubscribers.dec(labels);
+    open = false;
+  };
+}
+
+export function registerMetrics(app: FastifyInstance, server: string): void {
+  app.addHook("onRequest", (request, _reply, done) => {
+    seen.set(request.raw, { server });
+    done();
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    const entry = seen.get(request.raw);
+    if (entry?.code !== undefined) countError(server, entry.code);
+    const route = routeOf(request);
+    // Scrapes are not traffic: they would only measure the scraper.
+    if (route !== METRICS_PATH) {
+      metrics.httpDuration.observe(
+        { server, method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    }
+    done();
+  });
+  app.get(METRICS_PATH, { schema: { hide: true } }, async (_request, reply) => {
+    const text = await scrapeMetrics();
+    return reply.type(METRICS_CONTENT_TYPE).send(text);
+  });
+}
