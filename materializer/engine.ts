@@ -178,7 +178,7 @@ export class MaterializerEngine implements ViewEngine {
       this.pending.add(record, missing);
       return this.getView(name);
     }
-    const { view, indexes } = compileStatements(sql, { tables });
+    const { view, indexes } = compileStatements(sql, { tables, views: this.plans() });
     if (view) {
       this.checkFree(view.name);
       await this.install(view);
@@ -190,6 +190,11 @@ export class MaterializerEngine implements ViewEngine {
       await this.addIndex(ix.view, ix.columns);
     }
     return this.getView(name);
+  }
+
+  /** The plans of the running views: what a new view may read in FROM. */
+  private plans(): ViewPlan[] {
+    return [...this.views.values()].map((v) => v.plan);
   }
 
   private checkFree(name: string): void {
@@ -222,7 +227,7 @@ export class MaterializerEngine implements ViewEngine {
 
   /** A waiting view whose tables are all registered now: compiled (its record replaced) and started. */
   private async promote(record: WaitingRecord, tables: TableInfo[]): Promise<void> {
-    const { view } = compileStatements(record.sql, { tables });
+    const { view } = compileStatements(record.sql, { tables, views: this.plans() });
     if (!view) throw new MeshError("MESH_BAD_SQL", `view ${record.name}: its SQL creates no view`);
     await this.install(view);
   }
@@ -433,6 +438,8 @@ export const splitGroupId = (group: string, view: string): string => `_mesh_mate
  * split: every member holds all of it (and answers every query locally).
  */
 function splittable(plan: ViewPlan): boolean {
+  // A group or a view read in FROM spans driving partitions: such views run whole on every member.
+  if (plan.aggregate || (plan.stages?.length ?? 0) > 0) return false;
   const driving = plan.relations[0]?.table.topic;
   return !plan.relations.slice(1).some((r) => r.table.topic === driving);
 }

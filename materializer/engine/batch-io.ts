@@ -99,3 +99,28 @@ export async function commitBatch(db: Db, ops: readonly BatchOp[]): Promise<void
   }
   await batch.write();
 }
+
+/**
+ * Where a batch goes: a view with stages (plan.ts) collects its stages' ops and its own into one batch,
+ * and runs their after-commit steps (warm caches, key ceilings) once it is written.
+ */
+export interface BatchSink {
+  ops: BatchOp[];
+  after: (() => void)[];
+}
+
+/** Commits `ops` and runs `done`, or leaves both to the sink's owner. */
+export async function commitOrDefer(
+  db: Db,
+  ops: BatchOp[],
+  done: () => void,
+  into: BatchSink | undefined,
+): Promise<void> {
+  if (into) {
+    for (const op of ops) into.ops.push(op);
+    into.after.push(done);
+    return;
+  }
+  await commitBatch(db, ops);
+  done();
+}

@@ -7,6 +7,7 @@
 // walks go level by level over the whole batch so key lookups become one LevelDB getMany per level, and
 // index scans of a level run concurrently.
 import { encodeKey } from "../keys/encoding.ts";
+import { columnValue } from "../sql/eval.ts";
 import { evaluate } from "../sql/predicate.ts";
 import type { Relation } from "../sql/plan.ts";
 import { Reader } from "./reader.ts";
@@ -162,7 +163,8 @@ export async function recompute(
   for (const { id, t } of current) {
     if (plan.where && evaluate(plan.where, t) !== true) continue;
     const v: Row = {};
-    for (const c of plan.columns) v[c.name] = t[c.rel]?.[c.column] ?? null;
+    for (const c of plan.columns)
+      v[c.name] = c.expr ? columnValue(c.expr, t) : (t[c.rel]?.[c.column] ?? null);
     const k = plan.key.map((p) => t[p.rel]?.[p.column] ?? null);
     out.get(id)?.push({ key: encodeKey(k, keyKinds), k, v });
   }

@@ -9,6 +9,11 @@
 //   C seq                     → change-feed entry
 //   P topic partition offset  → parked record (undecodable or unexpected), with the reason
 //   S                         → meta {seq, rows}
+//   G groupkey                → an aggregate view's group state (count and each aggregate's, aggregate-state.ts)
+//   N groupkey slot value row → ""-like: one entry per input row of a MIN/MAX argument (its value), the
+//                               per-group ordered multiset MIN and MAX are read from when an extreme goes
+//   @ stage                   → a stage compiled into the view (plan.ts stages): its own sections, nested
+// A view's stages live under its prefix, so dropping the view drops them.
 import { encodeKey } from "../keys/encoding.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
 
@@ -22,14 +27,20 @@ export const TAG = {
   C: 0x43,
   P: 0x50,
   S: 0x53,
+  G: 0x47,
+  N: 0x4e,
+  STAGE: 0x40,
 } as const;
 
 export class Layout {
   readonly prefix: Buffer;
 
-  constructor(viewName: string) {
+  /** `within`: the layout of the view a stage belongs to (the stage's keys nest under its prefix). */
+  constructor(viewName: string, within?: Layout) {
     // A view namespace: "v" + the encoded name; the catalog of views lives under "c".
-    this.prefix = Buffer.concat([Buffer.from("v"), encodeKey([viewName])]);
+    this.prefix = within
+      ? Buffer.concat([within.prefix, Buffer.from([TAG.STAGE]), encodeKey([viewName])])
+      : Buffer.concat([Buffer.from("v"), encodeKey([viewName])]);
   }
 
   section(tag: number, ...parts: (Buffer | number)[]): Buffer {
@@ -90,6 +101,15 @@ export class Layout {
 
   meta(): Buffer {
     return this.section(TAG.S);
+  }
+
+  groupState(groupKey: Buffer): Buffer {
+    return this.section(TAG.G, groupKey);
+  }
+
+  /** A MIN/MAX multiset entry; without `value`, the prefix of a group's slot (its range). */
+  extreme(groupKey: Buffer, slot: number, value?: Buffer, rowKey?: Buffer): Buffer {
+    return this.section(TAG.N, groupKey, slot, ...(value ? [value] : []), ...(rowKey ? [rowKey] : []));
   }
 
   /** [gte, lt) bounds of everything under a key prefix. */

@@ -4,8 +4,9 @@
 // path, without its input rows, overlays and join walks; the batch is as atomic.
 import { encodeKey } from "../keys/encoding.ts";
 import type { Relation, ViewPlan } from "../sql/plan.ts";
+import { columnValue } from "../sql/eval.ts";
 import { evaluate } from "../sql/predicate.ts";
-import { commitBatch, truncateReplica, viewRows, type ReplicaImage } from "./batch-io.ts";
+import { commitOrDefer, truncateReplica, viewRows, type BatchSink, type ReplicaImage } from "./batch-io.ts";
 import { sameValue } from "./codec.ts";
 import type { KeyCeiling } from "./key-ceiling.ts";
 import { pack, type Layout } from "./layout.ts";
@@ -30,6 +31,10 @@ export interface Replica {
   writes: ViewWrites;
   /** The view's counters: rows and feed seq move with the batch. */
   meta: Meta;
+  /** Return the view's changes even without `feed` (a stage's changes feed the view it is in). */
+  collect?: boolean;
+  /** Leave the batch to this sink (a view with stages writes one batch for all). */
+  into?: BatchSink;
 }
 
 /** Applies `changes` (plus `extra` ops) as one batch; feed entries only with `feed`. */
@@ -82,12 +87,14 @@ export async function applyReplica(
       const old = view.format.unpackView(buf);
       ops.push({ type: "del", key: view.layout.viewRow(x.pk) });
       view.writes.index(x.pk, old.v, "del", ops);
-      if (feed) out.push(view.writes.change(view.meta, "delete", old.k, old.v, null, ops));
+      if (feed || view.collect)
+        out.push(view.writes.change(view.meta, "delete", old.k, old.v, null, ops, undefined, feed));
       view.meta.rows--;
       continue;
     }
     const v: Row = {};
-    for (const c of view.plan.columns) v[c.name] = row[c.column] ?? null;
+    for (const c of view.plan.columns)
+      v[c.name] = c.expr ? columnValue(c.expr, [row]) : (row[c.column] ?? null);
     const k = view.plan.key.map((part) => row[part.column] ?? null);
     const packed = view.format.packView(k, v, x.p);
     if (buf && buf.equals(packed)) continue;
@@ -97,12 +104,20 @@ export async function applyReplica(
     if (old && sameValue(old.v, v)) continue;
     if (old) view.writes.index(x.pk, old.v, "del", ops);
     view.writes.index(x.pk, v, "put", ops);
-    if (feed)
-      out.push(view.writes.change(view.meta, old ? "update" : "insert", k, old?.v ?? null, v, ops, packed));
+    if (feed || view.collect)
+      out.push(
+        view.writes.change(view.meta, old ? "update" : "insert", k, old?.v ?? null, v, ops, packed, feed),
+      );
     if (!old) view.meta.rows++;
   }
   ops.push({ type: "put", key: view.layout.meta(), value: pack(view.meta) }, ...extra);
-  await commitBatch(view.db, ops);
-  for (const x of images) if (x.row) view.ceiling.raise(x.pk);
+  await commitOrDefer(
+    view.db,
+    ops,
+    () => {
+      for (const x of images) if (x.row) view.ceiling.raise(x.pk);
+    },
+    view.into,
+  );
   return out;
 }

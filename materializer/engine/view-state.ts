@@ -6,7 +6,7 @@
 // row's index and feed entries for both.
 import type { AbstractBatchOperation } from "abstract-level";
 import { encodeKey } from "../keys/encoding.ts";
-import type { Relation, ViewPlan } from "../sql/plan.ts";
+import { baseRelations, type Relation, type ViewPlan } from "../sql/plan.ts";
 import { drivingKeys, recompute } from "./join.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
@@ -24,7 +24,16 @@ import { RowFormat } from "./row-format.ts";
 import { JoinShape, type Row } from "./shape.ts";
 import { KeyCeiling } from "./key-ceiling.ts";
 import { WARM_ROWS, WarmCache, WarmScans } from "./warm-cache.ts";
-import { commitBatch, storedRows, viewRows, type StoredBytes } from "./batch-io.ts";
+import {
+  commitBatch,
+  commitOrDefer,
+  storedRows,
+  viewRows,
+  type BatchSink,
+  type StoredBytes,
+} from "./batch-io.ts";
+import { Aggregator } from "./aggregate-apply.ts";
+import { stageChange } from "./stage-changes.ts";
 import { ViewWrites, type ColumnKind } from "./view-writes.ts";
 
 export type BatchOp = AbstractBatchOperation<Db, Buffer, Buffer>;
@@ -41,6 +50,15 @@ export interface ViewChange {
   key: unknown[];
   before: Row | null;
   after: Row | null;
+}
+
+export interface ApplyOptions {
+  /** Write change-feed entries (default: once the view is live). */
+  feed?: boolean;
+  /** Return the view's changes even without the feed. */
+  collect?: boolean;
+  /** Leave the batch (ops and after-commit steps) to this sink instead of writing it. */
+  into?: BatchSink;
 }
 
 export interface Meta {
@@ -72,18 +90,27 @@ export class ViewState {
   private readonly tableCeilings: KeyCeiling[];
   /** The same for a single-table view's rows (its only stored state). */
   private readonly viewCeiling: KeyCeiling;
+  /** Stages compiled into the view (views it reads, an aggregate's input), applied in its batches. */
+  private readonly stages: ViewState[];
+  /** An aggregate view's group maintenance (aggregate-apply.ts). */
+  private readonly aggregator: Aggregator | null;
 
-  /** `warmRows`: the budget of each warm cache (warm-cache.ts; 0 turns them off). */
-  constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}) {
+  /**
+   * `warmRows`: the budget of each warm cache (warm-cache.ts; 0 turns them off). `within`: the layout of
+   * the view this one is a stage of (its keys nest under that view's prefix).
+   */
+  constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}, within?: Layout) {
     const warm = options.warmRows ?? WARM_ROWS;
     this.warmRows = new WarmCache(warm);
     this.warmScans = new WarmScans(warm);
     this.db = db;
     this.plan = plan;
-    this.layout = new Layout(plan.name);
+    this.layout = new Layout(plan.name, within);
     this.shape = new JoinShape(plan);
     this.format = new RowFormat(plan);
     this.writes = new ViewWrites(plan, this.layout, this.format);
+    this.stages = (plan.stages ?? []).map((s) => new ViewState(db, s, options, this.layout));
+    this.aggregator = plan.aggregate ? new Aggregator(db, plan, this.layout, this.format, this.writes) : null;
     this.replica = plan.relations.length === 1;
     this.single = plan.relations.every((r, i) => i === 0 || r.manyToOne);
     this.tableCeilings = plan.relations.map(
@@ -98,6 +125,7 @@ export class ViewState {
   }
 
   async load(): Promise<Meta> {
+    for (const stage of this.stages) await stage.load();
     const buf = await this.db.get(this.layout.meta());
     if (buf) this.meta = unpack<Meta>(buf);
     return { ...this.meta };
@@ -119,20 +147,54 @@ export class ViewState {
     return this.writes.columnKind(name);
   }
 
+  /** The Kafka topics the view reads (those of its stages too). */
   topics(): string[] {
-    return [...this.relsByTopic.keys()];
+    return [...new Set(baseRelations(this.plan).map((r) => r.table.topic))];
   }
 
   /**
    * Applies changes in order as one atomic batch (plus `extra` ops); returns the view's changes. With
    * `feed: false` (backfill) no change-feed entries are written: a feed reader starts from the rows.
+   * `collect`: return the changes even without the feed. `into`: leave the batch to that sink.
+   * A view with stages (plan.ts) applies them first, in the same batch: each stage's changes are input
+   * changes of this view (a view read in FROM) or its groups' updates (an aggregate view's input).
    */
   async apply(
     changes: readonly TableChange[],
     extra: BatchOp[] = [],
-    options: { feed?: boolean } = {},
+    options: ApplyOptions = {},
   ): Promise<ViewChange[]> {
     const feed = options.feed ?? this.meta.live === true;
+    const keep = options.collect === true;
+    if (this.stages.length === 0) return this.applyOwn(changes, extra, feed, keep, options.into);
+    const sink: BatchSink = options.into ?? { ops: [], after: [] };
+    const fromStages: TableChange[] = [];
+    let input: ViewChange[] = [];
+    for (const stage of this.stages) {
+      const out = await stage.apply(changes, [], { feed: false, collect: true, into: sink });
+      if (this.aggregator) input = out;
+      else for (const c of out) fromStages.push(stageChange(stage.plan, c));
+    }
+    let out: ViewChange[];
+    if (this.aggregator) {
+      out = await this.aggregator.apply(input, this.meta, feed, keep, sink.ops);
+      sink.ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
+    } else out = await this.applyOwn([...changes, ...fromStages], extra, feed, keep, sink);
+    if (!options.into) {
+      await commitBatch(this.db, sink.ops);
+      for (const done of sink.after) done();
+    }
+    return out;
+  }
+
+  /** apply() of this view's own relations (the join path, or replica-apply.ts's). */
+  private async applyOwn(
+    changes: readonly TableChange[],
+    extra: BatchOp[],
+    feed: boolean,
+    keep: boolean,
+    into: BatchSink | undefined,
+  ): Promise<ViewChange[]> {
     if (this.replica) {
       return applyReplica(
         {
@@ -145,6 +207,8 @@ export class ViewState {
           topics: this.relsByTopic,
           writes: this.writes,
           meta: this.meta,
+          collect: keep,
+          ...(into ? { into } : {}),
         },
         changes,
         extra,
@@ -255,7 +319,7 @@ export class ViewState {
         ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
         if (old) this.writes.index(old.key, old.v, "del", ops);
         this.writes.index(row.key, row.v, "put", ops);
-        if (feed)
+        if (feed || keep)
           out.push(
             this.writes.change(
               this.meta,
@@ -265,6 +329,7 @@ export class ViewState {
               row.v,
               ops,
               packed,
+              feed,
             ),
           );
         if (!old) this.meta.rows++;
@@ -273,18 +338,21 @@ export class ViewState {
         const old = this.format.unpackView(prev.buf);
         ops.push({ type: "del", key: this.layout.viewRow(prev.key) });
         this.writes.index(prev.key, old.v, "del", ops);
-        if (feed) out.push(this.writes.change(this.meta, "delete", old.k, old.v, null, ops));
+        if (feed || keep)
+          out.push(this.writes.change(this.meta, "delete", old.k, old.v, null, ops, undefined, feed));
         this.meta.rows--;
       }
     }
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
-    await commitBatch(this.db, ops);
-    for (const p of touched) if (p.row) (this.tableCeilings[p.rel] as KeyCeiling).raise(p.pk);
-    // Committed: the joined relations' rows this batch read from LevelDB (S0), then those it wrote, become
-    // warm. Driving rows are not kept: other rows reach them through index entries, which carry them.
-    for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
-    for (const [id, p] of pending.rows) if (p.rel !== 0) this.warmRows.set(id, p.row?.r ?? null);
-    for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
+    const committed = (): void => {
+      for (const p of touched) if (p.row) (this.tableCeilings[p.rel] as KeyCeiling).raise(p.pk);
+      // Committed: the joined relations' rows this batch read from LevelDB (S0), then those it wrote,
+      // become warm. Driving rows are not kept: other rows reach them through index entries, which carry them.
+      for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
+      for (const [id, p] of pending.rows) if (p.rel !== 0) this.warmRows.set(id, p.row?.r ?? null);
+      for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
+    };
+    await commitOrDefer(this.db, ops, committed, into);
     return out;
   }
 

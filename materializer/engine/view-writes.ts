@@ -39,7 +39,10 @@ export class ViewWrites {
     });
   }
 
-  /** The next change-feed entry (`meta.seq` moves on); `afterView`: the new row's packed bytes, reused. */
+  /**
+   * The next change-feed entry (`meta.seq` moves on); `afterView`: the new row's packed bytes, reused.
+   * `write: false`: the change only, no entry (a stage's changes feed the view it is compiled into).
+   */
   change(
     meta: Meta,
     op: ViewChange["op"],
@@ -48,7 +51,9 @@ export class ViewWrites {
     after: Row | null,
     ops: BatchOp[],
     afterView?: Buffer,
+    write = true,
   ): ViewChange {
+    if (!write) return { seq: 0, op, key, before, after };
     const change: ViewChange = { seq: ++meta.seq, op, key, before, after };
     const value = this.#format.packChange(change, afterView);
     ops.push({ type: "put", key: this.#layout.change(change.seq), value });
@@ -59,6 +64,7 @@ export class ViewWrites {
   columnKind(name: string): ColumnKind {
     const c = this.#plan.columns.find((o) => o.name === name);
     if (!c) return "any";
+    if (c.expr || c.rel < 0) return c.kind ?? "any";
     return (this.#plan.relations[c.rel] as Relation).kinds[c.column] ?? "any";
   }
 }

@@ -10,6 +10,7 @@ import { countEventsRead, timedApply } from "../metrics.ts";
 import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
+import { baseRelations } from "../sql/plan.ts";
 import { tpKey, type Unit } from "./assembler.ts";
 import { decodeEvent, type InEvent } from "./decode.ts";
 import { ParkedKeys, type ParkedRecord } from "./parked.ts";
@@ -35,7 +36,8 @@ export class ViewApplier {
     this.#state = state;
     this.#registry = deps.registry;
     this.#logger = deps.logger;
-    for (const r of state.plan.relations) this.tables.set(r.table.topic, r.table);
+    // A view over views (and an aggregate view) reads the tables of the stages compiled into it.
+    for (const r of baseRelations(state.plan)) this.tables.set(r.table.topic, r.table);
     this.parked = new ParkedKeys(state.layout);
     this.#check = new ChangeCheck(state.plan);
   }

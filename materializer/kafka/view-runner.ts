@@ -25,6 +25,7 @@ import { readInputs } from "./read-inputs.ts";
 import { Reading } from "./reading.ts";
 import { countViewFailure } from "../metrics.ts";
 import { ViewApplier } from "./view-apply.ts";
+import { drivingTopic } from "../sql/plan.ts";
 
 export interface RunnerDeps {
   kafka: KafkaClient;
@@ -87,7 +88,7 @@ export class ViewRunner {
   }
 
   get drivingTopic(): string {
-    return this.#state.plan.relations[0]?.table.topic ?? "";
+    return drivingTopic(this.#state.plan);
   }
 
   /** Split mode: the driving partitions this process reads now (null: not split, it reads all). */

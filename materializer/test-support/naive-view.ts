@@ -1,6 +1,7 @@
 // The definition of what a view must hold: a from-scratch nested-loop evaluation of its plan over plain
 // in-memory tables (SQL semantics: NULL never matches, LEFT JOIN null-extends, WHERE keeps only TRUE).
 // Tests compare the incrementally maintained view with this after every step.
+import { columnValue } from "../sql/eval.ts";
 import { evaluate } from "../sql/predicate.ts";
 import type { ViewPlan } from "../sql/plan.ts";
 
@@ -19,6 +20,17 @@ export function norm(v: unknown): string {
 }
 
 export function naiveView(plan: ViewPlan, tables: Tables): Map<string, Row> {
+  const out = new Map<string, Row>();
+  for (const { k, v } of naiveRows(plan, tables)) {
+    const key = k.map(norm).join("|");
+    if (out.has(key)) throw new Error(`duplicate view key ${key}`);
+    out.set(key, v);
+  }
+  return out;
+}
+
+/** The rows of a plan of its own relations (no stages, no GROUP BY: test-support/naive-plan.ts does those). */
+export function naiveRows(plan: ViewPlan, tables: Tables): { k: unknown[]; v: Row }[] {
   const rowsOf = (topic: string): Row[] => [...(tables.get(topic)?.values() ?? [])].map((r) => r.row);
   let tuples: (Row | null)[][] = rowsOf(plan.relations[0]?.table.topic ?? "").map((r) => [r]);
   plan.relations.forEach((rel, j) => {
@@ -41,14 +53,14 @@ export function naiveView(plan: ViewPlan, tables: Tables): Map<string, Row> {
     }
     tuples = next;
   });
-  const out = new Map<string, Row>();
+  const out: { k: unknown[]; v: Row }[] = [];
   for (const t of tuples) {
     if (plan.where && evaluate(plan.where, t) !== true) continue;
-    const key = plan.key.map((k) => norm(t[k.rel]?.[k.column] ?? null)).join("|");
+    const k = plan.key.map((p) => t[p.rel]?.[p.column] ?? null);
     const v: Row = {};
-    for (const c of plan.columns) v[c.name] = t[c.rel]?.[c.column] ?? null;
-    if (out.has(key)) throw new Error(`duplicate view key ${key}`);
-    out.set(key, v);
+    for (const c of plan.columns)
+      v[c.name] = c.expr ? columnValue(c.expr, t) : (t[c.rel]?.[c.column] ?? null);
+    out.push({ k, v });
   }
   return out;
 }
