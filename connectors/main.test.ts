@@ -46,4 +46,19 @@ describe("mesh connect config", () => {
       details: { field: "sources[0].owner" },
     });
   });
+
+  it("takes --metrics-listen host:port (flag, env or file) and refuses anything else", async () => {
+    const file = join(dir, "metrics.json");
+    await writeFile(file, JSON.stringify({ brokers: ["k:9092"], sources: [source], metricsListen: ":9464" }));
+    expect((await loadConfig(["--config", file], {})).metricsListen).toEqual({
+      host: "127.0.0.1",
+      port: 9464,
+    });
+    expect(
+      (await loadConfig(["--config", file], { MESH_METRICS_LISTEN: "0.0.0.0:9000" })).metricsListen,
+    ).toEqual({ host: "0.0.0.0", port: 9000 });
+    await expect(loadConfig(["--config", file, "--metrics-listen", "9464"], {})).rejects.toThrow(
+      /--metrics-listen must be host:port/,
+    );
+  });
 });

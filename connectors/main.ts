@@ -7,6 +7,12 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { KafkaClient } from "../lib/kafka/index.ts";
+import {
+  listenMetrics,
+  parseListenAddress,
+  type ListenAddress,
+  type MetricsListener,
+} from "../lib/http/metrics-listener.ts";
 import { createLogger } from "../lib/logger.ts";
 import { checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
@@ -22,10 +28,13 @@ export interface ConnectConfig {
   heartbeatIntervalMs: number;
   snapshotChunkRows: number;
   sources: SourceDefinition[];
+  /** Where GET /metrics answers (`--metrics-listen host:port`); none without it. */
+  metricsListen?: ListenAddress;
 }
 
 const usage = `usage: mesh connect --config <file.json> [--brokers h:p,...] [--registry-url URL] [--log-level info]
-env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL (flags win over env, env over the file)`;
+       [--metrics-listen host:port]   (GET /metrics in the Prometheus format: docs/metrics.md)
+env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL, MESH_METRICS_LISTEN (flags win over env, env over the file)`;
 
 export async function loadConfig(
   args: string[],
@@ -38,6 +47,7 @@ export async function loadConfig(
       brokers: { type: "string" },
       "registry-url": { type: "string" },
       "log-level": { type: "string" },
+      "metrics-listen": { type: "string" },
     },
   });
   const file = values.config
@@ -53,6 +63,12 @@ export async function loadConfig(
     snapshotChunkRows: file.snapshotChunkRows ?? 10_000,
     sources: file.sources ?? [],
   };
+  const metricsListen = values["metrics-listen"] ?? env.MESH_METRICS_LISTEN ?? file.metricsListen;
+  if (metricsListen !== undefined)
+    config.metricsListen =
+      typeof metricsListen === "string"
+        ? parseListenAddress(metricsListen, "--metrics-listen")
+        : metricsListen;
   if (config.brokers.length === 0)
     throw new Error("no Kafka brokers: set brokers in the file, --brokers or MESH_KAFKA_BROKERS");
   if (config.sources.length === 0) throw new Error("no sources in the config file");
@@ -80,6 +96,17 @@ export async function run(args: string[]): Promise<number> {
   }
   registerBuiltInBackends();
   const logger = createLogger({ level: config.logLevel, name: "connect" });
+  // Listening first: the snapshot's progress is worth watching, and a taken port is said before any work.
+  let metrics: MetricsListener | null = null;
+  if (config.metricsListen) {
+    try {
+      metrics = await listenMetrics(config.metricsListen, { name: "connect", logger });
+    } catch (err) {
+      console.error(`mesh connect: --metrics-listen: ${(err as Error).message}`);
+      return 1;
+    }
+    logger.info({ url: `${metrics.url}/metrics` }, "metrics listening");
+  }
   const kafka = new KafkaClient({ brokers: config.brokers, clientId: "datamesh-connect", logger });
   const offsets = kafkaOffsetStore(kafka);
   const connectors: Connector[] = config.sources.map((def) =>
@@ -100,6 +127,7 @@ export async function run(args: string[]): Promise<number> {
     await Promise.all(connectors.map((c) => c.start()));
   } catch (err) {
     logger.error({ err }, "a connector could not start");
+    await metrics?.close();
     await Promise.all(connectors.map((c) => c.stop()));
     await kafka.close();
     return 1;
@@ -109,6 +137,7 @@ export async function run(args: string[]): Promise<number> {
   logger.info("draining");
   await Promise.all(connectors.map((c) => c.stop()));
   await kafka.close();
+  await metrics?.close();
   logger.info("stopped");
   return 0;
 }
