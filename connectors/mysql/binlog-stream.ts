@@ -13,7 +13,8 @@ import { connectionOptions } from "./connection.ts";
 import { recognize, type Statement, type TableName } from "./ddl.ts";
 import { positionLost, unreachable } from "./errors.ts";
 import type { SchemaTracker } from "./schema-tracker.ts";
-import type { DecoderColumnSchema, TableVersion } from "./table-version.ts";
+import { itemOf, tableMapFacts, type Target } from "./binlog-items.ts";
+import type { DecoderColumnSchema } from "./table-version.ts";
 import { TransactionGrouper, type BinlogItem } from "./transactions.ts";
 
 /** Events waiting for the runtime above which the binlog connection pauses, and below which it resumes. */
@@ -21,8 +22,6 @@ const HIGH_WATER = 20_000;
 const LOW_WATER = 5_000;
 /** The most events one batch hands over. */
 const MAX_BATCH = 8_192;
-
-type Target = { kind: "table"; version: TableVersion } | { kind: "signal" };
 
 interface DecoderInternals {
   _isChecksumEnabled: (this: ZongJi, next: (err: Error | null, enabled?: boolean) => void) => void;
@@ -259,74 +258,17 @@ export class BinlogStream implements ChangeStream<MysqlPosition> {
   }
 
   private process(event: AnyBinlogEvent): Promise<void> | void {
-    const out = this.pending;
     const name = event.getEventName();
-    switch (name) {
-      case "rotate": {
-        const e = event as AnyBinlogEvent & { binlogName: string; position: number };
-        this.file = e.binlogName;
-        this.grouper.handle({ t: "rotate", file: e.binlogName, pos: e.position }, out);
-        break;
-      }
-      case "mariadbgtid": {
-        const e = event as AnyBinlogEvent & { gtid: string; standalone: boolean };
-        this.grouper.handle(
-          {
-            t: "gtid",
-            gtid: e.gtid,
-            standalone: e.standalone,
-            timestampMs: e.timestamp,
-            end: e.nextPosition,
-          },
-          out,
-        );
-        break;
-      }
-      case "gtid":
-      case "anonymousgtid": {
-        // MySQL: a transaction's GTID event is followed by BEGIN; DDL has none (a group of its own).
-        const gtid = name === "gtid" ? (event as AnyBinlogEvent & { gtid: string }).gtid : null;
-        this.grouper.handle(
-          { t: "gtid", gtid, standalone: true, timestampMs: event.timestamp, end: event.nextPosition },
-          out,
-        );
-        break;
-      }
-      case "query":
-        return this.query(event as QueryEvent & { statement?: Statement });
-      case "tablemap": {
-        const e = event as TableMapEvent;
-        if (!this.targets.has(e.tableId)) this.targets.set(e.tableId, this.resolve(e));
-        break;
-      }
-      case "writerows":
-      case "updaterows":
-      case "deleterows": {
-        const e = event as AnyBinlogEvent & { tableId: number; rows: Record<string, unknown>[] };
-        const target = this.targets.get(e.tableId);
-        if (!target) break;
-        const op = name === "writerows" ? "c" : name === "updaterows" ? "u" : "d";
-        this.grouper.handle(
-          { t: "rows", op, target, rows: e.rows, timestampMs: e.timestamp, end: e.nextPosition },
-          out,
-        );
-        break;
-      }
-      case "xid":
-        this.grouper.handle({ t: "xid", end: event.nextPosition }, out);
-        break;
-      case "xaprepare":
-        this.grouper.handle({ t: "xa-prepare", end: event.nextPosition }, out);
-        break;
-      case "heartbeat": {
-        const e = event as AnyBinlogEvent & { binlogName: string; position?: number | string };
-        const pos = e.position !== undefined ? Number(e.position) : e.nextPosition;
-        if (pos > 0) this.grouper.handle({ t: "heartbeat", file: e.binlogName || this.file, pos }, out);
-        break;
-      }
-      default:
-        break;
+    if (name === "query") return this.query(event as QueryEvent & { statement?: Statement });
+    if (name === "tablemap") {
+      const e = event as TableMapEvent;
+      if (!this.targets.has(e.tableId)) this.targets.set(e.tableId, this.resolve(e));
+      return;
     }
+    const item = itemOf(event, this.file, (id) => this.targets.get(id));
+    if (!item) return;
+    if (item.t === "rotate") this.file = item.file;
+    this.grouper.handle(item, this.pending);
     this.signal();
   }
 
@@ -359,17 +301,10 @@ export class BinlogStream implements ChangeStream<MysqlPosition> {
     const role = tracker.role(event.schemaName, event.tableName);
     if (role === null) return null;
     if (role === "signal") return { kind: "signal" };
-    const meta = event.columnsMetadata as ({ type?: number } | undefined)[];
-    const types = event.columnTypes.map((t, i) => meta[i]?.type ?? t);
-    const full = event.hasSelfDescribingMetadata();
-    const facts = {
-      db: event.schemaName,
-      table: event.tableName,
-      types,
-      binlogColumns: full ? event.buildColumnSchemas() : null,
-      primaryKey: full && event.primaryKey ? event.primaryKey : null,
+    return {
+      kind: "table",
+      version: tracker.resolve(tableMapFacts(event), `${this.file}:${event.nextPosition}`),
     };
-    return { kind: "table", version: tracker.resolve(facts, `${this.file}:${event.nextPosition}`) };
   }
 
   private truncated(tables: readonly TableName[]): SourceTable[] {
