@@ -59,6 +59,10 @@ export interface KafkaAdmin {
   /** The named configs of a topic (names the broker does not know are absent). */
   topicConfig(topic: string, names: string[]): Promise<Record<string, string>>;
   describeGroup(groupId: string): Promise<GroupDescription>;
+  /** Several groups in one request per coordinator (lineage: who reads what). */
+  describeGroups(groupIds: string[]): Promise<GroupDescription[]>;
+  /** Committed offsets: group → topic → partition → the next offset it will read (no commit: absent). */
+  groupOffsets(groupIds: string[]): Promise<Map<string, Map<string, Map<number, bigint>>>>;
   listGroups(): Promise<string[]>;
   /** Deleting a group that does not exist is not an error. */
   deleteGroups(groupIds: string[]): Promise<void>;
@@ -242,26 +246,34 @@ export class PlatformaticAdmin implements KafkaAdmin {
   }
 
   async describeGroup(groupId: string): Promise<GroupDescription> {
-    const groups = await this.#call(`describing group ${groupId}`, () =>
-      this.#client.describeGroups({ groups: [groupId] }),
+    return (await this.describeGroups([groupId]))[0]!;
+  }
+
+  async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    if (groupIds.length === 0) return [];
+    const groups = await this.#call(`describing groups ${groupIds.join(", ")}`, () =>
+      this.#client.describeGroups({ groups: groupIds }),
     );
-    const group = groups.get(groupId);
-    if (!group) return { groupId, state: "Dead", protocol: "", members: [] };
-    return {
-      groupId,
-      state: group.state,
-      protocol: group.protocol,
-      members: [...group.members.values()].map((m) => {
-        const userData = m.metadata?.metadata;
-        return {
-          memberId: m.id,
-          clientId: m.clientId,
-          host: m.clientHost,
-          userData: userData === undefined || userData === null ? Buffer.alloc(0) : Buffer.from(userData),
-          assignment: new Map([...(m.assignments?.values() ?? [])].map((a) => [a.topic, [...a.partitions]])),
-        };
-      }),
-    };
+    return groupIds.map((groupId) => describedGroup(groupId, groups.get(groupId)));
+  }
+
+  async groupOffsets(groupIds: string[]): Promise<Map<string, Map<string, Map<number, bigint>>>> {
+    const out = new Map<string, Map<string, Map<number, bigint>>>();
+    if (groupIds.length === 0) return out;
+    const listed = await this.#call("listing consumer group offsets", () =>
+      this.#client.listConsumerGroupOffsets({ groups: groupIds }),
+    );
+    for (const group of listed) {
+      const topics = new Map<string, Map<number, bigint>>();
+      for (const t of group.topics) {
+        const partitions = new Map<number, bigint>();
+        for (const p of t.partitions)
+          if (p.committedOffset >= 0n) partitions.set(p.partitionIndex, p.committedOffset);
+        if (partitions.size > 0) topics.set(t.name, partitions);
+      }
+      out.set(group.groupId, topics);
+    }
+    return out;
   }
 
   async listGroups(): Promise<string[]> {
@@ -301,6 +313,28 @@ export class PlatformaticAdmin implements KafkaAdmin {
   async close(): Promise<void> {
     await this.#client.close().catch(() => undefined);
   }
+}
+
+type ClientGroup =
+  Awaited<ReturnType<ClientAdmin["describeGroups"]>> extends Map<string, infer G> ? G : never;
+
+function describedGroup(groupId: string, group: ClientGroup | undefined): GroupDescription {
+  if (!group) return { groupId, state: "Dead", protocol: "", members: [] };
+  return {
+    groupId,
+    state: group.state,
+    protocol: group.protocol,
+    members: [...group.members.values()].map((m) => {
+      const userData = m.metadata?.metadata;
+      return {
+        memberId: m.id,
+        clientId: m.clientId,
+        host: m.clientHost,
+        userData: userData === undefined || userData === null ? Buffer.alloc(0) : Buffer.from(userData),
+        assignment: new Map([...(m.assignments?.values() ?? [])].map((a) => [a.topic, [...a.partitions]])),
+      };
+    }),
+  };
 }
 
 export function createAdmin(config: KafkaConfig, timing: AdminTiming = {}): PlatformaticAdmin {
