@@ -1,7 +1,8 @@
 // Owns the state of one JSON Schema diff and what the rule files share: the Difference record, Confluent's
 // COMPATIBLE_CHANGES (SchemaDiff), the context that collects differences at their JSON paths and guards
 // recursion, and the helpers every rule group uses (following $refs, equal values, a numeric limit's change).
-// The context carries the dispatcher (diff.ts) so the rule files recurse through it without importing it. Pure.
+// The context carries the dispatcher (diff.ts) so the rule files recurse through it without importing it.
+// Pure.
 import { canonicalJson } from "./canonical.ts";
 import type { JsonValue, Schema } from "./model.ts";
 

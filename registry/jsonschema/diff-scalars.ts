@@ -1,6 +1,6 @@
-// Owns the JSON Schema diff rules of the scalar schemas, ports of Confluent's StringSchemaDiff (length limits,
-// pattern), NumberSchemaDiff (bounds, multipleOf, integer versus number) and EnumSchemaDiff (the value set).
-// Pure.
+// Owns the JSON Schema diff rules of the scalar schemas, ports of Confluent's StringSchemaDiff (length
+// limits, pattern), NumberSchemaDiff (bounds, multipleOf, integer versus number) and EnumSchemaDiff (the
+// value set). Pure.
 import { canonicalJson } from "./canonical.ts";
 import { limit, type DiffContext } from "./diff-context.ts";
 import type { JsonValue, Schema } from "./model.ts";

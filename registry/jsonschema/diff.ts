@@ -1,9 +1,9 @@
-// Owns JSON Schema compatibility, a port of Confluent's JSON Schema diff (SchemaDiff): the differences from an
-// original (writer) schema to an update (reader), with their JSON paths, and which are compatible. This file
-// is the entry and SchemaDiff's own rules (following $refs, a change of kind, id/title/description/default),
-// dispatching by kind to the rule groups: diff-scalars.ts (string, number, enum), diff-combined.ts (allOf/
-// anyOf/oneOf, not), diff-object.ts, diff-array.ts; diff-context.ts holds the shared state and
-// COMPATIBLE_CHANGES, diff-descriptions.ts Confluent's texts. Pure.
+// Owns JSON Schema compatibility, a port of Confluent's JSON Schema diff (SchemaDiff): the differences from
+// an original (writer) schema to an update (reader), with their JSON paths, and which are compatible. This
+// file is the entry and SchemaDiff's own rules (following $refs, a change of kind, the id, title, description
+// and default), dispatching by kind to the rule groups: diff-scalars.ts (string, number, enum),
+// diff-combined.ts (allOf/anyOf/oneOf, not), diff-object.ts, diff-array.ts; diff-context.ts holds the shared
+// state and COMPATIBLE_CHANGES, diff-descriptions.ts Confluent's texts. Pure.
 import { compareArray } from "./diff-array.ts";
 import { compareCombined, compareNot, compareWithCombined } from "./diff-combined.ts";
 import { COMPATIBLE_CHANGES, deref, DiffContext, sameValue, type Difference } from "./diff-context.ts";

@@ -1,7 +1,8 @@
 // Owns the state of one Protobuf diff and what the rule files share: the Difference record, Confluent's
 // COMPATIBLE_CHANGES, the two sides, and the context that collects differences at their paths, tracks the
-// enclosing names and packages to resolve type names as protoc does, and guards recursive messages. The context
-// carries the message comparison (diff-message.ts) so field rules reach it without importing it. Pure.
+// enclosing names and packages to resolve type names as protoc does, and guards recursive messages. The
+// context carries the message comparison (diff-message.ts) so field rules reach it without importing it.
+// Pure.
 import type { MessageEl, ProtoFile } from "./model.ts";
 import type { TypeInfo, TypeTable } from "./types.ts";
 

@@ -45,8 +45,8 @@ export function oneofMembership(message: MessageEl): OneofMembership {
 }
 
 /**
- * Reports fields moved into the update's oneofs, and deletes them from `outside` (the original's fields outside
- * oneofs, by number): a field moved into a oneof is not reported as removed.
+ * Reports fields moved into the update's oneofs, and deletes them from `outside` (the original's fields
+ * outside oneofs, by number): a field moved into a oneof is not reported as removed.
  */
 export function compareMovesIntoOneofs(
   ctx: DiffContext,

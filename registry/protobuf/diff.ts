@@ -1,10 +1,10 @@
-// Owns Protobuf schema compatibility, a port of Confluent's protobuf diff rules (SchemaDiff, MessageSchemaDiff,
-// FieldSchemaDiff, OneOfDiff, EnumSchemaDiff): the differences from an original (writer) schema to an update
-// (reader), each with the path where it was found, and which of them are compatible. Confluent's
-// isBackwardCompatible(previous) is `diff(previous, this)` keeping the incompatible ones. This file is the
-// entry (the package, then the file's types); the rules are in diff-message.ts (types of a scope, messages),
-// diff-field.ts, diff-oneof.ts and diff-enum.ts; diff-context.ts holds the shared state and COMPATIBLE_CHANGES,
-// diff-descriptions.ts Confluent's texts. Pure.
+// Owns Protobuf schema compatibility, a port of Confluent's protobuf diff rules (SchemaDiff,
+// MessageSchemaDiff, FieldSchemaDiff, OneOfDiff, EnumSchemaDiff): the differences from an original (writer)
+// schema to an update (reader), each with the path where it was found, and which of them are compatible.
+// Confluent's isBackwardCompatible(previous) is `diff(previous, this)` keeping the incompatible ones. This
+// file is the entry (the package, then the file's types); the rules are in diff-message.ts (types of a scope,
+// messages), diff-field.ts, diff-oneof.ts and diff-enum.ts; diff-context.ts holds the shared state and
+// COMPATIBLE_CHANGES, diff-descriptions.ts Confluent's texts. Pure.
 import { COMPATIBLE_CHANGES, DiffContext, type Difference, type Side } from "./diff-context.ts";
 import { describe } from "./diff-descriptions.ts";
 import { compareMessages, compareTypes } from "./diff-message.ts";
