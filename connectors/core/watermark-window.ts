@@ -28,6 +28,36 @@ export interface Chunk {
   done: () => void;
 }
 
+/**
+ * How a key is remembered: a one-column key by its value (numbers, bigints and strings compare by value in
+ * a Map), any other by its stable text. Streamed keys and chunk rows go through the same function. (The
+ * text of every key, a JSON.stringify per change, was 5% of the CPU of a large transaction.)
+ */
+function windowKey(fields: readonly string[], row: Row | null): unknown {
+  if (row && fields.length === 1) {
+    const v = row[fields[0] as string];
+    const t = typeof v;
+    if (t === "number" || t === "bigint" || t === "string") return v;
+  }
+  return keyText(row);
+}
+
+/** `windowKey` of a key object (its fields are the key's), without listing them into an array. */
+function streamedKey(key: Row | null): unknown {
+  if (key === null) return keyText(null);
+  let only: string | null = null;
+  for (const f in key) {
+    if (only !== null) return keyText(key);
+    only = f;
+  }
+  return only === null ? keyText(key) : windowKey([only], key);
+}
+
+/** The key under which a truncate supersedes every row of its table. */
+const TRUNCATED = Symbol("truncated");
+
+type Generation = Map<string, Map<unknown, Seen>>;
+
 interface Seen {
   at: number;
   txId: bigint | null;
@@ -48,8 +78,10 @@ export class WatermarkWindow {
    * O(1) per change: pruning one Map from its front (delete per old entry) made V8 walk the deleted slots at
    * its head on every prune, which took 40% of the CPU of a 500k-row transaction.
    */
-  #generations: Map<string, Seen>[] = [new Map(), new Map(), new Map()];
+  #generations: Generation[] = [new Map(), new Map(), new Map()];
   #generationSince = Number.NEGATIVE_INFINITY;
+  /** Changes remembered in the newest generation (counting a key again: a bound, cheap to keep). */
+  #newestSize = 0;
   readonly #now: () => number;
   readonly #marginMs: number;
   readonly #horizonMs: number;
@@ -74,18 +106,18 @@ export class WatermarkWindow {
 
   /** A streamed change to `topic` with this key, in transaction `txId`. */
   observe(topic: string, key: Row | null, txId: bigint | null): void {
-    this.#remember(`${topic}|${keyText(key)}`, txId);
+    this.#remember(topic, streamedKey(key), txId);
   }
 
   /** A streamed truncate: it supersedes every chunk row of the table. */
   truncate(topic: string, txId: bigint | null): void {
-    this.#remember(`${topic}|*`, txId);
+    this.#remember(topic, TRUNCATED, txId);
   }
 
   /** How many changes are remembered (tests of the memory bound). */
   get remembered(): number {
     let n = 0;
-    for (const g of this.#generations) n += g.size;
+    for (const g of this.#generations) for (const keys of g.values()) n += keys.size;
     return n;
   }
 
@@ -99,8 +131,10 @@ export class WatermarkWindow {
     const topic = c.table.shape.topic;
     const supersedes = this.#rule(c);
     const rows: Row[] = [];
-    if (!supersedes(this.#seen(`${topic}|*`)))
-      for (const [k, row] of c.rows) if (!supersedes(this.#seen(`${topic}|${k}`))) rows.push(row);
+    const fields = c.table.shape.key;
+    if (!supersedes(this.#seen(topic, TRUNCATED)))
+      for (const row of c.rows.values())
+        if (!supersedes(this.#seen(topic, windowKey(fields, row)))) rows.push(row);
     if (c.visible) this.#forgetVisible(c.visible);
     return { table: c.table, rows };
   }
@@ -112,18 +146,22 @@ export class WatermarkWindow {
     return (seen) => seen !== undefined && seen.at >= since;
   }
 
-  #seen(k: string): Seen | undefined {
+  #seen(topic: string, k: unknown): Seen | undefined {
     for (const g of this.#generations) {
-      const seen = g.get(k);
+      const seen = g.get(topic)?.get(k);
       if (seen) return seen;
     }
     return undefined;
   }
 
-  #remember(k: string, txId: bigint | null): void {
+  #remember(topic: string, k: unknown, txId: bigint | null): void {
     const now = this.#now();
     this.#rotate(now);
-    (this.#generations[0] as Map<string, Seen>).set(k, { at: now, txId });
+    const newest = this.#generations[0] as Generation;
+    let keys = newest.get(topic);
+    if (!keys) newest.set(topic, (keys = new Map()));
+    keys.set(k, { at: now, txId });
+    this.#newestSize++;
   }
 
   /**
@@ -132,17 +170,18 @@ export class WatermarkWindow {
    */
   #rotate(now: number): void {
     const half = Math.max(this.#horizonMs, 2 * this.#marginMs) / 2;
-    const newest = this.#generations[0] as Map<string, Seen>;
     const due =
       now - this.#generationSince >= half ||
-      (newest.size > this.#cap && now - this.#generationSince >= this.#marginMs);
+      (this.#newestSize > this.#cap && now - this.#generationSince >= this.#marginMs);
     if (!due) return;
-    this.#generations = [new Map(), newest, this.#generations[1] as Map<string, Seen>];
+    this.#generations = [new Map(), this.#generations[0] as Generation, this.#generations[1] as Generation];
     this.#generationSince = now;
+    this.#newestSize = 0;
   }
 
   #forgetVisible(visible: (txId: bigint) => boolean): void {
     for (const g of this.#generations)
-      for (const [k, seen] of g) if (seen.txId !== null && visible(seen.txId)) g.delete(k);
+      for (const keys of g.values())
+        for (const [k, seen] of keys) if (seen.txId !== null && visible(seen.txId)) keys.delete(k);
   }
 }
