@@ -1,7 +1,7 @@
 // One fetch round to one broker, as plain data: the request for the partitions it leads, the batches of its
-// response, and the out-of-range failure. Pure (no client instance, no clock); reader.ts sends the request.
-// The response is matched back by what was asked: a partition lingering in the broker's fetch session that
-// this request did not carry is ignored (its data would be stale).
+// response, and the out-of-range failure. Pure (no client instance, no clock); reader-fetch-loop.ts sends the
+// request. The response is matched back by what was asked: a partition lingering in the broker's fetch
+// session that this request did not carry is ignored (its data would be stale).
 import type { fetchV17 } from "@platformatic/kafka";
 import { MeshError } from "../errors.ts";
 import { toRecordBatch } from "./fetched-records.ts";
