@@ -212,6 +212,7 @@ export async function run(args: string[]): Promise<number> {
       demo = await startDemo({
         apiUrl: api.url,
         pgAdminUrl: env.MESH_PG_URL,
+        mysqlAdminUrl: env.MESH_MYSQL_URL,
         prefix: flag(p, "demo-prefix") ?? "",
         progress: say,
       });

@@ -1,16 +1,20 @@
-// The demo's two service databases, each its own Postgres database: `customers` (customers) and `orders`
-// (orders, order_items, products), with sample data and a small write workload in both.
+// The demo's two service databases on two kinds of server: `customers` on MariaDB (customers) and `orders`
+// on Postgres (orders, order_items, products), with sample data and a small write workload in both.
+import mysql from "mysql2/promise";
 import pg from "pg";
 
 export interface DemoDatabases {
+  /** `mysql://…/<prefix>customers` */
   customersUrl: string;
+  /** The MariaDB database holding `customers` (the middle part of its topic). */
+  customersDb: string;
   ordersUrl: string;
 }
 
 const customersDdl = `
 CREATE TABLE IF NOT EXISTS customers (
-  id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL, region text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now());`;
+  id BIGINT PRIMARY KEY, name VARCHAR(200) NOT NULL, email VARCHAR(200) NOT NULL, region VARCHAR(20) NOT NULL,
+  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))`;
 
 const ordersDdl = `
 CREATE TABLE IF NOT EXISTS products (id bigint PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL);
@@ -40,25 +44,41 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-/** Creates both databases (if missing) with sample data; returns their URLs. Idempotent. */
-export async function createDemoDatabases(adminUrl: string, prefix = ""): Promise<DemoDatabases> {
+async function withMysql<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  const c = await mysql.createConnection(url);
+  c.on("error", () => undefined);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Creates both databases (if missing) with sample data: customers on MariaDB (`mysqlAdminUrl`), orders on
+ * Postgres (`adminUrl`); returns their URLs. Idempotent.
+ */
+export async function createDemoDatabases(
+  adminUrl: string,
+  mysqlAdminUrl: string,
+  prefix = "",
+): Promise<DemoDatabases> {
   const customersDb = `${prefix}customers`;
   const ordersDb = `${prefix}orders`;
   await withClient(adminUrl, async (c) => {
-    for (const db of [customersDb, ordersDb]) {
-      const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [db]);
-      if (exists.rowCount === 0) await c.query(`CREATE DATABASE "${db}"`);
-    }
+    const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [ordersDb]);
+    if (exists.rowCount === 0) await c.query(`CREATE DATABASE "${ordersDb}"`);
   });
-  const customersUrl = dbUrl(adminUrl, customersDb);
+  const customersUrl = dbUrl(mysqlAdminUrl, customersDb);
   const ordersUrl = dbUrl(adminUrl, ordersDb);
-  await withClient(customersUrl, async (c) => {
+  await withMysql(mysqlAdminUrl, (c) => c.query(`CREATE DATABASE IF NOT EXISTS \`${customersDb}\``));
+  await withMysql(customersUrl, async (c) => {
     await c.query(customersDdl);
-    await c.query(
-      `INSERT INTO customers (id, name, email, region)
-       SELECT i, 'Customer ' || i, 'customer' || i || '@example.com', (ARRAY['eu','us','apac'])[1 + i % 3]
-       FROM generate_series(1, 50) i ON CONFLICT (id) DO NOTHING`,
-    );
+    const rows = Array.from({ length: 50 }, (_, k) => {
+      const i = k + 1;
+      return [i, `Customer ${i}`, `customer${i}@example.com`, regions[i % 3]];
+    });
+    await c.query("INSERT IGNORE INTO customers (id, name, email, region) VALUES ?", [rows]);
   });
   await withClient(ordersUrl, async (c) => {
     await c.query(ordersDdl);
@@ -80,7 +100,7 @@ export async function createDemoDatabases(adminUrl: string, prefix = ""): Promis
        WHERE s.order_id = o.id AND o.total = 0`,
     );
   });
-  return { customersUrl, ordersUrl };
+  return { customersUrl, customersDb, ordersUrl };
 }
 
 /**
@@ -93,10 +113,11 @@ export function startWorkload(
 ): { stop: () => Promise<void>; steps: () => number } {
   let stopped = false;
   let steps = 0;
-  const customers = new pg.Client({ connectionString: dbs.customersUrl });
+  let customers: mysql.Connection | null = null;
   const orders = new pg.Client({ connectionString: dbs.ordersUrl });
   const loop = (async () => {
-    await customers.connect();
+    customers = await mysql.createConnection(dbs.customersUrl);
+    customers.on("error", () => undefined);
     await orders.connect();
     const { rows } = await orders.query<{ max: string | null }>("SELECT max(id)::text AS max FROM orders");
     let nextOrder = Number(rows[0]?.max ?? 0) + 1;
@@ -118,7 +139,7 @@ export function startWorkload(
         nextOrder - 5,
       ]);
       if (nextOrder % 5 === 0) {
-        await customers.query("UPDATE customers SET region = $1 WHERE id = $2", [
+        await customers.query("UPDATE customers SET region = ? WHERE id = ?", [
           regions[nextOrder % 3],
           customer,
         ]);
@@ -133,7 +154,7 @@ export function startWorkload(
     async stop() {
       stopped = true;
       await loop;
-      await customers.end().catch(() => undefined);
+      await customers?.end().catch(() => undefined);
       await orders.end().catch(() => undefined);
     },
   };

@@ -1,12 +1,15 @@
-// `mesh up --demo`: two services' databases, both registered as sources (each owned by its service), a
-// view joining orders with customers across the two databases, a write workload, and the curl lines
-// that query the view and subscribe to a topic. Everything goes through the HTTP API, as a user would.
+// `mesh up --demo`: two services' databases, both registered as sources (each owned by its service): the
+// customers service on MariaDB, the orders service on Postgres; a view joining orders with customers across
+// the two servers, a write workload, and the curl lines that query the view and subscribe to a topic.
+// Everything goes through the HTTP API, as a user would.
 import { waitFor } from "../../lib/clock.ts";
 import { createDemoDatabases, startWorkload } from "./demo-data.ts";
 
 export interface DemoOptions {
   apiUrl: string;
   pgAdminUrl: string;
+  /** MariaDB (or MySQL) with a user that may create databases: the customers service's server. */
+  mysqlAdminUrl: string;
   /** Prefixes database and source names (tests; empty for the real demo). */
   prefix?: string;
   workloadIntervalMs?: number;
@@ -51,8 +54,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const prefix = options.prefix ?? "";
   const say = options.progress ?? (() => undefined);
   const { apiUrl } = options;
-  say("creating the customers and orders databases with sample data");
-  const dbs = await createDemoDatabases(options.pgAdminUrl, prefix);
+  say("creating the customers (MariaDB) and orders (Postgres) databases with sample data");
+  const dbs = await createDemoDatabases(options.pgAdminUrl, options.mysqlAdminUrl, prefix);
   const customers = `${prefix}customers`;
   const orders = `${prefix}orders`;
   say(`registering source ${customers} (owner customers) and ${orders} (owner orders)`);
@@ -62,9 +65,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     {
       name: customers,
       owner: "customers",
-      kind: "postgres",
+      kind: "mysql",
       url: dbs.customersUrl,
-      tables: ["public.customers"],
+      tables: ["customers"],
     },
     `/v1/sources/${customers}`,
   );
@@ -89,14 +92,15 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     });
   }
   const view = `${prefix}order_details`;
+  const customersTopic = `${customers}.${dbs.customersDb}.customers`;
   const sql =
     `CREATE VIEW ${view} AS SELECT o.id, o.status, o.total, o.created_at, c.id AS customer_id, c.name AS customer_name, c.region ` +
-    `FROM ${orders}.public.orders o JOIN ${customers}.public.customers c ON o.customer_id = c.id`;
-  say(`creating view ${view} joining ${orders}.public.orders with ${customers}.public.customers`);
+    `FROM ${orders}.public.orders o JOIN ${customersTopic} c ON o.customer_id = c.id`;
+  say(`creating view ${view} joining ${orders}.public.orders (Postgres) with ${customersTopic} (MariaDB)`);
   await until("the topics' schemas", async () => {
     const t = await call(apiUrl, "GET", "/v1/topics");
     const topics = (t.body.topics as { topic: string; latestVersion: number | null }[] | undefined) ?? [];
-    return [`${orders}.public.orders`, `${customers}.public.customers`].every((name) =>
+    return [`${orders}.public.orders`, customersTopic].every((name) =>
       topics.some((x) => x.topic === name && x.latestVersion !== null),
     );
   });
