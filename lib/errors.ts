@@ -88,6 +88,36 @@ export const errorCatalogue = {
     retryable: false,
     doc: "The source database no longer has the position the connector stopped at (its replication slot was dropped or invalidated, its binlogs purged); the message names what is gone. Set the source's snapshot mode to when_needed to snapshot anew, or delete and re-create the source.",
   },
+  MESH_TOPIC_OWNED: {
+    status: 409,
+    retryable: false,
+    doc: "A topic name belongs to another service: domain-event topics `<owner>.<aggregatetype>` are their owner's, and `<source>.*` names are that source's owner's; declare events as the topic's owner, or pick names that do not collide.",
+  },
+  MESH_BAD_SCHEMA: {
+    status: 422,
+    retryable: false,
+    doc: "An event type's schema is not one the topic can use (it does not parse, an Avro schema is not a named record, a .proto file has no message, its format differs from the topic's); the message says what.",
+  },
+  MESH_EVENT_TYPE_UNDECLARED: {
+    status: 422,
+    retryable: false,
+    doc: "A domain event's type has no schema on its topic, so it is parked; declare it (PUT /v1/events/{topic}/types/{type}) and retry the parked events.",
+  },
+  MESH_EVENT_INVALID: {
+    status: 422,
+    retryable: false,
+    doc: "A domain event's payload does not fit its type's schema, so it is parked; register a compatible schema version that accepts it and retry, or skip the event.",
+  },
+  MESH_EVENT_UNROUTABLE: {
+    status: 422,
+    retryable: false,
+    doc: "An outbox row or message has no aggregatetype or aggregateid (or is not JSON), so it cannot be routed and is parked; skip it and fix the writer.",
+  },
+  MESH_EVENT_BEHIND_PARKED: {
+    status: 409,
+    retryable: false,
+    doc: "An earlier event of the same aggregate is parked, so this one waits behind it (events of one aggregate stay in order); retry or skip the first.",
+  },
   MESH_SCHEMA_INCOMPATIBLE: {
     status: 409,
     retryable: false,

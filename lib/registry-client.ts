@@ -20,6 +20,21 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
 }
 
+/** A reference from one schema to another subject's version (`name`: how the schema names it). */
+export interface SchemaReference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
+/** Any schema type as the registry serves it: AVRO, JSON or PROTOBUF text with its references. */
+export interface SchemaText {
+  id: number;
+  schemaType: "AVRO" | "JSON" | "PROTOBUF";
+  schema: string;
+  references: SchemaReference[];
+}
+
 /** A schema the registry holds under `id`, with its codec (protocol/wire.ts RegisteredSchema). */
 export interface RegisteredSchema {
   id: number;
@@ -96,6 +111,82 @@ export class RegistryClient {
 
   async subjects(): Promise<string[]> {
     return (await this.#get<string[]>("/subjects")) ?? [];
+  }
+
+  /**
+   * Registers a schema of any type with its references; the id. The subject's compatibility rule refusing it
+   * is MESH_SCHEMA_INCOMPATIBLE, a schema the registry cannot parse (422) MESH_BAD_SCHEMA, with its message.
+   */
+  async registerSchema(
+    subject: string,
+    schema: { schemaType: SchemaText["schemaType"]; schema: string; references?: SchemaReference[] },
+  ): Promise<number> {
+    const answer = await this.#call(`/subjects/${encodeURIComponent(subject)}/versions`, {
+      method: "POST",
+      body: { schemaType: schema.schemaType, schema: schema.schema, references: schema.references ?? [] },
+      headers: { "content-type": REGISTRY_CONTENT_TYPE },
+    });
+    const body = (answer.body ?? {}) as { id?: number; message?: string; error_code?: number };
+    if (answer.status === 409)
+      throw new MeshError(
+        "MESH_SCHEMA_INCOMPATIBLE",
+        `the schema is refused by ${subject}'s compatibility rule: ${body.message ?? "incompatible"}; make the change compatible (e.g. add fields with defaults)`,
+        { subject, registry: body },
+      );
+    if (answer.status === 422 || answer.status === 400)
+      throw new MeshError(
+        "MESH_BAD_SCHEMA",
+        `the registry refused the schema of ${subject}: ${body.message ?? ""}`,
+        {
+          subject,
+          registry: body,
+        },
+      );
+    if (answer.status >= 300 || typeof body.id !== "number")
+      throw new MeshError(
+        answer.status >= 500 ? "MESH_REGISTRY_UNAVAILABLE" : "MESH_INTERNAL",
+        `registering ${subject} failed with HTTP ${answer.status}: ${body.message ?? ""}`,
+        { subject, registry: body },
+      );
+    return body.id;
+  }
+
+  /** A subject's version (`latest`: the newest) with its type and references, or null when there is none. */
+  async subjectVersion(
+    subject: string,
+    version: number | "latest",
+  ): Promise<(SchemaText & { subject: string; version: number }) | null> {
+    const body = await this.#get<{
+      subject: string;
+      version: number;
+      id: number;
+      schemaType?: SchemaText["schemaType"];
+      schema: string;
+      references?: SchemaReference[];
+    }>(`/subjects/${encodeURIComponent(subject)}/versions/${version}`);
+    if (!body) return null;
+    return { ...body, schemaType: body.schemaType ?? "AVRO", references: body.references ?? [] };
+  }
+
+  /** The schema registered under `id` with its type and references, or null when there is none. */
+  async schemaById(id: number): Promise<SchemaText | null> {
+    const body = await this.#get<{
+      schemaType?: SchemaText["schemaType"];
+      schema: string;
+      references?: SchemaReference[];
+    }>(`/schemas/ids/${id}`);
+    if (!body) return null;
+    return {
+      id,
+      schema: body.schema,
+      schemaType: body.schemaType ?? "AVRO",
+      references: body.references ?? [],
+    };
+  }
+
+  /** A subject's versions, oldest first (empty when the subject has none). */
+  async versions(subject: string): Promise<number[]> {
+    return (await this.#get<number[]>(`/subjects/${encodeURIComponent(subject)}/versions`)) ?? [];
   }
 
   /** A subject's latest version and schema (parsed), or null when the subject has none. */

@@ -144,6 +144,11 @@ export function catalogStatusTopic(catalogTopic: string): string {
 }
 /** Connector state beside the source offset (protocol/offsets.ts keys), compacted, 1 partition. */
 export const OFFSETS_TOPIC = "_mesh_offsets";
+/**
+ * Domain events a connector could not publish (no schema for their type, a payload that does not fit it), kept
+ * until an operator retries or skips them (connectors/core/outbox-parked.ts); compacted, 1 partition.
+ */
+export const PARKED_EVENTS_TOPIC = "_mesh_parked_events";
 /** The local stack's readiness probe. */
 export const HEALTH_TOPIC = "_mesh_health";
 

@@ -12,6 +12,7 @@ import type { PositionCodec, Row, SourceTable, StreamEvent } from "./backend.ts"
 import { Checkpoints } from "./checkpoints.ts";
 import { envelope, keyOf, sameKey, type EventContext, type SourceIdentity } from "./events.ts";
 import { routeOutboxMessage, routeOutboxRow, type OutboxEvent } from "./outbox.ts";
+import type { OutboxRouting, PreparedEvent } from "./outbox-router.ts";
 import type { WatermarkWindow } from "./watermark-window.ts";
 
 export interface ChangeWriterDeps<P> {
@@ -29,6 +30,8 @@ export interface ChangeWriterDeps<P> {
   messagePrefix: string | undefined;
   /** Creates an outbox topic the first time an event goes to it. */
   ensureTopic: (topic: string) => Promise<void>;
+  /** Publishes outbox events under their schemas or parks them (outbox-router.ts); without it they go raw. */
+  outbox?: OutboxRouting | undefined;
   window: WatermarkWindow;
   /** The confirmed position moved: tell the server. */
   confirm: (position: P) => void;
@@ -170,7 +173,10 @@ export class ChangeWriter<P> {
     if (usable !== true && usable !== false)
       return usable.then(() => this.#change(table, op, before, after, position));
     if (this.#d.outboxTables.has(table.qualified)) {
-      if (op === "c" && after) return this.#outbox(routeOutboxRow(this.#d.owner, after));
+      if (op === "c" && after)
+        return this.#d.outbox
+          ? this.#routed(this.#d.outbox.row(after, this.#d.positions.serialize(position)))
+          : this.#outbox(routeOutboxRow(this.#d.owner, after));
       return undefined;
     }
     if (!usable || this.#d.writer.isFailed(table.shape.topic)) return undefined;
@@ -224,9 +230,24 @@ export class ChangeWriter<P> {
       if (!transactional && this.idle) this.#checkpoints.advance(position);
       return;
     }
-    await this.#outbox(routeOutboxMessage(this.#d.owner, content));
+    if (this.#d.outbox)
+      await this.#routed(this.#d.outbox.message(content, this.#d.positions.serialize(position)));
+    else await this.#outbox(routeOutboxMessage(this.#d.owner, content));
     // A non-transactional message is confirmed on its own once acknowledged.
     if (!transactional && this.#txn === null) this.#lone(position);
+  }
+
+  /** An outbox event publishes or parks once the router has what it needs, in stream order. */
+  #routed(prepared: PreparedEvent | Promise<PreparedEvent>): Promise<void> | undefined {
+    const write = (w: PreparedEvent): void => {
+      this.#beginIfNeeded();
+      w();
+    };
+    if (typeof prepared === "function") {
+      write(prepared);
+      return undefined;
+    }
+    return prepared.then(write);
   }
 
   async #outbox(event: OutboxEvent | null): Promise<void> {

@@ -5,6 +5,7 @@ import type { Clock } from "../../lib/clock.ts";
 import type { KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { OffsetStore } from "./offset-store.ts";
+import type { EventSchemaSource } from "./outbox-schemas.ts";
 import type { SchemaRegistrar } from "./schema-registrar.ts";
 
 /**
@@ -30,6 +31,24 @@ export interface OutboxDefinition {
   tables?: string[];
   /** Postgres logical messages (`pg_logical_emit_message`) with this prefix are outbox events too. */
   messagePrefix?: string;
+  /**
+   * Events of a topic with no declared event type: `park` (default) keeps them until their type is declared;
+   * `json` publishes them as their JSON, unchecked (a migration period; the catalog flags the topic untyped).
+   */
+  untyped?: "park" | "json";
+}
+
+/** What a source's connector did on one domain-event topic since it started. */
+export interface OutboxTopicStatus {
+  /** Events written to the topic (typed and untyped). */
+  published: number;
+  /** Of those, published as plain JSON (no schema: `untyped: "json"`). */
+  untyped: number;
+  /** Events parked now (outbox-parked.ts). */
+  parked: number;
+  /** Published per second over the last minute. */
+  perSecond: number;
+  lastEventAt: string | null;
 }
 
 export interface SourceDefinition {
@@ -78,6 +97,8 @@ export interface SourceStatus {
   events: Record<string, number>;
   /** Tables stopped on their own (e.g. an incompatible schema change), with the reason. */
   tables: Record<string, { state: "streaming" | "failed"; error: StatusError | null }>;
+  /** Domain-event topics the outbox fed, by topic (absent: no outbox event yet). */
+  outbox?: Record<string, OutboxTopicStatus>;
 }
 
 export interface Problem {
@@ -94,6 +115,8 @@ export interface ConnectorDeps {
   /** The process's client: a connector makes its own ordered producer from it and closes that itself. */
   kafka: KafkaClient;
   registry: SchemaRegistrar;
+  /** Where domain-event schemas are read (default: `registry`, when it reads too, as lib/registry-client.ts). */
+  eventSchemas?: EventSchemaSource;
   offsets: OffsetStore;
   logger: Logger;
   /** Heartbeat period (default 10 s): keeps the offset moving while captured tables are idle. */
@@ -120,5 +143,18 @@ export interface Connector {
   resume(): Promise<void>;
   /** Re-snapshots these tables while streaming goes on (incremental, resumable). */
   resnapshot(tables: string[]): Promise<void>;
+  /**
+   * Retries or skips an aggregate's parked domain events (outbox-router.ts); MESH_NOT_FOUND when it has none,
+   * MESH_CONFLICT when the connector is not streaming.
+   */
+  resolveParked(topic: string, key: string, action: "retry" | "skip"): Promise<ParkedResolution>;
   status(): SourceStatus;
+}
+
+/** What a retry or skip of parked domain events did (outbox-router.ts ResolveResult). */
+export interface ParkedResolution {
+  published: number;
+  skipped: number;
+  stillParked: number;
+  reason: { code: string; message: string } | null;
 }

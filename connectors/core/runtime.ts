@@ -5,7 +5,14 @@ import { realClock } from "../../lib/clock.ts";
 import { isMeshError, MeshError } from "../../lib/errors.ts";
 import { countError } from "../../lib/metrics.ts";
 import type { SourceBackend } from "./backend.ts";
-import type { Connector, ConnectorDeps, SourceDefinition, SourceStatus, StatusError } from "./contract.ts";
+import type {
+  Connector,
+  ConnectorDeps,
+  ParkedResolution,
+  SourceDefinition,
+  SourceStatus,
+  StatusError,
+} from "./contract.ts";
 import { runSession, type Session } from "./session.ts";
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -132,12 +139,20 @@ export class ConnectorRuntime<P> implements Connector {
   }
 
   async resnapshot(tables: string[]): Promise<void> {
+    await (await this.#streaming()).resnapshot(tables);
+  }
+
+  async resolveParked(topic: string, key: string, action: "retry" | "skip"): Promise<ParkedResolution> {
+    return (await this.#streaming()).resolveParked(topic, key, action);
+  }
+
+  async #streaming(): Promise<Session> {
     // Between sessions (a restart after a failure) there is nothing to hand the request to yet: wait a while.
     for (let i = 0; i < 600 && !this.#session && this.#wanted === "run"; i++)
       await new Promise((r) => setTimeout(r, 50));
     if (!this.#session)
       throw new MeshError("MESH_CONFLICT", `source ${this.#def.name} is not streaming; start it first`);
-    await this.#session.resnapshot(tables);
+    return this.#session;
   }
 
   status(): SourceStatus {

@@ -24,6 +24,8 @@ import {
 import type { SourceIdentity } from "./events.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { runInitialSnapshot } from "./initial-snapshot.ts";
+import type { ParkedResolution } from "./contract.ts";
+import { openOutboxRouter } from "./outbox-session.ts";
 import { loadResnapshotState, ResnapshotRunner } from "./resnapshot.ts";
 import { openSessionKafka, type SessionKafka } from "./session-kafka.ts";
 import { countEventsWritten, countTransactionAcked } from "./metrics.ts";
@@ -41,6 +43,8 @@ export interface Session {
   closed: Promise<void>;
   drain(): Promise<void>;
   resnapshot(tables: string[]): Promise<void>;
+  /** Retries or skips an aggregate's parked domain events (outbox-router.ts). */
+  resolveParked(topic: string, key: string, action: "retry" | "skip"): Promise<ParkedResolution>;
 }
 
 export interface SessionHooks {
@@ -251,6 +255,16 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
     void o.cleanup().then(() => failSession(err));
   };
   const window = new WatermarkWindow({ now: () => clock.now() });
+  const outbox = await openOutboxRouter({
+    def,
+    deps,
+    hasOutboxTables: o.outbox.size > 0,
+    sink: producer,
+    ensureTopic: (topic) => kafka.ensureTopic(topic),
+    status,
+    clock,
+  });
+  if (outbox) o.cleanups.push(() => Promise.resolve(outbox.close()));
   const changes = new ChangeWriter<P>({
     source: o.identity,
     owner: def.owner,
@@ -261,6 +275,7 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
     outboxTables: o.outbox,
     messagePrefix: def.outbox?.messagePrefix,
     ensureTopic: (topic) => kafka.ensureTopic(topic),
+    outbox,
     window,
     confirm: (position) => {
       status.offset = positions.serialize(position);
@@ -362,6 +377,13 @@ async function streamSession<P>(o: StreamSessionOptions<P>): Promise<Session> {
           tables: unknown,
         });
       await resnapshots.request(wanted);
+    },
+    resolveParked: (topic, key, action) => {
+      if (!outbox)
+        throw new MeshError("MESH_NOT_FOUND", `source ${def.name} has no outbox: nothing of it is parked`, {
+          source: def.name,
+        });
+      return outbox.resolve(topic, key, action);
     },
   };
 }
