@@ -8,10 +8,12 @@
 //   resnapshot.ts        re-snapshot while writing (exact when the backend knows visibility), resume after a
 //                        restart, stop mid-snapshot, pause/resume
 //   outbox-heartbeat.ts  outbox routing; heartbeats keep the position moving and retained log small
+//   outbox-typed.ts      typed domain events: wire format, parked misfits in aggregate order, retry
 //   position-lost.ts     a stored position the server no longer has: clear error, or re-snapshot (when_needed)
 //   crash.ts             SIGKILLs of the connector process under a seeded workload
 import { useSuite } from "./context.ts";
 import { outboxAndHeartbeatTests } from "./outbox-heartbeat.ts";
+import { typedOutboxTests } from "./outbox-typed.ts";
 import { positionLostTests } from "./position-lost.ts";
 import { resnapshotTests } from "./resnapshot.ts";
 import { streamTests } from "./stream.ts";
@@ -28,5 +30,6 @@ export function registerConnectorTests(target: ConformanceTarget): void {
   typesAndDdlTests(suite);
   resnapshotTests(suite);
   outboxAndHeartbeatTests(suite);
+  typedOutboxTests(suite);
   positionLostTests(suite);
 }

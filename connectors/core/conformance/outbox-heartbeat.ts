@@ -20,7 +20,12 @@ export function outboxAndHeartbeatTests(s: Suite): void {
       const conn = s.connector(
         s.def(name, db, ["orders"], {
           owner,
-          outbox: { tables: [db.qualified("outbox")], ...(message ? { messagePrefix: "outbox" } : {}) },
+          // Untyped: the payloads as they are (typed events: outbox-typed.ts).
+          outbox: {
+            tables: [db.qualified("outbox")],
+            untyped: "json",
+            ...(message ? { messagePrefix: "outbox" } : {}),
+          },
         }),
       );
       await conn.start();
