@@ -25,6 +25,7 @@ import { Reconciler } from "./control/reconciler.ts";
 import { SourceLeases } from "./control/source-leases.ts";
 import { StatusBoard } from "./control/status-board.ts";
 import { buildApi } from "./http/server.ts";
+import { KafkaObserve } from "./lineage/observe.ts";
 import { KafkaTopics } from "./topics/kafka-topics.ts";
 
 export interface RunningApi {
@@ -101,6 +102,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     : null;
   const views = engineViews ?? remote ?? new NoViews();
   const topics = new KafkaTopics({ kafka, registry, catalog, logger });
+  const observe = new KafkaObserve({ kafka, registry });
   const health = new DependencyHealth(kafka, registry, [
     () => (remote ? remote.checks() : Promise.resolve([])),
     () => sourceChecks((name) => catalog.source(name), sources.runningHere()),
@@ -114,6 +116,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       views,
       topics,
       health,
+      observe,
       status: () => ({
         roles: {
           api: { url },

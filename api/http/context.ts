@@ -2,6 +2,8 @@
 import type { LocalAnswers } from "../../lib/http/member-answers.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Reconciler } from "../control/reconciler.ts";
+import type { ObserveRuntime } from "../lineage/observe.ts";
+import type { ReaderBoard } from "../lineage/readers.ts";
 import type { HealthRuntime, SourceRuntime, TopicRuntime, ViewRuntime } from "../runtime.ts";
 
 export interface ApiContext {
@@ -18,4 +20,11 @@ export interface ApiContext {
    * the other members' forwarded row queries from its own partitions (lib/http member-answers.ts).
    */
   localAnswers?: LocalAnswers;
+  /**
+   * Kafka and the registry for lineage (consumer groups), trace, the view SQL check and schema versions
+   * (api/lineage/observe.ts); without it those routes answer 503 and lineage has no consumer groups.
+   */
+  observe?: ObserveRuntime;
+  /** Who reads what through this process (default: a new board). */
+  readers?: ReaderBoard;
 }

@@ -15,8 +15,11 @@ import { streamErrorSchema } from "../../lib/http/sse.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
+import { ReaderBoard } from "../lineage/readers.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { observeRoutes, observeSchemas } from "./routes/observe.ts";
 import { sourceRoutes } from "./routes/sources.ts";
 import { topicChangeSchema, topicRoutes, topicSchema } from "./routes/topics.ts";
 import { viewRoutes } from "./routes/views.ts";
@@ -58,6 +61,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
     topicChangeSchema,
     ...sourceSchemas,
     ...viewSchemas,
+    ...observeSchemas,
   ])
     app.addSchema(schema);
   await app.register(swagger, {
@@ -80,6 +84,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
         { name: "topics", description: "change topics and their events" },
         { name: "views", description: "materialized join views" },
         { name: "health", description: "liveness, readiness, status" },
+        { name: "lineage", description: "what feeds what, and where one source row is now" },
         { name: "index", description: "links to the API's parts" },
       ],
     },
@@ -100,7 +105,12 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   healthRoutes(app, ctx);
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);
+  // Before the view routes: POST /v1/views/check is a path of its own, not a view named "check".
+  const readers = ctx.readers ?? new ReaderBoard();
+  readers.register(app);
+  observeRoutes(app, ctx, readers);
   viewRoutes(app, ctx);
+  consoleRoutes(app);
   // An embedded engine in a split view's group answers the other members' forwarded queries.
   const local = ctx.localAnswers;
   if (local) answerLocally(app, () => local);

@@ -1,0 +1,121 @@
+// Owns talking to the API from the browser: JSON calls with the signed-in token as `Authorization: Bearer`
+// (the API checks it once the governance issue lands tokens; today it answers without one), the MESH error
+// shape turned into an ApiError, and server-sent events read through fetch (EventSource cannot send the
+// Authorization header) with their `data` parsed.
+
+const TOKEN_KEY = "datamesh.token";
+
+export interface Session {
+  /** Empty: signed in without a token (accepted until tokens are required). */
+  token: string;
+}
+
+export function savedSession(): Session | null {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token === null ? null : { token };
+}
+
+export function saveSession(session: Session | null): void {
+  if (session) sessionStorage.setItem(TOKEN_KEY, session.token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(status: number, code: string, message: string, details: Record<string, unknown>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const token = savedSession()?.token;
+  return { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const json: unknown = text === "" ? null : JSON.parse(text);
+  if (!res.ok) {
+    const e = (json ?? {}) as { code?: string; message?: string; details?: Record<string, unknown> };
+    throw new ApiError(
+      res.status,
+      e.code ?? `HTTP_${res.status}`,
+      e.message ?? res.statusText,
+      e.details ?? {},
+    );
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string): Promise<T> => call<T>("GET", path);
+export const post = <T>(path: string, body: unknown): Promise<T> => call<T>("POST", path, body);
+
+export interface StreamEvent {
+  id: string | undefined;
+  event: string;
+  data: unknown;
+}
+
+/**
+ * Follows a server-sent event stream until `signal` aborts, calling `onEvent` per event; `onOpen` once the
+ * server answered. Rejects with an ApiError when the stream is refused (4xx/5xx before it starts).
+ */
+export async function follow(
+  path: string,
+  signal: AbortSignal,
+  onEvent: (e: StreamEvent) => void,
+  onOpen?: () => void,
+): Promise<void> {
+  const res = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal });
+  if (!res.ok || !res.body) {
+    const e = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, {});
+  }
+  onOpen?.();
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += value;
+      let end: number;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const frame = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        const parsed = parseFrame(frame);
+        if (parsed) onEvent(parsed);
+      }
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+}
+
+function parseFrame(frame: string): StreamEvent | null {
+  let id: string | undefined;
+  let event = "message";
+  const data: string[] = [];
+  for (const line of frame.split("\n")) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "id") id = value;
+    else if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  if (data.length === 0) return null;
+  return { id, event, data: JSON.parse(data.join("\n")) as unknown };
+}
