@@ -78,6 +78,14 @@ class Reader {
     this.pos = end + 1;
     return s;
   }
+  /** `n` bytes as UTF-8 text, read in place (no Buffer view per value: one fewer object per column). */
+  text(n: number): string {
+    if (n < 0 || this.pos + n > this.buf.length)
+      throw new RangeError("pgoutput: message shorter than announced");
+    const s = this.buf.toString("utf8", this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
   bytes(n: number): Buffer {
     if (this.pos + n > this.buf.length) throw new RangeError("pgoutput: message shorter than announced");
     const b = this.buf.subarray(this.pos, this.pos + n);
@@ -187,7 +195,7 @@ function readTuple(r: Reader): Tuple {
     const kind = r.u8();
     if (kind === 0x6e /* n */) out[i] = null;
     else if (kind === 0x75 /* u */) out[i] = UNCHANGED_TOAST;
-    else if (kind === 0x74 /* t */ || kind === 0x62 /* b */) out[i] = r.bytes(r.i32()).toString("utf8");
+    else if (kind === 0x74 /* t */ || kind === 0x62 /* b */) out[i] = r.text(r.i32());
     else throw new RangeError(`pgoutput: unknown tuple value kind ${kind}`);
   }
   return out;
