@@ -88,7 +88,8 @@ const exact = (v: unknown, numeric: boolean): string => {
   if (v === null || v === undefined) return "null";
   if (typeof v === "bigint" || typeof v === "number") return `n:${v}`;
   if (typeof v === "boolean") return `b:${v}`;
-  return numeric ? `n:${String(v)}` : `s:${String(v)}`;
+  const text = typeof v === "string" ? v : JSON.stringify(v);
+  return numeric ? `n:${text}` : `s:${text}`;
 };
 /** Postgres' int2, int4, int8, numeric. */
 const PG_NUMBERS = new Set([21, 23, 20, 1700]);
