@@ -95,12 +95,22 @@ export interface PositionedRowPage extends RowPage {
   positions: string[];
 }
 
+/** A view column's type as GET /v1/views/{name} shows it: Postgres' name for it, and the exact Avro type. */
+export interface ViewColumnType {
+  name: string;
+  /** `bigint`, `integer`, `numeric`, `numeric(12,2)`, `text`, `boolean`, `timestamptz`, ... (sql/types.ts). */
+  type: string;
+  avro: AvroSchemaJson;
+}
+
 /**
  * A view as servers list it (a member's GET /v1/views entries, the API's view runtimes): ViewInfo with its
  * columns by name.
  */
 export interface ViewSummary extends Pick<ViewInfo, "name" | "key" | "status"> {
   columns: string[];
+  /** Each column's type (computed columns' types are derived from their expressions); absent when unknown. */
+  columnTypes?: ViewColumnType[];
   /** How each key column compares (keys/encoding.ts KeyKind), in key order; absent when not known here. */
   keyKinds?: ("number" | "decimal" | "string" | "bytes" | "boolean" | "any")[];
 }

@@ -21,6 +21,7 @@ import type {
   ViewInfo,
   ViewSummary,
 } from "./contract.ts";
+import { columnTypes } from "./column-types.ts";
 import { checkKeyValues, checkQueryValues } from "./query-values.ts";
 import { kindOf } from "./sql/catalog.ts";
 import { forwardRow, forwardRows } from "./split-query.ts";
@@ -78,6 +79,7 @@ export class EngineViews implements LocalAnswers {
       name: v.name,
       key: v.key,
       columns: v.columns.map((c) => c.name),
+      columnTypes: columnTypes(v),
       keyKinds: v.keyColumns.map((c) => kindOf(c.type)),
       status: v.status,
     };

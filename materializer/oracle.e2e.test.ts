@@ -27,6 +27,7 @@ import { spawnMember } from "./test-support/killable-member.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { kindOf } from "./sql/catalog.ts";
+import { columnTypes } from "./column-types.ts";
 
 registerBuiltInBackends();
 
@@ -336,6 +337,17 @@ describe("views equal Postgres through the real connector", () => {
       for (const [name, sql] of Object.entries(VIEWS))
         await engine.createView(`CREATE VIEW ${name} AS ${sql}`);
       await waitFor(() => engine.listViews().every((v) => v.status.state === "ready"), 60_000);
+      // Every column's type is the one Postgres gives the same SELECT (what GET /v1/views/{name} shows).
+      for (const name of Object.keys(VIEWS)) {
+        await client.query(`CREATE TEMP VIEW type_probe AS ${VIEWS[name]}`);
+        const pgTypes = await client.query<{ name: string; type: string }>(
+          `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+            WHERE attrelid = 'type_probe'::regclass AND attnum > 0 ORDER BY attnum`,
+        );
+        await client.query("DROP VIEW type_probe");
+        const ours = columnTypes(engine.getView(name)).map(({ name: n, type }) => ({ name: n, type }));
+        expect(ours, `${name}'s column types`).toEqual(pgTypes.rows);
+      }
       await run(150);
       const sizes = await expectEqualToPostgres(engine, client);
       expect(Object.values(sizes).every((n) => n > 0)).toBe(true);

@@ -4,6 +4,7 @@
 // query for a split view is forwarded to every member of its group and merged (engine-views.ts). Change
 // streams and parked retry/skip act on this process's own feed and parked records (an API with
 // --materializer fans them out: api/adapters/remote-views.ts).
+import { columnTypes } from "./column-types.ts";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -44,6 +45,7 @@ export function buildViewServer(
         sql: v.sql,
         key: v.key,
         columns: v.columns.map((c) => c.name),
+        columnTypes: columnTypes(v),
         status: v.status,
         split: getEngine().ownership(v.name),
       })),

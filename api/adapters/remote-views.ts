@@ -46,7 +46,7 @@ export interface RemoteViewsOptions {
 }
 
 /** One entry of a member's GET /v1/views (materializer/serve.ts). */
-interface MemberView extends Partial<Pick<ViewSummary, "key" | "columns">> {
+interface MemberView extends Partial<Pick<ViewSummary, "key" | "columns" | "columnTypes">> {
   name: string;
   sql?: string;
   status: ViewStatus;
@@ -377,6 +377,7 @@ function merge(name: string, views: MemberView[]): ViewSummary {
     name,
     key: compiled.key ?? [],
     columns: compiled.columns ?? [],
+    ...(compiled.columnTypes ? { columnTypes: compiled.columnTypes } : {}),
     status: {
       state,
       error,

@@ -69,6 +69,16 @@ export const viewSchema = {
     sql: { type: "string" },
     key: { type: "array", items: { type: "string" }, description: "the key columns, in key order" },
     columns: { type: "array", items: { type: "string" } },
+    columnTypes: {
+      type: "array",
+      description:
+        "each column's type: Postgres' name for it (bigint, numeric, numeric(12,2), text, ...; computed columns' derived from their expressions) and its exact Avro type",
+      items: {
+        type: "object",
+        required: ["name", "type", "avro"],
+        properties: { name: { type: "string" }, type: { type: "string" }, avro: {} },
+      },
+    },
     createdAt: { type: "string", format: "date-time" },
     status: { $ref: "ViewStatus#" },
   },
@@ -186,6 +196,7 @@ export function publicView(view: ViewRecord, info: ViewSummary | undefined): Rec
     sql: view.sql,
     key: info?.key ?? [],
     columns: info?.columns ?? [],
+    columnTypes: info?.columnTypes ?? [],
     createdAt: view.createdAt,
     status: info
       ? publicStatus(info.status)

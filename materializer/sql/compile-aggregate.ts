@@ -50,12 +50,16 @@ function leaf(column: string, type: SqlType): Typed {
   return { e: { col: { rel: 0, column }, kind: kindOfType(type), t: type.t }, type };
 }
 
-/** The result type of an aggregate over an argument of type `arg` (Postgres': count is bigint, ...). */
+/**
+ * The result type of an aggregate over an argument of type `arg`, as Postgres types it: count is bigint,
+ * sum of integer bigint, other sums and averages numeric; MIN and MAX keep the argument's type but a
+ * numeric's declared precision and scale (Postgres' aggregates drop type modifiers).
+ */
 function resultOf(fn: AggregateSpec["fn"], arg: SqlType): SqlType {
   if (fn === "count") return { t: "long" };
   if (fn === "sum") return arg.t === "int" ? { t: "long" } : { t: "decimal" };
   if (fn === "avg") return { t: "decimal" };
-  return arg;
+  return arg.t === "decimal" ? { t: "decimal" } : arg;
 }
 
 /** A plain column leaf as a plain output column; anything else computed. */
