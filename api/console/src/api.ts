@@ -69,20 +69,23 @@ export interface StreamEvent {
 
 /**
  * Follows a server-sent event stream until `signal` aborts, calling `onEvent` per event; `onOpen` once the
- * server answered. Rejects with an ApiError when the stream is refused (4xx/5xx before it starts).
+ * server answered, or — with `readyComment` — once it sent that comment line (a topic stream's
+ * `: subscribed`: from then on every event written reaches it). Rejects with an ApiError when the stream is
+ * refused (4xx/5xx before it starts).
  */
 export async function follow(
   path: string,
   signal: AbortSignal,
   onEvent: (e: StreamEvent) => void,
   onOpen?: () => void,
+  readyComment?: string,
 ): Promise<void> {
   const res = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal });
   if (!res.ok || !res.body) {
     const e = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
     throw new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, {});
   }
-  onOpen?.();
+  if (readyComment === undefined) onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
   try {
@@ -94,6 +97,7 @@ export async function follow(
       while ((end = buf.indexOf("\n\n")) >= 0) {
         const frame = buf.slice(0, end);
         buf = buf.slice(end + 2);
+        if (readyComment !== undefined && frame.split("\n").includes(`: ${readyComment}`)) onOpen?.();
         const parsed = parseFrame(frame);
         if (parsed) onEvent(parsed);
       }

@@ -107,9 +107,12 @@ ${diffLines(json(left?.schema), json(right?.schema)).map(
 export function LiveTail({
   path,
   render,
+  readyComment,
 }: {
   path: string;
   render: (data: unknown) => ReturnType<typeof html>;
+  /** The comment that says the stream is positioned (a topic's `subscribed`); else live once answered. */
+  readyComment?: string;
 }): ReturnType<typeof html> {
   const [events, setEvents] = useState<{ id: string; data: unknown }[]>([]);
   const [state, setState] = useState("connecting");
@@ -126,6 +129,7 @@ export function LiveTail({
           setEvents((old) => [{ id: e.id ?? "", data: e.data }, ...old].slice(0, 50));
       },
       () => setState("live"),
+      readyComment,
     ).then(
       () => setState("ended"),
       (err: unknown) => {
@@ -155,6 +159,7 @@ export function TopicPage({ topic }: { topic: string }): ReturnType<typeof html>
     <h2>Live tail</h2>
     <${LiveTail}
       path=${`/v1/topics/${encodeURIComponent(topic)}/events?from=latest`}
+      readyComment="subscribed"
       render=${(d: unknown) => {
         const c = d as TopicChange;
         const op = c.value?.op ?? "tombstone";

@@ -84,7 +84,8 @@ function RowBrowser({ view }: { view: View }): ReturnType<typeof html> {
       },
       setError,
     );
-  }, [view.name, filters, limit, cursor]);
+    // Again when the view becomes ready or its row count changes: the page shows what the view holds now.
+  }, [view.name, view.status.state, view.status.rows, filters, limit, cursor]);
   const add = (e: Event): void => {
     e.preventDefault();
     setFilters([...filters, draft]);
@@ -136,7 +137,7 @@ function RowBrowser({ view }: { view: View }): ReturnType<typeof html> {
     <table class="grid rows">
       <thead>
         <tr>
-          ${view.columns.map((c) => html`<th>${c}${view.key.includes(c) ? " 🔑" : ""}</th>`)}
+          ${view.columns.map((c) => html`<th>${c}${view.key.includes(c) ? html` <span class="muted">(key)</span>` : null}</th>`)}
         </tr>
       </thead>
       <tbody>
@@ -184,7 +185,11 @@ export function ViewPage({ name }: { name: string }): ReturnType<typeof html> {
             ${view.status.error ? html`<div class="error">${view.status.error}</div>` : null}
             <pre class="sql">${view.sql}</pre>
             <h2>Rows</h2>
-            ${view.columns.length > 0 ? html`<${RowBrowser} view=${view} />` : html`<p class="muted">Not ready yet.</p>`}
+            ${
+              view.status.state === "ready"
+                ? html`<${RowBrowser} view=${view} />`
+                : html`<p class="muted">Rows are shown once the view is ready (${view.status.state}).</p>`
+            }
             <h2>Changes</h2>
             <${LiveTail}
               path=${`/v1/views/${encodeURIComponent(name)}/changes?from=latest`}
