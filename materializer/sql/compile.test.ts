@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { MeshError } from "../../lib/errors.ts";
 import { shopCatalog, shopTables } from "../test-support/shop-catalog.ts";
 import { compileStatements, compileViewSql } from "./compile.ts";
+import { baseRelations, drivingTopic, type ViewPlan } from "./plan.ts";
 import { evaluate } from "./predicate.ts";
+import { sqlTypeName } from "./types.ts";
 
 const catalog = shopCatalog();
 
@@ -121,6 +123,159 @@ describe("view compiler: accepted statements", () => {
     expect(evaluate(where("status NOT IN ('a') AND NOT (id = 1)"), [{ status: "b", id: 2n }])).toBe(true);
     // NULL stays unknown under NOT (three-valued logic).
     expect(evaluate(where("NOT (total > 2)"), [{ total: null }])).toBeNull();
+  });
+});
+
+describe("view compiler: expressions, GROUP BY and views over views", () => {
+  const types = (plan: ViewPlan): Record<string, string> =>
+    Object.fromEntries(plan.columns.map((c) => [c.name, sqlTypeName(c.type)]));
+
+  it("derives each computed column's type and name as Postgres does", () => {
+    const plan = compileViewSql(
+      `CREATE VIEW v AS SELECT o.id, o.total * 2, o.total / 3 AS third, o.id + 1 AS next, c.id * 2 AS twice,
+         c.id + o.id AS ids, -c.id AS neg, 'x' || o.status AS tag, CASE WHEN o.total > 1 THEN o.status END,
+         COALESCE(c.id, 0) AS cid, COALESCE(o.total, 0) AS total0, NULLIF(o.status, 'a') AS status,
+         CAST(o.total AS numeric(5,1)) AS rounded, o.total::numeric AS plain, c.name::varchar(3) AS short,
+         'lit' AS label, o.total > 5 AS big, 3000000000 AS large, 1.50 AS half
+       FROM orders o LEFT JOIN customers c ON o.customer_id = c.id`,
+      catalog,
+    );
+    expect(types(plan)).toEqual({
+      id: "bigint",
+      "?column?": "numeric",
+      third: "numeric",
+      next: "bigint",
+      twice: "integer",
+      ids: "bigint",
+      neg: "integer",
+      tag: "text",
+      case: "text",
+      cid: "integer",
+      total0: "numeric",
+      status: "text",
+      rounded: "numeric(5,1)",
+      plain: "numeric",
+      short: "text",
+      label: "text",
+      big: "boolean",
+      large: "bigint",
+      half: "numeric",
+    });
+    // Plain columns stay references; computed ones carry their expression and kind.
+    expect(plan.columns[0]).toMatchObject({ rel: 0, column: "id" });
+    expect(plan.columns[1]).toMatchObject({
+      rel: -1,
+      kind: "decimal",
+      expr: { op: "arith", fn: "*", t: "decimal" },
+    });
+    // Only the columns the expressions read are kept.
+    expect(plan.relations[1]?.needed.sort()).toEqual(["id", "name"]);
+  });
+
+  it("compiles GROUP BY into an input stage and aggregates over its columns", () => {
+    const plan = compileViewSql(
+      `CREATE VIEW g AS SELECT c.region, COUNT(*) AS n, SUM(o.total) AS total, AVG(o.total) AS mean,
+         MIN(o.total) AS lo, MAX(o.total) AS hi, SUM(c.id) AS ids, COUNT(o.total) + 1 AS plus
+       FROM orders o JOIN customers c ON c.id = o.customer_id
+       WHERE o.status <> 'x' GROUP BY c.region HAVING SUM(o.total) > 10`,
+      catalog,
+    );
+    expect(plan.relations).toEqual([]);
+    expect(plan.key).toEqual([
+      { name: "region", rel: -1, column: "g0", type: ["null", "string"], kind: "string" },
+    ]);
+    expect(types(plan)).toEqual({
+      region: "text",
+      n: "bigint",
+      total: "numeric",
+      mean: "numeric",
+      lo: "numeric",
+      hi: "numeric",
+      ids: "bigint",
+      plus: "bigint",
+    });
+    const input = plan.stages?.[0] as ViewPlan;
+    // One argument column per distinct argument: o.total feeds SUM, AVG, MIN, MAX and COUNT.
+    expect(input.columns.map((c) => [c.name, c.rel, c.column])).toEqual([
+      ["g0", 1, "region"],
+      ["x0", 0, "total"],
+      ["x1", 1, "id"],
+    ]);
+    expect(input.key.map((k) => k.name)).toEqual(["o.id"]);
+    expect(input.where).toMatchObject({ op: "cmp", cmp: "<>" });
+    expect(plan.aggregate?.aggs).toEqual([
+      { fn: "count", arg: null, t: "long", kind: "number" },
+      { fn: "sum", arg: "x0", t: "decimal", kind: "decimal" },
+      { fn: "avg", arg: "x0", t: "decimal", kind: "decimal" },
+      { fn: "min", arg: "x0", t: "decimal", kind: "decimal" },
+      { fn: "max", arg: "x0", t: "decimal", kind: "decimal" },
+      { fn: "sum", arg: "x1", t: "int", kind: "number" },
+      { fn: "count", arg: "x0", t: "decimal", kind: "decimal" },
+    ]);
+    expect(plan.aggregate?.having).toMatchObject({ op: "cmp", left: { col: { rel: 0, column: "a1" } } });
+  });
+
+  it("accepts GROUP BY positions, output names and expressions; names hidden group keys", () => {
+    const byPosition = compileViewSql(
+      "CREATE VIEW g AS SELECT status AS s, COUNT(*) FROM orders GROUP BY 1",
+      catalog,
+    );
+    expect(byPosition.key.map((k) => k.name)).toEqual(["s"]);
+    const byName = compileViewSql(
+      "CREATE VIEW g AS SELECT status AS s, COUNT(*) FROM orders GROUP BY s",
+      catalog,
+    );
+    expect(byName.key.map((k) => k.name)).toEqual(["s"]);
+    const hidden = compileViewSql(
+      "CREATE VIEW g AS SELECT COUNT(*) AS n, MAX(total) AS count FROM orders GROUP BY status, id % 2",
+      catalog,
+    );
+    expect(hidden.key.map((k) => [k.name, sqlTypeName(k.type)])).toEqual([
+      ["status", "text"],
+      ["group_2", "bigint"],
+    ]);
+    const expr = compileViewSql(
+      "CREATE VIEW g AS SELECT id % 2 AS parity, COUNT(*) AS n FROM orders GROUP BY id % 2",
+      catalog,
+    );
+    expect(expr.key.map((k) => k.name)).toEqual(["parity"]);
+  });
+
+  it("reads a view in FROM as a table keyed by its key, compiled in as a stage", () => {
+    const od = compileViewSql(
+      "CREATE VIEW od AS SELECT o.id, o.total, i.line, i.qty FROM orders o LEFT JOIN order_items i ON i.order_id = o.id",
+      catalog,
+    );
+    const withViews = { ...catalog, views: [od] };
+    const plan = compileViewSql(
+      "CREATE VIEW big AS SELECT d.id, d.line, d.total * d.qty AS amount, c.name FROM od d JOIN orders o ON o.id = d.id LEFT JOIN customers c ON c.id = o.customer_id",
+      withViews,
+    );
+    expect(plan.stages?.map((s) => s.name)).toEqual(["od"]);
+    expect(plan.relations[0]?.table).toMatchObject({
+      topic: "view:od",
+      key: ["id", "i.order_id", "line"],
+      hidden: ["i.order_id"],
+    });
+    expect(plan.key.map((k) => k.name)).toEqual(["id", "d.i.order_id", "line"]);
+    // * leaves the view's hidden key part out.
+    const all = compileViewSql("CREATE VIEW all_od AS SELECT * FROM od", withViews);
+    expect(all.columns.map((c) => c.name)).toEqual(["id", "total", "line", "qty"]);
+    expect(baseRelations(all).map((r) => r.table.topic)).toEqual([
+      "shop.public.orders",
+      "shop.public.order_items",
+    ]);
+    expect(drivingTopic(all)).toBe("shop.public.orders");
+    // A qualified name is always a table.
+    expect(() => compileViewSql("CREATE VIEW x AS SELECT * FROM public.od", withViews)).toThrow(
+      /table public.od/,
+    );
+    const grouped = compileViewSql(
+      "CREATE VIEW gg AS SELECT id, SUM(qty) AS q FROM od GROUP BY id",
+      withViews,
+    );
+    expect(grouped.stages?.[0]?.stages?.map((s) => s.name)).toEqual(["od"]);
+    expect(drivingTopic(grouped)).toBe("shop.public.orders");
   });
 });
 
