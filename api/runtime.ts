@@ -3,7 +3,7 @@
 // The values they pass are the roles' own types (a source's status is connectors/core's, a view's info,
 // rows and changes materializer/contract.ts's); api/adapters/ binds the interfaces to the real modules,
 // route tests to fakes.
-import type { SourceStatus } from "../connectors/core/change-source.ts";
+import type { ParkedResolution, SourceStatus } from "../connectors/core/change-source.ts";
 import type { JsonRowPage, Row, RowQuery, ViewChange, ViewSummary } from "../materializer/contract.ts";
 import type { SourceRecord, ViewRecord } from "../protocol/catalog.ts";
 
@@ -39,6 +39,16 @@ export interface SourceRuntime {
   remove(def: SourceRecord, options: { dropSlot: boolean }): Promise<void>;
   /** Re-snapshots the tables while streaming continues (forwarded: the request came from another process). */
   snapshot(name: string, tables: string[], options?: { forwarded?: boolean }): Promise<void>;
+  /**
+   * Retries or skips an aggregate's parked domain events, on the process running the source's connector
+   * (forwarded there when it is another one).
+   */
+  resolveParked?(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+    options?: { forwarded?: boolean },
+  ): Promise<ParkedResolution>;
   status(name: string): PlacedSourceStatus | undefined;
 }
 
@@ -118,6 +128,8 @@ export interface TopicEvent {
   key: unknown;
   /** The decoded envelope as lossless JSON (null for a tombstone). */
   value: unknown;
+  /** A domain event's headers (`id`, `type`, `aggregatetype`); absent on CDC topics. */
+  headers?: Record<string, string>;
 }
 
 /**

@@ -27,6 +27,8 @@ import { StatusBoard } from "./control/status-board.ts";
 import { buildApi } from "./http/server.ts";
 import { KafkaObserve } from "./lineage/observe.ts";
 import { KafkaTopics } from "./topics/kafka-topics.ts";
+import { EventTopics } from "./events/event-topics.ts";
+import { KafkaParkedView } from "./events/parked-view.ts";
 
 export interface RunningApi {
   url: string;
@@ -101,7 +103,11 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     ? new EngineViews(options.viewEngine, undefined, { expected })
     : null;
   const views = engineViews ?? remote ?? new NoViews();
-  const topics = new KafkaTopics({ kafka, registry, catalog, logger });
+  // Every source's parked domain events, followed; the event topics over them, the catalog and the statuses.
+  const parked = new KafkaParkedView(kafka, logger);
+  await parked.start();
+  const events = new EventTopics({ catalog, sources, registry, parked });
+  const topics = new KafkaTopics({ kafka, registry, catalog, logger, events });
   const observe = new KafkaObserve({ kafka, registry });
   const health = new DependencyHealth(kafka, registry, [
     () => (remote ? remote.checks() : Promise.resolve([])),
@@ -117,6 +123,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       topics,
       health,
       observe,
+      events,
       status: () => ({
         roles: {
           api: { url },
@@ -149,6 +156,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       await sources.stop();
       await board.stop();
       await topics.stop();
+      await parked.stop();
       remote?.stop();
       await catalog.stop();
       await kafka.close();

@@ -1,6 +1,9 @@
 // Owns the records of the control-plane catalog topic (`_mesh_catalog`, docs/contracts.md "Control-plane
-// catalog") and the pure reducer that folds them into state. Keys: `source/<name>`, `view/<name>`; JSON
-// values; a null value (tombstone) deletes. The reducer decides conflicts in log order, so every process
+// catalog") and the pure reducer that folds them into state. Keys: `source/<name>`, `view/<name>`,
+// `events/<topic>` (a domain-event topic's declared event types); JSON values; a null value (tombstone) deletes.
+// Names are owned: a table by the service whose source claimed it, a domain-event topic `<owner>.<aggregate>`
+// by its owner, and every topic name `<x>.…` by the service `x` names (a source's name, or a service with
+// domain events), so no source of one service can write into another's names. The reducer decides conflicts in log order, so every process
 // replaying the topic (API processes, standalone materializers) reaches the same state, and two API
 // processes racing for one table or name are settled by Kafka's order, not by whoever checked first.
 // Reading and writing the topic is the API's (api/catalog/kafka-log.ts). Pure.
@@ -27,7 +30,46 @@ export interface SourceRecord {
   partitions: number;
   /** The connector's delivery mode; records written before it existed have none: at-least-once. */
   delivery?: "at-least-once" | "exactly-once";
+  /** The transactional outbox: its events go to `<owner>.<aggregatetype>` (absent: none). */
+  outbox?: SourceOutbox;
   paused: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SourceOutbox {
+  /** Outbox tables, qualified; claimed like captured tables (`tableIds`, same order). */
+  tables: string[];
+  tableIds: string[];
+  /** Postgres logical messages with this prefix are outbox events too (null: none). */
+  messagePrefix: string | null;
+  /** `json`: events of topics with no declared type are published as plain JSON (a migration period). */
+  untyped: "park" | "json";
+}
+
+/** One declared event type of a domain-event topic: its schema's subject and latest version. */
+export interface EventTypeRecord {
+  type: string;
+  /** `<topic>.<type>` (connectors/core/outbox-schemas.ts). */
+  subject: string;
+  version: number;
+  schemaId: number;
+  /** What the topic schema calls it (Avro record / Protobuf message full name; JSON: the type). */
+  name: string;
+  updatedAt: string;
+}
+
+/** A domain-event topic's declarations (`events/<topic>`): owner, schema format, types in declaration order. */
+export interface EventTopicRecord {
+  type: "events";
+  id: string;
+  topic: string;
+  owner: string;
+  format: "AVRO" | "JSON" | "PROTOBUF";
+  types: EventTypeRecord[];
+  /** The version of `<topic>-value` over these types. */
+  valueVersion: number;
+  valueSchemaId: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -40,28 +82,32 @@ export interface ViewRecord {
   createdAt: string;
 }
 
-export type CatalogRecord = SourceRecord | ViewRecord;
+export type CatalogRecord = SourceRecord | ViewRecord | EventTopicRecord;
 
 export interface CatalogState {
   sources: Map<string, SourceRecord>;
   views: Map<string, ViewRecord>;
+  /** domain-event topic → its declarations */
+  events: Map<string, EventTopicRecord>;
   /** table identity → the source that owns it */
   tables: Map<string, { owner: string; source: string; table: string }>;
 }
 
 export type Rejection =
   | { code: "MESH_TABLE_OWNED"; message: string; details: Record<string, unknown> }
-  | { code: "MESH_CONFLICT"; message: string; details: Record<string, unknown> };
+  | { code: "MESH_CONFLICT"; message: string; details: Record<string, unknown> }
+  | { code: "MESH_TOPIC_OWNED"; message: string; details: Record<string, unknown> };
 
 export type ApplyResult =
   { accepted: true; change: CatalogChange | null } | { accepted: false; rejection: Rejection };
 
 export type CatalogChange =
   | { type: "source"; name: string; before: SourceRecord | null; after: SourceRecord | null }
-  | { type: "view"; name: string; before: ViewRecord | null; after: ViewRecord | null };
+  | { type: "view"; name: string; before: ViewRecord | null; after: ViewRecord | null }
+  | { type: "events"; name: string; before: EventTopicRecord | null; after: EventTopicRecord | null };
 
 export function emptyState(): CatalogState {
-  return { sources: new Map(), views: new Map(), tables: new Map() };
+  return { sources: new Map(), views: new Map(), events: new Map(), tables: new Map() };
 }
 
 /** The topics of the sources' tables: what a view may name before their schemas are registered. */
@@ -77,6 +123,35 @@ export function viewKey(name: string): string {
   return `view/${name}`;
 }
 
+export function eventsKey(topic: string): string {
+  return `events/${topic}`;
+}
+
+/** The service a domain-event topic `<owner>.<aggregatetype>` belongs to. */
+export function eventTopicOwner(topic: string): string {
+  return topic.slice(0, topic.indexOf("."));
+}
+
+/** Table identities a source claims: its captured tables', then its outbox tables'. */
+function claims(record: SourceRecord): { id: string; table: string }[] {
+  const own = record.tableIds.map((id, i) => ({ id, table: record.tables[i] ?? id }));
+  const outbox =
+    record.outbox?.tableIds.map((id, i) => ({ id, table: record.outbox?.tables[i] ?? id })) ?? [];
+  return [...own, ...outbox];
+}
+
+/** Another service that publishes domain events as `name` (`<name>.<aggregate>` topics), if any. */
+function eventNamespaceOwner(state: CatalogState, name: string, except: string): string | null {
+  for (const e of state.events.values()) if (e.owner === name && e.owner !== except) return e.owner;
+  for (const s of state.sources.values())
+    if (s.outbox && s.owner === name && s.owner !== except) return s.owner;
+  return null;
+}
+
+function topicOwned(message: string, details: Record<string, unknown>): Rejection {
+  return { code: "MESH_TOPIC_OWNED", message, details };
+}
+
 /** Conflicts a source record would have with the state; null when it may be applied. */
 export function sourceConflict(state: CatalogState, record: SourceRecord): Rejection | null {
   const existing = state.sources.get(record.name);
@@ -87,10 +162,23 @@ export function sourceConflict(state: CatalogState, record: SourceRecord): Rejec
       details: { source: record.name, owner: existing.owner },
     };
   }
-  for (const [i, id] of record.tableIds.entries()) {
+  // A source's topics are `<name>.…`: not a name another service publishes domain events under.
+  const publisher = eventNamespaceOwner(state, record.name, record.owner);
+  if (publisher)
+    return topicOwned(
+      `topics ${record.name}.* are service "${publisher}"'s domain-event topics; name the source otherwise`,
+      { source: record.name, owner: publisher },
+    );
+  // Its domain events go to `<owner>.…`: not another service's source's names.
+  const named = record.outbox ? state.sources.get(record.owner) : undefined;
+  if (named && named.owner !== record.owner)
+    return topicOwned(
+      `this source's domain events would go to ${record.owner}.<aggregatetype>, but topics ${record.owner}.* are source "${named.name}"'s (owner "${named.owner}")`,
+      { source: named.name, owner: named.owner },
+    );
+  for (const { id, table } of claims(record)) {
     const claim = state.tables.get(id);
     if (!claim || claim.source === record.name) continue;
-    const table = record.tables[i] ?? id;
     if (claim.owner !== record.owner) {
       return {
         code: "MESH_TABLE_OWNED",
@@ -104,6 +192,30 @@ export function sourceConflict(state: CatalogState, record: SourceRecord): Rejec
       details: { table, tableId: id, owner: claim.owner, source: claim.source },
     };
   }
+  return null;
+}
+
+/** Conflicts of an event topic's declarations: its owner's names must not be another service's source's. */
+export function eventsConflict(state: CatalogState, record: EventTopicRecord): Rejection | null {
+  const prefix = eventTopicOwner(record.topic);
+  if (record.owner !== prefix)
+    return topicOwned(`topic ${record.topic} belongs to service "${prefix}", not "${record.owner}"`, {
+      topic: record.topic,
+      owner: prefix,
+    });
+  const named = state.sources.get(prefix);
+  if (named && named.owner !== record.owner)
+    return topicOwned(
+      `topics ${prefix}.* are source "${named.name}"'s (owner "${named.owner}"): service "${record.owner}" cannot publish domain events there`,
+      { topic: record.topic, source: named.name, owner: named.owner },
+    );
+  const existing = state.events.get(record.topic);
+  if (existing && existing.id !== record.id)
+    return {
+      code: "MESH_CONFLICT",
+      message: `the event types of ${record.topic} changed meanwhile; declare again`,
+      details: { topic: record.topic },
+    };
   return null;
 }
 
@@ -136,9 +248,8 @@ export function applyRecord(state: CatalogState, key: string, value: CatalogReco
     const rejection = sourceConflict(state, value);
     if (rejection) return { accepted: false, rejection };
     if (before) releaseTables(state, before);
-    for (const [i, id] of value.tableIds.entries()) {
-      state.tables.set(id, { owner: value.owner, source: name, table: value.tables[i] ?? id });
-    }
+    for (const { id, table } of claims(value))
+      state.tables.set(id, { owner: value.owner, source: name, table });
     state.sources.set(name, value);
     return { accepted: true, change: { type: "source", name, before, after: value } };
   }
@@ -155,11 +266,24 @@ export function applyRecord(state: CatalogState, key: string, value: CatalogReco
     state.views.set(name, value);
     return { accepted: true, change: { type: "view", name, before, after: value } };
   }
+  if (kind === "events") {
+    const before = state.events.get(name) ?? null;
+    if (value === null) {
+      if (!before) return { accepted: true, change: null };
+      state.events.delete(name);
+      return { accepted: true, change: { type: "events", name, before, after: null } };
+    }
+    if (value.type !== "events" || value.topic !== name) return { accepted: true, change: null };
+    const rejection = eventsConflict(state, value);
+    if (rejection) return { accepted: false, rejection };
+    state.events.set(name, value);
+    return { accepted: true, change: { type: "events", name, before, after: value } };
+  }
   return { accepted: true, change: null };
 }
 
 function releaseTables(state: CatalogState, record: SourceRecord): void {
-  for (const id of record.tableIds) {
+  for (const { id } of claims(record)) {
     if (state.tables.get(id)?.source === record.name) state.tables.delete(id);
   }
 }

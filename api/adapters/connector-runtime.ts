@@ -5,6 +5,7 @@ import {
   createConnector,
   teardownSource,
   type Connector,
+  type ParkedResolution,
   type Problem,
   type SourceDefinition,
 } from "../../connectors/core/change-source.ts";
@@ -38,6 +39,15 @@ export function toDefinition(record: SourceRecord): SourceDefinition {
     snapshot: record.snapshot,
     partitions: record.partitions,
     ...(record.delivery ? { delivery: record.delivery } : {}),
+    ...(record.outbox
+      ? {
+          outbox: {
+            tables: record.outbox.tables,
+            ...(record.outbox.messagePrefix ? { messagePrefix: record.outbox.messagePrefix } : {}),
+            untyped: record.outbox.untyped,
+          },
+        }
+      : {}),
   };
 }
 
@@ -126,6 +136,24 @@ export class ConnectorRuntime implements SourceRuntime {
       );
     // Resolves once the request is saved (and observed below), so the 202 already shows it pending.
     await current.connector.resnapshot(tables);
+  }
+
+  /** Retries or skips an aggregate's parked domain events on the source's connector (running here). */
+  async resolveParked(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+  ): Promise<ParkedResolution> {
+    const current = this.#running.get(name);
+    if (!current)
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `source ${name} is not running in this process; retry in a moment`,
+        {
+          source: name,
+        },
+      );
+    return current.connector.resolveParked(target.topic, target.key, action);
   }
 
   status(name: string): PlacedSourceStatus | undefined {

@@ -9,6 +9,7 @@ import { realClock, type Clock } from "../../lib/clock.ts";
 import { MeshError } from "../../lib/errors.ts";
 import { HttpClient, type Answer } from "../../lib/http/client.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { ParkedResolution } from "../../connectors/core/change-source.ts";
 import type { SourceRecord } from "../../protocol/catalog.ts";
 import type { SourceLeases } from "../control/source-leases.ts";
 import type { StatusBoard } from "../control/status-board.ts";
@@ -21,7 +22,10 @@ import {
 import { dropSourceSlot, type ConnectorRuntime } from "./connector-runtime.ts";
 
 export interface PlacedSourcesOptions {
-  connectors: Pick<ConnectorRuntime, "ensure" | "remove" | "snapshot" | "status" | "stop"> | null;
+  connectors:
+    | (Pick<ConnectorRuntime, "ensure" | "remove" | "snapshot" | "status" | "stop"> &
+        Partial<Pick<ConnectorRuntime, "resolveParked">>)
+    | null;
   leases: Pick<SourceLeases, "has" | "join" | "holds" | "holderUrl" | "leave" | "stop">;
   board: Pick<StatusBoard, "get" | "publish">;
   logger: Logger;
@@ -148,6 +152,53 @@ export class PlacedSources implements SourceRuntime {
     throw new MeshError(
       body.code === "MESH_BAD_REQUEST" || body.code === "MESH_NOT_FOUND" ? body.code : "MESH_CONFLICT",
       `the API process running source ${name} refused the re-snapshot: ${body.message ?? answer.status}`,
+      { source: name, holder },
+    );
+  }
+
+  /** Parked domain events are retried by the connector's holder: here, or forwarded to it. */
+  async resolveParked(
+    name: string,
+    target: { topic: string; key: string },
+    action: "retry" | "skip",
+    options: { forwarded?: boolean } = {},
+  ): Promise<ParkedResolution> {
+    const local = this.#o.connectors?.resolveParked;
+    if (this.#running.has(name) && local) return local.call(this.#o.connectors, name, target, action);
+    const holder = await this.#holderUrl(name);
+    if (!holder || holder === this.#o.url() || options.forwarded) {
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `no API process runs source ${name} right now (its connector is starting or moving to another process); retry in a few seconds`,
+        { source: name },
+      );
+    }
+    let answer: Answer;
+    try {
+      answer = await this.#http.call(
+        `${holder}/v1/events/${encodeURIComponent(target.topic)}/parked/${action}`,
+        {
+          method: "POST",
+          headers: { [FORWARDED_HEADER]: "1" },
+          body: { key: target.key },
+          timeoutMs: 30_000,
+        },
+      );
+    } catch (err) {
+      throw new MeshError(
+        "MESH_CONFLICT",
+        `the API process running source ${name} (${holder}) did not answer: ${(err as Error).message}; retry in a few seconds`,
+        { source: name, holder },
+      );
+    }
+    const body = (answer.body ?? {}) as ParkedResolution & { code?: string; message?: string };
+    if (answer.status === 200) {
+      const { published, skipped, stillParked, reason } = body;
+      return { published, skipped, stillParked, reason };
+    }
+    throw new MeshError(
+      body.code === "MESH_NOT_FOUND" ? "MESH_NOT_FOUND" : "MESH_CONFLICT",
+      `the API process running source ${name} refused the ${action}: ${body.message ?? answer.status}`,
       { source: name, holder },
     );
   }

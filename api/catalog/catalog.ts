@@ -7,6 +7,8 @@ import { MeshError } from "../../lib/errors.ts";
 import {
   applyRecord,
   emptyState,
+  eventsConflict,
+  eventsKey,
   sourceConflict,
   sourceKey,
   viewConflict,
@@ -15,6 +17,7 @@ import {
   type CatalogChange,
   type CatalogRecord,
   type CatalogState,
+  type EventTopicRecord,
   type SourceRecord,
   type ViewRecord,
 } from "../../protocol/catalog.ts";
@@ -81,6 +84,26 @@ export class Catalog {
     return this.#state.views.get(name);
   }
 
+  /** Domain-event topics with declared event types, by topic. */
+  eventTopics(): EventTopicRecord[] {
+    return [...this.#state.events.values()].sort((a, b) => a.topic.localeCompare(b.topic));
+  }
+
+  eventTopic(topic: string): EventTopicRecord | undefined {
+    return this.#state.events.get(topic);
+  }
+
+  checkEvents(record: EventTopicRecord): void {
+    const rejection = eventsConflict(this.#state, record);
+    if (rejection) throw new MeshError(rejection.code, rejection.message, rejection.details);
+  }
+
+  async putEvents(record: EventTopicRecord): Promise<EventTopicRecord> {
+    this.checkEvents(record);
+    await this.#write(eventsKey(record.topic), record);
+    return record;
+  }
+
   /** table identity → owner: the ownership map. */
   tables(): Map<string, { owner: string; source: string; table: string }> {
     return new Map(this.#state.tables);
@@ -126,7 +149,11 @@ export class Catalog {
     // Lost a race: put the key back to what the log accepted, so compaction cannot keep our record alone.
     const slash = key.indexOf("/");
     const name = key.slice(slash + 1);
-    const current = key.startsWith("source/") ? this.#state.sources.get(name) : this.#state.views.get(name);
+    const current = key.startsWith("source/")
+      ? this.#state.sources.get(name)
+      : key.startsWith("events/")
+        ? this.#state.events.get(name)
+        : this.#state.views.get(name);
     await this.#log.append(key, current ?? null);
     throw new MeshError(result.rejection.code, result.rejection.message, result.rejection.details);
   }

@@ -60,6 +60,8 @@ export class Reconciler {
   }
 
   #onChange(change: CatalogChange): void {
+    // Event declarations need nothing running: connectors read the schemas from the registry.
+    if (change.type === "events") return;
     const key = `${change.type}/${change.name}`;
     const work = async (): Promise<void> => {
       if (change.type === "source") {

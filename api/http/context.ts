@@ -1,6 +1,7 @@
 // What every route gets: the catalog, the reconciler and the runtimes (passed in, never imported).
 import type { LocalAnswers } from "../../lib/http/member-answers.ts";
 import type { Catalog } from "../catalog/catalog.ts";
+import type { EventRuntime } from "../events/event-runtime.ts";
 import type { Reconciler } from "../control/reconciler.ts";
 import type { ObserveRuntime } from "../lineage/observe.ts";
 import type { ReaderBoard } from "../lineage/readers.ts";
@@ -27,4 +28,6 @@ export interface ApiContext {
   observe?: ObserveRuntime;
   /** Who reads what through this process (default: a new board). */
   readers?: ReaderBoard;
+  /** Domain-event topics, their event types and parked events (/v1/events; without it those routes are absent). */
+  events?: EventRuntime;
 }

@@ -17,6 +17,7 @@ import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
 import { ReaderBoard } from "../lineage/readers.ts";
 import { consoleRoutes } from "./routes/console.ts";
+import { eventRoutes, eventSchemas } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { observeRoutes, observeSchemas } from "./routes/observe.ts";
@@ -62,6 +63,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
     ...sourceSchemas,
     ...viewSchemas,
     ...observeSchemas,
+    ...(ctx.events ? eventSchemas : []),
   ])
     app.addSchema(schema);
   await app.register(swagger, {
@@ -82,6 +84,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
       tags: [
         { name: "sources", description: "source databases and table ownership" },
         { name: "topics", description: "change topics and their events" },
+        { name: "events", description: "domain-event topics: event types, schemas, parked events" },
         { name: "views", description: "materialized join views" },
         { name: "health", description: "liveness, readiness, status" },
         { name: "lineage", description: "what feeds what, and where one source row is now" },
@@ -105,6 +108,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   healthRoutes(app, ctx);
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);
+  if (ctx.events) eventRoutes(app, ctx.events);
   // Before the view routes: POST /v1/views/check is a path of its own, not a view named "check".
   const readers = ctx.readers ?? new ReaderBoard();
   readers.register(app);

@@ -20,11 +20,27 @@ const unknownStatus: PlacedSourceStatus = {
   tables: {},
 };
 
-export function publicSource(source: SourceRecord, runtime: SourceRuntime): Record<string, unknown> {
+/**
+ * `declared`: the domain-event topics with declared types of the source's owner; with the topics its
+ * connector routed events to, they are the topics the source's outbox feeds.
+ */
+export function publicSource(
+  source: SourceRecord,
+  runtime: SourceRuntime,
+  declared: readonly string[] = [],
+): Record<string, unknown> {
   const status = runtime.status(source.name) ?? {
     ...unknownStatus,
     state: source.paused ? "paused" : "stopped",
   };
+  const outbox = source.outbox
+    ? {
+        tables: source.outbox.tables,
+        messagePrefix: source.outbox.messagePrefix,
+        untyped: source.outbox.untyped,
+        topics: [...new Set([...declared, ...Object.keys(status.outbox ?? {})])].sort(),
+      }
+    : null;
   return {
     name: source.name,
     owner: source.owner,
@@ -35,6 +51,7 @@ export function publicSource(source: SourceRecord, runtime: SourceRuntime): Reco
     snapshot: source.snapshot,
     partitions: source.partitions,
     delivery: source.delivery ?? "at-least-once",
+    outbox,
     paused: source.paused,
     createdAt: source.createdAt,
     status: { ...status, resnapshot: status.resnapshot ?? null, holder: status.holder ?? null },
@@ -81,6 +98,21 @@ export const sourceStatusSchema = {
         properties: { state: { type: "string", enum: ["streaming", "failed"] }, error: statusError },
       },
     },
+    outbox: {
+      type: "object",
+      description: "domain-event topics the outbox fed since the connector started, by topic",
+      additionalProperties: {
+        type: "object",
+        required: ["published", "untyped", "parked", "perSecond", "lastEventAt"],
+        properties: {
+          published: { type: "integer", description: "events written to the topic" },
+          untyped: { type: "integer", description: "of those, published as plain JSON (untyped: json)" },
+          parked: { type: "integer", description: "events parked now" },
+          perSecond: { type: "number", description: "published per second over the last minute" },
+          lastEventAt: { type: ["string", "null"], format: "date-time" },
+        },
+      },
+    },
     resnapshot: {
       type: ["object", "null"],
       description: "a requested re-snapshot still running: the tables still to do, the current one first",
@@ -110,6 +142,7 @@ export const sourceSchema = {
     "snapshot",
     "partitions",
     "delivery",
+    "outbox",
     "paused",
     "createdAt",
     "status",
@@ -124,6 +157,21 @@ export const sourceSchema = {
     snapshot: { type: "string", enum: ["initial", "never"] },
     partitions: { type: "integer" },
     delivery: { type: "string", enum: ["at-least-once", "exactly-once"] },
+    outbox: {
+      type: ["object", "null"],
+      description: "the transactional outbox (null: none), with the domain-event topics it feeds",
+      required: ["tables", "messagePrefix", "untyped", "topics"],
+      properties: {
+        tables: { type: "array", items: { type: "string" } },
+        messagePrefix: { type: ["string", "null"] },
+        untyped: { type: "string", enum: ["park", "json"] },
+        topics: {
+          type: "array",
+          items: { type: "string" },
+          description: "`<owner>.<aggregatetype>` topics with declared event types or events routed to them",
+        },
+      },
+    },
     paused: { type: "boolean" },
     createdAt: { type: "string", format: "date-time" },
     status: { $ref: "SourceStatus#" },
@@ -156,6 +204,47 @@ export const tablesSchema = {
     description: "`<schema>.<table>` or `<table>` (Postgres: schema public; MySQL: the URL's database)",
   },
 } as const;
+
+/** Logical-message prefixes (`pg_logical_emit_message(true, '<prefix>', ...)`). */
+export const MESSAGE_PREFIX_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$";
+
+/** A registration's `outbox` (Postgres also takes logical messages by prefix). */
+function outboxSchema(kind: "postgres" | "mysql"): Record<string, unknown> {
+  const tables = {
+    ...tablesSchema,
+    description:
+      "outbox tables (columns id, aggregatetype, aggregateid, type, payload): each inserted row is a domain event",
+  };
+  const untyped = {
+    type: "string",
+    enum: ["park", "json"],
+    default: "park",
+    description:
+      "events of a topic with no declared event type: park (default) keeps them until the type is declared; " +
+      "json publishes them as plain JSON, unchecked (a migration period; GET /v1/events flags the topic untyped)",
+  };
+  const common = {
+    type: "object",
+    additionalProperties: false,
+    description:
+      "the transactional outbox: events go to `<owner>.<aggregatetype>`, keyed by aggregateid, under the schemas " +
+      "declared with PUT /v1/events/{topic}/types/{type}",
+  };
+  if (kind === "mysql") return { ...common, required: ["tables"], properties: { tables, untyped } };
+  return {
+    ...common,
+    minProperties: 1,
+    properties: {
+      tables,
+      messagePrefix: {
+        type: "string",
+        pattern: MESSAGE_PREFIX_PATTERN,
+        description: "logical messages (pg_logical_emit_message) with this prefix are domain events too",
+      },
+      untyped,
+    },
+  };
+}
 
 function registration(
   id: string,
@@ -201,6 +290,7 @@ function registration(
           "transactions of whole source transactions with the stored position, so read_committed consumers see " +
           "every change once across any crash",
       },
+      outbox: outboxSchema(kind),
     },
   };
 }

@@ -29,6 +29,8 @@ export interface KafkaTopicsOptions {
   queueSize?: number;
   /** A topic's shared live reader stops this long after its last subscriber left (default 30 s). */
   idleStopMs?: number;
+  /** Domain-event topics (api/events/event-topics.ts): streamed too, each record decoded its own way. */
+  events?: { known(topic: string): boolean; decode(record: InRecord): Promise<TopicEvent> };
 }
 
 export class KafkaTopics implements TopicRuntime {
@@ -38,6 +40,7 @@ export class KafkaTopics implements TopicRuntime {
   readonly #logger: Logger;
   readonly #queueSize: number;
   readonly #idleStopMs: number | undefined;
+  readonly #events: KafkaTopicsOptions["events"];
   #maxQueued = 0;
   readonly #tails = new Map<string, SharedTail>();
 
@@ -48,6 +51,7 @@ export class KafkaTopics implements TopicRuntime {
     this.#logger = options.logger;
     this.#queueSize = options.queueSize ?? 256;
     this.#idleStopMs = options.idleStopMs;
+    this.#events = options.events;
   }
 
   /** Topics whose shared live reader runs now. */
@@ -67,9 +71,10 @@ export class KafkaTopics implements TopicRuntime {
 
   /** Cheap (no Kafka, no registry): is this the topic of a registered source's table? */
   known(topic: string): boolean {
-    return this.#catalog
-      .sources()
-      .some((s) => s.tables.some((t) => qualifiedTableTopic(s.name, t) === topic));
+    return (
+      this.#catalog.sources().some((s) => s.tables.some((t) => qualifiedTableTopic(s.name, t) === topic)) ||
+      this.#events?.known(topic) === true
+    );
   }
 
   async stop(): Promise<void> {
@@ -177,6 +182,7 @@ export class KafkaTopics implements TopicRuntime {
   }
 
   async #decode(record: InRecord): Promise<TopicEvent> {
+    if (this.#events?.known(record.topic)) return this.#events.decode(record);
     return {
       partition: record.partition,
       offset: String(record.offset),

@@ -41,6 +41,7 @@ export function homeRoutes(app: FastifyInstance): void {
       links: [
         { href: "/v1/sources", rel: "sources", title: "Sources: register, list, pause, re-snapshot, delete" },
         { href: "/v1/topics", rel: "topics", title: "Topics and their events (server-sent events)" },
+        { href: "/v1/events", rel: "events", title: "Domain events: topics, event types, parked events" },
         { href: "/v1/views", rel: "views", title: "Views: declare, query rows, follow changes" },
         { href: "/v1/lineage", rel: "lineage", title: "Lineage: source → table → topic → views → consumers" },
         { href: "/v1/trace", rel: "trace", title: "Trace one source row: ?source=&table=&key=" },

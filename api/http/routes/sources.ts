@@ -37,6 +37,7 @@ interface CreateBody {
   snapshot?: "initial" | "never";
   partitions?: number;
   delivery?: "at-least-once" | "exactly-once";
+  outbox?: { tables?: string[]; messagePrefix?: string; untyped?: "park" | "json" };
 }
 
 export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -58,6 +59,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           ...errorResponses(
             "MESH_CONFLICT",
             "MESH_TABLE_OWNED",
+            "MESH_TOPIC_OWNED",
             "MESH_SOURCE_UNREACHABLE",
             "MESH_SOURCE_AUTH",
             "MESH_SOURCE_PREREQUISITE",
@@ -84,6 +86,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         partitions: body.partitions ?? 3,
         // Stored resolved: a later change of the default does not change how an existing source delivers.
         delivery: body.delivery ?? DEFAULT_DELIVERY,
+        ...sourceOutbox(body, url),
         paused: false,
         createdAt: now,
         updatedAt: now,
@@ -94,7 +97,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (problems.length > 0) throw problemsError(record, problems);
       await ctx.catalog.putSource(record);
       await ctx.reconciler.settled("source", record.name);
-      return reply.status(201).send(publicSource(ctx.catalog.source(record.name) ?? record, ctx.sources));
+      return reply.status(201).send(shown(ctx, ctx.catalog.source(record.name) ?? record));
     },
   );
 
@@ -115,7 +118,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
       },
     },
-    () => ({ sources: ctx.catalog.sources().map((s) => publicSource(s, ctx.sources)) }),
+    () => ({ sources: ctx.catalog.sources().map((s) => shown(ctx, s)) }),
   );
 
   app.get<{ Params: { name: string } }>(
@@ -129,7 +132,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: sourceRef, ...errorResponses("MESH_NOT_FOUND") },
       },
     },
-    (request) => publicSource(mustGet(ctx, request.params.name), ctx.sources),
+    (request) => shown(ctx, mustGet(ctx, request.params.name)),
   );
 
   for (const action of ["pause", "resume"] as const) {
@@ -154,7 +157,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           await ctx.catalog.putSource({ ...current, paused, updatedAt: new Date().toISOString() });
           await ctx.reconciler.settled("source", current.name);
         }
-        return publicSource(ctx.catalog.source(current.name) ?? current, ctx.sources);
+        return shown(ctx, ctx.catalog.source(current.name) ?? current);
       },
     );
   }
@@ -206,7 +209,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       await ctx.sources.snapshot(source.name, tables, {
         forwarded: request.headers[FORWARDED_HEADER] === "1",
       });
-      return reply.status(202).send(publicSource(source, ctx.sources));
+      return reply.status(202).send(shown(ctx, source));
     },
   );
 
@@ -268,6 +271,37 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return { deleted: source.name, droppedSlot: dropSlot };
     },
   );
+}
+
+/** The registration's outbox, its tables qualified and claimed like captured ones (none: no field). */
+function sourceOutbox(
+  body: CreateBody,
+  url: ReturnType<typeof parseSourceUrl>,
+): Pick<SourceRecord, "outbox"> {
+  const o = body.outbox;
+  if (!o || (!o.tables?.length && !o.messagePrefix)) return {};
+  const tables = (o.tables ?? []).map((t) => qualifyTable(body.kind, url.database, t));
+  return {
+    outbox: {
+      tables,
+      tableIds: tables.map((t) => tableIdentity(body.kind, url, t)),
+      messagePrefix: o.messagePrefix ?? null,
+      untyped: o.untyped ?? "park",
+    },
+  };
+}
+
+/** The topics with declared event types of each owner (a source shows those of its owner). */
+function declaredOf(ctx: ApiContext, owner: string): string[] {
+  return ctx.catalog
+    .eventTopics()
+    .filter((e) => e.owner === owner)
+    .map((e) => e.topic);
+}
+
+/** A source as the API shows it. */
+function shown(ctx: ApiContext, source: SourceRecord): Record<string, unknown> {
+  return publicSource(source, ctx.sources, declaredOf(ctx, source.owner));
 }
 
 function mustGet(ctx: ApiContext, name: string): SourceRecord {

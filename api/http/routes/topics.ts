@@ -50,7 +50,13 @@ export const topicChangeSchema = {
     key: { description: "the decoded key (the table's primary key columns)" },
     value: {
       description:
-        "the decoded envelope `{op, before, after, source, transaction, ...}` (docs/contracts.md); null: a tombstone",
+        "the decoded envelope `{op, before, after, source, transaction, ...}` (docs/contracts.md); null: a tombstone. " +
+        "On a domain-event topic: the event's payload decoded with its schema (its JSON when untyped)",
+    },
+    headers: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "a domain event's headers (`id`, `type`, `aggregatetype`); absent on change topics",
     },
   },
 } as const;
@@ -124,6 +130,7 @@ function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
           timestamp: event.timestamp,
           key: event.key,
           value: event.value,
+          ...(event.headers ? { headers: event.headers } : {}),
         }),
       ),
     );
