@@ -16,6 +16,10 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
   },
   view: { load: () => import("./view.ts"), about: "create|list|show|query|rm SQL views" },
   topic: { load: () => import("./topic.ts"), about: "list|tail domain topics" },
+  events: {
+    load: () => import("./events.ts"),
+    about: "list|show|declare|schema|parked|retry|skip domain events",
+  },
   status: {
     load: () => import("./status.ts"),
     about: "where each role listens and how it is doing [--json]",

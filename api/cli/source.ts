@@ -19,7 +19,9 @@ const usage = `usage: mesh source <command> [--api URL] [--json]
 
   add --name N --owner SERVICE --kind postgres|mysql --url URL --table T [--table T...]
       [--snapshot initial|never] [--partitions 3] [--delivery at-least-once|exactly-once] [--wait]
-                                        register; --wait shows snapshot progress until streaming
+      [--outbox-table T...] [--outbox-prefix P] [--untyped-events park|json]
+                                        register; --wait shows snapshot progress until streaming;
+                                        --outbox-*: domain events to <owner>.<aggregatetype> (mesh events)
   list                                  every source with its state
   show NAME                             definition, status, lag, offset
   pause NAME | resume NAME              stop/continue reading the source log
@@ -34,6 +36,7 @@ interface Source {
   url: string;
   tables: string[];
   topics: string[];
+  outbox: { tables: string[]; messagePrefix: string | null; untyped: string; topics: string[] } | null;
   paused: boolean;
   status: {
     state: string;
@@ -43,6 +46,7 @@ interface Source {
     lagSeconds: number | null;
     offset: string | null;
     events: Record<string, number>;
+    outbox?: Record<string, { published: number; parked: number }>;
     resnapshot?: { pending: string[] } | null;
   };
 }
@@ -53,7 +57,20 @@ export async function run(args: string[]): Promise<number> {
     p = parseArgs(
       args,
       ["json", "wait", "drop-slot", "help"],
-      ["api", "name", "owner", "kind", "url", "table", "snapshot", "partitions", "delivery"],
+      [
+        "api",
+        "name",
+        "owner",
+        "kind",
+        "url",
+        "table",
+        "snapshot",
+        "partitions",
+        "delivery",
+        "outbox-table",
+        "outbox-prefix",
+        "untyped-events",
+      ],
     );
   } catch (err) {
     console.error((err as Error).message);
@@ -97,6 +114,17 @@ export async function run(args: string[]): Promise<number> {
         if (partitions) body.partitions = Number(partitions);
         const delivery = flag(p, "delivery");
         if (delivery) body.delivery = delivery;
+        const outboxTables = p.flags.get("outbox-table");
+        const outboxPrefix = flag(p, "outbox-prefix");
+        const untyped = flag(p, "untyped-events");
+        if (outboxTables || outboxPrefix)
+          body.outbox = {
+            ...(outboxTables ? { tables: outboxTables } : {}),
+            ...(outboxPrefix ? { messagePrefix: outboxPrefix } : {}),
+            ...(untyped ? { untyped } : {}),
+          };
+        else if (untyped)
+          throw new CliExit(exit.usage, `--untyped-events needs --outbox-table or --outbox-prefix`);
         let source = await call<Source>(base, "POST", "/v1/sources", body);
         if (has(p, "wait")) source = await waitStreaming(base, source, json);
         if (json) printJson(source);
@@ -223,4 +251,17 @@ function printSource(s: Source): void {
   );
   for (const t of s.topics) console.log(`topic    ${t}`);
   for (const [t, n] of Object.entries(s.status.events)) console.log(`events   ${t}: ${n}`);
+  if (s.outbox) {
+    const from = [
+      ...s.outbox.tables,
+      ...(s.outbox.messagePrefix ? [`messages '${s.outbox.messagePrefix}'`] : []),
+    ];
+    console.log(
+      `outbox   ${from.join(", ")}${s.outbox.untyped === "json" ? " (untyped events as JSON)" : ""}`,
+    );
+    for (const t of s.outbox.topics) {
+      const o = s.status.outbox?.[t];
+      console.log(`  events ${t}${o ? `: ${o.published} published, ${o.parked} parked` : ""}`);
+    }
+  }
 }
