@@ -221,7 +221,8 @@ describe("compiled Avro writers", () => {
         type.fromBuffer(encodeWire(4242, type, value).subarray(5)),
       );
     }
-  });
+    // 3,000 random envelopes, each compared deeply: ~2 s quiet, over the 5 s default on a loaded machine.
+  }, 60_000);
 
   it("write keys, markers and heartbeats as avsc does", () => {
     const shape = shapeOf(2);
