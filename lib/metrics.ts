@@ -101,7 +101,7 @@ export const metrics = {
   // ---- readers of the topics (materializer, SSE) ----
   eventsRead: counter(
     "mesh_events_read_total",
-    "Change events read from a table's topic, by source, table and reader (view:<name>, or sse)",
+    "Change events read from a table's topic, by source, table and reader (view:<name>; sse: sent to the API's SSE subscribers, once per subscriber)",
     ["source", "table", "reader"],
   ),
   // ---- views (materializer) ----

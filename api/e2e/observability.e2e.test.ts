@@ -62,14 +62,16 @@ describe("metrics, lineage and trace on the real stack", () => {
     });
     expect(refused.status).toBe(422);
     await until("view ready with the snapshot", async () => (await viewRows()).length === 5);
+    // A subscriber of the topic from now on: it is sent the 4 changes below.
+    const stream = subscribe(`${base()}/v1/topics/${topic}/events`);
+    await stream.subscribed;
     await f.db.sql("INSERT INTO items VALUES (6, 'six', 7.50), (7, 'seven', 8.75), (8, 'eight', 10.00)");
     await f.db.sql("UPDATE items SET name = 'two, renamed' WHERE id = 2");
     await until("view follows", async () => {
       const rows = await viewRows();
       return rows.length === 8 && rows.some((r) => r.name === "two, renamed");
     });
-    const stream = subscribe(`${base()}/v1/topics/${topic}/events`);
-    await stream.subscribed;
+    await until("the subscriber has the 4 changes", async () => stream.events.length === 4);
     const during = await scrape(base());
     stream.close();
     const after = await scrape(base());
@@ -77,6 +79,7 @@ describe("metrics, lineage and trace on the real stack", () => {
     const table = { source, table: "public.items" };
     expect(moved(before, after, "mesh_source_events_written_total", table)).toBe(9); // 5 + 3 + 1
     expect(moved(before, after, "mesh_events_read_total", { ...table, reader: `view:${view}` })).toBe(9);
+    expect(moved(before, after, "mesh_events_read_total", { ...table, reader: "sse" })).toBe(4);
     expect(moved(before, after, "mesh_view_changes_applied_total", { view })).toBe(9);
     expect(moved(before, after, "mesh_view_apply_duration_seconds_count", { view })).toBeGreaterThan(0);
     expect(moved(before, after, "mesh_source_transactions_acked_total", { source })).toBeGreaterThanOrEqual(

@@ -1,6 +1,8 @@
 // /v1/topics: every domain topic with its owner, and its events as server-sent JSON envelopes.
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../../../lib/errors.ts";
+import { metrics } from "../../../lib/metrics.ts";
+import { parseTableTopic } from "../../../protocol/topics.ts";
 import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
 import { STREAM_FROM_PATTERN } from "../../../lib/http/change-start.ts";
@@ -218,6 +220,16 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
           topic,
         });
       }
+      const table = parseTableTopic(topic);
+      const countRead = (n: number): void =>
+        metrics.eventsRead.inc(
+          {
+            source: table?.source ?? "",
+            table: table ? `${table.schema}.${table.table}` : topic,
+            reader: "sse",
+          },
+          n,
+        );
       await streamSse(request, reply, async function* (signal) {
         let subscribed = false;
         for await (const batch of ctx.topics.events(topic, start, signal)) {
@@ -228,6 +240,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
             continue;
           }
           const { frame, id } = framesOf(batch);
+          countRead(batch.events.length);
           yield { id, event: "change", data: null, frame };
         }
       });
