@@ -5,7 +5,9 @@
 // value in key order, input row key) deleted and put, and where a leaving value was a group's extreme the
 // next one read from N (the first entry not deleted by this batch, or a better value the batch adds). A
 // group whose count reaches 0 is deleted with its row; a group failing HAVING keeps its state but shows no
-// row. Changed rows write their index and feed entries like any view row (view-writes.ts).
+// row. Changed rows write their index and feed entries like any view row (view-writes.ts). Groups' stored
+// state and row bytes of recent batches stay in memory (warm-cache.ts: exact, this is their only writer),
+// so a hot group costs no read.
 import { encodeValue } from "./codec.ts";
 import { encodeKey, type KeyKind } from "../keys/encoding.ts";
 import { columnValue, truth } from "../sql/eval.ts";
@@ -19,7 +21,7 @@ import {
   unpackGroup,
   type GroupState,
 } from "./aggregate-state.ts";
-import { viewRows } from "./batch-io.ts";
+import { viewRows, type BatchSink } from "./batch-io.ts";
 import { sameValue } from "./codec.ts";
 import { Layout, pack, unpack } from "./layout.ts";
 import type { Db } from "./reader.ts";
@@ -27,9 +29,12 @@ import type { RowFormat } from "./row-format.ts";
 import type { Row } from "./shape.ts";
 import type { BatchOp, Meta, ViewChange } from "./view-state.ts";
 import type { ViewWrites } from "./view-writes.ts";
+import { WarmCache } from "./warm-cache.ts";
 
 interface Touched {
   key: Buffer;
+  /** key as latin1: the warm cache's id. */
+  id: string;
   values: unknown[];
   /** Input rows leaving (-1) and entering (1), with their row keys; `same`: the row stays in the group. */
   moves: { sign: 1 | -1; row: Row; rowKey: Buffer; other: Row | null }[];
@@ -46,8 +51,18 @@ export class Aggregator {
   readonly #inputKinds: KeyKind[];
   /** Input slots (x<k>) that a MIN or MAX reads: each keeps its ordered multiset in N. */
   readonly #slots: { slot: number; column: string; kind: KeyKind; specs: number[] }[] = [];
+  /** Stored group state and row bytes of recent batches (null: none stored). */
+  readonly #warm: WarmCache<{ state: Buffer | null; row: Buffer | null }>;
 
-  constructor(db: Db, plan: ViewPlan, layout: Layout, format: RowFormat, writes: ViewWrites) {
+  constructor(
+    db: Db,
+    plan: ViewPlan,
+    layout: Layout,
+    format: RowFormat,
+    writes: ViewWrites,
+    warmRows?: number,
+  ) {
+    this.#warm = new WarmCache(warmRows);
     this.#db = db;
     this.#plan = plan;
     this.#layout = layout;
@@ -65,24 +80,21 @@ export class Aggregator {
     });
   }
 
-  /** Applies the input stage's changes; ops go to `ops`. Changes are returned when `feed` or `collect`. */
+  /**
+   * Applies the input stage's changes into the sink's batch (its warm groups are updated once that is
+   * written). Changes are returned when `feed` or `collect`.
+   */
   async apply(
     input: readonly ViewChange[],
     meta: Meta,
     feed: boolean,
     collect: boolean,
-    ops: BatchOp[],
+    sink: BatchSink,
   ): Promise<ViewChange[]> {
+    const ops = sink.ops;
     const groups = this.#touch(input);
     const list = [...groups.values()];
-    const [states, shown] = await Promise.all([
-      list.length > 0 ? this.#db.getMany(list.map((g) => this.#layout.groupState(g.key))) : [],
-      viewRows(
-        this.#db,
-        this.#layout,
-        list.map((g) => g.key),
-      ),
-    ]);
+    const { states, shown } = await this.#read(list);
     const out: ViewChange[] = [];
     const deleted = new Set<string>();
     const pending: { g: Touched; state: GroupState; dirty: Map<number, unknown> }[] = [];
@@ -121,13 +133,56 @@ export class Aggregator {
         }),
       ),
     );
+    const written: [string, { state: Buffer | null; row: Buffer | null }][] = [];
     pending.forEach(({ g, state }, i) => {
       const old = shown[i] ?? null;
+      let packed: Buffer | null = null;
       if (state.count <= 0) ops.push({ type: "del", key: this.#layout.groupState(g.key) });
-      else ops.push({ type: "put", key: this.#layout.groupState(g.key), value: pack(packGroup(state)) });
-      this.#show(g, state.count > 0 ? this.#row(g, state) : null, old, meta, feed, collect, ops, out);
+      else {
+        packed = pack(packGroup(state));
+        ops.push({ type: "put", key: this.#layout.groupState(g.key), value: packed });
+      }
+      const row = this.#show(
+        g,
+        state.count > 0 ? this.#row(g, state) : null,
+        old,
+        meta,
+        feed,
+        collect,
+        ops,
+        out,
+      );
+      written.push([g.id, { state: packed, row }]);
+    });
+    sink.after.push(() => {
+      for (const [id, entry] of written) this.#warm.set(id, entry);
     });
     return out;
+  }
+
+  /** The groups' stored states and rows: from the warm cache, the rest with one getMany each. */
+  async #read(list: Touched[]): Promise<{ states: (Buffer | null)[]; shown: (Buffer | null)[] }> {
+    const states: (Buffer | null)[] = [];
+    const shown: (Buffer | null)[] = [];
+    const missing: number[] = [];
+    list.forEach((g, i) => {
+      const hit = this.#warm.get(g.id);
+      if (hit) {
+        states[i] = hit.state;
+        shown[i] = hit.row;
+      } else missing.push(i);
+    });
+    if (missing.length === 0) return { states, shown };
+    const keys = missing.map((i) => (list[i] as Touched).key);
+    const [s, r] = await Promise.all([
+      this.#db.getMany(keys.map((k) => this.#layout.groupState(k))),
+      viewRows(this.#db, this.#layout, keys),
+    ]);
+    missing.forEach((i, j) => {
+      states[i] = s[j] ?? null;
+      shown[i] = r[j] ?? null;
+    });
+    return { states, shown };
   }
 
   #isExtreme(spec: AggregateSpec): boolean {
@@ -144,7 +199,7 @@ export class Aggregator {
       const key = encodeKey(values, this.#groupKinds);
       const id = key.toString("latin1");
       let g = groups.get(id);
-      if (!g) groups.set(id, (g = { key, values, moves: [] }));
+      if (!g) groups.set(id, (g = { key, id, values, moves: [] }));
       return g;
     };
     for (const c of input) {
@@ -199,7 +254,10 @@ export class Aggregator {
     return { k: g.values, v };
   }
 
-  /** Writes the group's row (index and feed entries too) when it changed; deletes it when it went. */
+  /**
+   * Writes the group's row (index and feed entries too) when it changed; deletes it when it went. Returns
+   * the row's bytes as stored after the batch (null: none).
+   */
   #show(
     g: Touched,
     row: { k: unknown[]; v: Row } | null,
@@ -209,22 +267,22 @@ export class Aggregator {
     collect: boolean,
     ops: BatchOp[],
     out: ViewChange[],
-  ): void {
+  ): Buffer | null {
     if (!row) {
-      if (!old) return;
+      if (!old) return null;
       const was = this.#format.unpackView(old);
       ops.push({ type: "del", key: this.#layout.viewRow(g.key) });
       this.#writes.index(g.key, was.v, "del", ops);
       if (feed || collect)
         out.push(this.#writes.change(meta, "delete", was.k, was.v, null, ops, undefined, feed));
       meta.rows--;
-      return;
+      return null;
     }
     const packed = this.#format.packView(row.k, row.v);
-    if (old && old.equals(packed)) return;
+    if (old && old.equals(packed)) return old;
     const was = old ? this.#format.unpackView(old) : null;
     ops.push({ type: "put", key: this.#layout.viewRow(g.key), value: packed });
-    if (was && sameValue(was.v, row.v) && sameValue(was.k, row.k)) return;
+    if (was && sameValue(was.v, row.v) && sameValue(was.k, row.k)) return packed;
     if (was) this.#writes.index(g.key, was.v, "del", ops);
     this.#writes.index(g.key, row.v, "put", ops);
     if (feed || collect)
@@ -232,5 +290,6 @@ export class Aggregator {
         this.#writes.change(meta, was ? "update" : "insert", row.k, was?.v ?? null, row.v, ops, packed, feed),
       );
     if (!was) meta.rows++;
+    return packed;
   }
 }

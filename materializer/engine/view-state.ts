@@ -110,7 +110,9 @@ export class ViewState {
     this.format = new RowFormat(plan);
     this.writes = new ViewWrites(plan, this.layout, this.format);
     this.stages = (plan.stages ?? []).map((s) => new ViewState(db, s, options, this.layout));
-    this.aggregator = plan.aggregate ? new Aggregator(db, plan, this.layout, this.format, this.writes) : null;
+    this.aggregator = plan.aggregate
+      ? new Aggregator(db, plan, this.layout, this.format, this.writes, warm)
+      : null;
     this.replica = plan.relations.length === 1;
     this.single = plan.relations.every((r, i) => i === 0 || r.manyToOne);
     this.tableCeilings = plan.relations.map(
@@ -177,7 +179,7 @@ export class ViewState {
     }
     let out: ViewChange[];
     if (this.aggregator) {
-      out = await this.aggregator.apply(input, this.meta, feed, keep, sink.ops);
+      out = await this.aggregator.apply(input, this.meta, feed, keep, sink);
       sink.ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
     } else out = await this.applyOwn([...changes, ...fromStages], extra, feed, keep, sink);
     if (!options.into) {
