@@ -79,7 +79,12 @@ const VIEWS: Record<string, string> = {
   od_copy: "SELECT * FROM od WHERE total > 5 OR total IS NULL",
   by_total: `SELECT status, region, MIN(total) AS lo, MAX(total) AS hi, COUNT(*) AS n FROM od
     GROUP BY status, region`,
+  // A view over an aggregate view over a join view: three levels in one batch.
+  busy_regions: "SELECT r.region, r.n * 10 AS score, r.total FROM od_regions r WHERE r.n > 1",
 };
+
+const OD_REGIONS =
+  "CREATE VIEW od_regions AS SELECT region, COUNT(*) AS n, SUM(total) AS total FROM od GROUP BY region";
 
 async function viewRows(db: Db, state: ViewState): Promise<Map<string, Row>> {
   const out = new Map<string, Row>();
@@ -92,7 +97,8 @@ async function viewRows(db: Db, state: ViewState): Promise<Map<string, Row>> {
 
 function compile(name: string, sql: string): ViewPlan {
   const od = compileViewSql(UPSTREAM, shopCatalog());
-  return compileViewSql(`CREATE VIEW ${name} AS ${sql}`, { ...shopCatalog(), views: [od] });
+  const regions = compileViewSql(OD_REGIONS, { ...shopCatalog(), views: [od] });
+  return compileViewSql(`CREATE VIEW ${name} AS ${sql}`, { ...shopCatalog(), views: [od, regions] });
 }
 
 describe("aggregates, expressions and views over views equal a from-scratch recompute", () => {
