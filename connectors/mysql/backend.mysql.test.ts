@@ -8,6 +8,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { createMysqlDatabase, stackEnv } from "../../test/support/stack.ts";
 import type { BackendSession, ChangeStream, Row, StreamEvent } from "../core/backend.ts";
 import type { SourceDefinition } from "../core/change-source.ts";
+import { createConnector, startHarness, waitFor } from "../core/conformance/harness.ts";
 import { mysqlBackend } from "./backend.ts";
 import type { MysqlPosition } from "./binlog-position.ts";
 import { TYPE_COLUMNS, TYPE_ROWS } from "./test-support/type-cases.ts";
@@ -99,6 +100,31 @@ describe("types", () => {
       expect(deletes.map((e) => (e as { before: Row }).before)).toEqual(snapRows);
     } finally {
       await session.close();
+    }
+  });
+});
+
+describe("positions", () => {
+  it("a source in snapshot mode never, stopped before any change, resumes where its first stream began", async () => {
+    await admin.query("CREATE TABLE later (id INT PRIMARY KEY)");
+    const h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+    try {
+      const d: SourceDefinition = {
+        ...def([`${db.name}.later`]),
+        name: `never_${db.name}`,
+        snapshot: "never",
+      };
+      const first = createConnector(d, h.deps());
+      await first.start();
+      await first.stop();
+      // Written while nothing runs: only the stored position can bring these rows.
+      await admin.query("INSERT INTO later VALUES (1), (2), (3)");
+      const second = createConnector(d, h.deps());
+      await second.start();
+      await waitFor(() => (second.status().events[`${db.name}.later`] ?? 0) === 3, 30_000, "the rows");
+      await second.stop();
+    } finally {
+      await h.stop();
     }
   });
 });

@@ -1,8 +1,8 @@
 // One run of the MySQL backend against its server (the runtime's `BackendSession`): resolves the tables,
 // keeps a catalogue connection (every connection with an 'error' listener that fails the session), and
 // opens the snapshot, the binlog stream, re-snapshot chunks and watermarks on demand. Nothing is held on
-// the server between runs: the position lives in `_mesh_offsets`, so `storedPosition()` is null and
-// `teardown` has nothing to remove.
+// the server between runs: the position lives in `_mesh_offsets` (`storedPosition()` only tells where an
+// open stream started) and `teardown` has nothing to remove.
 import { randomUUID } from "node:crypto";
 import type mysql from "mysql2/promise";
 import { MeshError } from "../../lib/errors.ts";
@@ -67,6 +67,7 @@ class MysqlSession implements BackendSession<MysqlPosition> {
   private readonly streams = new Set<BinlogStream>();
   private readonly snapshots = new Set<SnapshotRead<MysqlPosition>>();
   private closed = false;
+  private streamStart: MysqlPosition | null = null;
 
   constructor(def: SourceDefinition, ctx: SessionContext) {
     this.def = def;
@@ -130,8 +131,12 @@ class MysqlSession implements BackendSession<MysqlPosition> {
     return t;
   }
 
+  /**
+   * The server keeps nothing for a source: its position is the runtime's. Once a stream is open, where it
+   * started (a stream from "now" included, so the runtime can store that position before any event).
+   */
   storedPosition(): Promise<MysqlPosition | null> {
-    return Promise.resolve(null);
+    return Promise.resolve(this.streamStart);
   }
 
   async snapshot(): Promise<SnapshotRead<MysqlPosition>> {
@@ -176,6 +181,7 @@ class MysqlSession implements BackendSession<MysqlPosition> {
       logger: this.ctx.logger,
     });
     this.streams.add(stream);
+    this.streamStart = start;
     return stream;
   }
 
