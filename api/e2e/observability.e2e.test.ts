@@ -71,7 +71,7 @@ describe("metrics, lineage and trace on the real stack", () => {
       const rows = await viewRows();
       return rows.length === 8 && rows.some((r) => r.name === "two, renamed");
     });
-    await until("the subscriber has the 4 changes", async () => stream.events.length === 4);
+    await until("the subscriber has the 4 changes", () => Promise.resolve(stream.events.length === 4));
     const during = await scrape(base());
     stream.close();
     const after = await scrape(base());
