@@ -226,7 +226,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    this.#running = this.#run().finally(() => (this.#running = null));
+    this.#running = this.#run().finally(() => {
+      this.#running = null;
+      // Work that came while the loop was returning (its wake found it still running) starts now.
+      if (this.#head < this.#queue.length || this.#commitTarget(Date.now()) !== null) this.#wake();
+    });
   }
 
   /**
