@@ -16,6 +16,7 @@ describe("mesh <role> --help", () => {
         env: { ...process.env, MESH_KAFKA_BROKERS: "" },
       });
       expect(stdout).toMatch(new RegExp(`^usage: mesh ${role}\\b`));
-    });
+      // Starting Node and loading a role's modules takes seconds on a loaded machine.
+    }, 30_000);
   }
 });

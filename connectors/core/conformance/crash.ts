@@ -292,6 +292,7 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
         (child as ChildProcess | null)?.kill("SIGKILL");
         await db.drop();
       }
-    });
+      // ~50 s quiet; a loaded machine (or a slow exactly-once commit path) needs more than the 120 s default.
+    }, 300_000);
   });
 }
