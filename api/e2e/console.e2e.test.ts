@@ -88,7 +88,7 @@ describe("the console in headless Chromium", () => {
     await form.getByLabel("Tables", { exact: true }).fill("public.items");
     await form.getByRole("button", { name: "Register" }).click();
     await page.getByRole("heading", { name: `Source ${source}` }).waitFor();
-    await page.locator('.badge[data-state="streaming"]').first().waitFor({ timeout: 60_000 });
+    await page.locator('dl.facts .badge[data-state="streaming"]').waitFor({ timeout: 60_000 });
     await page.getByRole("cell", { name: topic }).waitFor();
     await rendered(page, "source");
 
@@ -102,7 +102,7 @@ describe("the console in headless Chromium", () => {
     await expect.poll(async () => check.textContent(), { timeout: 15_000 }).toMatch(/compiles/);
     await page.getByRole("button", { name: "Declare" }).click();
     await page.getByRole("heading", { name: `View ${view}` }).waitFor();
-    await page.locator('.badge[data-state="ready"]').first().waitFor({ timeout: 60_000 });
+    await page.locator('dl.facts .badge[data-state="ready"]').waitFor({ timeout: 60_000 });
 
     // Page through the rows, ten a page.
     const browserRows = page.getByTestId("row-browser");

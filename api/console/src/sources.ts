@@ -31,6 +31,10 @@ export interface Source {
 const snapshotShare = (s: SourceStatus): number | null =>
   s.progress ? (s.progress.rowsEstimated > 0 ? s.progress.rowsDone / s.progress.rowsEstimated : 0) : null;
 
+function snapshotText(p: NonNullable<SourceStatus["progress"]>): string {
+  return ` ${p.phase} snapshot${p.table ? ` of ${p.table}` : ""}: ${count(p.rowsDone)} of ~${count(p.rowsEstimated)} rows`;
+}
+
 export function SourcesPage(): ReturnType<typeof html> {
   const { data, error } = useJson<{ sources: Source[] }>("/v1/sources");
   const sources = data?.sources ?? [];
@@ -98,9 +102,8 @@ export function SourcePage({ name }: { name: string }): ReturnType<typeof html> 
               <dd>
                 ${
                   s.status.progress
-                    ? html`<${Progress} value=${snapshotShare(s.status)} /> ${s.status.progress.phase}
-                        ${s.status.progress.table ?? ""} (${count(s.status.progress.rowsDone)} of
-                        ~${count(s.status.progress.rowsEstimated)} rows)`
+                    ? html`<${Progress} value=${snapshotShare(s.status)} />
+                        <span>${snapshotText(s.status.progress)}</span>`
                     : "none running"
                 }
               </dd>
