@@ -64,8 +64,35 @@ export function parseDate(text: string): string | null {
   return text;
 }
 
+const digit = (text: string, i: number): number => text.charCodeAt(i) - 48;
+const two = (text: string, i: number): number => digit(text, i) * 10 + digit(text, i + 1);
+
 /** `YYYY-MM-DD HH:MM:SS[.ffffff]` → micros since the epoch (as if UTC), or null for a zero date. */
 export function parseDateTimeMicros(text: string): bigint | null {
+  // The decoders always give this fixed layout: read it by position (the hottest conversion when
+  // catching up), and fall back to the pattern for anything else.
+  const n = text.length;
+  const c = (i: number): number => text.charCodeAt(i);
+  const layout =
+    (n === 19 || (n >= 21 && n <= 26 && c(19) === 46)) &&
+    c(4) === 45 &&
+    c(7) === 45 &&
+    (c(10) === 32 || c(10) === 84) &&
+    c(13) === 58 &&
+    c(16) === 58;
+  if (layout) {
+    const y = two(text, 0) * 100 + two(text, 2);
+    const mo = two(text, 5);
+    const d = two(text, 8);
+    const h = two(text, 11);
+    const mi = two(text, 14);
+    const sec = two(text, 17);
+    let frac = 0;
+    for (let i = 20; i < 26; i++) frac = frac * 10 + (i < n ? digit(text, i) : 0);
+    if (y === 0 || mo === 0 || d === 0) return null;
+    const seconds = civilToDays(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    return BigInt(seconds) * 1_000_000n + BigInt(frac);
+  }
   const m = dateTimeRe.exec(text);
   if (!m) throw new TypeError(`not a DATETIME: ${text}`);
   const [, y = "", mo = "", d = "", h = "", mi = "", s = "", f = ""] = m;

@@ -2,7 +2,7 @@
 // test/bench exports `run()`, which prints its figures beside a baseline measured in the same run.
 import { existsSync } from "node:fs";
 
-const known = ["registry", "pg", "views", "api", "kafka"];
+const known = ["registry", "pg", "mysql", "views", "api", "kafka"];
 
 async function main(argv: string[]): Promise<number> {
   // `--runs N`: how many times a benchmark repeats its measurements (those that report a spread read it).
