@@ -31,6 +31,8 @@ import type { BatchOp, Meta, ViewChange } from "./view-state.ts";
 import type { ViewWrites } from "./view-writes.ts";
 import { WarmCache } from "./warm-cache.ts";
 
+const EMPTY = Buffer.alloc(0);
+
 interface Touched {
   key: Buffer;
   /** key as latin1: the warm cache's id. */
@@ -203,7 +205,8 @@ export class Aggregator {
       return g;
     };
     for (const c of input) {
-      const rowKey = encodeKey(c.key, this.#inputKinds);
+      // Only MIN/MAX entries name their input row.
+      const rowKey = this.#slots.length > 0 ? encodeKey(c.key, this.#inputKinds) : EMPTY;
       const from = c.before ? groupOf(c.before) : null;
       const to = c.after ? groupOf(c.after) : null;
       const same = from !== null && from === to;
