@@ -18,6 +18,10 @@ export interface ServerInfo {
   binlogRowMetadata: string | null;
   /** MySQL's gtid_mode (MariaDB: always "ON", its GTIDs cannot be switched off). */
   gtidMode: string;
+  /** MySQL 8.0.20+: compressed transactions the decoder cannot read (null: no such setting). */
+  binlogTransactionCompression: string | null;
+  /** MySQL 8.0+: PARTIAL_JSON writes JSON diffs the decoder cannot read (null: no such setting). */
+  binlogRowValueOptions: string | null;
 }
 
 async function variable(conn: mysql.Connection, name: string): Promise<string | null> {
@@ -39,6 +43,8 @@ export async function serverInfo(conn: mysql.Connection): Promise<ServerInfo> {
     binlogRowImage: (await variable(conn, "binlog_row_image")) ?? "",
     binlogRowMetadata: await variable(conn, "binlog_row_metadata"),
     gtidMode: flavor === "mariadb" ? "ON" : ((await variable(conn, "gtid_mode")) ?? "OFF"),
+    binlogTransactionCompression: await variable(conn, "binlog_transaction_compression"),
+    binlogRowValueOptions: await variable(conn, "binlog_row_value_options"),
   };
 }
 

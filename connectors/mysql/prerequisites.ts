@@ -1,7 +1,8 @@
 // What must hold before a MySQL/MariaDB source can be captured, each problem with a stable code and the
 // statement or setting that fixes it (docs/connector-mysql.md "What a DBA runs"). Creates nothing.
-//   unreachable (transient), auth, log_bin, binlog_format, binlog_row_image, replication_slave,
-//   replication_client, schema_missing, table_missing, select_privilege
+//   unreachable (transient), auth, log_bin, binlog_format, binlog_row_image, binlog_transaction_compression
+//   and binlog_row_value_options (MySQL 8), replication_slave, replication_client, schema_missing,
+//   table_missing, select_privilege
 // Tables without a primary key are accepted (null keys, as Postgres' keyless tables).
 import type mysql from "mysql2/promise";
 import type { Problem, SourceDefinition } from "../core/change-source.ts";
@@ -91,6 +92,18 @@ async function check(conn: mysql.Connection, def: SourceDefinition, urlDatabase:
       code: "binlog_row_image",
       message: `binlog_row_image is ${info.binlogRowImage || "unset"}; every column of every row needs FULL`,
       fix: `SET GLOBAL binlog_row_image = 'FULL'; ${restart}`,
+    });
+  if ((info.binlogTransactionCompression ?? "OFF").toUpperCase() === "ON")
+    problems.push({
+      code: "binlog_transaction_compression",
+      message: "binlog_transaction_compression is ON: compressed transactions cannot be decoded",
+      fix: `SET GLOBAL binlog_transaction_compression = OFF; ${restart}`,
+    });
+  if (/PARTIAL_JSON/i.test(info.binlogRowValueOptions ?? ""))
+    problems.push({
+      code: "binlog_row_value_options",
+      message: "binlog_row_value_options is PARTIAL_JSON: JSON updates are logged as diffs, not whole values",
+      fix: `SET GLOBAL binlog_row_value_options = ''; ${restart}`,
     });
 
   const [grantRows] = await conn.query<Rows>("SHOW GRANTS FOR CURRENT_USER()");

@@ -5,7 +5,7 @@
 //   MySQL: FLUSH TABLES WITH READ LOCK for the moment it takes to start the snapshot and read SHOW
 //   BINARY LOG STATUS (MASTER STATUS before 8.2), then UNLOCK TABLES (the user needs RELOAD).
 // Tables are read in primary-key order in chunks (keyset pagination: one chunk in memory), keyless tables
-// by one streamed SELECT. Chunk queries use the text protocol with FLOAT columns cast to DOUBLE (the server
+// by one streamed SELECT; the next chunk is read while the last one is sent. Chunk queries use the text protocol with FLOAT columns cast to DOUBLE (the server
 // prints a FLOAT to 6 digits, a DOUBLE exactly). `keysetQuery` is shared with re-snapshot chunks.
 import type { Connection as CoreConnection } from "mysql2";
 import type mysql from "mysql2/promise";
@@ -184,15 +184,20 @@ async function* keyedRows(
   chunkRows: number,
   exclusive: <T>(f: () => Promise<T>) => Promise<T>,
 ): AsyncGenerator<Row[]> {
-  let after: (string | null)[] | null = null;
+  type Chunk = { rows: Row[]; next: (string | null)[] | null };
+  const read = (after: (string | null)[] | null): Promise<Chunk> => {
+    const p = exclusive(() => readKeysetChunk(conn, v, after, chunkRows));
+    p.catch(() => undefined); // a prefetch nobody awaits (the reader stopped early) must not go unhandled
+    return p;
+  };
+  // The next chunk is read while this one is encoded and sent: the server's time and ours overlap (two
+  // chunks in memory at most).
+  let pending = read(null);
   for (;;) {
-    const cursor: (string | null)[] | null = after;
-    const chunk: { rows: Row[]; next: (string | null)[] | null } = await exclusive(() =>
-      readKeysetChunk(conn, v, cursor, chunkRows),
-    );
+    const chunk = await pending;
+    if (chunk.next !== null) pending = read(chunk.next);
     if (chunk.rows.length > 0) yield chunk.rows;
     if (chunk.next === null) return;
-    after = chunk.next;
   }
 }
 
