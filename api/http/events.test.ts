@@ -2,7 +2,7 @@
 // in-memory registry: declaring event types (owner only, one format per topic, schemas checked), the topic
 // schema over every type, ownership of topic names between services (409), a source's outbox shown with the
 // topics it feeds, parked events listed.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { FastifyInstance } from "fastify";
 import type { RegisteredText, SchemaReference, SubjectSchema } from "../../connectors/core/outbox-schemas.ts";
 import type { EventRegistry } from "../events/declare.ts";
@@ -44,6 +44,9 @@ class MemoryRegistry implements EventRegistry {
     return Promise.resolve(this.byId.get(id) ?? null);
   }
 }
+
+// Each test answers a dozen requests, the first ones compiling the routes' schemas: slow on a busy machine.
+vi.setConfig({ testTimeout: 30_000 });
 
 let ctx: FakeContext;
 let app: FastifyInstance;
