@@ -1,6 +1,6 @@
 // A stage's row changes as input changes of the view it is compiled into: the view read in FROM is a table
 // of topic `view:<name>` (plan.ts VIEW_TOPIC) keyed by the stage's key, whose rows are the stage's rows
-// plus the key parts it does not show (sql/compile.ts viewTable). One source partition (0): a stage's rows
+// plus the key parts it does not show (sql/sources.ts viewTable). One source partition (0): a stage's rows
 // are never truncated by partition, only deleted.
 import { VIEW_TOPIC, type ViewPlan } from "../sql/plan.ts";
 import type { Row } from "./shape.ts";

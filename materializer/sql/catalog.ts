@@ -23,7 +23,7 @@ export interface TableInfo {
   /** Primary-key column names, in key order (the `Key` record's fields). */
   key: string[];
   columns: ColumnInfo[];
-  /** Columns `*` leaves out: a view's key parts it does not show (compile.ts viewTable). */
+  /** Columns `*` leaves out: a view's key parts it does not show (sources.ts viewTable). */
   hidden?: string[];
 }
 

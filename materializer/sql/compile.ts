@@ -7,7 +7,7 @@
 import sqlParser from "node-sql-parser";
 import { MeshError } from "../../lib/errors.ts";
 import type { KeyKind } from "../keys/encoding.ts";
-import { kindOf, type Catalog, type TableInfo } from "./catalog.ts";
+import { kindOf, type Catalog } from "./catalog.ts";
 import { compileAggregate, hasAggregate } from "./compile-aggregate.ts";
 import {
   compilePredicate,
@@ -19,14 +19,8 @@ import {
 } from "./compile-expr.ts";
 import { convertLiteral } from "./compile-literal.ts";
 import { bad, locate, locOf, type SqlText } from "./sql-error.ts";
-import {
-  VIEW_TOPIC,
-  type IndexStatement,
-  type KeyPart,
-  type OutputColumn,
-  type Relation,
-  type ViewPlan,
-} from "./plan.ts";
+import type { IndexStatement, KeyPart, OutputColumn, Relation, ViewPlan } from "./plan.ts";
+import { resolveSource } from "./sources.ts";
 import { avroOfType, kindOfType } from "./types.ts";
 
 const parser = new sqlParser.Parser();
@@ -125,64 +119,6 @@ function tableQualifier(ref: Node): string | null {
   if (t === null || t === undefined) return null;
   if (typeof t === "string") return t;
   return String((t as Node).value);
-}
-
-/**
- * A view read in FROM, as a table: its key parts are the table's key, its columns the view's (plus key
- * parts it does not show, hidden from `*`). Its rows reach the reading view as changes of topic
- * `view:<name>` (plan.ts VIEW_TOPIC), from the view's plan compiled in as a stage.
- */
-export function viewTable(plan: ViewPlan): TableInfo {
-  const columns = plan.columns.map((c) => ({ name: c.name, type: c.type }));
-  const hidden = plan.key.filter((k) => !columns.some((c) => c.name === k.name));
-  return {
-    topic: `${VIEW_TOPIC}${plan.name}`,
-    source: "",
-    schema: "",
-    table: plan.name,
-    key: plan.key.map((k) => k.name),
-    columns: [...columns, ...hidden.map((k) => ({ name: k.name, type: k.type }))],
-    ...(hidden.length > 0 ? { hidden: hidden.map((k) => k.name) } : {}),
-  };
-}
-
-/** A FROM item: a view of the catalog (a bare name that names one), else a table. */
-function resolveSource(text: SqlText, from: Node, catalog: Catalog, stages: ViewPlan[]): TableInfo {
-  const bare = !from.db && !from.schema && typeof from.table === "string";
-  const view = bare ? catalog.views?.find((v) => v.name === from.table) : undefined;
-  if (!view) return resolveTable(text, from, catalog);
-  // The view's own declared indexes are its readers' business, not this view's.
-  if (!stages.some((s) => s.name === view.name)) stages.push({ ...view, indexes: [] });
-  return viewTable(view);
-}
-
-function resolveTable(text: SqlText, from: Node, catalog: Catalog): TableInfo {
-  const parts = [from.db, from.schema, from.table].filter(
-    (p): p is string => typeof p === "string" && p !== "",
-  );
-  const name = parts.join(".");
-  let matches: TableInfo[];
-  if (parts.length === 3) matches = catalog.tables.filter((t) => t.topic === name);
-  else if (parts.length === 2)
-    matches = catalog.tables.filter(
-      (t) => `${t.schema}.${t.table}` === name || `${t.source}.${t.table}` === name,
-    );
-  else matches = catalog.tables.filter((t) => t.table === name);
-  const at = locate(
-    text.sql,
-    new RegExp(`\\b${(parts.at(-1) ?? "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g"),
-  );
-  if (matches.length === 0)
-    throw bad(text, `the table ${name}, which no registered topic carries (nor a view)`, at, { table: name });
-  if (matches.length > 1) {
-    throw bad(
-      text,
-      `the table name ${name}, which is ambiguous (${matches.map((m) => m.topic).join(", ")}); write source.schema.table`,
-      at,
-      { table: name },
-    );
-  }
-  return matches[0] as TableInfo;
 }
 
 function joinType(text: SqlText, from: Node): "inner" | "left" {

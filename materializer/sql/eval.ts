@@ -1,14 +1,12 @@
 // Evaluates view expressions (plan.ts Expr) over a joined tuple with SQL's semantics: three-valued logic
 // (NULL is unknown; AND/OR short-circuit as SQL's truth tables say), NULL in → NULL out for operators,
 // exact integer and decimal arithmetic (decimal.ts; 32-bit int and 64-bit bigint results are range-checked
-// as Postgres does), comparisons through the order-preserving key encoding (numbers by value across kinds,
-// strings by code point, Postgres' "C" collation). A value that cannot be computed (division by zero, an
+// as Postgres does), comparisons as the key encoding orders values (compare.ts). A value that cannot be computed (division by zero, an
 // integer out of range, text that is no number) raises EvalError; columnValue and truth turn it into
 // NULL, which is how a view shows it (docs/views.md).
-import { encodeKey, type KeyKind } from "../keys/encoding.ts";
+import type { KeyKind } from "../keys/encoding.ts";
 import {
   addDec,
-  cmpDec,
   decOfInt,
   decToBigInt,
   divDec,
@@ -21,10 +19,13 @@ import {
   type Dec,
 } from "./decimal.ts";
 import { EvalError } from "./eval-error.ts";
+import { compareValues } from "./compare.ts";
 import type { Expr } from "./plan.ts";
 import type { T } from "./types.ts";
 
 export type Tuple = readonly (Record<string, unknown> | null)[];
+
+export { compareValues };
 
 const INT_MIN = -0x80000000;
 const INT_MAX = 0x7fffffff;
@@ -41,65 +42,6 @@ export function typeOfExpr(e: Expr): T {
   if ("t" in e && e.t !== undefined) return e.t;
   if (!("op" in e)) return e.kind === "decimal" ? "decimal" : e.kind === "string" ? "string" : "other";
   return "boolean";
-}
-
-/**
- * Compares two non-null values as the key encoding orders them (keys/encoding.ts: numbers by value across
- * kinds, strings by code point); the kinds say how strings are read (a decimal's text is a number). The
- * common pairs are compared directly; the rest through the encoding.
- */
-export function compareValues(a: unknown, ak: KeyKind, b: unknown, bk: KeyKind): number {
-  const ta = typeof a;
-  const tb = typeof b;
-  if ((ta === "number" || ta === "bigint") && (tb === "number" || tb === "bigint")) {
-    // Mixed number/bigint comparisons are exact in JS; NaN takes the encoding's path (it sorts last).
-    if (a === a && b === b) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  } else if (ta === "string" && tb === "string") {
-    if (ak !== "decimal" && bk !== "decimal") return compareStrings(a as string, b as string);
-    if (ak === "decimal" && bk === "decimal") {
-      const c = compareDecimals(a, b);
-      if (c !== null) return c;
-    }
-  } else if (ta === "boolean" && tb === "boolean") return a === b ? 0 : a ? 1 : -1;
-  else if (ak === "decimal" || bk === "decimal") {
-    const c = compareDecimals(a, b);
-    if (c !== null) return c;
-  }
-  return Buffer.compare(encodeKey([a], [ak]), encodeKey([b], [bk]));
-}
-
-/** Code point order (UTF-16 order but for supplementary characters, which sort after U+E000..U+FFFF). */
-function compareStrings(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs && !ys && y >= 0xe000) return 1;
-    if (ys && !xs && x >= 0xe000) return -1;
-    return x < y ? -1 : 1;
-  }
-  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
-}
-
-/** Decimal text and integers by value; null when one is neither (the encoding decides then). */
-function compareDecimals(a: unknown, b: unknown): number | null {
-  const dec = (v: unknown): Dec | null => {
-    if (typeof v === "bigint") return decOfInt(v);
-    if (typeof v === "number") return Number.isInteger(v) ? decOfInt(v) : null;
-    if (typeof v !== "string") return null;
-    try {
-      return parseDec(v);
-    } catch {
-      return null;
-    }
-  };
-  const x = dec(a);
-  const y = dec(b);
-  return x && y ? cmpDec(x, y) : null;
 }
 
 /** A computed column's value: NULL when it cannot be computed. */
