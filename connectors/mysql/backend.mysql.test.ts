@@ -96,8 +96,43 @@ describe("types", () => {
       const events = await take(stream, (es) => es.filter((e) => e.kind === "commit").length >= 2);
       const inserts = events.filter((e) => e.kind === "change" && e.op === "c");
       expect(inserts.map((e) => (e as { after: Row }).after)).toEqual(TYPE_ROWS.map((r) => r.expected));
+      // The binlog's FULL metadata describes the catalogue's version: one announcement, the same shape.
+      const schemas = events.filter((e) => e.kind === "schema");
+      expect(schemas).toHaveLength(1);
+      expect((schemas[0] as { table: { shape: unknown } }).table.shape).toEqual(snap.tables[0]?.table.shape);
       const deletes = events.filter((e) => e.kind === "change" && e.op === "d");
       expect(deletes.map((e) => (e as { before: Row }).before)).toEqual(snapRows);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe("keyless tables", () => {
+  it("are read whole by one streamed SELECT in chunks, and streamed with their full rows", async () => {
+    await admin.query("CREATE TABLE log (at DATETIME(6), msg VARCHAR(20), f FLOAT)");
+    await admin.query(
+      "INSERT INTO log SELECT '2024-01-01 00:00:00.000001' + INTERVAL seq SECOND, CONCAT('m', seq), seq + 0.1 FROM seq_1_to_2500",
+    );
+    const session = await open([`${db.name}.log`]);
+    try {
+      const snap = await session.snapshot();
+      expect(snap.tables[0]?.table.shape.key).toEqual([]);
+      const sizes: number[] = [];
+      const rows: Row[] = [];
+      for await (const chunk of snap.rows(snap.tables[0]!.table, 1000)) {
+        sizes.push(chunk.length);
+        rows.push(...chunk);
+      }
+      await snap.close();
+      expect(sizes).toEqual([1000, 1000, 500]);
+      expect(rows[0]).toEqual({ at: 1704067201000001n, msg: "m1", f: Math.fround(1.1) });
+      const stream = await session.stream(snap.position);
+      await admin.query("DELETE FROM log WHERE msg = 'm1'");
+      const events = await take(stream, (es) => es.some((e) => e.kind === "commit"));
+      expect(events.filter((e) => e.kind === "change")).toMatchObject([
+        { op: "d", before: { at: 1704067201000001n, msg: "m1", f: Math.fround(1.1) }, after: null },
+      ]);
     } finally {
       await session.close();
     }
