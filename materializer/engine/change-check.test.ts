@@ -47,4 +47,21 @@ describe("change check (values a view cannot use park instead of failing it)", (
       check("CREATE VIEW f AS SELECT * FROM orders; CREATE INDEX ON f (status)").reason([upsert(odd)]),
     ).toMatch(/^column status:/);
   });
+
+  it("checks the tables of GROUP BY views and views over views, group columns as keys", () => {
+    const odd = { ...good, status: { nested: true } };
+    const grouped = check("CREATE VIEW g AS SELECT status, SUM(total) AS s FROM orders GROUP BY status");
+    expect(grouped.reason([upsert(odd)])).toMatch(/^column status:/);
+    expect(grouped.reason([upsert({ ...good, total: "n/a" })])).toMatch(/^column total:/);
+    expect(grouped.reason([upsert(good)])).toBeNull();
+    const od = compileViewSql(
+      "CREATE VIEW od AS SELECT id, total FROM orders WHERE status = 'a'",
+      shopCatalog(),
+    );
+    const over = new ChangeCheck(
+      compileViewSql("CREATE VIEW h AS SELECT * FROM od", { ...shopCatalog(), views: [od] }),
+    );
+    expect(over.reason([upsert(odd)])).toMatch(/^column status:/);
+    expect(over.reason([upsert({ ...good, id: 1n }, ["x"])])).toMatch(/^key column id:/);
+  });
 });

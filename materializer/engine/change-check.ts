@@ -20,10 +20,20 @@ interface Column {
 export class ChangeCheck {
   private readonly columns = new Map<string, Column[]>();
   private readonly keys = new Map<string, Column[]>();
+  /** Columns an aggregate encodes as keys (its groups, its MIN/MAX arguments), by the stage that keeps them. */
+  readonly #encodedInputs: { plan: ViewPlan; rel: number; column: string }[] = [];
 
   constructor(plan: ViewPlan) {
     // A view over views and an aggregate view check the tables of every stage compiled into them.
-    for (const p of allPlans(plan)) this.#add(p);
+    // An aggregate's input stage's plain columns become group and MIN/MAX keys: encoded like keys.
+    const plans = allPlans(plan);
+    for (const p of plans) {
+      const input = p.aggregate ? p.stages?.[0] : undefined;
+      for (const c of input?.columns ?? [])
+        if (input && !c.expr && c.rel >= 0)
+          this.#encodedInputs.push({ plan: input, rel: c.rel, column: c.column });
+    }
+    for (const p of plans) this.#add(p);
   }
 
   #add(plan: ViewPlan): void {
@@ -32,6 +42,7 @@ export class ChangeCheck {
       if (r.parent !== null) for (const c of r.parentCols) encoded[r.parent]?.add(c);
     });
     for (const { rel, column } of exprColumns(plan.where)) encoded[rel]?.add(column);
+    for (const e of this.#encodedInputs) if (e.plan === plan) encoded[e.rel]?.add(e.column);
     for (const index of plan.indexes)
       for (const name of index) {
         const out = plan.columns.find((c) => c.name === name);
