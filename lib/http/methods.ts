@@ -6,16 +6,23 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 // Every method fastify routes; HEAD is answered for each GET route (exposeHeadRoutes).
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY", "TRACE"] as const;
 
-/** The methods some route serves at the request's path, in METHODS order (empty: no route has the path). */
+/**
+ * The methods some route serves at the request's path, in METHODS order (empty: no route has the path). Where
+ * a static route has the path (`/v1/views/check`), only static routes count: a parametric sibling
+ * (`/v1/views/{name}`) is not what the API documents at that path.
+ */
 export function allowedMethods(app: FastifyInstance, request: FastifyRequest): string[] {
   const path = request.url.split("?")[0] ?? "/";
-  return METHODS.filter((method) => {
-    if (method === request.method) return false;
+  const matches: { method: string; parametric: boolean }[] = [];
+  for (const method of METHODS) {
+    if (method === request.method) continue;
     try {
-      return app.findRoute({ method, url: path }) !== null;
+      const route = app.findRoute({ method, url: path });
+      if (route) matches.push({ method, parametric: Object.keys(route.params ?? {}).length > 0 });
     } catch {
       // A method the router was not built with.
-      return false;
     }
-  });
+  }
+  const anyStatic = matches.some((m) => !m.parametric);
+  return matches.filter((m) => !anyStatic || !m.parametric).map((m) => m.method);
 }
