@@ -5,6 +5,7 @@ import type { Db } from "./reader.ts";
 import type { RowFormat } from "./row-format.ts";
 import type { Row } from "./shape.ts";
 import type { BatchOp } from "./view-state.ts";
+import type { WarmCache } from "./warm-cache.ts";
 
 /** A stored view row, still encoded (decoded only when it changes). */
 export interface StoredBytes {
@@ -33,14 +34,22 @@ export async function storedRows(
   single: boolean,
   drivingPks: Buffer[],
   known: Map<string, Buffer | null>,
+  warm?: WarmCache<Buffer | null>,
 ): Promise<Map<string, Map<string, StoredBytes>>> {
   const out = new Map<string, Map<string, StoredBytes>>();
   const base = layout.viewRow(Buffer.alloc(0)).length;
   if (single) {
     // Only many-to-one joins: the view key is the driving key, so one getMany (of the rows not read
-    // already, `known`) serves the whole batch.
+    // already, `known`, nor warm) serves the whole batch.
     const ids = drivingPks.map((pk) => pk.toString("latin1"));
-    const missing = drivingPks.filter((_, i) => !known.has(ids[i] as string));
+    const missing = drivingPks.filter((_, i) => {
+      const id = ids[i] as string;
+      if (known.has(id)) return false;
+      const hit = warm?.get(id);
+      if (hit === undefined) return true;
+      known.set(id, hit);
+      return false;
+    });
     const found = await viewRows(db, layout, missing);
     missing.forEach((pk, i) => known.set(pk.toString("latin1"), found[i] ?? null));
     drivingPks.forEach((pk, i) => {

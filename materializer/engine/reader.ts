@@ -116,7 +116,9 @@ export class Reader {
   private readonly pending: Pending | null;
   private readonly format: RowFormat;
   private readonly scans: ScanCache;
+  /** Warm input rows: the joined relations' and the driving relation's (budgets of their own). */
   private readonly warm: WarmCache<Row | null> | null;
+  private readonly warmDriving: WarmCache<Row | null> | null;
   private readonly warmScans: WarmScans | null;
 
   constructor(
@@ -126,9 +128,10 @@ export class Reader {
     pending: Pending | null,
     cache: RowCache = new Map(),
     scans: ScanCache = new Map(),
-    warm: { rows: WarmCache<Row | null>; scans: WarmScans } | null = null,
+    warm: { rows: WarmCache<Row | null>; driving: WarmCache<Row | null>; scans: WarmScans } | null = null,
   ) {
     this.warm = warm?.rows ?? null;
+    this.warmDriving = warm?.driving ?? null;
     this.warmScans = warm?.scans ?? null;
     this.scans = scans;
     this.db = db;
@@ -144,7 +147,7 @@ export class Reader {
     for (const pk of pks) {
       const id = Pending.id(rel, pk);
       if (this.cache.has(id) || this.pending?.byId(id)) continue;
-      if (rel === 0 || this.fromWarm(id) === undefined) wanted.set(id, pk);
+      if (this.fromWarm(rel, id) === undefined) wanted.set(id, pk);
     }
     if (wanted.size === 0) return;
     const ids = [...wanted.keys()];
@@ -168,11 +171,11 @@ export class Reader {
   }
 
   /**
-   * A joined relation's row from the cross-batch warm cache, copied into this batch's cache (so S0 and S1 agree on it for the
+   * A row from the cross-batch warm caches, copied into this batch's cache (so S0 and S1 agree on it for the
    * rest of the batch even if the warm cache evicts it); undefined when not held.
    */
-  private fromWarm(id: string): Row | null | undefined {
-    const hit = this.warm?.get(id);
+  private fromWarm(rel: number, id: string): Row | null | undefined {
+    const hit = (rel === 0 ? this.warmDriving : this.warm)?.get(id);
     if (hit !== undefined) this.cache.set(id, hit);
     return hit;
   }
@@ -182,7 +185,7 @@ export class Reader {
     const p = this.pending?.byId(id);
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
-    return hit !== undefined || rel === 0 ? hit : this.fromWarm(id);
+    return hit !== undefined ? hit : this.fromWarm(rel, id);
   }
 
   async get(rel: number, pk: Buffer, id = Pending.id(rel, pk)): Promise<Row | null> {
@@ -190,8 +193,7 @@ export class Reader {
     if (p) return p.row?.r ?? null;
     const hit = this.cache.get(id);
     if (hit !== undefined) return hit;
-    // Driving rows are never warm (view-state.ts keeps joined relations' rows only).
-    const warm = rel === 0 ? undefined : this.fromWarm(id);
+    const warm = this.fromWarm(rel, id);
     if (warm !== undefined) return warm;
     const buf = await this.db.get(this.layout.tableRow(rel, pk));
     const row = buf ? this.format.unpackTable(rel, buf).r : null;

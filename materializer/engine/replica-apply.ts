@@ -9,6 +9,7 @@ import { evaluate } from "../sql/predicate.ts";
 import { commitOrDefer, truncateReplica, viewRows, type BatchSink, type ReplicaImage } from "./batch-io.ts";
 import { sameValue } from "./codec.ts";
 import type { KeyCeiling } from "./key-ceiling.ts";
+import type { WarmCache } from "./warm-cache.ts";
 import { pack, type Layout } from "./layout.ts";
 import type { Db } from "./reader.ts";
 import type { RowFormat } from "./row-format.ts";
@@ -31,6 +32,8 @@ export interface Replica {
   writes: ViewWrites;
   /** The view's counters: rows and feed seq move with the batch. */
   meta: Meta;
+  /** Stored view rows of recent batches (latin1 view key → bytes, null: none): see warm-cache.ts. */
+  warm?: WarmCache<Buffer | null>;
   /** Return the view's changes even without `feed` (a stage's changes feed the view it is in). */
   collect?: boolean;
   /** Leave the batch to this sink (a view with stages writes one batch for all). */
@@ -66,9 +69,18 @@ export async function applyReplica(
     relation.table.key.forEach((col, i) => (r[col] = c.key[i] ?? null));
     finals.set(id, { pk, row: r, p: c.partition });
   }
-  const images = [...finals.values()];
-  // Keys above every stored view key (key-ceiling.ts) are known absent: only the others are read.
-  const maybe = images.filter((x) => !view.ceiling.above(x.pk));
+  const images: ReplicaImage[] = [];
+  const ids: string[] = [];
+  // Keys above every stored view key (key-ceiling.ts) are known absent, warm ones known: the others are read.
+  const known: (Buffer | null | undefined)[] = [];
+  const maybe: ReplicaImage[] = [];
+  for (const [id, x] of finals) {
+    images.push(x);
+    ids.push(id);
+    const hit = view.ceiling.above(x.pk) ? null : view.warm?.get(id);
+    known.push(hit);
+    if (hit === undefined) maybe.push(x);
+  }
   const found = await viewRows(
     view.db,
     view.layout,
@@ -77,15 +89,19 @@ export async function applyReplica(
   let next = 0; // `maybe` is in `images` order: walk both together
   const ops: BatchOp[] = [];
   const out: ViewChange[] = [];
+  // [image index, stored bytes or null] of the view rows written: warm once committed.
+  const written: (number | Buffer | null)[] = [];
   const where = view.plan.where;
   for (let i = 0; i < images.length; i++) {
     const x = images[i] as ReplicaImage;
-    const buf = maybe[next] === x ? (found[next++] ?? null) : null;
+    const hit = known[i];
+    const buf = hit !== undefined ? hit : maybe[next] === x ? (found[next++] ?? null) : null;
     const row = x.row && (!where || evaluate(where, [x.row]) === true) ? x.row : null;
     if (!row) {
       if (!buf) continue;
       const old = view.format.unpackView(buf);
       ops.push({ type: "del", key: view.layout.viewRow(x.pk) });
+      written.push(i, null);
       view.writes.index(x.pk, old.v, "del", ops);
       if (feed || view.collect)
         out.push(view.writes.change(view.meta, "delete", old.k, old.v, null, ops, undefined, feed));
@@ -100,6 +116,7 @@ export async function applyReplica(
     if (buf && buf.equals(packed)) continue;
     const old = buf ? view.format.unpackView(buf) : null;
     ops.push({ type: "put", key: view.layout.viewRow(x.pk), value: packed });
+    written.push(i, packed);
     // Same values from another source partition: store the partition (for truncates), report nothing.
     if (old && sameValue(old.v, v)) continue;
     if (old) view.writes.index(x.pk, old.v, "del", ops);
@@ -116,6 +133,8 @@ export async function applyReplica(
     ops,
     () => {
       for (const x of images) if (x.row) view.ceiling.raise(x.pk);
+      for (let i = 0; i < written.length; i += 2)
+        view.warm?.set(ids[written[i] as number] as string, written[i + 1] as Buffer | null);
     },
     view.into,
   );

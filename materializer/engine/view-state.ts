@@ -84,6 +84,10 @@ export class ViewState {
   private readonly single: boolean;
   /** Joined relations' input rows (by Pending.id) of recent batches: see warm-cache.ts. */
   private readonly warmRows: WarmCache<Row | null>;
+  /** The driving relation's (a budget of their own: inserted driving rows must not evict hot joined rows). */
+  private readonly warmDriving: WarmCache<Row | null>;
+  /** Stored view rows (latin1 view key → bytes, null: none) of recent batches, where the view key is the driving key. */
+  private readonly warmViews: WarmCache<Buffer | null>;
   /** Index scans' results (input keys per join value) of recent batches, kept exact by each batch's delta. */
   private readonly warmScans: WarmScans;
   /** Per relation, the largest stored input key (key-ceiling.ts): a key above it needs no stored-row read. */
@@ -102,6 +106,8 @@ export class ViewState {
   constructor(db: Db, plan: ViewPlan, options: { warmRows?: number } = {}, within?: Layout) {
     const warm = options.warmRows ?? WARM_ROWS;
     this.warmRows = new WarmCache(warm);
+    this.warmDriving = new WarmCache(warm);
+    this.warmViews = new WarmCache(warm);
     this.warmScans = new WarmScans(warm);
     this.db = db;
     this.plan = plan;
@@ -209,6 +215,7 @@ export class ViewState {
           topics: this.relsByTopic,
           writes: this.writes,
           meta: this.meta,
+          warm: this.warmViews,
           collect: keep,
           ...(into ? { into } : {}),
         },
@@ -223,7 +230,7 @@ export class ViewState {
     pending.indexRows(this.shape);
     const cache: RowCache = new Map();
     const scans: ScanCache = new Map();
-    const warm = { rows: this.warmRows, scans: this.warmScans };
+    const warm = { rows: this.warmRows, driving: this.warmDriving, scans: this.warmScans };
     const s0 = new Reader(this.db, this.layout, this.format, null, cache, scans, warm);
     const s1 = new Reader(this.db, this.layout, this.format, pending, cache, scans, warm);
 
@@ -236,15 +243,18 @@ export class ViewState {
     const knownViews = new Map<string, Buffer | null>();
     const stored: PendingRow[] = [];
     for (const p of touched) {
-      if (!(this.tableCeilings[p.rel] as KeyCeiling).above(p.pk)) stored.push(p);
-      else {
+      if (!(this.tableCeilings[p.rel] as KeyCeiling).above(p.pk)) {
+        stored.push(p);
+        const warmView = p.rel === 0 && this.single ? this.warmViews.get(p.key) : undefined;
+        if (warmView !== undefined) knownViews.set(p.key, warmView);
+      } else {
         cache.set(p.id, null);
         if (p.rel === 0 && this.single) knownViews.set(p.key, null);
       }
     }
     // One getMany per relation, concurrently (each is a thread-pool round trip). A changed driving row of
     // a many-to-one view is certain to be recomputed: its stored view row is read in the same round.
-    const drivingChanged = this.single ? stored.filter((p) => p.rel === 0) : [];
+    const drivingChanged = this.single ? stored.filter((p) => p.rel === 0 && !knownViews.has(p.key)) : [];
     const [early] = await Promise.all([
       viewRows(
         this.db,
@@ -300,10 +310,12 @@ export class ViewState {
     await drivingKeys(this.shape, s1, news, affected);
 
     const out: ViewChange[] = [];
+    // View rows this batch writes (null: deleted), as [latin1 key, bytes] pairs: warm once committed.
+    const viewWrites: (string | Buffer | null)[] = [];
     const drivers = [...affected.values()];
     // The stored view rows and the recomputed ones are independent reads: overlap their round trips.
     const [views, computed] = await Promise.all([
-      storedRows(this.db, this.layout, this.single, drivers, knownViews),
+      storedRows(this.db, this.layout, this.single, drivers, knownViews, this.warmViews),
       recompute(this.shape, s1, drivers),
     ]);
     for (const dpk of drivers) {
@@ -319,6 +331,7 @@ export class ViewState {
         const old = prev ? { key: prev.key, ...this.format.unpackView(prev.buf) } : null;
         if (old && sameValue(old.v, row.v)) continue;
         ops.push({ type: "put", key: this.layout.viewRow(row.key), value: packed });
+        if (this.single) viewWrites.push(rid, packed);
         if (old) this.writes.index(old.key, old.v, "del", ops);
         this.writes.index(row.key, row.v, "put", ops);
         if (feed || keep)
@@ -339,6 +352,7 @@ export class ViewState {
       for (const prev of before.values()) {
         const old = this.format.unpackView(prev.buf);
         ops.push({ type: "del", key: this.layout.viewRow(prev.key) });
+        if (this.single) viewWrites.push(prev.key.toString("latin1"), null);
         this.writes.index(prev.key, old.v, "del", ops);
         if (feed || keep)
           out.push(this.writes.change(this.meta, "delete", old.k, old.v, null, ops, undefined, feed));
@@ -348,10 +362,14 @@ export class ViewState {
     ops.push({ type: "put", key: this.layout.meta(), value: pack(this.meta) }, ...extra);
     const committed = (): void => {
       for (const p of touched) if (p.row) (this.tableCeilings[p.rel] as KeyCeiling).raise(p.pk);
-      // Committed: the joined relations' rows this batch read from LevelDB (S0), then those it wrote,
-      // become warm. Driving rows are not kept: other rows reach them through index entries, which carry them.
-      for (const [id, row] of cache) if (!Pending.isDriving(id)) this.warmRows.set(id, row);
-      for (const [id, p] of pending.rows) if (p.rel !== 0) this.warmRows.set(id, p.row?.r ?? null);
+      // Committed: the input rows this batch read from LevelDB (S0), then those it wrote, and its view rows
+      // (where the view key is the driving key) become warm, so a row updated again costs no read.
+      for (const [id, row] of cache)
+        if (!pending.byId(id)) (Pending.isDriving(id) ? this.warmDriving : this.warmRows).set(id, row);
+      for (const [id, p] of pending.rows)
+        (p.rel === 0 ? this.warmDriving : this.warmRows).set(id, p.row?.r ?? null);
+      for (let i = 0; i < viewWrites.length; i += 2)
+        this.warmViews.set(viewWrites[i] as string, viewWrites[i + 1] as Buffer | null);
       for (const d of indexDelta) this.warmScans.update(d.id, d.pk, d.add);
     };
     await commitOrDefer(this.db, ops, committed, into);
