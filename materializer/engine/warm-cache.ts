@@ -1,8 +1,9 @@
-// Bounded maps that outlive one batch: the apply engine keeps the joined relations' input rows (T) and the
-// index scans (J) it recently read or wrote, so a hot row that many others join to (a customer of many
-// orders) costs no LevelDB read, decode or iterator in the next batch. Driving rows and view rows are not
-// kept: in the benchmark's insert-heavy workloads every lookup of them missed, and the misses plus the
-// garbage of the entries cost more than they saved. The caches are exact because one ViewState is the only
+// Bounded maps that outlive one batch: the apply engine keeps the input rows (T) and the index scans (J) it
+// recently read or wrote, so a hot row that many others join to (a customer of many orders) costs no
+// LevelDB read, decode or iterator in the next batch, and the view rows (R) of views keyed by their driving
+// key, so a row updated or deleted soon after it was written costs no stored-row read either. Driving rows
+// have a budget of their own (inserts would otherwise evict the hot joined rows); inserts above every stored
+// key never look them up (key-ceiling.ts). The caches are exact because one ViewState is the only
 // writer of its view's keys: an entry is a LevelDB read (the committed state) or a value a batch wrote, set
 // once that batch committed (a failed batch sets nothing). null records a known-absent key. Memory: roughly
 // 200-300 bytes per row, so a few tens of MB per view at the default budget.
