@@ -132,6 +132,18 @@ export interface MemberPage extends JsonRowPage {
   /** The driving partitions the member owns, and those it answered for (caught up). */
   owned?: number[];
   served?: number[];
+  /**
+   * A consistent page's part (a request under a hold, split-query.ts): the transactions it shows, per source
+   * the offset after the last END marker applied.
+   */
+  position?: Record<string, string>;
+}
+
+/** A consistent page's hold on a member (docs/views.md "Consistent pages"): its id, and where to move to. */
+export interface RowsHold {
+  id: string;
+  /** Move up to exactly this position first (null: hold where it is). */
+  at: Record<string, string> | null;
 }
 
 /** A view change as served over SSE (GET /v1/views/{name}/changes): JSON rows, resumable by id. */
@@ -179,6 +191,14 @@ export interface ViewEngine {
   members?(name: string): Promise<ViewMember[]>;
   /** queryRows with sort positions, for merging members' pages (split mode: only this process's rows). */
   queryRowsPositioned?(name: string, query?: RowQuery): Promise<PositionedRowPage>;
+  /** Split mode: queryRowsPositioned under a hold (a consistent page's part), with the position it shows. */
+  heldRows?(
+    name: string,
+    query: RowQuery,
+    hold: RowsHold,
+  ): Promise<PositionedRowPage & { position: Record<string, string> }>;
+  /** Split mode: ends a hold (it also expires on its own). */
+  releaseHold?(name: string, id: string): void;
   /** Operator action on a parked key (see ViewStatus.parked). */
   resolveParked(
     name: string,

@@ -15,6 +15,7 @@ import type {
   MemberPage,
   Row,
   RowQuery,
+  RowsHold,
   ViewChange,
   ViewColumn,
   ViewEngine,
@@ -85,6 +86,11 @@ export class EngineViews implements LocalAnswers {
     };
   }
 
+  /** Ends a consistent page's hold on this process (split-query.ts). */
+  releaseHold(name: string, id: string): void {
+    this.#engine.releaseHold?.(name, id);
+  }
+
   columns(name: string): string[] | undefined {
     return this.#engineView(name)?.columns.map((c) => c.name);
   }
@@ -127,9 +133,26 @@ export class EngineViews implements LocalAnswers {
     return found ? this.#render(this.#columnTypes(name), found.row) : undefined;
   }
 
-  /** This process's own page with sort positions, for the asker's merge (split-query.ts). */
-  async localRows(name: string, query: RowQuery): Promise<MemberPage> {
+  /**
+   * This process's own page with sort positions, for the asker's merge (split-query.ts); under `hold` (a
+   * consistent page's part) with the position it shows.
+   */
+  async localRows(name: string, query: RowQuery, hold?: RowsHold): Promise<MemberPage> {
     this.#checkQuery(name, query);
+    if (hold && this.#engine.heldRows) {
+      const page = await this.#engine.heldRows(name, query, hold);
+      const ownership = this.#engine.ownership?.(name) ?? null;
+      const types = this.#columnTypes(name);
+      return {
+        rows: page.rows.map((r) => this.#render(types, r.row)),
+        next: page.next,
+        path: page.path,
+        positions: page.positions,
+        stale: page.stale,
+        position: page.position,
+        ...(ownership ? { owned: ownership.owned, served: ownership.served } : {}),
+      };
+    }
     if (!this.#engine.queryRowsPositioned) {
       const page = await this.#engine.queryRows(name, query);
       const types = this.#columnTypes(name);

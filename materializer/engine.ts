@@ -9,6 +9,7 @@ import type {
   CreateViewOptions,
   RowPage,
   RowQuery,
+  RowsHold,
   ViewChangeEvent,
   ViewEngine,
   ViewInfo,
@@ -24,6 +25,7 @@ import { encodeKey } from "./keys/encoding.ts";
 import type { RegistryClient } from "../lib/registry-client.ts";
 import { registryTables } from "./sql/registry-tables.ts";
 import { ViewRunner } from "./kafka/view-runner.ts";
+import { parsePosition, positionJson } from "./kafka/apply-holds.ts";
 import { describeMembers } from "./kafka/group-assigner.ts";
 import { drivingPartitions, servedFilter } from "./query/partitions.ts";
 import { getRow, queryRows, type PositionedPage } from "./query/rows.ts";
@@ -356,6 +358,26 @@ export class MaterializerEngine implements ViewEngine {
     return { ...page, stale: !ready || partial };
   }
 
+  /**
+   * A consistent page's part on this member (split-query.ts): holds the view at its position (or moves it up
+   * to exactly `hold.at` first), then reads the page; `position` says which transactions it shows.
+   */
+  async heldRows(
+    name: string,
+    query: RowQuery,
+    hold: RowsHold,
+  ): Promise<PositionedPage & { stale: boolean; position: Record<string, string> }> {
+    const v = this.view(name);
+    this.ready(v, query.stale);
+    const at = hold.at ? parsePosition(hold.at) : null;
+    const position = await v.runner.hold(hold.id, at, HOLD_TIMES);
+    return { ...(await this.queryRowsPositioned(name, query)), position: positionJson(position) };
+  }
+
+  releaseHold(name: string, id: string): void {
+    this.views.get(name)?.runner.releaseHold(id);
+  }
+
   /** Split mode: the view's group and driving topic (null when this engine is not split). */
   split(name: string): SplitInfo | null {
     if (this.pending.has(name)) return null;
@@ -430,6 +452,12 @@ export class MaterializerEngine implements ViewEngine {
     return this.view(name).runner.resolveParked(topic, key, action);
   }
 }
+
+/**
+ * A consistent page's hold: released by the asker at once, else it expires (an asker that died); a member
+ * behind the others gets this long to catch up with them.
+ */
+const HOLD_TIMES = { ttlMs: 5_000, timeoutMs: 3_000 };
 
 export const splitGroupId = (group: string, view: string): string => `_mesh_materialize.${group}.${view}`;
 

@@ -4,13 +4,28 @@
 // LevelDB entry key of the query's path, which every member computes the same way; the merged cursor is a
 // position too, valid for every member. A member that does not answer, or partitions no member owns (a
 // rebalance in progress), make the query fail with 503 MESH_UNAVAILABLE: never a silently partial answer.
+// A consistent page (`consistent`, docs/views.md "Consistent pages") is read at one point of every member:
+// each answers under a hold (kafka/apply-holds.ts) saying its position, the members behind the furthest one
+// are moved up to exactly it and asked again, and the holds are released.
 // Used by a member (engine-views.ts) and by an API reading members (api/adapters/remote-views.ts).
+import { randomUUID } from "node:crypto";
 import { MeshError } from "../lib/errors.ts";
 import { HttpClient } from "../lib/http/client.ts";
 import { meshErrorOf } from "../lib/http/errors.ts";
-import { LOCAL_HEADER, SERVED_HEADER, servedPartitions } from "../lib/http/member-answers.ts";
+import {
+  AT_HEADER,
+  HOLD_HEADER,
+  LOCAL_HEADER,
+  RELEASE_HEADER,
+  SERVED_HEADER,
+  servedPartitions,
+} from "../lib/http/member-answers.ts";
 import { defaultLimit, rowKeySegment, rowsQueryString, type RowQuery } from "../lib/http/row-query.ts";
 import type { MemberPage, Row, ViewMember } from "./contract.ts";
+import { furthest, parsePosition, positionJson, samePosition } from "./kafka/apply-holds.ts";
+
+/** Whether a split view's page is consistent when the query does not say (docs/views.md "Consistent pages"). */
+export const CONSISTENT_BY_DEFAULT = true;
 
 const defaultClient = new HttpClient();
 
@@ -77,15 +92,22 @@ function checkCoverage(view: string, members: ViewMember[], partitions: number):
     );
 }
 
+interface Answer {
+  status: number;
+  body: unknown;
+  served: number[];
+}
+
 async function ask(
   member: ViewMember,
   view: string,
   path: string,
   client: HttpClient,
-): Promise<{ status: number; body: unknown; served: number[] }> {
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const url = `${member.url.replace(/\/$/, "")}/v1/views/${encodeURIComponent(view)}${path}`;
   try {
-    const answer = await client.call(url, { headers: { [LOCAL_HEADER]: "1" } });
+    const answer = await client.call(url, { headers: { [LOCAL_HEADER]: "1", ...headers } });
     // An error the member explains (e.g. MESH_VIEW_NOT_READY) is passed on; anything else means it is unwell.
     if (answer.status >= 500 && !(answer.body as { code?: unknown } | null)?.code)
       throw new Error(`status ${answer.status}`);
@@ -112,9 +134,11 @@ export async function forwardRows(
 ): Promise<{ rows: Row[]; next: string | null; stale: boolean }> {
   checkCoverage(view, members, partitions);
   const qs = rowsQueryString(query);
-  const answers = await Promise.all(
-    members.filter((m) => m.partitions.length > 0).map((m) => ask(m, view, `/rows?${qs}`, client)),
-  );
+  const asked = members.filter((m) => m.partitions.length > 0);
+  const answers =
+    (query.consistent ?? CONSISTENT_BY_DEFAULT)
+      ? await consistentAnswers(view, asked, `/rows?${qs}`, client)
+      : await Promise.all(asked.map((m) => ask(m, view, `/rows?${qs}`, client)));
   for (const a of answers) if (a.status >= 400) throw meshErrorOf(a.body, a.status);
   const pages = answers.map((a) => a.body as MemberPage);
   // The assignment may have moved between members() and the answers: a partition nobody answered for is
@@ -131,6 +155,42 @@ export async function forwardRows(
     );
   const merged = mergePages(pages, query.limit ?? defaultLimit, query.desc ?? false);
   return { ...merged, stale: merged.stale || unanswered.length > 0 };
+}
+
+/**
+ * Every member's page at one position: all answer under one hold with their position; those behind the
+ * furthest are moved up to exactly it and asked again (a member that went past it meanwhile, 409: the
+ * whole read is tried again, at most 3 times); then the holds are released.
+ */
+async function consistentAnswers(
+  view: string,
+  members: ViewMember[],
+  path: string,
+  client: HttpClient,
+): Promise<Answer[]> {
+  for (let attempt = 1; ; attempt++) {
+    const id = randomUUID();
+    try {
+      const first = await Promise.all(members.map((m) => ask(m, view, path, client, { [HOLD_HEADER]: id })));
+      if (first.some((a) => a.status >= 400)) return first;
+      const positions = first.map((a) => parsePosition((a.body as MemberPage).position ?? {}));
+      const target = furthest(positions);
+      const at = JSON.stringify(positionJson(target));
+      const answers = await Promise.all(
+        first.map((a, i) =>
+          samePosition(positions[i]!, target)
+            ? Promise.resolve(a)
+            : ask(members[i]!, view, path, client, { [HOLD_HEADER]: id, [AT_HEADER]: at }),
+        ),
+      );
+      if (attempt < 3 && answers.some((a) => a.status === 409)) continue;
+      return answers;
+    } finally {
+      // Not awaited: the page does not wait for the releases (a lost one expires on the member).
+      for (const m of members)
+        void ask(m, view, path, client, { [RELEASE_HEADER]: id }).catch(() => undefined);
+    }
+  }
 }
 
 export async function forwardRow(

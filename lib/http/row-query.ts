@@ -1,7 +1,7 @@
 // Owns the row query of a view, the one type every view server and the engine share, and its URL grammar
 // (GET /v1/views/{name}/rows on the API and on a materializer member): `col=v` (equals), `col[op]=v` with
 // op one of eq gt gte lt lte, `order=col` or `order=-col` (descending), `limit` (1..1000, default 100),
-// `cursor`. Values stay strings: the view engine compares them as the column's type. `/rows/{key}` takes a
+// `cursor`, `consistent=true|false` (a split view's page at one point of every member). Values stay strings: the view engine compares them as the column's type. `/rows/{key}` takes a
 // key: a composite one is a URL-encoded JSON array.
 import { MeshError } from "../errors.ts";
 
@@ -26,10 +26,15 @@ export interface RowQuery {
   cursor?: string;
   /** Answer while backfilling (otherwise MESH_VIEW_NOT_READY); no URL form: in-process callers only. */
   stale?: boolean;
+  /**
+   * A split view's page read at one point of every member (the same source transactions applied on each:
+   * materializer/split-query.ts); unset: the server's default. Unsplit views are always consistent.
+   */
+  consistent?: boolean;
 }
 
 const urlOps = new Set<FilterOp>(["eq", "gt", "gte", "lt", "lte"]);
-export const reservedParams = new Set(["order", "limit", "cursor"]);
+export const reservedParams = new Set(["order", "limit", "cursor", "consistent"]);
 export const maxLimit = 1000;
 export const defaultLimit = 100;
 
@@ -82,6 +87,12 @@ export function parseRowQuery(
   parsed.limit = limit;
   const cursor = single(query.cursor, "cursor");
   if (cursor) parsed.cursor = cursor;
+  const consistent = single(query.consistent, "consistent");
+  if (consistent !== undefined) {
+    if (consistent !== "true" && consistent !== "false")
+      throw new MeshError("MESH_BAD_REQUEST", `"consistent" must be true or false`, { param: "consistent" });
+    parsed.consistent = consistent === "true";
+  }
   return parsed;
 }
 

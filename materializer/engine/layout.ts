@@ -6,6 +6,7 @@
 //   X index values viewkey    → ""  declared secondary index on view columns
 //   O topic partition         → next offset to consume (written in the same batch as the state)
 //   M source                  → next offset of `<source>.transactions`
+//   M source "end"            → offset after the last END marker applied (consistent split reads)
 //   C seq                     → change-feed entry
 //   P topic partition offset  → parked record (undecodable or unexpected), with the reason
 //   S                         → meta {seq, rows}
@@ -83,6 +84,11 @@ export class Layout {
 
   markerOffset(source: string): Buffer {
     return this.section(TAG.M, encodeKey([source]));
+  }
+
+  /** Offset after the last END marker of `source` applied: the view's position in its commit order. */
+  markerEnd(source: string): Buffer {
+    return this.section(TAG.M, encodeKey([source, "end"]));
   }
 
   change(seq: number): Buffer {

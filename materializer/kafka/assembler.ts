@@ -23,6 +23,12 @@ export interface Unit {
   markers: Map<string, bigint>;
   /** New marker floors of the topic partitions (tpKey) the consumed markers counted. */
   floors: Map<string, bigint>;
+  /**
+   * Per source, the offset after the END marker this unit applies: the view's position in that source's
+   * commit order (a BEGIN changes nothing, so units of BEGIN markers only have none). Consistent reads across
+   * split-view members compare it (view-apply.ts).
+   */
+  ends: Map<string, bigint>;
 }
 
 export interface AssemblerOptions {
@@ -113,7 +119,7 @@ export class Assembler {
       progress = false;
       const free = this.releaseFree();
       if (free.length > 0) {
-        units.push({ events: free, markers: new Map(), floors: new Map() });
+        units.push({ events: free, markers: new Map(), floors: new Map(), ends: new Map() });
         progress = true;
       }
       for (const source of this.markers.keys()) {
@@ -173,17 +179,19 @@ export class Assembler {
     while (q[0]?.status === "BEGIN") pass(q.shift() as Marker);
     const end = q[0];
     let events: InEvent[] = [];
+    const ends = new Map<string, bigint>();
     if (end) {
       const taken = this.take(end, this.counted(source, end.offset));
       if (taken) {
         events = taken;
+        ends.set(source, end.offset + 1n);
         pass(q.shift() as Marker);
       }
     }
     if (consumed.length === 0) return null;
     for (const [k, f] of floors) this.floors.set(k, f);
     const last = consumed[consumed.length - 1] as Marker;
-    return { events, markers: new Map([[source, last.offset + 1n]]), floors };
+    return { events, markers: new Map([[source, last.offset + 1n]]), floors, ends };
   }
 
   /** If all of the END marker's events in the counted partitions are at their heads, pops and returns them. */

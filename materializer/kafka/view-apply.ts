@@ -2,7 +2,8 @@
 // ONE ViewState batch each call, holding the state changes, the records parked instead of applied, and the new
 // stored positions (offset and marker floor per topic partition, the markers' position), so LevelDB never
 // holds state without the positions it was read up to. Batches apply one after another in release order.
-// Operator actions on parked keys (retry, skip) go through the same queue.
+// Operator actions on parked keys (retry, skip) go through the same queue. Holds for consistent pages
+// (apply-holds.ts) keep released units back, in order, until the hold is released.
 import type { Logger } from "../../lib/logger.ts";
 import type { RegistryClient } from "../../lib/registry-client.ts";
 import { ChangeCheck } from "../engine/change-check.ts";
@@ -11,10 +12,15 @@ import type { Db } from "../engine/reader.ts";
 import type { BatchOp, TableChange, ViewChange, ViewState } from "../engine/view-state.ts";
 import type { TableInfo } from "../sql/catalog.ts";
 import { baseRelations } from "../sql/plan.ts";
+import { sourceOfTopic } from "../../protocol/topics.ts";
 import { tpKey, type Unit } from "./assembler.ts";
+import { ApplyHolds, type Position } from "./apply-holds.ts";
 import { decodeEvent, type InEvent } from "./decode.ts";
 import { ParkedKeys, type ParkedRecord } from "./parked.ts";
 import { formatStored, type Reading, type Stored } from "./reading.ts";
+
+/** How long overlapping consistent pages may keep a view from applying before a new one waits. */
+const MAX_FREEZE_MS = 200;
 
 export class ViewApplier {
   readonly parked: ParkedKeys;
@@ -30,6 +36,10 @@ export class ViewApplier {
   #applying: Promise<void> = Promise.resolve();
   /** Operator actions on parked keys run one after another. */
   #resolving: Promise<unknown> = Promise.resolve();
+  /** Position and holds for consistent pages across split-view members. */
+  readonly holds = new ApplyHolds(() => void this.#drain());
+  /** Units released while held, in order, with the Reading they belong to. */
+  #stash: { reading: Reading; units: Unit[] } | null = null;
 
   constructor(db: Db, state: ViewState, deps: { registry: RegistryClient; logger: Logger }) {
     this.#db = db;
@@ -42,8 +52,47 @@ export class ViewApplier {
     this.#check = new ChangeCheck(state.plan);
   }
 
-  load(): Promise<void> {
-    return this.parked.load(this.#db);
+  async load(): Promise<void> {
+    await this.parked.load(this.#db);
+    const sources = new Set([...this.tables.keys()].map(sourceOfTopic));
+    for (const source of sources) {
+      const end = await this.#db.get(this.#state.layout.markerEnd(source));
+      if (end) this.holds.position.set(source, BigInt(end.toString()));
+    }
+  }
+
+  /**
+   * Consistent pages: holds at the current position, or moves up to exactly `at` and holds there (waiting
+   * up to `timeoutMs` for the units to arrive); resolves with the position once its writes are done.
+   */
+  async hold(id: string, at: Position | null, ttlMs: number, timeoutMs: number): Promise<Position> {
+    // Overlapping queries keep the view held: past MAX_FREEZE_MS a new one waits for it to move on first.
+    while (at === null && this.holds.frozenTooLong(MAX_FREEZE_MS)) await this.holds.unfrozen();
+    this.holds.hold(id, at, ttlMs);
+    if (at !== null) {
+      void this.#drain();
+      await this.holds.reached(at, timeoutMs);
+    }
+    await this.#applying;
+    return new Map(this.holds.position);
+  }
+
+  /** Applies the held units the current limit admits (all of them once no hold is left). */
+  async #drain(): Promise<void> {
+    const stash = this.#stash;
+    if (!stash) return;
+    const now: Unit[] = [];
+    const after = new Map(this.holds.position);
+    let i = 0;
+    for (; i < stash.units.length; i++) {
+      const unit = stash.units[i] as Unit;
+      if (!this.holds.admits(unit, after)) break;
+      for (const [source, end] of unit.ends) after.set(source, end);
+      now.push(unit);
+    }
+    stash.units = stash.units.slice(i);
+    if (stash.units.length === 0) this.#stash = null;
+    if (now.length > 0) await this.#applyNow(stash.reading, now);
   }
 
   onChanges(listener: (changes: ViewChange[]) => void): () => void {
@@ -56,6 +105,11 @@ export class ViewApplier {
     return this.#applying;
   }
 
+  /** A restart reads again from the stored positions: units held back from the ended Reading are dropped. */
+  dropHeld(): void {
+    this.#stash = null;
+  }
+
   /** The view caught up for the first time: after the batches queued so far, the change feed starts. */
   markLive(): void {
     this.#applying = this.#applying.then(() => this.#state.markLive());
@@ -63,6 +117,14 @@ export class ViewApplier {
 
   /** Applies released units as one batch with the positions they reach (see the header). */
   async apply(reading: Reading, units: Unit[]): Promise<void> {
+    if (!this.holds.held && this.#stash === null) return this.#applyNow(reading, units);
+    // Held: behind the units already held back (those of an earlier Reading are replayed by this one).
+    if (this.#stash?.reading !== reading) this.#stash = { reading, units: [] };
+    this.#stash.units.push(...units);
+    await this.#drain();
+  }
+
+  async #applyNow(reading: Reading, units: Unit[]): Promise<void> {
     const layout = this.#state.layout;
     const changes: TableChange[] = [];
     const ops: BatchOp[] = [];
@@ -85,6 +147,9 @@ export class ViewApplier {
         changes.push(...e.changes);
       }
       for (const [k, floor] of unit.floors) touch(k).floor = floor;
+      for (const [source, end] of unit.ends)
+        ops.push({ type: "put", key: layout.markerEnd(source), value: Buffer.from(end.toString()) });
+      this.holds.applied(unit);
       // The marker position (also kept per partition as floors): older versions resume from it.
       for (const [source] of unit.markers) {
         const start = reading.assembler.markerStart(source);

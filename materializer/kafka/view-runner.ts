@@ -23,6 +23,7 @@ import type { ViewChange, ViewState } from "../engine/view-state.ts";
 import { ASSIGNER_NAME, dealPartitions, memberUserData } from "./group-assigner.ts";
 import { readInputs } from "./read-inputs.ts";
 import { Reading } from "./reading.ts";
+import type { Position } from "./apply-holds.ts";
 import { countViewFailure } from "../metrics.ts";
 import { ViewApplier } from "./view-apply.ts";
 import { drivingTopic } from "../sql/plan.ts";
@@ -161,6 +162,7 @@ export class ViewRunner {
     this.#endReading();
     await this.#loop;
     await this.#applier.settled();
+    this.#applier.dropHeld();
     const owned = this.#wanted;
     for (const p of this.#caughtUp) if (!owned?.includes(p)) this.#caughtUp.delete(p);
     const inputs = [this.drivingTopic, ...this.#applier.tables.keys()].filter(
@@ -282,6 +284,18 @@ export class ViewRunner {
     return this.#applier.resolveParked(topic, keyId, action);
   }
 
+  /**
+   * Consistent pages across split-view members (apply-holds.ts): holds the view at its position, or moves it
+   * up to exactly `at` first; resolves with the position once what it applied is written.
+   */
+  hold(id: string, at: Position | null, options: { ttlMs: number; timeoutMs: number }): Promise<Position> {
+    return this.#applier.hold(id, at, options.ttlMs, options.timeoutMs);
+  }
+
+  releaseHold(id: string): void {
+    this.#applier.holds.release(id);
+  }
+
   /** Cheap readiness for every query (status() walks every partition and the parked list). */
   isReady(): boolean {
     return this.#phase === "ready";
@@ -326,6 +340,7 @@ export class ViewRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopping.abort();
+    this.#applier.holds.clear();
     const member = this.#member;
     this.#member = null;
     await member?.stop();

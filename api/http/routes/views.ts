@@ -165,6 +165,14 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
               pattern: "^[A-Za-z0-9_-]+$",
               description: "the `next` of the previous page, unchanged (with the same filters and order)",
             },
+            consistent: {
+              type: "string",
+              enum: ["true", "false"],
+              default: "true",
+              description:
+                "a split view's page read with every member at the same source transaction (default); " +
+                '`false`: each member as it is now (docs/views.md "Consistent pages")',
+            },
           },
         },
         response: {
