@@ -60,6 +60,12 @@ interface Sample {
 const results = new Map<string, Sample[]>();
 function record(key: string, s: Sample): void {
   results.set(key, [...(results.get(key) ?? []), s]);
+  // Each figure as it comes, so a run cut short still leaves its figures.
+  const ratio =
+    s.theirs === undefined
+      ? ""
+      : ` pg_recvlogical ${s.theirs.toFixed(0)} ratio ${(s.ours / s.theirs).toFixed(2)}`;
+  console.log(`  ${key}: ${s.ours.toFixed(s.ours >= 1000 ? 0 : 1)}${ratio}${s.extra ? ` (${s.extra})` : ""}`);
 }
 
 interface Workload {
