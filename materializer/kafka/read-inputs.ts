@@ -1,7 +1,8 @@
 // The reading loop of one Reading (reading.ts): batches from a lib/kafka PartitionReader assigned the
 // Reading's start positions (read_committed), each record decoded (data topics) or read as a transaction
 // marker (`<source>.transactions`) and pushed into the Reading's assembler, then whatever the assembler
-// releases handed to `apply` before the next batch is read (so reading never runs ahead of applying).
+// releases handed to `apply` before the next batch is read (apply returns once the batch is queued, not
+// written: view-apply.ts bounds how far reading runs ahead of the writes).
 // A position moves past a record only once it is pushed, and past a batch's end (transaction markers,
 // aborted or compacted records) once the batch is done, so a failure leaves every position at the first
 // record not taken in. The loop ends when `current()` stops naming its Reading (a restart replaced it) or

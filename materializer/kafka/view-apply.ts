@@ -1,7 +1,9 @@
 // One view's apply step and its parked records: released units (whole transactions, or free events) become
 // ONE ViewState batch each call, holding the state changes, the records parked instead of applied, and the new
 // stored positions (offset and marker floor per topic partition, the markers' position), so LevelDB never
-// holds state without the positions it was read up to. Batches apply one after another in release order.
+// holds state without the positions it was read up to. Batches apply one after another in release order;
+// the reading loop does not wait for a batch's write (it decodes the next records meanwhile), and what is
+// released during a write joins the next batch (group commit), up to MAX_GROUP_CHANGES.
 // Operator actions on parked keys (retry, skip) go through the same queue. Holds for consistent pages
 // (apply-holds.ts) keep released units back, in order, until the hold is released.
 import type { Logger } from "../../lib/logger.ts";
@@ -19,6 +21,16 @@ import { decodeEvent, type InEvent } from "./decode.ts";
 import { ParkedKeys, type ParkedRecord } from "./parked.ts";
 import { formatStored, type Reading, type Stored } from "./reading.ts";
 
+/** Changes a batch may gather while the previous one is written before the reading loop waits for it. */
+const MAX_GROUP_CHANGES = 20_000;
+
+interface Group {
+  changes: TableChange[];
+  ops: BatchOp[];
+  /** Resolves once written and announced. */
+  done: Promise<void>;
+}
+
 /** How long overlapping consistent pages may keep a view from applying before a new one waits. */
 const MAX_FREEZE_MS = 200;
 
@@ -33,7 +45,13 @@ export class ViewApplier {
   /** Values the view cannot use (wrong type) park their key instead of failing the view's apply. */
   readonly #check: ChangeCheck;
   readonly #listeners = new Set<(changes: ViewChange[]) => void>();
-  #applying: Promise<void> = Promise.resolve();
+  /** Settles when every batch queued so far is written (or failed). */
+  #tail: Promise<void> = Promise.resolve();
+  /** The batch queued last, not started yet: what is released meanwhile joins it. */
+  #open: Group | null = null;
+  /** A batch the reading loop did not wait for failed (thrown by the next apply()). */
+  #failure: Error | null = null;
+  readonly #onFailure: ((err: unknown) => void) | undefined;
   /** Operator actions on parked keys run one after another. */
   #resolving: Promise<unknown> = Promise.resolve();
   /** Position and holds for consistent pages across split-view members. */
@@ -41,7 +59,12 @@ export class ViewApplier {
   /** Units released while held, in order, with the Reading they belong to. */
   #stash: { reading: Reading; units: Unit[] } | null = null;
 
-  constructor(db: Db, state: ViewState, deps: { registry: RegistryClient; logger: Logger }) {
+  constructor(
+    db: Db,
+    state: ViewState,
+    deps: { registry: RegistryClient; logger: Logger; onFailure?: (err: unknown) => void },
+  ) {
+    this.#onFailure = deps.onFailure;
     this.#db = db;
     this.#state = state;
     this.#registry = deps.registry;
@@ -73,7 +96,7 @@ export class ViewApplier {
       void this.#drain();
       await this.holds.reached(at, timeoutMs);
     }
-    await this.#applying;
+    await this.#tail;
     return new Map(this.holds.position);
   }
 
@@ -102,21 +125,27 @@ export class ViewApplier {
 
   /** Resolves when every batch queued so far was applied (or failed). */
   settled(): Promise<void> {
-    return this.#applying;
+    return this.#tail;
   }
 
-  /** A restart reads again from the stored positions: units held back from the ended Reading are dropped. */
-  dropHeld(): void {
+  /**
+   * A restart reads again from the stored positions: units held back from the ended Reading are dropped,
+   * and a failed batch is no longer pending.
+   */
+  reset(): void {
     this.#stash = null;
+    this.#failure = null;
   }
 
   /** The view caught up for the first time: after the batches queued so far, the change feed starts. */
   markLive(): void {
-    this.#applying = this.#applying.then(() => this.#state.markLive());
+    this.#open = null;
+    this.#tail = this.#tail.then(() => this.#state.markLive()).catch(() => undefined);
   }
 
   /** Applies released units as one batch with the positions they reach (see the header). */
   async apply(reading: Reading, units: Unit[]): Promise<void> {
+    if (this.#failure !== null) throw this.#failure;
     if (!this.holds.held && this.#stash === null) return this.#applyNow(reading, units);
     // Held: behind the units already held back (those of an earlier Reading are replayed by this one).
     if (this.#stash?.reading !== reading) this.#stash = { reading, units: [] };
@@ -164,19 +193,46 @@ export class ViewApplier {
       ops.push({ type: "put", key: layout.offset(topic, partition), value: formatStored(s) });
     }
     countEventsRead(this.#state.plan.name, eventTopics(units));
-    await this.#enqueue(changes, ops);
+    const done = this.#enqueue(changes, ops);
+    // The reading loop goes on (decoding the next records) while this is written, unless the batch
+    // waiting for the write in progress is already large.
+    if ((this.#open?.changes.length ?? 0) < MAX_GROUP_CHANGES) {
+      done.catch((err: unknown) => this.#failed(err));
+      return;
+    }
+    await done;
   }
 
-  /** Batches apply one after another, in the order they were released. */
-  async #enqueue(changes: TableChange[], ops: BatchOp[]): Promise<void> {
-    const run = this.#applying.then(async () => {
-      const out = await timedApply(this.#state.plan.name, changes.length, () =>
-        this.#state.apply(changes, ops),
-      );
-      if (out.length > 0) for (const l of this.#listeners) l(out);
-    });
-    this.#applying = run.catch(() => undefined);
-    await run;
+  /** A batch the reading loop did not wait for failed: the next apply() throws, and the runner restarts. */
+  #failed(err: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = err instanceof Error ? err : new Error(String(err));
+    this.#onFailure?.(err);
+  }
+
+  /**
+   * Queues a batch's changes and ops. Batches apply one after another in release order; while one is being
+   * written, those released meanwhile merge into the next one (group commit: under load fewer, larger
+   * LevelDB batches, and a transaction released during a write waits for that write only). Resolves once
+   * the batch holding them is written and its changes announced.
+   */
+  #enqueue(changes: TableChange[], ops: BatchOp[]): Promise<void> {
+    let group = this.#open;
+    if (!group) {
+      const g: Group = { changes: [], ops: [], done: Promise.resolve() };
+      this.#open = group = g;
+      g.done = this.#tail.then(async () => {
+        if (this.#open === g) this.#open = null; // from here on it takes nothing more
+        const out = await timedApply(this.#state.plan.name, g.changes.length, () =>
+          this.#state.apply(g.changes, g.ops),
+        );
+        if (out.length > 0) for (const l of this.#listeners) l(out);
+      });
+      this.#tail = g.done.catch(() => undefined);
+    }
+    for (const c of changes) group.changes.push(c);
+    for (const op of ops) group.ops.push(op);
+    return group.done;
   }
 
   #park(e: InEvent, reason: string, ops: BatchOp[]): void {

@@ -81,7 +81,14 @@ export class ViewRunner {
     this.#state = state;
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#applier = new ViewApplier(db, state, deps);
+    this.#applier = new ViewApplier(db, state, {
+      ...deps,
+      // A batch whose write failed after the reading loop moved on: restart from the stored positions.
+      onFailure: (err) => {
+        const reading = this.#reading;
+        if (reading) this.#loopFailed(reading, err);
+      },
+    });
   }
 
   onChanges(listener: (changes: ViewChange[]) => void): () => void {
@@ -162,7 +169,7 @@ export class ViewRunner {
     this.#endReading();
     await this.#loop;
     await this.#applier.settled();
-    this.#applier.dropHeld();
+    this.#applier.reset();
     const owned = this.#wanted;
     for (const p of this.#caughtUp) if (!owned?.includes(p)) this.#caughtUp.delete(p);
     const inputs = [this.drivingTopic, ...this.#applier.tables.keys()].filter(
@@ -190,7 +197,8 @@ export class ViewRunner {
       apply: (r, units) => this.#applier.apply(r, units),
       afterBatch: (r) => {
         this.#loopFailures = 0;
-        this.#checkReady(r);
+        // Ready (and serving a caught-up partition) once what was read is written, not only queued.
+        void this.#applier.settled().then(() => this.#checkReady(r));
       },
       signal: abort.signal,
     }).catch((err: unknown) => this.#loopFailed(reading, err));

@@ -9,7 +9,18 @@ async function main(argv: string[]): Promise<number> {
   const args = [...argv];
   const runsAt = args.indexOf("--runs");
   if (runsAt >= 0) process.env.MESH_BENCH_RUNS = args.splice(runsAt, 2)[1] ?? "";
-  const names = args.length > 0 ? args : known;
+  // Words after a benchmark's name that name no benchmark pick its workloads (MESH_BENCH_<NAME>_ONLY):
+  // `views freshness`.
+  const picked: string[] = [];
+  for (const arg of args) {
+    const last = picked.at(-1);
+    if (known.includes(arg) || last === undefined) picked.push(arg);
+    else {
+      const env = `MESH_BENCH_${last.toUpperCase()}_ONLY`;
+      process.env[env] = [process.env[env], arg].filter(Boolean).join(",");
+    }
+  }
+  const names = picked.length > 0 ? picked : known;
   for (const name of names) {
     if (!known.includes(name)) {
       console.error(`unknown benchmark "${name}"; known: ${known.join(", ")}`);

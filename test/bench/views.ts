@@ -111,6 +111,11 @@ const item = (orderId: number, line: number): TableChange => ({
 });
 
 export async function run(options: BenchOptions = {}): Promise<void> {
+  // `npm run bench -- views freshness`: end to end through Postgres, the connector and the API instead.
+  if (process.env.MESH_BENCH_VIEWS_ONLY?.split(",").includes("freshness")) {
+    const { run: freshness } = await import("./views-freshness.ts");
+    return freshness();
+  }
   const rows = options.rows ?? 1_000_000;
   const n = options.changes ?? 50_000;
   const dir = await mkdtemp(join(tmpdir(), "mesh-bench-views-"));
