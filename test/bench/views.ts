@@ -10,8 +10,10 @@
 // unchanged (such a change is stored but reaches no view row); a third 2-way run renames the customers,
 // so each customer change rewrites its 5 orders' view rows. The orders and order items of the replica,
 // 2-way and 3-way runs are inserts with ascending keys (new views; ids wrap only past the default 50k
-// changes), which need no stored-row read (engine/key-ceiling.ts); the "updates" runs preload every
-// order first, so each change is an update whose stored row is read.
+// changes), which need no stored-row read (engine/key-ceiling.ts); the "updates" and "deleted" runs preload
+// every row first, so each change updates or deletes a stored row (read unless still warm). A GROUP BY view
+// over the 2-way join (one group per customer) takes the 2-way changes. Targets: replica 50k, 2-way 40k,
+// 3-way and GROUP BY 25k changes/s.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,6 +104,12 @@ const customer = (id: number, name = `c${id}`): TableChange => ({
   key: [id],
   row: { id, name, region: id % 2 ? "eu" : "us" },
 });
+const removed = (table: string, key: unknown[]): TableChange => ({
+  op: "delete",
+  topic: T(table),
+  partition: 0,
+  key,
+});
 const item = (orderId: number, line: number): TableChange => ({
   op: "upsert",
   topic: T("order_items"),
@@ -184,24 +192,35 @@ export async function run(options: BenchOptions = {}): Promise<void> {
           warm,
         ),
       );
+      const replicaDeletes = replicaChanges.map((_, i) => removed("orders", [BigInt(1 + (i % 50_000))]));
+      await both(`replica apply, deletes, ${batch} changes/batch`, "50k", (warm) =>
+        applyRate(
+          db,
+          `CREATE VIEW ${name("replica_del")} AS SELECT * FROM orders`,
+          replicaDeletes,
+          preloadOrders,
+          batch,
+          warm,
+        ),
+      );
       const twoWaySql = (v: string): string =>
         `CREATE VIEW ${v} AS SELECT o.id, o.total, c.name FROM orders o LEFT JOIN customers c ON o.customer_id = c.id`;
       const twoWayChanges = Array.from({ length: n }, (_, i) =>
         i % 10 === 9 ? customer(1 + (i % customers)) : order(1 + (i % 50_000), customers),
       );
-      await both(`2-way join apply, ${batch} changes/batch`, "30k", (warm) =>
+      await both(`2-way join apply, ${batch} changes/batch`, "40k", (warm) =>
         applyRate(db, twoWaySql(name("two")), twoWayChanges, preloadCustomers, batch, warm),
       );
       const renames = twoWayChanges.map((c, i) =>
         c.topic === T("customers") ? customer(1 + (i % customers), `renamed${i}`) : c,
       );
-      await both(`2-way join apply, customers renamed, ${batch} changes/batch`, "30k", (warm) =>
+      await both(`2-way join apply, customers renamed, ${batch} changes/batch`, "40k", (warm) =>
         applyRate(db, twoWaySql(name("two_rename")), renames, preloadCustomers, batch, warm),
       );
       const orderUpdates = twoWayChanges.map((c, i) =>
         c.topic === T("orders") ? order(1 + (i % 50_000), customers, "7.75") : c,
       );
-      await both(`2-way join apply, orders updated, ${batch} changes/batch`, "30k", (warm) =>
+      await both(`2-way join apply, orders updated, ${batch} changes/batch`, "40k", (warm) =>
         applyRate(
           db,
           twoWaySql(name("two_upd")),
@@ -211,13 +230,50 @@ export async function run(options: BenchOptions = {}): Promise<void> {
           warm,
         ),
       );
-      const threeWayChanges = Array.from({ length: n }, (_, i) => item(1 + (i % 50_000), 1 + (i % 3)));
-      await both(`3-way join apply, ${batch} changes/batch`, "15k", (warm) =>
+      const orderDeletes = twoWayChanges.map((c, i) =>
+        c.topic === T("orders") ? removed("orders", [BigInt(1 + (i % 50_000))]) : c,
+      );
+      await both(`2-way join apply, orders deleted, ${batch} changes/batch`, "40k", (warm) =>
         applyRate(
           db,
-          `CREATE VIEW ${name("three")} AS SELECT i.order_id, i.line, i.qty, o.total, c.name FROM order_items i JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id`,
+          twoWaySql(name("two_del")),
+          orderDeletes,
+          [...preloadCustomers, ...preloadOrders],
+          batch,
+          warm,
+        ),
+      );
+      const threeWaySql = (v: string): string =>
+        `CREATE VIEW ${v} AS SELECT i.order_id, i.line, i.qty, o.total, c.name FROM order_items i JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id`;
+      const threeWayChanges = Array.from({ length: n }, (_, i) => item(1 + (i % 50_000), 1 + (i % 3)));
+      await both(`3-way join apply, ${batch} changes/batch`, "25k", (warm) =>
+        applyRate(
+          db,
+          threeWaySql(name("three")),
           threeWayChanges,
           [...preloadCustomers, ...preloadOrders],
+          batch,
+          warm,
+        ),
+      );
+      const itemDeletes = threeWayChanges.map((c) => removed("order_items", c.op === "upsert" ? c.key : []));
+      await both(`3-way join apply, items deleted, ${batch} changes/batch`, "25k", (warm) =>
+        applyRate(
+          db,
+          threeWaySql(name("three_del")),
+          itemDeletes,
+          [...preloadCustomers, ...preloadOrders, ...threeWayChanges],
+          batch,
+          warm,
+        ),
+      );
+      // GROUP BY over the 2-way join: one group per customer (10 000), each order change updates its group.
+      await both(`GROUP BY over a 2-way join, orders inserted, ${batch} changes/batch`, "25k", (warm) =>
+        applyRate(
+          db,
+          `CREATE VIEW ${name("grouped")} AS SELECT c.id, c.region, COUNT(*) AS orders, SUM(o.total) AS total FROM orders o JOIN customers c ON o.customer_id = c.id GROUP BY c.id, c.region`,
+          twoWayChanges,
+          preloadCustomers,
           batch,
           warm,
         ),
