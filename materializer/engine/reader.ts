@@ -141,19 +141,23 @@ export class Reader {
     this.cache = cache;
   }
 
-  /** Loads many rows of one relation with a single getMany (each get is a thread-pool round trip). */
-  async prefetch(rel: number, pks: Iterable<Buffer>): Promise<void> {
+  /**
+   * Loads many rows of one relation with a single getMany (each get is a thread-pool round trip). `ids`:
+   * their Pending.ids when the caller has them (in `pks` order).
+   */
+  async prefetch(rel: number, pks: Iterable<Buffer>, ids?: readonly string[]): Promise<void> {
     const wanted = new Map<string, Buffer>();
+    let i = 0;
     for (const pk of pks) {
-      const id = Pending.id(rel, pk);
+      const id = ids?.[i++] ?? Pending.id(rel, pk);
       if (this.cache.has(id) || this.pending?.byId(id)) continue;
       if (this.fromWarm(rel, id) === undefined) wanted.set(id, pk);
     }
     if (wanted.size === 0) return;
-    const ids = [...wanted.keys()];
+    const wantedIds = [...wanted.keys()];
     const values = await this.db.getMany([...wanted.values()].map((pk) => this.layout.tableRow(rel, pk)));
     values.forEach((buf, i) =>
-      this.cache.set(ids[i] as string, buf ? this.format.unpackTable(rel, buf).r : null),
+      this.cache.set(wantedIds[i] as string, buf ? this.format.unpackTable(rel, buf).r : null),
     );
   }
 

@@ -261,12 +261,14 @@ export class ViewState {
         this.layout,
         drivingChanged.map((p) => p.pk),
       ),
-      ...this.plan.relations.map((_, rel) =>
-        s0.prefetch(
+      ...this.plan.relations.map((_, rel) => {
+        const mine = stored.filter((p) => p.rel === rel);
+        return s0.prefetch(
           rel,
-          stored.filter((p) => p.rel === rel).map((p) => p.pk),
-        ),
-      ),
+          mine.map((p) => p.pk),
+          mine.map((p) => p.id),
+        );
+      }),
     ]);
     drivingChanged.forEach((p, i) => knownViews.set(p.key, early[i] ?? null));
     // Changed rows carry their encoded key and its latin1 id, so the walk builds neither again.

@@ -59,34 +59,39 @@ const MAX_SCAN_ENTRIES = 256;
 
 /**
  * The input keys each recent index scan found (layout J, by Reader.scanId), kept equal to LevelDB's entries
- * by applying every committed batch's index puts and deletes (update); a scan not held is read again.
+ * by applying every committed batch's index puts and deletes (update); a scan not held is read again. Each
+ * scan's keys are held by their latin1 form, so an update costs one lookup, not a walk of the list.
  */
 export class WarmScans {
-  private readonly cache: WarmCache<Buffer[]>;
+  private readonly cache: WarmCache<Map<string, Buffer>>;
 
   constructor(max = WARM_ROWS) {
-    this.cache = new WarmCache<Buffer[]>(max);
+    this.cache = new WarmCache<Map<string, Buffer>>(max);
   }
 
-  /** A copy of the held keys (the held list changes as batches commit), or undefined. */
+  /** A copy of the held keys (the held set changes as batches commit), or undefined. */
   get(id: string): Buffer[] | undefined {
     const pks = this.cache.get(id);
-    return pks ? [...pks] : undefined;
+    return pks ? [...pks.values()] : undefined;
   }
 
   /** Records a scan read from LevelDB (before this batch's writes, which update() applies once committed). */
   set(id: string, pks: readonly Buffer[]): void {
-    if (pks.length <= MAX_SCAN_ENTRIES) this.cache.set(id, [...pks]);
+    if (pks.length > MAX_SCAN_ENTRIES || !this.cache.enabled) return;
+    const held = new Map<string, Buffer>();
+    for (const pk of pks) held.set(pk.toString("latin1"), pk);
+    this.cache.set(id, held);
   }
 
   /** A committed index put (add) or delete of `pk` under the scan `id`. */
   update(id: string, pk: Buffer, add: boolean): void {
     const pks = this.cache.get(id);
     if (!pks) return;
-    const at = pks.findIndex((k) => k.equals(pk));
-    if (add && at < 0) {
-      if (pks.length >= MAX_SCAN_ENTRIES) this.cache.delete(id);
-      else pks.push(pk);
-    } else if (!add && at >= 0) pks.splice(at, 1);
+    const key = pk.toString("latin1");
+    if (!add) pks.delete(key);
+    else if (!pks.has(key)) {
+      if (pks.size >= MAX_SCAN_ENTRIES) this.cache.delete(id);
+      else pks.set(key, pk);
+    }
   }
 }

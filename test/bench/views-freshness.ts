@@ -168,7 +168,9 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
             if (row?.note === note) break;
             if (performance.now() - committed > 10_000) {
               const status = await call(api.url, "GET", `/v1/views/${view}`);
-              throw new Error(`row ${id} of ${view} never showed ${note}: ${JSON.stringify(row)} ${JSON.stringify(status.body)}`);
+              throw new Error(
+                `row ${id} of ${view} never showed ${note}: ${JSON.stringify(row)} ${JSON.stringify(status.body)}`,
+              );
             }
           }
           samples[kind].push(performance.now() - committed);
