@@ -5,6 +5,7 @@
 // tell their series apart by the `server` label.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { countError, METRICS_CONTENT_TYPE, metrics, scrapeMetrics } from "../metrics.ts";
+import { requireScope } from "./auth.ts";
 
 export const METRICS_PATH = "/metrics";
 
@@ -38,7 +39,11 @@ export function sseOpened(request: FastifyRequest): () => void {
   };
 }
 
-export function registerMetrics(app: FastifyInstance, server: string): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  server: string,
+  options: { scoped?: boolean } = {},
+): void {
   app.addHook("onRequest", (request, _reply, done) => {
     seen.set(request.raw, { server });
     done();
@@ -56,7 +61,9 @@ export function registerMetrics(app: FastifyInstance, server: string): void {
     }
     done();
   });
-  app.get(METRICS_PATH, { schema: { hide: true } }, async (_request, reply) => {
+  app.get(METRICS_PATH, { schema: { hide: true } }, async (request, reply) => {
+    // A scraper's token needs the `metrics` scope (admin and internal credentials have every scope).
+    if (options.scoped) requireScope(request, "metrics");
     const text = await scrapeMetrics();
     return reply.type(METRICS_CONTENT_TYPE).send(text);
   });

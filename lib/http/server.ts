@@ -3,6 +3,8 @@
 // the order they must run. The instance does not listen: the role listens, tests use inject().
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Logger } from "../logger.ts";
+import { registerAudit, type AuditOptions } from "./audit.ts";
+import { registerAuth, type Authenticator } from "./auth.ts";
 import { meshErrors, registerErrors, type ErrorShape } from "./errors.ts";
 import { registerMetrics } from "./metrics.ts";
 import { registerRequestIds, requestId, RequestLog } from "./request-log.ts";
@@ -14,6 +16,17 @@ export interface CommonOptions {
   logLevel?: "info" | "debug";
   /** The server's name in its metrics' `server` label: api, registry, materializer (default http). */
   name?: string;
+  /**
+   * Who a token is (auth.ts, auth-tokens.ts): every route but /healthz and /readyz then needs one, and
+   * GET /metrics the `metrics` scope.
+   */
+  auth?: Authenticator;
+  /** Also take the token as an HTTP Basic password (the registry, for Confluent clients). */
+  basicAuth?: boolean;
+  /** More paths open without a token (exact, or prefixes ending in `/`). */
+  openPaths?: readonly string[];
+  /** Where denials (401/403) and, with `changes`, control-plane changes are audited (audit.ts). */
+  audit?: AuditOptions;
 }
 
 export interface ServerOptions extends CommonOptions {
@@ -39,13 +52,20 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
 /**
  * The plugins every server registers, before its routes, in the order they run on a request: the request id
  * first (every later log line carries it), then the error shape, then metrics (`GET /metrics`, the request
- * latency histogram, failures by code: metrics.ts).
+ * latency histogram, failures by code: metrics.ts), then auth (auth.ts: `request.principal`, or a 401 in
+ * the server's error shape).
  */
 export function registerCommon(app: FastifyInstance, options: CommonOptions = {}): void {
   const level = options.logLevel ?? "info";
   registerRequestIds(app);
   registerErrors(app, options.errors ?? meshErrors, level);
-  registerMetrics(app, options.name ?? "http");
+  registerMetrics(app, options.name ?? "http", { scoped: options.auth !== undefined });
+  if (options.auth)
+    registerAuth(app, options.auth, {
+      basic: options.basicAuth ?? false,
+      ...(options.openPaths ? { open: options.openPaths } : {}),
+    });
+  if (options.audit) registerAudit(app, options.name ?? "http", options.audit);
 }
 
 // pino's Logger is generic over custom levels; fastify wants its base logger type.

@@ -1,8 +1,15 @@
 // Owns the registry's error shape for lib/http: Confluent's `{error_code, message}` bodies (what clients in
 // every language switch on). A RegistryError carries its code and status (errors.ts); fastify's own failures
 // (malformed JSON, wrong content type) keep their HTTP status as the code; anything else is a 500.
+import { isMeshError } from "../../lib/errors.ts";
 import type { ErrorShape } from "../../lib/http/errors.ts";
 import { RegistryError } from "../errors.ts";
+
+/** lib/http's auth failures in Confluent's codes (what its clients show: 40101 unauthorized, 40301 forbidden). */
+const AUTH_CODES: Partial<Record<string, { status: number; code: number }>> = {
+  MESH_UNAUTHORIZED: { status: 401, code: 40101 },
+  MESH_FORBIDDEN: { status: 403, code: 40301 },
+};
 
 export const confluentErrors: ErrorShape = {
   answer(err) {
@@ -13,6 +20,16 @@ export const confluentErrors: ErrorShape = {
         body: err.body(),
         internal: false,
         code: err.errorCode,
+        message: err.message,
+      };
+    }
+    const auth = isMeshError(err) ? AUTH_CODES[err.code] : undefined;
+    if (auth && isMeshError(err)) {
+      return {
+        status: auth.status,
+        body: { error_code: auth.code, message: err.message },
+        internal: false,
+        code: auth.code,
         message: err.message,
       };
     }

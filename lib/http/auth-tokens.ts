@@ -1,0 +1,170 @@
+// Owns what a token means. Three kinds: the admin token (MESH_ADMIN_TOKEN, or the one `mesh up` generates),
+// internal credentials (one datamesh process calling another: `mesh_internal_<role>_<HMAC-SHA256 of the
+// role under the admin token>`, so only a holder of the admin token can make one and nothing trusts a
+// header), and service tokens `mesh_<id>_<secret>` whose records (`token/<id>` in the catalog,
+// protocol/catalog.ts) keep the SHA-256 of the secret, never the secret. Every comparison of a secret is
+// constant-time; expiry is read from the clock passed in. The TokenTable is fed the catalog's token records
+// (by the API's catalog, or by auth-follower.ts in the other roles). Pure apart from node:crypto.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Authenticator, Principal } from "./auth.ts";
+import { SCOPES } from "./auth.ts";
+
+/** A service token as the catalog keeps it (the fields the table needs; protocol's TokenRecord has them). */
+export interface StoredToken {
+  id: string;
+  service: string;
+  scopes: readonly string[];
+  /** Hex SHA-256 of the secret part. */
+  secretSha256: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const SERVICE_PREFIX = "mesh_";
+const INTERNAL_PREFIX = "mesh_internal_";
+/** Ids are 16 hex digits: never `admin` or `internal`, and never holding the `_` that ends them. */
+const ID_PATTERN = /^[0-9a-f]{16}$/;
+/** Shorter admin tokens are refused at start: they could be guessed. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** Equal strings, compared in constant time (over their SHA-256, so lengths leak nothing either). */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+}
+
+/** A new service token: its id, the whole token (shown once) and the hash the catalog keeps. */
+export function newServiceToken(): { id: string; token: string; secretSha256: string } {
+  const id = randomBytes(8).toString("hex");
+  const secret = randomBytes(32).toString("base64url");
+  return { id, token: `${SERVICE_PREFIX}${id}_${secret}`, secretSha256: sha256Hex(secret) };
+}
+
+/** A new admin token (what `mesh up` generates without MESH_ADMIN_TOKEN). */
+export function newAdminToken(): string {
+  return `mesh_admin_${randomBytes(32).toString("base64url")}`;
+}
+
+/** `mesh_<id>_<secret>` taken apart; null when the text is not one. */
+export function parseServiceToken(token: string): { id: string; secret: string } | null {
+  if (!token.startsWith(SERVICE_PREFIX)) return null;
+  const rest = token.slice(SERVICE_PREFIX.length);
+  const sep = rest.indexOf("_");
+  if (sep < 0) return null;
+  const id = rest.slice(0, sep);
+  const secret = rest.slice(sep + 1);
+  return ID_PATTERN.test(id) && secret !== "" ? { id, secret } : null;
+}
+
+/** The id of a service token, for logs and audit (never the secret); null when it is not one. */
+export function tokenId(token: string): string | null {
+  return parseServiceToken(token)?.id ?? null;
+}
+
+function internalMac(adminToken: string, role: string): string {
+  return createHmac("sha256", adminToken).update(`datamesh internal credential:${role}`).digest("base64url");
+}
+
+/**
+ * The credential a process of `role` (api, registry, materializer, connect...) presents to the others. Only
+ * the admin token's holder can derive it; the receiving process checks it against its own admin token.
+ */
+export function internalCredential(adminToken: string, role: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(role))
+    throw new Error(`a role name is lowercase letters and digits: ${role}`);
+  return `${INTERNAL_PREFIX}${role}_${internalMac(adminToken, role)}`;
+}
+
+/** `Authorization` header value carrying `token`. */
+export function bearer(token: string): string {
+  return `Bearer ${token}`;
+}
+
+/** The service tokens known to this process, by id (fed from the catalog in log order). */
+export class TokenTable {
+  readonly #tokens = new Map<string, StoredToken>();
+
+  /** A token record (or null: the key `token/<id>` was deleted). */
+  apply(id: string, record: StoredToken | null): void {
+    if (record === null) this.#tokens.delete(id);
+    else this.#tokens.set(id, record);
+  }
+
+  get(id: string): StoredToken | undefined {
+    return this.#tokens.get(id);
+  }
+
+  list(): StoredToken[] {
+    return [...this.#tokens.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  get size(): number {
+    return this.#tokens.size;
+  }
+}
+
+export interface TokenAuthenticatorOptions {
+  /** The admin token; required: auth is never off. */
+  adminToken: string;
+  /** Service tokens (empty: only the admin token and internal credentials are known). */
+  tokens?: TokenTable;
+  now?: () => number;
+}
+
+/** The Authenticator every role uses: admin token, internal credentials, service tokens. */
+export class TokenAuthenticator implements Authenticator {
+  readonly #admin: string;
+  readonly #tokens: TokenTable;
+  readonly #now: () => number;
+
+  constructor(options: TokenAuthenticatorOptions) {
+    checkAdminToken(options.adminToken);
+    this.#admin = options.adminToken;
+    this.#tokens = options.tokens ?? new TokenTable();
+    this.#now = options.now ?? Date.now;
+  }
+
+  get tokens(): TokenTable {
+    return this.#tokens;
+  }
+
+  authenticate(token: string): Principal | null {
+    if (token.startsWith(INTERNAL_PREFIX)) return this.#internal(token.slice(INTERNAL_PREFIX.length));
+    const parsed = parseServiceToken(token);
+    if (parsed) return this.#service(parsed.id, parsed.secret);
+    if (sameSecret(token, this.#admin))
+      return { id: "admin", service: null, admin: true, internal: false, scopes: SCOPES };
+    return null;
+  }
+
+  #internal(rest: string): Principal | null {
+    const sep = rest.indexOf("_");
+    if (sep < 0) return null;
+    const role = rest.slice(0, sep);
+    if (!sameSecret(rest.slice(sep + 1), internalMac(this.#admin, role))) return null;
+    return { id: `internal:${role}`, service: null, admin: false, internal: true, scopes: SCOPES };
+  }
+
+  #service(id: string, secret: string): Principal | null {
+    const record = this.#tokens.get(id);
+    // Hash the presented secret even for an unknown id: the time taken says nothing about which ids exist.
+    const presented = Buffer.from(sha256Hex(secret), "hex");
+    const stored = Buffer.from(record?.secretSha256 ?? "0".repeat(64), "hex");
+    const matches = stored.length === presented.length && timingSafeEqual(stored, presented);
+    if (!record || !matches || record.revokedAt !== null) return null;
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.#now()) return null;
+    return { id, service: record.service, admin: false, internal: false, scopes: record.scopes };
+  }
+}
+
+/** Throws when an admin token is missing or too short to be one (the role refuses to start). */
+export function checkAdminToken(token: string | undefined): asserts token is string {
+  if (!token || token.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new Error(
+      `MESH_ADMIN_TOKEN must be set to a secret of at least ${MIN_ADMIN_TOKEN_LENGTH} characters (every server needs tokens; \`mesh up\` generates one into .mesh/admin-token)`,
+    );
+}
