@@ -21,6 +21,26 @@ export interface StoredToken {
   revokedAt: string | null;
 }
 
+/** A stored token read from the catalog topic (any JSON), or null when it is not one for `id`. */
+export function readStoredToken(id: string, value: unknown): StoredToken | null {
+  const v = value as Partial<StoredToken> & { type?: unknown };
+  if (!v || v.type !== "token" || v.id !== id) return null;
+  if (typeof v.service !== "string" || typeof v.secretSha256 !== "string" || !Array.isArray(v.scopes))
+    return null;
+  return {
+    id,
+    service: v.service,
+    scopes: v.scopes.filter((s): s is string => typeof s === "string"),
+    secretSha256: v.secretSha256,
+    createdAt: typeof v.createdAt === "string" ? v.createdAt : "",
+    expiresAt: typeof v.expiresAt === "string" ? v.expiresAt : null,
+    revokedAt: typeof v.revokedAt === "string" ? v.revokedAt : null,
+  };
+}
+
+/** The catalog key prefix of token records (`token/<id>`). */
+export const TOKEN_KEY_PREFIX = "token/";
+
 const SERVICE_PREFIX = "mesh_";
 const INTERNAL_PREFIX = "mesh_internal_";
 /** Ids are 16 hex digits: never `admin` or `internal`, and never holding the `_` that ends them. */
