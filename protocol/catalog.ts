@@ -1,12 +1,14 @@
 // Owns the records of the control-plane catalog topic (`_mesh_catalog`, docs/contracts.md "Control-plane
 // catalog") and the pure reducer that folds them into state. Keys: `source/<name>`, `view/<name>`,
-// `events/<topic>` (a domain-event topic's declared event types); JSON values; a null value (tombstone) deletes.
+// `events/<topic>` (a domain-event topic's declared event types), `policy/<id>` (protocol/policies.ts), `token/<id>` (protocol/tokens.ts); JSON values; a null value (tombstone) deletes.
 // Names are owned: a table by the service whose source claimed it, a domain-event topic `<owner>.<aggregate>`
 // by its owner, and every topic name `<x>.…` by the service `x` names (a source's name, or a service with
 // domain events), so no source of one service can write into another's names. The reducer decides conflicts in log order, so every process
 // replaying the topic (API processes, standalone materializers) reaches the same state, and two API
 // processes racing for one table or name are settled by Kafka's order, not by whoever checked first.
 // Reading and writing the topic is the API's (api/catalog/kafka-log.ts). Pure.
+import { policyConflict, type PolicyRecord } from "./policies.ts";
+import { asTokenRecord, type TokenRecord } from "./tokens.ts";
 import { qualifiedTableTopic } from "./topics.ts";
 
 /** The kinds of source database a connector exists for. */
@@ -79,10 +81,12 @@ export interface ViewRecord {
   id: string;
   name: string;
   sql: string;
+  /** The service that declared it (absent: declared before ownership existed, or by the admin: admin-owned). */
+  owner?: string;
   createdAt: string;
 }
 
-export type CatalogRecord = SourceRecord | ViewRecord | EventTopicRecord;
+export type CatalogRecord = SourceRecord | ViewRecord | EventTopicRecord | PolicyRecord | TokenRecord;
 
 export interface CatalogState {
   sources: Map<string, SourceRecord>;
@@ -91,6 +95,10 @@ export interface CatalogState {
   events: Map<string, EventTopicRecord>;
   /** table identity → the source that owns it */
   tables: Map<string, { owner: string; source: string; table: string }>;
+  /** policy id → the policy (protocol/policies.ts) */
+  policies: Map<string, PolicyRecord>;
+  /** token id → the service token's record (protocol/tokens.ts; revoked ones kept) */
+  tokens: Map<string, TokenRecord>;
 }
 
 export type Rejection =
@@ -104,10 +112,19 @@ export type ApplyResult =
 export type CatalogChange =
   | { type: "source"; name: string; before: SourceRecord | null; after: SourceRecord | null }
   | { type: "view"; name: string; before: ViewRecord | null; after: ViewRecord | null }
-  | { type: "events"; name: string; before: EventTopicRecord | null; after: EventTopicRecord | null };
+  | { type: "events"; name: string; before: EventTopicRecord | null; after: EventTopicRecord | null }
+  | { type: "policy"; name: string; before: PolicyRecord | null; after: PolicyRecord | null }
+  | { type: "token"; name: string; before: TokenRecord | null; after: TokenRecord | null };
 
 export function emptyState(): CatalogState {
-  return { sources: new Map(), views: new Map(), events: new Map(), tables: new Map() };
+  return {
+    sources: new Map(),
+    views: new Map(),
+    events: new Map(),
+    tables: new Map(),
+    policies: new Map(),
+    tokens: new Map(),
+  };
 }
 
 /** The topics of the sources' tables: what a view may name before their schemas are registered. */
@@ -278,6 +295,29 @@ export function applyRecord(state: CatalogState, key: string, value: CatalogReco
     if (rejection) return { accepted: false, rejection };
     state.events.set(name, value);
     return { accepted: true, change: { type: "events", name, before, after: value } };
+  }
+  if (kind === "policy") {
+    const before = state.policies.get(name) ?? null;
+    if (value === null) {
+      if (!before) return { accepted: true, change: null };
+      state.policies.delete(name);
+      return { accepted: true, change: { type: "policy", name, before, after: null } };
+    }
+    if (value.type !== "policy" || value.id !== name) return { accepted: true, change: null };
+    const rejection = policyConflict(state.policies, value);
+    if (rejection) return { accepted: false, rejection };
+    state.policies.set(name, value);
+    return { accepted: true, change: { type: "policy", name, before, after: value } };
+  }
+  if (kind === "token") {
+    // Tokens never conflict: ids are random, and a revocation is the same record with revokedAt set.
+    const before = state.tokens.get(name) ?? null;
+    const after = value === null ? null : asTokenRecord(name, value);
+    if (value !== null && after === null) return { accepted: true, change: null };
+    if (after) state.tokens.set(name, after);
+    else if (before) state.tokens.delete(name);
+    else return { accepted: true, change: null };
+    return { accepted: true, change: { type: "token", name, before, after } };
   }
   return { accepted: true, change: null };
 }

@@ -21,6 +21,8 @@ import {
   type SourceRecord,
   type ViewRecord,
 } from "../../protocol/catalog.ts";
+import { policyConflict, policyKey, type PolicyRecord } from "../../protocol/policies.ts";
+import { tokenKey, type TokenRecord } from "../../protocol/tokens.ts";
 
 /** The ordered log under the catalog: a compacted Kafka topic, or memory in unit tests. */
 export interface CatalogLog {
@@ -140,6 +142,45 @@ export class Catalog {
     await this.#write(viewKey(name), null);
   }
 
+  /** Policies (protocol/policies.ts), by id. */
+  policies(): PolicyRecord[] {
+    return [...this.#state.policies.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  policy(id: string): PolicyRecord | undefined {
+    return this.#state.policies.get(id);
+  }
+
+  checkPolicy(record: PolicyRecord): void {
+    const rejection = policyConflict(this.#state.policies, record);
+    if (rejection) throw new MeshError(rejection.code, rejection.message, rejection.details);
+  }
+
+  async putPolicy(record: PolicyRecord): Promise<PolicyRecord> {
+    this.checkPolicy(record);
+    await this.#write(policyKey(record.id), record);
+    return record;
+  }
+
+  async deletePolicy(id: string): Promise<void> {
+    await this.#write(policyKey(id), null);
+  }
+
+  /** Service tokens (protocol/tokens.ts), revoked ones included, oldest first. */
+  tokens(): TokenRecord[] {
+    return [...this.#state.tokens.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  token(id: string): TokenRecord | undefined {
+    return this.#state.tokens.get(id);
+  }
+
+  /** Creates or rewrites (revokes) a token record; returns once this process applied it. */
+  async putToken(record: TokenRecord): Promise<TokenRecord> {
+    await this.#write(tokenKey(record.id), record);
+    return record;
+  }
+
   async #write(key: string, value: CatalogRecord | null): Promise<void> {
     if (!this.#started)
       throw new MeshError("MESH_KAFKA_UNAVAILABLE", "the catalog is not loaded yet; retry shortly");
@@ -153,7 +194,9 @@ export class Catalog {
       ? this.#state.sources.get(name)
       : key.startsWith("events/")
         ? this.#state.events.get(name)
-        : this.#state.views.get(name);
+        : key.startsWith("policy/")
+          ? this.#state.policies.get(name)
+          : this.#state.views.get(name);
     await this.#log.append(key, current ?? null);
     throw new MeshError(result.rejection.code, result.rejection.message, result.rejection.details);
   }

@@ -4,9 +4,28 @@
 // keeping each such parameter with an empty value. Both are bound to the source name and registration id so a
 // sealed value cannot be moved to another record. In memory (and for the connector) the record holds the
 // whole URL, restored exactly. A record without the sealed fields is read as written (plain URLs from before
-// encryption).
+// encryption). A policy's HMAC key (protocol/policies.ts) is sealed in `keySealed` the same way, bound to the
+// policy id, the stored `key` left empty.
 import type { CatalogRecord, SourceRecord } from "../../protocol/catalog.ts";
+import type { PolicyRecord } from "../../protocol/policies.ts";
 import type { CredentialCipher } from "./secrets.ts";
+
+type StoredPolicy = PolicyRecord & { keySealed?: string };
+
+function policyAad(record: Pick<PolicyRecord, "id">): string {
+  return `policy/${record.id}`;
+}
+
+function sealPolicy(record: PolicyRecord, cipher: CredentialCipher): StoredPolicy {
+  if (record.key === "") return record;
+  return { ...record, key: "", keySealed: cipher.seal(record.key, policyAad(record)) };
+}
+
+function openPolicy(stored: StoredPolicy, cipher: CredentialCipher): PolicyRecord {
+  const { keySealed, ...record } = stored;
+  if (keySealed === undefined) return record;
+  return { ...record, key: cipher.open(keySealed, policyAad(record), `policy ${record.id}`) };
+}
 
 type StoredSource = SourceRecord & { passwordSealed?: string; querySecretsSealed?: string };
 
@@ -16,6 +35,7 @@ function aad(record: Pick<SourceRecord, "name" | "id">): string {
 
 /** The record as written to the topic (never a plain credential). */
 export function sealRecord(record: CatalogRecord, cipher: CredentialCipher): CatalogRecord {
+  if (record.type === "policy") return sealPolicy(record, cipher);
   if (record.type !== "source") return record;
   const url = parseUrl(record.url);
   if (!url) return record;
@@ -34,6 +54,7 @@ export function sealRecord(record: CatalogRecord, cipher: CredentialCipher): Cat
 
 /** The record as the catalog uses it (whole URL); throws MESH_SECRET_KEY when the key cannot open it. */
 export function openRecord(stored: CatalogRecord, cipher: CredentialCipher): CatalogRecord {
+  if (stored.type === "policy") return openPolicy(stored, cipher);
   if (stored.type !== "source") return stored;
   const { passwordSealed, querySecretsSealed, ...record } = stored as StoredSource;
   if (passwordSealed === undefined && querySecretsSealed === undefined) return record;
@@ -50,6 +71,7 @@ export function openRecord(stored: CatalogRecord, cipher: CredentialCipher): Cat
 
 /** Whether a stored record still holds a plain credential (written before encryption). */
 export function holdsPlainPassword(stored: CatalogRecord): boolean {
+  if (stored.type === "policy") return stored.key !== "" && (stored as StoredPolicy).keySealed === undefined;
   if (stored.type !== "source") return false;
   const s = stored as StoredSource;
   const url = parseUrl(stored.url);

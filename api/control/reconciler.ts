@@ -60,8 +60,10 @@ export class Reconciler {
   }
 
   #onChange(change: CatalogChange): void {
-    // Event declarations need nothing running: connectors read the schemas from the registry.
-    if (change.type === "events") return;
+    // Only sources and views run something. Event declarations need nothing running (connectors read the
+    // schemas from the registry); policies and tokens are read where access is decided (api/governance,
+    // lib/http/auth.ts), and Kafka ACLs have their own reconciliation.
+    if (change.type !== "source" && change.type !== "view") return;
     const key = `${change.type}/${change.name}`;
     const work = async (): Promise<void> => {
       if (change.type === "source") {
