@@ -12,6 +12,8 @@ export interface OutMessage {
   /** Else murmur2 of the key (Java's default partitioner), or round robin without a key. */
   partition?: number;
   headers?: Record<string, string | Buffer>;
+  /** The record's CreateTime, ms since the epoch; default: when the client sends it. */
+  timestamp?: number;
 }
 
 export interface InRecord {

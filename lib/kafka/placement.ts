@@ -33,6 +33,7 @@ export function toClientMessage(m: OutMessage, partition: number): ClientMessage
     value: m.value === null ? null : toBuffer(m.value),
   };
   if (m.key !== null) out.key = toBuffer(m.key);
+  if (m.timestamp !== undefined) out.timestamp = BigInt(Math.trunc(m.timestamp));
   if (m.headers) {
     const headers = new Map<Buffer, Buffer>();
     for (const [k, v] of Object.entries(m.headers)) headers.set(Buffer.from(k), toBuffer(v));
