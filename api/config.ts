@@ -2,6 +2,7 @@
 // then defaults. Nothing below main reads process.env.
 import { join } from "node:path";
 import { MeshError } from "../lib/errors.ts";
+import { auditTopicOf } from "../protocol/audit.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 
 export interface ApiConfig {
@@ -27,6 +28,10 @@ export interface ApiConfig {
    * views are served by an embedded engine (mesh up) or not at all.
    */
   materializerUrls: string[];
+  /** `_mesh_audit`, or `<catalog topic>_audit` beside another catalog topic (protocol/audit.ts). */
+  auditTopic: string;
+  /** Requests per token per window on the query routes and the SSE routes (0: no limit); docs/governance.md. */
+  rateLimit: { queryMax: number; streamMax: number; windowMs: number };
 }
 
 const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
@@ -41,6 +46,10 @@ const flags: Record<string, { env: string; key: keyof ApiConfig }> = {
   "secret-key-file": { env: "MESH_SECRET_KEY_FILE", key: "secretKeyFile" },
   "advertise-url": { env: "MESH_API_ADVERTISE_URL", key: "advertiseUrl" },
   materializer: { env: "MESH_MATERIALIZER_URLS", key: "materializerUrls" },
+  "audit-topic": { env: "MESH_AUDIT_TOPIC", key: "auditTopic" },
+  "rate-limit-query": { env: "MESH_RATE_LIMIT_QUERY", key: "rateLimit" },
+  "rate-limit-stream": { env: "MESH_RATE_LIMIT_STREAM", key: "rateLimit" },
+  "rate-limit-window": { env: "MESH_RATE_LIMIT_WINDOW", key: "rateLimit" },
 };
 
 export const apiConfigHelp = `options (flag, then env, then default):
@@ -56,7 +65,11 @@ export const apiConfigHelp = `options (flag, then env, then default):
   --materializer MESH_MATERIALIZER_URLS (none) http://host:port[,..] of \`mesh materialize --listen\`
                 processes answering the view routes (their catalog topic must be this API's)
   --secret-key-file MESH_SECRET_KEY_FILE <data dir>/secret.key (generated once, mode 0600)
-                MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file`;
+                MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file
+  --audit-topic MESH_AUDIT_TOPIC     _mesh_audit (<catalog topic>_audit beside another catalog topic)
+  --rate-limit-query MESH_RATE_LIMIT_QUERY 1200 requests per token per window to view rows and lookups (0: none)
+  --rate-limit-stream MESH_RATE_LIMIT_STREAM 60 change streams (SSE) opened per token per window (0: none)
+  --rate-limit-window MESH_RATE_LIMIT_WINDOW 60 the window, in seconds`;
 
 export function parseApiConfig(args: string[], env: Record<string, string | undefined>): ApiConfig {
   const given = new Map<string, string>();
@@ -110,6 +123,26 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
         { option: "materializer" },
       );
   }
+  const count = (name: string, fallback: string): number => {
+    const value = Number(get(name, fallback));
+    if (!Number.isInteger(value) || value < 0)
+      throw new MeshError(
+        "MESH_BAD_REQUEST",
+        `--${name} / ${flags[name]!.env} must be a whole number, 0 or more (got ${get(name, "")})`,
+        { option: name },
+      );
+    return value;
+  };
+  const windowSeconds = count("rate-limit-window", "60");
+  if (windowSeconds === 0)
+    throw new MeshError(
+      "MESH_BAD_REQUEST",
+      "--rate-limit-window / MESH_RATE_LIMIT_WINDOW must be 1 or more",
+      {
+        option: "rate-limit-window",
+      },
+    );
+  const catalogTopic = get("catalog-topic", CATALOG_TOPIC);
   return {
     host: get("host", "127.0.0.1"),
     port,
@@ -121,10 +154,16 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     dataDir,
     logLevel: get("log-level", "info"),
     connect: connect === "true",
-    catalogTopic: get("catalog-topic", CATALOG_TOPIC),
+    catalogTopic,
     advertiseUrl: get("advertise-url", "") || undefined,
     secretKey: env.MESH_SECRET_KEY || undefined,
     secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),
     materializerUrls: materializerUrls.map((u) => u.replace(/\/+$/, "")),
+    auditTopic: get("audit-topic", auditTopicOf(catalogTopic)),
+    rateLimit: {
+      queryMax: count("rate-limit-query", "1200"),
+      streamMax: count("rate-limit-stream", "60"),
+      windowMs: windowSeconds * 1000,
+    },
   };
 }

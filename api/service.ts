@@ -3,14 +3,17 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { KafkaClient } from "../lib/kafka/index.ts";
+import { realClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
 import type { ViewEngine } from "../materializer/contract.ts";
 import { EngineViews } from "../materializer/engine-views.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { checkSourcePrerequisites } from "../connectors/core/change-source.ts";
+import { AuditWriter } from "../protocol/audit-writer.ts";
 import { sourceTopics } from "../protocol/catalog.ts";
 import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
+import { KafkaAuditLog } from "./audit/audit-log.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
 import { DependencyHealth } from "./adapters/health.ts";
@@ -114,6 +117,9 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     () => sourceChecks((name) => catalog.source(name), sources.runningHere()),
   ]);
   const reconciler = new Reconciler({ catalog, sources, views, logger });
+  // Every change and denial of this server is written to the audit topic; GET /v1/audit reads it.
+  const auditWriter = new AuditWriter({ kafka, topic: config.auditTopic, logger, clock: realClock });
+  const audit = { sink: auditWriter, log: new KafkaAuditLog({ kafka, topic: config.auditTopic }) };
   const app = await buildApi(
     {
       catalog,
@@ -124,6 +130,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       health,
       observe,
       events,
+      audit,
       status: () => ({
         roles: {
           api: { url },
@@ -136,7 +143,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       }),
       ...(engineViews ? { localAnswers: engineViews } : {}),
     },
-    { logger },
+    { logger, rateLimits: config.rateLimit },
   );
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
@@ -152,6 +159,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     async stop() {
       // Stop taking requests first (open SSE streams end), then the runtimes, then the catalog.
       await app.close();
+      await auditWriter.close();
       await reconciler.stop();
       await sources.stop();
       await board.stop();

@@ -53,6 +53,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "The token's service may not do this; ask the owner for access.",
   },
+  MESH_RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    doc: "This token sent more requests to a query or stream route than its limit allows in the window; wait the `Retry-After` seconds, or ask the operator to raise `--rate-limit-query` / `--rate-limit-stream` of `mesh api`.",
+  },
   MESH_NOT_FOUND: {
     status: 404,
     retryable: false,

@@ -1,5 +1,7 @@
 // What every route gets: the catalog, the reconciler and the runtimes (passed in, never imported).
+import type { AuditSink } from "../../lib/http/audit.ts";
 import type { LocalAnswers } from "../../lib/http/member-answers.ts";
+import type { AuditLogReader } from "../audit/audit-log.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { EventRuntime } from "../events/event-runtime.ts";
 import type { Reconciler } from "../control/reconciler.ts";
@@ -30,4 +32,9 @@ export interface ApiContext {
   readers?: ReaderBoard;
   /** Domain-event topics, their event types and parked events (/v1/events; without it those routes are absent). */
   events?: EventRuntime;
+  /**
+   * The audit log: `sink` takes an entry per change and per denial of this server (lib/http/audit.ts), `log`
+   * answers GET /v1/audit (without it that route is absent and nothing is audited).
+   */
+  audit?: { sink: AuditSink; log: AuditLogReader };
 }

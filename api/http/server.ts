@@ -12,10 +12,12 @@ import { indexPageSchema } from "../../lib/http/index-page.ts";
 import { answerLocally } from "../../lib/http/member-answers.ts";
 import { createServer } from "../../lib/http/server.ts";
 import { streamErrorSchema } from "../../lib/http/sse.ts";
+import type { Authenticator } from "../../lib/http/auth.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
 import { ReaderBoard } from "../lineage/readers.ts";
+import { auditRoutes, auditSchemas } from "./routes/audit.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { eventRoutes, eventSchemas } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -25,6 +27,7 @@ import { sourceRoutes } from "./routes/sources.ts";
 import { topicChangeSchema, topicRoutes, topicSchema } from "./routes/topics.ts";
 import { viewRoutes } from "./routes/views.ts";
 import { sourceSchemas } from "./source-shape.ts";
+import { registerRateLimits, type RateLimits } from "./rate-limits.ts";
 import { refuseUndeclaredInput } from "./strict-input.ts";
 import { withViewKeys } from "./view-keys.ts";
 import { viewSchemas } from "./view-shape.ts";
@@ -42,10 +45,21 @@ const buildValidator: typeof ajvPool = (externalSchemas, options) => {
   return (route) => (route.httpPart === "body" ? strict(route) : coercing(route));
 };
 
-export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
+export interface BuildApiOptions {
+  logger?: Logger;
+  /** Who a token is (lib/http/auth-tokens.ts; the API's table follows the catalog: routes/tokens.ts). */
+  auth?: Authenticator;
+  /** Per-token limits of the query and stream routes (rate-limits.ts); none without. */
+  rateLimits?: RateLimits;
+}
+
+export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): Promise<FastifyInstance> {
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
     name: "api",
+    // Every change (POST/PUT/PATCH/DELETE) and every denial is written to _mesh_audit (lib/http/audit.ts).
+    ...(ctx.audit ? { audit: { sink: ctx.audit.sink, changes: true } } : {}),
     fastify: {
       // Default coercion would turn an unknown field into a silent no-op: refuse it instead.
       ajv: { customOptions: ajvOptions },
@@ -54,6 +68,8 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   });
   // The API speaks JSON only; a text body is refused with "send JSON" rather than parsed as a string.
   app.removeContentTypeParser("text/plain");
+  // Before swagger and the routes: the limited routes get their hook and their 429 as they are declared.
+  if (options.rateLimits) await registerRateLimits(app, options.rateLimits);
   for (const schema of [
     errorSchema,
     streamErrorSchema,
@@ -64,6 +80,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
     ...viewSchemas,
     ...observeSchemas,
     ...(ctx.events ? eventSchemas : []),
+    ...(ctx.audit ? auditSchemas : []),
   ])
     app.addSchema(schema);
   await app.register(swagger, {
@@ -89,6 +106,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
         { name: "health", description: "liveness, readiness, status" },
         { name: "lineage", description: "what feeds what, and where one source row is now" },
         { name: "index", description: "links to the API's parts" },
+        { name: "governance", description: "tokens, policies and the audit log" },
       ],
     },
   });
@@ -114,6 +132,7 @@ export async function buildApi(ctx: ApiContext, options: { logger?: Logger } = {
   readers.register(app);
   observeRoutes(app, ctx, readers);
   viewRoutes(app, ctx);
+  if (ctx.audit) auditRoutes(app, ctx.audit.log);
   consoleRoutes(app);
   // An embedded engine in a split view's group answers the other members' forwarded queries.
   const local = ctx.localAnswers;
