@@ -69,6 +69,7 @@ describe("views", () => {
       order: "total",
       desc: true,
       limit: 1,
+      consistent: true,
     });
     const next = await app.inject({ url: "/v1/views/order_details/rows?status=paid&limit=1&cursor=1" });
     expect(next.json()).toMatchObject({ rows: [{ id: "2" }], next: null });

@@ -37,16 +37,21 @@ export function startHeartbeat<P>(o: HeartbeatOptions<P>): () => void {
       // A log record we will receive: once everything before it is acknowledged, the position moves past it.
       await o.session.heartbeat();
       if (confirmed !== null) await o.confirm(confirmed);
-      o.status.lagBytes = await o.session.lag(o.changes.confirmed);
-      const pendingSince = o.changes.oldestPendingCommitMicros;
-      o.status.lagSeconds =
-        pendingSince === null ? 0 : Math.max(0, o.clock.now() / 1000 - Number(pendingSince) / 1e6);
+      await measureLag();
     } catch (err) {
       o.logger.warn({ err, source: o.source }, "heartbeat failed");
     } finally {
       beating = false;
     }
   };
+  const measureLag = async (): Promise<void> => {
+    o.status.lagBytes = await o.session.lag(o.changes.confirmed);
+    const pendingSince = o.changes.oldestPendingCommitMicros;
+    o.status.lagSeconds =
+      pendingSince === null ? 0 : Math.max(0, o.clock.now() / 1000 - Number(pendingSince) / 1e6);
+  };
+  // Lag is known from the start of streaming, not only after the first beat (an interval away).
+  void measureLag().catch((err: unknown) => o.logger.warn({ err, source: o.source }, "lag measurement failed"));
   const tick = setInterval(() => void beat(), o.intervalMs);
   return () => clearInterval(tick);
 }
