@@ -14,6 +14,8 @@ import { AuditWriter } from "../protocol/audit-writer.ts";
 import { sourceTopics } from "../protocol/catalog.ts";
 import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
 import { KafkaAuditLog } from "./audit/audit-log.ts";
+import { registryTables } from "../materializer/sql/registry-tables.ts";
+import { Access } from "./governance/access.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
 import { DependencyHealth } from "./adapters/health.ts";
@@ -117,6 +119,8 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     () => sourceChecks((name) => catalog.source(name), sources.runningHere()),
   ]);
   const reconciler = new Reconciler({ catalog, sources, views, logger });
+  // Views' plans are compiled here against the registry's tables to trace masked columns (api/governance).
+  const access = new Access(catalog, () => registryTables(registry));
   // Every change and denial of this server is written to the audit topic; GET /v1/audit reads it.
   const auditWriter = new AuditWriter({ kafka, topic: config.auditTopic, logger, clock: realClock });
   const audit = { sink: auditWriter, log: new KafkaAuditLog({ kafka, topic: config.auditTopic }) };
@@ -131,6 +135,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       observe,
       events,
       audit,
+      access,
       status: () => ({
         roles: {
           api: { url },

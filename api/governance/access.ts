@@ -58,12 +58,43 @@ export function catalogGrants(catalog: Catalog): Grants {
 /** A view a principal may read: the masks its columns are served under. */
 export interface ViewGrant {
   masks: ColumnMasks;
-  /** Whether anything is masked: rows, keys and changes then go through `row()`. */
+  /** Whether anything is masked: rows and changes then go through `row()` / `change()`. */
   masked: boolean;
-  row(row: Readonly<Record<string, unknown>>): Record<string, unknown>;
+  row: (row: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+  /** A change's `data` ({op, key, before, after, ...}) with its rows masked; a notice as it is. */
+  change: (data: unknown) => unknown;
 }
 
-const CLEAR: ViewGrant = { masks: NO_MASKS, masked: false, row: (r) => r };
+const CLEAR: ViewGrant = { masks: NO_MASKS, masked: false, row: (r) => r, change: (d) => d };
+
+function changeMasker(row: ViewGrant["row"]): ViewGrant["change"] {
+  return (data) => {
+    if (data === null || typeof data !== "object" || !("op" in data)) return data;
+    const d = data as Record<string, unknown>;
+    const masked = (r: unknown): unknown =>
+      r !== null && typeof r === "object" ? row(r as Record<string, unknown>) : r;
+    return { ...d, before: masked(d.before), after: masked(d.after) };
+  };
+}
+
+/**
+ * A masked column cannot be filtered or ordered by (a filter on its clear value would test it): 403 naming
+ * the columns. The view's key is never masked (decide.ts), so cursors and lookups stay as they are.
+ */
+export function forbiddenFilters(
+  view: string,
+  grant: ViewGrant,
+  query: { filters?: readonly { column: string }[]; order?: string },
+): void {
+  const used = [...(query.filters ?? []).map((f) => f.column), ...(query.order ? [query.order] : [])];
+  const masked = [...new Set(used.filter((c) => grant.masks.has(c)))];
+  if (masked.length === 0) return;
+  throw new MeshError(
+    "MESH_FORBIDDEN",
+    `view ${view}: the columns ${masked.join(", ")} are masked for this token's service; they cannot be filtered or ordered by`,
+    { policy: null, reason: "masked column filtered", view, columns: masked },
+  );
+}
 
 export function forbidden(denial: Denial): MeshError {
   return new MeshError("MESH_FORBIDDEN", denial.message, denial.details);
@@ -82,6 +113,19 @@ export class Access {
     this.#catalog = catalog;
     this.#tables = tables;
     this.grants = catalogGrants(catalog);
+    catalog.onChange((change) => {
+      if (change.type !== "token") this.#version++;
+    });
+  }
+
+  #version = 0;
+
+  /**
+   * Changes with every catalog change that can change a decision (policies, sources, event topics, views):
+   * open streams decide again when it moved, so a revoked grant stops them at their next event.
+   */
+  get version(): number {
+    return this.#version;
   }
 
   /** What settled() waits for after a grant changes (the Kafka ACL reconciliation). */
@@ -125,7 +169,19 @@ export class Access {
       for (const c of Object.keys(out)) if (!lineage.outputs.has(c)) out[c] = null;
       return out;
     };
-    return { masks, masked: true, row };
+    return { masks, masked: true, row, change: changeMasker(row) };
+  }
+
+  /**
+   * A view its owner declares must be one the owner may read (403 otherwise); while its inputs' schemas are
+   * not registered here the check waits for the reads, which are checked all the same.
+   */
+  async checkDeclaration(owner: Principal, view: ViewRecord): Promise<void> {
+    if (owner.admin || owner.internal) return;
+    const lineage = await this.lineage(view);
+    if (!lineage) return;
+    const d = decideView(owner, view.name, { lineage }, this.grants);
+    if (!d.allowed) throw forbidden(d);
   }
 
   /** The view's lineage, from its plan (null while its inputs' schemas are not registered). */
@@ -139,11 +195,15 @@ export class Access {
     if (cached?.id === view.id) return cached.plan;
     if (!this.#tables) return null;
     const tables = await this.#tables();
-    // A view reads only views declared before it: compile those first, in declaration order.
-    const order = this.#catalog
-      .views()
-      .filter((v) => v.createdAt < view.createdAt || v.name === view.name)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    // A view reads only views declared before it: compile those first, in declaration order (the view itself
+    // may not be in the catalog yet: POST /v1/views asks before writing it).
+    const order = [
+      ...this.#catalog
+        .views()
+        .filter((v) => v.createdAt < view.createdAt && v.name !== view.name)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
+      view,
+    ];
     const plans: ViewPlan[] = [];
     for (const v of order) {
       const known = this.#plans.get(v.name);

@@ -3,6 +3,7 @@ import type { AuditSink } from "../../lib/http/audit.ts";
 import type { LocalAnswers } from "../../lib/http/member-answers.ts";
 import type { AuditLogReader } from "../audit/audit-log.ts";
 import type { Catalog } from "../catalog/catalog.ts";
+import type { Access } from "../governance/access.ts";
 import type { EventRuntime } from "../events/event-runtime.ts";
 import type { Reconciler } from "../control/reconciler.ts";
 import type { ObserveRuntime } from "../lineage/observe.ts";
@@ -32,6 +33,11 @@ export interface ApiContext {
   readers?: ReaderBoard;
   /** Domain-event topics, their event types and parked events (/v1/events; without it those routes are absent). */
   events?: EventRuntime;
+  /**
+   * Who may read what (api/governance/access.ts): every data path decides through it. Default: one over the
+   * catalog without view plans (a masked grant then makes every view over its topic unreadable).
+   */
+  access?: Access;
   /**
    * The audit log: `sink` takes an entry per change and per denial of this server (lib/http/audit.ts), `log`
    * answers GET /v1/audit (without it that route is absent and nothing is audited).

@@ -17,10 +17,12 @@ import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
 import { ReaderBoard } from "../lineage/readers.ts";
+import { Access } from "../governance/access.ts";
 import { auditRoutes, auditSchemas } from "./routes/audit.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { eventRoutes, eventSchemas } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { policyRoutes, policySchema } from "./routes/policies.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { observeRoutes, observeSchemas } from "./routes/observe.ts";
 import { sourceRoutes } from "./routes/sources.ts";
@@ -76,6 +78,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     indexPageSchema,
     topicSchema,
     topicChangeSchema,
+    policySchema,
     ...sourceSchemas,
     ...viewSchemas,
     ...observeSchemas,
@@ -106,6 +109,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
         { name: "health", description: "liveness, readiness, status" },
         { name: "lineage", description: "what feeds what, and where one source row is now" },
         { name: "index", description: "links to the API's parts" },
+        { name: "policies", description: "who reads which topic and views, with which columns masked" },
         { name: "governance", description: "tokens, policies and the audit log" },
       ],
     },
@@ -124,9 +128,12 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   // Query strings use fastify's default parser: `total[gte]=1` stays the key "total[gte]".
   homeRoutes(app);
   healthRoutes(app, ctx);
+  // One access decision for every data path (api/governance).
+  ctx.access ??= new Access(ctx.catalog, null);
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);
-  if (ctx.events) eventRoutes(app, ctx.events);
+  policyRoutes(app, ctx, ctx.access);
+  if (ctx.events) eventRoutes(app, ctx.events, ctx.access);
   // Before the view routes: POST /v1/views/check is a path of its own, not a view named "check".
   const readers = ctx.readers ?? new ReaderBoard();
   readers.register(app);

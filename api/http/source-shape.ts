@@ -256,7 +256,7 @@ function registration(
     $id: id,
     type: "object",
     additionalProperties: false,
-    required: ["name", "owner", "kind", "url", "tables"],
+    required: ["name", "kind", "url", "tables"],
     properties: {
       name: {
         type: "string",
@@ -266,7 +266,8 @@ function registration(
       owner: {
         type: "string",
         pattern: SOURCE_NAME_PATTERN,
-        description: "the service that owns these tables",
+        description:
+          "the service that owns these tables: a service token's own service (the default; another is refused with 403), named by the admin",
       },
       kind: { type: "string", enum: [kind] },
       url: {

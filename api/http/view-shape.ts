@@ -2,6 +2,7 @@
 // its status, a page of rows, the declaration's SQL grammar, and the events of a view's change stream.
 import type { ViewStatus, ViewSummary } from "../../materializer/contract.ts";
 import type { ViewRecord } from "../../protocol/catalog.ts";
+import { SOURCE_NAME_PATTERN } from "../../protocol/topics.ts";
 import { PARKED_LISTED } from "../runtime.ts";
 
 // `CREATE [MATERIALIZED] VIEW <name> AS <query>`, any case: what materializer/engine-views.ts viewNameOf
@@ -67,6 +68,11 @@ export const viewSchema = {
   properties: {
     name: { type: "string" },
     sql: { type: "string" },
+    owner: {
+      type: ["string", "null"],
+      description:
+        "the service that declared it (null: the admin's); only it (or the admin) changes or drops it",
+    },
     key: { type: "array", items: { type: "string" }, description: "the key columns, in key order" },
     columns: { type: "array", items: { type: "string" } },
     columnTypes: {
@@ -114,6 +120,12 @@ export const createViewSchema = {
       description:
         "CREATE VIEW <name> AS SELECT ... [JOIN ...] [WHERE ...] (docs/views.md: the supported subset); " +
         "optionally followed by `; CREATE INDEX ON <name>(<column>)`",
+    },
+    owner: {
+      type: "string",
+      pattern: SOURCE_NAME_PATTERN,
+      description:
+        "the service that owns the view: a service token's own (the default; another is refused with 403); the admin may name one (none: the admin's)",
     },
   },
 } as const;
@@ -194,6 +206,7 @@ export function publicView(view: ViewRecord, info: ViewSummary | undefined): Rec
   return {
     name: view.name,
     sql: view.sql,
+    owner: view.owner ?? null,
     key: info?.key ?? [],
     columns: info?.columns ?? [],
     columnTypes: info?.columnTypes ?? [],

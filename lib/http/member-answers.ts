@@ -49,6 +49,10 @@ export interface LocalAnswers {
 export function answerLocally(app: FastifyInstance, answers: () => LocalAnswers): void {
   app.addHook("preHandler", async (request, reply) => {
     if (request.headers[LOCAL_HEADER] !== "1") return;
+    // Only datamesh processes (and the admin) ask a member for its own rows; anyone else gets the route,
+    // where its service's policies apply (api/governance): the header alone never skips them.
+    const principal = request.principal;
+    if (principal && !principal.internal && !principal.admin) return;
     const route = request.routeOptions.url;
     if (route !== ROWS && route !== ROW) return;
     const { name, key: rawKey } = request.params as { name: string; key?: string };

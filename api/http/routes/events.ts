@@ -12,6 +12,10 @@ import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { SOURCE_NAME_PATTERN } from "../../../protocol/topics.ts";
 import type { EventRuntime } from "../../events/event-runtime.ts";
 import { FORWARDED_HEADER } from "../../runtime.ts";
+import { principalOf, type Principal } from "../../../lib/http/auth.ts";
+import type { Access } from "../../governance/access.ts";
+import { registeringOwner, requireOwner } from "../../governance/ownership.ts";
+import { eventTopicOwner } from "../../../protocol/catalog.ts";
 
 /** `<owner>.<aggregatetype>`: the owner a source/owner name, the aggregate type letters, digits, `_`, `-`. */
 export const EVENT_TOPIC_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,99}\\.[A-Za-z0-9_-]{1,148}$";
@@ -160,14 +164,18 @@ const typeParams = {
   },
 } as const;
 
-export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
+export function eventRoutes(app: FastifyInstance, events: EventRuntime, access: Access): void {
+  /** The topic's owner (its first part) or the admin: declares its types, sees and resolves its parked events. */
+  const owns = (principal: Principal, topic: string): boolean =>
+    principal.admin || principal.internal || principal.service === eventTopicOwner(topic);
   app.get(
     "/v1/events",
     {
       schema: {
         tags: ["events"],
         operationId: "listEventTopics",
-        summary: "Every domain-event topic: owner, event types, schema versions, throughput, parked events",
+        summary:
+          "The domain-event topics the caller may read: owner, event types, schema versions, throughput, parked events",
         response: {
           200: {
             type: "object",
@@ -178,7 +186,10 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
         },
       },
     },
-    () => ({ events: events.list() }),
+    (request) => {
+      const principal = principalOf(request);
+      return { events: events.list().filter((e) => access.topic(principal, e.topic).allowed) };
+    },
   );
 
   app.get<{ Params: { topic: string } }>(
@@ -187,7 +198,8 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
       schema: {
         tags: ["events"],
         operationId: "getEventTopic",
-        summary: "One domain-event topic with its parked events (the first 100, oldest first per aggregate)",
+        summary:
+          "One domain-event topic with its parked events (the first 100, oldest first per aggregate; its owner and the admin only)",
         params: topicParams,
         response: {
           200: {
@@ -198,14 +210,18 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
               parkedEvents: { type: "array", items: { $ref: "ParkedEvent#" } },
             },
           },
-          ...errorResponses("MESH_NOT_FOUND"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN"),
         },
       },
     },
     (request) => {
       const topic = events.get(request.params.topic);
       if (!topic) throw notFound("event topic", request.params.topic);
-      return { ...topic, parkedEvents: events.parked(topic.topic, PARKED_LISTED).events };
+      const principal = principalOf(request);
+      access.requireTopic(principal, topic.topic);
+      // Parked events were never published: their payloads are the owner's alone.
+      const parked = owns(principal, topic.topic) ? events.parked(topic.topic, PARKED_LISTED).events : [];
+      return { ...topic, parkedEvents: parked };
     },
   );
 
@@ -263,6 +279,7 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
           200: { description: "Changed: a new version of the type", $ref: "DeclaredEventType#" },
           201: { description: "Declared: a new type of the topic", $ref: "DeclaredEventType#" },
           ...errorResponses(
+            "MESH_FORBIDDEN",
             "MESH_TOPIC_OWNED",
             "MESH_CONFLICT",
             "MESH_SCHEMA_INCOMPATIBLE",
@@ -272,7 +289,9 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
       },
     },
     async (request, reply) => {
-      const { owner, format, schema } = request.body;
+      const { format, schema } = request.body;
+      // A service declares only as itself; the topic's own rule (its first part) is the catalog's.
+      const owner = registeringOwner(principalOf(request), "event type", request.body.owner, true) ?? "";
       const out = await events.declare(request.params.topic, request.params.type, {
         owner,
         format: format ?? "AVRO",
@@ -305,14 +324,18 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime): void {
           },
           response: {
             200: { $ref: "ParkedEventsResolution#" },
-            ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_KAFKA_FENCED"),
+            ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_CONFLICT", "MESH_KAFKA_FENCED"),
           },
         },
       },
-      (request) =>
-        events.resolveParked(request.params.topic, request.body.key, action, {
+      (request) => {
+        const principal = principalOf(request);
+        if (!owns(principal, request.params.topic))
+          requireOwner(principal, "topic", request.params.topic, eventTopicOwner(request.params.topic));
+        return events.resolveParked(request.params.topic, request.body.key, action, {
           forwarded: request.headers[FORWARDED_HEADER] === "1",
-        }),
+        });
+      },
     );
   }
 }

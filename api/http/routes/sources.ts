@@ -13,6 +13,8 @@ import {
   type SourceKind,
 } from "../../catalog/table-identity.ts";
 import { FORWARDED_HEADER, type SourceProblem } from "../../runtime.ts";
+import { principalOf, type Principal } from "../../../lib/http/auth.ts";
+import { registeringOwner, requireOwner } from "../../governance/ownership.ts";
 import type { ApiContext } from "../context.ts";
 import { notFound } from "../../../lib/http/errors.ts";
 import { errorResponses } from "../../../lib/http/error-responses.ts";
@@ -30,7 +32,7 @@ const optionalBody = { "x-body-optional": true };
 
 interface CreateBody {
   name: string;
-  owner: string;
+  owner?: string;
   kind: SourceKind;
   url: string;
   tables: string[];
@@ -57,6 +59,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: {
           201: { description: "Registered: capture is starting", ...sourceRef },
           ...errorResponses(
+            "MESH_FORBIDDEN",
             "MESH_CONFLICT",
             "MESH_TABLE_OWNED",
             "MESH_TOPIC_OWNED",
@@ -70,6 +73,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const body = request.body;
+      const owner = registeringOwner(principalOf(request), "source", body.owner, true) ?? "";
       const url = parseSourceUrl(body.kind, body.url);
       const tables = body.tables.map((t) => qualifyTable(body.kind, url.database, t));
       const now = new Date().toISOString();
@@ -77,7 +81,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         type: "source",
         id: randomUUID(),
         name: body.name,
-        owner: body.owner,
+        owner,
         kind: body.kind,
         url: body.url,
         tables,
@@ -147,11 +151,14 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
               ? "Stop reading the source log (the slot keeps WAL)"
               : "Continue reading the source log",
           params: nameParams,
-          response: { 200: sourceRef, ...errorResponses("MESH_NOT_FOUND", "MESH_KAFKA_FENCED") },
+          response: {
+            200: sourceRef,
+            ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_KAFKA_FENCED"),
+          },
         },
       },
       async (request) => {
-        const current = mustGet(ctx, request.params.name);
+        const current = mustOwn(ctx, principalOf(request), request.params.name);
         const paused = action === "pause";
         if (current.paused !== paused) {
           await ctx.catalog.putSource({ ...current, paused, updatedAt: new Date().toISOString() });
@@ -181,7 +188,13 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
         response: {
           202: { description: "Saved: the re-snapshot runs while streaming goes on", ...sourceRef },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_NOT_CAPTURED", "MESH_KAFKA_FENCED"),
+          ...errorResponses(
+            "MESH_NOT_FOUND",
+            "MESH_FORBIDDEN",
+            "MESH_CONFLICT",
+            "MESH_NOT_CAPTURED",
+            "MESH_KAFKA_FENCED",
+          ),
         },
       },
       // The body is optional (no body: every table); a JSON `null` is a body, and not an object.
@@ -191,7 +204,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      const source = mustGet(ctx, request.params.name);
+      const source = mustOwn(ctx, principalOf(request), request.params.name);
       const database = parseSourceUrl(source.kind, source.url).database;
       const tables = (request.body?.tables ?? source.tables).map((t) =>
         qualifyTable(source.kind, database, t),
@@ -245,6 +258,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           },
           ...errorResponses(
             "MESH_NOT_FOUND",
+            "MESH_FORBIDDEN",
             "MESH_CONFLICT",
             "MESH_SOURCE_UNREACHABLE",
             "MESH_SOURCE_AUTH",
@@ -255,7 +269,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const source = mustGet(ctx, request.params.name);
+      const source = mustOwn(ctx, principalOf(request), request.params.name);
       const dropSlot = request.query.dropSlot === true;
       const dropped = dropSlot ? ctx.reconciler.dropSlotOnDelete(source.name) : null;
       try {
@@ -307,6 +321,13 @@ function shown(ctx: ApiContext, source: SourceRecord): Record<string, unknown> {
 function mustGet(ctx: ApiContext, name: string): SourceRecord {
   const source = ctx.catalog.source(name);
   if (!source) throw notFound("source", name);
+  return source;
+}
+
+/** The source, when the principal's service owns it (or it is the admin); 403 naming the owner otherwise. */
+function mustOwn(ctx: ApiContext, principal: Principal, name: string): SourceRecord {
+  const source = mustGet(ctx, name);
+  requireOwner(principal, "source", name, source.owner);
   return source;
 }
 

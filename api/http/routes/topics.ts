@@ -5,6 +5,9 @@ import { metrics } from "../../../lib/metrics.ts";
 import { parseTableTopic } from "../../../protocol/topics.ts";
 import type { TopicBatch, TopicStart } from "../../runtime.ts";
 import type { ApiContext } from "../context.ts";
+import { principalOf } from "../../../lib/http/auth.ts";
+import { Access, forbidden } from "../../governance/access.ts";
+import { maskIfObject, maskTopicValue, type ColumnMasks } from "../../governance/masking.ts";
 import { STREAM_FROM_PATTERN } from "../../../lib/http/change-start.ts";
 import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { sseFrame, sseSchema, streamSse } from "../../../lib/http/sse.ts";
@@ -36,6 +39,12 @@ export const topicSchema = {
     latestVersion: {
       type: ["integer", "null"],
       description: "of the value subject; null before the first event",
+    },
+    masked: {
+      type: "object",
+      additionalProperties: { type: "string", enum: ["hash", "redact", "drop"] },
+      description:
+        "the columns the caller's policy masks (hash, redact, drop) on every path; absent: read in clear (its owner, the admin, a grant in full)",
     },
   },
 } as const;
@@ -117,11 +126,21 @@ function eventIds(batch: TopicBatch): string[] {
   });
 }
 
-// Live subscribers of a topic share each fetch's batch (api/topics/shared-tail.ts): encode it once.
-const frames = new WeakMap<TopicBatch, { frame: Buffer; id: string }>();
+// Live subscribers of a topic share each fetch's batch (api/topics/shared-tail.ts): encode it once, and once
+// per policy masking it (the clear frames under "").
+const frames = new WeakMap<TopicBatch, Map<string, { frame: Buffer; id: string }>>();
 
-function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
-  let encoded = frames.get(batch);
+/** `masks` of `policy` (null: in clear): a masked grant never gets the clear frames. */
+function framesOf(
+  batch: TopicBatch,
+  policy: { id: string; masks: ColumnMasks } | null,
+): { frame: Buffer; id: string } {
+  let byPolicy = frames.get(batch);
+  if (byPolicy === undefined) {
+    byPolicy = new Map();
+    frames.set(batch, byPolicy);
+  }
+  let encoded = byPolicy.get(policy?.id ?? "");
   if (encoded === undefined) {
     const ids = eventIds(batch);
     const frame = Buffer.concat(
@@ -130,14 +149,14 @@ function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
           partition: event.partition,
           offset: event.offset,
           timestamp: event.timestamp,
-          key: event.key,
-          value: event.value,
+          key: policy ? maskIfObject(policy.masks, event.key) : event.key,
+          value: policy ? maskTopicValue(policy.masks, event.value) : event.value,
           ...(event.headers ? { headers: event.headers } : {}),
         }),
       ),
     );
     encoded = { frame, id: ids.at(-1) ?? "" }; // the route skips empty batches
-    frames.set(batch, encoded);
+    byPolicy.set(policy?.id ?? "", encoded);
   }
   return encoded;
 }
@@ -146,13 +165,15 @@ function framesOf(batch: TopicBatch): { frame: Buffer; id: string } {
 const SUBSCRIBED = Buffer.from(": subscribed\n\n");
 
 export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const access = ctx.access ?? new Access(ctx.catalog, null);
   app.get(
     "/v1/topics",
     {
       schema: {
         tags: ["topics"],
         operationId: "listTopics",
-        summary: "Every domain topic: owner, source, table, key/value subjects and latest schema version",
+        summary:
+          "The topics the caller may read: owner, source, table, key/value subjects, latest schema version, masked columns",
         response: {
           200: {
             type: "object",
@@ -163,7 +184,19 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
       },
     },
-    async () => ({ topics: await ctx.topics.topics() }),
+    async (request) => {
+      const principal = principalOf(request);
+      const topics = await ctx.topics.topics();
+      return {
+        topics: topics.flatMap((t) => {
+          const d = access.topic(principal, t.topic);
+          if (!d.allowed) return [];
+          return d.policy && Object.keys(d.policy.columns).length > 0
+            ? [{ ...t, masked: d.policy.columns }]
+            : [t];
+        }),
+      };
+    },
   );
 
   app.get<{
@@ -208,7 +241,7 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
               data: { $ref: "#/components/schemas/TopicChange" },
             },
           },
-          errors: errorResponses("MESH_NOT_FOUND"),
+          errors: errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN"),
         }),
       },
     },
@@ -220,6 +253,14 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
           topic,
         });
       }
+      const principal = principalOf(request);
+      const decide = (): { id: string; masks: ColumnMasks } | null => {
+        const d = access.topic(principal, topic);
+        if (!d.allowed) throw forbidden(d);
+        return d.policy && d.masks.size > 0 ? { id: d.policy.id, masks: d.masks } : null;
+      };
+      let policy = decide();
+      let decidedAt = access.version;
       const table = parseTableTopic(topic);
       const countRead = (n: number): void =>
         metrics.eventsRead.inc(
@@ -239,7 +280,16 @@ export function topicRoutes(app: FastifyInstance, ctx: ApiContext): void {
             subscribed = true;
             continue;
           }
-          const { frame, id } = framesOf(batch);
+          if (access.version !== decidedAt) {
+            // A grant changed since: decide again; a revoked one ends the stream before this batch.
+            decidedAt = access.version;
+            try {
+              policy = decide();
+            } catch {
+              return;
+            }
+          }
+          const { frame, id } = framesOf(batch, policy);
           countRead(batch.events.length);
           yield { id, event: "change", data: null, frame };
         }

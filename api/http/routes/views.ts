@@ -12,6 +12,9 @@ import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { maxLimit, defaultLimit } from "../../../lib/http/row-query.ts";
 import { sseSchema, streamSse } from "../../../lib/http/sse.ts";
 import type { ViewRecord } from "../../../protocol/catalog.ts";
+import { principalOf } from "../../../lib/http/auth.ts";
+import { Access, forbiddenFilters } from "../../governance/access.ts";
+import { registeringOwner, requireOwner } from "../../governance/ownership.ts";
 import type { ApiContext } from "../context.ts";
 import { checkViewKey } from "../view-keys.ts";
 import { publicView } from "../view-shape.ts";
@@ -29,13 +32,14 @@ const nameParams = {
 const plainJson = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
 
 export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const access = ctx.access ?? new Access(ctx.catalog, null);
   const mustGet = (name: string): ViewRecord => {
     const view = ctx.catalog.view(name);
     if (!view) throw notFound("view", name);
     return view;
   };
 
-  app.post<{ Body: { sql: string } }>(
+  app.post<{ Body: { sql: string; owner?: string } }>(
     "/v1/views",
     {
       schema: {
@@ -46,20 +50,32 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         body: { $ref: "ViewDeclaration#" },
         response: {
           201: { description: "Declared: the view backfills from its topics", $ref: "View#" },
-          ...errorResponses("MESH_BAD_SQL", "MESH_CONFLICT", "MESH_CONNECTOR_OUTDATED", "MESH_KAFKA_FENCED"),
+          ...errorResponses(
+            "MESH_BAD_SQL",
+            "MESH_FORBIDDEN",
+            "MESH_CONFLICT",
+            "MESH_CONNECTOR_OUTDATED",
+            "MESH_KAFKA_FENCED",
+          ),
         },
       },
     },
     async (request, reply) => {
+      const principal = principalOf(request);
+      const owner = registeringOwner(principal, "view", request.body.owner, false);
       const { name } = ctx.views.parse(request.body.sql);
       const record: ViewRecord = {
         type: "view",
         id: randomUUID(),
         name,
         sql: request.body.sql,
+        ...(owner === undefined ? {} : { owner }),
         createdAt: new Date().toISOString(),
       };
       ctx.catalog.checkView(record);
+      // Its owner must be able to read it: no view over tables its service is not granted, nor one that
+      // filters or joins on columns masked for it (checked when its inputs' schemas are known here).
+      if (owner !== undefined) await access.checkDeclaration({ ...principal, service: owner }, record);
       // Compile and create first: SQL the engine refuses is never written to the catalog.
       await ctx.views.ensure(record);
       try {
@@ -120,12 +136,13 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         params: nameParams,
         response: {
           200: { type: "object", required: ["deleted"], properties: { deleted: { type: "string" } } },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_KAFKA_FENCED"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_KAFKA_FENCED"),
         },
       },
     },
     async (request) => {
       const view = mustGet(request.params.name);
+      requireOwner(principalOf(request), "view", view.name, view.owner);
       await ctx.catalog.deleteView(view.name);
       await ctx.reconciler.settled("view", view.name);
       return { deleted: view.name };
@@ -177,19 +194,23 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
         response: {
           200: { $ref: "RowPage#" },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY", "MESH_BAD_CURSOR"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_BAD_QUERY", "MESH_BAD_CURSOR"),
         },
       },
       serializerCompiler: plainJson,
     },
     async (request) => {
       const view = mustGet(request.params.name);
+      const grant = await access.requireView(principalOf(request), view);
       const info = ctx.views.info(view.name);
       const query = parseRowQuery(
         { ...request.query, limit: String(request.query.limit ?? defaultLimit) },
         info && info.columns.length > 0 ? info.columns : null,
       );
-      return ctx.views.queryRows(view.name, query);
+      if (!grant.masked) return ctx.views.queryRows(view.name, query);
+      forbiddenFilters(view.name, grant, query);
+      const page = await ctx.views.queryRows(view.name, query);
+      return { ...page, rows: page.rows.map(grant.row) };
     },
   );
 
@@ -216,19 +237,24 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
             },
           },
         },
-        response: { 200: { $ref: "Row#" }, ...errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY") },
+        response: {
+          200: { $ref: "Row#" },
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_BAD_QUERY"),
+        },
       },
       serializerCompiler: plainJson,
     },
     async (request) => {
       const view = mustGet(request.params.name);
+      // A masked key column makes the view unreadable (decide.ts), so a lookup never tests a masked value.
+      const grant = await access.requireView(principalOf(request), view);
       const info = ctx.views.info(view.name);
       // The key's type as the document states it under the view's own path (view-keys.ts).
       if (info) checkViewKey(info, request.params.key);
       const key = parseRowKey(request.params.key);
       const row = await ctx.views.getRow(view.name, key);
       if (!row) throw rowNotFound(view.name, key);
-      return row;
+      return grant.row(row);
     },
   );
 
@@ -259,12 +285,13 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
           },
           response: {
             200: { $ref: "ParkedResult#" },
-            ...errorResponses("MESH_NOT_FOUND", "MESH_CONFLICT"),
+            ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_CONFLICT"),
           },
         },
       },
       async (request) => {
         const view = mustGet(request.params.name);
+        requireOwner(principalOf(request), "view", view.name, view.owner);
         if (!ctx.views.resolveParked)
           throw new MeshError(
             "MESH_BAD_REQUEST",
@@ -321,12 +348,15 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
               data: { $ref: "#/components/schemas/ViewNotice" },
             },
           },
-          errors: errorResponses("MESH_NOT_FOUND", "MESH_BAD_QUERY"),
+          errors: errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_BAD_QUERY"),
         }),
       },
     },
     async (request, reply) => {
       const view = mustGet(request.params.name);
+      const principal = principalOf(request);
+      let grant = await access.requireView(principal, view);
+      let decidedAt = access.version;
       const from = changesFrom(request.query.from, request.headers["last-event-id"]);
       // The start is resolved (and a member asked) before answering, so a bad one is an error status.
       const upstream = new AbortController();
@@ -341,7 +371,17 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       await streamSse(request, reply, async function* (signal) {
         signal.addEventListener("abort", stop);
         for await (const change of opened.events) {
-          yield { id: change.id, event: change.event ?? "change", data: change.data };
+          if (access.version !== decidedAt) {
+            // A grant changed since: decide again; a revoked one ends the stream before this change.
+            decidedAt = access.version;
+            const current = ctx.catalog.view(view.name);
+            if (current?.id !== view.id) return;
+            const again = await access.requireView(principal, current).catch(() => null);
+            if (!again) return;
+            grant = again;
+          }
+          const data = grant.masked ? grant.change(change.data) : change.data;
+          yield { id: change.id, event: change.event ?? "change", data };
         }
       }).finally(() => {
         request.raw.off("close", stop);
