@@ -11,6 +11,9 @@ import { buildLineage } from "../../lineage/graph.ts";
 import type { ObserveRuntime } from "../../lineage/observe.ts";
 import type { ReaderBoard } from "../../lineage/readers.ts";
 import { traceKey } from "../../lineage/trace.ts";
+import { principalOf } from "../../../lib/http/auth.ts";
+import { qualifiedTableTopic } from "../../../protocol/topics.ts";
+import { Access } from "../../governance/access.ts";
 import type { ApiContext } from "../context.ts";
 
 const anyObject = { type: "object", additionalProperties: true } as const;
@@ -233,11 +236,42 @@ export function observeRoutes(app: FastifyInstance, ctx: ApiContext, readers: Re
             },
           },
         },
-        response: { 200: { $ref: "Trace#" }, ...errorResponses("MESH_NOT_FOUND", "MESH_UNAVAILABLE") },
+        response: {
+          200: { $ref: "Trace#" },
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_UNAVAILABLE"),
+        },
       },
     },
-    (request) =>
-      traceKey({ catalog: ctx.catalog, views: ctx.views, observe: need(ctx.observe) }, request.query),
+    async (request) => {
+      const principal = principalOf(request);
+      const access = ctx.access ?? new Access(ctx.catalog, null);
+      // A trace shows the row's event in clear and looks a key up: only for who reads the table in full,
+      // decided before anything is searched.
+      const source = ctx.catalog.source(request.query.source);
+      const table = source?.tables.find(
+        (t) => t === request.query.table || t.endsWith(`.${request.query.table}`),
+      );
+      if (source && table) {
+        const topic = qualifiedTableTopic(source.name, table);
+        if (access.requireTopic(principal, topic).size > 0)
+          throw new MeshError(
+            "MESH_FORBIDDEN",
+            `a trace shows ${topic}'s rows in clear; this token's service reads it with columns masked (use the topic's events or the views instead)`,
+            { policy: null, reason: "trace needs a grant in full", topic },
+          );
+      }
+      const answer = await traceKey(
+        { catalog: ctx.catalog, views: ctx.views, observe: need(ctx.observe) },
+        request.query,
+      );
+      const views = [];
+      for (const v of answer.views) {
+        const record = ctx.catalog.view(v.view);
+        const grant = record ? await access.requireView(principal, record).catch(() => null) : null;
+        if (grant) views.push(grant.masked && v.rows ? { ...v, rows: v.rows.map(grant.row) } : v);
+      }
+      return { ...answer, views };
+    },
   );
 
   app.post<{ Body: { sql: string } }>(
@@ -294,7 +328,7 @@ export function observeRoutes(app: FastifyInstance, ctx: ApiContext, readers: Re
         },
         response: {
           200: { $ref: "SchemaVersions#" },
-          ...errorResponses("MESH_NOT_FOUND", "MESH_UNAVAILABLE"),
+          ...errorResponses("MESH_NOT_FOUND", "MESH_FORBIDDEN", "MESH_UNAVAILABLE"),
         },
       },
     },
@@ -305,6 +339,7 @@ export function observeRoutes(app: FastifyInstance, ctx: ApiContext, readers: Re
           topic,
         });
       }
+      (ctx.access ?? new Access(ctx.catalog, null)).requireTopic(principalOf(request), topic);
       return { topic, subject: `${topic}-value`, versions: await need(ctx.observe).schemas(topic) };
     },
   );
