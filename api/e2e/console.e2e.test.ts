@@ -1,15 +1,18 @@
 // The web console in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core; no
-// browser download) against the API on the real stack: sign in with a token (sent as a bearer token on every
-// call), register a Postgres source through the form, declare a view with its SQL checked as it is typed
+// browser download) against the API on the real stack: a token the API refuses is said so at sign-in; sign
+// in with the admin token (sent as a bearer token on every call), register a Postgres source through the form, declare a view with its SQL checked as it is typed
 // (the error shown at its line and column, then the fixed SQL accepted), page through its rows, watch a live
 // change arrive in its change stream, and see the lineage graph. Each page's screenshot is checked to
-// render data (many colours, much of it not background) and no error box. MESH_SCREENSHOT_DIR=<dir> keeps
-// the screenshots (docs/console-*.png come from there).
+// render data (many colours, much of it not background) and no error box. Then governance: the audit page
+// lists the source's registration and the refused sign-in; a service token signs in without the audit page
+// and is told plainly that it may not read it; once revoked, the console signs it out with the API's reason.
+// MESH_SCREENSHOT_DIR=<dir> keeps the screenshots (docs/console-*.png come from there).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authHeaders, createServiceToken, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 import { uniqueName } from "../../test/support/stack.ts";
 import { startObserveFixture, type ObserveFixture } from "./observe-fixture.ts";
 import { colourStats, decodePng } from "./png.ts";
@@ -23,6 +26,9 @@ const topic = `${source}.public.items`;
 const view = `v_${source}`;
 const problems: string[] = [];
 const tokens = new Set<string>();
+/** Set while the test provokes refusals (a wrong token, a service token on the audit page, a revoked token). */
+let refusalsExpected = false;
+const refusal = (text: string): boolean => refusalsExpected && /\b40[13]\b|status of 40[13]/.test(text);
 
 beforeAll(async () => {
   f = await startObserveFixture("ui");
@@ -67,17 +73,31 @@ describe("the console in headless Chromium", () => {
   it("signs in, registers a source, declares a view, pages its rows, shows a live change and the lineage", async () => {
     const page = await browser!.newPage();
     page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
-    page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !refusal(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !refusal(String(r.status()))) problems.push(`${r.status()} ${r.url()}`);
+    });
     page.on("request", (r) => {
       if (new URL(r.url()).pathname.startsWith("/v1/")) tokens.add(r.headers().authorization ?? "none");
     });
     await page.goto(`${f.api.url}/console`);
 
-    // Sign in.
-    await page.getByTestId("sign-in").getByLabel("Token").fill("console-test-token");
+    // A token the API does not know is refused at sign-in, with the reason.
+    const signIn = page.getByTestId("sign-in");
+    refusalsExpected = true;
+    await signIn.getByLabel("Token").fill("mesh_0000000000000000_not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect
+      .poll(async () => page.getByTestId("sign-in-error").textContent(), { timeout: 15_000 })
+      .toMatch(/does not accept this token \(MESH_UNAUTHORIZED\)/);
+    refusalsExpected = false;
+    // Sign in with the admin token: the Audit page is in the navigation.
+    await signIn.getByLabel("Token").fill(TEST_ADMIN_TOKEN);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Sources" }).waitFor();
+    expect(await page.getByTestId("who").textContent()).toBe("signed in as admin");
 
     // Register a source through the form.
     await page.getByRole("link", { name: "Register a source" }).click();
@@ -141,10 +161,65 @@ describe("the console in headless Chromium", () => {
     expect(await page.locator('[data-testid="lineage-graph"] path.edge').count()).toBeGreaterThanOrEqual(3);
     await rendered(page, "lineage");
 
-    // Every API call carried the token; nothing failed in the page.
-    expect([...tokens]).toEqual(["Bearer console-test-token"]);
-    expect(problems).toEqual([]);
-    // The audit page is not in the navigation until governance (issue 14).
+    // The audit page: the source's registration by the admin, and the refused sign-in.
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.getByRole("heading", { name: "Audit" }).waitFor();
+    const audit = page.getByTestId("audit");
+    await audit
+      .locator('tr[data-action="sources.create"]', { hasText: source })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await rendered(page, "audit");
+    const filters = page.getByTestId("audit-filters");
+    await filters.getByLabel("Outcome").selectOption("denied");
+    await filters.getByRole("button", { name: "Filter" }).click();
+    await audit.locator('tr[data-outcome="denied"]', { hasText: "MESH_UNAUTHORIZED" }).first().waitFor();
+    await expect.poll(async () => audit.locator('tr[data-outcome="success"]').count()).toBe(0);
+    const auditText = (await audit.textContent()) ?? "";
+    expect(auditText).not.toContain("not-a-token");
+    expect(auditText).not.toContain(TEST_ADMIN_TOKEN);
+
+    // A service token: no Audit page in the navigation; asked for anyway, the 403 is said plainly.
+    const reader = await createServiceToken(f.api.url, { service: "inventory", scopes: ["read"] });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByTestId("sign-in-notice").waitFor();
+    await signIn.getByLabel("Token").fill(reader.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    // The console stays on the page it was on (the audit page), now with this token.
+    refusalsExpected = true;
+    await page.getByTestId("who").waitFor();
+    expect(await page.getByTestId("who").textContent()).toBe("signed in with a service token");
     expect(await page.getByRole("link", { name: "Audit" }).count()).toBe(0);
-  }, 180_000);
+    await expect
+      .poll(async () => page.locator('[role=alert][data-status="403"]').textContent(), { timeout: 15_000 })
+      .toMatch(/MESH_FORBIDDEN.*not allowed/);
+    // Revoked, the token stops working: the console signs out and says why.
+    await page.goto(`${f.api.url}/console#/sources`);
+    const revoked = await fetch(`${f.api.url}/v1/tokens/${reader.id}`, {
+      method: "DELETE",
+      headers: authHeaders(),
+    });
+    expect(revoked.status).toBeLessThan(300);
+    await expect
+      .poll(
+        async () =>
+          page
+            .getByTestId("sign-in-notice")
+            .textContent()
+            .catch(() => null),
+        { timeout: 30_000 },
+      )
+      .toMatch(/refused the token \(MESH_UNAUTHORIZED\)/);
+    refusalsExpected = false;
+
+    // Every API call carried a token (these three); nothing else failed in the page.
+    expect([...tokens].sort()).toEqual(
+      [
+        `Bearer ${TEST_ADMIN_TOKEN}`,
+        `Bearer ${reader.token}`,
+        "Bearer mesh_0000000000000000_not-a-token",
+      ].sort(),
+    );
+    expect(problems).toEqual([]);
+  }, 240_000);
 });

@@ -19,7 +19,7 @@ import { completeOpenApi } from "./openapi.ts";
 import { ReaderBoard } from "../lineage/readers.ts";
 import { Access } from "../governance/access.ts";
 import { auditRoutes, auditSchemas } from "./routes/audit.ts";
-import { consoleRoutes } from "./routes/console.ts";
+import { CONSOLE_PATH, consoleRoutes } from "./routes/console.ts";
 import { eventRoutes, eventSchemas } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { policyRoutes, policySchema } from "./routes/policies.ts";
@@ -59,6 +59,8 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.auth ? { auth: options.auth } : {}),
+    // The console's page and assets hold no data: they load without a token, then ask for one.
+    openPaths: [CONSOLE_PATH, `${CONSOLE_PATH}/`],
     name: "api",
     // Every change (POST/PUT/PATCH/DELETE) and every denial is written to _mesh_audit (lib/http/audit.ts).
     ...(ctx.audit ? { audit: { sink: ctx.audit.sink, changes: true } } : {}),

@@ -1,23 +1,35 @@
 // Owns talking to the API from the browser: JSON calls with the signed-in token as `Authorization: Bearer`
-// (the API checks it once the governance issue lands tokens; today it answers without one), the MESH error
-// shape turned into an ApiError, and server-sent events read through fetch (EventSource cannot send the
-// Authorization header) with their `data` parsed.
+// (every route but the console's own files needs one), the MESH error shape turned into an ApiError, a 401
+// (the token unknown, expired or revoked) announced to the app (UNAUTHORIZED_EVENT: it signs out and says
+// why), and server-sent events read through fetch (EventSource cannot send the Authorization header) with
+// their `data` parsed.
 
 const TOKEN_KEY = "datamesh.token";
 
 export interface Session {
-  /** Empty: signed in without a token (accepted until tokens are required). */
   token: string;
+  /** The admin token (GET /v1/status's principal): the Audit page is shown. */
+  admin: boolean;
 }
+
+/** Dispatched on `window` when the API answers 401: `detail` is the ApiError. */
+export const UNAUTHORIZED_EVENT = "datamesh:unauthorized";
+
+const ADMIN_KEY = "datamesh.admin";
 
 export function savedSession(): Session | null {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  return token === null ? null : { token };
+  return token === null ? null : { token, admin: sessionStorage.getItem(ADMIN_KEY) === "true" };
 }
 
 export function saveSession(session: Session | null): void {
-  if (session) sessionStorage.setItem(TOKEN_KEY, session.token);
-  else sessionStorage.removeItem(TOKEN_KEY);
+  if (session) {
+    sessionStorage.setItem(TOKEN_KEY, session.token);
+    sessionStorage.setItem(ADMIN_KEY, String(session.admin));
+  } else {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ADMIN_KEY);
+  }
 }
 
 export class ApiError extends Error {
@@ -48,14 +60,17 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   const json: unknown = text === "" ? null : JSON.parse(text);
   if (!res.ok) {
     const e = (json ?? {}) as { code?: string; message?: string; details?: Record<string, unknown> };
-    throw new ApiError(
-      res.status,
-      e.code ?? `HTTP_${res.status}`,
-      e.message ?? res.statusText,
-      e.details ?? {},
+    throw refused(
+      new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, e.details ?? {}),
     );
   }
   return json as T;
+}
+
+/** A 401 signs the console out (the app listens); every refusal is returned to be thrown. */
+function refused(error: ApiError): ApiError {
+  if (error.status === 401) dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT, { detail: error }));
+  return error;
 }
 
 export const get = <T>(path: string): Promise<T> => call<T>("GET", path);
@@ -82,8 +97,14 @@ export async function follow(
 ): Promise<void> {
   const res = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal });
   if (!res.ok || !res.body) {
-    const e = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
-    throw new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, {});
+    const e = (await res.json().catch(() => ({}))) as {
+      code?: string;
+      message?: string;
+      details?: Record<string, unknown>;
+    };
+    throw refused(
+      new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, e.details ?? {}),
+    );
   }
   if (readyComment === undefined) onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -1,16 +1,15 @@
-// The console's entry: sign-in (a token kept for the tab's session and sent as `Authorization: Bearer`; the
-// API checks it once the governance issue, 14, lands tokens — until then any token, or none, works), the
-// navigation, and the hash routes of the pages. Bundled by build.ts into built/app.js.
+// The console's entry: sign-in (a token checked against the API, then kept for the tab's session and sent
+// as `Authorization: Bearer`), sign-out, and back to the sign-in page with the API's reason when a call
+// answers 401 (the token unknown, expired or revoked); the navigation; the hash routes of the pages. Bundled
+// by build.ts into built/app.js.
 import { html, render } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { saveSession, savedSession, type Session } from "./api.ts";
+import { ApiError, saveSession, savedSession, UNAUTHORIZED_EVENT, type Session } from "./api.ts";
+import { AuditPage } from "./audit.ts";
 import { LineagePage } from "./lineage.ts";
 import { RegisterSourcePage, SourcePage, SourcesPage } from "./sources.ts";
 import { TopicPage, TopicsPage } from "./topics.ts";
 import { DeclareViewPage, ViewPage, ViewsPage } from "./views.ts";
-
-/** The audit page is for admins and needs governance (issue 14): routed, not in the navigation yet. */
-const AUDIT_READY = false;
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -22,22 +21,52 @@ function useHash(): string {
   return hash.replace(/^#/, "") || "/sources";
 }
 
-function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }): ReturnType<typeof html> {
+function SignIn({
+  onSignIn,
+  notice,
+}: {
+  onSignIn: (s: Session) => void;
+  notice: string | null;
+}): ReturnType<typeof html> {
   const [token, setToken] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+  const submit = (e: Event): void => {
+    e.preventDefault();
+    const candidate = token.trim();
+    if (candidate === "") {
+      setError("Enter a token: the admin token, or a service token an admin created (POST /v1/tokens).");
+      return;
+    }
+    setChecking(true);
+    // The token is checked before it is kept: GET /v1/status answers any valid token.
+    fetch("/v1/status", { headers: { accept: "application/json", authorization: `Bearer ${candidate}` } })
+      .then(async (res) => {
+        setChecking(false);
+        if (res.ok) {
+          const status = (await res.json()) as { principal?: { admin?: boolean } };
+          return onSignIn({ token: candidate, admin: status.principal?.admin === true });
+        }
+        const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+        setError(
+          res.status === 401
+            ? `The API does not accept this token (${body.code ?? "401"}): it is unknown, expired or revoked.`
+            : `The API answered ${res.status}${body.code ? ` ${body.code}` : ""}: ${body.message ?? res.statusText}`,
+        );
+      })
+      .catch((err: unknown) => {
+        setChecking(false);
+        setError(`The API did not answer: ${String(err)}`);
+      });
+  };
   return html`<main class="signin">
-    <form
-      class="form"
-      data-testid="sign-in"
-      onSubmit=${(e: Event) => {
-        e.preventDefault();
-        onSignIn({ token: token.trim() });
-      }}
-    >
+    <form class="form" data-testid="sign-in" onSubmit=${submit}>
       <h1>datamesh</h1>
       <p class="muted">
-        Sign in with your service's API token. Tokens are required once governance is enabled; until then you
-        may continue without one.
+        Sign in with a token: the admin token, or your service's token. It is kept for this tab only.
       </p>
+      ${notice ? html`<div class="notice" role="status" data-testid="sign-in-notice">${notice}</div>` : null}
+      ${error ? html`<div class="error" data-testid="sign-in-error">${error}</div>` : null}
       <label
         >Token
         <input
@@ -47,16 +76,9 @@ function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }): ReturnType<ty
           value=${token}
           onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)}
       /></label>
-      <button type="submit">Sign in</button>
+      <button type="submit" disabled=${checking}>Sign in</button>
     </form>
   </main>`;
-}
-
-function AuditPage(): ReturnType<typeof html> {
-  return html`<section>
-    <h1>Audit</h1>
-    <p class="muted">Who changed what (sources, views, tokens) arrives with governance (issue 14).</p>
-  </section>`;
 }
 
 function Page({ path }: { path: string }): ReturnType<typeof html> {
@@ -91,11 +113,24 @@ function Page({ path }: { path: string }): ReturnType<typeof html> {
 
 function App(): ReturnType<typeof html> {
   const [session, setSession] = useState<Session | null>(savedSession());
+  const [notice, setNotice] = useState<string | null>(null);
   const path = useHash();
+  useEffect(() => {
+    const on = (e: Event): void => {
+      const error = (e as CustomEvent<ApiError>).detail;
+      saveSession(null);
+      setSession(null);
+      setNotice(`Signed out: the API refused the token (${error.code}). ${error.message}`);
+    };
+    addEventListener(UNAUTHORIZED_EVENT, on);
+    return () => removeEventListener(UNAUTHORIZED_EVENT, on);
+  }, []);
   if (!session) {
     return html`<${SignIn}
+      notice=${notice}
       onSignIn=${(s: Session) => {
         saveSession(s);
+        setNotice(null);
         setSession(s);
       }}
     />`;
@@ -106,7 +141,8 @@ function App(): ReturnType<typeof html> {
     ["topics", "Topics"],
     ["views", "Views"],
     ["lineage", "Lineage"],
-    ...(AUDIT_READY ? [["audit", "Audit"]] : []),
+    // The Audit page is the admin's (GET /v1/audit answers admins only).
+    ...(session.admin ? [["audit", "Audit"]] : []),
   ];
   return html`<div class="app">
     <header>
@@ -114,11 +150,14 @@ function App(): ReturnType<typeof html> {
       <nav>
         ${nav.map(([id, title]) => html`<a href=${`#/${id}`} class=${section === id ? "active" : ""}>${title}</a>`)}
       </nav>
-      <span class="who">${session.token ? "signed in with a token" : "signed in without a token"}</span>
+      <span class="who" data-testid="who"
+        >${session.admin ? "signed in as admin" : "signed in with a service token"}</span
+      >
       <button
         class="link"
         onClick=${() => {
           saveSession(null);
+          setNotice("Signed out.");
           setSession(null);
         }}
       >

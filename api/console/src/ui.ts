@@ -25,8 +25,10 @@ export function Progress({ value }: { value: number | null }): Child {
 export function ErrorBox({ error }: { error: unknown }): Child | null {
   if (!error) return null;
   const e = error as Partial<ApiError> & { message?: string };
-  return html`<div class="error" role="alert">
-    ${e.code ? html`<strong>${e.code}</strong> ` : null}${e.message ?? JSON.stringify(error)}
+  // A 403 says plainly that this token may not, and why (the scope or policy it lacks).
+  const forbidden = e.status === 403 ? "This token is not allowed to do this. " : "";
+  return html`<div class="error" role="alert" data-status=${e.status ?? ""}>
+    ${e.code ? html`<strong>${e.code}</strong> ` : null}${forbidden}${e.message ?? JSON.stringify(error)}
   </div>`;
 }
 

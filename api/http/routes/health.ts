@@ -78,12 +78,45 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
             type: "object",
             required: ["sources", "views"],
             additionalProperties: true,
-            properties: { sources: { type: "integer" }, views: { type: "integer" } },
+            properties: {
+              sources: { type: "integer" },
+              views: { type: "integer" },
+              principal: {
+                description: "who the request's token is (the console shows the Audit page to admins)",
+                type: "object",
+                required: ["id", "service", "admin", "internal", "scopes"],
+                properties: {
+                  id: { type: "string" },
+                  service: { type: ["string", "null"] },
+                  admin: { type: "boolean" },
+                  internal: { type: "boolean" },
+                  scopes: { type: "array", items: { type: "string" } },
+                },
+              },
+            },
           },
           ...errorResponses(),
         },
       },
     },
-    () => ({ ...ctx.status(), sources: ctx.catalog.sources().length, views: ctx.catalog.views().length }),
+    (request) => {
+      const p = request.principal;
+      return {
+        ...ctx.status(),
+        sources: ctx.catalog.sources().length,
+        views: ctx.catalog.views().length,
+        ...(p
+          ? {
+              principal: {
+                id: p.id,
+                service: p.service,
+                admin: p.admin,
+                internal: p.internal,
+                scopes: p.scopes,
+              },
+            }
+          : {}),
+      };
+    },
   );
 }
