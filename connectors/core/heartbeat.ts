@@ -51,7 +51,9 @@ export function startHeartbeat<P>(o: HeartbeatOptions<P>): () => void {
       pendingSince === null ? 0 : Math.max(0, o.clock.now() / 1000 - Number(pendingSince) / 1e6);
   };
   // Lag is known from the start of streaming, not only after the first beat (an interval away).
-  void measureLag().catch((err: unknown) => o.logger.warn({ err, source: o.source }, "lag measurement failed"));
+  void measureLag().catch((err: unknown) =>
+    o.logger.warn({ err, source: o.source }, "lag measurement failed"),
+  );
   const tick = setInterval(() => void beat(), o.intervalMs);
   return () => clearInterval(tick);
 }
