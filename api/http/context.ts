@@ -4,6 +4,7 @@ import type { LocalAnswers } from "../../lib/http/member-answers.ts";
 import type { AuditLogReader } from "../audit/audit-log.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Access } from "../governance/access.ts";
+import type { KafkaLogins } from "./routes/kafka-credentials.ts";
 import type { EventRuntime } from "../events/event-runtime.ts";
 import type { Reconciler } from "../control/reconciler.ts";
 import type { ObserveRuntime } from "../lineage/observe.ts";
@@ -38,6 +39,11 @@ export interface ApiContext {
    * catalog without view plans (a masked grant then makes every view over its topic unreadable).
    */
   access?: Access;
+  /**
+   * Kafka logins of services and the policy → ACL reconciliation (api/governance/kafka-acls.ts); without it
+   * POST /v1/tokens/{id}/kafka-credentials is absent and no ACL is kept.
+   */
+  kafkaLogins?: KafkaLogins;
   /**
    * The audit log: `sink` takes an entry per change and per denial of this server (lib/http/audit.ts), `log`
    * answers GET /v1/audit (without it that route is absent and nothing is audited).

@@ -23,6 +23,7 @@ import { CONSOLE_PATH, consoleRoutes } from "./routes/console.ts";
 import { eventRoutes, eventSchemas } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { policyRoutes, policySchema } from "./routes/policies.ts";
+import { kafkaCredentialRoutes, kafkaCredentialsSchema } from "./routes/kafka-credentials.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { observeRoutes, observeSchemas } from "./routes/observe.ts";
 import { sourceRoutes } from "./routes/sources.ts";
@@ -81,6 +82,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     topicSchema,
     topicChangeSchema,
     policySchema,
+    ...(ctx.kafkaLogins ? [kafkaCredentialsSchema] : []),
     ...sourceSchemas,
     ...viewSchemas,
     ...observeSchemas,
@@ -135,6 +137,12 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   sourceRoutes(app, ctx);
   topicRoutes(app, ctx);
   policyRoutes(app, ctx, ctx.access);
+  const logins = ctx.kafkaLogins;
+  if (logins) {
+    // A policy's answer waits until Kafka's ACLs follow it.
+    ctx.access.onGrantsChanged(() => logins.reconciler.settled());
+    kafkaCredentialRoutes(app, ctx, ctx.access, logins);
+  }
   if (ctx.events) eventRoutes(app, ctx.events, ctx.access);
   // Before the view routes: POST /v1/views/check is a path of its own, not a view named "check".
   const readers = ctx.readers ?? new ReaderBoard();
