@@ -105,6 +105,8 @@ export class Access {
   readonly #catalog: Catalog;
   readonly #tables: TableSource | null;
   readonly #plans = new Map<string, { id: string; plan: ViewPlan }>();
+  /** Lineages by view id (a view's plan never changes: a new declaration is a new id). */
+  readonly #lineages = new Map<string, ViewLineage>();
   /** Brings what lies outside the API (Kafka ACLs: kafka-acls.ts) in line with the catalog's grants. */
   #sync: (() => Promise<void>) | null = null;
 
@@ -186,8 +188,23 @@ export class Access {
 
   /** The view's lineage, from its plan (null while its inputs' schemas are not registered). */
   async lineage(view: ViewRecord): Promise<ViewLineage | null> {
+    const known = this.#lineages.get(view.id);
+    if (known) return known;
     const plan = await this.#plan(view);
-    return plan ? viewLineage(plan) : null;
+    if (!plan) return null;
+    const lineage = viewLineage(plan);
+    if (this.#catalog.view(view.name)?.id === view.id) {
+      if (this.#lineages.size > 10_000) this.#lineages.clear();
+      this.#lineages.set(view.id, lineage);
+    }
+    return lineage;
+  }
+
+  /** A table topic's columns as the registry has them now (key and row); null when not registered yet. */
+  async columnsOf(topic: string): Promise<string[] | null> {
+    if (!this.#tables) return null;
+    const table = (await this.#tables()).find((t) => t.topic === topic);
+    return table ? [...new Set([...table.key, ...table.columns.map((c) => c.name)])] : null;
   }
 
   async #plan(view: ViewRecord): Promise<ViewPlan | null> {

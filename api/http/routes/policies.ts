@@ -151,6 +151,16 @@ export function policyRoutes(app: FastifyInstance, ctx: ApiContext, access: Acce
           `service "${owner}" owns ${topic} and always reads it in clear; grant another service`,
           { field: "reader", reader },
         );
+      // A misspelt column would leave the real one in clear: refuse names the table does not have.
+      const masked = Object.keys(request.body.columns ?? {});
+      const known = masked.length > 0 ? await access.columnsOf(topic) : null;
+      const unknown = known ? masked.filter((c) => !known.includes(c)) : [];
+      if (unknown.length > 0)
+        throw new MeshError(
+          "MESH_BAD_REQUEST",
+          `${topic} has no column ${unknown.join(", ")}; its columns are ${known?.join(", ")}`,
+          { field: "columns", columns: unknown },
+        );
       const record: PolicyRecord = {
         type: "policy",
         id: randomUUID(),
