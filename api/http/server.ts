@@ -114,7 +114,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
         { name: "lineage", description: "what feeds what, and where one source row is now" },
         { name: "index", description: "links to the API's parts" },
         { name: "policies", description: "who reads which topic and views, with which columns masked" },
-        { name: "governance", description: "tokens, policies and the audit log" },
+        { name: "audit", description: "the audit log: every change and every refused request (admins only)" },
       ],
     },
   });

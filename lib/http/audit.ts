@@ -58,6 +58,13 @@ export interface RouteAuditConfig {
   audit?: false | { action?: string };
 }
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** lib/http/audit.ts: false, a route that changes nothing; `action`, its audit action's name. */
+    audit?: false | { action?: string };
+  }
+}
+
 const CHANGE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const VERBS: Record<string, string> = {
   POST: "create",

@@ -113,7 +113,7 @@ export function auditRoutes(app: FastifyInstance, audit: AuditLogReader): void {
     "/v1/audit",
     {
       schema: {
-        tags: ["governance"],
+        tags: ["audit"],
         operationId: "listAudit",
         summary: "The audit log: every control-plane change and every denied access (admins only)",
         description:

@@ -277,6 +277,8 @@ export function observeRoutes(app: FastifyInstance, ctx: ApiContext, readers: Re
   app.post<{ Body: { sql: string } }>(
     "/v1/views/check",
     {
+      // A check changes nothing: not a control-plane change for the audit log (lib/http/audit.ts).
+      config: { audit: false },
       schema: {
         tags: ["views"],
         operationId: "checkView",
