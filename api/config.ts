@@ -2,6 +2,7 @@
 // then defaults. Nothing below main reads process.env.
 import { join } from "node:path";
 import { MeshError } from "../lib/errors.ts";
+import { kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import { auditTopicOf } from "../protocol/audit.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 
@@ -9,6 +10,8 @@ export interface ApiConfig {
   host: string;
   port: number;
   brokers: string[];
+  /** Kafka's SASL login, from MESH_KAFKA_SASL_* (env only: never a flag, never logged). */
+  sasl?: KafkaSasl;
   registryUrl: string;
   /** Where the materializer keeps its LevelDB (when this process runs one). */
   dataDir: string;
@@ -56,6 +59,8 @@ export const apiConfigHelp = `options (flag, then env, then default):
   --host        MESH_API_HOST        127.0.0.1
   --port        MESH_API_PORT        8080 (0 picks a free port)
   --brokers     MESH_KAFKA_BROKERS   127.0.0.1:19092 (comma-separated)
+                MESH_KAFKA_SASL_MECHANISM, MESH_KAFKA_SASL_USERNAME, MESH_KAFKA_SASL_PASSWORD
+                (env only) Kafka's SASL login (\`mesh stack env\` prints the local stack's)
   --registry    MESH_REGISTRY_URL    http://127.0.0.1:8081
   --data-dir    MESH_DATA_DIR        .mesh/data
   --log-level   MESH_LOG_LEVEL       info
@@ -143,6 +148,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
       },
     );
   const catalogTopic = get("catalog-topic", CATALOG_TOPIC);
+  const sasl = kafkaSaslFromEnv(env);
   return {
     host: get("host", "127.0.0.1"),
     port,
@@ -150,6 +156,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
       .split(",")
       .map((b) => b.trim())
       .filter(Boolean),
+    ...(sasl ? { sasl } : {}),
     registryUrl: get("registry", "http://127.0.0.1:8081"),
     dataDir,
     logLevel: get("log-level", "info"),

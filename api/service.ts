@@ -57,7 +57,12 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
   registerBuiltInBackends();
   // The process's one Kafka handle: every piece reads and writes through it; closing it also stops the
   // tables and readers of a start that failed half-way.
-  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "mesh-api", logger: options.logger });
+  const kafka = new KafkaClient({
+    brokers: config.brokers,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    clientId: "mesh-api",
+    logger: options.logger,
+  });
   try {
     return await startOn(kafka, config, options);
   } catch (err) {

@@ -6,7 +6,7 @@
 // Usable as `mesh connect --config f.json` (exports run) and directly: `node connectors/main.ts --config f.json`.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { KafkaClient } from "../lib/kafka/index.ts";
+import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import {
   listenMetrics,
   parseListenAddress,
@@ -23,6 +23,8 @@ import { RegistryClient } from "../lib/registry-client.ts";
 
 export interface ConnectConfig {
   brokers: string[];
+  /** Kafka's SASL login: MESH_KAFKA_SASL_* only (never in the file or a flag), never logged. */
+  sasl?: KafkaSasl;
   registryUrl: string;
   logLevel: string;
   heartbeatIntervalMs: number;
@@ -34,7 +36,8 @@ export interface ConnectConfig {
 
 const usage = `usage: mesh connect --config <file.json> [--brokers h:p,...] [--registry-url URL] [--log-level info]
        [--metrics-listen host:port]   (GET /metrics in the Prometheus format: docs/metrics.md)
-env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL, MESH_METRICS_LISTEN (flags win over env, env over the file)`;
+env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL, MESH_METRICS_LISTEN (flags win over env, env over the file)
+     MESH_KAFKA_SASL_MECHANISM, MESH_KAFKA_SASL_USERNAME, MESH_KAFKA_SASL_PASSWORD: Kafka's SASL login (env only)`;
 
 export async function loadConfig(
   args: string[],
@@ -54,8 +57,10 @@ export async function loadConfig(
     ? (JSON.parse(await readFile(values.config, "utf8")) as Partial<ConnectConfig>)
     : {};
   const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
+  const sasl = kafkaSaslFromEnv(env);
   const config: ConnectConfig = {
     brokers: brokers ? brokers.split(",") : (file.brokers ?? []),
+    ...(sasl ? { sasl } : {}),
     registryUrl:
       values["registry-url"] ?? env.MESH_REGISTRY_URL ?? file.registryUrl ?? "http://127.0.0.1:8081",
     logLevel: values["log-level"] ?? env.MESH_LOG_LEVEL ?? file.logLevel ?? "info",
@@ -107,7 +112,12 @@ export async function run(args: string[]): Promise<number> {
     }
     logger.info({ url: `${metrics.url}/metrics` }, "metrics listening");
   }
-  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "datamesh-connect", logger });
+  const kafka = new KafkaClient({
+    brokers: config.brokers,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    clientId: "datamesh-connect",
+    logger,
+  });
   const offsets = kafkaOffsetStore(kafka);
   const connectors: Connector[] = config.sources.map((def) =>
     createConnector(def, {

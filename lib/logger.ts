@@ -6,6 +6,9 @@ export type { Logger };
 const redactPaths = [
   "password",
   "*.password",
+  // Kafka's SASL login inside a config object (KafkaConfig.sasl, a role's config).
+  "*.sasl.password",
+  "*.*.sasl.password",
   "url",
   "*.url",
   "token",

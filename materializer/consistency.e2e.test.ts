@@ -14,7 +14,7 @@ import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
-import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
@@ -39,7 +39,7 @@ describe("two Postgres sources through the connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_cons"),
       logger: silentLogger(),

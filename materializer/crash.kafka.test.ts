@@ -8,7 +8,7 @@ import { ClassicLevel } from "classic-level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { Layout, TAG } from "./engine/layout.ts";
@@ -36,7 +36,7 @@ describe("materializer killed with SIGKILL and restarted", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_crash"),
       logger: silentLogger(),

@@ -6,7 +6,7 @@
 // (docs/views.md "Split views"), each reachable at its `--advertise` URL.
 import { ClassicLevel } from "classic-level";
 import { isMeshError, MeshError } from "../lib/errors.ts";
-import { KafkaClient } from "../lib/kafka/index.ts";
+import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import { CatalogViews } from "./catalog-views.ts";
@@ -17,6 +17,8 @@ import { RegistryClient } from "../lib/registry-client.ts";
 
 export interface MaterializerConfig {
   brokers: string[];
+  /** Kafka's SASL login (MESH_KAFKA_SASL_*, env only); never logged. */
+  sasl?: KafkaSasl;
   registryUrl: string;
   dataDir: string;
   views: string[];
@@ -36,7 +38,8 @@ export interface MaterializerConfig {
 
 const USAGE =
   "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... " +
-  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]";
+  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]" +
+  " (Kafka's SASL login: MESH_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD in the environment)";
 
 export function parseMaterializerConfig(
   argv: readonly string[],
@@ -86,10 +89,12 @@ export function parseMaterializerConfig(
     throw new Error(`--group needs --listen: other members forward queries to this process; ${USAGE}`);
   if (group !== undefined && !/^[A-Za-z0-9._-]+$/.test(group))
     throw new Error(`--group may hold letters, digits, ".", "_" and "-" only (got ${group}); ${USAGE}`);
+  const sasl = kafkaSaslFromEnv(env);
   return {
     brokers: one("brokers", "MESH_KAFKA_BROKERS", "127.0.0.1:9092")
       .split(",")
       .map((b) => b.trim()),
+    ...(sasl ? { sasl } : {}),
     registryUrl: one("registry", "MESH_REGISTRY_URL", "http://127.0.0.1:8081"),
     dataDir: one("data-dir", "MESH_MATERIALIZER_DIR", ".mesh/materializer"),
     views: flags.get("view") ?? [],
@@ -117,7 +122,12 @@ export async function startMaterializer(
   const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, DB_OPTIONS);
   await db.open();
   // The role's one Kafka handle: every view's reader and group member, the catalog table, the admin.
-  const kafka = new KafkaClient({ brokers: config.brokers, clientId: "mesh-materialize", logger });
+  const kafka = new KafkaClient({
+    brokers: config.brokers,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    clientId: "mesh-materialize",
+    logger,
+  });
   let engine: MaterializerEngine | null = null;
   const getEngine = (): MaterializerEngine => {
     if (!engine) throw new MeshError("MESH_NOT_READY", "the materializer is starting; retry");

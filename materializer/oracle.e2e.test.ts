@@ -17,7 +17,7 @@ import { startRegistry, type RunningRegistry } from "../registry/server.ts";
 import { registerBuiltInBackends } from "../connectors/backends.ts";
 import { createConnector, type Connector } from "../connectors/core/change-source.ts";
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
-import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaConnection, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { Layout, TAG } from "./engine/layout.ts";
@@ -271,7 +271,7 @@ describe("views equal Postgres through the real connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_oracle"),
       logger: silentLogger(),

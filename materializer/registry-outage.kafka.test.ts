@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../lib/logger.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import type { MaterializerEngine } from "./engine.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { openTestDb, startTestEngine, type TestDb } from "./test-support/engine-setup.ts";
@@ -26,7 +26,7 @@ describe("a registry outage while a view reads", () => {
 
   const startOn = (port: number): Promise<RunningRegistry> =>
     startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port,
       topic,
       logger: silentLogger(),

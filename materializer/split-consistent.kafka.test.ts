@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../lib/logger.ts";
 import { viewKey, type ViewRecord } from "../protocol/catalog.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import type { RunningMaterializer } from "./main.ts";
 import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { TestMembers } from "./test-support/members.ts";
@@ -32,7 +32,7 @@ describe("consistent pages of a split view", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_consistent"),
       logger: silentLogger(),

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { viewKey, type CatalogRecord, type ViewRecord } from "../protocol/catalog.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import type { RunningMaterializer } from "./main.ts";
 import { compileViewSql } from "./sql/compile.ts";
 import { forwardRows } from "./split-query.ts";
@@ -74,7 +74,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_splith"),
       logger: silentLogger(),

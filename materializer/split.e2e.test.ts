@@ -13,7 +13,7 @@ import { createConnector, type Connector } from "../connectors/core/change-sourc
 import { kafkaOffsetStore } from "../connectors/core/offset-store.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../registry/server.ts";
-import { createPgDatabase, kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { MaterializerEngine } from "./engine.ts";
 import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
@@ -149,7 +149,7 @@ describe("split views equal Postgres through the real connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_pgsplit"),
       logger: silentLogger(),

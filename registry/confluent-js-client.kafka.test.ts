@@ -11,7 +11,7 @@ import {
   type SchemaInfo,
 } from "@confluentinc/schemaregistry";
 import pino from "pino";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 
 const schemasTopic = uniqueName("_schemas_cfjs");
@@ -51,8 +51,12 @@ const order = {
 
 describe("@confluentinc/schemaregistry against the registry", () => {
   it("checks, registers with a labelled reference, serializes through Kafka and deserializes", async () => {
-    const brokers = stackEnv().MESH_KAFKA_BROKERS.split(",");
-    reg = await startRegistry({ brokers, port: 0, topic: schemasTopic, logger: pino({ level: "warn" }) });
+    reg = await startRegistry({
+      ...kafkaConnection(),
+      port: 0,
+      topic: schemasTopic,
+      logger: pino({ level: "warn" }),
+    });
     const client = new SchemaRegistryClient({ baseURLs: [reg.url] });
     const subject = `${topic}-value`;
 

@@ -27,7 +27,7 @@ import {
   SerdeType,
 } from "@confluentinc/schemaregistry";
 import pino from "pino";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 
 const schemasTopic = uniqueName("_schemas_cffmt");
@@ -45,7 +45,7 @@ afterAll(async () => {
 
 async function registry(): Promise<RunningRegistry> {
   reg ??= await startRegistry({
-    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    ...kafkaConnection(),
     port: 0,
     topic: schemasTopic,
     logger: pino({ level: "warn" }),

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 
 const topic = uniqueName("_schemas_failover");
@@ -25,7 +25,7 @@ function startProcess(): Promise<{ url: string; child: ChildProcess }> {
       "--log-level",
       "warn",
     ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...kafkaEnv() } },
   );
   children.push(child);
   return new Promise((resolve, reject) => {

@@ -2,12 +2,14 @@
 // once (flags, else MESH_* env) and passed down typed; nothing below reads process.env.
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { kafkaSaslFromEnv } from "../lib/kafka/index.ts";
 import { startRegistry, type RegistryOptions } from "./server.ts";
 
 export const USAGE = `usage: mesh registry [options]   (or: node registry/main.ts [options])
 
 A Confluent-compatible Schema Registry on Kafka. Options (flag, then env, then default):
   --brokers h:p[,h:p]   MESH_KAFKA_BROKERS             (required) Kafka bootstrap servers
+                        MESH_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD  (env only) Kafka's SASL login
   --host HOST           MESH_REGISTRY_HOST             127.0.0.1 (0.0.0.0 for all interfaces)
   --port N              MESH_REGISTRY_PORT             8081 (0 picks a free port)
   --topic NAME          MESH_REGISTRY_TOPIC            _schemas (compacted, one partition)
@@ -42,8 +44,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
   const port = Number(values.port ?? env.MESH_REGISTRY_PORT ?? "8081");
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`MESH_REGISTRY_CONFIG: bad port ${values.port}`);
+  const sasl = kafkaSaslFromEnv(env);
   const options: RegistryOptions = {
     brokers: brokers.split(",").map((b) => b.trim()),
+    ...(sasl ? { sasl } : {}),
     port,
     host: values.host ?? env.MESH_REGISTRY_HOST ?? "127.0.0.1",
     logger: pino({ level: values["log-level"] ?? env.MESH_LOG_LEVEL ?? "info" }, pino.destination(2)),

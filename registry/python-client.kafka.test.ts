@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 
 // The project's venv (.mesh/venv) when present, else python3 on PATH; either must have confluent-kafka and
@@ -24,7 +24,7 @@ describe("confluent-kafka (Python) against the registry", () => {
   it("registers, serializes through Kafka, deserializes, resolves a reference and reads subjects, versions and config", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
     reg = await startRegistry({
-      brokers: brokers.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: schemasTopic,
       logger: pino({ level: "warn" }),
@@ -34,6 +34,7 @@ describe("confluent-kafka (Python) against the registry", () => {
       ["test/python/registry_roundtrip.py", reg.url, brokers, topic],
       {
         timeout: 90_000,
+        env: { ...process.env, ...kafkaEnv() },
       },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python client failed: ${e.stderr ?? ""} ${e.message}`);

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 
 // CI's venv (.ci/run exports MESH_PYTHON), else the project's .mesh/venv, else python3; it must have the
@@ -29,7 +29,7 @@ describe("confluent-kafka (Python) Protobuf and JSON Schema serdes against the r
   it("round-trips Protobuf messages (import by reference, message indexes) and validated JSON", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
     reg = await startRegistry({
-      brokers: brokers.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: schemasTopic,
       logger: pino({ level: "warn" }),
@@ -39,6 +39,7 @@ describe("confluent-kafka (Python) Protobuf and JSON Schema serdes against the r
       ["test/python/registry_formats.py", reg.url, brokers, prefix],
       {
         timeout: 90_000,
+        env: { ...process.env, ...kafkaEnv() },
       },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python client failed: ${e.stderr ?? ""} ${e.message}`);

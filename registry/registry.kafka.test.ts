@@ -2,18 +2,17 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import pino from "pino";
-import { kafka, stackEnv, uniqueName } from "../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 import { encodeKey, encodeValue, type LogRecord } from "./store/records.ts";
 
 const logger = pino({ level: "warn" });
-const brokers = () => stackEnv().MESH_KAFKA_BROKERS.split(",");
 const topics: string[] = [];
 const running: RunningRegistry[] = [];
 
 async function start(topic: string): Promise<RunningRegistry> {
-  const r = await startRegistry({ brokers: brokers(), port: 0, topic, logger });
+  const r = await startRegistry({ ...kafkaConnection(), port: 0, topic, logger });
   running.push(r);
   return r;
 }
@@ -113,7 +112,7 @@ describe("registry on Kafka", () => {
     await kafka()
       .admin()
       .ensureTopics([{ topic, partitions: 1, configs: { "cleanup.policy": "delete" } }]);
-    await expect(startRegistry({ brokers: brokers(), port: 0, topic, logger })).rejects.toThrow(
+    await expect(startRegistry({ ...kafkaConnection(), port: 0, topic, logger })).rejects.toThrow(
       /MESH_REGISTRY_TOPIC_NOT_COMPACTED/,
     );
   });
@@ -132,7 +131,7 @@ describe("registry on Kafka", () => {
     topics.push(topic);
     const logged: { level: number; msg: string; offset?: number }[] = [];
     const capture = pino({ level: "warn" }, { write: (line: string) => logged.push(JSON.parse(line)) });
-    const reg = await startRegistry({ brokers: brokers(), port: 0, topic, logger: capture });
+    const reg = await startRegistry({ ...kafkaConnection(), port: 0, topic, logger: capture });
     running.push(reg);
     const call = (path: string, body?: unknown, method = body === undefined ? "GET" : "POST") =>
       fetch(`${reg.url}${path}`, {

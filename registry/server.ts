@@ -1,7 +1,7 @@
 // Entry point for embedding the registry: starts one registry process (replays `_schemas`, joins the leader
 // election, serves the Confluent REST API) and returns its URL and a stop function.
 import pino from "pino";
-import { KafkaClient } from "../lib/kafka/index.ts";
+import { KafkaClient, type KafkaSasl } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
 import { SCHEMAS_TOPIC } from "../protocol/topics.ts";
 import { RegistryCore } from "./core.ts";
@@ -9,6 +9,8 @@ import { buildApp } from "./http/app.ts";
 
 export interface RegistryOptions {
   brokers: string[];
+  /** Kafka's SASL login (MESH_KAFKA_SASL_*); never logged. */
+  sasl?: KafkaSasl;
   host?: string;
   /** 0 picks a free port. Default 8081 (Confluent's). */
   port?: number;
@@ -34,7 +36,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const host = options.host ?? "127.0.0.1";
   const topic = options.topic ?? SCHEMAS_TOPIC;
   const groupId = options.groupId ?? `schema-registry${topic === SCHEMAS_TOPIC ? "" : `-${topic}`}`;
-  const kafka = new KafkaClient({ brokers: options.brokers, clientId: "datamesh-registry", logger });
+  const kafka = new KafkaClient({
+    brokers: options.brokers,
+    ...(options.sasl ? { sasl: options.sasl } : {}),
+    clientId: "datamesh-registry",
+    logger,
+  });
   // Listen first (to learn the port), but serve only once the core has replayed the topic.
   let core: RegistryCore | undefined = undefined;
   const backendProxy = {

@@ -12,7 +12,7 @@ import { TestMembers } from "../../materializer/test-support/members.ts";
 import { naiveView, norm } from "../../materializer/test-support/naive-view.ts";
 import { SHOP_TABLES, ShopWorkload } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
@@ -36,7 +36,6 @@ describe("the API's embedded engine in a split-view group", () => {
   const group = uniqueName("grp");
   const catalogTopic = uniqueName("_mesh_catalog_local");
   const view = uniqueName("lv");
-  const brokers = (): string[] => stackEnv().MESH_KAFKA_BROKERS.split(",");
 
   const pages = async (base: string, limit: number): Promise<Record<string, unknown>[]> => {
     const out: Record<string, unknown>[] = [];
@@ -56,7 +55,7 @@ describe("the API's embedded engine in a split-view group", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: brokers(),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_local"),
       logger: silentLogger(),
@@ -89,7 +88,7 @@ describe("the API's embedded engine in a split-view group", () => {
         "--connect",
         "false",
       ],
-      { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
+      kafkaEnv(),
     );
     server = await startApi(config, { logger: silentLogger(), viewEngine: embedded.engine });
     member = await members.start({ registryUrl: registry.url, catalogTopic, group });

@@ -9,7 +9,7 @@ import { CdcWriter } from "../../materializer/test-support/cdc-writer.ts";
 import { TestMembers } from "../../materializer/test-support/members.ts";
 import { SHOP_TABLES } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
@@ -86,7 +86,7 @@ describe("mesh api --materializer: view change streams and parked records throug
         ...["--data-dir", dataDir, "--connect", "false"],
         ...["--materializer", members.map((m) => m.url).join(",")],
       ],
-      { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
+      kafkaEnv(),
     );
     return startApi(config, { logger: silentLogger() });
   };
@@ -111,7 +111,7 @@ describe("mesh api --materializer: view change streams and parked records throug
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_rc"),
       logger: silentLogger(),

@@ -11,7 +11,7 @@ import { TestMembers } from "../../materializer/test-support/members.ts";
 import { naiveView, norm } from "../../materializer/test-support/naive-view.ts";
 import { SHOP_TABLES, ShopWorkload } from "../../materializer/test-support/shop-workload.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
@@ -52,7 +52,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
 
   beforeAll(async () => {
     registry = await startRegistry({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_remote"),
       logger: silentLogger(),
@@ -86,7 +86,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
         "--materializer",
         `${a.url},${b.url}`,
       ],
-      { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
+      kafkaEnv(),
     );
     server = await startApi(config, { logger: silentLogger() });
   }, 120_000);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { LocalStack, type UpResult } from "../../deploy/local/stack.ts";
 import { MissingPrerequisite } from "../../deploy/local/service.ts";
 import { createLogger } from "../../lib/logger.ts";
+import { kafkaSaslFromEnv } from "../../lib/kafka/index.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import { CATALOG_TOPIC } from "../../protocol/topics.ts";
 import { startRegistry } from "../../registry/server.ts";
@@ -151,8 +152,11 @@ export async function run(args: string[]): Promise<number> {
     if (stop) stops.push(stop);
     const env = stack.env();
     const brokers = env.MESH_KAFKA_BROKERS.split(",");
+    // Every role logs in to Kafka as the stack's super user (deploy/local/kafka-sasl.ts).
+    const sasl = kafkaSaslFromEnv(env);
     const registry = await startRegistry({
       brokers,
+      ...(sasl ? { sasl } : {}),
       host,
       port: Number(flag(p, "registry-port") ?? 8081),
       logger: logger.child({ role: "registry" }),
@@ -162,6 +166,7 @@ export async function run(args: string[]): Promise<number> {
     const materializer = await startMaterializer(
       {
         brokers,
+        ...(sasl ? { sasl } : {}),
         registryUrl: registry.url,
         dataDir: join(dataDir, "materializer"),
         views: [],
@@ -186,7 +191,12 @@ export async function run(args: string[]): Promise<number> {
         "--catalog-topic",
         flag(p, "catalog-topic") ?? CATALOG_TOPIC,
       ],
-      { MESH_SECRET_KEY: process.env.MESH_SECRET_KEY },
+      {
+        MESH_SECRET_KEY: process.env.MESH_SECRET_KEY,
+        MESH_KAFKA_SASL_MECHANISM: env.MESH_KAFKA_SASL_MECHANISM,
+        MESH_KAFKA_SASL_USERNAME: env.MESH_KAFKA_SASL_USERNAME,
+        MESH_KAFKA_SASL_PASSWORD: env.MESH_KAFKA_SASL_PASSWORD,
+      },
     );
     const roles = {
       kafka: { brokers: env.MESH_KAFKA_BROKERS },

@@ -9,7 +9,7 @@ import pg from "pg";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { createPgDatabase, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { mesh, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
   registry = await startTestRegistry();
   materializer = await startMaterializer(
     {
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
       views: [],

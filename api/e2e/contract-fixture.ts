@@ -11,7 +11,7 @@ import pg from "pg";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import { createPgDatabase, kafkaConnection } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { startTestApi, startTestRegistry, testCatalogTopic } from "./harness.ts";
 
@@ -30,7 +30,7 @@ export async function startContractStack(): Promise<ContractStack> {
   const registry = await startTestRegistry();
   const materializer = await startMaterializer(
     {
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
       views: [],

@@ -13,7 +13,13 @@ import pg from "pg";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import {
+  createPgDatabase,
+  kafkaConnection,
+  kafkaEnv,
+  stackEnv,
+  uniqueName,
+} from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { api, startTestApi, startTestRegistry, subscribe, testCatalogTopic, until } from "./harness.ts";
 
@@ -46,7 +52,7 @@ async function sql(url: string, text: string, values: unknown[] = []): Promise<v
 async function startRoles(): Promise<void> {
   materializer = await startMaterializer(
     {
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
       views: [],
@@ -191,6 +197,7 @@ describe("cross-source view end to end", () => {
       ],
       {
         timeout: 90_000,
+        env: { ...process.env, ...kafkaEnv() },
       },
     );
     const lines = py.stdout

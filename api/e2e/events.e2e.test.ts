@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaEnv, stackEnv, uniqueName } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { python } from "./contract-fixture.ts";
 import {
@@ -235,7 +235,7 @@ describe("publish domain events", () => {
         "avro",
         "60",
       ],
-      { timeout: 90_000 },
+      { timeout: 90_000, env: { ...process.env, ...kafkaEnv() } },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python consumer failed: ${e.stderr ?? ""} ${e.message}`);
     });

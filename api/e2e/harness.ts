@@ -7,14 +7,14 @@ import type { InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import type { ViewEngine } from "../../materializer/contract.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 
 export async function startTestRegistry(): Promise<RunningRegistry> {
   return startRegistry({
-    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    ...kafkaConnection(),
     port: 0,
     topic: uniqueName("_schemas_e2e"),
     logger: silentLogger(),
@@ -62,9 +62,10 @@ export async function startTestApi(
   catalogTopic: string,
   viewEngine?: ViewEngine,
 ): Promise<RunningApi> {
-  const config = parseApiConfig(["--port", "0", "--catalog-topic", catalogTopic, "--registry", registryUrl], {
-    MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS,
-  });
+  const config = parseApiConfig(
+    ["--port", "0", "--catalog-topic", catalogTopic, "--registry", registryUrl],
+    kafkaEnv(),
+  );
   return startApi(config, {
     logger: silentLogger(),
     connector: { heartbeatIntervalMs: 1000, retryDelayMs: 200 },

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue } from "../../lib/metrics-text.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaEnv, stackEnv, uniqueName } from "../../test/support/stack.ts";
 import { api, subscribe, until } from "./harness.ts";
 import { moved, scrape, startObserveFixture, type ObserveFixture } from "./observe-fixture.ts";
 
@@ -140,6 +140,7 @@ describe("metrics, lineage and trace on the real stack", () => {
       ["test/python/lineage_consumer.py", stackEnv().MESH_KAFKA_BROKERS, topic, group],
       {
         stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, ...kafkaEnv() },
       },
     );
     const ready = new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { parseMetrics, metricValue, type Sample } from "../../lib/metrics-text.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import { createPgDatabase, kafkaConnection } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { startTestApi, startTestRegistry, testCatalogTopic } from "./harness.ts";
 
@@ -31,7 +31,7 @@ export async function startObserveFixture(prefix: string): Promise<ObserveFixtur
     const dataDir = mkdtempSync(join(tmpdir(), `mesh-${prefix}-`));
     const materializer = await startMaterializer(
       {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
         views: [],

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaEnv, stackEnv, uniqueName } from "../../test/support/stack.ts";
 import { api, readTopicToEnd, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
 
 interface ApiChild {
@@ -41,7 +41,7 @@ function startApiProcess(extra: string[] = []): Promise<ApiChild> {
         "error",
         ...extra,
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...kafkaEnv() } },
     );
     let out = "";
     proc.stdout.on("data", (d: Buffer) => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { defaultSlotName } from "../../connectors/postgres/names.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, kafka, stackEnv } from "../../test/support/stack.ts";
+import { createPgDatabase, kafka, kafkaEnv, stackEnv } from "../../test/support/stack.ts";
 import { uniqueName } from "../../test/support/names.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { parseApiConfig } from "../config.ts";
@@ -195,7 +195,7 @@ describe("a Postgres source through failures", () => {
     const name = uniqueName("dropped");
     const config = parseApiConfig(
       ["--port", "0", "--catalog-topic", catalogTopic, "--registry", registry.url, "--connect", "false"],
-      { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
+      kafkaEnv(),
     );
     const observer = await startApi(config, { logger: silentLogger() });
     try {

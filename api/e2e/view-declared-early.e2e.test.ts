@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createPgDatabase, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { createPgDatabase, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
@@ -142,7 +142,7 @@ describe("a view declared right after its source is registered", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "mesh-early-"));
     const materializer: RunningMaterializer = await startMaterializer(
       {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
         views: [],
@@ -168,7 +168,7 @@ describe("a view declared right after its source is registered", () => {
     const catalogTopic = testCatalogTopic();
     const member = await startMaterializer(
       {
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
         views: [],
@@ -189,7 +189,7 @@ describe("a view declared right after its source is registered", () => {
         "--materializer",
         member.url!,
       ],
-      { MESH_KAFKA_BROKERS: stackEnv().MESH_KAFKA_BROKERS },
+      kafkaEnv(),
     );
     const apiProc = await startApi(config, {
       logger: silentLogger(),

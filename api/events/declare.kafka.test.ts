@@ -8,7 +8,7 @@ import { isMeshError } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { RegistryClient } from "../../lib/registry-client.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
 import { EventDeclarations } from "./declare.ts";
 
@@ -17,7 +17,7 @@ const schemasTopic = uniqueName("_schemas_events");
 
 beforeAll(async () => {
   registry = await startRegistry({
-    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    ...kafkaConnection(),
     port: 0,
     topic: schemasTopic,
     logger: silentLogger(),

@@ -8,7 +8,7 @@ import { avroType, encodeWire } from "../../lib/avro.ts";
 import type { OutMessage } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
 import { sourceRecord } from "../catalog/records-fixture.ts";
@@ -128,7 +128,7 @@ function readSse(
 
 beforeAll(async () => {
   registry = await startRegistry({
-    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    ...kafkaConnection(),
     port: 0,
     topic: uniqueName("_schemas_t"),
     logger: silentLogger(),

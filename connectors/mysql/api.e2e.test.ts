@@ -15,7 +15,13 @@ import type { RunningApi } from "../../api/service.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer, type RunningMaterializer } from "../../materializer/main.ts";
 import type { RunningRegistry } from "../../registry/server.ts";
-import { createMysqlDatabase, createPgDatabase, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  kafkaConnection,
+  stackEnv,
+  uniqueName,
+} from "../../test/support/stack.ts";
 
 const run = promisify(execFile);
 let registry: RunningRegistry;
@@ -62,7 +68,7 @@ beforeAll(async () => {
   registry = await startTestRegistry();
   materializer = await startMaterializer(
     {
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
       views: [],

@@ -5,7 +5,7 @@
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/logger.ts";
-import { createMysqlDatabase, stackEnv } from "../../test/support/stack.ts";
+import { createMysqlDatabase, kafkaConnection, stackEnv } from "../../test/support/stack.ts";
 import type { BackendSession, ChangeStream, Row, StreamEvent } from "../core/backend.ts";
 import type { SourceDefinition } from "../core/change-source.ts";
 import { createConnector, startHarness, waitFor } from "../core/conformance/harness.ts";
@@ -142,7 +142,7 @@ describe("keyless tables", () => {
 describe("positions", () => {
   it("a source in snapshot mode never, stopped before any change, resumes where its first stream began", async () => {
     await admin.query("CREATE TABLE later (id INT PRIMARY KEY)");
-    const h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+    const h = await startHarness(kafkaConnection());
     try {
       const d: SourceDefinition = {
         ...def([`${db.name}.later`]),

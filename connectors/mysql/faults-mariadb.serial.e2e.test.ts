@@ -4,7 +4,7 @@
 // stored position and loses nothing: the topic replays to exactly the table.
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackEnv } from "../../test/support/stack.ts";
+import { kafkaConnection } from "../../test/support/stack.ts";
 import { replay } from "../core/conformance/context.ts";
 import {
   createConnector,
@@ -20,7 +20,7 @@ import { privateMariaDb } from "./test-support/private-mariadb.ts";
 let h: Harness;
 let server: Awaited<ReturnType<typeof privateMariaDb>>;
 beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+  h = await startHarness(kafkaConnection());
   server = await privateMariaDb(29700);
 }, 180_000);
 afterAll(async () => {

@@ -4,7 +4,7 @@
 // stays on the shared one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaClient } from "../../lib/kafka/index.ts";
-import { createPgDatabase, stackEnv } from "../../test/support/stack.ts";
+import { createPgDatabase, kafkaConnection, stackEnv } from "../../test/support/stack.ts";
 import { replay } from "../core/conformance/context.ts";
 import { kafkaOffsetStore } from "../core/offset-store.ts";
 import { privateKafka } from "./test-support/private-stack.ts";
@@ -22,7 +22,7 @@ import {
 let h: Harness;
 let kafka: Awaited<ReturnType<typeof privateKafka>>;
 beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+  h = await startHarness(kafkaConnection());
   kafka = await privateKafka(29500);
 }, 180_000);
 afterAll(async () => {
@@ -34,7 +34,7 @@ describe("fault: Kafka stopped mid-stream", () => {
   it("waits while the broker is down for 20 s, resumes, and loses nothing", async () => {
     const db = await createPgDatabase("fkafka");
     const name = shortId("fkafka");
-    const client = new KafkaClient({ brokers: kafka.brokers, clientId: shortId("fault") });
+    const client = new KafkaClient({ brokers: kafka.brokers, sasl: kafka.sasl, clientId: shortId("fault") });
     const connector = createConnector(sourceDef(name, db.url, ["public.t"]), {
       ...h.deps(),
       kafka: client,

@@ -5,7 +5,7 @@
 // suite's "lost while streaming" test.)
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackEnv } from "../../test/support/stack.ts";
+import { kafkaConnection } from "../../test/support/stack.ts";
 import { replay } from "../core/conformance/context.ts";
 import { privatePostgres } from "./test-support/private-stack.ts";
 import {
@@ -21,7 +21,7 @@ import {
 let h: Harness;
 let server: Awaited<ReturnType<typeof privatePostgres>>;
 beforeAll(async () => {
-  h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+  h = await startHarness(kafkaConnection());
   server = await privatePostgres(29600);
 }, 180_000);
 afterAll(async () => {

@@ -3,7 +3,9 @@
 // sampling process.memoryUsage() every 20 ms, and prints one JSON line {rows, secs, peakRss, peakHeap,
 // baseRss, baseHeap}. A separate process, so the test runner's own heap does not blur the figures.
 //   node --expose-gc connectors/postgres/snapshot-memory-probe.ts <pg-url> <brokers> <schema.table> [chunkRows]
+// Kafka's SASL login comes from MESH_KAFKA_SASL_* in the environment.
 // (--expose-gc adds peakLiveHeap: heapUsed right after a forced full GC every 0.2 s, i.e. what is retained.)
+import { kafkaSaslFromEnv, type KafkaSasl } from "../../lib/kafka/index.ts";
 import { createConnector, shortId, sourceDef, startHarness } from "./test-harness.ts";
 
 export interface ProbeResult {
@@ -20,8 +22,13 @@ export interface ProbeResult {
   baseHeap: number;
 }
 
-async function probe(url: string, brokers: string[], table: string, chunkRows: number): Promise<ProbeResult> {
-  const harness = await startHarness(brokers);
+async function probe(
+  url: string,
+  kafkaAt: { brokers: string[]; sasl?: KafkaSasl },
+  table: string,
+  chunkRows: number,
+): Promise<ProbeResult> {
+  const harness = await startHarness(kafkaAt);
   const source = shortId("memprobe");
   const connector = createConnector(
     sourceDef(source, url, [table]),
@@ -82,7 +89,13 @@ if (import.meta.main) {
     console.error("usage: snapshot-memory-probe.ts <pg-url> <brokers> <schema.table> [chunkRows]");
     process.exit(2);
   }
-  const result = await probe(url, brokers.split(","), table, Number(chunk ?? 10_000));
+  const sasl = kafkaSaslFromEnv(process.env);
+  const result = await probe(
+    url,
+    { brokers: brokers.split(","), ...(sasl ? { sasl } : {}) },
+    table,
+    Number(chunk ?? 10_000),
+  );
   console.log(JSON.stringify(result));
   // pg may keep timers alive after a clean stop.
   process.exit(0);

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { usePgDatabase } from "../../test/support/pg.ts";
-import { kafka, stackEnv } from "../../test/support/stack.ts";
+import { kafka, kafkaEnv, stackEnv } from "../../test/support/stack.ts";
 import type { ProbeResult } from "./snapshot-memory-probe.ts";
 import { withPg } from "./test-harness.ts";
 
@@ -46,7 +46,7 @@ async function probe(table: string): Promise<ProbeResult> {
       stackEnv().MESH_KAFKA_BROKERS,
       `public.${table}`,
     ],
-    { timeout: 80_000, maxBuffer: 4 * MB },
+    { timeout: 80_000, maxBuffer: 4 * MB, env: { ...process.env, ...kafkaEnv() } },
   );
   const line = stdout.trim().split("\n").pop() ?? "";
   return JSON.parse(line) as ProbeResult;

@@ -1,11 +1,28 @@
 // Apache Kafka as a single KRaft node (broker + controller in one JVM). Jars come from Maven Central
-// through deploy/local/kafka-pom.xml into ~/.m2; the classpath is resolved once and cached per pom.
+// through deploy/local/kafka-pom.xml into ~/.m2; the classpath is resolved once and cached per pom. Clients
+// log in with SASL/SCRAM and ACLs are enforced (kafka-sasl.ts): the stack's super user is `mesh`.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KafkaClient } from "../../lib/kafka/index.ts";
+import {
+  KafkaClient,
+  scramCredential,
+  storageFormatScramArg,
+  type KafkaSasl,
+} from "../../lib/kafka/index.ts";
 import { HEALTH_TOPIC } from "../../protocol/topics.ts";
+import {
+  credentialMarker,
+  credentialMarkerFile,
+  formattedClusterId,
+  KAFKA_SASL_MECHANISM,
+  KAFKA_SUPER_USER,
+  kafkaPassword,
+  kafkaSuperUser,
+  openListenerLines,
+  securedListenerLines,
+} from "./kafka-sasl.ts";
 import type { StackLayout } from "./layout.ts";
 import {
   livePid,
@@ -78,11 +95,58 @@ export class KafkaService implements LocalService {
     this.checkPrerequisites();
     mkdirSync(this.dir, { recursive: true });
     const classpath = this.classpath();
-    const config = this.writeConfig();
+    const password = kafkaPassword(this.dir);
+    const { port, controllerPort } = this.layout;
     const dataDir = join(this.dir, "data");
-    if (!existsSync(join(dataDir, "meta.properties"))) {
-      run("java", ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config]);
+    const markerFile = credentialMarkerFile(this.dir);
+    const secured = this.writeConfig(securedListenerLines(port, controllerPort, password));
+    let formatted = formattedClusterId(dataDir);
+    if (formatted === null) {
+      formatted = clusterId();
+      const credential = scramCredential(KAFKA_SASL_MECHANISM, password);
+      run("java", [
+        "-cp",
+        classpath,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        formatted,
+        "-c",
+        secured,
+        "--add-scram",
+        storageFormatScramArg(KAFKA_SUPER_USER, credential),
+      ]);
+      writeFileSync(markerFile, credentialMarker(formatted, password));
+    } else if (
+      !existsSync(markerFile) ||
+      readFileSync(markerFile, "utf8") !== credentialMarker(formatted, password)
+    ) {
+      await this.migrate(classpath, password);
+      writeFileSync(markerFile, credentialMarker(formatted, password));
+      this.writeConfig(securedListenerLines(port, controllerPort, password));
     }
+    await this.start(classpath, secured, kafkaSuperUser(this.dir));
+    return "started";
+  }
+
+  /**
+   * A data folder formatted before the stack had SASL (or whose credential is for another password): start it
+   * once without security on loopback, set the super user's SCRAM credential, stop. Topics are kept.
+   */
+  private async migrate(classpath: string, password: string): Promise<void> {
+    const { port, controllerPort } = this.layout;
+    const open = this.writeConfig(openListenerLines(port, controllerPort));
+    await this.start(classpath, open, undefined);
+    const kafka = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: "mesh-stack-migrate" });
+    try {
+      await kafka.access().ensureUser(KAFKA_SUPER_USER, password);
+    } finally {
+      await kafka.close().catch(() => undefined);
+      await this.down();
+    }
+  }
+
+  private async start(classpath: string, config: string, sasl: KafkaSasl | undefined): Promise<void> {
     const log4j = this.writeLog4j();
     const started = spawnDetached(
       "java",
@@ -106,7 +170,7 @@ export class KafkaService implements LocalService {
     try {
       await waitFor(
         "kafka",
-        () => this.healthy(),
+        () => this.healthy(sasl),
         90_000,
         () => livePid(this.pidFile) !== null,
       );
@@ -115,7 +179,6 @@ export class KafkaService implements LocalService {
         cause: err,
       });
     }
-    return "started";
   }
 
   async down(): Promise<boolean> {
@@ -138,12 +201,16 @@ export class KafkaService implements LocalService {
     };
   }
 
-  /** Healthy means an admin client can create a topic and see it listed, and the group coordinator answers. */
-  async healthy(): Promise<boolean> {
+  /**
+   * Healthy means the super user can log in, create a topic and see it listed, and the group coordinator
+   * answers. `sasl` undefined: the unsecured start of `migrate`.
+   */
+  async healthy(sasl: KafkaSasl | undefined = kafkaSuperUser(this.dir)): Promise<boolean> {
     if (!(await portOpen(this.layout.port))) return false;
     const kafka = new KafkaClient({
       brokers: [`127.0.0.1:${this.layout.port}`],
       clientId: "mesh-stack-health",
+      ...(sasl ? { sasl } : {}),
     });
     const admin = kafka.admin();
     const check = async (): Promise<boolean> => {
@@ -190,18 +257,15 @@ export class KafkaService implements LocalService {
     return readFileSync(cacheFile, "utf8").trim();
   }
 
-  private writeConfig(): string {
-    const { port, controllerPort } = this.layout;
+  /** server.properties with the given listener lines; 0600: the secured ones hold the super user's password. */
+  private writeConfig(listenerLines: string[]): string {
+    const { controllerPort } = this.layout;
     const file = join(this.dir, "server.properties");
     const lines = [
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-      "controller.listener.names=CONTROLLER",
-      "inter.broker.listener.name=PLAINTEXT",
-      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      ...listenerLines,
       `log.dirs=${join(this.dir, "data")}`,
       "num.partitions=1",
       "default.replication.factor=1",
@@ -224,7 +288,8 @@ export class KafkaService implements LocalService {
       "log.segment.bytes=268435456",
       "delete.topic.enable=true",
     ];
-    writeFileSync(file, lines.join("\n") + "\n");
+    writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+    chmodSync(file, 0o600);
     return file;
   }
 

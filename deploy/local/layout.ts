@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { kafkaSuperUser } from "./kafka-sasl.ts";
 
 export interface StackLayout {
   root: string;
@@ -53,6 +54,10 @@ export function stackLayout(workDir = process.cwd(), portBase = DEFAULT_PORT_BAS
 
 export interface StackEnv {
   MESH_KAFKA_BROKERS: string;
+  /** The super user's SASL login (kafka-sasl.ts); absent for a Kafka named by the environment without SASL. */
+  MESH_KAFKA_SASL_MECHANISM?: string;
+  MESH_KAFKA_SASL_USERNAME?: string;
+  MESH_KAFKA_SASL_PASSWORD?: string;
   MESH_PG_URL: string;
   MESH_MYSQL_URL: string;
   MESH_MYSQL_CDC_URL: string;
@@ -61,8 +66,12 @@ export interface StackEnv {
 export function stackEnv(layout: StackLayout): StackEnv {
   const pg = layout.postgres;
   const my = layout.mysql;
+  const sasl = kafkaSuperUser(layout.kafka.dir);
   return {
     MESH_KAFKA_BROKERS: `127.0.0.1:${layout.kafka.port}`,
+    MESH_KAFKA_SASL_MECHANISM: sasl.mechanism,
+    MESH_KAFKA_SASL_USERNAME: sasl.username,
+    MESH_KAFKA_SASL_PASSWORD: sasl.password,
     MESH_PG_URL: `postgres://${pg.user}:${pg.password}@127.0.0.1:${pg.port}/postgres`,
     MESH_MYSQL_URL: `mysql://${my.user}:${my.password}@127.0.0.1:${my.port}/mysql`,
     MESH_MYSQL_CDC_URL: `mysql://${my.cdcUser}:${my.cdcPassword}@127.0.0.1:${my.port}/mysql`,

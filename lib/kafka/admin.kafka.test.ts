@@ -3,7 +3,7 @@
 import { Consumer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { createProducer } from "./producer.ts";
@@ -13,7 +13,7 @@ let admin: PlatformaticAdmin;
 const topics: string[] = [];
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("admin-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("admin-test") };
   admin = createAdmin(config);
 });
 
@@ -126,6 +126,7 @@ describe("KafkaAdmin", () => {
     const consumer = new Consumer({
       clientId: "admin-test-member",
       bootstrapBrokers: config.brokers,
+      ...(config.sasl ? { sasl: config.sasl } : {}),
       groupId,
       protocols: [{ name: "mesh-test", version: 1, metadata: Buffer.from("http://10.0.0.1:7070") }],
       maxWaitTime: 100,

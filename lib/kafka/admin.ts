@@ -9,6 +9,7 @@ import {
   type AdminOptions,
 } from "@platformatic/kafka";
 import { MeshError } from "../errors.ts";
+import { PlatformaticAccess, type KafkaAccess } from "./access.ts";
 import { clientOptions, type KafkaConfig } from "./config.ts";
 import { kafkaError, kafkaErrorId } from "./errors.ts";
 import type { Isolation } from "./messages.ts";
@@ -80,10 +81,20 @@ export interface AdminTiming {
 export class PlatformaticAdmin implements KafkaAdmin {
   readonly #client: ClientAdmin;
   readonly #topicReadyTimeoutMs: number;
+  readonly #config: KafkaConfig;
+  #access: KafkaAccess | null = null;
 
   constructor(config: KafkaConfig, timing: AdminTiming = {}) {
+    this.#config = config;
     this.#client = new ClientAdmin(clientOptions(config, "admin") as unknown as AdminOptions);
     this.#topicReadyTimeoutMs = timing.topicReadyTimeoutMs ?? 30_000;
+  }
+
+  /** SCRAM users and ACLs on this admin's connections (access.ts), in the mechanism this process logs in with. */
+  access(): KafkaAccess {
+    const mechanism = this.#config.sasl?.mechanism === "SCRAM-SHA-256" ? "SCRAM-SHA-256" : "SCRAM-SHA-512";
+    this.#access ??= new PlatformaticAccess(this.#client, mechanism);
+    return this.#access;
   }
 
   async #call<T>(what: string, run: () => Promise<T>): Promise<T> {

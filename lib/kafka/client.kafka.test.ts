@@ -1,13 +1,13 @@
 // KafkaClient: shared admin and producers, everything it handed out closed by close().
 import { describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { KafkaClient } from "./client.ts";
 
 describe("KafkaClient", () => {
   it("shares the admin and producers, and close() closes what it handed out", async () => {
     const client = new KafkaClient({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       clientId: uniqueName("client"),
     });
     const t = uniqueName("client");
@@ -45,7 +45,7 @@ describe("KafkaClient", () => {
       expect(isMeshError(admin) && admin.code).toBe("MESH_KAFKA_CLOSED");
     } finally {
       const cleanup = new KafkaClient({
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        ...kafkaConnection(),
         clientId: "cleanup",
       });
       await cleanup.admin().deleteTopics([t]);
@@ -56,7 +56,7 @@ describe("KafkaClient", () => {
 
   it("lets go of what its users closed themselves (a process opening a reader per request does not grow)", async () => {
     const client = new KafkaClient({
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       clientId: uniqueName("client"),
     });
     const t = uniqueName("client");
@@ -81,7 +81,7 @@ describe("KafkaClient", () => {
       await open.close();
     } finally {
       const cleanup = new KafkaClient({
-        brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+        ...kafkaConnection(),
         clientId: "cleanup",
       });
       await cleanup.admin().deleteTopics([t]);

@@ -2,6 +2,7 @@
 // when first asked (one shared admin, one shared producer per transactional id) and close() closes every
 // client, pipeline, reader, group member and table it handed out.
 import { MeshError } from "../errors.ts";
+import type { KafkaAccess } from "./access.ts";
 import { createAdmin, type KafkaAdmin, type PlatformaticAdmin } from "./admin.ts";
 import { createCompactedTable, type CompactedTable, type CompactedTableOptions } from "./compacted-table.ts";
 import type { KafkaConfig } from "./config.ts";
@@ -66,6 +67,13 @@ export class KafkaClient {
     this.#open();
     this.#admin ??= createAdmin(this.config);
     return this.#admin;
+  }
+
+  /** SCRAM users and ACLs (access.ts), on the shared admin's connections; needs a super user's credentials. */
+  access(): KafkaAccess {
+    this.#open();
+    this.#admin ??= createAdmin(this.config);
+    return this.#admin.access();
   }
 
   /**

@@ -2,7 +2,7 @@
 // watermark of now, and transaction markers (committed and aborted, also as the last thing in a partition)
 // that must not stall either wait.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import { createCompactedTable, type CompactedTable } from "./compacted-table.ts";
 import type { KafkaConfig } from "./config.ts";
@@ -15,7 +15,7 @@ const topics: string[] = [];
 const tables: CompactedTable[] = [];
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("table-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("table-test") };
   admin = createAdmin(config);
 });
 

@@ -2,7 +2,7 @@
 // an older member joins, followers find its URL in the group, and when it stops another takes over at once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../clock.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { LeaderElection } from "./election.ts";
@@ -14,7 +14,7 @@ const groups: string[] = [];
 const elections: LeaderElection[] = [];
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("election-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("election-test") };
   admin = createAdmin(config);
 });
 

@@ -2,7 +2,7 @@
 // seen by the assigner and in the group's description, and a member that stops hands its partitions over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../clock.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { createGroupMember, type GroupMember } from "./group.ts";
@@ -14,7 +14,7 @@ const groups: string[] = [];
 const members: GroupMember[] = [];
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("group-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("group-test") };
   admin = createAdmin(config);
 });
 

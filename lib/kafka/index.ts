@@ -1,7 +1,9 @@
 // lib/kafka's public surface (README.md): the only way roles reach Kafka. Nothing else in the repo imports
 // a Kafka client; nothing outside lib/kafka imports its other files.
 export { KafkaClient } from "./client.ts";
-export type { KafkaConfig, KafkaSasl } from "./config.ts";
+export { kafkaSaslFromEnv, type KafkaConfig, type KafkaSasl } from "./config.ts";
+export { groupPrefixOf, principalOf, type KafkaAccess, type KafkaAcl } from "./access.ts";
+export { scramCredential, storageFormatScramArg, type ScramMechanism } from "./scram.ts";
 export type { Delivery, InRecord, Isolation, OutMessage, RecordBatch } from "./messages.ts";
 export { murmur2, partitionFor } from "./partitioner.ts";
 

@@ -3,7 +3,7 @@
 // order; a refused message fails the producer for good without acknowledging any seq at or after it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { createOrderedProducer } from "./ordered-producer.ts";
@@ -22,7 +22,7 @@ async function topic(partitions: number): Promise<string> {
 }
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("ordered-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("ordered-test") };
   admin = createAdmin(config);
 });
 

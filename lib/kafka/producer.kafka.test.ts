@@ -2,7 +2,7 @@
 // where Java's partitioner puts them, and transactions are all-or-nothing to a read_committed reader.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { partitionFor } from "./partitioner.ts";
@@ -22,7 +22,7 @@ async function topic(partitions = 3): Promise<string> {
 }
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("producer-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("producer-test") };
   admin = createAdmin(config);
 });
 

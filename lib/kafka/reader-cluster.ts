@@ -90,10 +90,10 @@ export class ReaderCluster {
       // The client sorts the array it is given: pass a copy.
       return await this.#consumer.metadata({ topics: [...topics] });
     } catch (err) {
-      throw (
-        (await this.#missingTopic(topics)) ??
-        kafkaError(err, `reading metadata of ${topics.join(", ")}`, { topics })
-      );
+      const classified = kafkaError(err, `reading metadata of ${topics.join(", ")}`, { topics });
+      // A topic this principal may not describe is refused, not missing (its topic list would not show it).
+      if (classified.code === "MESH_KAFKA_AUTH") throw classified;
+      throw (await this.#missingTopic(topics)) ?? classified;
     }
   }
 

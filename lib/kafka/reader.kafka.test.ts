@@ -4,7 +4,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { createReader, type PartitionReader } from "./reader.ts";
@@ -29,7 +29,7 @@ function reader(options: Parameters<typeof createReader>[1] = {}): PartitionRead
 }
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("reader-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("reader-test") };
   admin = createAdmin(config);
 });
 

@@ -26,6 +26,7 @@ export function testProducer(config: KafkaConfig, transactionalId?: string): Pro
   const options: ProducerOptions<Buffer, Buffer, Buffer, Buffer> = {
     clientId: `${config.clientId}-producer`,
     bootstrapBrokers: config.brokers,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
     idempotent: true,
     acks: -1,
     ...(transactionalId ? { transactionalId } : {}),

@@ -25,6 +25,7 @@ export async function readBack(
   const consumer = new Consumer<Buffer | null, Buffer | null, Buffer, Buffer>({
     clientId: `${config.clientId}-readback`,
     bootstrapBrokers: config.brokers,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
     groupId: `readback-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
     isolationLevel:
       options.isolation === "read_uncommitted"

@@ -4,7 +4,7 @@
 // transactional id fences the older and aborts what it had sent but not committed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMeshError } from "../errors.ts";
-import { stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
 import type { KafkaConfig } from "./config.ts";
 import { partitionFor } from "./partitioner.ts";
@@ -23,7 +23,7 @@ async function topic(partitions: number, compact = false): Promise<string> {
 }
 
 beforeAll(() => {
-  config = { brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId: uniqueName("txpipe-test") };
+  config = { ...kafkaConnection(), clientId: uniqueName("txpipe-test") };
   admin = createAdmin(config);
 });
 

@@ -8,14 +8,14 @@ import { ClassicLevel } from "classic-level";
 import { silentLogger } from "../../lib/logger.ts";
 import { RegistryClient } from "../../lib/registry-client.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
-import { kafka, stackEnv, uniqueName } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { MaterializerEngine, type EngineOptions } from "../engine.ts";
 import { DB_OPTIONS, type Db } from "../engine/reader.ts";
 
 /** A registry on a private schemas topic (`_schemas_<name>_...`), on a free port. */
 export function startTestRegistry(name: string): Promise<RunningRegistry> {
   return startRegistry({
-    brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+    ...kafkaConnection(),
     port: 0,
     topic: uniqueName(`_schemas_${name}`),
     logger: silentLogger(),

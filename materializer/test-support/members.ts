@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../lib/logger.ts";
-import { stackEnv } from "../../test/support/stack.ts";
+import { kafkaConnection } from "../../test/support/stack.ts";
 import { startMaterializer, type MaterializerConfig, type RunningMaterializer } from "../main.ts";
 
 export interface MemberOptions {
@@ -39,7 +39,7 @@ export class TestMembers {
   async start(options: MemberOptions): Promise<RunningMaterializer> {
     const dir = await mkdtemp(join(tmpdir(), this.#prefix));
     const config: MaterializerConfig = {
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: options.registryUrl,
       dataDir: dir,
       views: [],

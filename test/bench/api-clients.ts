@@ -8,7 +8,7 @@ import http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { tailFetchWaitMs } from "../../api/topics/shared-tail.ts";
-import { KafkaClient } from "../../lib/kafka/index.ts";
+import { KafkaClient, kafkaSaslFromEnv } from "../../lib/kafka/index.ts";
 
 export interface LoadJob {
   kind: "load";
@@ -178,7 +178,13 @@ async function sseJob(job: SseJob): Promise<SseResult> {
 }
 
 async function kafkaJob(job: KafkaJob): Promise<SseResult> {
-  const kafka = new KafkaClient({ brokers: job.brokers, clientId: "bench-baseline" });
+  // The login comes from the environment the bench passed down (never in the job's argv).
+  const sasl = kafkaSaslFromEnv(process.env);
+  const kafka = new KafkaClient({
+    brokers: job.brokers,
+    ...(sasl ? { sasl } : {}),
+    clientId: "bench-baseline",
+  });
   // The shared tail's settings (api/topics/shared-tail.ts), so the two differ only by the API's own work.
   const reader = kafka.reader({ maxWaitMs: tailFetchWaitMs });
   const delays = new Map<number, number>();

@@ -18,6 +18,7 @@ import { startRegistry } from "../../registry/server.ts";
 import { parseApiConfig } from "../../api/config.ts";
 import { startApi } from "../../api/service.ts";
 import { child, percentile, type LoadResult, type SseResult } from "./api-clients.ts";
+import { benchKafka, benchKafkaEnv } from "./kafka-connection.ts";
 
 const seconds = 5;
 const connections = 10;
@@ -33,7 +34,9 @@ const until = (what: string, probe: () => Promise<boolean>): Promise<unknown> =>
 
 export async function run(): Promise<void> {
   const env = (await new LocalStack().up(), new LocalStack().env());
-  const brokers = env.MESH_KAFKA_BROKERS.split(",");
+  // This stack's Kafka and login, also in process.env for the SSE client processes.
+  const kafkaAt = benchKafka();
+  const brokers = kafkaAt.brokers;
   const tag = `b${Date.now().toString(36)}`;
   const dataDir = mkdtempSync(join(tmpdir(), "mesh-bench-"));
   const admin = new pg.Client({ connectionString: env.MESH_PG_URL });
@@ -53,13 +56,13 @@ export async function run(): Promise<void> {
     CREATE TABLE ticks (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
 
   const registry = await startRegistry({
-    brokers,
+    ...kafkaAt,
     port: 0,
     topic: `_schemas_${tag}`,
     logger: silentLogger(),
   });
   const materializer = await startMaterializer(
-    { brokers, registryUrl: registry.url, dataDir, views: [], logLevel: "silent" },
+    { ...kafkaAt, registryUrl: registry.url, dataDir, views: [], logLevel: "silent" },
     silentLogger(),
   );
   const config = parseApiConfig(
@@ -73,7 +76,7 @@ export async function run(): Promise<void> {
       "--brokers",
       brokers.join(","),
     ],
-    {},
+    benchKafkaEnv(),
   );
   const api = await startApi(config, { logger: silentLogger(), viewEngine: materializer.engine });
   const trivial = fastify();

@@ -15,7 +15,8 @@ import {
 } from "@platformatic/kafka";
 import { Kafka, logLevel, Partitioners, type Message } from "kafkajs";
 import { LocalStack } from "../../deploy/local/stack.ts";
-import { KafkaClient, type OutMessage } from "../../lib/kafka/index.ts";
+import { KafkaClient, type KafkaSasl, type OutMessage } from "../../lib/kafka/index.ts";
+import { benchKafka } from "./kafka-connection.ts";
 
 const count = Number(process.env.BENCH_KAFKA_MESSAGES ?? 300_000);
 const rounds = Number(process.env.BENCH_KAFKA_ROUNDS ?? 3);
@@ -68,10 +69,14 @@ async function kafkajsProduce(kafka: Kafka, topic: string, keys: Buffer[], value
   return count / secs;
 }
 
+/** The stack's SASL login (set by run()), for the raw clients and kafkajs as for lib/kafka. */
+let sasl: KafkaSasl | undefined;
+
 async function rawProduce(brokers: string[], topic: string, keys: Buffer[], value: Buffer): Promise<number> {
   const producer = new RawProducer({
     clientId: "bench-raw",
     bootstrapBrokers: brokers,
+    ...(sasl ? { sasl } : {}),
     idempotent: true,
     producerId: -1n,
     producerEpoch: -1,
@@ -155,6 +160,7 @@ async function rawConsume(brokers: string[], topic: string): Promise<{ rate: num
   const consumer = new RawConsumer({
     clientId: "bench-raw-consumer",
     bootstrapBrokers: brokers,
+    ...(sasl ? { sasl } : {}),
     groupId: `bench-raw-${Date.now().toString(36)}`,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });
@@ -203,17 +209,21 @@ function row(name: string, f: Figure, baseline: number, showStart: boolean): str
 }
 
 export async function run(): Promise<void> {
-  let brokersText = process.env.MESH_KAFKA_BROKERS;
-  if (!brokersText) {
-    const stack = new LocalStack();
-    await stack.up();
-    brokersText = stack.env().MESH_KAFKA_BROKERS;
-  }
-  const brokers = brokersText.split(",");
+  if (!process.env.MESH_KAFKA_BROKERS) await new LocalStack().up();
+  const kafkaAt = benchKafka();
+  const brokers = kafkaAt.brokers;
+  sasl = kafkaAt.sasl;
   const stamp = Date.now().toString(36);
-  const client = new KafkaClient({ brokers, clientId: "bench-kafka" });
+  const client = new KafkaClient({ ...kafkaAt, clientId: "bench-kafka" });
   const admin = client.admin();
-  const kafka = new Kafka({ brokers, clientId: "bench-kafkajs", logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    brokers,
+    clientId: "bench-kafkajs",
+    logLevel: logLevel.ERROR,
+    ...(sasl?.mechanism === "SCRAM-SHA-512"
+      ? { sasl: { mechanism: "scram-sha-512", username: sasl.username, password: sasl.password } }
+      : {}),
+  });
   const keys = Array.from({ length: count }, (_, i) => keyOf(i));
   const value = Buffer.alloc(valueBytes, 0x61);
   const topics: string[] = [];

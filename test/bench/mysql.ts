@@ -27,6 +27,7 @@ import {
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
 import { snapshotStateKey } from "../../protocol/offsets.ts";
 import { connectChild } from "./pg-readers.ts";
+import { benchKafka } from "./kafka-connection.ts";
 
 registerBuiltInBackends();
 const stamp = Date.now().toString(36);
@@ -345,15 +346,16 @@ function runsWanted(): number {
 }
 
 export async function run(): Promise<void> {
-  const brokers = (process.env.MESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",");
+  const kafkaAt = benchKafka();
+  const brokers = kafkaAt.brokers;
   const baseUrl = process.env.MESH_MYSQL_URL ?? "mysql://mesh:mesh@127.0.0.1:13306/mysql";
   const registry = await startRegistry({
-    brokers,
+    ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_my_${stamp}`,
     logger: silentLogger(),
   });
-  const kafka = new KafkaClient({ brokers, clientId: "bench-mysql" });
+  const kafka = new KafkaClient({ ...kafkaAt, clientId: "bench-mysql" });
   const offsets = kafkaOffsetStore(kafka);
   const env: Env = {
     baseUrl,

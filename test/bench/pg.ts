@@ -37,6 +37,7 @@ import {
   recvLive,
   sql,
 } from "./pg-readers.ts";
+import { benchKafka } from "./kafka-connection.ts";
 
 registerBuiltInBackends();
 const stamp = Date.now().toString(36);
@@ -324,15 +325,16 @@ function runsWanted(): number {
 }
 
 export async function run(): Promise<void> {
-  const brokers = (process.env.MESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",");
+  const kafkaAt = benchKafka();
+  const brokers = kafkaAt.brokers;
   const baseUrl = process.env.MESH_PG_URL ?? "postgres://mesh:mesh@127.0.0.1:15432/postgres";
   const registry = await startRegistry({
-    brokers,
+    ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_pg_${stamp}`,
     logger: silentLogger(),
   });
-  const kafka = new KafkaClient({ brokers, clientId: "bench-pg" });
+  const kafka = new KafkaClient({ ...kafkaAt, clientId: "bench-pg" });
   const offsets = kafkaOffsetStore(kafka);
   const env: Env = {
     baseUrl,

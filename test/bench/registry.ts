@@ -8,6 +8,7 @@ import { KafkaClient } from "../../lib/kafka/index.ts";
 import { encodeKey, encodeValue, type LogRecord } from "../../registry/store/records.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { load, schemaBody, schemaText, type BenchFormat, type LoadResult } from "./http-load.ts";
+import { benchKafka } from "./kafka-connection.ts";
 
 const FORMATS: { format: BenchFormat; prefix: string }[] = [
   { format: "AVRO", prefix: "bench" },
@@ -22,12 +23,14 @@ export interface BenchOptions {
 }
 
 export async function run(options: BenchOptions = {}): Promise<void> {
-  const brokers = options.brokers ?? (process.env.MESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",");
+  const kafkaAt = benchKafka();
+  const brokers = options.brokers ?? kafkaAt.brokers;
+  const sasl = kafkaAt.sasl;
   const seconds = options.seconds ?? 2;
   const connections = options.connections ?? 32;
   const stamp = Date.now().toString(36);
   const logger = pino({ level: "warn" });
-  const kafka = new KafkaClient({ brokers, clientId: "bench" });
+  const kafka = new KafkaClient({ brokers, ...(sasl ? { sasl } : {}), clientId: "bench" });
   const admin = kafka.admin();
   const topics: string[] = [];
 
@@ -40,7 +43,7 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   // Serving: 1,000 schemas of each type registered through the API (ids 1-1000 Avro, then Protobuf, then JSON).
   const topic = `_schemas_bench_${stamp}`;
   topics.push(topic, `${topic}_leader`);
-  const reg = await startRegistry({ brokers, port: 0, topic, logger });
+  const reg = await startRegistry({ brokers, ...(sasl ? { sasl } : {}), port: 0, topic, logger });
   for (const { format, prefix } of FORMATS) {
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(
@@ -102,7 +105,7 @@ export async function run(options: BenchOptions = {}): Promise<void> {
     await producer.send(messages);
   }
   const t0 = performance.now();
-  const big = await startRegistry({ brokers, port: 0, topic: bigTopic, logger });
+  const big = await startRegistry({ brokers, ...(sasl ? { sasl } : {}), port: 0, topic: bigTopic, logger });
   const startupMs = Math.round(performance.now() - t0);
   const replayed = big.core.state.schemas.size;
   await big.stop();

@@ -22,6 +22,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { dropDb, freshDb } from "./pg-readers.ts";
+import { benchKafka, benchKafkaEnv } from "./kafka-connection.ts";
 
 const stamp = Date.now().toString(36);
 let seq = 0;
@@ -76,13 +77,23 @@ async function startLayout(
   const args = ["--port", "0", "--catalog-topic", catalogTopic, "--registry", env.registryUrl];
   if (layout === "one") {
     const materializer = await startMaterializer(
-      { brokers: env.brokers, registryUrl: env.registryUrl, dataDir, views: [], logLevel: "silent" },
+      {
+        ...benchKafka(),
+        brokers: env.brokers,
+        registryUrl: env.registryUrl,
+        dataDir,
+        views: [],
+        logLevel: "silent",
+      },
       silentLogger(),
     );
-    const api = await startApi(parseApiConfig(args, { MESH_KAFKA_BROKERS: env.brokers.join(",") }), {
-      logger: silentLogger(),
-      viewEngine: materializer.engine,
-    });
+    const api = await startApi(
+      parseApiConfig(args, { ...benchKafkaEnv(), MESH_KAFKA_BROKERS: env.brokers.join(",") }),
+      {
+        logger: silentLogger(),
+        viewEngine: materializer.engine,
+      },
+    );
     return {
       api,
       stop: async () => {
@@ -105,7 +116,10 @@ async function startLayout(
   );
   await until("mesh materialize listening", async () => (await fetch(`${member}/v1/views`)).ok);
   const api = await startApi(
-    parseApiConfig([...args, "--materializer", member], { MESH_KAFKA_BROKERS: env.brokers.join(",") }),
+    parseApiConfig([...args, "--materializer", member], {
+      ...benchKafkaEnv(),
+      MESH_KAFKA_BROKERS: env.brokers.join(","),
+    }),
     { logger: silentLogger() },
   );
   return {
@@ -231,9 +245,10 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  const brokers = (process.env.MESH_KAFKA_BROKERS ?? "127.0.0.1:19092").split(",");
+  const kafkaAt = benchKafka();
+  const brokers = kafkaAt.brokers;
   const registry = await startRegistry({
-    brokers,
+    ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_fresh_${stamp}`,
     logger: silentLogger(),

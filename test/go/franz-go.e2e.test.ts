@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, it } from "vitest";
 import { expectAllTypes, useCdcTypesTopic, type ReadRecord } from "../support/cdc-types.ts";
+import { kafkaEnv } from "../support/stack.ts";
 
 const project = fileURLToPath(new URL(".", import.meta.url));
 const go = existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : "go";
@@ -21,6 +22,7 @@ describe("Go: franz-go + pkg/sr on a CDC topic", () => {
       ["run", ".", registryUrl, brokers, topic, String(count)],
       {
         cwd: project,
+        env: { ...process.env, ...kafkaEnv() },
         timeout: 240_000,
         maxBuffer: 16 * 1024 * 1024,
       },

@@ -5,6 +5,7 @@
 // decimals as plain strings, dates and times as ISO text), as test/java's reader does.
 //
 // Usage: go run . <registry-url> <brokers> <topic> <count>
+// Kafka's SASL/SCRAM login comes from MESH_KAFKA_SASL_MECHANISM / _USERNAME / _PASSWORD (`mesh stack env`).
 package main
 
 import (
@@ -20,8 +21,25 @@ import (
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
 )
+
+// saslOption is the franz-go option for the SCRAM login in the environment, or nil without one.
+func saslOption() (kgo.Opt, error) {
+	mechanism := os.Getenv("MESH_KAFKA_SASL_MECHANISM")
+	auth := scram.Auth{User: os.Getenv("MESH_KAFKA_SASL_USERNAME"), Pass: os.Getenv("MESH_KAFKA_SASL_PASSWORD")}
+	switch mechanism {
+	case "":
+		return nil, nil
+	case "SCRAM-SHA-512":
+		return kgo.SASL(auth.AsSha512Mechanism()), nil
+	case "SCRAM-SHA-256":
+		return kgo.SASL(auth.AsSha256Mechanism()), nil
+	default:
+		return nil, fmt.Errorf("MESH_KAFKA_SASL_MECHANISM %q: this reader speaks SCRAM-SHA-256 and SCRAM-SHA-512", mechanism)
+	}
+}
 
 type reader struct {
 	registry *sr.Client
@@ -181,12 +199,20 @@ func run() error {
 		return err
 	}
 	r := &reader{registry: registry, schemas: map[int]avro.Schema{}}
-	cl, err := kgo.NewClient(
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(strings.Split(brokers, ",")...),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	)
+	}
+	login, err := saslOption()
+	if err != nil {
+		return err
+	}
+	if login != nil {
+		opts = append(opts, login)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}

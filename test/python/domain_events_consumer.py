@@ -7,6 +7,8 @@ Prints one JSON line per event ({"partition","offset","key","headers","value"});
 Needs: pip install -r test/python/requirements.txt"""
 import json
 import sys
+
+from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
 import time
 import uuid
 
@@ -28,7 +30,7 @@ registry = SchemaRegistryClient({"url": registry_url})
 deserialize = AvroDeserializer(registry) if fmt == "avro" else JSONDeserializer(None, schema_registry_client=registry)
 consumer = Consumer(
     {
-        "bootstrap.servers": brokers,
+        **kafka_config(brokers),
         "group.id": f"py-events-{uuid.uuid4()}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

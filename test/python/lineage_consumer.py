@@ -9,6 +9,8 @@ pass, so that the datamesh API can find it through Kafka's admin API. Leaves the
 import json
 import signal
 import sys
+
+from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
 import time
 
 from confluent_kafka import Consumer
@@ -18,7 +20,7 @@ def main() -> None:
     brokers, topic, group = sys.argv[1:4]
     consumer = Consumer(
         {
-            "bootstrap.servers": brokers,
+            **kafka_config(brokers),
             "group.id": group,
             "client.id": "py-lineage",
             "auto.offset.reset": "earliest",

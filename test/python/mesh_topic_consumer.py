@@ -5,6 +5,8 @@ Prints one JSON line per event ({"partition","offset","key","op","before","after
 Needs: pip install -r test/python/requirements.txt"""
 import json
 import sys
+
+from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
 import time
 import uuid
 from decimal import Decimal
@@ -26,7 +28,7 @@ key_deserializer = AvroDeserializer(registry)
 value_deserializer = AvroDeserializer(registry)
 consumer = Consumer(
     {
-        "bootstrap.servers": brokers,
+        **kafka_config(brokers),
         "group.id": f"py-consumer-{uuid.uuid4()}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

@@ -7,6 +7,8 @@ Prints one JSON line with what it saw; exits non-zero on any failure."""
 import json
 import sys
 
+from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
+
 try:
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -25,11 +27,11 @@ F = descriptor_pb2.FieldDescriptorProto
 
 
 def roundtrip(topic, values):
-    producer = Producer({"bootstrap.servers": brokers})
+    producer = Producer(kafka_config(brokers))
     for v in values:
         producer.produce(topic, value=v)
     assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"{topic}-py", "auto.offset.reset": "earliest"})
+    consumer = Consumer({**kafka_config(brokers), "group.id": f"{topic}-py", "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     got = []
     while len(got) < len(values):

@@ -5,6 +5,8 @@ Prints one JSON line with what it saw; exits non-zero on any failure."""
 import json
 import sys
 
+from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
+
 try:
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
@@ -45,12 +47,12 @@ records = [
     {"id": 2, "total": Decimal("99999999.99"), "status": "PAID", "note": "gift"},
 ]
 ctx = SerializationContext(topic, MessageField.VALUE)
-producer = Producer({"bootstrap.servers": brokers})
+producer = Producer(kafka_config(brokers))
 for r in records:
     producer.produce(topic, value=serializer(r, ctx))
 assert producer.flush(30) == 0
 
-consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"{topic}-py", "auto.offset.reset": "earliest"})
+consumer = Consumer({**kafka_config(brokers), "group.id": f"{topic}-py", "auto.offset.reset": "earliest"})
 consumer.subscribe([topic])
 got = []
 while len(got) < len(records):

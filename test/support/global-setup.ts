@@ -18,6 +18,16 @@ export default async function setup(project: TestProject): Promise<void> {
       MESH_PG_URL: fromEnv.MESH_PG_URL,
       MESH_MYSQL_URL: fromEnv.MESH_MYSQL_URL,
       MESH_MYSQL_CDC_URL: fromEnv.MESH_MYSQL_CDC_URL ?? fromEnv.MESH_MYSQL_URL,
+      // A Kafka with SASL (as the local stack runs it): the super user's login, as `mesh stack env` prints it.
+      ...(fromEnv.MESH_KAFKA_SASL_MECHANISM
+        ? { MESH_KAFKA_SASL_MECHANISM: fromEnv.MESH_KAFKA_SASL_MECHANISM }
+        : {}),
+      ...(fromEnv.MESH_KAFKA_SASL_USERNAME
+        ? { MESH_KAFKA_SASL_USERNAME: fromEnv.MESH_KAFKA_SASL_USERNAME }
+        : {}),
+      ...(fromEnv.MESH_KAFKA_SASL_PASSWORD
+        ? { MESH_KAFKA_SASL_PASSWORD: fromEnv.MESH_KAFKA_SASL_PASSWORD }
+        : {}),
     });
     return;
   }

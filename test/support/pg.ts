@@ -3,7 +3,7 @@
 // test-harness.ts) and fresh databases, each started before the file's tests and cleaned up after them.
 import { afterAll, beforeAll } from "vitest";
 import { startHarness, type Harness } from "../../connectors/postgres/test-harness.ts";
-import { createPgDatabase, stackEnv } from "./stack.ts";
+import { createPgDatabase, kafkaConnection } from "./stack.ts";
 
 export type PgDatabase = Awaited<ReturnType<typeof createPgDatabase>>;
 
@@ -11,7 +11,7 @@ export type PgDatabase = Awaited<ReturnType<typeof createPgDatabase>>;
 export function useConnectorHarness(): Harness {
   let h: Harness | undefined;
   beforeAll(async () => {
-    h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+    h = await startHarness(kafkaConnection());
   });
   afterAll(async () => {
     await h?.stop();

@@ -1,6 +1,6 @@
 // Helpers for integration tests: the stack's addresses, unique names, and clients that clean up.
 import { afterAll, inject } from "vitest";
-import { KafkaClient } from "../../lib/kafka/index.ts";
+import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../../lib/kafka/index.ts";
 import pg from "pg";
 import mysql from "mysql2/promise";
 import type { StackEnv } from "../../deploy/local/layout.ts";
@@ -24,9 +24,35 @@ afterAll(async () => {
   await Promise.all(open.map((c) => c.close()));
 });
 
-/** A KafkaClient on the stack's brokers; closed after the calling test file's tests. */
+/**
+ * How to reach the stack's Kafka as the platform's super user: brokers and SASL login, for a KafkaConfig
+ * (`{ ...kafkaConnection(), clientId }`) or a role's config. No `sasl` when the Kafka named by the
+ * environment has none.
+ */
+export function kafkaConnection(): { brokers: string[]; sasl?: KafkaSasl } {
+  const env = stackEnv();
+  const sasl = kafkaSaslFromEnv(env);
+  return { brokers: env.MESH_KAFKA_BROKERS.split(","), ...(sasl ? { sasl } : {}) };
+}
+
+/** The Kafka variables a spawned role or client process needs: MESH_KAFKA_BROKERS and MESH_KAFKA_SASL_*. */
+export function kafkaEnv(): Record<string, string> {
+  const env = stackEnv();
+  const out: Record<string, string> = { MESH_KAFKA_BROKERS: env.MESH_KAFKA_BROKERS };
+  for (const name of [
+    "MESH_KAFKA_SASL_MECHANISM",
+    "MESH_KAFKA_SASL_USERNAME",
+    "MESH_KAFKA_SASL_PASSWORD",
+  ] as const) {
+    const value = env[name];
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
+/** A KafkaClient on the stack's brokers, logged in as the super user; closed after the calling file's tests. */
 export function kafka(clientId = uniqueName("test")): KafkaClient {
-  const client = new KafkaClient({ brokers: stackEnv().MESH_KAFKA_BROKERS.split(","), clientId });
+  const client = new KafkaClient({ ...kafkaConnection(), clientId });
   clients.add(client);
   return client;
 }

@@ -2,7 +2,7 @@
 // before the tests, connectors stopped and databases dropped after each test whatever happened, and the
 // reading helpers every scenario uses.
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { stackEnv } from "../../../test/support/stack.ts";
+import { kafkaConnection } from "../../../test/support/stack.ts";
 import type { Connector, ConnectorDeps, SourceDefinition } from "../contract.ts";
 import {
   createConnector,
@@ -46,7 +46,7 @@ export function useSuite(target: ConformanceTarget): Suite {
   const databases: TestDatabase[] = [];
   let fences = 0;
   beforeAll(async () => {
-    h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+    h = await startHarness(kafkaConnection());
   });
   afterEach(async () => {
     for (const c of connectors.splice(0)) await c.stop().catch(() => undefined);

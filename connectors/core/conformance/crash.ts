@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackEnv } from "../../../test/support/stack.ts";
+import { kafkaConnection, kafkaEnv } from "../../../test/support/stack.ts";
 import type { Ev } from "./context.ts";
 import { readTopics, shortId, startHarness, waitFor, type Harness, type ReadMessage } from "./harness.ts";
 import { insertRows } from "./stream.ts";
@@ -33,7 +33,7 @@ function mulberry32(seed: number): () => number {
 export function registerCrashTest(target: ConformanceTarget, options: CrashTestOptions = {}): void {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness(stackEnv().MESH_KAFKA_BROKERS.split(","));
+    h = await startHarness(kafkaConnection());
   });
   afterAll(async () => {
     await h?.stop();
@@ -50,7 +50,8 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
       await writeFile(
         configPath,
         JSON.stringify({
-          brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+          // The SASL login goes to the child in its environment, never into a file.
+          brokers: kafkaConnection().brokers,
           registryUrl: h.registryUrl,
           logLevel: "warn",
           heartbeatIntervalMs: 500,
@@ -70,6 +71,7 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
       let child: ChildProcess | null = null;
       const startChild = (): void => {
         child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], {
+          env: { ...process.env, ...kafkaEnv() },
           stdio: ["ignore", "ignore", "inherit"],
         });
       };

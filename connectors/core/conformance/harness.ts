@@ -2,7 +2,7 @@
 // file itself): a registry on a private schemas topic, connectors wired to it and to Kafka, and a topic
 // reader that decodes the Confluent wire format through the registry.
 import { decodeWire, wireSchemaId } from "../../../lib/avro.ts";
-import { KafkaClient } from "../../../lib/kafka/index.ts";
+import { KafkaClient, type KafkaSasl } from "../../../lib/kafka/index.ts";
 import { silentLogger } from "../../../lib/logger.ts";
 import { startRegistry } from "../../../registry/server.ts";
 import {
@@ -30,14 +30,15 @@ export interface Harness {
   stop: () => Promise<void>;
 }
 
-export async function startHarness(brokers: string[]): Promise<Harness> {
+/** `kafka`: the stack's brokers and SASL login (test/support/stack.ts `kafkaConnection()`). */
+export async function startHarness(kafkaAt: { brokers: string[]; sasl?: KafkaSasl }): Promise<Harness> {
   const registry = await startRegistry({
-    brokers,
+    ...kafkaAt,
     port: 0,
     topic: shortId("_schemas"),
     logger: silentLogger(),
   });
-  const kafka = new KafkaClient({ brokers, clientId: shortId("pgtest") });
+  const kafka = new KafkaClient({ ...kafkaAt, clientId: shortId("pgtest") });
   const offsets = kafkaOffsetStore(kafka);
   return {
     kafka,

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { KafkaService } from "../../../deploy/local/kafka.ts";
+import { kafkaSuperUser } from "../../../deploy/local/kafka-sasl.ts";
+import type { KafkaSasl } from "../../../lib/kafka/index.ts";
 import { stackLayout, type StackLayout } from "../../../deploy/local/layout.ts";
 import { PostgresService } from "../../../deploy/local/postgres.ts";
 
@@ -24,7 +26,7 @@ function privateLayout(portBase: number): { layout: StackLayout; dir: string } {
 
 export async function privateKafka(
   portBase: number,
-): Promise<PrivateService<KafkaService> & { brokers: string[] }> {
+): Promise<PrivateService<KafkaService> & { brokers: string[]; sasl: KafkaSasl }> {
   const { layout, dir } = privateLayout(portBase);
   const service = new KafkaService(layout.kafka);
   await service.up();
@@ -32,6 +34,7 @@ export async function privateKafka(
     service,
     layout,
     brokers: [`127.0.0.1:${layout.kafka.port}`],
+    sasl: kafkaSuperUser(layout.kafka.dir),
     remove: async () => {
       await service.down().catch(() => false);
       rmSync(dir, { recursive: true, force: true });

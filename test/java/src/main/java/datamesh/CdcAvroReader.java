@@ -136,6 +136,19 @@ public final class CdcAvroReader {
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    // Kafka's SASL/SCRAM login from the environment (`mesh stack env` prints the local stack's).
+    String mechanism = System.getenv("MESH_KAFKA_SASL_MECHANISM");
+    if (mechanism != null && !mechanism.isEmpty()) {
+      props.put("security.protocol", "SASL_PLAINTEXT");
+      props.put("sasl.mechanism", mechanism);
+      props.put(
+          "sasl.jaas.config",
+          "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+              + System.getenv("MESH_KAFKA_SASL_USERNAME")
+              + "\" password=\""
+              + System.getenv("MESH_KAFKA_SASL_PASSWORD")
+              + "\";");
+    }
     ArrayNode records = NODES.arrayNode();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
