@@ -12,7 +12,7 @@ import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { maxLimit, defaultLimit } from "../../../lib/http/row-query.ts";
 import { sseSchema, streamSse } from "../../../lib/http/sse.ts";
 import type { ViewRecord } from "../../../protocol/catalog.ts";
-import { principalOf } from "../../../lib/http/auth.ts";
+import { principalOf, type Principal } from "../../../lib/http/auth.ts";
 import { Access, forbiddenFilters } from "../../governance/access.ts";
 import { registeringOwner, requireOwner } from "../../governance/ownership.ts";
 import type { ApiContext } from "../context.ts";
@@ -37,6 +37,18 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const view = ctx.catalog.view(name);
     if (!view) throw notFound("view", name);
     return view;
+  };
+
+  /**
+   * A view as the caller sees it: its parked records (input keys and the reasons they failed, from tables
+   * of other services) only for its owner and the admin; others see how many there are.
+   */
+  const shown = (principal: Principal, view: ViewRecord): Record<string, unknown> => {
+    const out = publicView(view, ctx.views.info(view.name));
+    const owns =
+      principal.admin || principal.internal || (view.owner !== undefined && view.owner === principal.service);
+    if (owns) return out;
+    return { ...out, status: { ...(out.status as Record<string, unknown>), parked: [] } };
   };
 
   app.post<{ Body: { sql: string; owner?: string } }>(
@@ -106,7 +118,10 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
       },
     },
-    () => ({ views: ctx.catalog.views().map((v) => publicView(v, ctx.views.info(v.name))) }),
+    (request) => {
+      const principal = principalOf(request);
+      return { views: ctx.catalog.views().map((v) => shown(principal, v)) };
+    },
   );
 
   app.get<{ Params: { name: string } }>(
@@ -121,8 +136,7 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     (request) => {
-      const view = mustGet(request.params.name);
-      return publicView(view, ctx.views.info(view.name));
+      return shown(principalOf(request), mustGet(request.params.name));
     },
   );
 
