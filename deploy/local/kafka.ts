@@ -41,6 +41,7 @@ import { which } from "./which.ts";
 
 const pomPath = fileURLToPath(new URL("./kafka-pom.xml", import.meta.url));
 const HEALTH_TIMEOUT_MS = 10_000;
+const START_TIMEOUT_MS = 300_000;
 
 export class KafkaService implements LocalService {
   readonly name = "kafka";
@@ -168,10 +169,12 @@ export class KafkaService implements LocalService {
     );
     writePid(this.pidFile, started);
     try {
+      // A data folder holding thousands of partitions (a long-lived test stack) takes minutes to load on a
+      // busy 2-core machine before the broker answers.
       await waitFor(
         "kafka",
         () => this.healthy(sasl),
-        90_000,
+        START_TIMEOUT_MS,
         () => livePid(this.pidFile) !== null,
       );
     } catch (err) {
