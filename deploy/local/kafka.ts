@@ -137,7 +137,7 @@ export class KafkaService implements LocalService {
   private async migrate(classpath: string, password: string): Promise<void> {
     const { port, controllerPort } = this.layout;
     const open = this.writeConfig(openListenerLines(port, controllerPort));
-    await this.start(classpath, open, undefined);
+    await this.start(classpath, open, null);
     const kafka = new KafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: "mesh-stack-migrate" });
     try {
       await kafka.access().ensureUser(KAFKA_SUPER_USER, password);
@@ -147,7 +147,8 @@ export class KafkaService implements LocalService {
     }
   }
 
-  private async start(classpath: string, config: string, sasl: KafkaSasl | undefined): Promise<void> {
+  /** `sasl` null: the broker is started without security (migrate), so health is probed without a login. */
+  private async start(classpath: string, config: string, sasl: KafkaSasl | null): Promise<void> {
     const log4j = this.writeLog4j();
     const started = spawnDetached(
       "java",
@@ -206,9 +207,9 @@ export class KafkaService implements LocalService {
 
   /**
    * Healthy means the super user can log in, create a topic and see it listed, and the group coordinator
-   * answers. `sasl` undefined: the unsecured start of `migrate`.
+   * answers. `sasl` null: the unsecured start of `migrate` (null, not undefined: undefined takes the default).
    */
-  async healthy(sasl: KafkaSasl | undefined = kafkaSuperUser(this.dir)): Promise<boolean> {
+  async healthy(sasl: KafkaSasl | null = kafkaSuperUser(this.dir)): Promise<boolean> {
     if (!(await portOpen(this.layout.port))) return false;
     const kafka = new KafkaClient({
       brokers: [`127.0.0.1:${this.layout.port}`],
