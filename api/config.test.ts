@@ -16,7 +16,14 @@ describe("mesh api config", () => {
       secretKey: undefined,
       secretKeyFile: ".mesh/data/secret.key",
       materializerUrls: [],
+      adminToken: undefined,
+      auditTopic: "_mesh_audit",
+      rateLimit: { queryMax: 1200, streamMax: 60, windowMs: 60_000 },
     });
+    // The admin token is read from the environment only (flags show in `ps`).
+    expect(parseApiConfig([], { MESH_ADMIN_TOKEN: "an-admin-token-0123" }).adminToken).toBe(
+      "an-admin-token-0123",
+    );
     const c = parseApiConfig(["--port=9000", "--brokers", "a:1, b:2", "--data-dir", "/d"], {
       MESH_API_PORT: "1",
       MESH_REGISTRY_URL: "http://r:1",

@@ -27,6 +27,11 @@ export interface ApiConfig {
   /** Used without MESH_SECRET_KEY: read if present, generated (mode 0600) on the first write otherwise. */
   secretKeyFile: string;
   /**
+   * MESH_ADMIN_TOKEN (env only, never a flag): the admin token. Every route needs it, a service token
+   * (POST /v1/tokens) or another datamesh process's internal credential derived from it.
+   */
+  adminToken: string | undefined;
+  /**
    * `mesh materialize --listen` processes that answer this API's view routes (remote-views.ts); empty: the
    * views are served by an embedded engine (mesh up) or not at all.
    */
@@ -71,6 +76,8 @@ export const apiConfigHelp = `options (flag, then env, then default):
                 processes answering the view routes (their catalog topic must be this API's)
   --secret-key-file MESH_SECRET_KEY_FILE <data dir>/secret.key (generated once, mode 0600)
                 MESH_SECRET_KEY      (env only) base64 of a 32-byte key; wins over the key file
+                MESH_ADMIN_TOKEN     (env only, required) the admin token: every route but /healthz and
+                                     /readyz needs a token (\`mesh up\` generates one into .mesh/admin-token)
   --audit-topic MESH_AUDIT_TOPIC     _mesh_audit (<catalog topic>_audit beside another catalog topic)
   --rate-limit-query MESH_RATE_LIMIT_QUERY 1200 requests per token per window to view rows and lookups (0: none)
   --rate-limit-stream MESH_RATE_LIMIT_STREAM 60 change streams (SSE) opened per token per window (0: none)
@@ -164,6 +171,7 @@ export function parseApiConfig(args: string[], env: Record<string, string | unde
     catalogTopic,
     advertiseUrl: get("advertise-url", "") || undefined,
     secretKey: env.MESH_SECRET_KEY || undefined,
+    adminToken: env.MESH_ADMIN_TOKEN || undefined,
     secretKeyFile: get("secret-key-file", join(dataDir, "secret.key")),
     materializerUrls: materializerUrls.map((u) => u.replace(/\/+$/, "")),
     auditTopic: get("audit-topic", auditTopicOf(catalogTopic)),

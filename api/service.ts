@@ -2,6 +2,8 @@
 // server; stop() shuts them down in reverse order. `mesh api` and `mesh up` both call it.
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
+import { checkAdminToken, internalCredential } from "../lib/http/auth-tokens.ts";
+import { HttpClient } from "../lib/http/client.ts";
 import { KafkaClient } from "../lib/kafka/index.ts";
 import { realClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -30,6 +32,7 @@ import { Reconciler } from "./control/reconciler.ts";
 import { SourceLeases } from "./control/source-leases.ts";
 import { StatusBoard } from "./control/status-board.ts";
 import { buildApi } from "./http/server.ts";
+import { apiAuthenticator } from "./http/routes/tokens.ts";
 import { KafkaObserve } from "./lineage/observe.ts";
 import { KafkaTopics } from "./topics/kafka-topics.ts";
 import { EventTopics } from "./events/event-topics.ts";
@@ -73,10 +76,20 @@ export async function startApi(config: ApiConfig, options: StartApiOptions): Pro
 
 async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiOptions): Promise<RunningApi> {
   const logger = options.logger;
+  // Auth is never off: every route needs a token (lib/http/auth.ts).
+  const adminToken = config.adminToken;
+  checkAdminToken(adminToken);
   const cipher = new CredentialCipher({ envKey: config.secretKey, keyFile: config.secretKeyFile });
   const catalog = new Catalog(new KafkaCatalogLog({ kafka, logger, topic: config.catalogTopic, cipher }));
   await catalog.start();
-  const registry = new RegistryClient({ url: config.registryUrl });
+  // This process's credential towards the registry, materializer members and other API processes.
+  const credential = internalCredential(adminToken, "api");
+  const internal = new HttpClient({ headers: { authorization: `Bearer ${credential}` } });
+  const auth = apiAuthenticator(catalog, adminToken);
+  const registry = new RegistryClient({
+    url: config.registryUrl,
+    token: credential,
+  });
   const connectors = config.connect
     ? new ConnectorRuntime({ kafka, registry, logger, ...options.connector })
     : null;
@@ -99,6 +112,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
     board,
     logger,
     url: advertised,
+    client: internal,
     check: async (def) => (await checkSourcePrerequisites(toDefinition(def))).map(toSourceProblem),
   });
   // A view may name a registered source's table before its schema is registered: it waits for it.
@@ -106,12 +120,10 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
   // Views: the embedded engine (mesh up), else the `mesh materialize` processes given with --materializer.
   const remote =
     !options.viewEngine && config.materializerUrls.length > 0
-      ? new RemoteViews({ urls: config.materializerUrls, registry, logger, expected })
+      ? new RemoteViews({ urls: config.materializerUrls, registry, logger, expected, client: internal })
       : null;
   await remote?.start();
-  const engineViews = options.viewEngine
-    ? new EngineViews(options.viewEngine, undefined, { expected })
-    : null;
+  const engineViews = options.viewEngine ? new EngineViews(options.viewEngine, internal, { expected }) : null;
   const views = engineViews ?? remote ?? new NoViews();
   // Every source's parked domain events, followed; the event topics over them, the catalog and the statuses.
   const parked = new KafkaParkedView(kafka, logger);
@@ -153,7 +165,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       }),
       ...(engineViews ? { localAnswers: engineViews } : {}),
     },
-    { logger, rateLimits: config.rateLimit },
+    { logger, rateLimits: config.rateLimit, auth },
   );
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;

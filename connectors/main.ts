@@ -6,6 +6,13 @@
 // Usable as `mesh connect --config f.json` (exports run) and directly: `node connectors/main.ts --config f.json`.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { TokenFollower } from "../lib/http/auth-follower.ts";
+import {
+  checkAdminToken,
+  internalCredential,
+  TokenAuthenticator,
+  TokenTable,
+} from "../lib/http/auth-tokens.ts";
 import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import {
   listenMetrics,
@@ -14,7 +21,7 @@ import {
   type MetricsListener,
 } from "../lib/http/metrics-listener.ts";
 import { createLogger } from "../lib/logger.ts";
-import { checkSourceName } from "../protocol/topics.ts";
+import { CATALOG_TOPIC, checkSourceName } from "../protocol/topics.ts";
 import { registerBuiltInBackends } from "./backends.ts";
 import { createConnector, type Connector, type SourceDefinition } from "./core/change-source.ts";
 import { DELIVERY_MODES } from "./core/contract.ts";
@@ -32,11 +39,16 @@ export interface ConnectConfig {
   sources: SourceDefinition[];
   /** Where GET /metrics answers (`--metrics-listen host:port`); none without it. */
   metricsListen?: ListenAddress;
+  /** MESH_ADMIN_TOKEN (env only): the metrics listener's tokens and this process's registry credential. */
+  adminToken?: string;
+  /** The catalog topic whose service tokens (`metrics` scope) the metrics listener accepts. */
+  catalogTopic: string;
 }
 
 const usage = `usage: mesh connect --config <file.json> [--brokers h:p,...] [--registry-url URL] [--log-level info]
        [--metrics-listen host:port]   (GET /metrics in the Prometheus format: docs/metrics.md)
-env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL, MESH_METRICS_LISTEN (flags win over env, env over the file)
+env: MESH_KAFKA_BROKERS, MESH_REGISTRY_URL, MESH_LOG_LEVEL, MESH_METRICS_LISTEN (flags win over env, env over the file),
+     MESH_ADMIN_TOKEN (required: the registry and /metrics need tokens), MESH_CATALOG_TOPIC (_mesh_catalog),
      MESH_KAFKA_SASL_MECHANISM, MESH_KAFKA_SASL_USERNAME, MESH_KAFKA_SASL_PASSWORD: Kafka's SASL login (env only)`;
 
 export async function loadConfig(
@@ -67,6 +79,8 @@ export async function loadConfig(
     heartbeatIntervalMs: file.heartbeatIntervalMs ?? 10_000,
     snapshotChunkRows: file.snapshotChunkRows ?? 10_000,
     sources: file.sources ?? [],
+    catalogTopic: env.MESH_CATALOG_TOPIC ?? CATALOG_TOPIC,
+    ...(env.MESH_ADMIN_TOKEN ? { adminToken: env.MESH_ADMIN_TOKEN } : {}),
   };
   const metricsListen = values["metrics-listen"] ?? env.MESH_METRICS_LISTEN ?? file.metricsListen;
   if (metricsListen !== undefined)
@@ -99,30 +113,50 @@ export async function run(args: string[]): Promise<number> {
     console.error(`mesh connect: ${(err as Error).message}\n\n${usage}`);
     return 2;
   }
+  // Auth is never off: the registry needs this process's credential, the metrics listener tokens.
+  const adminToken = config.adminToken;
+  try {
+    checkAdminToken(adminToken);
+  } catch (err) {
+    console.error(`mesh connect: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
   registerBuiltInBackends();
   const logger = createLogger({ level: config.logLevel, name: "connect" });
-  // Listening first: the snapshot's progress is worth watching, and a taken port is said before any work.
-  let metrics: MetricsListener | null = null;
-  if (config.metricsListen) {
-    try {
-      metrics = await listenMetrics(config.metricsListen, { name: "connect", logger });
-    } catch (err) {
-      console.error(`mesh connect: --metrics-listen: ${(err as Error).message}`);
-      return 1;
-    }
-    logger.info({ url: `${metrics.url}/metrics` }, "metrics listening");
-  }
   const kafka = new KafkaClient({
     brokers: config.brokers,
     ...(config.sasl ? { sasl: config.sasl } : {}),
     clientId: "datamesh-connect",
     logger,
   });
+  // Listening first: the snapshot's progress is worth watching, and a taken port is said before any work.
+  let metrics: MetricsListener | null = null;
+  const tokens = new TokenTable();
+  const follower = config.metricsListen
+    ? new TokenFollower({ kafka, logger, topic: config.catalogTopic, table: tokens })
+    : null;
+  if (config.metricsListen) {
+    try {
+      metrics = await listenMetrics(config.metricsListen, {
+        name: "connect",
+        logger,
+        auth: new TokenAuthenticator({ adminToken, tokens }),
+      });
+      await follower?.start();
+    } catch (err) {
+      console.error(`mesh connect: --metrics-listen: ${(err as Error).message}`);
+      await metrics?.close();
+      await kafka.close();
+      return 1;
+    }
+    logger.info({ url: `${metrics.url}/metrics` }, "metrics listening");
+  }
+  const credential = internalCredential(adminToken, "connect");
   const offsets = kafkaOffsetStore(kafka);
   const connectors: Connector[] = config.sources.map((def) =>
     createConnector(def, {
       kafka,
-      registry: new RegistryClient({ url: config.registryUrl }),
+      registry: new RegistryClient({ url: config.registryUrl, token: credential }),
       offsets,
       logger: logger.child({ source: def.name }),
       heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -138,6 +172,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     logger.error({ err }, "a connector could not start");
     await metrics?.close();
+    await follower?.stop();
     await Promise.all(connectors.map((c) => c.stop()));
     await kafka.close();
     return 1;
@@ -146,6 +181,7 @@ export async function run(args: string[]): Promise<number> {
   await stopped;
   logger.info("draining");
   await Promise.all(connectors.map((c) => c.stop()));
+  await follower?.stop();
   await kafka.close();
   await metrics?.close();
   logger.info("stopped");

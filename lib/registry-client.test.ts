@@ -9,6 +9,7 @@ import { MemoryBackend } from "../registry/backend.ts";
 import { buildApp } from "../registry/http/app.ts";
 import { RegistryState } from "../registry/store/state.ts";
 import { RegistryClient } from "./registry-client.ts";
+import { TEST_ADMIN_TOKEN, testAuthenticator } from "../test/support/auth.ts";
 
 const record = (fields: { name: string; type: avro.Schema }[]): avro.Schema => ({
   type: "record",
@@ -25,14 +26,14 @@ describe("RegistryClient", () => {
   let app: FastifyInstance;
   let url = "";
   beforeAll(async () => {
-    app = buildApp({ backend: new MemoryBackend(new RegistryState()) });
+    app = buildApp({ backend: new MemoryBackend(new RegistryState()), auth: testAuthenticator() });
     await app.listen({ host: "127.0.0.1", port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
   afterAll(() => app.close());
 
   it("registers, looks up by id and subject, and caches what never changes", async () => {
-    const client = new RegistryClient({ url: `${url}/` });
+    const client = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: `${url}/` });
     const first = await client.register("t-value", v1);
     expect(first.id).toBeGreaterThan(0);
     expect(first.type.isValid({ id: 1n })).toBe(true);
@@ -49,13 +50,13 @@ describe("RegistryClient", () => {
   });
 
   it("says which registration the compatibility rule refuses, and when the registry does not answer", async () => {
-    const client = new RegistryClient({ url });
+    const client = new RegistryClient({ token: TEST_ADMIN_TOKEN, url });
     await client.register("c-value", v1);
     await expect(client.register("c-value", v2)).rejects.toMatchObject({
       code: "MESH_SCHEMA_INCOMPATIBLE",
       details: { subject: "c-value" },
     });
-    const gone = new RegistryClient({ url: "http://127.0.0.1:1", timeoutMs: 500 });
+    const gone = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: "http://127.0.0.1:1", timeoutMs: 500 });
     await expect(gone.ping()).rejects.toMatchObject({ code: "MESH_REGISTRY_UNAVAILABLE" });
   });
 });

@@ -18,6 +18,11 @@ export interface RegistryClientOptions {
   fetch?: typeof fetch;
   /** Per call (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Sent as `Authorization: Bearer`: a datamesh process's internal credential (lib/http/auth-tokens.ts), or
+   * a service token; our registry answers nothing without one.
+   */
+  token?: string;
 }
 
 /** A reference from one schema to another subject's version (`name`: how the schema names it). */
@@ -54,7 +59,10 @@ export class RegistryClient {
     this.#http = new HttpClient({
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      headers: { accept: REGISTRY_CONTENT_TYPE },
+      headers: {
+        accept: REGISTRY_CONTENT_TYPE,
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
     });
   }
 

@@ -21,6 +21,7 @@ import { RegistryClient } from "../lib/registry-client.ts";
 import { registryTables } from "./sql/registry-tables.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { allRows, waitFor } from "./test-support/view-assert.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 registerBuiltInBackends();
 
@@ -39,6 +40,7 @@ describe("two Postgres sources through the connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_cons"),
@@ -60,7 +62,7 @@ describe("two Postgres sources through the connector", () => {
         { name, owner: name, kind: "postgres", url: database.url, tables, snapshot: "initial" },
         {
           kafka: k,
-          registry: new RegistryClient({ url: registry.url }),
+          registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
           offsets: kafkaOffsetStore(k),
           logger: silentLogger(),
           heartbeatIntervalMs: 1000,
@@ -76,7 +78,7 @@ describe("two Postgres sources through the connector", () => {
       "INSERT INTO orders VALUES (1, 1, 0); DELETE FROM orders WHERE id = 1; INSERT INTO order_items VALUES (1, 1, 1); DELETE FROM order_items;",
     );
     await clients[1]!.query("INSERT INTO customers VALUES (1, 'first')");
-    const rc = new RegistryClient({ url: registry.url });
+    const rc = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url });
     await waitFor(async () => (await registryTables(rc)).length === 3, 30_000);
     dir = await mkdtemp(join(tmpdir(), "mesh-cons-"));
     db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });

@@ -18,6 +18,7 @@ import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { spawnMember, type KillableMember } from "./test-support/killable-member.ts";
 import { rng, SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
 import { expectSettled, waitFor } from "./test-support/view-assert.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const VIEWS = [
   "CREATE VIEW m2o AS SELECT o.id, o.total, c.name AS customer FROM orders o LEFT JOIN customers c ON o.customer_id = c.id",
@@ -36,6 +37,7 @@ describe("materializer killed with SIGKILL and restarted", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_crash"),
@@ -126,7 +128,7 @@ describe("materializer killed with SIGKILL and restarted", () => {
     const engine = new MaterializerEngine({
       db,
       kafka: kafka(),
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       logger: silentLogger(),
     });
     try {

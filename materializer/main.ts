@@ -5,6 +5,14 @@
 // rows over HTTP (serve.ts); `--group` splits every view's driving topic among the processes of the group
 // (docs/views.md "Split views"), each reachable at its `--advertise` URL.
 import { ClassicLevel } from "classic-level";
+import { TokenFollower } from "../lib/http/auth-follower.ts";
+import {
+  checkAdminToken,
+  internalCredential,
+  TokenAuthenticator,
+  TokenTable,
+} from "../lib/http/auth-tokens.ts";
+import { HttpClient } from "../lib/http/client.ts";
 import { isMeshError, MeshError } from "../lib/errors.ts";
 import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
@@ -34,12 +42,18 @@ export interface MaterializerConfig {
   group?: string;
   /** Where other processes reach this one's --listen address (default http://<listen host>:<port>). */
   advertise?: string;
+  /**
+   * MESH_ADMIN_TOKEN (env only): the --listen endpoint answers it and other processes' internal credentials
+   * derived from it; this process calls the registry and the other members with its own.
+   */
+  adminToken?: string;
 }
 
 const USAGE =
   "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... " +
-  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]" +
-  " (Kafka's SASL login: MESH_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD in the environment)";
+  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]\n" +
+  "env: MESH_ADMIN_TOKEN (required; env only): the --listen endpoint answers tokens only, and this process calls the registry with a credential derived from it; " +
+  "MESH_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD (env only): Kafka's SASL login";
 
 export function parseMaterializerConfig(
   argv: readonly string[],
@@ -103,6 +117,7 @@ export function parseMaterializerConfig(
     ...(listen ? { listen } : {}),
     ...(group !== undefined ? { group } : {}),
     ...(advertise !== undefined ? { advertise } : {}),
+    ...(env.MESH_ADMIN_TOKEN ? { adminToken: env.MESH_ADMIN_TOKEN } : {}),
   };
 }
 
@@ -119,6 +134,9 @@ export async function startMaterializer(
   config: MaterializerConfig,
   logger: Logger,
 ): Promise<RunningMaterializer> {
+  // Auth is never off: the registry and the --listen endpoint need tokens.
+  const adminToken = config.adminToken;
+  checkAdminToken(adminToken);
   const db: Db = new ClassicLevel<Buffer, Buffer>(config.dataDir, DB_OPTIONS);
   await db.open();
   // The role's one Kafka handle: every view's reader and group member, the catalog table, the admin.
@@ -133,17 +151,31 @@ export async function startMaterializer(
     if (!engine) throw new MeshError("MESH_NOT_READY", "the materializer is starting; retry");
     return engine;
   };
+  const credential = internalCredential(adminToken, "materializer");
+  const tokens = new TokenTable();
+  // The --listen endpoint's service tokens (a scraper's `metrics` token) from the catalog's tail.
+  const follower = config.listen
+    ? new TokenFollower({ kafka, logger, topic: config.catalogTopic ?? CATALOG_TOPIC, table: tokens })
+    : null;
   // Listen before the engine starts: a split engine advertises the URL, which needs the bound port.
-  const server = config.listen ? buildViewServer(getEngine, { logger }) : null;
+  const server = config.listen
+    ? buildViewServer(getEngine, {
+        logger,
+        auth: new TokenAuthenticator({ adminToken, tokens }),
+        client: new HttpClient({ headers: { authorization: `Bearer ${credential}` } }),
+      })
+    : null;
   let catalog: CatalogViews | null = null;
   const close = async (): Promise<void> => {
     await server?.close();
+    await follower?.stop();
     await catalog?.stop();
     await engine?.stop();
     await kafka.close();
     await db.close();
   };
   try {
+    await follower?.start();
     let url: string | null = null;
     if (server && config.listen) {
       await server.listen({ host: config.listen.host, port: config.listen.port });
@@ -159,7 +191,7 @@ export async function startMaterializer(
     const running = new MaterializerEngine({
       db,
       kafka,
-      registry: new RegistryClient({ url: config.registryUrl }),
+      registry: new RegistryClient({ url: config.registryUrl, token: credential }),
       logger,
       ...(config.group && url ? { group: { name: config.group, advertisedUrl: url } } : {}),
     });

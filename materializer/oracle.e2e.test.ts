@@ -28,6 +28,7 @@ import { rng } from "./test-support/shop-workload.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { kindOf } from "./sql/catalog.ts";
 import { columnTypes } from "./column-types.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 registerBuiltInBackends();
 
@@ -271,6 +272,7 @@ describe("views equal Postgres through the real connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_oracle"),
@@ -297,7 +299,7 @@ describe("views equal Postgres through the real connector", () => {
       },
       {
         kafka: k,
-        registry: new RegistryClient({ url: registry.url }),
+        registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
         offsets: kafkaOffsetStore(k),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,
@@ -324,7 +326,7 @@ describe("views equal Postgres through the real connector", () => {
     const engine = new MaterializerEngine({
       db,
       kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       logger: silentLogger(),
     });
     await engine.start();

@@ -14,6 +14,7 @@ import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { openTestDb, startTestEngine, startTestRegistry, type TestDb } from "./test-support/engine-setup.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
+import { authHeaders } from "../test/support/auth.ts";
 
 describe("parked records on Kafka", () => {
   let registry: RunningRegistry;
@@ -27,7 +28,7 @@ describe("parked records on Kafka", () => {
   const post = async (path: string, body: unknown, method = "POST"): Promise<Record<string, unknown>> => {
     const res = await fetch(`${registry.url}${path}`, {
       method,
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      headers: { ...authHeaders(), "content-type": "application/vnd.schemaregistry.v1+json" },
       body: JSON.stringify(body),
     });
     expect(res.ok, `${method} ${path}: ${res.status}`).toBe(true);
@@ -129,9 +130,11 @@ describe("parked records on Kafka", () => {
       key: customers.key,
     };
     const schema = envelopeSchema(shape);
-    const fetchMax = await fetch(`${registry.url}/schemas/ids/1?fetchMaxId=true`);
+    const fetchMax = await fetch(`${registry.url}/schemas/ids/1?fetchMaxId=true`, { headers: authHeaders() });
     const nextId = Number(((await fetchMax.json()) as { maxId: number }).maxId) + 1;
-    const keySubject = await fetch(`${registry.url}/subjects/${topic}-key/versions/latest`);
+    const keySubject = await fetch(`${registry.url}/subjects/${topic}-key/versions/latest`, {
+      headers: authHeaders(),
+    });
     const keyInfo = (await keySubject.json()) as { id: number; schema: string };
     const key = encodeWire(keyInfo.id, avroType(keyInfo.schema), { id: 9 });
     const now = BigInt(Date.now());

@@ -11,6 +11,7 @@ import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { openTestDb, startTestEngine, type TestDb } from "./test-support/engine-setup.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
 import { waitFor } from "./test-support/view-assert.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 describe("a registry outage while a view reads", () => {
   const topic = uniqueName("_schemas_outage");
@@ -26,6 +27,7 @@ describe("a registry outage while a view reads", () => {
 
   const startOn = (port: number): Promise<RunningRegistry> =>
     startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port,
       topic,

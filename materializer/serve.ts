@@ -8,7 +8,10 @@ import { columnTypes } from "./column-types.ts";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { requireAdmin, type Authenticator } from "../lib/http/auth.ts";
 import { changesFrom } from "../lib/http/change-start.ts";
+import type { HttpClient } from "../lib/http/client.ts";
+import { METRICS_PATH } from "../lib/http/metrics.ts";
 import { notFound } from "../lib/http/errors.ts";
 import { answerLocally, rowNotFound } from "../lib/http/member-answers.ts";
 import { parseRowKey, parseRowQuery } from "../lib/http/row-query.ts";
@@ -17,19 +20,44 @@ import { streamSse } from "../lib/http/sse.ts";
 import { EngineViews } from "./engine-views.ts";
 import type { MaterializerEngine } from "./engine.ts";
 
+export interface ViewServerOptions {
+  logger?: Logger;
+  /**
+   * Who a token is (lib/http/auth-tokens.ts). A member serves datamesh processes (internal credentials) and
+   * the admin only: services read views through the API, where their policies are applied; a service token
+   * is 403 here, except on GET /metrics with the `metrics` scope.
+   */
+  auth: Authenticator;
+  /** Calls to the other members of a split view (carrying this process's internal credential). */
+  client?: HttpClient;
+}
+
 /** `engine` may be given late (a process listens first to learn its port, then starts its engine). */
 export function buildViewServer(
   getEngine: () => MaterializerEngine,
-  options: { logger?: Logger } = {},
+  options: ViewServerOptions,
 ): FastifyInstance {
   // Members answer many forwarded queries: their request lines are debug; failures still reach the log.
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
+    auth: options.auth,
     logLevel: "debug",
     name: "materializer",
   });
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (request.url === METRICS_PATH || request.principal === null) return done();
+    try {
+      requireAdmin(
+        request,
+        "a materializer member answers datamesh processes and the admin only; read views through the API (GET /v1/views/{name}/rows)",
+      );
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  });
   let views: EngineViews | null = null;
-  const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine()));
+  const engineViews = (): EngineViews => (views ??= new EngineViews(getEngine(), options.client));
   answerLocally(app, engineViews);
   const known = (name: string): string[] => {
     const columns = engineViews().columns(name);

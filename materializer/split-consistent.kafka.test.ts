@@ -14,6 +14,7 @@ import { CdcWriter } from "./test-support/cdc-writer.ts";
 import { TestMembers } from "./test-support/members.ts";
 import { SHOP_TABLES } from "./test-support/shop-workload.ts";
 import { waitFor } from "./test-support/view-assert.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const ORDERS = 24;
 const cents = (total: unknown): number => Math.round(Number(total) * 100);
@@ -32,6 +33,7 @@ describe("consistent pages of a split view", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_consistent"),
@@ -104,7 +106,9 @@ describe("consistent pages of a split view", () => {
 
   const page = async (consistent: boolean): Promise<{ sum: number; rows: number; ms: number }> => {
     const started = performance.now();
-    const res = await fetch(`${a.url}/v1/views/m2o/rows?limit=1000&consistent=${consistent}`);
+    const res = await fetch(`${a.url}/v1/views/m2o/rows?limit=1000&consistent=${consistent}`, {
+      headers: authHeaders(),
+    });
     const ms = performance.now() - started;
     const body = (await res.json()) as { rows: { total: string }[] };
     expect(res.status, JSON.stringify(body)).toBe(200);
@@ -151,7 +155,7 @@ describe("consistent pages of a split view", () => {
     await transfer(1);
     const [from] = [...totals.entries()].find(([, t]) => t !== 10_000) ?? [];
     await waitFor(async () => {
-      const res = await fetch(`${a.url}/v1/views/m2o/rows/${from}`);
+      const res = await fetch(`${a.url}/v1/views/m2o/rows/${from}`, { headers: authHeaders() });
       const row = (await res.json()) as { total?: string };
       return cents(row.total) === totals.get(from!);
     }, 10_000);

@@ -16,6 +16,7 @@ import { TestMembers } from "./test-support/members.ts";
 import { naiveView, norm } from "./test-support/naive-view.ts";
 import { waitFor } from "./test-support/view-assert.ts";
 import { SHOP_TABLES, ShopWorkload } from "./test-support/shop-workload.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const M2O =
   "CREATE VIEW m2o AS SELECT o.id, o.total, o.status, c.name AS customer FROM orders o LEFT JOIN customers c ON o.customer_id = c.id; CREATE INDEX ON m2o (status)";
@@ -51,7 +52,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
     code: string;
   }
   const get = async (base: string, path: string): Promise<{ status: number; body: Body }> => {
-    const res = await fetch(`${base}${path}`);
+    const res = await fetch(`${base}${path}`, { headers: authHeaders() });
     return { status: res.status, body: (await res.json()) as Body };
   };
 
@@ -74,6 +75,7 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_splith"),
@@ -151,7 +153,9 @@ describe("split views over HTTP (mesh materialize --group --listen)", () => {
     }
     expect((await get(a.url!, "/v1/views/m2o/rows/99999999")).status).toBe(404);
     // A member's local answer holds only its own partitions.
-    const local = await fetch(`${a.url}/v1/views/m2o/rows?limit=1000`, { headers: { "x-mesh-local": "1" } });
+    const local = await fetch(`${a.url}/v1/views/m2o/rows?limit=1000`, {
+      headers: { ...authHeaders(), "x-mesh-local": "1" },
+    });
     const localRows = ((await local.json()) as { rows: { id: string }[] }).rows;
     const mine = a.engine.ownership("m2o")?.served ?? [];
     expect(localRows.length).toBeLessThan(want.size);

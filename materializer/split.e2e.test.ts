@@ -19,6 +19,7 @@ import type { Db } from "./engine/reader.ts";
 import { RegistryClient } from "../lib/registry-client.ts";
 import { rng } from "./test-support/shop-workload.ts";
 import { unionRows, waitFor } from "./test-support/view-assert.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 registerBuiltInBackends();
 
@@ -137,7 +138,7 @@ describe("split views equal Postgres through the real connector", () => {
     const engine = new MaterializerEngine({
       db,
       kafka: k,
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       logger: silentLogger(),
       group: { name: group, advertisedUrl: url, sessionTimeout: 10_000 },
     });
@@ -149,6 +150,7 @@ describe("split views equal Postgres through the real connector", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_pgsplit"),
@@ -174,7 +176,7 @@ describe("split views equal Postgres through the real connector", () => {
       },
       {
         kafka: k,
-        registry: new RegistryClient({ url: registry.url }),
+        registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
         offsets: kafkaOffsetStore(k),
         logger: silentLogger(),
         heartbeatIntervalMs: 1000,

@@ -13,6 +13,7 @@ import {
 import pino from "pino";
 import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const schemasTopic = uniqueName("_schemas_cfjs");
 const topic = uniqueName("cfjs_orders");
@@ -52,12 +53,17 @@ const order = {
 describe("@confluentinc/schemaregistry against the registry", () => {
   it("checks, registers with a labelled reference, serializes through Kafka and deserializes", async () => {
     reg = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: schemasTopic,
       logger: pino({ level: "warn" }),
     });
-    const client = new SchemaRegistryClient({ baseURLs: [reg.url] });
+    const client = new SchemaRegistryClient({
+      baseURLs: [reg.url],
+      // As Confluent clients send credentials: the token as the password of HTTP basic auth.
+      basicAuthCredentials: { credentialsSource: "USER_INFO", userInfo: `mesh:${TEST_ADMIN_TOKEN}` },
+    });
     const subject = `${topic}-value`;
 
     const countryInfo: SchemaInfo = { schemaType: "AVRO", schema: JSON.stringify(country) };

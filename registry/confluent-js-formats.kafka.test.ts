@@ -29,6 +29,7 @@ import {
 import pino from "pino";
 import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const schemasTopic = uniqueName("_schemas_cffmt");
 const protoTopic = uniqueName("cf_proto_orders");
@@ -45,6 +46,7 @@ afterAll(async () => {
 
 async function registry(): Promise<RunningRegistry> {
   reg ??= await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaConnection(),
     port: 0,
     topic: schemasTopic,
@@ -143,7 +145,11 @@ function shopTypes(): { Order: DescMessage; Refund: DescMessage } {
 describe("@confluentinc/schemaregistry Protobuf and JSON Schema serdes against the registry", () => {
   it("Protobuf: registers the file and its import by reference, writes message indexes, reads back through Kafka", async () => {
     const r = await registry();
-    const client = new SchemaRegistryClient({ baseURLs: [r.url] });
+    const client = new SchemaRegistryClient({
+      baseURLs: [r.url],
+      // As Confluent clients send credentials: the token as the password of HTTP basic auth.
+      basicAuthCredentials: { credentialsSource: "USER_INFO", userInfo: `mesh:${TEST_ADMIN_TOKEN}` },
+    });
     const { Order, Refund } = shopTypes();
     const serializer = new ProtobufSerializer(client, SerdeType.VALUE, {
       autoRegisterSchemas: true,
@@ -189,7 +195,11 @@ describe("@confluentinc/schemaregistry Protobuf and JSON Schema serdes against t
 
   it("JSON Schema: serializes with the latest version, validates, reads back, and refuses a breaking change", async () => {
     const r = await registry();
-    const client = new SchemaRegistryClient({ baseURLs: [r.url] });
+    const client = new SchemaRegistryClient({
+      baseURLs: [r.url],
+      // As Confluent clients send credentials: the token as the password of HTTP basic auth.
+      basicAuthCredentials: { credentialsSource: "USER_INFO", userInfo: `mesh:${TEST_ADMIN_TOKEN}` },
+    });
     const subject = `${jsonTopic}-value`;
     const schema = {
       $schema: "http://json-schema.org/draft-07/schema#",

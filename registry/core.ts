@@ -26,6 +26,8 @@ export interface CoreOptions {
   logger: Logger;
   /** How long a write waits for an election to settle before answering 50004. */
   electionWaitMs?: number;
+  /** This process's internal credential, sent with writes forwarded to the leader. */
+  credential?: string;
 }
 
 export class RegistryCore implements RegistryBackend {
@@ -146,7 +148,7 @@ export class RegistryCore implements RegistryBackend {
       }
       const url = await this.election.leaderUrl();
       if (!url) throw new RegistryError("UNKNOWN_LEADER", "No registry leader is known yet; retry shortly");
-      const out = await forwardToLeader(url, request);
+      const out = await forwardToLeader(url, request, undefined, this.options.credential);
       // Read your writes: answer once this process has read what the leader wrote.
       if (out.offset !== undefined) await this.log.waitFor(out.offset).catch(() => undefined);
       return { local: false, status: out.status, body: out.body };

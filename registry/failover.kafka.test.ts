@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { kafka, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
+import { authHeaders, TEST_AUTH_ENV } from "../test/support/auth.ts";
 
 const topic = uniqueName("_schemas_failover");
 const groupId = uniqueName("registry_failover");
@@ -25,7 +26,7 @@ function startProcess(): Promise<{ url: string; child: ChildProcess }> {
       "--log-level",
       "warn",
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...kafkaEnv() } },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...TEST_AUTH_ENV, ...kafkaEnv() } },
   );
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -39,7 +40,7 @@ function startProcess(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 const status = (url: string) =>
-  fetch(`${url}/v1/registry/status`).then(
+  fetch(`${url}/v1/registry/status`, { headers: authHeaders() }).then(
     (r) => r.json() as Promise<{ role: string; leaderUrl: string | null }>,
   );
 
@@ -78,7 +79,7 @@ describe("registry failover", () => {
       try {
         const res = await fetch(`${target}/subjects/${subject}/versions`, {
           method: "POST",
-          headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+          headers: { ...authHeaders(), "content-type": "application/vnd.schemaregistry.v1+json" },
           body: JSON.stringify({ schema }),
           signal: AbortSignal.timeout(30_000),
         });
@@ -103,7 +104,9 @@ describe("registry failover", () => {
     );
     for (const url of [b.url, c.url]) {
       for (const [subject, id] of acked) {
-        const v = (await fetch(`${url}/subjects/${subject}/versions/latest`).then((r) => r.json())) as {
+        const v = (await fetch(`${url}/subjects/${subject}/versions/latest`, { headers: authHeaders() }).then(
+          (r) => r.json(),
+        )) as {
           id: number;
         };
         expect(v.id, `${subject} on ${url}`).toBe(id);
@@ -112,7 +115,7 @@ describe("registry failover", () => {
     // A later registration gets a new, higher id.
     const next = await fetch(`${c.url}/subjects/after/versions`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...authHeaders(), "content-type": "application/json" },
       body: JSON.stringify({ schema: `{"type":"record","name":"After","fields":[]}` }),
     }).then((r) => r.json() as Promise<{ id: number }>);
     expect(next.id).toBeGreaterThan(Math.max(...ids));

@@ -15,7 +15,10 @@ A Confluent-compatible Schema Registry on Kafka. Options (flag, then env, then d
   --topic NAME          MESH_REGISTRY_TOPIC            _schemas (compacted, one partition)
   --group-id NAME       MESH_REGISTRY_GROUP_ID         schema-registry (processes sharing it form one cluster)
   --advertised-url URL  MESH_REGISTRY_ADVERTISED_URL   http://<host>:<port> (where followers forward writes)
+  --catalog-topic NAME  MESH_CATALOG_TOPIC             _mesh_catalog (whose service tokens are accepted)
   --log-level LEVEL     MESH_LOG_LEVEL                 info (logs go to stderr)
+                        MESH_ADMIN_TOKEN               (env only, required) the admin token; every route
+                                                       needs a token (Bearer, or Basic auth's password)
   -h, --help            this text
 
 On start it prints {"registry":"<url>"} on stdout; SIGTERM or SIGINT stops it.
@@ -34,6 +37,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
       "group-id": { type: "string" },
       "advertised-url": { type: "string" },
       "log-level": { type: "string" },
+      "catalog-topic": { type: "string" },
     },
   });
   const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
@@ -51,6 +55,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
     port,
     host: values.host ?? env.MESH_REGISTRY_HOST ?? "127.0.0.1",
     logger: pino({ level: values["log-level"] ?? env.MESH_LOG_LEVEL ?? "info" }, pino.destination(2)),
+    // Env only, never a flag: flags show in `ps`. Required: startRegistry refuses to run without it.
+    adminToken: env.MESH_ADMIN_TOKEN ?? "",
   };
   const topic = values.topic ?? env.MESH_REGISTRY_TOPIC;
   if (topic) options.topic = topic;
@@ -58,6 +64,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
   if (groupId) options.groupId = groupId;
   const advertised = values["advertised-url"] ?? env.MESH_REGISTRY_ADVERTISED_URL;
   if (advertised) options.advertisedUrl = advertised;
+  const catalogTopic = values["catalog-topic"] ?? env.MESH_CATALOG_TOPIC;
+  if (catalogTopic) options.catalogTopic = catalogTopic;
   return options;
 }
 

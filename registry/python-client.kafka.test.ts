@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { kafka, kafkaConnection, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 // The project's venv (.mesh/venv) when present, else python3 on PATH; either must have confluent-kafka and
 // fastavro installed, or this test fails (never skips).
@@ -24,6 +25,7 @@ describe("confluent-kafka (Python) against the registry", () => {
   it("registers, serializes through Kafka, deserializes, resolves a reference and reads subjects, versions and config", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
     reg = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: schemasTopic,
@@ -34,7 +36,8 @@ describe("confluent-kafka (Python) against the registry", () => {
       ["test/python/registry_roundtrip.py", reg.url, brokers, topic],
       {
         timeout: 90_000,
-        env: { ...process.env, ...kafkaEnv() },
+        // The scripts send it as Confluent clients do: basic.auth.user.info = "<any user>:<token>".
+        env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN },
       },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python client failed: ${e.stderr ?? ""} ${e.message}`);

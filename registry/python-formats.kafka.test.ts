@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { kafka, kafkaConnection, kafkaEnv, stackEnv, uniqueName } from "../test/support/stack.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
+import { TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 // CI's venv (.ci/run exports MESH_PYTHON), else the project's .mesh/venv, else python3; it must have the
 // packages of test/python/requirements.txt, or this test fails (never skips).
@@ -29,6 +30,7 @@ describe("confluent-kafka (Python) Protobuf and JSON Schema serdes against the r
   it("round-trips Protobuf messages (import by reference, message indexes) and validated JSON", async () => {
     const brokers = stackEnv().MESH_KAFKA_BROKERS;
     reg = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: schemasTopic,
@@ -39,7 +41,8 @@ describe("confluent-kafka (Python) Protobuf and JSON Schema serdes against the r
       ["test/python/registry_formats.py", reg.url, brokers, prefix],
       {
         timeout: 90_000,
-        env: { ...process.env, ...kafkaEnv() },
+        // The scripts send it as Confluent clients do: basic.auth.user.info = "<any user>:<token>".
+        env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN },
       },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python client failed: ${e.stderr ?? ""} ${e.message}`);

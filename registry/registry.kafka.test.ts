@@ -6,13 +6,20 @@ import { kafka, kafkaConnection, uniqueName } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { startRegistry, type RunningRegistry } from "./server.ts";
 import { encodeKey, encodeValue, type LogRecord } from "./store/records.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../test/support/auth.ts";
 
 const logger = pino({ level: "warn" });
 const topics: string[] = [];
 const running: RunningRegistry[] = [];
 
 async function start(topic: string): Promise<RunningRegistry> {
-  const r = await startRegistry({ ...kafkaConnection(), port: 0, topic, logger });
+  const r = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
+    ...kafkaConnection(),
+    port: 0,
+    topic,
+    logger,
+  });
   running.push(r);
   return r;
 }
@@ -44,7 +51,11 @@ describe("registry on Kafka", () => {
     const topic = uniqueName("_schemas_js");
     topics.push(topic);
     const reg = await start(topic);
-    const client = new SchemaRegistry({ host: reg.url });
+    const client = new SchemaRegistry({
+      host: reg.url,
+      // The token as the password of HTTP basic auth (any user name), as Confluent clients send it.
+      auth: { username: "mesh", password: TEST_ADMIN_TOKEN },
+    });
     const { id } = await client.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(userV1) },
       { subject: "users-value" },
@@ -80,7 +91,7 @@ describe("registry on Kafka", () => {
     const post = (url: string, path: string, body: unknown, method = "POST") =>
       fetch(`${url}${path}`, {
         method,
-        headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        headers: { ...authHeaders(), "content-type": "application/vnd.schemaregistry.v1+json" },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
     const ids: number[] = [];
@@ -97,11 +108,15 @@ describe("registry on Kafka", () => {
 
     const second = await start(topic);
     for (let i = 0; i < 19; i++) {
-      const r = await fetch(`${second.url}/subjects/s${i}/versions/latest`).then((x) => x.json() as any);
+      const r = await fetch(`${second.url}/subjects/s${i}/versions/latest`, { headers: authHeaders() }).then(
+        (x) => x.json() as any,
+      );
       expect(r.id).toBe(i + 1);
     }
-    expect(await fetch(`${second.url}/config`).then((x) => x.json())).toEqual({ compatibilityLevel: "FULL" });
-    expect((await fetch(`${second.url}/schemas/ids/20`)).status).toBe(404);
+    expect(await fetch(`${second.url}/config`, { headers: authHeaders() }).then((x) => x.json())).toEqual({
+      compatibilityLevel: "FULL",
+    });
+    expect((await fetch(`${second.url}/schemas/ids/20`, { headers: authHeaders() })).status).toBe(404);
     const schema = JSON.stringify({ type: "record", name: "New", fields: [{ name: "a", type: "int" }] });
     expect((await post(second.url, "/subjects/new/versions", { schema })).json.id).toBe(21);
   });
@@ -112,9 +127,9 @@ describe("registry on Kafka", () => {
     await kafka()
       .admin()
       .ensureTopics([{ topic, partitions: 1, configs: { "cleanup.policy": "delete" } }]);
-    await expect(startRegistry({ ...kafkaConnection(), port: 0, topic, logger })).rejects.toThrow(
-      /MESH_REGISTRY_TOPIC_NOT_COMPACTED/,
-    );
+    await expect(
+      startRegistry({ adminToken: TEST_ADMIN_TOKEN, ...kafkaConnection(), port: 0, topic, logger }),
+    ).rejects.toThrow(/MESH_REGISTRY_TOPIC_NOT_COMPACTED/);
   });
 
   it("creates the schemas topic compacted with one partition", async () => {
@@ -131,12 +146,18 @@ describe("registry on Kafka", () => {
     topics.push(topic);
     const logged: { level: number; msg: string; offset?: number }[] = [];
     const capture = pino({ level: "warn" }, { write: (line: string) => logged.push(JSON.parse(line)) });
-    const reg = await startRegistry({ ...kafkaConnection(), port: 0, topic, logger: capture });
+    const reg = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
+      ...kafkaConnection(),
+      port: 0,
+      topic,
+      logger: capture,
+    });
     running.push(reg);
     const call = (path: string, body?: unknown, method = body === undefined ? "GET" : "POST") =>
       fetch(`${reg.url}${path}`, {
         method,
-        headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        headers: { ...authHeaders(), "content-type": "application/vnd.schemaregistry.v1+json" },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
     const schema = (name: string) =>

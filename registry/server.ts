@@ -1,9 +1,16 @@
 // Entry point for embedding the registry: starts one registry process (replays `_schemas`, joins the leader
 // election, serves the Confluent REST API) and returns its URL and a stop function.
 import pino from "pino";
+import { TokenFollower } from "../lib/http/auth-follower.ts";
+import {
+  checkAdminToken,
+  internalCredential,
+  TokenAuthenticator,
+  TokenTable,
+} from "../lib/http/auth-tokens.ts";
 import { KafkaClient, type KafkaSasl } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
-import { SCHEMAS_TOPIC } from "../protocol/topics.ts";
+import { CATALOG_TOPIC, SCHEMAS_TOPIC } from "../protocol/topics.ts";
 import { RegistryCore } from "./core.ts";
 import { buildApp } from "./http/app.ts";
 
@@ -23,6 +30,13 @@ export interface RegistryOptions {
   logger?: Logger;
   /** How long a write waits for a leader election to settle. */
   electionWaitMs?: number;
+  /**
+   * The admin token (MESH_ADMIN_TOKEN): every route then needs it, a service token, or another process's
+   * internal credential derived from it; writes forwarded to the leader carry this process's.
+   */
+  adminToken: string;
+  /** The catalog topic whose service tokens this registry accepts (default `_mesh_catalog`). */
+  catalogTopic?: string;
 }
 
 export interface RunningRegistry {
@@ -32,6 +46,7 @@ export interface RunningRegistry {
 }
 
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  checkAdminToken(options.adminToken);
   const logger = options.logger ?? pino({ level: "info" });
   const host = options.host ?? "127.0.0.1";
   const topic = options.topic ?? SCHEMAS_TOPIC;
@@ -58,7 +73,16 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       return core.write(request, op);
     }) as RegistryCore["write"],
   };
-  const app = buildApp({ backend: backendProxy, logger });
+  const tokens = new TokenTable();
+  // Auth is never off (the constructor refuses a missing or short admin token).
+  const auth = new TokenAuthenticator({ adminToken: options.adminToken, tokens });
+  const follower = new TokenFollower({
+    kafka,
+    logger,
+    topic: options.catalogTopic ?? CATALOG_TOPIC,
+    table: tokens,
+  });
+  const app = buildApp({ backend: backendProxy, logger, auth });
   let ready = false;
   app.addHook("onRequest", (_req, reply, done) => {
     if (ready) return done();
@@ -80,13 +104,15 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     url,
     logger,
     ...(options.electionWaitMs !== undefined ? { electionWaitMs: options.electionWaitMs } : {}),
+    credential: internalCredential(options.adminToken, "registry"),
   });
   core = started;
   try {
-    await started.start();
+    await Promise.all([started.start(), follower.start()]);
   } catch (e) {
     await app.close();
     await started.stop();
+    await follower.stop();
     await kafka.close();
     throw e;
   }
@@ -98,6 +124,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     async stop() {
       await app.close();
       await started.stop();
+      await follower.stop();
       await kafka.close();
     },
   };

@@ -16,6 +16,7 @@ import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -55,6 +56,7 @@ describe("the API's embedded engine in a split-view group", () => {
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_local"),
@@ -88,7 +90,7 @@ describe("the API's embedded engine in a split-view group", () => {
         "--connect",
         "false",
       ],
-      kafkaEnv(),
+      { ...kafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     );
     server = await startApi(config, { logger: silentLogger(), viewEngine: embedded.engine });
     member = await members.start({ registryUrl: registry.url, catalogTopic, group });
@@ -130,7 +132,7 @@ describe("the API's embedded engine in a split-view group", () => {
 
     // A forwarded query to the API: only the embedded engine's partitions, with the covered partitions named.
     const res = await fetch(`${server.url}/v1/views/${view}/rows?limit=1000`, {
-      headers: { "x-mesh-local": "1" },
+      headers: { ...authHeaders(), "x-mesh-local": "1" },
     });
     expect(res.status).toBe(200);
     const served = embedded.engine.ownership(view)?.served ?? [];
@@ -146,7 +148,7 @@ describe("the API's embedded engine in a split-view group", () => {
       (id) => !served.includes(writer.partitionOfRow("orders", { id: BigInt(id.slice(1)) })),
     )!;
     const local = await fetch(`${server.url}/v1/views/${view}/rows/${theirs.slice(1)}`, {
-      headers: { "x-mesh-local": "1" },
+      headers: { ...authHeaders(), "x-mesh-local": "1" },
     });
     expect(local.status).toBe(404);
     const routed = await api(server.url, "GET", `/v1/views/${view}/rows/${theirs.slice(1)}`);

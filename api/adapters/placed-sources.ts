@@ -40,6 +40,8 @@ export interface PlacedSourcesOptions {
   check(def: SourceRecord): Promise<SourceProblem[]>;
   /** Stamps reports and judges them stale (default the real clock). */
   clock?: Clock;
+  /** Calls to the other API processes (with this process's internal credential). */
+  client?: HttpClient;
 }
 
 export class PlacedSources implements SourceRuntime {
@@ -51,11 +53,12 @@ export class PlacedSources implements SourceRuntime {
   readonly #clock: Clock;
   readonly #timer: NodeJS.Timeout;
   /** Forwards re-snapshots to the holder. */
-  readonly #http = new HttpClient();
+  readonly #http: HttpClient;
   #stopped = false;
 
   constructor(options: PlacedSourcesOptions) {
     this.#o = options;
+    this.#http = options.client ?? new HttpClient();
     this.#reportEveryMs = options.reportEveryMs ?? 2_000;
     this.#clock = options.clock ?? realClock;
     this.#timer = setInterval(() => {

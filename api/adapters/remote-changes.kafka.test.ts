@@ -13,6 +13,7 @@ import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 interface Event {
   id: string;
@@ -29,7 +30,10 @@ async function events(
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 30_000);
   try {
-    const res = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: ac.signal });
+    const res = await fetch(url, {
+      headers: { ...authHeaders(), accept: "text/event-stream", ...headers },
+      signal: ac.signal,
+    });
     if (res.status !== 200)
       return { status: res.status, events: [], body: (await res.json()) as Record<string, unknown> };
     const reader = res.body!.getReader();
@@ -86,7 +90,7 @@ describe("mesh api --materializer: view change streams and parked records throug
         ...["--data-dir", dataDir, "--connect", "false"],
         ...["--materializer", members.map((m) => m.url).join(",")],
       ],
-      kafkaEnv(),
+      { ...kafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     );
     return startApi(config, { logger: silentLogger() });
   };
@@ -111,6 +115,7 @@ describe("mesh api --materializer: view change streams and parked records throug
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_rc"),

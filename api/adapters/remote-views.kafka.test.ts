@@ -15,6 +15,7 @@ import { kafka, kafkaConnection, kafkaEnv, uniqueName } from "../../test/support
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, until } from "../e2e/harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 describe("mesh api --materializer (views answered by split mesh materialize members)", () => {
   let registry: RunningRegistry;
@@ -52,6 +53,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
 
   beforeAll(async () => {
     registry = await startRegistry({
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       port: 0,
       topic: uniqueName("_schemas_remote"),
@@ -86,7 +88,7 @@ describe("mesh api --materializer (views answered by split mesh materialize memb
         "--materializer",
         `${a.url},${b.url}`,
       ],
-      kafkaEnv(),
+      { ...kafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     );
     server = await startApi(config, { logger: silentLogger() });
   }, 120_000);

@@ -5,6 +5,7 @@ import { HttpClient } from "../../lib/http/client.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { RegistryClient } from "../../lib/registry-client.ts";
 import { RemoteViews } from "./remote-views.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 const status = (state: string, rows: number, progress = 1, lagMs: number | null = 5) => ({
   state,
@@ -45,7 +46,7 @@ describe("RemoteViews", () => {
     });
     const remote = new RemoteViews({
       urls: ["http://a:1", "http://b:2", "http://c:3"],
-      registry: new RegistryClient({ url: "http://registry:1" }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: "http://registry:1" }),
       logger: silentLogger(),
       client: new HttpClient({ fetch: fetchStub }),
     });

@@ -1,7 +1,42 @@
-// What every client command shares: flag parsing, the API's address, HTTP calls that turn failures into
-// the documented exit codes (0 ok, 1 the server refused or failed, 2 usage, 3 the API is unreachable),
-// and output as text or --json.
-export const exit = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+// What every client command shares: flag parsing, the API's address and token, HTTP calls that turn
+// failures into the documented exit codes (0 ok, 1 the server refused or failed, 2 usage, 3 the API is
+// unreachable, 4 the token was refused: 401 no or an invalid token, 403 not allowed), and output as text
+// or --json.
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export const exit = { ok: 0, failed: 1, usage: 2, unreachable: 3, denied: 4 } as const;
+
+/** Where `mesh login` keeps the token: $XDG_CONFIG_HOME/datamesh/token, or ~/.config/datamesh/token. */
+export function tokenFile(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  return join(base, "datamesh", "token");
+}
+
+/** The token client commands send: MESH_TOKEN, else the one `mesh login` stored, else none. */
+export function cliToken(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.MESH_TOKEN) return env.MESH_TOKEN;
+  try {
+    return readFileSync(tokenFile(env), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// The CLI is a main: its token is read once, from the environment or the login file.
+let token: string | undefined | null = null;
+
+/** Sends `value` from now on (`mesh login` checks a token before storing it). */
+export function setToken(value: string): void {
+  token = value;
+}
+
+/** The `Authorization` header of every call (none when there is no token: the API then says 401). */
+export function authHeader(): Record<string, string> {
+  if (token === null) token = cliToken(process.env);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
 
 export class CliExit extends Error {
   readonly code: number;
@@ -79,9 +114,8 @@ export async function call<T>(base: string, method: string, path: string, body?:
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      ...(body !== undefined
-        ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-        : {}),
+      headers: { ...authHeader(), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -104,11 +138,22 @@ export async function call<T>(base: string, method: string, path: string, body?:
   return parsed as T;
 }
 
+/** What to do about a refused token, after the API's own message. */
+function deniedHint(status: number): string {
+  if (status === 401)
+    return "\nset MESH_TOKEN, or run `mesh login` (the admin token of `mesh up` is in .mesh/admin-token)";
+  return "\nthis token's service may not do this: ask an admin for a token with the scope, or the owner for access";
+}
+
 export class ApiFailure extends CliExit {
   readonly status: number;
   readonly error: ApiError;
   constructor(status: number, error: ApiError) {
-    super(exit.failed, `${error.code ?? status}: ${error.message ?? "request failed"}`);
+    const denied = status === 401 || status === 403;
+    super(
+      denied ? exit.denied : exit.failed,
+      `${error.code ?? status}: ${error.message ?? "request failed"}${denied ? deniedHint(status) : ""}`,
+    );
     this.status = status;
     this.error = error;
   }

@@ -1,6 +1,7 @@
 // The `mesh` command: dispatches the first word(s) to a command module. Each command lives in its own
 // file under api/cli/ and exports `run(args: string[]): Promise<number>` (the exit code).
-// Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 a service/API was unreachable.
+// Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 a service/API was unreachable, 4 the token was
+// refused (401: none or invalid; 403: not allowed).
 
 type Command = { run: (args: string[]) => Promise<number> };
 
@@ -19,6 +20,14 @@ const commands: Record<string, { load: () => Promise<Command>; about: string }> 
   events: {
     load: () => import("./events.ts"),
     about: "list|show|declare|schema|parked|retry|skip domain events",
+  },
+  login: {
+    load: () => import("./login.ts"),
+    about: "store the token client commands send (--token, or stdin); MESH_TOKEN wins over it",
+  },
+  logout: {
+    load: async () => (await import("./login.ts")).logoutCommand,
+    about: "forget the stored token",
   },
   status: {
     load: () => import("./status.ts"),

@@ -1,6 +1,7 @@
 // `mesh topic list|tail`: domain topics and their decoded events over the HTTP API.
 import {
   apiUrl,
+  authHeader,
   call,
   CliExit,
   exit,
@@ -62,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
         const url = `${base}/v1/topics/${encodeURIComponent(topic)}/events?from=${encodeURIComponent(from)}`;
         let res: Response;
         try {
-          res = await fetch(url, { headers: { accept: "text/event-stream" } });
+          res = await fetch(url, { headers: { accept: "text/event-stream", ...authHeader() } });
         } catch (err) {
           throw new CliExit(
             exit.unreachable,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/names.ts";
 import { waitFor } from "../../test/support/wait.ts";
+import { TEST_AUTH_ENV } from "../../test/support/auth.ts";
 
 // Node 24 on main.ts itself, not the bin/mesh.js launcher: under an older node the launcher runs main.ts in a
 // child (spawnSync) and a signal sent to the launcher's pid alone would not reach it.
@@ -39,7 +40,7 @@ describe("mesh up signals", () => {
         "--data-dir",
         dataDir,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...TEST_AUTH_ENV } },
     );
     child = proc;
     let stdout = "";

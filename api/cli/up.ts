@@ -14,6 +14,7 @@ import { parseApiConfig } from "../config.ts";
 import { startDemo, type RunningDemo } from "../demo/demo.ts";
 import { waitForSignal } from "../main.ts";
 import { startApi } from "../service.ts";
+import { resolveAdminToken, tokenUsage } from "./admin-token.ts";
 import { CliExit, exit, flag, has, parseArgs } from "./client.ts";
 
 const usage = `usage: mesh up [--demo] [--json] [options]
@@ -152,6 +153,12 @@ export async function run(args: string[]): Promise<number> {
     if (stop) stops.push(stop);
     const env = stack.env();
     const brokers = env.MESH_KAFKA_BROKERS.split(",");
+    // Every role needs the admin token: MESH_ADMIN_TOKEN, else .mesh/admin-token (generated once, 0600).
+    const admin = await resolveAdminToken(
+      process.env.MESH_ADMIN_TOKEN,
+      join(stack.layout.root, "admin-token"),
+    );
+    const catalogTopic = flag(p, "catalog-topic") ?? CATALOG_TOPIC;
     // Every role logs in to Kafka as the stack's super user (deploy/local/kafka-sasl.ts).
     const sasl = kafkaSaslFromEnv(env);
     const registry = await startRegistry({
@@ -160,6 +167,8 @@ export async function run(args: string[]): Promise<number> {
       host,
       port: Number(flag(p, "registry-port") ?? 8081),
       logger: logger.child({ role: "registry" }),
+      adminToken: admin.token,
+      catalogTopic,
     });
     stops.push({ name: "registry", stop: () => registry.stop() });
     const dataDir = flag(p, "data-dir") ?? join(stack.layout.root, "data");
@@ -171,6 +180,7 @@ export async function run(args: string[]): Promise<number> {
         dataDir: join(dataDir, "materializer"),
         views: [],
         logLevel: "warn",
+        adminToken: admin.token,
         ...(group !== undefined ? { group, advertise: `http://${host}:${apiPort}` } : {}),
       },
       logger.child({ role: "materialize" }),
@@ -189,10 +199,11 @@ export async function run(args: string[]): Promise<number> {
         "--data-dir",
         dataDir,
         "--catalog-topic",
-        flag(p, "catalog-topic") ?? CATALOG_TOPIC,
+        catalogTopic,
       ],
       {
         MESH_SECRET_KEY: process.env.MESH_SECRET_KEY,
+        MESH_ADMIN_TOKEN: admin.token,
         MESH_KAFKA_SASL_MECHANISM: env.MESH_KAFKA_SASL_MECHANISM,
         MESH_KAFKA_SASL_USERNAME: env.MESH_KAFKA_SASL_USERNAME,
         MESH_KAFKA_SASL_PASSWORD: env.MESH_KAFKA_SASL_PASSWORD,
@@ -221,6 +232,7 @@ export async function run(args: string[]): Promise<number> {
     if (has(p, "demo")) {
       demo = await startDemo({
         apiUrl: api.url,
+        token: admin.token,
         pgAdminUrl: env.MESH_PG_URL,
         mysqlAdminUrl: env.MESH_MYSQL_URL,
         prefix: flag(p, "demo-prefix") ?? "",
@@ -233,6 +245,8 @@ export async function run(args: string[]): Promise<number> {
         JSON.stringify({
           ...where,
           stack: { started, alreadyRunning: kept },
+          // Where the admin token is (never the token): MESH_ADMIN_TOKEN, or this file.
+          adminToken: { source: admin.source, file: admin.file },
           ...(demo ? { demo: { view: demo.view, topic: demo.topic, curl: demo.curl } } : {}),
         }),
       );
@@ -240,6 +254,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(
         `\ndatamesh is up:\n  api       ${where.api}   (OpenAPI: ${where.docs})\n  registry  ${where.registry}\n  kafka     ${where.kafka}\n  postgres  ${where.postgres}`,
       );
+      console.log(`\n${tokenUsage(admin).join("\n")}`);
       if (demo) {
         console.log(`\ndemo: view ${demo.view} joins orders with customers across two databases; try:`);
         for (const line of demo.curl) console.log(`  ${line}`);

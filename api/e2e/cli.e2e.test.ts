@@ -12,6 +12,7 @@ import type { RunningRegistry } from "../../registry/server.ts";
 import { createPgDatabase, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { mesh, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 let registry: RunningRegistry;
 let materializer: RunningMaterializer;
@@ -43,6 +44,7 @@ beforeAll(async () => {
   registry = await startTestRegistry();
   materializer = await startMaterializer(
     {
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,

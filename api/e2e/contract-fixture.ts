@@ -14,6 +14,7 @@ import type { RunningRegistry } from "../../registry/server.ts";
 import { createPgDatabase, kafkaConnection } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { startTestApi, startTestRegistry, testCatalogTopic } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 export const run = promisify(execFile);
 
@@ -30,6 +31,7 @@ export async function startContractStack(): Promise<ContractStack> {
   const registry = await startTestRegistry();
   const materializer = await startMaterializer(
     {
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,

@@ -22,6 +22,7 @@ import {
 } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { api, startTestApi, startTestRegistry, subscribe, testCatalogTopic, until } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 const run = promisify(execFile);
 // CI's venv (.ci/run exports MESH_PYTHON), else the project's .mesh/venv, else python3 with confluent-kafka.
@@ -52,6 +53,7 @@ async function sql(url: string, text: string, values: unknown[] = []): Promise<v
 async function startRoles(): Promise<void> {
   materializer = await startMaterializer(
     {
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
@@ -197,7 +199,7 @@ describe("cross-source view end to end", () => {
       ],
       {
         timeout: 90_000,
-        env: { ...process.env, ...kafkaEnv() },
+        env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN },
       },
     );
     const lines = py.stdout

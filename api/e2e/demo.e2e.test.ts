@@ -9,18 +9,29 @@ import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { stackEnv, uniqueName } from "../../test/support/stack.ts";
 import { waitFor } from "../../test/support/wait.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 const prefix = `${uniqueName("demo")}_`;
 const dataDir = mkdtempSync(join(tmpdir(), "mesh-demo-"));
 let child: ChildProcess | null = null;
 
-/** Runs one printed curl line (SSE lines get a time limit: they never end on their own). */
+/**
+ * Runs one printed curl line in a shell, as a user pastes it, with $MESH_TOKEN set as `mesh up` says to (SSE
+ * lines get a time limit: they never end on their own).
+ */
 function curl(line: string): Promise<{ code: number; stdout: string }> {
-  const args = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(1);
+  expect(line).toContain('-H "Authorization: Bearer $MESH_TOKEN"');
+  expect(line).not.toContain(TEST_ADMIN_TOKEN);
+  const limited = line.replace(/^curl /, "curl --max-time 4 ");
   return new Promise((resolve) => {
-    execFile("curl", ["--max-time", "4", ...args], { timeout: 20_000 }, (err, stdout) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout });
-    });
+    execFile(
+      "sh",
+      ["-c", limited],
+      { timeout: 20_000, env: { ...process.env, MESH_TOKEN: TEST_ADMIN_TOKEN } },
+      (err, stdout) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout });
+      },
+    );
   });
 }
 
@@ -61,7 +72,7 @@ describe("mesh up --demo", () => {
         "--data-dir",
         dataDir,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
     );
     let stdout = "";
     let stderr = "";
@@ -79,9 +90,13 @@ describe("mesh up --demo", () => {
       demo: { view: string; topic: string; curl: string[] };
     };
     expect(stderr).toContain("registering source");
+    // The admin token is taken from MESH_ADMIN_TOKEN, said where it is, and never printed.
+    expect(JSON.parse(summary)).toMatchObject({ adminToken: { source: "env", file: null } });
+    expect(stdout + stderr).not.toContain(TEST_ADMIN_TOKEN);
+    expect((await fetch(`${up.api}/v1/status`)).status).toBe(401);
     expect(up.demo.curl.length).toBeGreaterThanOrEqual(3);
 
-    const status = await (await fetch(`${up.api}/v1/status`)).json();
+    const status = await (await fetch(`${up.api}/v1/status`, { headers: authHeaders() })).json();
     expect(status).toMatchObject({
       roles: { api: { url: up.api }, registry: { url: up.registry } },
       sources: 2,
@@ -101,8 +116,11 @@ describe("mesh up --demo", () => {
 
     // The workload writes: the view keeps moving.
     const viewRows = async (): Promise<number> =>
-      ((await (await fetch(`${up.api}/v1/views/${up.demo.view}`)).json()) as { status: { rows: number } })
-        .status.rows;
+      (
+        (await (await fetch(`${up.api}/v1/views/${up.demo.view}`, { headers: authHeaders() })).json()) as {
+          status: { rows: number };
+        }
+      ).status.rows;
     const before = await viewRows();
     await waitFor(async () => (await viewRows()) > before, 30_000, "the demo view to grow");
 
@@ -112,6 +130,6 @@ describe("mesh up --demo", () => {
       new Promise((_, rej) => setTimeout(() => rej(new Error("no clean exit in 30 s")), 30_000)),
     ])) as [number];
     expect(code).toBe(0);
-    await expect(fetch(`${up.api}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${up.api}/healthz`, { headers: authHeaders() })).rejects.toThrow();
   });
 });

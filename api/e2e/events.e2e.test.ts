@@ -23,6 +23,7 @@ import {
   testCatalogTopic,
   until,
 } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 let registry: RunningRegistry;
 let apiProc: RunningApi;
@@ -235,7 +236,7 @@ describe("publish domain events", () => {
         "avro",
         "60",
       ],
-      { timeout: 90_000, env: { ...process.env, ...kafkaEnv() } },
+      { timeout: 90_000, env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN } },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`python consumer failed: ${e.stderr ?? ""} ${e.message}`);
     });

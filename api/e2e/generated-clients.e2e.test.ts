@@ -15,6 +15,7 @@ import {
   startContractStack,
   type ContractStack,
 } from "./contract-fixture.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 // A version the Go module proxy serves here; `go run` caches it in the default GOMODCACHE.
 const OAPI_CODEGEN = "github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2";
@@ -31,7 +32,7 @@ const databases: { drop: () => Promise<void> }[] = [];
 beforeAll(async () => {
   stack = await startContractStack();
   mkdirSync(generated, { recursive: true });
-  const doc = await fetch(`${stack.apiUrl}/docs/json`);
+  const doc = await fetch(`${stack.apiUrl}/docs/json`, { headers: authHeaders() });
   expect(doc.status).toBe(200);
   writeFileSync(join(generated, "openapi.json"), await doc.text());
 }, 120_000);
@@ -54,6 +55,7 @@ async function tourEnv(lang: string): Promise<Record<string, string>> {
   return {
     ...(process.env as Record<string, string>),
     API_URL: stack.apiUrl,
+    MESH_TOKEN: TEST_ADMIN_TOKEN,
     DB_URL: db.url,
     SOURCE: uniqueName(`tour-${lang}`).replaceAll("_", "-"),
     VIEW: `tour_${lang}_${uniqueName("v").slice(2)}`,

@@ -7,17 +7,21 @@ import type { InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import type { ViewEngine } from "../../materializer/contract.ts";
 import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
+import { authHeaders, TEST_ADMIN_TOKEN, TEST_AUTH_ENV } from "../../test/support/auth.ts";
 import { kafkaConnection, kafkaEnv, uniqueName } from "../../test/support/stack.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 
-export async function startTestRegistry(): Promise<RunningRegistry> {
+/** `catalogTopic`: whose service tokens it accepts (default `_mesh_catalog`; the admin token always works). */
+export async function startTestRegistry(catalogTopic?: string): Promise<RunningRegistry> {
   return startRegistry({
     ...kafkaConnection(),
     port: 0,
     topic: uniqueName("_schemas_e2e"),
     logger: silentLogger(),
+    adminToken: TEST_ADMIN_TOKEN,
+    ...(catalogTopic ? { catalogTopic } : {}),
   });
 }
 
@@ -62,10 +66,10 @@ export async function startTestApi(
   catalogTopic: string,
   viewEngine?: ViewEngine,
 ): Promise<RunningApi> {
-  const config = parseApiConfig(
-    ["--port", "0", "--catalog-topic", catalogTopic, "--registry", registryUrl],
-    kafkaEnv(),
-  );
+  const config = parseApiConfig(["--port", "0", "--catalog-topic", catalogTopic, "--registry", registryUrl], {
+    ...kafkaEnv(),
+    MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+  });
   return startApi(config, {
     logger: silentLogger(),
     connector: { heartbeatIntervalMs: 1000, retryDelayMs: 200 },
@@ -78,12 +82,21 @@ export interface JsonResponse {
   body: Record<string, unknown> & { code?: string; message?: string; details?: Record<string, unknown> };
 }
 
-export async function api(base: string, method: string, path: string, body?: unknown): Promise<JsonResponse> {
+/** A call to the API with the admin token, or `token` (null: none). */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = TEST_ADMIN_TOKEN,
+): Promise<JsonResponse> {
   const res = await fetch(`${base}${path}`, {
     method,
-    ...(body !== undefined
-      ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-      : {}),
+    headers: {
+      ...(token === null ? {} : authHeaders(token)),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as JsonResponse["body"] };
 }
@@ -104,7 +117,8 @@ export interface SseEvent {
 }
 
 /**
- * An open SSE subscription collecting events; close() ends it. `opened` resolves with the response headers;
+ * An open SSE subscription collecting events (with the admin token unless `headers` has an authorization);
+ * close() ends it. `opened` resolves with the response headers;
  * `subscribed` on a topic stream's `: subscribed` comment, after which every event written is delivered (a
  * view's change stream is positioned once opened).
  */
@@ -117,7 +131,7 @@ export function subscribe(
   const openedP = new Promise<void>((r) => (opened = r));
   let subscribed!: () => void;
   const subscribedP = new Promise<void>((r) => (subscribed = r));
-  const req = http.get(url, { headers }, (res) => {
+  const req = http.get(url, { headers: { ...authHeaders(), ...headers } }, (res) => {
     opened();
     res.setEncoding("utf8");
     let buf = "";
@@ -150,14 +164,14 @@ export function subscribe(
 
 const run = promisify(execFile);
 
-/** Runs the real `mesh` CLI (bin/mesh.js) and returns its exit code and output. */
+/** Runs the real `mesh` CLI (bin/mesh.js) with the test's tokens (TEST_AUTH_ENV) and returns its exit code and output. */
 export async function mesh(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ["bin/mesh.js", ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...TEST_AUTH_ENV, ...env },
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };

@@ -12,6 +12,7 @@ import type { RunningRegistry } from "../../registry/server.ts";
 import { createPgDatabase, kafkaConnection } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import { startTestApi, startTestRegistry, testCatalogTopic } from "./harness.ts";
+import { authHeaders, TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 export interface ObserveFixture {
   registry: RunningRegistry;
@@ -31,6 +32,7 @@ export async function startObserveFixture(prefix: string): Promise<ObserveFixtur
     const dataDir = mkdtempSync(join(tmpdir(), `mesh-${prefix}-`));
     const materializer = await startMaterializer(
       {
+        adminToken: TEST_ADMIN_TOKEN,
         ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
@@ -66,7 +68,7 @@ export async function startObserveFixture(prefix: string): Promise<ObserveFixtur
 
 /** GET <base>/metrics, parsed. */
 export async function scrape(base: string): Promise<Sample[]> {
-  const res = await fetch(`${base}/metrics`);
+  const res = await fetch(`${base}/metrics`, { headers: authHeaders() });
   if (res.status !== 200) throw new Error(`${base}/metrics answered ${res.status}`);
   return parseMetrics(await res.text());
 }

@@ -8,6 +8,7 @@ import pg from "pg";
 import type { RunningRegistry } from "../../registry/server.ts";
 import { createPgDatabase, kafka, kafkaEnv, stackEnv, uniqueName } from "../../test/support/stack.ts";
 import { api, readTopicToEnd, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { authHeaders, TEST_AUTH_ENV } from "../../test/support/auth.ts";
 
 interface ApiChild {
   proc: ChildProcess;
@@ -41,7 +42,7 @@ function startApiProcess(extra: string[] = []): Promise<ApiChild> {
         "error",
         ...extra,
       ],
-      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...kafkaEnv() } },
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...TEST_AUTH_ENV, ...kafkaEnv() } },
     );
     let out = "";
     proc.stdout.on("data", (d: Buffer) => {
@@ -226,7 +227,7 @@ async function readTopic(): Promise<{ id: number; partition: number; op: string 
     const id = wireSchemaId(buf);
     let type = types.get(id);
     if (!type) {
-      const res = await fetch(`${registry.url}/schemas/ids/${id}`);
+      const res = await fetch(`${registry.url}/schemas/ids/${id}`, { headers: authHeaders() });
       type = avroType(((await res.json()) as { schema: string }).schema);
       types.set(id, type);
     }

@@ -14,6 +14,7 @@ import { silentLogger } from "../../lib/logger.ts";
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, readTopicToEnd, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 interface Status {
   state: string;
@@ -195,7 +196,7 @@ describe("a Postgres source through failures", () => {
     const name = uniqueName("dropped");
     const config = parseApiConfig(
       ["--port", "0", "--catalog-topic", catalogTopic, "--registry", registry.url, "--connect", "false"],
-      kafkaEnv(),
+      { ...kafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     );
     const observer = await startApi(config, { logger: silentLogger() });
     try {

@@ -15,6 +15,7 @@ import { createPgDatabase, kafkaConnection, kafkaEnv, uniqueName } from "../../t
 import { parseApiConfig } from "../config.ts";
 import { startApi, type RunningApi } from "../service.ts";
 import { api, startTestApi, startTestRegistry, testCatalogTopic, until } from "./harness.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 let registry: RunningRegistry;
 const cleanups: (() => Promise<void>)[] = [];
@@ -142,6 +143,7 @@ describe("a view declared right after its source is registered", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "mesh-early-"));
     const materializer: RunningMaterializer = await startMaterializer(
       {
+        adminToken: TEST_ADMIN_TOKEN,
         ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
@@ -168,6 +170,7 @@ describe("a view declared right after its source is registered", () => {
     const catalogTopic = testCatalogTopic();
     const member = await startMaterializer(
       {
+        adminToken: TEST_ADMIN_TOKEN,
         ...kafkaConnection(),
         registryUrl: registry.url,
         dataDir,
@@ -189,7 +192,7 @@ describe("a view declared right after its source is registered", () => {
         "--materializer",
         member.url!,
       ],
-      kafkaEnv(),
+      { ...kafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     );
     const apiProc = await startApi(config, {
       logger: silentLogger(),

@@ -11,12 +11,14 @@ import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { kafka, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { Catalog, MemoryCatalogLog } from "../catalog/catalog.ts";
 import { EventDeclarations } from "./declare.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 let registry: RunningRegistry;
 const schemasTopic = uniqueName("_schemas_events");
 
 beforeAll(async () => {
   registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaConnection(),
     port: 0,
     topic: schemasTopic,
@@ -95,7 +97,7 @@ describe("event type declarations against the registry", () => {
     it(`${format}: two types, a compatible change, an incompatible one refused; the codec round-trips`, async () => {
       const catalog = new Catalog(new MemoryCatalogLog());
       await catalog.start();
-      const client = new RegistryClient({ url: registry.url });
+      const client = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url });
       const declarations = new EventDeclarations(catalog, client);
       const owner = uniqueName("svc").replaceAll("_", "-");
       const topic = `${owner}.Order`;

@@ -10,6 +10,7 @@ import { EventTopics } from "../events/event-topics.ts";
 import { MemoryParkedView } from "../events/parked-view.ts";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 /** Subjects and ids as a registry keeps them (no compatibility rule: the registry's own tests cover it). */
 class MemoryRegistry implements EventRegistry {
@@ -58,7 +59,7 @@ beforeEach(async () => {
   registry = new MemoryRegistry();
   parked = new MemoryParkedView();
   ctx.events = new EventTopics({ catalog: ctx.catalog, sources: ctx.sources, registry, parked });
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
 });
 afterEach(async () => {
   await app.close();

@@ -10,6 +10,7 @@ import { EngineViews } from "../../materializer/engine-views.ts";
 import { sourceRecord } from "../catalog/records-fixture.ts";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 const nullable = (t: unknown): unknown => ["null", t];
 const engineView: EngineViewInfo = {
@@ -59,7 +60,7 @@ let app: FastifyInstance;
 beforeEach(async () => {
   ctx = await fakeContext();
   ctx.views = new EngineViews(encodingEngine());
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
   await ctx.catalog.putView({
     type: "view",
     id: "v1",
@@ -127,7 +128,7 @@ describe("view change stream start", () => {
       sql: "CREATE VIEW gone AS SELECT * FROM t",
       createdAt: new Date(0).toISOString(),
     });
-    const other = await buildApi(fake);
+    const other = withToken(await buildApi(fake, { auth: testAuthenticator() }));
     try {
       const res = await other.inject({ url: "/v1/views/gone/changes" });
       expect(res.body).toContain('event: error\ndata: {"code":"MESH_NOT_FOUND","message":"view dropped"}');
@@ -223,8 +224,8 @@ describe("OpenAPI", () => {
       const op = spec.paths[path].get;
       expect(Object.keys(op.responses), path).toEqual(
         path.startsWith("/v1/views")
-          ? ["200", "400", "404", "422", "500", "503"]
-          : ["200", "400", "404", "500", "503"],
+          ? ["200", "400", "401", "403", "404", "422", "500", "503"]
+          : ["200", "400", "401", "403", "404", "500", "503"],
       );
       expect(Object.keys(op.responses["200"].content), path).toEqual(["text/event-stream"]);
       expect(op.responses["404"].content["application/json"].schema.properties.code.enum).toEqual([

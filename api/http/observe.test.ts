@@ -5,13 +5,14 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 let ctx: FakeContext;
 let app: FastifyInstance;
 
 beforeAll(async () => {
   ctx = await fakeContext();
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
 });
 
 afterAll(async () => {

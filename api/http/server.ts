@@ -7,12 +7,12 @@ import type { FastifyInstance } from "fastify";
 import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import type { Authenticator } from "../../lib/http/auth.ts";
 import { errorSchema } from "../../lib/http/errors.ts";
 import { indexPageSchema } from "../../lib/http/index-page.ts";
 import { answerLocally } from "../../lib/http/member-answers.ts";
 import { createServer } from "../../lib/http/server.ts";
 import { streamErrorSchema } from "../../lib/http/sse.ts";
-import type { Authenticator } from "../../lib/http/auth.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { ApiContext } from "./context.ts";
 import { completeOpenApi } from "./openapi.ts";
@@ -27,6 +27,7 @@ import { kafkaCredentialRoutes, kafkaCredentialsSchema } from "./routes/kafka-cr
 import { homeRoutes } from "./routes/home.ts";
 import { observeRoutes, observeSchemas } from "./routes/observe.ts";
 import { sourceRoutes } from "./routes/sources.ts";
+import { tokenRoutes, tokenSchemas } from "./routes/tokens.ts";
 import { topicChangeSchema, topicRoutes, topicSchema } from "./routes/topics.ts";
 import { viewRoutes } from "./routes/views.ts";
 import { sourceSchemas } from "./source-shape.ts";
@@ -51,15 +52,17 @@ const buildValidator: typeof ajvPool = (externalSchemas, options) => {
 export interface BuildApiOptions {
   logger?: Logger;
   /** Who a token is (lib/http/auth-tokens.ts; the API's table follows the catalog: routes/tokens.ts). */
-  auth?: Authenticator;
+  auth: Authenticator;
   /** Per-token limits of the query and stream routes (rate-limits.ts); none without. */
   rateLimits?: RateLimits;
 }
 
-export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): Promise<FastifyInstance> {
+export async function buildApi(ctx: ApiContext, options: BuildApiOptions): Promise<FastifyInstance> {
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.auth ? { auth: options.auth } : {}),
+    // GETs need the `read` scope, changes `write` (lib/http/auth.ts); routes ask for more (admin, owner).
+    auth: options.auth,
+    methodScopes: true,
     // The console's page and assets hold no data: they load without a token, then ask for one.
     openPaths: [CONSOLE_PATH, `${CONSOLE_PATH}/`],
     name: "api",
@@ -84,6 +87,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     policySchema,
     ...(ctx.kafkaLogins ? [kafkaCredentialsSchema] : []),
     ...sourceSchemas,
+    ...tokenSchemas,
     ...viewSchemas,
     ...observeSchemas,
     ...(ctx.events ? eventSchemas : []),
@@ -111,6 +115,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
         { name: "events", description: "domain-event topics: event types, schemas, parked events" },
         { name: "views", description: "materialized join views" },
         { name: "health", description: "liveness, readiness, status" },
+        { name: "tokens", description: "service tokens (admin only)" },
         { name: "lineage", description: "what feeds what, and where one source row is now" },
         { name: "index", description: "links to the API's parts" },
         { name: "policies", description: "who reads which topic and views, with which columns masked" },
@@ -135,6 +140,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   // One access decision for every data path (api/governance).
   ctx.access ??= new Access(ctx.catalog, null);
   sourceRoutes(app, ctx);
+  tokenRoutes(app, ctx);
   topicRoutes(app, ctx);
   policyRoutes(app, ctx, ctx.access);
   const logins = ctx.kafkaLogins;

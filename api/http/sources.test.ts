@@ -4,13 +4,14 @@ import type { FastifyInstance } from "fastify";
 import { createLogger } from "../../lib/logger.ts";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 let ctx: FakeContext;
 let app: FastifyInstance;
 
 beforeEach(async () => {
   ctx = await fakeContext();
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
 });
 afterEach(async () => {
   await app.close();
@@ -206,7 +207,7 @@ describe("source lifecycle routes", () => {
     await post(orders);
     await post({}, "/v1/sources/orders-db/pause");
     const again = await fakeContext(ctx.fakes.log.share());
-    const app2 = await buildApi(again);
+    const app2 = withToken(await buildApi(again, { auth: testAuthenticator() }));
     await again.reconciler.stop();
     expect((await app2.inject({ url: "/v1/sources/orders-db" })).json()).toMatchObject({
       paused: true,
@@ -224,7 +225,7 @@ describe("secrets in logs", () => {
       level: "debug",
       destination: { write: (line: string) => void lines.push(line) },
     });
-    const logged = await buildApi(ctx, { logger });
+    const logged = withToken(await buildApi(ctx, { logger, auth: testAuthenticator() }));
     try {
       const ok = await logged.inject({ method: "POST", url: "/v1/sources", payload: orders });
       expect(ok.statusCode).toBe(201);

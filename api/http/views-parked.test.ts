@@ -3,13 +3,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import { buildApi } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 let ctx: FakeContext;
 let app: FastifyInstance;
 
 beforeEach(async () => {
   ctx = await fakeContext();
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
   const sql = "CREATE VIEW v AS SELECT * FROM orders";
   expect((await app.inject({ method: "POST", url: "/v1/views", payload: { sql } })).statusCode).toBe(201);
   const rec = (offset: string, key: string, reason: string) => ({

@@ -5,13 +5,14 @@ import { fakeContext, type FakeContext } from "../testing/fakes.ts";
 import type { TopicBatch, TopicEvent, TopicStart } from "../runtime.ts";
 import { buildApi } from "./server.ts";
 import { parseStart } from "./routes/topics.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 let ctx: FakeContext;
 let app: FastifyInstance;
 
 beforeEach(async () => {
   ctx = await fakeContext();
-  app = await buildApi(ctx);
+  app = withToken(await buildApi(ctx, { auth: testAuthenticator() }));
 });
 afterEach(async () => {
   await app.close();

@@ -17,6 +17,7 @@ import { buildApi } from "../http/server.ts";
 import { FakeHealth, FakeSources, FakeViews } from "../testing/fakes.ts";
 import { KafkaTopics } from "./kafka-topics.ts";
 import { RegistryClient } from "../../lib/registry-client.ts";
+import { authHeaders, TEST_ADMIN_TOKEN, testAuthenticator } from "../../test/support/auth.ts";
 
 const source = uniqueName("src");
 const topic = `${source}.public.orders`;
@@ -44,7 +45,7 @@ const client = kafka();
 async function register(subject: string, schema: object): Promise<number> {
   const res = await fetch(`${registry.url}/subjects/${subject}/versions`, {
     method: "POST",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    headers: { ...authHeaders(), "content-type": "application/vnd.schemaregistry.v1+json" },
     body: JSON.stringify({ schema: JSON.stringify(schema) }),
   });
   return ((await res.json()) as { id: number }).id;
@@ -87,7 +88,7 @@ function readSse(
   let subscribed!: () => void;
   const positioned = new Promise<void>((r) => (subscribed = r));
   const received = new Promise<Received[]>((resolve, reject) => {
-    const req = http.get(`${baseUrl}${path}`, { headers }, (res) => {
+    const req = http.get(`${baseUrl}${path}`, { headers: { ...authHeaders(), ...headers } }, (res) => {
       const out: Received[] = [];
       let buf = "";
       const consume = (): void => {
@@ -128,6 +129,7 @@ function readSse(
 
 beforeAll(async () => {
   registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaConnection(),
     port: 0,
     topic: uniqueName("_schemas_t"),
@@ -145,22 +147,25 @@ beforeAll(async () => {
   const views = new FakeViews();
   topics = new KafkaTopics({
     kafka: client,
-    registry: new RegistryClient({ url: registry.url }),
+    registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
     catalog,
     logger: silentLogger(),
     queueSize: 32,
     idleStopMs: 1000,
   });
   const reconciler = new Reconciler({ catalog, sources, views, logger: silentLogger() });
-  app = await buildApi({
-    catalog,
-    reconciler,
-    sources,
-    views,
-    topics,
-    health: new FakeHealth(),
-    status: () => ({}),
-  });
+  app = await buildApi(
+    {
+      catalog,
+      reconciler,
+      sources,
+      views,
+      topics,
+      health: new FakeHealth(),
+      status: () => ({}),
+    },
+    { auth: testAuthenticator() },
+  );
   await app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -174,7 +179,7 @@ afterAll(async () => {
 
 describe("topics over Kafka", () => {
   it("lists the topic with owner, subjects and latest version", async () => {
-    const res = await fetch(`${baseUrl}/v1/topics`);
+    const res = await fetch(`${baseUrl}/v1/topics`, { headers: authHeaders() });
     expect(((await res.json()) as { topics: unknown[] }).topics).toEqual([
       {
         topic,

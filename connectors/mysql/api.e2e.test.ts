@@ -22,6 +22,7 @@ import {
   stackEnv,
   uniqueName,
 } from "../../test/support/stack.ts";
+import { authHeaders, TEST_ADMIN_TOKEN, TEST_AUTH_ENV } from "../../test/support/auth.ts";
 
 const run = promisify(execFile);
 let registry: RunningRegistry;
@@ -68,6 +69,7 @@ beforeAll(async () => {
   registry = await startTestRegistry();
   materializer = await startMaterializer(
     {
+      adminToken: TEST_ADMIN_TOKEN,
       ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
@@ -122,7 +124,7 @@ describe("a MySQL/MariaDB source through the API and the CLI", () => {
         "--table",
         "customers",
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, env: { ...process.env, ...TEST_AUTH_ENV } },
     );
     const added = JSON.parse(cli.stdout) as { kind: string; tables: string[]; topics: string[]; url: string };
     expect(added).toMatchObject({
@@ -155,14 +157,20 @@ describe("a MySQL/MariaDB source through the API and the CLI", () => {
     expect((source.body.status as { offset: string }).offset).toMatch(/^mariadb-bin\.\d+:\d+/);
 
     // Same subjects and envelope as a Postgres topic: a Key record of the primary key, an Envelope value.
-    const key = (await (await fetch(`${registry.url}/subjects/${topic}-key/versions/latest`)).json()) as {
+    const key = (await (
+      await fetch(`${registry.url}/subjects/${topic}-key/versions/latest`, { headers: authHeaders() })
+    ).json()) as {
       schema: string;
     };
-    const value = (await (await fetch(`${registry.url}/subjects/${topic}-value/versions/latest`)).json()) as {
+    const value = (await (
+      await fetch(`${registry.url}/subjects/${topic}-value/versions/latest`, { headers: authHeaders() })
+    ).json()) as {
       schema: string;
     };
     const pgValue = (await (
-      await fetch(`${registry.url}/subjects/${ordersSource}.public.orders-value/versions/latest`)
+      await fetch(`${registry.url}/subjects/${ordersSource}.public.orders-value/versions/latest`, {
+        headers: authHeaders(),
+      })
     ).json()) as { schema: string };
     expect(JSON.parse(key.schema)).toMatchObject({
       type: "record",

@@ -17,6 +17,7 @@ import {
 } from "../core/conformance/harness.ts";
 import type { SourceDefinition } from "../core/change-source.ts";
 import { privateMariaDb } from "./test-support/private-mariadb.ts";
+import { authHeaders } from "../../test/support/auth.ts";
 
 let h: Harness;
 let server: Awaited<ReturnType<typeof privateMariaDb>>;
@@ -82,7 +83,7 @@ describe("schema history without FULL binlog metadata", () => {
     expect(after.get(2)).toEqual({ id: 2, a: 2 });
     expect(after.get(3)).toEqual({ id: 3, a: 3, b: "y" });
     const versions = (await (
-      await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`)
+      await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`, { headers: authHeaders() })
     ).json()) as number[];
     expect(versions).toHaveLength(2);
 

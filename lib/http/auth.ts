@@ -136,11 +136,32 @@ export function requireScope(request: FastifyRequest, scope: Scope): Principal {
   );
 }
 
+/** The scope a request's method needs where a server asks by method: `read` to read, `write` to change. */
+export function scopeOfMethod(method: string): Scope {
+  return method === "GET" || method === "HEAD" ? "read" : "write";
+}
+
+/**
+ * Every request but those on open paths and `skip` ones needs its method's scope (scopeOfMethod): the API's
+ * and the registry's rule (routes may ask for more: admin, ownership, policies).
+ */
+export function registerMethodScopes(app: FastifyInstance, skip: (path: string) => boolean): void {
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (request.principal === null || skip(request.url.split("?")[0] ?? "/")) return done();
+    try {
+      requireScope(request, scopeOfMethod(request.method));
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  });
+}
+
 /** Only the admin token (and internal credentials) may do this; 403 MESH_FORBIDDEN otherwise. */
-export function requireAdmin(request: FastifyRequest): Principal {
+export function requireAdmin(request: FastifyRequest, why = "only the admin token may do this"): Principal {
   const principal = principalOf(request);
   if (principal.admin || principal.internal) return principal;
-  throw new MeshError("MESH_FORBIDDEN", "only the admin token may do this", {
+  throw new MeshError("MESH_FORBIDDEN", why, {
     scope: "admin",
     service: principal.service,
   });

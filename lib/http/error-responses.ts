@@ -7,6 +7,9 @@ import { errorCatalogue, type ErrorCode } from "../errors.ts";
 /** Every route checks its input (schema, undeclared query parameters and bodies). */
 export const INPUT_CODES: readonly ErrorCode[] = ["MESH_BAD_REQUEST", "MESH_UNKNOWN_FIELD"];
 
+/** Every route but /healthz and /readyz needs a token (auth.ts), and a scope a token may lack. */
+export const AUTH_CODES: readonly ErrorCode[] = ["MESH_UNAUTHORIZED", "MESH_FORBIDDEN"];
+
 /** A dependency's failure (Kafka, the registry, a member, a bug) can reach any route: the 5xx codes. */
 export const SERVER_CODES: readonly ErrorCode[] = (Object.keys(errorCatalogue) as ErrorCode[]).filter(
   (code) => errorCatalogue[code].status >= 500,
@@ -27,11 +30,11 @@ export function errorBodySchema(codes: readonly ErrorCode[], description?: strin
 }
 
 /**
- * Response schemas, by status, for the input codes, `codes` and the server codes. The description lists
+ * Response schemas, by status, for the input codes, the auth codes, `codes` and the server codes. The description lists
  * each code with what it means (lib/errors.ts), so a generated client's docs say what to do.
  */
 export function errorResponses(...codes: ErrorCode[]): Record<string, Record<string, unknown>> {
-  const all = [...new Set([...INPUT_CODES, ...codes, ...SERVER_CODES])];
+  const all = [...new Set([...INPUT_CODES, ...AUTH_CODES, ...codes, ...SERVER_CODES])];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of all) {
     const status = errorCatalogue[code].status;

@@ -2,6 +2,7 @@
 // server made by createServer (so it has what every server has), serving only /metrics and /healthz.
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.ts";
+import type { Authenticator } from "./auth.ts";
 import { createServer } from "./server.ts";
 
 export interface ListenAddress {
@@ -24,10 +25,12 @@ export interface MetricsListener {
 
 export async function listenMetrics(
   address: ListenAddress,
-  options: { name: string; logger?: Logger },
+  options: { name: string; logger?: Logger; auth: Authenticator },
 ): Promise<MetricsListener> {
   const app = createServer({
     name: options.name,
+    // GET /metrics needs the admin token or a token with the `metrics` scope; /healthz is open.
+    auth: options.auth,
     logLevel: "debug",
     ...(options.logger ? { logger: options.logger } : {}),
   });

@@ -4,9 +4,9 @@
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Logger } from "../logger.ts";
 import { registerAudit, type AuditOptions } from "./audit.ts";
-import { registerAuth, type Authenticator } from "./auth.ts";
+import { registerAuth, registerMethodScopes, type Authenticator } from "./auth.ts";
 import { meshErrors, registerErrors, type ErrorShape } from "./errors.ts";
-import { registerMetrics } from "./metrics.ts";
+import { METRICS_PATH, registerMetrics } from "./metrics.ts";
 import { registerRequestIds, requestId, RequestLog } from "./request-log.ts";
 
 export interface CommonOptions {
@@ -25,6 +25,11 @@ export interface CommonOptions {
   basicAuth?: boolean;
   /** More paths open without a token (exact, or prefixes ending in `/`). */
   openPaths?: readonly string[];
+  /**
+   * Every request needs its method's scope: `read` for GET and HEAD, `write` for the rest (auth.ts
+   * scopeOfMethod; GET /metrics needs `metrics` instead). The API and the registry.
+   */
+  methodScopes?: boolean;
   /** Where denials (401/403) and, with `changes`, control-plane changes are audited (audit.ts). */
   audit?: AuditOptions;
 }
@@ -60,11 +65,13 @@ export function registerCommon(app: FastifyInstance, options: CommonOptions = {}
   registerRequestIds(app);
   registerErrors(app, options.errors ?? meshErrors, level);
   registerMetrics(app, options.name ?? "http", { scoped: options.auth !== undefined });
-  if (options.auth)
+  if (options.auth) {
     registerAuth(app, options.auth, {
       basic: options.basicAuth ?? false,
       ...(options.openPaths ? { open: options.openPaths } : {}),
     });
+    if (options.methodScopes) registerMethodScopes(app, (path) => path === METRICS_PATH);
+  }
   if (options.audit) registerAudit(app, options.name ?? "http", options.audit);
 }
 

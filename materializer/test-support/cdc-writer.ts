@@ -14,6 +14,7 @@ import { MemorySink } from "../../protocol/sink.ts";
 import { keySubject, tableTopic, transactionsTopic, valueSubject } from "../../protocol/topics.ts";
 import { encode, type RegisteredSchema, type SchemaRegistrar } from "../../protocol/wire.ts";
 import type { AvroSchemaJson, TableInfo } from "../sql/catalog.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 export interface WriterTable {
   schema: string;
@@ -76,7 +77,7 @@ export class CdcWriter {
 
   /** Registers with the registry (lib/registry-client.ts); any refusal fails the test. */
   private registrar(): SchemaRegistrar {
-    const client = new RegistryClient({ url: this.registryUrl });
+    const client = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: this.registryUrl });
     return {
       register: async (subject, schema) => {
         const registered = await client.register(subject, schema);

@@ -11,10 +11,12 @@ import { startRegistry, type RunningRegistry } from "../../registry/server.ts";
 import { kafka, kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { MaterializerEngine, type EngineOptions } from "../engine.ts";
 import { DB_OPTIONS, type Db } from "../engine/reader.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 /** A registry on a private schemas topic (`_schemas_<name>_...`), on a free port. */
 export function startTestRegistry(name: string): Promise<RunningRegistry> {
   return startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaConnection(),
     port: 0,
     topic: uniqueName(`_schemas_${name}`),
@@ -58,7 +60,7 @@ export async function startTestEngine(
   const engine = new MaterializerEngine({
     db,
     kafka: kafka(),
-    registry: new RegistryClient({ url: registryUrl }),
+    registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registryUrl }),
     logger: silentLogger(),
     ...options,
   });

@@ -3,6 +3,7 @@
 // not after a fixed time from spawn, so a slow start (module loading on a busy machine) cannot make every kill
 // land before the first apply.
 import { spawn, type ChildProcess } from "node:child_process";
+import { TEST_AUTH_ENV } from "../../test/support/auth.ts";
 import { kafkaEnv } from "../../test/support/stack.ts";
 
 export interface KillableMember {
@@ -16,9 +17,9 @@ export interface KillableMember {
 /** `args` are `mesh materialize` flags; the child logs at info so its start can be seen (only warnings are shown). */
 export function spawnMember(args: string[], label = "materialize"): KillableMember {
   const proc = spawn(process.execPath, ["materializer/main.ts", ...args, "--log-level", "info"], {
-    // The stack's SASL login (MESH_KAFKA_SASL_*) reaches the child in its environment, never in its argv.
-    env: { ...process.env, ...kafkaEnv() },
     stdio: ["ignore", "pipe", "pipe"],
+    // The stack's SASL login (MESH_KAFKA_SASL_*) reaches the child in its environment, never in its argv.
+    env: { ...process.env, ...TEST_AUTH_ENV, ...kafkaEnv() },
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
     proc.once("exit", (_code, signal) => resolve(signal)),

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { silentLogger } from "../../lib/logger.ts";
 import { kafkaConnection } from "../../test/support/stack.ts";
 import { startMaterializer, type MaterializerConfig, type RunningMaterializer } from "../main.ts";
+import { TEST_ADMIN_TOKEN } from "../../test/support/auth.ts";
 
 export interface MemberOptions {
   registryUrl: string;
@@ -44,6 +45,7 @@ export class TestMembers {
       dataDir: dir,
       views: [],
       logLevel: "silent",
+      adminToken: TEST_ADMIN_TOKEN,
       ...(options.catalogTopic !== undefined ? { catalogTopic: options.catalogTopic } : {}),
       ...(options.listen !== false ? { listen: { host: "127.0.0.1", port: 0 } } : {}),
       ...(options.group !== undefined ? { group: options.group } : {}),

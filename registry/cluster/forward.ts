@@ -11,10 +11,15 @@ const leader = new HttpClient({
   headers: { "content-type": "application/vnd.schemaregistry.v1+json", [FORWARDED_HEADER]: "1" },
 });
 
+/**
+ * `credential`: this process's internal credential (lib/http/auth-tokens.ts), which the leader checks
+ * against its own admin token; the follower's caller is not trusted by the leader, the follower is.
+ */
 export async function forwardToLeader(
   leaderUrl: string,
   request: WriteRequest,
   timeoutMs = 30_000,
+  credential?: string,
 ): Promise<{ status: number; body: unknown; offset?: number }> {
   let answer: Answer;
   try {
@@ -25,6 +30,7 @@ export async function forwardToLeader(
         ? {}
         : { body: JSON.stringify(request.body) }),
       timeoutMs,
+      ...(credential ? { headers: { authorization: `Bearer ${credential}` } } : {}),
     });
   } catch (e) {
     throw new RegistryError(

@@ -3,6 +3,7 @@
 // error handling. The server comes from lib/http (request ids; the request log at debug: clients poll).
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { Authenticator } from "../../lib/http/auth.ts";
 import { METRICS_PATH } from "../../lib/http/metrics.ts";
 import { createServer } from "../../lib/http/server.ts";
 import type { RegistryBackend } from "../backend.ts";
@@ -20,12 +21,21 @@ const MAX_PARAM_LENGTH = 16 * 1024;
 export interface AppOptions {
   backend: RegistryBackend;
   logger?: Logger;
+  /**
+   * Who a token is (lib/http/auth-tokens.ts): every route but /healthz and /readyz needs one, as a Bearer
+   * token or as the password of HTTP Basic auth (any user name: Confluent clients' `basic.auth.user.info`).
+   */
+  auth: Authenticator;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
     errors: confluentErrors,
+    // Reads need the `read` scope, writes (register, delete, config, mode) `write` (lib/http/auth.ts).
+    auth: options.auth,
+    basicAuth: true,
+    methodScopes: true,
     logLevel: "debug",
     name: "registry",
     fastify: {

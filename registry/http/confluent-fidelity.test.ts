@@ -9,11 +9,12 @@ import { MemoryBackend } from "../backend.ts";
 import { RegistryState } from "../store/state.ts";
 import { buildApp } from "./app.ts";
 import { negotiate } from "./content-type.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 const CT = "application/vnd.schemaregistry.v1+json";
 let app: FastifyInstance;
 beforeEach(() => {
-  app = buildApp({ backend: new MemoryBackend(new RegistryState()) });
+  app = withToken(buildApp({ backend: new MemoryBackend(new RegistryState()), auth: testAuthenticator() }));
 });
 
 async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {

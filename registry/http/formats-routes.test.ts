@@ -6,12 +6,13 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { MemoryBackend } from "../backend.ts";
 import { RegistryState } from "../store/state.ts";
 import { buildApp } from "./app.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 const CT = "application/vnd.schemaregistry.v1+json";
 let app: FastifyInstance;
 
 beforeEach(() => {
-  app = buildApp({ backend: new MemoryBackend(new RegistryState()) });
+  app = withToken(buildApp({ backend: new MemoryBackend(new RegistryState()), auth: testAuthenticator() }));
 });
 
 async function call(method: string, url: string, body?: unknown) {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { MemoryBackend } from "../backend.ts";
 import { RegistryState } from "../store/state.ts";
 import { buildApp } from "./app.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 const CT = "application/vnd.schemaregistry.v1+json";
 const rec = (fields: unknown[], name = "R") => JSON.stringify({ type: "record", name, fields });
@@ -19,7 +20,7 @@ const BAD = rec([
 
 let app: FastifyInstance;
 beforeEach(() => {
-  app = buildApp({ backend: new MemoryBackend(new RegistryState()) });
+  app = withToken(buildApp({ backend: new MemoryBackend(new RegistryState()), auth: testAuthenticator() }));
 });
 
 async function call(method: string, url: string, body?: unknown, contentType = CT) {

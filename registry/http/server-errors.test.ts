@@ -8,6 +8,7 @@ import { RegistryError, type ErrorName } from "../errors.ts";
 import { SchemasLog } from "../store/log.ts";
 import { RegistryState } from "../store/state.ts";
 import { buildApp } from "./app.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 function failingBackend(kind: ErrorName): RegistryBackend {
   return {
@@ -44,7 +45,7 @@ describe("server-side error codes", () => {
     ["UNKNOWN_LEADER", 50004],
   ] as const) {
     it(`a write failing with ${kind} answers 500 with error_code ${code}`, async () => {
-      const app = buildApp({ backend: failingBackend(kind) });
+      const app = withToken(buildApp({ backend: failingBackend(kind), auth: testAuthenticator() }));
       const res = await app.inject({
         method: "POST",
         url: "/subjects/s/versions",
@@ -57,7 +58,7 @@ describe("server-side error codes", () => {
   }
 
   it("a body that is not JSON is 400 with a Confluent-shaped error", async () => {
-    const app = buildApp({ backend: failingBackend("STORE_ERROR") });
+    const app = withToken(buildApp({ backend: failingBackend("STORE_ERROR"), auth: testAuthenticator() }));
     const res = await app.inject({
       method: "POST",
       url: "/subjects/s/versions",

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { tailFetchWaitMs } from "../../api/topics/shared-tail.ts";
 import { KafkaClient, kafkaSaslFromEnv } from "../../lib/kafka/index.ts";
+import { authHeaders } from "../support/auth.ts";
 
 export interface LoadJob {
   kind: "load";
@@ -62,6 +63,7 @@ async function loadJob(job: LoadJob): Promise<LoadResult> {
   let i = 0;
   const r = await autocannon({
     url: job.base,
+    headers: authHeaders(),
     connections: job.connections,
     duration: job.seconds,
     requests: [
@@ -107,7 +109,7 @@ async function sseJob(job: SseJob): Promise<SseResult> {
           resolve();
         };
         const timer = setTimeout(finish, job.timeoutMs);
-        const req = http.get(job.url, (res) => {
+        const req = http.get(job.url, { headers: authHeaders() }, (res) => {
           res.setEncoding("utf8");
           if (res.statusCode !== 200) {
             errors.push(`HTTP ${res.statusCode}`);

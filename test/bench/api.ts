@@ -18,6 +18,8 @@ import { startRegistry } from "../../registry/server.ts";
 import { parseApiConfig } from "../../api/config.ts";
 import { startApi } from "../../api/service.ts";
 import { child, percentile, type LoadResult, type SseResult } from "./api-clients.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
+import { authHeaders } from "../support/auth.ts";
 import { benchKafka, benchKafkaEnv } from "./kafka-connection.ts";
 
 const seconds = 5;
@@ -56,13 +58,21 @@ export async function run(): Promise<void> {
     CREATE TABLE ticks (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
 
   const registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaAt,
     port: 0,
     topic: `_schemas_${tag}`,
     logger: silentLogger(),
   });
   const materializer = await startMaterializer(
-    { ...kafkaAt, registryUrl: registry.url, dataDir, views: [], logLevel: "silent" },
+    {
+      ...kafkaAt,
+      registryUrl: registry.url,
+      dataDir,
+      views: [],
+      logLevel: "silent",
+      adminToken: TEST_ADMIN_TOKEN,
+    },
     silentLogger(),
   );
   const config = parseApiConfig(
@@ -76,7 +86,7 @@ export async function run(): Promise<void> {
       "--brokers",
       brokers.join(","),
     ],
-    benchKafkaEnv(),
+    { ...benchKafkaEnv(), MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
   );
   const api = await startApi(config, { logger: silentLogger(), viewEngine: materializer.engine });
   const trivial = fastify();
@@ -89,7 +99,7 @@ export async function run(): Promise<void> {
   const post = async (path: string, body: unknown): Promise<void> => {
     const res = await fetch(`${api.url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...authHeaders(), "content-type": "application/json" },
       body: JSON.stringify(body),
     });
     if (res.status !== 201) throw new Error(`bench: POST ${path} → ${res.status} ${await res.text()}`);
@@ -112,7 +122,7 @@ export async function run(): Promise<void> {
     // One tick first, so the ticks topic and its schema exist before anyone subscribes to it.
     await orders.query("INSERT INTO ticks (id) VALUES (0)");
     await until("schemas", async () => {
-      const t = (await (await fetch(`${api.url}/v1/topics`)).json()) as {
+      const t = (await (await fetch(`${api.url}/v1/topics`, { headers: authHeaders() })).json()) as {
         topics: { topic: string; latestVersion: number | null }[];
       };
       return [`${tag}_c.public.customers`, `${tag}_o.public.orders`, `${tag}_o.public.ticks`].every((n) =>
@@ -124,14 +134,16 @@ export async function run(): Promise<void> {
       sql: `CREATE VIEW ${view} AS SELECT o.id, o.status, o.total, c.name, c.region FROM ${tag}_o.public.orders o JOIN ${tag}_c.public.customers c ON o.customer_id = c.id`,
     });
     await until("view backfill", async () => {
-      const v = (await (await fetch(`${api.url}/v1/views/${view}`)).json()) as {
+      const v = (await (await fetch(`${api.url}/v1/views/${view}`, { headers: authHeaders() })).json()) as {
         status: { state: string; rows: number };
       };
       return v.status.state === "ready" && v.status.rows === 10_000;
     });
 
     const ids = Array.from({ length: 1000 }, (_, i) => 1 + ((i * 7919) % 10_000));
-    pageBody = await (await fetch(`${api.url}/v1/views/${view}/rows?id[gte]=5000&limit=100`)).text();
+    pageBody = await (
+      await fetch(`${api.url}/v1/views/${view}/rows?id[gte]=5000&limit=100`, { headers: authHeaders() })
+    ).text();
     if (parts.has("http")) await httpPart(api.url, trivialUrl, view, ids);
     if (parts.has("sse")) await ssePart(api.url, brokers, `${tag}_o.public.ticks`, orders);
   } finally {

@@ -3,6 +3,7 @@
 import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { authHeaders } from "../support/auth.ts";
 
 export type LoadKind = "ping" | "by-id" | "latest" | "register";
 
@@ -105,7 +106,8 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
             ...req,
             method: next.method,
             path: next.path,
-            ...(next.body ? { body: next.body, headers: { "content-type": "application/json" } } : {}),
+            headers: { ...authHeaders(), ...(next.body ? { "content-type": "application/json" } : {}) },
+            ...(next.body ? { body: next.body } : {}),
           };
         },
       },

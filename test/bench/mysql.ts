@@ -27,6 +27,7 @@ import {
 import { kafkaOffsetStore, type OffsetStore } from "../../connectors/core/offset-store.ts";
 import { snapshotStateKey } from "../../protocol/offsets.ts";
 import { connectChild } from "./pg-readers.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 import { benchKafka } from "./kafka-connection.ts";
 
 registerBuiltInBackends();
@@ -350,6 +351,7 @@ export async function run(): Promise<void> {
   const brokers = kafkaAt.brokers;
   const baseUrl = process.env.MESH_MYSQL_URL ?? "mysql://mesh:mesh@127.0.0.1:13306/mysql";
   const registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_my_${stamp}`,
@@ -365,7 +367,7 @@ export async function run(): Promise<void> {
     offsets,
     deps: (onAck) => ({
       kafka,
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       offsets,
       logger: silentLogger(),
       ...(onAck ? { onTransactionAcked: onAck } : {}),

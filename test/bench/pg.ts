@@ -37,6 +37,7 @@ import {
   recvLive,
   sql,
 } from "./pg-readers.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 import { benchKafka } from "./kafka-connection.ts";
 
 registerBuiltInBackends();
@@ -329,6 +330,7 @@ export async function run(): Promise<void> {
   const brokers = kafkaAt.brokers;
   const baseUrl = process.env.MESH_PG_URL ?? "postgres://mesh:mesh@127.0.0.1:15432/postgres";
   const registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_pg_${stamp}`,
@@ -344,7 +346,7 @@ export async function run(): Promise<void> {
     offsets,
     deps: (onAck) => ({
       kafka,
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       offsets,
       logger: silentLogger(),
       ...(onAck ? { onTransactionAcked: onAck } : {}),

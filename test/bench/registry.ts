@@ -8,6 +8,8 @@ import { KafkaClient } from "../../lib/kafka/index.ts";
 import { encodeKey, encodeValue, type LogRecord } from "../../registry/store/records.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { load, schemaBody, schemaText, type BenchFormat, type LoadResult } from "./http-load.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
+import { authHeaders } from "../support/auth.ts";
 import { benchKafka } from "./kafka-connection.ts";
 
 const FORMATS: { format: BenchFormat; prefix: string }[] = [
@@ -43,14 +45,21 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   // Serving: 1,000 schemas of each type registered through the API (ids 1-1000 Avro, then Protobuf, then JSON).
   const topic = `_schemas_bench_${stamp}`;
   topics.push(topic, `${topic}_leader`);
-  const reg = await startRegistry({ brokers, ...(sasl ? { sasl } : {}), port: 0, topic, logger });
+  const reg = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
+    brokers,
+    ...(sasl ? { sasl } : {}),
+    port: 0,
+    topic,
+    logger,
+  });
   for (const { format, prefix } of FORMATS) {
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(
         Array.from({ length: 50 }, (_, j) =>
           fetch(`${reg.url}/subjects/${prefix}-${i + j}-value/versions`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { ...authHeaders(), "content-type": "application/json" },
             body: JSON.stringify(schemaBody(format, i + j)),
           }).then((r) => r.arrayBuffer()),
         ),
@@ -105,7 +114,13 @@ export async function run(options: BenchOptions = {}): Promise<void> {
     await producer.send(messages);
   }
   const t0 = performance.now();
-  const big = await startRegistry({ brokers, ...(sasl ? { sasl } : {}), port: 0, topic: bigTopic, logger });
+  const big = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
+    ...kafkaAt,
+    port: 0,
+    topic: bigTopic,
+    logger,
+  });
   const startupMs = Math.round(performance.now() - t0);
   const replayed = big.core.state.schemas.size;
   await big.stop();

@@ -22,6 +22,8 @@ import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import { startRegistry } from "../../registry/server.ts";
 import { dropDb, freshDb } from "./pg-readers.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
+import { authHeaders } from "../support/auth.ts";
 import { benchKafka, benchKafkaEnv } from "./kafka-connection.ts";
 
 const stamp = Date.now().toString(36);
@@ -46,7 +48,7 @@ async function call(
     method,
     ...(body === undefined
       ? {}
-      : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      : { body: JSON.stringify(body), headers: { ...authHeaders(), "content-type": "application/json" } }),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
@@ -84,11 +86,16 @@ async function startLayout(
         dataDir,
         views: [],
         logLevel: "silent",
+        adminToken: TEST_ADMIN_TOKEN,
       },
       silentLogger(),
     );
     const api = await startApi(
-      parseApiConfig(args, { ...benchKafkaEnv(), MESH_KAFKA_BROKERS: env.brokers.join(",") }),
+      parseApiConfig(args, {
+        ...benchKafkaEnv(),
+        MESH_KAFKA_BROKERS: env.brokers.join(","),
+        MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      }),
       {
         logger: silentLogger(),
         viewEngine: materializer.engine,
@@ -114,7 +121,10 @@ async function startLayout(
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
-  await until("mesh materialize listening", async () => (await fetch(`${member}/v1/views`)).ok);
+  await until(
+    "mesh materialize listening",
+    async () => (await fetch(`${member}/v1/views`, { headers: authHeaders() })).ok,
+  );
   const api = await startApi(
     parseApiConfig([...args, "--materializer", member], {
       ...benchKafkaEnv(),
@@ -176,7 +186,7 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
       polls.push(
         (async () => {
           for (;;) {
-            const res = await fetch(`${api.url}/v1/views/${view}/rows/${id}`);
+            const res = await fetch(`${api.url}/v1/views/${view}/rows/${id}`, { headers: authHeaders() });
             const row =
               res.status === 200 ? ((await res.json()) as { note?: string }) : (await res.text(), null);
             if (row?.note === note) break;
@@ -248,6 +258,7 @@ export async function run(): Promise<void> {
   const kafkaAt = benchKafka();
   const brokers = kafkaAt.brokers;
   const registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaAt,
     port: 0,
     topic: `_schemas_bench_fresh_${stamp}`,

@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from datamesh_api_client import Client
+from datamesh_api_client import AuthenticatedClient
 from datamesh_api_client.api.sources import get_source, register_source
 from datamesh_api_client.api.views import create_view, get_view, query_rows
 from datamesh_api_client.models import (
@@ -24,7 +24,8 @@ from datamesh_api_client.models import (
 )
 
 api_url, db_url, source, view = (os.environ[k] for k in ("API_URL", "DB_URL", "SOURCE", "VIEW"))
-mesh = Client(base_url=api_url, raise_on_unexpected_status=True)
+# Every route needs a token (README "Tokens and access"): sent as Authorization: Bearer.
+mesh = AuthenticatedClient(base_url=api_url, token=os.environ["MESH_TOKEN"], raise_on_unexpected_status=True)
 
 
 def until(what, ok):

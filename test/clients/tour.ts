@@ -21,6 +21,8 @@ const [apiUrl, dbUrl, source, view] = ["API_URL", "DB_URL", "SOURCE", "VIEW"].ma
 // Row filters are one exploded object (`status=paid&total[gte]=40`): form style, not openapi-fetch's default.
 const mesh = createClient<paths>({
   baseUrl: apiUrl,
+  // Every route needs a token (README "Tokens and access").
+  headers: { authorization: `Bearer ${env("MESH_TOKEN")}` },
   querySerializer: { object: { style: "form", explode: true } },
 });
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, it } from "vitest";
 import { expectAllTypes, useCdcTypesTopic, type ReadRecord } from "../support/cdc-types.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 import { kafkaEnv } from "../support/stack.ts";
 
 const project = fileURLToPath(new URL(".", import.meta.url));
@@ -22,9 +23,9 @@ describe("Go: franz-go + pkg/sr on a CDC topic", () => {
       ["run", ".", registryUrl, brokers, topic, String(count)],
       {
         cwd: project,
-        env: { ...process.env, ...kafkaEnv() },
         timeout: 240_000,
         maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN },
       },
     ).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`the Go reader failed (go must be installed): ${e.message}\n${e.stderr ?? ""}`);

@@ -194,7 +194,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	registry, err := sr.NewClient(sr.URLs(url))
+	// The registry needs a token; Confluent-style clients send it as the password of HTTP basic auth.
+	registry, err := sr.NewClient(sr.URLs(url), sr.BasicAuth("mesh", os.Getenv("MESH_TOKEN")))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { expectAllTypes, useCdcTypesTopic, type ReadRecord } from "../support/cdc-types.ts";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 import { kafkaEnv } from "../support/stack.ts";
 
 const project = fileURLToPath(new URL(".", import.meta.url));
@@ -19,7 +20,12 @@ describe("Java: kafka-clients + Apache Avro on a CDC topic", () => {
     const { stdout } = await promisify(execFile)(
       "mvn",
       ["-q", "-B", "-Dstyle.color=never", "compile", "exec:java", `-Dexec.args=${args}`],
-      { cwd: project, env: { ...process.env, ...kafkaEnv() }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: project,
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, ...kafkaEnv(), MESH_TOKEN: TEST_ADMIN_TOKEN },
+      },
     ).catch((e: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(
         `the Java reader failed (java and mvn must be installed): ${e.message}\n${e.stdout ?? ""}`,

@@ -6,6 +6,7 @@ Usage: domain_events_consumer.py <registry-url> <brokers> <topic> <count> [avro|
 Prints one JSON line per event ({"partition","offset","key","headers","value"}); exits non-zero on failure.
 Needs: pip install -r test/python/requirements.txt"""
 import json
+import os
 import sys
 
 from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
@@ -26,7 +27,10 @@ registry_url, brokers, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int
 fmt = sys.argv[5] if len(sys.argv) > 5 else "avro"
 timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 60.0
 
-registry = SchemaRegistryClient({"url": registry_url})
+registry = SchemaRegistryClient(
+    # The registry needs a token: Confluent clients send it as the password of HTTP basic auth (any user).
+    {"url": registry_url, "basic.auth.user.info": "mesh:" + os.environ["MESH_TOKEN"]}
+)
 deserialize = AvroDeserializer(registry) if fmt == "avro" else JSONDeserializer(None, schema_registry_client=registry)
 consumer = Consumer(
     {

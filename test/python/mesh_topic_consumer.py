@@ -4,6 +4,7 @@ Usage: mesh_topic_consumer.py <registry-url> <brokers> <topic> <count> [<timeout
 Prints one JSON line per event ({"partition","offset","key","op","before","after"}); exits non-zero on failure.
 Needs: pip install -r test/python/requirements.txt"""
 import json
+import os
 import sys
 
 from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
@@ -23,7 +24,10 @@ except ImportError as e:  # fail loudly: CI must install the packages
 registry_url, brokers, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 60.0
 
-registry = SchemaRegistryClient({"url": registry_url})
+registry = SchemaRegistryClient(
+    # The registry needs a token: Confluent clients send it as the password of HTTP basic auth (any user).
+    {"url": registry_url, "basic.auth.user.info": "mesh:" + os.environ["MESH_TOKEN"]}
+)
 key_deserializer = AvroDeserializer(registry)
 value_deserializer = AvroDeserializer(registry)
 consumer = Consumer(

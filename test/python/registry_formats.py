@@ -5,6 +5,7 @@ ProtobufDeserializer (reads the writer schema back with ?format=serialized), JSO
 Needs: pip install -r test/python/requirements.txt
 Prints one JSON line with what it saw; exits non-zero on any failure."""
 import json
+import os
 import sys
 
 from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
@@ -22,7 +23,10 @@ except ImportError as e:  # fail loudly: the CI must install the packages
     sys.exit(3)
 
 url, brokers, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
-client = SchemaRegistryClient({"url": url})
+client = SchemaRegistryClient(
+    # The registry needs a token: Confluent clients send it as the password of HTTP basic auth (any user).
+    {"url": url, "basic.auth.user.info": "mesh:" + os.environ["MESH_TOKEN"]}
+)
 F = descriptor_pb2.FieldDescriptorProto
 
 

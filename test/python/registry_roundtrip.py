@@ -3,6 +3,7 @@ and read subjects, versions and config. Usage: registry_roundtrip.py <registry-u
 Needs: pip install -r test/python/requirements.txt
 Prints one JSON line with what it saw; exits non-zero on any failure."""
 import json
+import os
 import sys
 
 from mesh_kafka import kafka_config  # brokers + the SASL login from MESH_KAFKA_SASL_*
@@ -30,7 +31,10 @@ schema_v1 = {
 }
 schema_v2 = dict(schema_v1, fields=schema_v1["fields"] + [{"name": "note", "type": ["null", "string"], "default": None}])
 
-client = SchemaRegistryClient({"url": url})
+client = SchemaRegistryClient(
+    # The registry needs a token: Confluent clients send it as the password of HTTP basic auth (any user).
+    {"url": url, "basic.auth.user.info": "mesh:" + os.environ["MESH_TOKEN"]}
+)
 # "Check before first register": a subject with no versions has nothing to be incompatible with.
 compatible_before_first = client.test_compatibility(subject, Schema(json.dumps(schema_v1), "AVRO"))
 id1 = client.register_schema(subject, Schema(json.dumps(schema_v1), "AVRO"))

@@ -8,6 +8,7 @@ import {
   TokenAuthenticator,
   TokenTable,
 } from "../../lib/http/auth-tokens.ts";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import type { Scope } from "../../lib/http/auth.ts";
 
 /** The admin token of every server and role a test starts (MESH_ADMIN_TOKEN). Not a real secret. */
@@ -79,4 +80,23 @@ export async function createServiceToken(
   if (res.status !== 201 || !body.id || !body.token)
     throw new Error(`POST /v1/tokens answered ${res.status}: ${JSON.stringify(body)}`);
   return { id: body.id, token: body.token };
+}
+
+/**
+ * Makes `app.inject(...)` send `Authorization: Bearer <token>` (the admin token by default) unless the call
+ * gives its own `authorization` header (`authorization: undefined` sends none: the no-token case). Returns
+ * `app`, for `app = withToken(await buildApi(ctx, { auth }))`.
+ */
+export function withToken<T extends FastifyInstance>(app: T, token: string = TEST_ADMIN_TOKEN): T {
+  const inject = app.inject.bind(app) as unknown as (options: InjectOptions) => Promise<unknown>;
+  const authorized = (options: InjectOptions | string): Promise<unknown> => {
+    const o: InjectOptions = typeof options === "string" ? { url: options } : options;
+    const headers = { ...(o.headers ?? {}) } as Record<string, string | undefined>;
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === "authorization"))
+      headers.authorization = bearer(token);
+    else if (headers.authorization === undefined) delete headers.authorization;
+    return inject({ ...o, headers });
+  };
+  (app as { inject: unknown }).inject = authorized;
+  return app;
 }

@@ -17,6 +17,7 @@ import { RegistryClient } from "../../../lib/registry-client.ts";
 
 /** Unique lowercase names for topics, slots and sources: the test suite's own helper. */
 import { uniqueName as shortId } from "../../../test/support/names.ts";
+import { TEST_ADMIN_TOKEN } from "../../../test/support/auth.ts";
 
 export { shortId };
 
@@ -33,6 +34,7 @@ export interface Harness {
 /** `kafka`: the stack's brokers and SASL login (test/support/stack.ts `kafkaConnection()`). */
 export async function startHarness(kafkaAt: { brokers: string[]; sasl?: KafkaSasl }): Promise<Harness> {
   const registry = await startRegistry({
+    adminToken: TEST_ADMIN_TOKEN,
     ...kafkaAt,
     port: 0,
     topic: shortId("_schemas"),
@@ -45,7 +47,7 @@ export async function startHarness(kafkaAt: { brokers: string[]; sasl?: KafkaSas
     registryUrl: registry.url,
     deps: (extra = {}) => ({
       kafka,
-      registry: new RegistryClient({ url: registry.url }),
+      registry: new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registry.url }),
       offsets,
       logger: silentLogger(),
       heartbeatIntervalMs: 1000,
@@ -83,7 +85,7 @@ export interface ReadMessage {
 export class WireDecoder {
   private readonly registry: RegistryClient;
   constructor(registryUrl: string) {
-    this.registry = new RegistryClient({ url: registryUrl });
+    this.registry = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: registryUrl });
   }
   async decode(buf: Buffer | null): Promise<unknown> {
     if (!buf) return null;

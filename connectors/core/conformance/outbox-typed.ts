@@ -8,6 +8,7 @@ import type { InRecord, KafkaClient } from "../../../lib/kafka/index.ts";
 import { RegistryClient } from "../../../lib/registry-client.ts";
 import { eventTypeSubject, loadCodecById, topicSchema } from "../outbox-schemas.ts";
 import { shortName, waitFor, type Suite } from "./context.ts";
+import { TEST_ADMIN_TOKEN } from "../../../test/support/auth.ts";
 
 /** Every committed record of `topic` so far, in offset order per partition. */
 async function readAll(kafka: KafkaClient, topic: string): Promise<InRecord[]> {
@@ -39,7 +40,7 @@ export function typedOutboxTests(s: Suite): void {
       const owner = shortName("shop");
       const topic = `${owner}.Order`;
       const h = s.harness();
-      const registry = new RegistryClient({ url: h.registryUrl });
+      const registry = new RegistryClient({ token: TEST_ADMIN_TOKEN, url: h.registryUrl });
       const declare = async (total: unknown): Promise<void> => {
         const subject = eventTypeSubject(topic, "OrderPlaced");
         const schema = JSON.stringify({

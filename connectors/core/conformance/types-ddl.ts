@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { wireSchemaId } from "../../../lib/avro.ts";
 import { events, shortName, waitFor, type Suite } from "./context.ts";
 import { readTopics } from "./harness.ts";
+import { authHeaders } from "../../../test/support/auth.ts";
 
 export function typesAndDdlTests(s: Suite): void {
   describe("types and schema changes", () => {
@@ -94,7 +95,7 @@ export function typesAndDdlTests(s: Suite): void {
       expect(new Set(rows.map((r) => r.schemaId)).size).toBe(4);
       expect(msgs.filter((m) => m.topic === otherTopic)).toHaveLength(1);
       const versions = (await (
-        await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`)
+        await fetch(`${h.registryUrl}/subjects/${topic}-value/versions`, { headers: authHeaders() })
       ).json()) as number[];
       expect(versions).toHaveLength(4);
     });

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -34,7 +35,13 @@ func until(what string, ok func() bool) {
 func main() {
 	ctx := context.Background()
 	apiURL, dbURL, source, view := os.Getenv("API_URL"), os.Getenv("DB_URL"), os.Getenv("SOURCE"), os.Getenv("VIEW")
-	client, err := mesh.NewClientWithResponses(apiURL)
+	// Every route needs a token (README "Tokens and access"): sent as Authorization: Bearer.
+	token := os.Getenv("MESH_TOKEN")
+	client, err := mesh.NewClientWithResponses(apiURL, mesh.WithRequestEditorFn(
+		func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+token)
+			return nil
+		}))
 	must(err)
 
 	// The body is one of the registrations (Postgres, MySQL): a union type with a From method per kind.

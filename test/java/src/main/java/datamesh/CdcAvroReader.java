@@ -67,6 +67,9 @@ public final class CdcAvroReader {
     HttpRequest req =
         HttpRequest.newBuilder(URI.create(registryUrl + "/schemas/ids/" + id))
             .header("Accept", "application/vnd.schemaregistry.v1+json")
+            // The registry needs a token: sent as Confluent clients do, the password of HTTP basic auth.
+            .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                ("mesh:" + System.getenv("MESH_TOKEN")).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
             .build();
     HttpResponse<String> res = http.send(req, HttpResponse.BodyHandlers.ofString());
     if (res.statusCode() != 200) {
