@@ -5,6 +5,7 @@
 // rows over HTTP (serve.ts); `--group` splits every view's driving topic among the processes of the group
 // (docs/views.md "Split views"), each reachable at its `--advertise` URL.
 import { ClassicLevel } from "classic-level";
+import { realClock } from "../lib/clock.ts";
 import { TokenFollower } from "../lib/http/auth-follower.ts";
 import {
   checkAdminToken,
@@ -16,6 +17,8 @@ import { HttpClient } from "../lib/http/client.ts";
 import { isMeshError, MeshError } from "../lib/errors.ts";
 import { KafkaClient, kafkaSaslFromEnv, type KafkaSasl } from "../lib/kafka/index.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
+import { auditTopicOf } from "../protocol/audit.ts";
+import { AuditWriter } from "../protocol/audit-writer.ts";
 import { CATALOG_TOPIC } from "../protocol/topics.ts";
 import { CatalogViews } from "./catalog-views.ts";
 import { MaterializerEngine } from "./engine.ts";
@@ -47,11 +50,13 @@ export interface MaterializerConfig {
    * derived from it; this process calls the registry and the other members with its own.
    */
   adminToken?: string;
+  /** Where the --listen endpoint's denials are audited (default `_mesh_audit`, or `<catalog topic>_audit`). */
+  auditTopic?: string;
 }
 
 const USAGE =
   "usage: mesh materialize --brokers host:port[,..] --registry http://host:8081 --data-dir DIR [--view SQL]... " +
-  "[--catalog-topic _mesh_catalog|off] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]\n" +
+  "[--catalog-topic _mesh_catalog|off] [--audit-topic _mesh_audit] [--listen host:port] [--group NAME --advertise http://host:port] [--log-level info]\n" +
   "env: MESH_ADMIN_TOKEN (required; env only): the --listen endpoint answers tokens only, and this process calls the registry with a credential derived from it; " +
   "MESH_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD (env only): Kafka's SASL login";
 
@@ -78,6 +83,7 @@ export function parseMaterializerConfig(
     "listen",
     "group",
     "advertise",
+    "audit-topic",
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}; ${USAGE}`);
   const one = (flag: string, envName: string, fallback?: string): string => {
@@ -118,6 +124,9 @@ export function parseMaterializerConfig(
     ...(group !== undefined ? { group } : {}),
     ...(advertise !== undefined ? { advertise } : {}),
     ...(env.MESH_ADMIN_TOKEN ? { adminToken: env.MESH_ADMIN_TOKEN } : {}),
+    auditTopic:
+      optional("audit-topic", "MESH_AUDIT_TOPIC") ??
+      auditTopicOf(catalogTopic === "off" ? CATALOG_TOPIC : catalogTopic),
   };
 }
 
@@ -157,10 +166,20 @@ export async function startMaterializer(
   const follower = config.listen
     ? new TokenFollower({ kafka, logger, topic: config.catalogTopic ?? CATALOG_TOPIC, table: tokens })
     : null;
+  // The --listen endpoint's 401/403 answers are written to the audit topic (protocol/audit.ts).
+  const audit = config.listen
+    ? new AuditWriter({
+        kafka,
+        topic: config.auditTopic ?? auditTopicOf(config.catalogTopic ?? CATALOG_TOPIC),
+        logger,
+        clock: realClock,
+      })
+    : null;
   // Listen before the engine starts: a split engine advertises the URL, which needs the bound port.
   const server = config.listen
     ? buildViewServer(getEngine, {
         logger,
+        ...(audit ? { audit } : {}),
         auth: new TokenAuthenticator({ adminToken, tokens }),
         client: new HttpClient({ headers: { authorization: `Bearer ${credential}` } }),
       })
@@ -168,6 +187,7 @@ export async function startMaterializer(
   let catalog: CatalogViews | null = null;
   const close = async (): Promise<void> => {
     await server?.close();
+    await audit?.close();
     await follower?.stop();
     await catalog?.stop();
     await engine?.stop();

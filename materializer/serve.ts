@@ -8,6 +8,7 @@ import { columnTypes } from "./column-types.ts";
 import type { FastifyInstance } from "fastify";
 import { MeshError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { AuditSink } from "../lib/http/audit.ts";
 import { requireAdmin, type Authenticator } from "../lib/http/auth.ts";
 import { changesFrom } from "../lib/http/change-start.ts";
 import type { HttpClient } from "../lib/http/client.ts";
@@ -30,6 +31,8 @@ export interface ViewServerOptions {
   auth: Authenticator;
   /** Calls to the other members of a split view (carrying this process's internal credential). */
   client?: HttpClient;
+  /** Where its denials (401/403) are audited (lib/http/audit.ts; protocol/audit-writer.ts). */
+  audit?: AuditSink;
 }
 
 /** `engine` may be given late (a process listens first to learn its port, then starts its engine). */
@@ -41,6 +44,7 @@ export function buildViewServer(
   const app = createServer({
     ...(options.logger ? { logger: options.logger } : {}),
     auth: options.auth,
+    ...(options.audit ? { audit: { sink: options.audit } } : {}),
     logLevel: "debug",
     name: "materializer",
   });

@@ -16,6 +16,7 @@ A Confluent-compatible Schema Registry on Kafka. Options (flag, then env, then d
   --group-id NAME       MESH_REGISTRY_GROUP_ID         schema-registry (processes sharing it form one cluster)
   --advertised-url URL  MESH_REGISTRY_ADVERTISED_URL   http://<host>:<port> (where followers forward writes)
   --catalog-topic NAME  MESH_CATALOG_TOPIC             _mesh_catalog (whose service tokens are accepted)
+  --audit-topic NAME    MESH_AUDIT_TOPIC               _mesh_audit (where 401/403 answers are audited)
   --log-level LEVEL     MESH_LOG_LEVEL                 info (logs go to stderr)
                         MESH_ADMIN_TOKEN               (env only, required) the admin token; every route
                                                        needs a token (Bearer, or Basic auth's password)
@@ -38,6 +39,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
       "advertised-url": { type: "string" },
       "log-level": { type: "string" },
       "catalog-topic": { type: "string" },
+      "audit-topic": { type: "string" },
     },
   });
   const brokers = values.brokers ?? env.MESH_KAFKA_BROKERS;
@@ -66,6 +68,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): RegistryOpt
   if (advertised) options.advertisedUrl = advertised;
   const catalogTopic = values["catalog-topic"] ?? env.MESH_CATALOG_TOPIC;
   if (catalogTopic) options.catalogTopic = catalogTopic;
+  const auditTopic = values["audit-topic"] ?? env.MESH_AUDIT_TOPIC;
+  if (auditTopic) options.auditTopic = auditTopic;
+
   return options;
 }
 

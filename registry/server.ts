@@ -1,6 +1,7 @@
 // Entry point for embedding the registry: starts one registry process (replays `_schemas`, joins the leader
 // election, serves the Confluent REST API) and returns its URL and a stop function.
 import pino from "pino";
+import { realClock } from "../lib/clock.ts";
 import { TokenFollower } from "../lib/http/auth-follower.ts";
 import {
   checkAdminToken,
@@ -10,6 +11,8 @@ import {
 } from "../lib/http/auth-tokens.ts";
 import { KafkaClient, type KafkaSasl } from "../lib/kafka/index.ts";
 import type { Logger } from "../lib/logger.ts";
+import { auditTopicOf } from "../protocol/audit.ts";
+import { AuditWriter } from "../protocol/audit-writer.ts";
 import { CATALOG_TOPIC, SCHEMAS_TOPIC } from "../protocol/topics.ts";
 import { RegistryCore } from "./core.ts";
 import { buildApp } from "./http/app.ts";
@@ -37,6 +40,8 @@ export interface RegistryOptions {
   adminToken: string;
   /** The catalog topic whose service tokens this registry accepts (default `_mesh_catalog`). */
   catalogTopic?: string;
+  /** Where denials are audited; default `_mesh_audit` (`<catalog topic>_audit` beside another catalog topic). */
+  auditTopic?: string;
 }
 
 export interface RunningRegistry {
@@ -82,7 +87,14 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     topic: options.catalogTopic ?? CATALOG_TOPIC,
     table: tokens,
   });
-  const app = buildApp({ backend: backendProxy, logger, auth });
+  // Every 401/403 of this registry is written to the audit topic (protocol/audit.ts).
+  const audit = new AuditWriter({
+    kafka,
+    topic: options.auditTopic ?? auditTopicOf(options.catalogTopic ?? CATALOG_TOPIC),
+    logger,
+    clock: realClock,
+  });
+  const app = buildApp({ backend: backendProxy, logger, audit, auth });
   let ready = false;
   app.addHook("onRequest", (_req, reply, done) => {
     if (ready) return done();
@@ -113,6 +125,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     await app.close();
     await started.stop();
     await follower.stop();
+    await audit.close();
     await kafka.close();
     throw e;
   }
@@ -125,6 +138,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       await app.close();
       await started.stop();
       await follower.stop();
+      await audit.close();
       await kafka.close();
     },
   };

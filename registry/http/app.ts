@@ -3,6 +3,7 @@
 // error handling. The server comes from lib/http (request ids; the request log at debug: clients poll).
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { AuditSink } from "../../lib/http/audit.ts";
 import type { Authenticator } from "../../lib/http/auth.ts";
 import { METRICS_PATH } from "../../lib/http/metrics.ts";
 import { createServer } from "../../lib/http/server.ts";
@@ -26,6 +27,8 @@ export interface AppOptions {
    * token or as the password of HTTP Basic auth (any user name: Confluent clients' `basic.auth.user.info`).
    */
   auth: Authenticator;
+  /** Where its denials (401/403) are audited (lib/http/audit.ts; protocol/audit-writer.ts). */
+  audit?: AuditSink;
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -36,6 +39,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     auth: options.auth,
     basicAuth: true,
     methodScopes: true,
+    ...(options.audit ? { audit: { sink: options.audit } } : {}),
     logLevel: "debug",
     name: "registry",
     fastify: {
