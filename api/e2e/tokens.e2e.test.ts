@@ -19,7 +19,7 @@ import {
   TEST_ADMIN_TOKEN,
   testInternalCredential,
 } from "../../test/support/auth.ts";
-import { kafka, stackEnv } from "../../test/support/stack.ts";
+import { kafka, kafkaConnection } from "../../test/support/stack.ts";
 import type { RunningApi } from "../service.ts";
 import {
   api,
@@ -61,7 +61,7 @@ beforeAll(async () => {
   member = await startMaterializer(
     {
       adminToken: TEST_ADMIN_TOKEN,
-      brokers: stackEnv().MESH_KAFKA_BROKERS.split(","),
+      ...kafkaConnection(),
       registryUrl: registry.url,
       dataDir,
       views: [],
