@@ -1,5 +1,11 @@
 """Schemathesis hooks for api/e2e/openapi-fuzz.e2e.test.ts (SCHEMATHESIS_HOOKS=fuzz_hooks).
 
+Checks of our own, on every response of both runs:
+- no_secret_in_response: none of the secrets in FUZZ_SECRETS (one a line: the admin token, a service token,
+  the source database's password) appears in a response's body or headers;
+- protected_routes_need_a_token: with FUZZ_NO_TOKEN=1 (the run without a token), every operation but the
+  open probes (/healthz, /readyz) answers 401, never anything else (a method the path does not take: 405).
+
 before_call:
 A generated source registration names any host; the API would try to reach it. Test traffic stays on this
 machine: the host and port of every registration that is valid as sent are replaced, before the call, by
@@ -15,7 +21,59 @@ import re
 import schemathesis
 from schemathesis.openapi.checks import EnsureResourceAvailability, RejectedPositiveData
 
-_AUTHORITY = re.compile(r"^(?P<scheme>[a-z]+)://(?P<userinfo>[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?(?P<rest>/.*)$")
+_AUTHORITY = re.compile(
+    r"^(?P<scheme>[a-z]+)://(?P<userinfo>[^@/]*@)?(?P<host>[^/:]+)(?::\d+)?(?P<rest>/.*)$"
+)
+
+
+_OPEN_PATHS = {"/healthz", "/readyz"}
+
+
+def _note(check, case, response):
+    """Appends what a check saw to FUZZ_CHECK_LOG, so the test can tell it ran (and on what)."""
+    path = os.environ.get("FUZZ_CHECK_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(
+                f"{check}\t{case.operation.method.upper()}\t{case.operation.path}\t"
+                f"{case.method.upper()}\t{response.status_code}\n"
+            )
+
+
+def _secrets():
+    return [line for line in os.environ.get("FUZZ_SECRETS", "").split("\n") if line]
+
+
+@schemathesis.check
+def no_secret_in_response(ctx, response, case):
+    text = bytes(response.content or b"").decode("utf-8", "replace")
+    headers = "\n".join(
+        f"{k}: {v}"
+        for k, vs in response.headers.items()
+        for v in (vs if isinstance(vs, list) else [vs])
+    )
+    _note("no_secret_in_response", case, response)
+    for i, secret in enumerate(_secrets()):
+        if secret in text or secret in headers:
+            # The secret itself is not repeated in the report (CI logs are read by many).
+            raise AssertionError(
+                f"secret #{i + 1} of FUZZ_SECRETS appears in the response"
+            )
+
+
+@schemathesis.check
+def protected_routes_need_a_token(ctx, response, case):
+    if os.environ.get("FUZZ_NO_TOKEN") != "1" or case.operation.path in _OPEN_PATHS:
+        return
+    _note("protected_routes_need_a_token", case, response)
+    # A method the path does not take is 405 with Allow before any token is read (lib/http/methods.ts).
+    if case.method.upper() != case.operation.method.upper() and response.status_code == 405:
+        return
+    if response.status_code != 401:
+        raise AssertionError(
+            f"{case.operation.method.upper()} {case.operation.path} answered {response.status_code} without a token; "
+            "every route but /healthz and /readyz must answer 401"
+        )
 
 
 @schemathesis.hook
@@ -29,11 +87,16 @@ def before_call(context, case, kwargs):
     kind = body.get("kind")
     if not isinstance(kind, str):
         return
-    target = {"postgres": os.environ["FUZZ_PG_HOSTPORT"], "mysql": os.environ["FUZZ_MYSQL_HOSTPORT"]}.get(kind)
+    target = {
+        "postgres": os.environ["FUZZ_PG_HOSTPORT"],
+        "mysql": os.environ["FUZZ_MYSQL_HOSTPORT"],
+    }.get(kind)
     match = _AUTHORITY.match(body["url"])
     if target is None or match is None:
         return
-    body["url"] = f"{match['scheme']}://{match['userinfo'] or ''}{target}{match['rest']}"
+    body["url"] = (
+        f"{match['scheme']}://{match['userinfo'] or ''}{target}{match['rest']}"
+    )
 
 
 @schemathesis.hook
@@ -48,13 +111,19 @@ def filter_failure(context, failure, case, response):
     """
     if isinstance(failure, RejectedPositiveData) and _sent_value_breaks_pattern(case):
         return False
-    if isinstance(failure, EnsureResourceAvailability) and _parked_key_not_found(case, response):
+    if isinstance(failure, EnsureResourceAvailability) and _parked_key_not_found(
+        case, response
+    ):
         return False
     return True
 
 
 def _sent_value_breaks_pattern(case):
-    sent = {"header": case.headers or {}, "query": case.query or {}, "path": case.path_parameters or {}}
+    sent = {
+        "header": case.headers or {},
+        "query": case.query or {},
+        "path": case.path_parameters or {},
+    }
     for parameter in case.operation.iter_parameters():
         definition = parameter.definition
         pattern = definition.get("schema", {}).get("pattern")
@@ -69,7 +138,9 @@ def _sent_value_breaks_pattern(case):
 
 
 def _parked_key_not_found(case, response):
-    if response.status_code != 404 or not re.search(r"/parked/(retry|skip)$", case.operation.path):
+    if response.status_code != 404 or not re.search(
+        r"/parked/(retry|skip)$", case.operation.path
+    ):
         return False
     try:
         body = json.loads(response.content)
