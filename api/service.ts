@@ -18,6 +18,7 @@ import { catalogLeasesTopic, catalogStatusTopic } from "../protocol/topics.ts";
 import { KafkaAuditLog } from "./audit/audit-log.ts";
 import { registryTables } from "../materializer/sql/registry-tables.ts";
 import { Access } from "./governance/access.ts";
+import { KafkaAclReconciler } from "./governance/kafka-acls.ts";
 import { ConnectorRuntime, toDefinition, toSourceProblem } from "./adapters/connector-runtime.ts";
 import { PlacedSources } from "./adapters/placed-sources.ts";
 import { DependencyHealth } from "./adapters/health.ts";
@@ -138,6 +139,22 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
   const reconciler = new Reconciler({ catalog, sources, views, logger });
   // Views' plans are compiled here against the registry's tables to trace masked columns (api/governance).
   const access = new Access(catalog, () => registryTables(registry));
+  // Logged in to Kafka (the platform's super user): services get Kafka logins, their ACLs follow the policies.
+  const acls = config.sasl
+    ? new KafkaAclReconciler({ catalog, grants: access.grants, access: kafka.access(), logger })
+    : null;
+  const kafkaLogins = acls
+    ? {
+        access: kafka.access(),
+        reconciler: acls,
+        bootstrapServers: config.brokers.join(","),
+        mechanism:
+          config.sasl?.mechanism === "SCRAM-SHA-256"
+            ? ("SCRAM-SHA-256" as const)
+            : ("SCRAM-SHA-512" as const),
+        securityProtocol: "SASL_PLAINTEXT" as const,
+      }
+    : null;
   // Every change and denial of this server is written to the audit topic; GET /v1/audit reads it.
   const auditWriter = new AuditWriter({ kafka, topic: config.auditTopic, logger, clock: realClock });
   const audit = { sink: auditWriter, log: new KafkaAuditLog({ kafka, topic: config.auditTopic }) };
@@ -153,6 +170,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       events,
       audit,
       access,
+      ...(kafkaLogins ? { kafkaLogins } : {}),
       status: () => ({
         roles: {
           api: { url },
@@ -173,6 +191,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
   logger.info({ address: url }, "datamesh API listening");
   // After listen: source leases advertise this process's URL.
   reconciler.start();
+  await acls?.start();
   return {
     url,
     port,
@@ -183,6 +202,7 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
       await app.close();
       await auditWriter.close();
       await reconciler.stop();
+      acls?.stop();
       await sources.stop();
       await board.stop();
       await topics.stop();

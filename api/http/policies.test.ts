@@ -27,13 +27,8 @@ afterEach(async () => {
   await ctx.catalog.stop();
 });
 
-function post(token: string, body: unknown): ReturnType<FastifyInstance["inject"]> {
-  return app.inject({
-    method: "POST",
-    url: "/v1/policies",
-    headers: authHeaders(token),
-    payload: body as object,
-  });
+function post(token: string, body: object): Promise<{ statusCode: number; json: <T = unknown>() => T }> {
+  return app.inject({ method: "POST", url: "/v1/policies", headers: authHeaders(token), payload: body });
 }
 
 describe("/v1/policies", () => {
@@ -99,10 +94,12 @@ describe("/v1/policies", () => {
   });
 
   it("refuses what cannot be a grant, naming it", async () => {
-    expect((await post(tokens.crm!, { reader: "shop" })).json()).toMatchObject({ code: "MESH_BAD_REQUEST" });
-    expect((await post(tokens.crm!, { table: topic, topic: "x.y.z", reader: "shop" })).statusCode).toBe(400);
+    expect((await post(tokens.crm!, { reader: "shop" })).json()).toMatchObject({
+      code: "MESH_UNPROCESSABLE",
+    });
+    expect((await post(tokens.crm!, { table: topic, topic: "x.y.z", reader: "shop" })).statusCode).toBe(422);
     expect((await post(tokens.crm!, { table: topic, reader: "crm" })).json()).toMatchObject({
-      code: "MESH_BAD_REQUEST",
+      code: "MESH_UNPROCESSABLE",
       details: { field: "reader" },
     });
     expect(

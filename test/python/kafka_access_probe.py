@@ -59,7 +59,7 @@ try:
             if msg.error().code() == KafkaError._PARTITION_EOF:
                 continue
             done({"error": msg.error().name()})
-        values.append(msg.value().decode())
+        values.append(msg.value().decode("utf-8", "replace"))
 except KafkaException as e:
     done({"error": e.args[0].name()})
 finally:
