@@ -38,6 +38,11 @@ export const errorCatalogue = {
     retryable: false,
     doc: "The cursor is not one this view returned for this query's order and filters; repeat the query without it, or pass the `next` of the previous page unchanged.",
   },
+  MESH_UNPROCESSABLE: {
+    status: 422,
+    retryable: false,
+    doc: "The request is well-formed but asks for what cannot be (a token expiring in the past, a source the admin registers without an owner, a policy naming its topic twice or none, granting the owner, or masking a column the table lacks); the message names the field.",
+  },
   MESH_METHOD_NOT_ALLOWED: {
     status: 405,
     retryable: false,

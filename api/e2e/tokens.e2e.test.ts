@@ -111,7 +111,7 @@ describe("tokens", () => {
       scopes: ["read"],
       expiresAt: "2020-01-01T00:00:00Z",
     });
-    expect(past.status).toBe(400);
+    expect(past.status).toBe(422);
   });
 
   it("work on every process and stop on every one within a second of a revocation", async () => {

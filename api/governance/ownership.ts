@@ -26,7 +26,7 @@ export function registeringOwner(
   if (privileged(actor)) {
     if (requested === undefined && required)
       throw new MeshError(
-        "MESH_BAD_REQUEST",
+        "MESH_UNPROCESSABLE",
         `name the service that owns this ${what} in "owner" (the admin token belongs to no service)`,
         { field: "owner" },
       );

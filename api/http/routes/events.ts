@@ -282,6 +282,7 @@ export function eventRoutes(app: FastifyInstance, events: EventRuntime, access: 
             "MESH_FORBIDDEN",
             "MESH_TOPIC_OWNED",
             "MESH_CONFLICT",
+            "MESH_UNPROCESSABLE",
             "MESH_SCHEMA_INCOMPATIBLE",
             "MESH_BAD_SCHEMA",
           ),

@@ -132,7 +132,13 @@ export function policyRoutes(app: FastifyInstance, ctx: ApiContext, access: Acce
         },
         response: {
           201: { description: "Granted", ...policyRef },
-          ...errorResponses("MESH_FORBIDDEN", "MESH_NOT_FOUND", "MESH_CONFLICT", "MESH_KAFKA_FENCED"),
+          ...errorResponses(
+            "MESH_FORBIDDEN",
+            "MESH_NOT_FOUND",
+            "MESH_CONFLICT",
+            "MESH_UNPROCESSABLE",
+            "MESH_KAFKA_FENCED",
+          ),
         },
       },
     },
@@ -140,14 +146,14 @@ export function policyRoutes(app: FastifyInstance, ctx: ApiContext, access: Acce
       const principal = requireScope(request, "write");
       const { table, topic: named, reader } = request.body;
       if ((table === undefined) === (named === undefined) || (table && named && table !== named))
-        throw new MeshError("MESH_BAD_REQUEST", "name the granted topic once: `table` or `topic`", {
+        throw new MeshError("MESH_UNPROCESSABLE", "name the granted topic once: `table` or `topic`", {
           field: "table",
         });
       const topic = (table ?? named) as string;
       const owner = requireOwner(access, principal, topic, "grant access to it");
       if (reader === owner)
         throw new MeshError(
-          "MESH_BAD_REQUEST",
+          "MESH_UNPROCESSABLE",
           `service "${owner}" owns ${topic} and always reads it in clear; grant another service`,
           { field: "reader", reader },
         );
@@ -157,7 +163,7 @@ export function policyRoutes(app: FastifyInstance, ctx: ApiContext, access: Acce
       const unknown = known ? masked.filter((c) => !known.includes(c)) : [];
       if (unknown.length > 0)
         throw new MeshError(
-          "MESH_BAD_REQUEST",
+          "MESH_UNPROCESSABLE",
           `${topic} has no column ${unknown.join(", ")}; its columns are ${known?.join(", ")}`,
           { field: "columns", columns: unknown },
         );

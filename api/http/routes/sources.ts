@@ -61,6 +61,7 @@ export function sourceRoutes(app: FastifyInstance, ctx: ApiContext): void {
           ...errorResponses(
             "MESH_FORBIDDEN",
             "MESH_CONFLICT",
+            "MESH_UNPROCESSABLE",
             "MESH_TABLE_OWNED",
             "MESH_TOPIC_OWNED",
             "MESH_SOURCE_UNREACHABLE",

@@ -106,7 +106,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
         response: {
           201: { $ref: "CreatedToken#" },
-          ...errorResponses("MESH_UNAUTHORIZED", "MESH_FORBIDDEN"),
+          ...errorResponses("MESH_UNAUTHORIZED", "MESH_FORBIDDEN", "MESH_UNPROCESSABLE"),
         },
       },
     },
@@ -114,7 +114,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
       requireAdmin(request);
       const { service, scopes, expiresAt } = request.body;
       if (expiresAt !== undefined && !(Date.parse(expiresAt) > Date.now()))
-        throw new MeshError("MESH_BAD_REQUEST", `expiresAt ${expiresAt} is not in the future`, {
+        throw new MeshError("MESH_UNPROCESSABLE", `expiresAt ${expiresAt} is not in the future`, {
           field: "expiresAt",
         });
       const minted = newServiceToken();
