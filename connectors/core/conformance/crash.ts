@@ -14,6 +14,7 @@ import type { Ev } from "./context.ts";
 import { readTopics, shortId, startHarness, waitFor, type Harness, type ReadMessage } from "./harness.ts";
 import { insertRows } from "./stream.ts";
 import type { ConformanceTarget } from "./target.ts";
+import { TEST_AUTH_ENV } from "../../../test/support/auth.ts";
 
 export interface CrashTestOptions {
   /** The source's delivery mode (absent: the default). In "exactly-once" mode no duplicate may appear. */
@@ -71,7 +72,7 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
       let child: ChildProcess | null = null;
       const startChild = (): void => {
         child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], {
-          env: { ...process.env, ...kafkaEnv() },
+          env: { ...process.env, ...kafkaEnv(), ...TEST_AUTH_ENV },
           stdio: ["ignore", "ignore", "inherit"],
         });
       };
