@@ -155,6 +155,11 @@ describe("the audit topic", () => {
     expect(asc.entries.map((e) => e.requestId)).toEqual(want);
     const desc = await every({ limit: 3, since, until });
     expect(desc.entries.map((e) => e.requestId)).toEqual([...want].reverse());
+    // Times before 1970 (negative: special positions to Kafka) are before every record.
+    const ancient = Date.parse("0001-01-01T00:00:00Z");
+    expect((await every({ limit: 3, until: ancient })).entries).toEqual([]);
+    expect((await every({ limit: 3, order: "asc", until: ancient })).entries).toEqual([]);
+    expect((await every({ limit: 100, since: ancient })).entries).toHaveLength(40);
   });
 
   it("reads a bounded part of the log per page and still reaches every match", async () => {

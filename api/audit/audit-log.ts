@@ -101,6 +101,9 @@ export class KafkaAuditLog implements AuditLogReader {
   }
 
   async #timeOffset(ms: number): Promise<bigint | undefined> {
+    // Kafka reads a negative time as a special position (-1 latest, -2 earliest): a time before 1970 is
+    // before every record.
+    if (ms <= 0) return 0n;
     return (await this.#options.kafka.admin().offsetsForTime(this.#options.topic, ms)).get(AUDIT_PARTITION);
   }
 
