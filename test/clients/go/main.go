@@ -45,10 +45,12 @@ func main() {
 	must(err)
 
 	// The body is one of the registrations (Postgres, MySQL): a union type with a From method per kind.
+	// Owner is optional: a service token registers as its own service; the admin token names one.
+	owner := "tour"
 	var registration mesh.SourceRegistration
 	must(registration.FromPostgresSourceRegistration(mesh.PostgresSourceRegistration{
 		Name:   source,
-		Owner:  "tour",
+		Owner:  &owner,
 		Kind:   mesh.PostgresSourceRegistrationKindPostgres,
 		Url:    dbURL,
 		Tables: []string{"public.orders"},
