@@ -17,7 +17,7 @@ import {
 
 const usage = `usage: mesh source <command> [--api URL] [--json]
 
-  add --name N --owner SERVICE --kind postgres|mysql --url URL --table T [--table T...]
+  add --name N [--owner SERVICE] --kind postgres|mysql --url URL --table T [--table T...]
       [--snapshot initial|never] [--partitions 3] [--delivery at-least-once|exactly-once] [--wait]
       [--outbox-table T...] [--outbox-prefix P] [--untyped-events park|json]
                                         register; --wait shows snapshot progress until streaming;
@@ -101,7 +101,8 @@ export async function run(args: string[]): Promise<number> {
         };
         const body: Record<string, unknown> = {
           name: topicPrefix("name"),
-          owner: topicPrefix("owner"),
+          // A service token's source is its own service's; the admin names the owner.
+          ...(flag(p, "owner") !== undefined ? { owner: topicPrefix("owner") } : {}),
           kind: flag(p, "kind") ?? "postgres",
           url: required(p, "url", usage),
           tables: p.flags.get("table") ?? [],
