@@ -240,6 +240,8 @@ export async function run(args: string[]): Promise<number> {
       });
       stops.push({ name: "demo", stop: () => demo!.stop() });
     }
+    // How to pass the admin token on (never the token itself): on stderr with --json.
+    if (json) for (const line of tokenUsage(admin)) say(line);
     if (json)
       console.log(
         JSON.stringify({
