@@ -67,4 +67,17 @@ describe("mesh api config", () => {
       materializerUrls: ["http://c:3"],
     });
   });
+
+  it("names the audit topic beside the catalog topic, and reads the rate limits, refusing bad ones", () => {
+    expect(parseApiConfig(["--catalog-topic", "t1"], {}).auditTopic).toBe("t1_audit");
+    expect(parseApiConfig(["--audit-topic", "a"], { MESH_AUDIT_TOPIC: "b" }).auditTopic).toBe("a");
+    expect(parseApiConfig([], { MESH_AUDIT_TOPIC: "b" }).auditTopic).toBe("b");
+    expect(
+      parseApiConfig(["--rate-limit-query", "5", "--rate-limit-window=2"], { MESH_RATE_LIMIT_STREAM: "0" })
+        .rateLimit,
+    ).toEqual({ queryMax: 5, streamMax: 0, windowMs: 2000 });
+    expect(() => parseApiConfig(["--rate-limit-query", "-1"], {})).toThrow(/--rate-limit-query/);
+    expect(() => parseApiConfig(["--rate-limit-stream", "many"], {})).toThrow(/MESH_RATE_LIMIT_STREAM/);
+    expect(() => parseApiConfig([], { MESH_RATE_LIMIT_WINDOW: "0" })).toThrow(/1 or more/);
+  });
 });
