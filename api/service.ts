@@ -141,7 +141,13 @@ async function startOn(kafka: KafkaClient, config: ApiConfig, options: StartApiO
   const access = new Access(catalog, () => registryTables(registry));
   // Logged in to Kafka (the platform's super user): services get Kafka logins, their ACLs follow the policies.
   const acls = config.sasl
-    ? new KafkaAclReconciler({ catalog, grants: access.grants, access: kafka.access(), logger })
+    ? new KafkaAclReconciler({
+        catalog,
+        grants: access.grants,
+        access: kafka.access(),
+        logger,
+        eventTopics: () => events.list().map((e) => ({ topic: e.topic, owner: e.owner })),
+      })
     : null;
   const kafkaLogins = acls
     ? {

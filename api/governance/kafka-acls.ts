@@ -64,6 +64,7 @@ export class KafkaAclReconciler {
   #retry: NodeJS.Timeout | null = null;
   #tick: NodeJS.Timeout | null = null;
   #first = true;
+  readonly #eventTopics: () => { topic: string; owner: string }[];
 
   constructor(options: {
     catalog: Catalog;
@@ -71,12 +72,29 @@ export class KafkaAclReconciler {
     access: KafkaAclAccess;
     logger: Logger;
     now?: () => number;
+    /**
+     * Domain-event topics the catalog does not list (an outbox's untyped topics, seen published): each to its
+     * owner. Looked at on every run (the minute's included).
+     */
+    eventTopics?: () => { topic: string; owner: string }[];
   }) {
     this.#catalog = options.catalog;
     this.#grants = options.grants;
     this.#access = options.access;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#eventTopics = options.eventTopics ?? (() => []);
+  }
+
+  /** service → the topics its principal should read now (sorted). */
+  desired(): Map<string, string[]> {
+    const out = catalogKafkaReads(this.#catalog, this.#grants);
+    for (const { topic, owner } of this.#eventTopics()) {
+      const topics = new Set(out.get(owner) ?? []);
+      topics.add(topic);
+      out.set(owner, [...topics].sort());
+    }
+    return out;
   }
 
   /** Applies the catalog as it is now, then follows its changes. */
@@ -134,7 +152,7 @@ export class KafkaAclReconciler {
     // The first run also clears the users of services whose tokens were all revoked before it started.
     if (this.#first) this.#live = new Set(this.#catalog.tokens().map((t) => t.service));
     this.#first = false;
-    const desired = catalogKafkaReads(this.#catalog, this.#grants);
+    const desired = this.desired();
     for (const service of this.#live) {
       if (live.has(service)) continue;
       // Its last token is gone: no login, no ACL left behind.

@@ -147,7 +147,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions): Promi
   if (logins) {
     // A policy's answer waits until Kafka's ACLs follow it.
     ctx.access.onGrantsChanged(() => logins.reconciler.settled());
-    kafkaCredentialRoutes(app, ctx, ctx.access, logins);
+    kafkaCredentialRoutes(app, ctx, logins);
   }
   if (ctx.events) eventRoutes(app, ctx.events, ctx.access);
   // Before the view routes: POST /v1/views/check is a path of its own, not a view named "check".

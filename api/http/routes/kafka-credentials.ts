@@ -8,13 +8,8 @@ import { MeshError } from "../../../lib/errors.ts";
 import { principalOf } from "../../../lib/http/auth.ts";
 import { errorResponses } from "../../../lib/http/error-responses.ts";
 import { notFound } from "../../../lib/http/errors.ts";
-import {
-  catalogKafkaReads,
-  type KafkaAclAccess,
-  type KafkaAclReconciler,
-} from "../../governance/kafka-acls.ts";
+import type { KafkaAclAccess, KafkaAclReconciler } from "../../governance/kafka-acls.ts";
 import { kafkaUser } from "../../governance/kafka-grants.ts";
-import type { Access } from "../../governance/access.ts";
 import type { ApiContext } from "../context.ts";
 
 /** What the API needs to hand out Kafka logins. */
@@ -55,12 +50,7 @@ export const kafkaCredentialsSchema = {
   },
 } as const;
 
-export function kafkaCredentialRoutes(
-  app: FastifyInstance,
-  ctx: ApiContext,
-  access: Access,
-  logins: KafkaLogins,
-): void {
+export function kafkaCredentialRoutes(app: FastifyInstance, ctx: ApiContext, logins: KafkaLogins): void {
   app.post<{ Params: { id: string } }>(
     "/v1/tokens/:id/kafka-credentials",
     {
@@ -107,7 +97,7 @@ export function kafkaCredentialRoutes(
       // The ACLs first, so the login works for what it may read from its first connection.
       await logins.reconciler.settled();
       await logins.access.ensureUser(user, password);
-      const topics = catalogKafkaReads(ctx.catalog, access.grants).get(token.service) ?? [];
+      const topics = logins.reconciler.desired().get(token.service) ?? [];
       return reply.status(201).send({
         user,
         password,
