@@ -140,4 +140,33 @@ describe("GET /v1/audit", () => {
     for (const secret of [TEST_ADMIN_TOKEN, reader.token, PASSWORD, "guess"])
       expect(text).not.toContain(secret);
   });
+
+  it("names views' changes too: a declaration, a parked-record retry that found nothing, a drop", async () => {
+    const view = uniqueName("v").replaceAll("-", "_");
+    const admin = { ...authHeaders(), "content-type": "application/json" };
+    const declared = await app.inject({
+      method: "POST",
+      url: "/v1/views",
+      headers: admin,
+      payload: { sql: `CREATE VIEW ${view} AS SELECT o.id, o.status FROM orders o`, owner: "orders" },
+    });
+    expect(declared.statusCode, declared.body).toBe(201);
+    const retried = await app.inject({
+      method: "POST",
+      url: `/v1/views/${view}/parked/retry`,
+      headers: admin,
+      payload: { topic: "orders-db.public.orders", key: "0a01" },
+    });
+    expect(retried.statusCode, retried.body).toBe(404);
+    expect(
+      (await app.inject({ method: "DELETE", url: `/v1/views/${view}`, headers: authHeaders() })).statusCode,
+    ).toBe(200);
+    await writer.flush();
+    const entries = (await audit(`?resource=${view}&order=asc`)).body.entries;
+    expect(entries.map((e) => [e.action, e.status, e.code, e.outcome])).toEqual([
+      ["views.create", 201, null, "success"],
+      ["views.parked.retry", 404, "MESH_NOT_FOUND", "failure"],
+      ["views.delete", 200, null, "success"],
+    ]);
+  });
 });
