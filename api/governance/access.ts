@@ -100,6 +100,8 @@ export function forbidden(denial: Denial): MeshError {
   return new MeshError("MESH_FORBIDDEN", denial.message, denial.details);
 }
 
+const RETRY_PLAN_MS = 3000;
+
 export class Access {
   readonly grants: Grants;
   readonly #catalog: Catalog;
@@ -107,6 +109,8 @@ export class Access {
   readonly #plans = new Map<string, { id: string; plan: ViewPlan }>();
   /** Lineages by view id (a view's plan never changes: a new declaration is a new id). */
   readonly #lineages = new Map<string, ViewLineage>();
+  /** View id → when its plan last failed to compile here. */
+  readonly #failed = new Map<string, number>();
   /** Brings what lies outside the API (Kafka ACLs: kafka-acls.ts) in line with the catalog's grants. */
   #sync: (() => Promise<void>) | null = null;
 
@@ -211,6 +215,9 @@ export class Access {
     const cached = this.#plans.get(view.name);
     if (cached?.id === view.id) return cached.plan;
     if (!this.#tables) return null;
+    // A view whose inputs are not registered yet is compiled again at most every few seconds, not per read.
+    const failed = this.#failed.get(view.id);
+    if (failed !== undefined && Date.now() - failed < RETRY_PLAN_MS) return null;
     const tables = await this.#tables();
     // A view reads only views declared before it: compile those first, in declaration order (the view itself
     // may not be in the catalog yet: POST /v1/views asks before writing it).
@@ -237,6 +244,9 @@ export class Access {
       }
     }
     const found = this.#plans.get(view.name);
-    return found?.id === view.id ? found.plan : null;
+    if (found?.id === view.id) return found.plan;
+    if (this.#failed.size > 10_000) this.#failed.clear();
+    this.#failed.set(view.id, Date.now());
+    return null;
   }
 }
