@@ -225,6 +225,21 @@ export function publicView(view: ViewRecord, info: ViewSummary | undefined): Rec
   };
 }
 
+/**
+ * A view as `reader` sees it: its parked records (input keys and the reasons they failed, from tables of other
+ * services) only for its owner and the admin; others see how many there are.
+ */
+export function publicViewFor(
+  reader: { admin: boolean; internal: boolean; service: string | null },
+  view: ViewRecord,
+  info: ViewSummary | undefined,
+): Record<string, unknown> {
+  const out = publicView(view, info);
+  const owns = reader.admin || reader.internal || (view.owner !== undefined && view.owner === reader.service);
+  if (owns) return out;
+  return { ...out, status: { ...(out.status as Record<string, unknown>), parked: [] } };
+}
+
 /** A view's status as the API shows it (viewSchema): a stopped view is failed, the error one line. */
 function publicStatus(status: ViewStatus): Record<string, unknown> {
   return {

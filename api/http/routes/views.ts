@@ -17,7 +17,7 @@ import { Access, forbiddenFilters } from "../../governance/access.ts";
 import { registeringOwner, requireOwner } from "../../governance/ownership.ts";
 import type { ApiContext } from "../context.ts";
 import { checkViewKey } from "../view-keys.ts";
-import { publicView } from "../view-shape.ts";
+import { publicView, publicViewFor } from "../view-shape.ts";
 
 const nameParams = {
   type: "object",
@@ -39,17 +39,8 @@ export function viewRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return view;
   };
 
-  /**
-   * A view as the caller sees it: its parked records (input keys and the reasons they failed, from tables
-   * of other services) only for its owner and the admin; others see how many there are.
-   */
-  const shown = (principal: Principal, view: ViewRecord): Record<string, unknown> => {
-    const out = publicView(view, ctx.views.info(view.name));
-    const owns =
-      principal.admin || principal.internal || (view.owner !== undefined && view.owner === principal.service);
-    if (owns) return out;
-    return { ...out, status: { ...(out.status as Record<string, unknown>), parked: [] } };
-  };
+  const shown = (principal: Principal, view: ViewRecord): Record<string, unknown> =>
+    publicViewFor(principal, view, ctx.views.info(view.name));
 
   app.post<{ Body: { sql: string; owner?: string } }>(
     "/v1/views",
