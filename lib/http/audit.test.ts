@@ -4,21 +4,20 @@ import { describe, expect, it } from "vitest";
 import { MeshError } from "../errors.ts";
 import { actionOf, type AuditedRequest } from "./audit.ts";
 import { createServer } from "./server.ts";
+import { mintServiceToken, testAuthenticator } from "../../test/support/auth.ts";
 
-const TOKEN = "mesh_0123456789abcdef_s3cr3t-never-logged";
+// A real authenticator (the test admin token's) with one service token of the service "orders".
+const authenticator = testAuthenticator();
+const minted = mintServiceToken(authenticator.tokens, { service: "orders", scopes: ["read", "write"] });
+const TOKEN = minted.token;
 
 function server(changes: boolean) {
   const entries: AuditedRequest[] = [];
-  const app = createServer({ name: "api", audit: { sink: { write: (e) => entries.push(e) }, changes } });
-  // Stands in for auth.ts's hook: the principal of a known token, a 401 otherwise.
-  app.addHook("onRequest", (request, _reply, done) => {
-    if (request.headers.authorization === `Bearer ${TOKEN}`)
-      Object.assign(request, {
-        principal: { id: "0123456789abcdef", service: "orders", admin: false, internal: false, scopes: [] },
-      });
-    else if (request.url !== "/open")
-      return done(new MeshError("MESH_UNAUTHORIZED", "send a token", { reason: "no token" }));
-    done();
+  const app = createServer({
+    name: "api",
+    auth: authenticator,
+    openPaths: ["/open"],
+    audit: { sink: { write: (e) => entries.push(e) }, changes },
   });
   app.get("/open", () => ({ ok: true }));
   app.get("/v1/sources/:name", () => ({ name: "x" }));
@@ -60,7 +59,7 @@ describe("the audit hook", () => {
     expect(entries).toHaveLength(2);
     expect(entries[0]).toMatchObject({
       server: "api",
-      principal: { id: "0123456789abcdef", service: "orders", admin: false, internal: false },
+      principal: { id: minted.id, service: "orders", admin: false, internal: false },
       method: "POST",
       route: "/v1/sources",
       resource: "orders-db",

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { answerLocally, LOCAL_HEADER, SERVED_HEADER, type LocalAnswers } from "./member-answers.ts";
 import type { RowQuery } from "./row-query.ts";
 import { createServer } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 function member(): { answers: LocalAnswers; asked: RowQuery[] } {
   const asked: RowQuery[] = [];
@@ -22,7 +23,7 @@ function member(): { answers: LocalAnswers; asked: RowQuery[] } {
 describe("answerLocally", () => {
   it("answers forwarded row queries from the member's own partitions, and leaves others to the route", async () => {
     const { answers, asked } = member();
-    const app = createServer();
+    const app = withToken(createServer({ auth: testAuthenticator() }));
     answerLocally(app, () => answers);
     app.get("/v1/views/:name/rows", () => ({ rows: [], next: null, route: true }));
     app.get("/v1/views/:name/rows/:key", () => ({ route: true }));

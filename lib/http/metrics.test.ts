@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest";
 import { MeshError } from "../errors.ts";
 import { metricValue, parseMetrics } from "../metrics-text.ts";
 import { createServer } from "./server.ts";
+import { authHeaders, testAuthenticator, withToken } from "../../test/support/auth.ts";
 import { streamSse } from "./sse.ts";
 
 describe("metrics plugin", () => {
   it("observes each request under its route template, counts failures by code, and scrapes as text", async () => {
-    const app = createServer({ name: "t1" });
+    const app = withToken(createServer({ auth: testAuthenticator(), name: "t1" }));
     app.get("/v1/things/:id", () => ({ ok: true }));
     app.get("/v1/fail", () => {
       throw new MeshError("MESH_CONFLICT", "taken", {});
@@ -42,7 +43,7 @@ describe("metrics plugin", () => {
   });
 
   it("counts an open event stream while it is open", async () => {
-    const app = createServer({ name: "t2" });
+    const app = withToken(createServer({ auth: testAuthenticator(), name: "t2" }));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     app.get("/stream", async (request, reply) => {
@@ -59,7 +60,7 @@ describe("metrics plugin", () => {
           server: "t2",
           route: "/stream",
         });
-      const res = await fetch(`http://127.0.0.1:${address.port}/stream`);
+      const res = await fetch(`http://127.0.0.1:${address.port}/stream`, { headers: authHeaders() });
       const reader = res.body!.getReader();
       await reader.read();
       expect(await subscribers()).toBe(1);

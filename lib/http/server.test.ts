@@ -5,6 +5,7 @@ import { MeshError } from "../errors.ts";
 import { createLogger } from "../logger.ts";
 import type { ErrorShape } from "./errors.ts";
 import { createServer } from "./server.ts";
+import { testAuthenticator, withToken } from "../../test/support/auth.ts";
 
 function logged(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
   const lines: Record<string, unknown>[] = [];
@@ -17,7 +18,7 @@ function logged(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof
 
 describe("createServer", () => {
   it("keeps a caller's request id, makes one otherwise, and answers it", async () => {
-    const app = createServer();
+    const app = withToken(createServer({ auth: testAuthenticator() }));
     app.get("/x", (request) => ({ id: request.id }));
     const given = await app.inject({ url: "/x", headers: { "x-request-id": "abc-1" } });
     expect(given.json()).toEqual({ id: "abc-1" });
@@ -30,7 +31,7 @@ describe("createServer", () => {
 
   it("answers failures in the MESH shape, masks URL passwords, and hides internal errors", async () => {
     const { lines, logger } = logged();
-    const app = createServer({ logger });
+    const app = withToken(createServer({ auth: testAuthenticator(), logger }));
     app.get("/conflict", () => {
       throw new MeshError("MESH_CONFLICT", "postgres://u:s3cret@db/x is taken", {
         url: "postgres://u:s3cret@db",
@@ -82,7 +83,7 @@ describe("createServer", () => {
       }),
       notFound: () => ({ status: 404, body: { error_code: 404, message: "HTTP 404 Not Found" } }),
     };
-    const app = createServer({ errors: plain });
+    const app = withToken(createServer({ auth: testAuthenticator(), errors: plain }));
     app.get("/x", () => {
       throw new Error("teapot");
     });

@@ -17,10 +17,10 @@ export interface CommonOptions {
   /** The server's name in its metrics' `server` label: api, registry, materializer (default http). */
   name?: string;
   /**
-   * Who a token is (auth.ts, auth-tokens.ts): every route but /healthz and /readyz then needs one, and
-   * GET /metrics the `metrics` scope.
+   * Who a token is (auth.ts, auth-tokens.ts): every route but /healthz and /readyz needs one, and GET
+   * /metrics the `metrics` scope. Required: no server is made without auth.
    */
-  auth?: Authenticator;
+  auth: Authenticator;
   /** Also take the token as an HTTP Basic password (the registry, for Confluent clients). */
   basicAuth?: boolean;
   /** More paths open without a token (exact, or prefixes ending in `/`). */
@@ -41,7 +41,7 @@ export interface ServerOptions extends CommonOptions {
   fastify?: Omit<FastifyServerOptions, "logger" | "loggerInstance" | "genReqId" | "logController">;
 }
 
-export function createServer(options: ServerOptions = {}): FastifyInstance {
+export function createServer(options: ServerOptions): FastifyInstance {
   const app = fastify({
     ...options.fastify,
     ...(options.logger ? { loggerInstance: asBaseLogger(options.logger) } : { logger: false }),
@@ -60,18 +60,16 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
  * latency histogram, failures by code: metrics.ts), then auth (auth.ts: `request.principal`, or a 401 in
  * the server's error shape).
  */
-export function registerCommon(app: FastifyInstance, options: CommonOptions = {}): void {
+export function registerCommon(app: FastifyInstance, options: CommonOptions): void {
   const level = options.logLevel ?? "info";
   registerRequestIds(app);
   registerErrors(app, options.errors ?? meshErrors, level);
-  registerMetrics(app, options.name ?? "http", { scoped: options.auth !== undefined });
-  if (options.auth) {
-    registerAuth(app, options.auth, {
-      basic: options.basicAuth ?? false,
-      ...(options.openPaths ? { open: options.openPaths } : {}),
-    });
-    if (options.methodScopes) registerMethodScopes(app, (path) => path === METRICS_PATH);
-  }
+  registerMetrics(app, options.name ?? "http", { scoped: true });
+  registerAuth(app, options.auth, {
+    basic: options.basicAuth ?? false,
+    ...(options.openPaths ? { open: options.openPaths } : {}),
+  });
+  if (options.methodScopes) registerMethodScopes(app, (path) => path === METRICS_PATH);
   if (options.audit) registerAudit(app, options.name ?? "http", options.audit);
 }
 
