@@ -75,12 +75,14 @@ export class KafkaService implements LocalService {
     const pid = livePid(this.pidFile);
     if (pid !== null && (await this.healthy())) return "already-up";
     if (pid !== null) {
-      // Running but unhealthy for a while: give it a chance before declaring it stuck.
+      // Running but not answering: on a busy machine (a test run on 2 cores) a healthy broker can miss a
+      // probe for a while, and killing it would take it from everyone using it (a `mesh up` beside a test
+      // run did). Only a broker silent as long as a start may take is declared stuck.
       try {
         await waitFor(
           "kafka",
           () => this.healthy(),
-          20_000,
+          START_TIMEOUT_MS,
           () => livePid(this.pidFile) !== null,
         );
         return "already-up";
