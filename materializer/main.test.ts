@@ -21,6 +21,7 @@ describe("mesh materialize config", () => {
       views: ["CREATE VIEW v AS SELECT * FROM t", "CREATE VIEW w AS SELECT * FROM u"],
       logLevel: "info",
       catalogTopic: "_mesh_catalog",
+      auditTopic: "_mesh_audit",
     });
     expect(parseMaterializerConfig([], {}).brokers).toEqual(["127.0.0.1:9092"]);
     expect(parseMaterializerConfig(["--brokers", "x:1"], { MESH_KAFKA_BROKERS: "y:2" }).brokers).toEqual([

@@ -197,12 +197,14 @@ export class ViewRunner {
       apply: (r, units) => this.#applier.apply(r, units),
       afterBatch: (r) => {
         this.#loopFailures = 0;
-        // Ready (and serving a caught-up partition) once what was read is written, not only queued.
-        void this.#applier.settled().then(() => this.#checkReady(r));
+        // Ready (and serving a caught-up partition) once what was read is written, not only queued: what
+        // counts is what was read by this batch, judged now (by the time it is written, more is read).
+        const seen = this.#readiness(r);
+        void this.#applier.settled().then(() => this.#markReady(r, seen));
       },
       signal: abort.signal,
     }).catch((err: unknown) => this.#loopFailed(reading, err));
-    this.#checkReady(reading);
+    this.#markReady(reading, this.#readiness(reading));
     if (owned !== null)
       this.#deps.logger.info({ view: this.#state.plan.name, owned }, "view partitions assigned");
   }
@@ -268,13 +270,18 @@ export class ViewRunner {
     this.#deps.logger.error({ err, view: this.#state.plan.name }, "view failed");
   }
 
-  #checkReady(reading: Reading): void {
+  /** Which owned partitions have caught up, and whether every input has, as far as `reading` has read. */
+  #readiness(reading: Reading): { partitions: number[]; all: boolean } {
+    const partitions = (reading.owned ?? []).filter((p) => reading.partitionCaughtUp(p));
+    const all = [...reading.tps.keys()].every((k) => reading.reached(k)) && reading.assembler.buffered === 0;
+    return { partitions, all };
+  }
+
+  /** Applies a readiness judged when it was read, once what was read then is written. */
+  #markReady(reading: Reading, seen: { partitions: number[]; all: boolean }): void {
     if (this.#reading !== reading) return;
-    for (const p of reading.owned ?? [])
-      if (!this.#caughtUp.has(p) && reading.partitionCaughtUp(p)) this.#caughtUp.add(p);
-    if (this.#phase !== "backfilling") return;
-    for (const k of reading.tps.keys()) if (!reading.reached(k)) return;
-    if (reading.assembler.buffered > 0) return;
+    for (const p of seen.partitions) this.#caughtUp.add(p);
+    if (this.#phase !== "backfilling" || !seen.all) return;
     this.#phase = "ready";
     this.#applier.markLive();
     this.#deps.logger.info({ view: this.#state.plan.name, rows: this.#state.stats.rows }, "view caught up");
