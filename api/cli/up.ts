@@ -144,7 +144,11 @@ export async function run(args: string[]): Promise<number> {
     return clean;
   };
   try {
-    const stack = new LocalStack();
+    // MESH_STACK_PORT_BASE moves every port together, as for `mesh stack` (a stack beside another one): without
+    // it here, `mesh up` in such a checkout probed the default ports' Kafka, found it refusing this stack's
+    // login, and took its own running broker for stuck.
+    const portBase = process.env.MESH_STACK_PORT_BASE;
+    const stack = new LocalStack(process.cwd(), portBase ? { portBase: Number(portBase) } : {});
     say("starting the local stack (Kafka, Postgres, MariaDB)...");
     const services = await stack.up();
     // Ctrl-C stops the services this run started; those already running before it (another `mesh up`, a
