@@ -23,6 +23,7 @@ import {
   openListenerLines,
   securedListenerLines,
 } from "./kafka-sasl.ts";
+import { answersApiVersions } from "./kafka-probe.ts";
 import type { StackLayout } from "./layout.ts";
 import {
   livePid,
@@ -213,6 +214,7 @@ export class KafkaService implements LocalService {
    */
   async healthy(sasl: KafkaSasl | null = kafkaSuperUser(this.dir)): Promise<boolean> {
     if (!(await portOpen(this.layout.port))) return false;
+    if (!(await answersApiVersions(this.layout.port))) return false;
     const kafka = new KafkaClient({
       brokers: [`127.0.0.1:${this.layout.port}`],
       clientId: "mesh-stack-health",
