@@ -118,15 +118,19 @@ describe("consistent pages of a split view", () => {
   it("shows every member at the same transaction while transactions stream across them", async () => {
     const want = ORDERS * 10_000;
     let writing = true;
+    let transferred = 0;
     const writes = (async () => {
-      for (let step = 0; writing; step++) await transfer(step);
+      for (let step = 0; writing; step++) {
+        await transfer(step);
+        transferred++;
+      }
     })();
     const consistent: number[] = [];
     const plain: number[] = [];
     let mixed = 0;
     try {
       // Let the stream get going on both members first.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await waitFor(() => transferred >= 20, { what: "20 transfers written", timeoutMs: 30_000 });
       for (let i = 0; i < 40; i++) {
         const c = await page(true);
         expect(c.rows).toBe(ORDERS);

@@ -125,8 +125,17 @@ export interface SseEvent {
 export function subscribe(
   url: string,
   headers: Record<string, string> = {},
-): { events: SseEvent[]; opened: Promise<void>; subscribed: Promise<void>; close: () => void } {
+): {
+  events: SseEvent[];
+  opened: Promise<void>;
+  subscribed: Promise<void>;
+  /** The server ended the stream (or it failed). */
+  ended: Promise<void>;
+  close: () => void;
+} {
   const events: SseEvent[] = [];
+  let ended!: () => void;
+  const endedP = new Promise<void>((r) => (ended = r));
   let opened!: () => void;
   const openedP = new Promise<void>((r) => (opened = r));
   let subscribed!: () => void;
@@ -156,10 +165,11 @@ export function subscribe(
           });
       }
     });
-    res.on("error", () => undefined);
+    res.on("error", () => ended());
+    res.on("close", () => ended());
   });
-  req.on("error", () => undefined);
-  return { events, opened: openedP, subscribed: subscribedP, close: () => req.destroy() };
+  req.on("error", () => ended());
+  return { events, opened: openedP, subscribed: subscribedP, ended: endedP, close: () => req.destroy() };
 }
 
 const run = promisify(execFile);

@@ -321,7 +321,8 @@ describe("ownership and policies", () => {
     await until("the owner's stream has the next event", () =>
       Promise.resolve(ownerEvents.events.length >= 2),
     );
-    await new Promise((r) => setTimeout(r, 500));
+    // The revoked reader's stream is ended by the server at that event, not sent it.
+    await events.ended;
     expect(events.events).toHaveLength(1);
     ownerEvents.close();
     events.close();
