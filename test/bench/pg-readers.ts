@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import pg from "pg";
+import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 
 export async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: url });
@@ -111,18 +112,31 @@ export async function emitEndMarker(url: string): Promise<void> {
   await sql(url, "SELECT pg_logical_emit_message(false, $1, 'x')", [END_MARKER]);
 }
 
-/** `mesh connect` in a child process with one source; `peakRssMb()` reads its VmHWM. */
+/**
+ * `mesh connect` in a child process with one source; `peakRssMb()` reads its VmHWM, `alive()` throws once the
+ * child exited (a bench waiting on its progress must not wait for a process that is gone).
+ */
 export async function connectChild(
   configPath: string,
   config: Record<string, unknown>,
-): Promise<{ pid: number; peakRssMb: () => number; stop: () => Promise<void> }> {
+): Promise<{ pid: number; peakRssMb: () => number; alive: () => void; stop: () => Promise<void> }> {
   await writeFile(configPath, JSON.stringify(config));
   const child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], {
     stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
   });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) =>
+    child.once("exit", (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   return {
     pid: child.pid ?? 0,
+    alive: () => {
+      if (exitCode !== undefined) throw new Error(`mesh connect exited (code ${exitCode}) before the bench ended`);
+    },
     peakRssMb: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);

@@ -267,6 +267,7 @@ async function snapshot(env: Env, mode: DeliveryMode): Promise<void> {
     for (;;) {
       const state = (await env.offsets.load(key)) as { snapshotDone?: boolean } | null;
       if (state?.snapshotDone === true) break;
+      child.alive();
       await new Promise((r) => setTimeout(r, 100));
     }
     const secs = (performance.now() - t0) / 1000;
