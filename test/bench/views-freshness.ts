@@ -3,7 +3,9 @@
 // connector, running in the API process), two views declared over HTTP (a replica and a 2-way join). A steady
 // 5,000 changes/s (100 transactions/s of 50 rows, half new rows, half updates) for 10 s
 // (MESH_BENCH_FRESHNESS_SECONDS); every 4th transaction's last row is polled over HTTP from its commit until the
-// API answers it with the transaction's value. Two layouts, each on a fresh database:
+// API answers it with the transaction's value (or a later one's: the row may be updated again meanwhile). The
+// source uses the default delivery mode; MESH_BENCH_FRESHNESS_DELIVERY=at-least-once|exactly-once picks one.
+// Two layouts (MESH_BENCH_FRESHNESS_LAYOUTS=one,two), each on a fresh database:
 // - one process (`mesh up`): the API with its embedded materializer, connector and views sharing one thread;
 // - two processes (`mesh api --materializer` + `mesh materialize` as a child): the connector in the API, the
 //   views in the materializer, rows read through the API from it (one more HTTP hop).
@@ -47,10 +49,15 @@ async function call(
   const res = await fetch(`${base}${path}`, {
     method,
     ...(body === undefined
-      ? {}
+      ? { headers: authHeaders() }
       : { body: JSON.stringify(body), headers: { ...authHeaders(), "content-type": "application/json" } }),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** The workload tick that wrote a note (`n<tick>-<row>`). */
+function tickOf(note: string): number {
+  return Number(/^n(\d+)-/.exec(note)?.[1] ?? -1);
 }
 
 async function until(what: string, probe: () => Promise<boolean>, ms = 90_000): Promise<void> {
@@ -76,7 +83,12 @@ async function startLayout(
 ): Promise<{ api: RunningApi; stop: () => Promise<void> }> {
   const catalogTopic = `_mesh_catalog_bench_fresh_${stamp}_${seq++}`;
   const dataDir = await mkdtemp(join(tmpdir(), "mesh-bench-fresh-"));
-  const args = ["--port", "0", "--catalog-topic", catalogTopic, "--registry", env.registryUrl];
+  // No query budget: the bench polls rows as fast as the API answers (the default 1,200 per minute per token
+  // would answer 429 after the first seconds).
+  const args = [
+    ...["--port", "0", "--catalog-topic", catalogTopic, "--registry", env.registryUrl],
+    ...["--rate-limit-query", "0"],
+  ];
   if (layout === "one") {
     const materializer = await startMaterializer(
       {
@@ -119,7 +131,7 @@ async function startLayout(
       ...["--data-dir", dataDir, "--catalog-topic", catalogTopic, "--listen", `127.0.0.1:${port}`],
       ...["--log-level", "warn"],
     ],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
   );
   await until(
     "mesh materialize listening",
@@ -129,6 +141,7 @@ async function startLayout(
     parseApiConfig([...args, "--materializer", member], {
       ...benchKafkaEnv(),
       MESH_KAFKA_BROKERS: env.brokers.join(","),
+      MESH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     }),
     { logger: silentLogger() },
   );
@@ -161,6 +174,9 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
       kind: "postgres",
       url,
       tables: ["items", "cats"],
+      ...(process.env.MESH_BENCH_FRESHNESS_DELIVERY
+        ? { delivery: process.env.MESH_BENCH_FRESHNESS_DELIVERY }
+        : {}),
     });
     if (registered.status !== 201)
       throw new Error(`registering the source: ${JSON.stringify(registered.body)}`);
@@ -172,10 +188,17 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
       const declared = await call(api.url, "POST", "/v1/views", { sql });
       if (declared.status !== 201) throw new Error(`declaring a view: ${JSON.stringify(declared.body)}`);
     }
+    let lastViews: unknown = null;
     await until("the views ready", async () => {
       const res = await call(api.url, "GET", "/v1/views");
+      lastViews = res.body;
       const list = (res.body as { views: { status: { state: string } }[] }).views;
       return list.length === 2 && list.every((v) => v.status.state === "ready");
+    }).catch(async (err: unknown) => {
+      const sources = await call(api.url, "GET", "/v1/sources");
+      throw new Error(
+        `${String(err)}: views ${JSON.stringify(lastViews)} sources ${JSON.stringify(sources.body)}`,
+      );
     });
     await client.connect();
     const samples: Record<keyof typeof views, number[]> = { replica: [], join: [] };
@@ -189,7 +212,9 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
             const res = await fetch(`${api.url}/v1/views/${view}/rows/${id}`, { headers: authHeaders() });
             const row =
               res.status === 200 ? ((await res.json()) as { note?: string }) : (await res.text(), null);
-            if (row?.note === note) break;
+            // A later transaction may update the row again before the poll sees this one: a note of the
+            // same or a later tick means this transaction is visible too (a view applies in commit order).
+            if (row?.note !== undefined && tickOf(row.note) >= tickOf(note)) break;
             if (performance.now() - committed > 10_000) {
               const status = await call(api.url, "GET", `/v1/views/${view}`);
               throw new Error(
