@@ -287,9 +287,9 @@ function registration(
         type: "string",
         enum: ["at-least-once", "exactly-once"],
         description:
-          "at-least-once (default): a crash may repeat the last events (exact copies); exactly-once: Kafka " +
-          "transactions of whole source transactions with the stored position, so read_committed consumers see " +
-          "every change once across any crash",
+          "exactly-once (default): Kafka transactions of whole source transactions with the stored position, " +
+          "so read_committed consumers see every change once across any crash; at-least-once: a crash may " +
+          "repeat the last events (exact copies), which become readable at the produce acknowledgement",
       },
       outbox: outboxSchema(kind),
     },

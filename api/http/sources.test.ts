@@ -48,12 +48,12 @@ describe("POST /v1/sources", () => {
     expect((await app.inject({ url: "/v1/sources" })).body).not.toContain("s3cret");
   });
 
-  it("stores the delivery mode (default at-least-once) and hands it to the connector", async () => {
-    expect((await post(orders)).json().delivery).toBe("at-least-once");
-    const res = await post({ ...orders, name: "eo-db", delivery: "exactly-once", tables: ["other"] });
+  it("stores the delivery mode (default exactly-once) and hands it to the connector", async () => {
+    expect((await post(orders)).json().delivery).toBe("exactly-once");
+    const res = await post({ ...orders, name: "alo-db", delivery: "at-least-once", tables: ["other"] });
     expect(res.statusCode).toBe(201);
-    expect(res.json().delivery).toBe("exactly-once");
-    expect(ctx.fakes.sources.running.get("eo-db")?.delivery).toBe("exactly-once");
+    expect(res.json().delivery).toBe("at-least-once");
+    expect(ctx.fakes.sources.running.get("alo-db")?.delivery).toBe("at-least-once");
     expect((await post({ ...orders, name: "bad-db", delivery: "twice", tables: ["x"] })).statusCode).toBe(
       400,
     );

@@ -23,7 +23,7 @@ export type SnapshotMode = "initial" | "never" | "when_needed";
 export type DeliveryMode = "at-least-once" | "exactly-once";
 
 /** A source without a `delivery` (docs/connector-postgres.md "Delivery" says why this one). */
-export const DEFAULT_DELIVERY: DeliveryMode = "at-least-once";
+export const DEFAULT_DELIVERY: DeliveryMode = "exactly-once";
 export const DELIVERY_MODES: readonly DeliveryMode[] = ["at-least-once", "exactly-once"];
 
 export interface OutboxDefinition {
