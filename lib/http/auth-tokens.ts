@@ -5,7 +5,11 @@
 // protocol/catalog.ts) keep the SHA-256 of the secret, never the secret. Every comparison of a secret is
 // constant-time; expiry is read from the clock passed in. The TokenTable is fed the catalog's token records
 // (by the API's catalog, or by auth-follower.ts in the other roles). Pure apart from node:crypto.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+// Every request is authenticated (no principal is cached, so a revocation holds from its next request), and
+// a check costs one one-shot SHA-256 of what was presented: the admin token's digest and each role's internal
+// MAC digest are computed once, not per request (two createHash objects per request were the largest cost of
+// a registry lookup: registry/README.md, Speed).
+import { createHmac, hash, randomBytes } from "node:crypto";
 import type { Authenticator, Principal } from "./auth.ts";
 import { SCOPES } from "./auth.ts";
 
@@ -45,16 +49,32 @@ const SERVICE_PREFIX = "mesh_";
 const INTERNAL_PREFIX = "mesh_internal_";
 /** Ids are 16 hex digits: never `admin` or `internal`, and never holding the `_` that ends them. */
 const ID_PATTERN = /^[0-9a-f]{16}$/;
+/** What an unknown token id's secret is compared with (so the comparison takes its usual time). */
+const NO_DIGEST = "0".repeat(64);
+/** How many roles' internal MAC digests an authenticator keeps (datamesh has a handful of roles). */
+const MAX_REMEMBERED_ROLES = 64;
 /** Shorter admin tokens are refused at start: they could be guessed. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return hash("sha256", text, "hex");
+}
+
+/**
+ * Equal SHA-256 digests (64 hex digits), compared without an early exit. Comparing digests rather than the
+ * secrets themselves is what makes it constant-time: lengths and contents of the secrets leak nothing. (Hex
+ * strings: node's one-shot hash into a Buffer, plus timingSafeEqual, cost three times as much.)
+ */
+function sameDigest(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** Equal strings, compared in constant time (over their SHA-256, so lengths leak nothing either). */
 export function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+  return sameDigest(sha256Hex(a), sha256Hex(b));
 }
 
 /** A new service token: its id, the whole token (shown once) and the hash the catalog keeps. */
@@ -138,12 +158,16 @@ export interface TokenAuthenticatorOptions {
 /** The Authenticator every role uses: admin token, internal credentials, service tokens. */
 export class TokenAuthenticator implements Authenticator {
   readonly #admin: string;
+  readonly #adminDigest: string;
+  /** role → SHA-256 of its internal MAC: a pure function of the admin token and the role. */
+  readonly #internalDigests = new Map<string, string>();
   readonly #tokens: TokenTable;
   readonly #now: () => number;
 
   constructor(options: TokenAuthenticatorOptions) {
     checkAdminToken(options.adminToken);
     this.#admin = options.adminToken;
+    this.#adminDigest = sha256Hex(options.adminToken);
     this.#tokens = options.tokens ?? new TokenTable();
     this.#now = options.now ?? Date.now;
   }
@@ -156,7 +180,7 @@ export class TokenAuthenticator implements Authenticator {
     if (token.startsWith(INTERNAL_PREFIX)) return this.#internal(token.slice(INTERNAL_PREFIX.length));
     const parsed = parseServiceToken(token);
     if (parsed) return this.#service(parsed.id, parsed.secret);
-    if (sameSecret(token, this.#admin))
+    if (sameDigest(sha256Hex(token), this.#adminDigest))
       return { id: "admin", service: null, admin: true, internal: false, scopes: SCOPES };
     return null;
   }
@@ -165,16 +189,25 @@ export class TokenAuthenticator implements Authenticator {
     const sep = rest.indexOf("_");
     if (sep < 0) return null;
     const role = rest.slice(0, sep);
-    if (!sameSecret(rest.slice(sep + 1), internalMac(this.#admin, role))) return null;
+    if (!sameDigest(sha256Hex(rest.slice(sep + 1)), this.#internalDigest(role))) return null;
     return { id: `internal:${role}`, service: null, admin: false, internal: true, scopes: SCOPES };
+  }
+
+  #internalDigest(role: string): string {
+    let digest = this.#internalDigests.get(role);
+    if (digest === undefined) {
+      digest = sha256Hex(internalMac(this.#admin, role));
+      // Anyone may present any role name: only a bounded number of them are remembered.
+      if (this.#internalDigests.size < MAX_REMEMBERED_ROLES) this.#internalDigests.set(role, digest);
+    }
+    return digest;
   }
 
   #service(id: string, secret: string): Principal | null {
     const record = this.#tokens.get(id);
     // Hash the presented secret even for an unknown id: the time taken says nothing about which ids exist.
-    const presented = Buffer.from(sha256Hex(secret), "hex");
-    const stored = Buffer.from(record?.secretSha256 ?? "0".repeat(64), "hex");
-    const matches = stored.length === presented.length && timingSafeEqual(stored, presented);
+    const presented = sha256Hex(secret);
+    const matches = sameDigest(presented, (record?.secretSha256 ?? NO_DIGEST).toLowerCase());
     if (!record || !matches || record.revokedAt !== null) return null;
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.#now()) return null;
     return { id, service: record.service, admin: false, internal: false, scopes: record.scopes };

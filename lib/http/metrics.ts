@@ -9,8 +9,14 @@ import { requireScope } from "./auth.ts";
 
 export const METRICS_PATH = "/metrics";
 
-/** Per request: its server's name and the code of the failure it answered, if any. */
-const seen = new WeakMap<object, { server: string; code?: string | number }>();
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The name of the server answering (registerMetrics' `server`; an instance-wide default, not per request). */
+    meshServer: string;
+    /** The code of the failure the request is answered with (errors.ts), counted once the answer is sent. */
+    meshErrorCode: string | number | null;
+  }
+}
 
 /** The route template of a request ("unmatched" for a path no route serves: one series, not one per URL). */
 export function routeOf(request: FastifyRequest): string {
@@ -19,13 +25,12 @@ export function routeOf(request: FastifyRequest): string {
 
 /** The name of the server answering `request` (registerMetrics' `server`). */
 export function serverOf(request: FastifyRequest): string {
-  return seen.get(request.raw)?.server ?? "http";
+  return request.meshServer ?? "http";
 }
 
 /** errors.ts: the failure `request` is answered with, counted once the answer is sent. */
 export function noteError(request: FastifyRequest, code: string | number): void {
-  const entry = seen.get(request.raw);
-  if (entry) entry.code = code;
+  request.meshErrorCode = code;
 }
 
 /** An SSE stream opened on `request`; the returned function is called once when it ends. */
@@ -44,13 +49,12 @@ export function registerMetrics(
   server: string,
   options: { scoped?: boolean } = {},
 ): void {
-  app.addHook("onRequest", (request, _reply, done) => {
-    seen.set(request.raw, { server });
-    done();
-  });
+  // Request properties rather than a WeakMap keyed by the request: a WeakMap entry per request cost a
+  // registry lookup more than the histogram did (ephemerons for the collector: registry/README.md).
+  app.decorateRequest("meshServer", server);
+  app.decorateRequest("meshErrorCode", null);
   app.addHook("onResponse", (request, reply, done) => {
-    const entry = seen.get(request.raw);
-    if (entry?.code !== undefined) countError(server, entry.code);
+    if (request.meshErrorCode !== null) countError(server, request.meshErrorCode);
     const route = routeOf(request);
     // Scrapes are not traffic: they would only measure the scraper.
     if (route !== METRICS_PATH) {

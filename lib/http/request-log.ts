@@ -17,6 +17,11 @@ export function requestId(raw: IncomingMessage): string {
   return typeof given === "string" && acceptable.test(given) ? given : randomUUID();
 }
 
+/** pino's (fastify's logger type omits it; a logger without it writes every line). */
+interface LevelCheck {
+  isLevelEnabled(level: string): boolean;
+}
+
 /** fastify's per-request log lines, replaced by one line at `level` when the request completes. */
 export class RequestLog extends LogController {
   readonly #level: "info" | "debug";
@@ -33,6 +38,8 @@ export class RequestLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    // The line is built only when it is written (the registry logs it at debug, off in production).
+    if (!error && (reply.log as Partial<LevelCheck>).isLevelEnabled?.(this.#level) === false) return;
     const line = {
       method: request.method,
       path: request.url.split("?")[0],

@@ -19,6 +19,13 @@ export const CONTENT_TYPE = V1_JSON;
 // that. The request line's own limit (Node's 16 KiB of headers) is the real bound, as in Confluent.
 const MAX_PARAM_LENGTH = 16 * 1024;
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The content type negotiated from Accept (content-type.ts); null before negotiation. */
+    answerType: string | null;
+  }
+}
+
 export interface AppOptions {
   backend: RegistryBackend;
   logger?: Logger;
@@ -60,7 +67,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   // The answer's type is negotiated from Accept before anything runs (406 when none is acceptable), and set
   // again on send: fastify adds `; charset=utf-8` to JSON types and error answers reset it.
-  const chosen = new WeakMap<object, string>();
+  // The chosen type is a request property (a WeakMap entry per request cost more than the negotiation).
+  app.decorateRequest("answerType", null);
   app.addHook("onRequest", (req, reply, done) => {
     // GET /metrics (lib/http) answers Prometheus' own text format.
     if (req.url === METRICS_PATH) return done();
@@ -69,13 +77,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
       void reply.code(406).type(CONTENT_TYPE).send({ error_code: 406, message: "HTTP 406 Not Acceptable" });
       return;
     }
-    chosen.set(req.raw, type);
+    req.answerType = type;
     reply.header("content-type", type);
     done();
   });
   app.addHook("onSend", (req, reply, payload, done) => {
     if (req.url === METRICS_PATH) return done(null, payload);
-    reply.header("content-type", chosen.get(req.raw) ?? CONTENT_TYPE);
+    reply.header("content-type", req.answerType ?? CONTENT_TYPE);
     done(null, payload);
   });
   app.get("/", () => ({}));
