@@ -53,11 +53,13 @@ function writeLongNumber(n: number): void {
 }
 
 const TWO_52 = 2 ** 52;
-const SAFE = 2n ** 52n;
 
 function writeLongBig(n: bigint): void {
-  if (n < SAFE && n > -SAFE) {
-    writeLongNumber(Number(n));
+  // Number() of a bigint is exact below 2^53 (and a rounded value past it fails the check): cheaper than
+  // comparing bigints.
+  const x = Number(n);
+  if (x < TWO_52 && x > -TWO_52) {
+    writeLongNumber(x);
     return;
   }
   room(10);
@@ -82,7 +84,7 @@ function writeInt(v: unknown): void {
 
 function writeLong(v: unknown): void {
   if (typeof v === "bigint") writeLongBig(v);
-  else if (typeof v === "number" && Number.isSafeInteger(v)) writeLongBig(BigInt(v));
+  else if (typeof v === "number" && Number.isSafeInteger(v)) writeLongNumber(v);
   else throw new TypeError(`not a long: ${String(v)}`);
 }
 

@@ -51,6 +51,8 @@ export class EventWriter {
   private heartbeatKey: WireEncoder | null = null;
   private heartbeatValue: WireEncoder | null = null;
   private readonly tally = new PartitionTally();
+  /** One frozen object for every marker: the Kafka side converts it once (lib/kafka placement.ts). */
+  private readonly markerHeaders = Object.freeze(protocolHeaders());
 
   constructor(options: EventWriterOptions) {
     this.options = options;
@@ -128,10 +130,11 @@ export class EventWriter {
     // commit order) so the END marker's per-partition counts match where the events really are.
     const partition = partitionFor(keyBuf, this.options.partitions(topic));
     if (event.transaction) this.tally.count(event.transaction.id, topic, partition);
-    const base = { topic, key: keyBuf, partition, ...(headers ? { headers } : {}) };
-    let seq = this.options.sink.enqueue({ ...base, value });
-    if (event.op === "d" && keyBuf)
-      seq = this.options.sink.enqueue({ topic, key: keyBuf, value: null, partition });
+    const sink = this.options.sink;
+    let seq = sink.enqueue(
+      headers ? { topic, key: keyBuf, value, partition, headers } : { topic, key: keyBuf, value, partition },
+    );
+    if (event.op === "d" && keyBuf) seq = sink.enqueue({ topic, key: keyBuf, value: null, partition });
     return seq;
   }
 
@@ -157,7 +160,7 @@ export class EventWriter {
       partition: 0,
       key: this.markerKey({ id: marker.id }),
       value: this.markerValue(this.tally.complete(marker)),
-      headers: protocolHeaders(),
+      headers: this.markerHeaders,
     });
   }
 

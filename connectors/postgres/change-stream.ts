@@ -8,7 +8,7 @@ import type { ChangeStream, Row, SourceTable, StreamEvent } from "../core/backen
 import type { PgMessage, Relation, Tuple } from "./pgoutput.ts";
 import { ReplicationStream, type StreamItem } from "./replication-stream.ts";
 import { connectionLost } from "./session-connections.ts";
-import { transactionId, tupleToRow, type TableMapping } from "./row-mapping.ts";
+import { rowOfTuple, transactionId, tupleToRow, type TableMapping } from "./row-mapping.ts";
 
 export const HEARTBEAT_PREFIX = "datamesh.heartbeat";
 export const WATERMARK_PREFIX = "datamesh.watermark";
@@ -196,8 +196,10 @@ export class PgChangeStream implements ChangeStream<bigint> {
     const m = this.#mappings.get(relation.oid);
     // pgoutput sends a Relation before a table's first change on every connection: this is a protocol error.
     if (!m) throw new RangeError(`pgoutput: change for relation ${relation.oid} before its Relation message`);
-    const before = beforeTuple ? tupleToRow(m, beforeTuple).row : null;
+    const before = beforeTuple ? (rowOfTuple(m, beforeTuple) ?? tupleToRow(m, beforeTuple).row) : null;
     if (!afterTuple) return { kind: "change", table: m, op, before, after: null, position: lsn };
+    const whole = rowOfTuple(m, afterTuple);
+    if (whole) return { kind: "change", table: m, op, before, after: whole, position: lsn };
     // Unchanged TOAST: REPLICA IDENTITY FULL gives the old value in the before tuple; otherwise read it.
     const res = tupleToRow(m, afterTuple, beforeIsKey ? null : beforeTuple);
     const event = { kind: "change", table: m, op, before, after: res.row, position: lsn } as const;

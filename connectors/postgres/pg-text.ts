@@ -68,6 +68,17 @@ export function parseTimestamp(text: string): string {
 
 /** `2024-01-02 03:04:05.123456+00` (or `+05:30`) → an ISO instant the timestamp-micros type encodes. */
 export function parseTimestamptz(text: string): string {
+  // The session's TimeZone is UTC, so the server writes `YYYY-MM-DD HH:MM:SS[.ffffff]+00`: the same result
+  // as the general path below, without its regular expression (a few percent of a large transaction's CPU).
+  const n = text.length;
+  if (
+    n >= 22 &&
+    text.charCodeAt(10) === 32 &&
+    text.charCodeAt(n - 3) === 43 &&
+    text.charCodeAt(n - 2) === 48 &&
+    text.charCodeAt(n - 1) === 48
+  )
+    return `${text.slice(0, 10)}T${text.slice(11, n - 3)}Z`;
   const m = /^(.*?)([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?$/.exec(text.replace(" ", "T"));
   if (!m) return text;
   const [, local = "", sign, hh = "00", mm = "00", ss] = m;

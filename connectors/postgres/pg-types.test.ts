@@ -81,5 +81,9 @@ describe("Postgres text → Avro, lossless", () => {
     expect(parseArrayLiteral("{}")).toEqual([]);
     expect(parseBytea("a\\\\b\\001")).toEqual(Buffer.from([0x61, 0x5c, 0x62, 1]));
     expect(parseTimestamptz("2024-01-02 03:04:05+05:30")).toBe("2024-01-02T03:04:05+05:30");
+    // UTC (the session's zone), with and without a fraction; a 5-digit year takes the general path.
+    expect(parseTimestamptz("2024-01-02 03:04:05.123456+00")).toBe("2024-01-02T03:04:05.123456Z");
+    expect(parseTimestamptz("2024-01-02 03:04:05+00")).toBe("2024-01-02T03:04:05Z");
+    expect(parseTimestamptz("12024-01-02 03:04:05+00")).toBe("12024-01-02T03:04:05Z");
   });
 });

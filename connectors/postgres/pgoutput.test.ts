@@ -45,6 +45,13 @@ describe("pgoutput decoder", () => {
     expect(formatLsn(0x16b374d848n)).toBe("16/B374D848");
   });
 
+  it("decodes a message at an offset (the copy-data chunk with its 25-byte XLogData header)", () => {
+    const d = new PgoutputDecoder();
+    const body = Buffer.concat([ch("B"), i64(0x100n), i64(1_000_000n), i32(7)]);
+    const chunk = Buffer.concat([Buffer.alloc(25, 0xee), body]);
+    expect(d.decode(chunk, 25)).toEqual(d.decode(body));
+  });
+
   it("decodes begin and commit with micros since the Unix epoch", () => {
     const d = new PgoutputDecoder();
     const begin = d.decode(Buffer.concat([ch("B"), i64(0x100n), i64(1_000_000n), i32(-5)]));

@@ -42,10 +42,11 @@ export type PgMessage =
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
 
 class Reader {
-  private pos = 0;
+  private pos: number;
   private readonly buf: Buffer;
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer, start: number) {
     this.buf = buf;
+    this.pos = start;
   }
   u8(): number {
     return this.buf.readUInt8(this.pos++);
@@ -103,21 +104,22 @@ export class PgoutputDecoder {
     return this.relations.get(oid);
   }
 
-  decode(buf: Buffer): PgMessage {
-    const r = new Reader(buf);
-    const tag = String.fromCharCode(r.u8());
+  /** The message at `buf[start..]` (the replication stream passes its copy-data chunk and the header length). */
+  decode(buf: Buffer, start = 0): PgMessage {
+    const r = new Reader(buf, start);
+    const tag = r.u8();
     switch (tag) {
-      case "B":
+      case 0x42 /* B */:
         return { tag: "begin", finalLsn: r.lsn(), commitTime: r.time(), xid: r.i32() >>> 0 };
-      case "C": {
+      case 0x43 /* C */: {
         r.u8(); // flags, unused
         return { tag: "commit", commitLsn: r.lsn(), endLsn: r.lsn(), commitTime: r.time() };
       }
-      case "O":
+      case 0x4f /* O */:
         return { tag: "origin", lsn: r.lsn(), name: r.cstring() };
-      case "Y":
+      case 0x59 /* Y */:
         return { tag: "type", oid: r.i32() >>> 0, schema: r.cstring(), name: r.cstring() };
-      case "R": {
+      case 0x52 /* R */: {
         const oid = r.i32() >>> 0;
         const schema = r.cstring();
         const name = r.cstring();
@@ -137,12 +139,12 @@ export class PgoutputDecoder {
         this.relations.set(oid, relation);
         return { tag: "relation", relation };
       }
-      case "I": {
+      case 0x49 /* I */: {
         const relation = this.known(r.i32() >>> 0);
         r.u8(); // 'N'
         return { tag: "insert", relation, after: readTuple(r) };
       }
-      case "U": {
+      case 0x55 /* U */: {
         const relation = this.known(r.i32() >>> 0);
         let kind = String.fromCharCode(r.u8());
         let before: Tuple | null = null;
@@ -154,19 +156,19 @@ export class PgoutputDecoder {
         if (kind !== "N") throw new RangeError(`pgoutput: unexpected update part ${kind}`);
         return { tag: "update", relation, before, beforeIsKey, after: readTuple(r) };
       }
-      case "D": {
+      case 0x44 /* D */: {
         const relation = this.known(r.i32() >>> 0);
         const kind = String.fromCharCode(r.u8());
         return { tag: "delete", relation, beforeIsKey: kind === "K", before: readTuple(r) };
       }
-      case "T": {
+      case 0x54 /* T */: {
         const n = r.i32();
         const flags = r.u8();
         const relations: Relation[] = [];
         for (let i = 0; i < n; i++) relations.push(this.known(r.i32() >>> 0));
         return { tag: "truncate", relations, cascade: (flags & 1) !== 0, restartIdentity: (flags & 2) !== 0 };
       }
-      case "M": {
+      case 0x4d /* M */: {
         const flags = r.u8();
         const lsn = r.lsn();
         const prefix = r.cstring();
@@ -175,7 +177,7 @@ export class PgoutputDecoder {
       }
       default:
         throw new RangeError(
-          `pgoutput: unknown message ${JSON.stringify(tag)} (streamed transactions are not requested)`,
+          `pgoutput: unknown message ${JSON.stringify(String.fromCharCode(tag))} (streamed transactions are not requested)`,
         );
     }
   }

@@ -4,7 +4,7 @@ import { envelopeSchema, keySchema } from "../../protocol/envelope.ts";
 import { routeOutboxMessage, routeOutboxRow } from "../core/outbox.ts";
 import { UNCHANGED_TOAST, type Relation } from "./pgoutput.ts";
 import type { PgTypeInfo } from "./pg-types.ts";
-import { envelope, keyOf, tableMapping, tupleToRow } from "./row-mapping.ts";
+import { envelope, keyOf, rowOfTuple, tableMapping, tupleToRow } from "./row-mapping.ts";
 
 const infos: Record<number, PgTypeInfo> = {
   20: { oid: 20, name: "int8", kind: "b", elem: null },
@@ -38,6 +38,27 @@ describe("pgoutput → envelope mapping", () => {
     expect(withOld).toEqual({ row: { id: 1n, total: "2.50", big_doc: "long text" }, missing: [] });
     const without = tupleToRow(m, ["1", "2.50", UNCHANGED_TOAST]);
     expect(without).toEqual({ row: { id: 1n, total: "2.50", big_doc: null }, missing: [2] });
+  });
+
+  it("reads a whole tuple with the compiled reader, leaving TOAST markers and short tuples to tupleToRow", () => {
+    expect(rowOfTuple(m, ["7", null, "doc"])).toEqual({ id: 7n, total: null, big_doc: "doc" });
+    expect(rowOfTuple(m, ["7", "1.00", UNCHANGED_TOAST])).toBeNull();
+    expect(rowOfTuple(m, ["7", "1.00"])).toBeNull();
+    // Same rows as the column-by-column path (a tuple shorter than the relation: missing columns are null).
+    expect(tupleToRow(m, ["7", "1.00"])).toEqual({
+      row: { id: 7n, total: "1.00", big_doc: null },
+      missing: [],
+    });
+    // A column named __proto__ is an own field, not the row's prototype.
+    const odd = tableMapping(
+      "shop",
+      { ...relation, columns: [{ flags: 1, name: "__proto__", typeOid: 25, typeMod: -1 }] },
+      (oid) => infos[oid] as PgTypeInfo,
+      ["__proto__"],
+    );
+    const row = rowOfTuple(odd, ["x"]) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(row, "__proto__")?.value).toBe("x");
   });
 
   it("builds an envelope the derived schemas encode, with source time as ts_ms", () => {

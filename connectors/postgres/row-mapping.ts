@@ -78,12 +78,51 @@ export interface RowResult {
   missing: number[];
 }
 
+type RowReader = (tuple: Tuple) => Record<string, unknown> | null;
+const readers = new WeakMap<TableMapping, RowReader>();
+
+/**
+ * The row of a tuple that has every column and no unchanged TOAST datum (the usual case), or null (then
+ * `tupleToRow` says what is missing). Compiled once per table version: one object literal of a fixed shape
+ * and one call site per column converter, which V8 keeps monomorphic (a loop over the columns made every
+ * converter call and property store megamorphic).
+ */
+export function rowOfTuple(m: TableMapping, tuple: Tuple): Record<string, unknown> | null {
+  let read = readers.get(m);
+  if (!read) readers.set(m, (read = compileRowReader(m)));
+  return read(tuple);
+}
+
+function compileRowReader(m: TableMapping): RowReader {
+  const n = m.fields.length;
+  const vars = m.fields.map((_, i) => `v${i}`);
+  const loads = vars.map((v, i) => `const ${v} = t[${i}];`).join("\n");
+  const toast = vars.map((v) => `${v} === TOAST`).join(" || ");
+  // A computed key for `__proto__` (a valid Avro name): a literal one would set the prototype instead.
+  const props = m.fields
+    .map((f, i) => {
+      const key = f === "__proto__" ? `[${JSON.stringify(f)}]` : JSON.stringify(f);
+      return `${key}: v${i} === null || v${i} === undefined ? null : c${i}(v${i})`;
+    })
+    .join(",\n");
+  const converters = m.types.map((_, i) => `c${i}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from column indexes and JSON-quoted names only
+  const make = new Function(
+    "TOAST",
+    ...converters,
+    `return function readRow(t) {\nif (t.length !== ${n}) return null;\n${loads}\n${n > 0 ? `if (${toast}) return null;` : ""}\nreturn {${props}};\n};`,
+  ) as (toast: symbol, ...c: ((text: string) => unknown)[]) => RowReader;
+  return make(UNCHANGED_TOAST, ...m.types.map((t) => t.fromText));
+}
+
 /**
  * Converts a tuple into a row keyed by Avro field names. An unchanged TOAST datum takes the value at the
  * same position of `fallback` (the old tuple of a REPLICA IDENTITY FULL update); without one it is
  * reported in `missing`, never emitted as a placeholder.
  */
 export function tupleToRow(m: TableMapping, tuple: Tuple, fallback: Tuple | null = null): RowResult {
+  const whole = rowOfTuple(m, tuple);
+  if (whole) return { row: whole, missing: [] };
   const row: Record<string, unknown> = {};
   const missing: number[] = [];
   for (let i = 0; i < m.fields.length; i++) {

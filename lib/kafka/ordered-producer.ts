@@ -88,6 +88,11 @@ class KafkaOrderedProducer implements OrderedProducer {
   #incoming: Slot<Pending>[] = [];
   #incomingHead = 0;
   #fetchingCounts = false;
+  #dispatchQueued = false;
+  readonly #dispatchLater = (): void => {
+    this.#dispatchQueued = false;
+    this.#dispatch();
+  };
   #failure: MeshError | null = null;
   #closed = false;
   readonly #inflight = new Set<Promise<void>>();
@@ -137,7 +142,12 @@ class KafkaOrderedProducer implements OrderedProducer {
     if (this.#closed) throw new MeshError("MESH_KAFKA_CLOSED", "Kafka: the ordered producer is closed");
     const slot = this.#window.add({ msg: message, partition: -1 }, messageBytes(message));
     this.#incoming.push(slot);
-    this.#dispatch();
+    // Dispatched once the caller's synchronous run of enqueues ends: a source transaction's events then
+    // leave in one request per lane instead of the first one alone (an idle lane sends at once).
+    if (!this.#dispatchQueued) {
+      this.#dispatchQueued = true;
+      queueMicrotask(this.#dispatchLater);
+    }
     return slot.seq;
   }
 

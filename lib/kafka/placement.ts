@@ -34,12 +34,24 @@ export function toClientMessage(m: OutMessage, partition: number): ClientMessage
   };
   if (m.key !== null) out.key = toBuffer(m.key);
   if (m.timestamp !== undefined) out.timestamp = BigInt(Math.trunc(m.timestamp));
-  if (m.headers) {
-    const headers = new Map<Buffer, Buffer>();
-    for (const [k, v] of Object.entries(m.headers)) headers.set(Buffer.from(k), toBuffer(v));
-    out.headers = headers;
-  }
+  if (m.headers) out.headers = clientHeaders(m.headers);
   return out;
+}
+
+/**
+ * Headers in the client's shape, converted once per headers object: writers pass one object for every
+ * message with the same headers (the markers' protocol version), and the client only reads them.
+ */
+const convertedHeaders = new WeakMap<object, Map<Buffer, Buffer>>();
+
+function clientHeaders(h: Record<string, string | Buffer>): Map<Buffer, Buffer> {
+  const known = convertedHeaders.get(h);
+  if (known) return known;
+  const headers = new Map<Buffer, Buffer>();
+  for (const [k, v] of Object.entries(h)) headers.set(Buffer.from(k), toBuffer(v));
+  // Only frozen objects are cached: a writer that changes its headers object between messages gets fresh ones.
+  if (Object.isFrozen(h)) convertedHeaders.set(h, headers);
+  return headers;
 }
 
 /** Partition counts per topic (refreshed after `maxAgeMs`), and the partition of each message. */

@@ -56,6 +56,8 @@ interface Env {
 
 interface Sample {
   ours: number;
+  /** CPU time of this process (connector, Kafka client, GC) per row while it streamed, µs. */
+  cpuPerRow?: number;
   theirs?: number;
   extra?: string;
 }
@@ -67,7 +69,10 @@ function record(key: string, s: Sample): void {
     s.theirs === undefined
       ? ""
       : ` pg_recvlogical ${s.theirs.toFixed(0)} ratio ${(s.ours / s.theirs).toFixed(2)}`;
-  console.log(`  ${key}: ${s.ours.toFixed(s.ours >= 1000 ? 0 : 1)}${ratio}${s.extra ? ` (${s.extra})` : ""}`);
+  const cpu = s.cpuPerRow === undefined ? "" : ` cpu ${s.cpuPerRow.toFixed(1)} µs/row`;
+  console.log(
+    `  ${key}: ${s.ours.toFixed(s.ours >= 1000 ? 0 : 1)}${ratio}${cpu}${s.extra ? ` (${s.extra})` : ""}`,
+  );
 }
 
 interface Workload {
@@ -110,6 +115,12 @@ function source(name: string, url: string, delivery: DeliveryMode, snapshot: Sou
   return { name, owner: "bench", kind: "postgres" as const, url, tables: ["public.t"], snapshot, delivery };
 }
 
+/** CPU µs this process used since `from` (a process.cpuUsage() reading), per row. */
+function cpuPerRow(from: NodeJS.CpuUsage, rows: number): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / rows;
+}
+
 /** Counts acknowledged source transactions; `at(n)` resolves with the time the n-th one was acknowledged. */
 function ackCounter(): {
   deps: ConnectorDeps["onTransactionAcked"];
@@ -149,11 +160,17 @@ async function catchUp(env: Env, w: Workload, mode: DeliveryMode): Promise<void>
     const before = acks.count();
     connector = createConnector(def, env.deps(acks.deps));
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await connector.start();
     const t1 = await acks.at(before + w.transactions);
+    const cpu = cpuPerRow(cpu0, w.rows);
     await connector.stop();
     const theirs = await recvCatchUp(url, recvSlot, `mesh_${db}`, endLsn);
-    record(`${w.label}|catch-up|${mode}`, { ours: w.rows / ((t1 - t0) / 1000), theirs: w.rows / theirs });
+    record(`${w.label}|catch-up|${mode}`, {
+      ours: w.rows / ((t1 - t0) / 1000),
+      theirs: w.rows / theirs,
+      cpuPerRow: cpu,
+    });
   } finally {
     await dropDb(env.baseUrl, db);
   }
@@ -191,14 +208,18 @@ async function live(env: Env, w: Workload, mode: DeliveryMode): Promise<void> {
     await acks.at(1);
     const before = acks.count();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await w.run(url);
     const committed = performance.now();
     const t1 = await acks.at(before + w.transactions);
+    // (b) live: includes this process's workload client (one DO statement: little).
+    const cpu = cpuPerRow(cpu0, w.rows);
     await connector.stop();
     const ours = w.rows / ((t1 - (w.transactions === 1 ? committed : t0)) / 1000);
     record(`${w.label}|live|${mode}`, {
       ours,
       theirs,
+      cpuPerRow: cpu,
       extra: `workload ${(w.rows / ((committed - t0) / 1000)).toFixed(0)}/s, last ack ${(t1 - committed).toFixed(0)} ms after it`,
     });
   } finally {
@@ -292,6 +313,13 @@ function spread(xs: number[]): string {
   return s.length === 1 ? f(med) : `${f(s[0] as number)}–${f(s.at(-1) as number)} (median ${f(med)})`;
 }
 
+function spreadCpu(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 1
+    ? (s[0] as number).toFixed(1)
+    : `${(s[0] as number).toFixed(1)}–${(s.at(-1) as number).toFixed(1)}`;
+}
+
 const targets: Record<string, string> = {
   a: "≥ 0.8 ×",
   b: "≥ 0.5 ×",
@@ -311,10 +339,9 @@ function report(): void {
     const ratio =
       samples[0]?.theirs === undefined ? "" : spread(samples.map((s) => s.ours / (s.theirs ?? NaN)));
     const unit = w === "c" ? " ms (p99)" : " rows/s";
-    const notes = samples
-      .map((s) => s.extra ?? "")
-      .filter(Boolean)
-      .join("; ");
+    const cpus = samples.flatMap((s) => (s.cpuPerRow === undefined ? [] : [s.cpuPerRow]));
+    const cpu = cpus.length === 0 ? [] : [`cpu ${spreadCpu(cpus)} µs/row`];
+    const notes = [...cpu, ...samples.map((s) => s.extra ?? "")].filter(Boolean).join("; ");
     console.log(
       `| (${w}) | ${phase} | ${mode} | ${ours}${unit} | ${theirs} | ${ratio} | ${targets[w] ?? ""} | ${notes} |`,
     );
