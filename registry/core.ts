@@ -12,7 +12,7 @@ import { RegistryError } from "./errors.ts";
 import type { Write } from "./ops/writes.ts";
 import { Batcher } from "./store/batcher.ts";
 import { SchemasLog } from "./store/log.ts";
-import { encodeKey, encodeValue, type LogRecord } from "./store/records.ts";
+import { encodeRecord, type EncodedRecord, type LogRecord } from "./store/records.ts";
 import { RegistryState } from "./store/state.ts";
 
 export type Role = "starting" | "electing" | "catching-up" | "leader" | "follower";
@@ -36,21 +36,21 @@ export class RegistryCore implements RegistryBackend {
   private readonly options: CoreOptions;
   private log: SchemasLog;
   private readonly election: LeaderElection;
-  private readonly batcher: Batcher;
+  private readonly batcher: Batcher<EncodedRecord>;
   private epoch = 0;
   /**
-   * The leader's own records, applied when written, that the tail has not read back yet, oldest first. They
-   * reach the topic in this order (one append at a time), so each record read is either the oldest of them
-   * or someone else's.
+   * The leader's own records, applied when written, that the tail has not read back yet, oldest first, with
+   * the bytes they were written as. They reach the topic in this order (one append at a time), so each record
+   * read is either the oldest of them (the same bytes) or someone else's.
    */
-  private unread: LogRecord[] = [];
+  private unread: EncodedRecord[] = [];
   private roleWaiters: (() => void)[] = [];
   private rebuilding: Promise<void> | undefined;
 
   constructor(options: CoreOptions) {
     this.options = options;
     this.log = this.newLog(this.state);
-    this.batcher = new Batcher((records) => this.log.append(records));
+    this.batcher = new Batcher<EncodedRecord>((records) => this.log.append(records));
     this.election = new LeaderElection({
       config: options.kafka.config,
       topic: schemasLeaderTopic(options.topic),
@@ -63,21 +63,31 @@ export class RegistryCore implements RegistryBackend {
 
   private newLog(state: RegistryState): SchemasLog {
     const { kafka, topic, logger } = this.options;
-    return new SchemasLog({ kafka, topic, logger }, (record) => this.receive(state, record));
+    return new SchemasLog(
+      { kafka, topic, logger },
+      (record) => this.receive(state, record),
+      (key, value) => this.readBack(state, key, value),
+    );
+  }
+
+  /**
+   * The read-back of a write of ours (the oldest not read back, byte for byte): the state holds it already
+   * (applying it again now could undo a later write of ours to the same key until that one is read back too).
+   * Known by its bytes, so the leader does not decode what it wrote.
+   */
+  private readBack(state: RegistryState, key: Buffer | null, value: Buffer | null): boolean {
+    if (this.role !== "leader" || state !== this.state) return false;
+    const own = this.unread[0];
+    if (own === undefined || !sameBytes(own.key, key) || !sameBytes(own.value, value)) return false;
+    this.unread.shift();
+    return true;
   }
 
   private receive(state: RegistryState, record: LogRecord): void {
     if (this.role !== "leader" || state !== this.state) return state.apply(record);
-    const own = this.unread[0];
-    // The read-back of a write of ours: the state holds it already (applying it again now could undo a later
-    // write of ours to the same key until that one is read back too).
-    if (own !== undefined && sameRecord(own, record)) {
-      this.unread.shift();
-      return;
-    }
     // Someone else's record. It lands before every write of ours not read back yet: those stay on top of it.
     state.apply(record);
-    for (const r of this.unread) state.apply(r);
+    for (const r of this.unread) state.apply(r.record);
   }
 
   async start(): Promise<void> {
@@ -160,10 +170,11 @@ export class RegistryCore implements RegistryBackend {
       );
     const state = this.state;
     const w = op(state);
+    const encoded = w.records.map(encodeRecord);
     for (const r of w.records) state.apply(r);
-    this.unread.push(...w.records);
+    this.unread.push(...encoded);
     try {
-      const offset = await this.batcher.submit(w.records);
+      const offset = await this.batcher.submit(encoded);
       return { local: true, result: w.result, offset };
     } catch (err) {
       this.options.logger.error(
@@ -210,6 +221,6 @@ export class RegistryCore implements RegistryBackend {
   }
 }
 
-function sameRecord(a: LogRecord, b: LogRecord): boolean {
-  return encodeKey(a) === encodeKey(b) && encodeValue(a) === encodeValue(b);
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null ? b === null : b !== null && a.equals(b);
 }

@@ -29,8 +29,8 @@ export interface ResolvedSchema {
    * aliases, logical types and other properties (in their order) do.
    */
   identity: string;
-  /** Our normalized form (`normalize=true`): canonical.ts. */
-  canonical: string;
+  /** Our normalized form (`normalize=true`): canonical.ts, written on first use. */
+  readonly canonical: string;
   /** What Confluent stores and serves for it: Avro's Java `Schema.toString()` (java-text.ts). */
   text: string;
 }
@@ -61,12 +61,15 @@ export function resolveSchema(
   load(references, 0);
   const predefined = new Set(known.keys());
   const schema = parseSchema(text, known);
-  const canonical = canonicalText(schema, { predefined });
   const stored = javaSchemaText(schema, predefined);
   const refKey = references.map((r) => `${r.name}|${r.subject}|${r.version}`).join(",");
+  let canonical: string | undefined;
   return {
     schema,
-    canonical,
+    // Only `normalize=true` needs it: written on first use, not for every registration and lookup.
+    get canonical() {
+      return (canonical ??= canonicalText(schema, { predefined }));
+    },
     text: stored,
     identity: refKey ? `${stored}\u0000${refKey}` : stored,
   };

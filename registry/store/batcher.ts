@@ -3,25 +3,25 @@
 import type { LogRecord } from "./records.ts";
 
 /** Sends records in one batch, resolves with the offset of the first. */
-export type SendBatch = (records: readonly LogRecord[]) => Promise<number>;
+export type SendBatch<R = LogRecord> = (records: readonly R[]) => Promise<number>;
 
-interface Pending {
-  records: readonly LogRecord[];
+interface Pending<R> {
+  records: readonly R[];
   resolve: (lastOffset: number) => void;
   reject: (e: unknown) => void;
 }
 
-export class Batcher {
-  private readonly send: SendBatch;
-  private queue: Pending[] = [];
+export class Batcher<R = LogRecord> {
+  private readonly send: SendBatch<R>;
+  private queue: Pending<R>[] = [];
   private flushing = false;
 
-  constructor(send: SendBatch) {
+  constructor(send: SendBatch<R>) {
     this.send = send;
   }
 
   /** Resolves with the offset of the last of `records` once Kafka acknowledged them (-1 for none). */
-  submit(records: readonly LogRecord[]): Promise<number> {
+  submit(records: readonly R[]): Promise<number> {
     if (records.length === 0) return Promise.resolve(-1);
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject });

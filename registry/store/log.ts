@@ -7,7 +7,7 @@
 import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { RegistryError } from "../errors.ts";
-import { decodeRecord, encodeKey, encodeValue, type LogRecord } from "./records.ts";
+import { decodeRecord, encodeRecord, type EncodedRecord, type LogRecord } from "./records.ts";
 
 export interface SchemasLogOptions {
   kafka: KafkaClient;
@@ -18,6 +18,12 @@ export interface SchemasLogOptions {
 /** Called for each record in topic order; `offset` is the record's offset. */
 export type RecordSink = (record: LogRecord, offset: number) => void;
 
+/**
+ * Asked first for each record, with its bytes: true when it is the read-back of a write this process already
+ * applied, which is then skipped without being decoded (the leader reads back every write it makes).
+ */
+export type ReadBack = (key: Buffer | null, value: Buffer | null) => boolean;
+
 interface Waiter {
   offset: number;
   resolve: () => void;
@@ -26,14 +32,16 @@ interface Waiter {
 export class SchemasLog {
   private readonly options: SchemasLogOptions;
   private readonly sink: RecordSink;
+  private readonly readBack: ReadBack;
   private table: CompactedTable | undefined;
   /** Offset of the next record the tail will hand over. */
   nextOffset = 0;
   private waiters: Waiter[] = [];
 
-  constructor(options: SchemasLogOptions, sink: RecordSink) {
+  constructor(options: SchemasLogOptions, sink: RecordSink, readBack: ReadBack = () => false) {
     this.options = options;
     this.sink = sink;
+    this.readBack = readBack;
   }
 
   /** Resolves once every record below the high watermark at start was handed to the sink. */
@@ -49,6 +57,7 @@ export class SchemasLog {
   private receive(record: InRecord): void {
     const offset = Number(record.offset);
     try {
+      if (this.readBack(record.key, record.value)) return this.handed(offset);
       const decoded = decodeRecord(record.key, record.value);
       if (decoded) this.sink(decoded, offset);
     } catch (err) {
@@ -62,6 +71,10 @@ export class SchemasLog {
         "skipped a schemas topic record that cannot be read",
       );
     }
+    this.handed(offset);
+  }
+
+  private handed(offset: number): void {
     this.nextOffset = offset + 1;
     this.wake();
   }
@@ -107,12 +120,15 @@ export class SchemasLog {
   }
 
   /** Appends records in one batch; resolves with the offset of the first once Kafka acknowledged all. */
-  async append(records: readonly LogRecord[]): Promise<number> {
+  async append(records: readonly (LogRecord | EncodedRecord)[]): Promise<number> {
     if (!this.table) throw new Error("SchemasLog not started");
     const { topic } = this.options;
-    const delivered = await this.options.kafka
-      .producer()
-      .send(records.map((r) => ({ topic, partition: 0, key: encodeKey(r), value: encodeValue(r) })));
+    const delivered = await this.options.kafka.producer().send(
+      records.map((r) => {
+        const { key, value } = "record" in r ? r : encodeRecord(r);
+        return { topic, partition: 0, key, value };
+      }),
+    );
     const first = delivered[0];
     if (first === undefined)
       throw new RegistryError("STORE_ERROR", "Kafka did not return an offset for the write");

@@ -53,6 +53,22 @@ export function encodeValue(r: LogRecord): string | null {
   return JSON.stringify(r.value);
 }
 
+/** A record with the bytes it is written as (the leader keeps them to know its own writes when read back). */
+export interface EncodedRecord {
+  record: LogRecord;
+  key: Buffer;
+  value: Buffer | null;
+}
+
+export function encodeRecord(record: LogRecord): EncodedRecord {
+  const value = encodeValue(record);
+  return {
+    record,
+    key: Buffer.from(encodeKey(record)),
+    value: value === null ? null : Buffer.from(value),
+  };
+}
+
 /** A `_schemas` record this registry cannot read (bad JSON, a value of the wrong shape): skipped, with a warning. */
 export class MalformedRecord extends Error {
   override readonly name = "MalformedRecord";
