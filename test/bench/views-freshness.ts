@@ -23,6 +23,7 @@ import { startApi, type RunningApi } from "../../api/service.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { startMaterializer } from "../../materializer/main.ts";
 import { startRegistry } from "../../registry/server.ts";
+import { machineCpu } from "./machine-cpu.ts";
 import { dropDb, freshDb } from "./pg-readers.ts";
 import { TEST_ADMIN_TOKEN } from "../support/auth.ts";
 import { authHeaders } from "../support/auth.ts";
@@ -229,6 +230,7 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     const cpu0 = process.cpuUsage();
+    const machine = machineCpu();
     const rowsPerTx = 50;
     const txPerSecond = 100;
     let id = 0;
@@ -256,6 +258,7 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
     const elapsed = (performance.now() - start) / 1000;
     await Promise.all(polls);
     loop.disable();
+    const machineCores = machine.text();
     const cpu = process.cpuUsage(cpu0);
     const busy = ((cpu.user + cpu.system) / 1e6 / ((performance.now() - start) / 1000)) * 100;
     const name = layout === "one" ? "one process (mesh up)" : "two processes (mesh api + mesh materialize)";
@@ -272,6 +275,7 @@ async function measure(env: Env, layout: "one" | "two"): Promise<void> {
         `event-loop delay p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms; ` +
         `load average ${loadavg()[0]?.toFixed(1)})`,
     );
+    console.log(`  (${machineCores}, from the first commit until every sampled row was visible)`);
   } finally {
     await client.end().catch(() => undefined);
     await stop();
