@@ -213,9 +213,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
       // The client sends its request timeout as the transaction timeout of InitProducerId.
       timeout: this.#o.transactionTimeoutMs,
       // The next transaction's first request often meets the last one still completing on the coordinator
-      // (CONCURRENT_TRANSACTIONS, retried): a short retry delay keeps a quiet source's latency low. The same
-      // 2.5 s in all as the other clients before a failure is reported.
-      retryDelay: 25,
+      // (CONCURRENT_TRANSACTIONS, retried; the coordinator finishes writing its markers within a few ms):
+      // short first retries keep a busy source's commit cadence and a quiet source's latency low. About the
+      // same 2.5 s in all as the other clients before a failure is reported.
+      retryDelay: (_client: unknown, _operation: string, attempt: number) =>
+        attempt <= 5 ? 2 * attempt : 25,
       retries: 100,
     });
     return this.#client;
