@@ -2,6 +2,7 @@
 // last row of each table marked `snapshot: "last"`), with progress reported per chunk. Memory is bounded by
 // one chunk plus the producer's buffer (it waits for Kafka before reading on).
 import type { OrderedProducer, OutMessage } from "../../lib/kafka/index.ts";
+import type { Envelope } from "../../protocol/envelope.ts";
 import type { EventWriter } from "../../protocol/event-writer.ts";
 import type { PositionCodec, Row, SnapshotRead, SourceTable } from "./backend.ts";
 import { envelope, keyOf, type EventContext, type SourceIdentity } from "./events.ts";
@@ -42,20 +43,26 @@ export async function runInitialSnapshot<P>(o: InitialSnapshotOptions<P>): Promi
   for (const { table } of tables) {
     if (!(await o.useTable(table))) continue;
     o.onProgress({ rowsDone: done, rowsEstimated: Math.max(estimated, done), table: table.qualified });
-    const rowCtx = (snapshot: "true" | "last"): EventContext => ({
-      snapshot,
-      tsMicros: o.nowMicros,
-      txId: null,
-      coordinates,
-      transaction: null,
-    });
     const topic = table.shape.topic;
-    const ctx = { true: rowCtx("true"), last: rowCtx("last") };
+    // Every row of a table shares its envelope but for `after` (and the last row's flag): one envelope per
+    // flag, refilled per row. The writer encodes synchronously and keeps nothing of it.
+    const envelopeOf = (snapshot: "true" | "last"): Envelope =>
+      envelope(o.source, table, "r", null, null, {
+        snapshot,
+        tsMicros: o.nowMicros,
+        txId: null,
+        coordinates,
+        transaction: null,
+      } satisfies EventContext);
+    const shared = { true: envelopeOf("true"), last: envelopeOf("last") };
     // One row is held back so the table's last row can be marked "last".
     let pending: Row | null = null;
     const emit = (flag: "true" | "last"): void => {
       if (!pending) return;
-      o.writer.write(topic, keyOf(table, pending), envelope(o.source, table, "r", null, pending, ctx[flag]));
+      const event = shared[flag];
+      event.after = pending;
+      o.writer.write(topic, keyOf(table, pending), event);
+      event.after = null;
       pending = null;
     };
     for await (const chunk of o.read.rows(table, o.chunkRows)) {
