@@ -4,8 +4,7 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { usePgDatabase } from "../../test/support/pg.ts";
-import { connect as connectText } from "./catalog.ts";
-import { blockRanges, MIN_BLOCKS_PER_READER, readTable, readTableParallel, tidRange } from "./snapshot.ts";
+import { blockRanges, MIN_BLOCKS_PER_READER, readTableParallel, tidRange } from "./snapshot.ts";
 
 const database = usePgDatabase("pgsnap");
 
@@ -74,55 +73,5 @@ describe("parallel snapshot reads", () => {
     } finally {
       for (const c of [setup, exporter, ...readers]) await c.end().catch(() => undefined);
     }
-  });
-});
-
-describe("COPY reads", () => {
-  it("yield exactly the text a SELECT returns: escapes, NULL and the string \\N, UTF-8, arrays, json, bytea", async () => {
-    const url = database().url;
-    const c = connectText(url);
-    await c.connect();
-    try {
-      await c.query(
-        "CREATE TABLE odd (id int PRIMARY KEY, t text, a text[], j jsonb, b bytea, ts timestamptz, n numeric)",
-      );
-      await c.query(`INSERT INTO odd VALUES
-        (1, E'tab\\there', ARRAY[E'a\\tb', NULL, 'c"d'], '{"k": "v\\n\\u00e9"}', '\\x00ff0a09', '2024-02-29 23:59:59.999999+05:30', 'NaN'),
-        (2, E'line\\nnext\\rcr', '{}', 'null', '\\x', '1970-01-01 00:00:00+00', -0.000001),
-        (3, E'back\\\\slash \\\\N \\b\\f\\v', ARRAY['\\N'], '[1, 2.50]', NULL, NULL, 12345678901234567890.123),
-        (4, '\\N', NULL, NULL, NULL, NULL, NULL),
-        (5, 'ünïcødé 日本 🙂', ARRAY['🙂'], '"🙂"', '\\xe2', 'infinity', 0),
-        (6, '', ARRAY[''], '{}', '\\x5c', '-infinity', 1e-20)`);
-      const columns = ["id", "t", "a", "j", "b", "ts", "n"];
-      const selected = await c.query<(string | null)[]>({
-        text: `SELECT ${columns.join(", ")} FROM odd ORDER BY id`,
-        rowMode: "array",
-      });
-      const copied: (string | null)[][] = [];
-      for await (const chunk of readTable(c, "public", "odd", columns, ["id"], 4)) copied.push(...chunk);
-      expect(copied).toEqual(selected.rows);
-      expect(copied[3]?.[1]).toBe("\\N");
-      expect(copied[3]?.[2]).toBeNull();
-      // The client is free again for the next statement.
-      expect((await c.query("SELECT 1 AS one")).rows[0]).toEqual({ one: "1" });
-    } finally {
-      await c.end();
-    }
-  });
-
-  it("a COPY left early ends its client (a COPY cannot be stopped otherwise), without an error event", async () => {
-    const url = database().url;
-    const errors: Error[] = [];
-    const c = connectText(url, {}, (err) => errors.push(err));
-    await c.connect();
-    await c.query("CREATE TABLE many AS SELECT g AS id FROM generate_series(1, 50000) g");
-    let seen = 0;
-    for await (const chunk of readTable(c, "public", "many", ["id"], [], 1000)) {
-      seen += chunk.length;
-      if (seen >= 3000) break;
-    }
-    expect(seen).toBe(3000);
-    await expect(c.query("SELECT 1")).rejects.toThrow();
-    expect(errors).toEqual([]);
   });
 });

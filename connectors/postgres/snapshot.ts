@@ -1,23 +1,20 @@
-// Reads tables for the initial snapshot, in the slot's exported snapshot, each read one
-// `COPY (SELECT …) TO STDOUT` (snapshot-copy.ts: no round trip per chunk, one parse per row), handed on in
-// chunks of `chunkRows`. One reader: key order. Several readers (several connections that imported the same
-// exported snapshot): the table's heap is cut into block ranges read at once (TID range scans), and their
-// chunks are handed on as they come, so Postgres produces the next chunks while the connector encodes this
-// one. Memory stays bounded by two chunks per reader (one waiting, one filling: the reader's socket is
-// paused while one waits) plus the one being written.
+// Reads tables for the initial snapshot, in the slot's exported snapshot. One reader: a cursor in key order,
+// `chunkRows` at a time. Several readers (several connections that imported the same exported snapshot): the
+// table's heap is cut into block ranges read at once (TID range scans), and their chunks are handed on as
+// they come, so Postgres produces the next chunks while the connector encodes this one. Memory stays bounded
+// by one chunk per reader plus the one being written: a reader fetches its next chunk only once its last
+// one was taken.
 import type pg from "pg";
 import { qualifiedIdent, quoteIdent, quoteLiteral } from "./catalog.ts";
-import { copyChunks, CopyOut, type Chunk } from "./snapshot-copy.ts";
 
 export async function beginSnapshotTransaction(client: pg.Client, snapshotName: string): Promise<void> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
 }
 
-/**
- * Yields chunks of rows (text values in `columns` order) of one COPY of the table (snapshot-copy.ts): in key
- * order when `keyColumns` are given, restricted by `where`.
- */
+type Chunk = (string | null)[][];
+
+/** Yields chunks of rows (text values in `columns` order), through a cursor in key order. */
 export async function* readTable(
   client: pg.Client,
   schema: string,
@@ -27,9 +24,23 @@ export async function* readTable(
   chunkRows: number,
   where = "",
 ): AsyncGenerator<Chunk> {
+  const cursor = quoteIdent(`mesh_snap_${table}`.slice(0, 60));
   const order = keyColumns.length > 0 ? ` ORDER BY ${keyColumns.map(quoteIdent).join(", ")}` : "";
-  const select = `SELECT ${columns.map(quoteIdent).join(", ")} FROM ${qualifiedIdent(schema, table)}${where}${order}`;
-  yield* copyChunks(client, new CopyOut(`COPY (${select}) TO STDOUT`, columns.length, chunkRows));
+  await client.query(
+    `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${columns.map(quoteIdent).join(", ")} FROM ${qualifiedIdent(schema, table)}${where}${order}`,
+  );
+  try {
+    for (;;) {
+      const res = await client.query<(string | null)[]>({
+        text: `FETCH ${chunkRows} FROM ${cursor}`,
+        rowMode: "array",
+      });
+      if (res.rows.length === 0) return;
+      yield res.rows;
+    }
+  } finally {
+    await client.query(`CLOSE ${cursor}`).catch(() => undefined);
+  }
 }
 
 /** Below this many heap blocks (8 kB each) a table is read by one reader: splitting would cost more. */
