@@ -36,6 +36,16 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const admin = kafka.admin();
   const topics: string[] = [];
 
+  // Server CPU per request (this process hosts the ceiling app and the registry; the load runs in a child): on a
+  // shared machine the rates move with others' load, this much less.
+  const cpu = new Map<LoadResult, number>();
+  const measured = async (job: Parameters<typeof load>[0]): Promise<LoadResult> => {
+    const before = process.cpuUsage();
+    const result = await load(job);
+    const used = process.cpuUsage(before);
+    cpu.set(result, (used.user + used.system) / Math.max(1, result.rps * job.seconds));
+    return result;
+  };
   const ceilingApp = Fastify();
   ceilingApp.get("/ping", () => ({ ok: true }));
   const ceilingUrl = await ceilingApp.listen({ host: "127.0.0.1", port: 0 });
@@ -80,10 +90,10 @@ export async function run(options: BenchOptions = {}): Promise<void> {
     latest: FORMATS.map(() => [] as LoadResult[]),
   };
   for (let r = 0; r < 3; r++) {
-    rounds.ceiling.push(await load({ ...job, base: ceilingUrl, kind: "ping" }));
+    rounds.ceiling.push(await measured({ ...job, base: ceilingUrl, kind: "ping" }));
     for (let f = 0; f < FORMATS.length; f++) {
-      rounds.byId[f]!.push(await load({ ...jobOf(f), base: reg.url, kind: "by-id" }));
-      rounds.latest[f]!.push(await load({ ...jobOf(f), base: reg.url, kind: "latest" }));
+      rounds.byId[f]!.push(await measured({ ...jobOf(f), base: reg.url, kind: "by-id" }));
+      rounds.latest[f]!.push(await measured({ ...jobOf(f), base: reg.url, kind: "latest" }));
     }
   }
   const median = (l: LoadResult[]) => [...l].sort((a, b) => a.rps - b.rps)[Math.floor(l.length / 2)]!;
@@ -92,7 +102,7 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const latest = rounds.latest.map(median);
   const registrations: LoadResult[] = [];
   for (let f = 0; f < FORMATS.length; f++)
-    registrations.push(await load({ ...jobOf(f), base: reg.url, kind: "register" }));
+    registrations.push(await measured({ ...jobOf(f), base: reg.url, kind: "register" }));
   await reg.stop();
 
   // Start-up: replay a topic holding 10,000 schemas (written directly in `_schemas` record shapes).
@@ -129,10 +139,11 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   await kafka.close();
 
   const pct = (l: LoadResult) => `${Math.round((100 * l.rps) / ceiling.rps)}% of ceiling`;
+  const cpuOf = (l: LoadResult) => `cpu ${Math.round(cpu.get(l) ?? 0)} µs/req`;
   const row = (name: string, l: LoadResult) =>
-    `${name.padEnd(34)} ${String(l.rps).padStart(7)}/s  p99 ${l.p99Ms} ms  errors ${l.errors}  (${pct(l)})`;
+    `${name.padEnd(34)} ${String(l.rps).padStart(7)}/s  p99 ${l.p99Ms} ms  errors ${l.errors}  ${cpuOf(l)}  (${pct(l)})`;
   const lines = [
-    `registry benchmark (${connections} keep-alive connections, ${seconds} s per run, lookups: median of 3 rounds alternating with the ceiling; autocannon in a child process)`,
+    `registry benchmark (${connections} keep-alive connections, ${seconds} s per run, lookups: median of 3 rounds alternating with the ceiling; autocannon in a child process; cpu: this process's CPU per request)`,
     row("trivial fastify route (ceiling)", ceiling),
     ...FORMATS.flatMap(({ format }, f) => [
       row(`${format} GET /schemas/ids/{id}`, byId[f]!),
