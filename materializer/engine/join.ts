@@ -10,7 +10,7 @@ import { encodeKey } from "../keys/encoding.ts";
 import { columnValue } from "../sql/eval.ts";
 import { evaluate } from "../sql/predicate.ts";
 import type { Relation } from "../sql/plan.ts";
-import { Reader } from "./reader.ts";
+import { Pending, Reader } from "./reader.ts";
 import type { JoinShape, Row, Step } from "./shape.ts";
 
 export interface ViewRow {
@@ -66,22 +66,32 @@ async function followMany(
     return found.map((list) => list.map((f) => f.row));
   }
   const pks = vals.map((v) => (v ? (Reader.lookupPk(lookup, v, kinds) as Buffer) : null));
+  const ids = pks.map((pk) => (pk ? Pending.id(lookup.rel, pk) : ""));
   await reader.prefetch(
     lookup.rel,
     pks.filter((pk) => pk !== null),
+    ids.filter((id) => id !== ""),
   );
   // A key lookup matches the key columns only; when ON equates more columns, they are compared too.
   const onlyKey = lookup.by === "pk" && lookup.order.length === fromCols.length;
-  return Promise.all(
-    froms.map(async (from, i) => {
-      const pk = pks[i];
-      if (!pk) return [];
-      const hit = reader.peek(lookup.rel, pk);
-      const row = hit !== undefined ? hit : await reader.get(lookup.rel, pk);
-      if (!row) return [];
-      return onlyKey || sameValues(shape, fromRel, from, fromCols, toRel, row, toCols) ? [row] : [];
-    }),
-  );
+  // Every row is held now (prefetched, pending or warm): a get is only the fallback.
+  const out: Row[][] = [];
+  for (let i = 0; i < froms.length; i++) {
+    const pk = pks[i];
+    if (!pk) {
+      out.push([]);
+      continue;
+    }
+    const id = ids[i] as string;
+    const hit = reader.peek(lookup.rel, pk, id);
+    const row = hit !== undefined ? hit : await reader.get(lookup.rel, pk, id);
+    if (!row) out.push([]);
+    else
+      out.push(
+        onlyKey || sameValues(shape, fromRel, froms[i] as Row, fromCols, toRel, row, toCols) ? [row] : [],
+      );
+  }
+  return out;
 }
 
 /** Adds to `out` the driving keys (encoded) whose view rows may contain any of `rows` (all of relation `rel`). */
@@ -116,25 +126,35 @@ export async function drivingKeys(
   }
 }
 
-/** All view rows of each driving key, in the state the reader sees (keyed by the driving key's latin1 id). */
+/**
+ * All view rows of each driving key, in the state the reader sees (keyed by the driving key's latin1 id).
+ * `keys`: the driving keys' latin1 ids when the caller has them (in `drivingPks` order).
+ */
 export async function recompute(
   shape: JoinShape,
   reader: Reader,
   drivingPks: Buffer[],
+  keys: readonly string[] = drivingPks.map((pk) => pk.toString("latin1")),
 ): Promise<Map<string, ViewRow[]>> {
   const plan = shape.plan;
+  const ids = keys.map((key) => Pending.idOfKey(0, key));
   // Rows the overlay or cache already holds (all of them for a single-table view) need no prefetch.
-  const hits = drivingPks.map((pk) => reader.peek(0, pk));
+  const hits = drivingPks.map((pk, i) => reader.peek(0, pk, ids[i]));
   const misses = drivingPks.filter((_, i) => hits[i] === undefined);
-  if (misses.length > 0) await reader.prefetch(0, misses);
+  if (misses.length > 0)
+    await reader.prefetch(
+      0,
+      misses,
+      ids.filter((_, i) => hits[i] === undefined),
+    );
   // One tuple list per driving key; tuple[i] is relation i's row (null when LEFT JOIN found none).
   const tuples: { id: string; t: (Row | null)[] }[] = [];
   const out = new Map<string, ViewRow[]>();
   for (let i = 0; i < drivingPks.length; i++) {
     const pk = drivingPks[i] as Buffer;
     const hit = hits[i];
-    const row = hit !== undefined ? hit : await reader.get(0, pk);
-    const id = pk.toString("latin1");
+    const row = hit !== undefined ? hit : await reader.get(0, pk, ids[i]);
+    const id = keys[i] as string;
     out.set(id, []);
     if (row) tuples.push({ id, t: [row] });
   }

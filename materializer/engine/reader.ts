@@ -52,6 +52,11 @@ export class Pending {
     return `${rel}:${pk.toString("latin1")}`;
   }
 
+  /** Pending.id from the key's latin1 form (PendingRow.key). */
+  static idOfKey(rel: number, key: string): string {
+    return `${rel}:${key}`;
+  }
+
   /** Whether an id (Pending.id) is of a driving row (relation 0). */
   static isDriving(id: string): boolean {
     return id.startsWith("0:");
@@ -120,6 +125,7 @@ export class Reader {
   private readonly warm: WarmCache<Row | null> | null;
   private readonly warmDriving: WarmCache<Row | null> | null;
   private readonly warmScans: WarmScans | null;
+  private readonly used: RowCache;
 
   constructor(
     db: Db,
@@ -128,11 +134,18 @@ export class Reader {
     pending: Pending | null,
     cache: RowCache = new Map(),
     scans: ScanCache = new Map(),
-    warm: { rows: WarmCache<Row | null>; driving: WarmCache<Row | null>; scans: WarmScans } | null = null,
+    warm: {
+      rows: WarmCache<Row | null>;
+      driving: WarmCache<Row | null>;
+      scans: WarmScans;
+      /** The warm rows this batch used (shared by S0 and S1 like `cache`). */
+      used: RowCache;
+    } | null = null,
   ) {
     this.warm = warm?.rows ?? null;
     this.warmDriving = warm?.driving ?? null;
     this.warmScans = warm?.scans ?? null;
+    this.used = warm?.used ?? new Map();
     this.scans = scans;
     this.db = db;
     this.layout = layout;
@@ -175,12 +188,17 @@ export class Reader {
   }
 
   /**
-   * A row from the cross-batch warm caches, copied into this batch's cache (so S0 and S1 agree on it for the
-   * rest of the batch even if the warm cache evicts it); undefined when not held.
+   * A row from the cross-batch warm caches (undefined when not held), copied into the batch's `used` map:
+   * later lookups of it in this batch hit that small map instead of the large warm ones. `used` is kept
+   * apart from `cache` (LevelDB reads), which alone becomes warm after the batch: a warm row is not set
+   * again (a set into a large map cost more than the lookup it saves). The warm caches change only once a
+   * batch committed (view-state.ts), so S0 and S1 see the same row for the whole batch.
    */
   private fromWarm(rel: number, id: string): Row | null | undefined {
+    const held = this.used.get(id);
+    if (held !== undefined) return held;
     const hit = (rel === 0 ? this.warmDriving : this.warm)?.get(id);
-    if (hit !== undefined) this.cache.set(id, hit);
+    if (hit !== undefined) this.used.set(id, hit);
     return hit;
   }
 
@@ -248,18 +266,23 @@ export class Reader {
         vals ? this.scan(lookup.rel, lookup.set, encodeKey(vals, fromKinds)) : Promise.resolve([]),
       ),
     );
-    await this.prefetch(lookup.rel, pkLists.flat());
-    return Promise.all(
-      pkLists.map(async (pks) => {
-        const out: { pk: Buffer; row: Row }[] = [];
-        for (const pk of pks) {
-          const hit = this.peek(lookup.rel, pk);
-          const row = hit !== undefined ? hit : await this.get(lookup.rel, pk);
-          if (row) out.push({ pk, row });
-        }
-        return out;
-      }),
-    );
+    const flat = pkLists.flat();
+    const ids = flat.map((pk) => Pending.id(lookup.rel, pk));
+    await this.prefetch(lookup.rel, flat, ids);
+    // Every row is held now (prefetched, pending or warm): a get is only the fallback.
+    const lists: { pk: Buffer; row: Row }[][] = [];
+    let at = 0;
+    for (const pks of pkLists) {
+      const out: { pk: Buffer; row: Row }[] = [];
+      for (const pk of pks) {
+        const id = ids[at++] as string;
+        const hit = this.peek(lookup.rel, pk, id);
+        const row = hit !== undefined ? hit : await this.get(lookup.rel, pk, id);
+        if (row) out.push({ pk, row });
+      }
+      lists.push(out);
+    }
+    return lists;
   }
 
   /** Rows of `lookup.rel` whose lookup columns equal `vals` (values from the other side, with their kinds). */

@@ -230,7 +230,7 @@ export class ViewState {
     pending.indexRows(this.shape);
     const cache: RowCache = new Map();
     const scans: ScanCache = new Map();
-    const warm = { rows: this.warmRows, driving: this.warmDriving, scans: this.warmScans };
+    const warm = { rows: this.warmRows, driving: this.warmDriving, scans: this.warmScans, used: new Map() };
     const s0 = new Reader(this.db, this.layout, this.format, null, cache, scans, warm);
     const s1 = new Reader(this.db, this.layout, this.format, pending, cache, scans, warm);
 
@@ -315,13 +315,14 @@ export class ViewState {
     // View rows this batch writes (null: deleted), as [latin1 key, bytes] pairs: warm once committed.
     const viewWrites: (string | Buffer | null)[] = [];
     const drivers = [...affected.values()];
+    const driverKeys = [...affected.keys()];
     // The stored view rows and the recomputed ones are independent reads: overlap their round trips.
     const [views, computed] = await Promise.all([
-      storedRows(this.db, this.layout, this.single, drivers, knownViews, this.warmViews),
-      recompute(this.shape, s1, drivers),
+      storedRows(this.db, this.layout, this.single, drivers, knownViews, this.warmViews, driverKeys),
+      recompute(this.shape, s1, drivers, driverKeys),
     ]);
-    for (const dpk of drivers) {
-      const id = dpk.toString("latin1");
+    for (let d = 0; d < drivers.length; d++) {
+      const id = driverKeys[d] as string;
       const before = views.get(id) ?? new Map<string, StoredBytes>();
       for (const row of computed.get(id) ?? []) {
         const rid = row.key.toString("latin1");
