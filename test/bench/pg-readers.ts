@@ -135,7 +135,8 @@ export async function connectChild(
   return {
     pid: child.pid ?? 0,
     alive: () => {
-      if (exitCode !== undefined) throw new Error(`mesh connect exited (code ${exitCode}) before the bench ended`);
+      if (exitCode !== undefined)
+        throw new Error(`mesh connect exited (code ${exitCode}) before the bench ended`);
     },
     peakRssMb: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
