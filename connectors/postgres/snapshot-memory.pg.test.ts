@@ -52,9 +52,36 @@ async function probe(table: string): Promise<ProbeResult> {
   return JSON.parse(line) as ProbeResult;
 }
 
+/**
+ * Records a read_committed reader finds in the topic (offsets alone would also count the commit markers of
+ * exactly-once delivery, the default). Reads until nothing new arrives for 3 s.
+ */
 async function messagesIn(topic: string): Promise<number> {
+  const counts = await kafka().admin().partitionCounts([topic]);
+  const reader = kafka().reader({ maxWaitMs: 200 });
+  const stop = new AbortController();
   let n = 0;
-  for (const p of (await kafka().admin().offsets(topic)).values()) n += Number(p.high - p.low);
+  let last = Date.now();
+  const idle = setInterval(() => {
+    if (Date.now() - last > 3000) stop.abort();
+  }, 100);
+  try {
+    const partitions = counts.get(topic) ?? 0;
+    await reader.assign(
+      Array.from({ length: partitions }, (_, partition) => ({
+        topic,
+        partition,
+        offset: "earliest" as const,
+      })),
+    );
+    for await (const batch of reader.batches(stop.signal)) {
+      n += batch.records.length;
+      last = Date.now();
+    }
+  } finally {
+    clearInterval(idle);
+    await reader.close();
+  }
   return n;
 }
 
