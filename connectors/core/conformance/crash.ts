@@ -73,7 +73,9 @@ export function registerCrashTest(target: ConformanceTarget, options: CrashTestO
       const startChild = (): void => {
         child = spawn(process.execPath, ["connectors/main.ts", "--config", configPath], {
           env: { ...process.env, ...kafkaEnv(), ...TEST_AUTH_ENV },
-          stdio: ["ignore", "ignore", "inherit"],
+          // Its warnings (logLevel warn: retries, lost connections) go to the test's output: a run that stalls
+          // says why.
+          stdio: ["ignore", "inherit", "inherit"],
         });
       };
       const topics = [
