@@ -46,7 +46,10 @@ export async function readInputs(r: ReadInputs): Promise<void> {
       if (markers) {
         const marker = await decodeMarker(rec, sourceOfTopic(topic), registry);
         if (replaced()) return;
-        if (marker) assembler.pushMarker(marker);
+        if (marker) {
+          assembler.pushMarker(marker);
+          reading.markerRead(k, rec.offset);
+        }
       } else {
         const e = await decodeEvent(rec, table, registry);
         if (replaced()) return;

@@ -38,6 +38,8 @@ export class Reading {
   readonly target = new Map<string, bigint>();
   /** Data topic partitions' stored positions as of the last apply. */
   readonly stored = new Map<string, Stored>();
+  /** Marker topic partitions (tpKey): the offset after the last marker read, in this Reading. */
+  readonly markersEnd = new Map<string, bigint>();
   /** The driving topic's partitions read (null: all, the view is not split). */
   readonly owned: number[] | null;
   readonly drivingTopic: string;
@@ -172,6 +174,19 @@ export class Reading {
     if (!this.tps.has(k) || !this.reached(k) || !this.globalCaughtUp()) return false;
     const markers = tpKey(transactionsTopic(sourceOfTopic(this.drivingTopic)), 0);
     const target = this.target.get(markers);
-    return target === undefined || this.assembler.floor(this.drivingTopic, partition) >= target;
+    if (target === undefined) return true;
+    const floor = this.assembler.floor(this.drivingTopic, partition);
+    if (floor >= target) return true;
+    // An exactly-once source's marker topic ends in a commit marker (a control record): no floor moves past
+    // it, so the target is out of reach until the next marker. Once every record below the target is read
+    // (globalCaughtUp), a floor past the last marker read has every marker that counts the partition
+    // applied; with no marker read at all, none below the target counted it.
+    const end = this.markersEnd.get(markers);
+    return end === undefined || floor >= end;
+  }
+
+  /** A marker at `offset` of marker topic partition `k` was pushed into the assembler. */
+  markerRead(k: string, offset: bigint): void {
+    this.markersEnd.set(k, offset + 1n);
   }
 }
