@@ -30,12 +30,12 @@ describe("a split view's partition caught up", () => {
     [markers]: [[0, 3]], // BEGIN at 0, END at 1, the commit marker at 2
   };
   const admin = {
-    listTopics: async () => Object.keys(ends),
-    offsets: async (topic: string) =>
-      new Map((ends[topic] ?? []).map(([p, high]) => [p, { low: 0n, high: BigInt(high) }])),
+    listTopics: () => Promise.resolve(Object.keys(ends)),
+    offsets: (topic: string) =>
+      Promise.resolve(new Map((ends[topic] ?? []).map(([p, high]) => [p, { low: 0n, high: BigInt(high) }]))),
   } as unknown as KafkaAdmin;
   const db = {
-    get: async () => undefined,
+    get: () => Promise.resolve(undefined),
     values: async function* () {},
   } as unknown as Db;
   const marker = (status: "BEGIN" | "END", offset: bigint): Marker => ({
