@@ -11,43 +11,21 @@ import {
   type Label,
   type MessageEl,
   type OneOfEl,
-  type OptionEl,
-  type OptionValue,
   type ProtoFile,
-  type ReservedValue,
   type ServiceEl,
   type TypeEl,
 } from "./model.ts";
-
-/** The source without comments (strings kept), so regular expressions can find statements. */
-export function stripComments(src: string): string {
-  if (!src.includes("/")) return src;
-  return src.replace(
-    /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|\/\/[^\n]*|\/\*[\s\S]*?\*\//g,
-    (m, quoted: string | undefined) => quoted ?? (m.startsWith("//") ? "" : " "),
-  );
-}
-
-interface Hints {
-  syntax: string | null;
-  publicImports: Set<string>;
-  /** Contents of every quoted string of the file: an option value found here was written quoted. */
-  quoted: Set<string>;
-}
-
-function hints(src: string): Hints {
-  const clean = stripComments(src);
-  const syntax = /(?:^|[;}\s])syntax\s*=\s*["'](proto[23])["']\s*;/.exec(clean)?.[1] ?? null;
-  const publicImports = new Set<string>();
-  for (const m of clean.matchAll(/\bimport\s+public\s+["']([^"']+)["']/g)) publicImports.add(m[1]!);
-  const quoted = new Set<string>();
-  for (const m of clean.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'/g)) {
-    quoted.add((m[1] ?? m[2] ?? "").replace(/\\(.)/g, "$1"));
-  }
-  return { syntax, publicImports, quoted };
-}
+import { parseCommonProto } from "./fast-parse.ts";
+import { hints, options, reservedStatements, type Hints } from "./parse-common.ts";
 
 export function parseProto(text: string): ProtoFile {
+  // Most schemas use the common subset, read without building protobufjs' reflection tree (which cost most of
+  // a Protobuf registration's CPU); anything else, errors included, is protobufjs' to read.
+  return parseCommonProto(text) ?? parseProtoWithProtobufjs(text);
+}
+
+/** Reads any .proto text protobufjs reads (the reference the fast reader is tested against). */
+export function parseProtoWithProtobufjs(text: string): ProtoFile {
   let parsed: protobuf.IParserResult;
   try {
     parsed = protobuf.parse(text, new protobuf.Root(), { keepCase: true });
@@ -86,34 +64,6 @@ function addExtend(list: ExtendEl[], f: protobuf.Field, h: Hints, proto2: boolea
   let ext = list.find((e) => e.name === name);
   if (!ext) list.push((ext = { name, fields: [] }));
   ext.fields.push(field(f, h, proto2 ? "optional" : null));
-}
-
-function optionValue(v: unknown, h: Hints): OptionValue {
-  if (typeof v === "boolean") return { kind: "BOOLEAN", value: v };
-  if (typeof v === "number") return { kind: "NUMBER", value: v };
-  if (typeof v === "string")
-    return h.quoted.has(v) ? { kind: "STRING", value: v } : { kind: "ENUM", value: v };
-  if (Array.isArray(v)) return { kind: "MAP", value: { ...v } };
-  return { kind: "MAP", value: markMap(v as Record<string, unknown>, h) };
-}
-
-/** Aggregate option values: identifiers that were never quoted are kept as enum markers. */
-function markMap(v: Record<string, unknown>, h: Hints): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (typeof x === "string" && !h.quoted.has(x)) out[k] = { enum: x };
-    else if (x !== null && typeof x === "object" && !Array.isArray(x))
-      out[k] = markMap(x as Record<string, unknown>, h);
-    else out[k] = x;
-  }
-  return out;
-}
-
-function options(o: Record<string, unknown> | undefined, h: Hints, skip: readonly string[] = []): OptionEl[] {
-  if (!o) return [];
-  return Object.entries(o)
-    .filter(([k]) => !skip.includes(k))
-    .map(([name, v]) => ({ name, value: optionValue(v, h) }));
 }
 
 function field(f: protobuf.Field, h: Hints, label: Label): FieldEl {
@@ -175,21 +125,6 @@ function message(t: protobuf.Type, h: Hints, proto2: boolean): MessageEl {
     reserved: reservedStatements(t.reserved ?? []),
     extensions: (t.extensions ?? []).map(([a, b]) => [a, b] as [number, number]),
   };
-}
-
-/** protobufjs flattens reserved statements; numbers and names are regrouped, each kind in one statement. */
-function reservedStatements(flat: (number[] | string)[]): ReservedValue[][] {
-  const out: ReservedValue[][] = [];
-  let current: ReservedValue[] | undefined;
-  let kind: "n" | "s" | undefined;
-  for (const r of flat) {
-    const k = typeof r === "string" ? "s" : "n";
-    if (k !== kind) out.push((current = []));
-    kind = k;
-    if (typeof r === "string") current!.push(r);
-    else current!.push(r[0] === r[1] ? r[0]! : [r[0]!, r[1]!]);
-  }
-  return out;
 }
 
 function enumeration(e: protobuf.Enum, h: Hints): EnumEl {
