@@ -18,6 +18,8 @@ export interface LoadJob {
   format?: BenchFormat;
   idBase?: number;
   subjectPrefix?: string;
+  /** Registrations: bench schema numbers (and subjects) start at 1,000,000 + this (a round of its own). */
+  registerBase?: number;
 }
 
 export type BenchFormat = "AVRO" | "PROTOBUF" | "JSON";
@@ -75,8 +77,8 @@ function nextRequest(job: LoadJob, i: number): { method: string; path: string; b
     case "register":
       return {
         method: "POST",
-        path: `/subjects/${prefix}-reg-${i}-value/versions`,
-        body: JSON.stringify(schemaBody(job.format ?? "AVRO", 1_000_000 + i)),
+        path: `/subjects/${prefix}-reg-${(job.registerBase ?? 0) + i}-value/versions`,
+        body: JSON.stringify(schemaBody(job.format ?? "AVRO", 1_000_000 + (job.registerBase ?? 0) + i)),
       };
   }
 }

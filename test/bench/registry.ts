@@ -100,9 +100,18 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const ceiling = median(rounds.ceiling);
   const byId = rounds.byId.map(median);
   const latest = rounds.latest.map(median);
-  const registrations: LoadResult[] = [];
-  for (let f = 0; f < FORMATS.length; f++)
-    registrations.push(await measured({ ...jobOf(f), base: reg.url, kind: "register" }));
+  // Registrations: 3 rounds too, formats interleaved, each round new subjects and new schemas.
+  const registerRounds = FORMATS.map(() => [] as LoadResult[]);
+  for (let r = 0; r < 3; r++)
+    for (let f = 0; f < FORMATS.length; f++)
+      registerRounds[f]!.push(
+        await measured({ ...jobOf(f), base: reg.url, kind: "register", registerBase: r * 1_000_000 }),
+      );
+  const registrations = registerRounds.map(median);
+  const rateSpread = (l: LoadResult[]) => {
+    const s = l.map((x) => x.rps).sort((a, b) => a - b);
+    return `rounds ${s.join(", ")}/s`;
+  };
   await reg.stop();
 
   // Start-up: replay a topic holding 10,000 schemas (written directly in `_schemas` record shapes).
@@ -143,12 +152,12 @@ export async function run(options: BenchOptions = {}): Promise<void> {
   const row = (name: string, l: LoadResult) =>
     `${name.padEnd(34)} ${String(l.rps).padStart(7)}/s  p99 ${l.p99Ms} ms  errors ${l.errors}  ${cpuOf(l)}  (${pct(l)})`;
   const lines = [
-    `registry benchmark (${connections} keep-alive connections, ${seconds} s per run, lookups: median of 3 rounds alternating with the ceiling; autocannon in a child process; cpu: this process's CPU per request)`,
+    `registry benchmark (${connections} keep-alive connections, ${seconds} s per run, lookups and registrations: median of 3 rounds (lookups alternating with the ceiling); autocannon in a child process; cpu: this process's CPU per request)`,
     row("trivial fastify route (ceiling)", ceiling),
     ...FORMATS.flatMap(({ format }, f) => [
       row(`${format} GET /schemas/ids/{id}`, byId[f]!),
       row(`${format} GET /subjects/{s}/versions/latest`, latest[f]!),
-      row(`${format} POST /subjects/{s}/versions (new)`, registrations[f]!),
+      `${row(`${format} POST /subjects/{s}/versions (new)`, registrations[f]!)}  ${rateSpread(registerRounds[f]!)}`,
     ]),
     `start-up with 10k schemas in _schemas   ${startupMs} ms (replayed ${replayed} schemas, incl. leader election)`,
   ];
