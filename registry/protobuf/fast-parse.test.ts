@@ -13,7 +13,9 @@ const cases = JSON.parse(readFileSync(new URL("./compat-cases.json", import.meta
   candidate: string;
 }[];
 const testSource = readFileSync(new URL("./protobuf.test.ts", import.meta.url), "utf8");
-const fromTests = [...testSource.matchAll(/`(syntax[^`]*)`/g)].map((m) => m[1]!).filter((s) => !s.includes("${"));
+const fromTests = [...testSource.matchAll(/`(syntax[^`]*)`/g)]
+  .map((m) => m[1]!)
+  .filter((s) => !s.includes("${"));
 
 /** Schemas the fast reader must take (the common shapes). */
 const COMMON = [
@@ -79,12 +81,7 @@ const DECLINED = [
   `syntax = "proto3"; message M { string a = 1 }`,
 ];
 
-const corpus = [
-  ...cases.flatMap((c) => [...c.history, c.candidate]),
-  ...fromTests,
-  ...COMMON,
-  ...DECLINED,
-];
+const corpus = [...cases.flatMap((c) => [...c.history, c.candidate]), ...fromTests, ...COMMON, ...DECLINED];
 
 function reference(text: string): { file?: unknown; error?: string } {
   try {
