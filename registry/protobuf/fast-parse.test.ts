@@ -60,6 +60,9 @@ message M {
   extensions 100 to 199, 300;
 }`,
   `message NoSyntax { optional int32 a = 1; }`,
+  `syntax = "proto2"; message M { optional bool a = 1 [default = TRUE]; optional bool b = 2 [default = FALSE]; }`,
+  `syntax = "proto2"; message M { optional double a = 1 [default = -0.5]; optional int32 b = 2 [default = 0]; }`,
+  `syntax = "proto3"; message M { message N { int32 x = 1; }; oneof o { string a = 1; }; } enum E { A = 0; };`,
 ];
 
 /** Shapes it must decline, each read by protobufjs alone. */
@@ -79,6 +82,21 @@ const DECLINED = [
   `syntax = "proto3"; message M { string a = 1; `,
   `option java_package = "x"; package p; message M { string a = 1; }`,
   `syntax = "proto3"; message M { string a = 1 }`,
+  `syntax = "proto2"; message M { optional double a = 1 [default = inf]; optional double b = 2 [default = -Inf]; }`,
+  `syntax = "proto2"; message M { optional double a = 1 [default = NaN]; }`,
+  `syntax = "proto2"; message M { optional int32 a = 1 [default = -0]; }`,
+  `syntax = "proto3"; enum E { A = 0; B = -0; }`,
+  `syntax = "proto2"; message M { optional int32 a = 1 [default = 0x10]; optional int32 b = 2 [default = 010]; }`,
+  `syntax = "proto2"; message M { optional double a = 1 [default = 1e5]; }`,
+  `syntax = "proto3"; message M { string a = 1; reserved 5 to MAX; }`,
+  `syntax = "proto3"; message M { string a = 1 [(x) = true]; }`,
+  `syntax = "proto3";; message M { string a = 1; }`,
+  `syntax = "proto3"; message M { string a = 1;; }`,
+  `syntax = "proto3"; message M { string a = 1; } import "x.proto";`,
+  `syntax = "proto3"; message M { map m = 1; }`,
+  `syntax = "proto3"; enum E { A = 0;; }`,
+  `syntax = "proto3"; message M { oneof o { string a = 1;; } }`,
+  `syntax = "proto3"; service S { rpc A (M) returns (M) { ; } } message M { string a = 1; }`,
 ];
 
 const corpus = [...cases.flatMap((c) => [...c.history, c.candidate]), ...fromTests, ...COMMON, ...DECLINED];

@@ -61,6 +61,10 @@ class Tokens {
     this.i++;
     return true;
   }
+  /** After a block's `}`: protobufjs takes one optional `;` there (and a stray one nowhere else). */
+  endBlock(): void {
+    this.skip(";");
+  }
   expect(token: string): void {
     if (this.next() !== token) throw DECLINE;
   }
@@ -89,10 +93,13 @@ class Tokens {
       return s;
     }
     const t = this.next();
-    if (t === "true") return true;
-    if (t === "false") return false;
+    // protobufjs' readValue: true/TRUE and false/FALSE are booleans; inf and nan in any of its spellings, and
+    // "-0" (its parseNumber answers +0), are left to it.
+    if (t === "true" || t === "TRUE") return true;
+    if (t === "false" || t === "FALSE") return false;
+    if (t === "-0" || /^(?:inf|nan)$/i.test(t)) throw DECLINE;
     if (NUMBER.test(t)) return Number(t);
-    if (NAME.test(t) && t !== "inf" && t !== "nan") return t;
+    if (NAME.test(t)) return t;
     throw DECLINE;
   }
   /** `name = constant` with a plain option name, into `into` (a repeated name is protobufjs' to read). */
@@ -125,10 +132,12 @@ function readFile(t: Tokens, text: string): ProtoFile {
   const names = new Set<string>();
   let packageName: string | null = null;
   let declared = false;
+  /** protobufjs takes syntax, package and imports only before the first message, enum or service. */
+  let head = true;
   let first = true;
   while (!t.done) {
     const word = t.next();
-    if (word === ";") continue;
+    if ((word === "syntax" || word === "package" || word === "import") && !head) throw DECLINE;
     if (word === "syntax") {
       if (!first) throw DECLINE;
       t.expect("=");
@@ -152,11 +161,13 @@ function readFile(t: Tokens, text: string): ProtoFile {
       t.expect(";");
     } else if (word === "message" || word === "enum") {
       declared = true;
+      head = false;
       const el = word === "message" ? readMessage(t, h, proto2) : readEnum(t, h);
       unique(names, el.name);
       types.push(el);
     } else if (word === "service") {
       declared = true;
+      head = false;
       const s = readService(t, h);
       unique(names, s.name);
       services.push(s);
@@ -215,7 +226,7 @@ function readField(t: Tokens, h: Hints, label: Label, typeWord: string): FieldEl
     const value = t.typeRef();
     t.expect(">");
     type = `map<${key}, ${value}>`;
-  } else if (!TYPE_REF.test(typeWord) || typeWord === "group") throw DECLINE;
+  } else if (!TYPE_REF.test(typeWord) || typeWord === "group" || typeWord === "map") throw DECLINE;
   const name = t.name();
   t.expect("=");
   const tag = t.tag();
@@ -243,7 +254,6 @@ function readMessage(t: Tokens, h: Hints, proto2: boolean): MessageEl {
   };
   while (!t.skip("}")) {
     const word = t.next();
-    if (word === ";") continue;
     if (word === "message" || word === "enum") {
       const el = word === "message" ? readMessage(t, h, proto2) : readEnum(t, h);
       unique(nestedNames, el.name);
@@ -279,6 +289,7 @@ function readMessage(t: Tokens, h: Hints, proto2: boolean): MessageEl {
       fields.push(el);
     }
   }
+  t.endBlock();
   for (const r of reserved) {
     if (typeof r === "string" ? memberNames.has(r) : [...tags].some((n) => n >= r[0]! && n <= r[1]!))
       throw DECLINE;
@@ -303,7 +314,6 @@ function readOneOf(t: Tokens, h: Hints): OneOfEl {
   const o: Raw = {};
   while (!t.skip("}")) {
     const word = t.next();
-    if (word === ";") continue;
     if (word === "option") {
       t.option(o);
       t.expect(";");
@@ -314,6 +324,7 @@ function readOneOf(t: Tokens, h: Hints): OneOfEl {
     if (f.type.startsWith("map<")) throw DECLINE;
     fields.push(f);
   }
+  t.endBlock();
   return { name, fields, options: options(o, h) };
 }
 
@@ -345,7 +356,6 @@ function readEnum(t: Tokens, h: Hints): EnumEl {
   const tags = new Set<number>();
   while (!t.skip("}")) {
     const word = t.next();
-    if (word === ";") continue;
     if (word === "option") {
       t.option(o);
       t.expect(";");
@@ -355,7 +365,7 @@ function readEnum(t: Tokens, h: Hints): EnumEl {
     if (!NAME.test(word)) throw DECLINE;
     t.expect("=");
     const v = t.next();
-    if (!/^-?(?:0|[1-9][0-9]*)$/.test(v)) throw DECLINE;
+    if (!/^(?:0|-?[1-9][0-9]*)$/.test(v)) throw DECLINE; // protobufjs refuses "-0"
     const tag = Number(v);
     const raw = fieldOptions(t);
     t.expect(";");
@@ -365,6 +375,7 @@ function readEnum(t: Tokens, h: Hints): EnumEl {
     tags.add(tag);
     constants.push({ name: word, tag, options: options(Object.keys(raw).length > 0 ? raw : undefined, h) });
   }
+  t.endBlock();
   if (constants.length === 0) throw DECLINE;
   return { kind: "enum", name, options: options(o, h), constants };
 }
@@ -377,7 +388,6 @@ function readService(t: Tokens, h: Hints): ServiceEl {
   const names = new Set<string>();
   while (!t.skip("}")) {
     const word = t.next();
-    if (word === ";") continue;
     if (word === "option") {
       t.option(o);
       t.expect(";");
@@ -399,7 +409,6 @@ function readService(t: Tokens, h: Hints): ServiceEl {
     const ro: Raw = {};
     if (t.skip("{")) {
       while (!t.skip("}")) {
-        if (t.skip(";")) continue;
         t.expect("option");
         t.option(ro);
         t.expect(";");
@@ -415,5 +424,6 @@ function readService(t: Tokens, h: Hints): ServiceEl {
       options: options(ro, h),
     });
   }
+  t.endBlock();
   return { name, options: options(o, h), rpcs };
 }
