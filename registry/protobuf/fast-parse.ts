@@ -6,7 +6,7 @@
 // aggregate option, `extend`, groups, editions), and protobufjs reads those: answers and errors stay
 // protobufjs'. fast-parse.test.ts checks both readers agree on every schema of the corpora. Pure.
 import type { EnumEl, FieldEl, Label, MessageEl, OneOfEl, ProtoFile, ServiceEl, TypeEl } from "./model.ts";
-import { hints, options, reservedStatements, type Hints } from "./parse-common.ts";
+import { fieldEl, hints, options, reservedStatements, type Hints } from "./parse-common.ts";
 
 const NAME = /^[a-zA-Z_][a-zA-Z_0-9]*$/;
 const TYPE_REF = /^\.?[a-zA-Z_][a-zA-Z_0-9]*(?:\.[a-zA-Z_][a-zA-Z_0-9]*)*$/;
@@ -202,21 +202,8 @@ function fieldOptions(t: Tokens): Raw {
   return o;
 }
 
-function toField(name: string, tag: number, type: string, label: Label, o: Raw, h: Hints): FieldEl {
-  const el: FieldEl = {
-    name,
-    tag,
-    type,
-    label,
-    options: options(o, h, ["proto3_optional", "default", "json_name"]),
-  };
-  if (o.default !== undefined) el.defaultValue = String(o.default);
-  if (typeof o.json_name === "string") el.jsonName = o.json_name;
-  return el;
-}
-
 /** A field after its label (if any): `type name = tag [options];`, or a map field. */
-function readField(t: Tokens, h: Hints, label: Label, typeWord: string): FieldEl & { raw: Raw } {
+function readField(t: Tokens, h: Hints, label: Label, typeWord: string): FieldEl {
   let type = typeWord;
   if (typeWord === "map" && t.peek() === "<") {
     if (label !== null) throw DECLINE;
@@ -232,7 +219,7 @@ function readField(t: Tokens, h: Hints, label: Label, typeWord: string): FieldEl
   const tag = t.tag();
   const raw = fieldOptions(t);
   t.expect(";");
-  return { ...toField(name, tag, type, label, raw, h), raw };
+  return fieldEl(name, tag, type, label, raw, h);
 }
 
 function readMessage(t: Tokens, h: Hints, proto2: boolean): MessageEl {
@@ -274,16 +261,15 @@ function readMessage(t: Tokens, h: Hints, proto2: boolean): MessageEl {
       oneofs.push(oneof);
     } else if (word === "optional" || word === "required" || word === "repeated") {
       if (word === "required" && !proto2) throw DECLINE;
-      const f = readField(t, h, word, t.next());
-      if (f.type.startsWith("map<")) throw DECLINE;
+      const el = readField(t, h, word, t.next());
+      if (el.type.startsWith("map<")) throw DECLINE;
       // proto2 reads `optional` as the default label; proto3's `optional` is explicit presence.
-      const { raw: _raw, ...el } = f;
       addField(el);
       fields.push(el);
     } else if (word === "extend" || word === "group") {
       throw DECLINE;
     } else {
-      const { raw: _raw, ...el } = readField(t, h, null, word);
+      const el = readField(t, h, null, word);
       if (proto2 && !el.type.startsWith("map<")) throw DECLINE; // proto2 fields carry a label
       addField(el);
       fields.push(el);
@@ -320,7 +306,7 @@ function readOneOf(t: Tokens, h: Hints): OneOfEl {
       continue;
     }
     if (word === "optional" || word === "required" || word === "repeated" || word === "group") throw DECLINE;
-    const { raw: _raw, ...f } = readField(t, h, null, word);
+    const f = readField(t, h, null, word);
     if (f.type.startsWith("map<")) throw DECLINE;
     fields.push(f);
   }

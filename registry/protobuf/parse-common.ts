@@ -1,7 +1,7 @@
 // Owns what both .proto readers share (parse.ts over protobufjs, fast-parse.ts for the common subset): facts
 // recovered from the comment-free source text, option values as the element model keeps them, and reserved
 // statements regrouped. Pure.
-import type { OptionEl, OptionValue, ReservedValue } from "./model.ts";
+import type { FieldEl, Label, OptionEl, OptionValue, ReservedValue } from "./model.ts";
 
 /** The source without comments (strings kept), so regular expressions can find statements. */
 export function stripComments(src: string): string {
@@ -76,4 +76,27 @@ export function reservedStatements(flat: (number[] | string)[]): ReservedValue[]
     else current!.push(r[0] === r[1] ? r[0]! : [r[0]!, r[1]!]);
   }
   return out;
+}
+
+/** A field element from its parts and raw options (`default` and `json_name` kept apart, as Wire does). */
+export function fieldEl(
+  name: string,
+  tag: number,
+  type: string,
+  label: Label,
+  o: Record<string, unknown>,
+  h: Hints,
+): FieldEl {
+  const el: FieldEl = {
+    name,
+    tag,
+    type,
+    label,
+    options: options(o, h, ["proto3_optional", "default", "json_name"]),
+  };
+  // Option values are constants (protobufjs' and fast-parse's alike): text, numbers, booleans.
+  const value = o.default as string | number | boolean | undefined;
+  if (value !== undefined) el.defaultValue = String(value);
+  if (typeof o.json_name === "string") el.jsonName = o.json_name;
+  return el;
 }

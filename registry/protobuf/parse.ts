@@ -16,7 +16,7 @@ import {
   type TypeEl,
 } from "./model.ts";
 import { parseCommonProto } from "./fast-parse.ts";
-import { hints, options, reservedStatements, type Hints } from "./parse-common.ts";
+import { fieldEl, hints, options, reservedStatements, type Hints } from "./parse-common.ts";
 
 export function parseProto(text: string): ProtoFile {
   // Most schemas use the common subset, read without building protobufjs' reflection tree (which cost most of
@@ -67,18 +67,8 @@ function addExtend(list: ExtendEl[], f: protobuf.Field, h: Hints, proto2: boolea
 }
 
 function field(f: protobuf.Field, h: Hints, label: Label): FieldEl {
-  const o = f.options ?? {};
   const type = f instanceof protobuf.MapField ? `map<${f.keyType}, ${f.type}>` : f.type;
-  const el: FieldEl = {
-    name: f.name,
-    tag: f.id,
-    type,
-    label,
-    options: options(o, h, ["proto3_optional", "default", "json_name"]),
-  };
-  if (o.default !== undefined) el.defaultValue = String(o.default);
-  if (typeof o.json_name === "string") el.jsonName = o.json_name;
-  return el;
+  return fieldEl(f.name, f.id, type, label, f.options ?? {}, h);
 }
 
 function labelOf(f: protobuf.Field, proto2: boolean): Label {
