@@ -13,6 +13,7 @@ import type { Logger } from "../logger.ts";
 import { MeshError } from "../errors.ts";
 import { AckWindow, SlotQueue, type Slot } from "./ack-window.ts";
 import type { KafkaConfig } from "./config.ts";
+import { DEFAULT_OPERATION_TIMEOUT_MS, withinDeadline } from "./deadline.ts";
 import { kafkaError } from "./errors.ts";
 import type { OutMessage } from "./messages.ts";
 import { messageBytes, PartitionPlacer, toClientMessage, type AnyClientProducer } from "./placement.ts";
@@ -25,6 +26,11 @@ export interface OrderedProducerOptions {
   maxBufferedBytes?: number;
   /** Client producers sending in parallel, one request in flight each (default 4). */
   lanes?: number;
+  /**
+   * Longest wait for one produce request (retries included) before the producer fails with
+   * MESH_KAFKA_TIMEOUT (default 10 s; deadline.ts says why the client's own bounds are not enough).
+   */
+  operationTimeoutMs?: number;
 }
 
 export interface OrderedProducer {
@@ -78,6 +84,7 @@ class KafkaOrderedProducer implements OrderedProducer {
   readonly #logger: Logger | undefined;
   readonly #maxBatchBytes: number;
   readonly #maxBufferedBytes: number;
+  readonly #operationTimeoutMs: number;
   readonly #window = new AckWindow<Pending>();
   readonly #placer = new PartitionPlacer();
   readonly #lanes: Lane[];
@@ -106,6 +113,7 @@ class KafkaOrderedProducer implements OrderedProducer {
     this.#logger = config.logger;
     this.#maxBatchBytes = options.maxBatchBytes ?? 900 * 1024;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     const lanes = Math.max(1, Math.floor(options.lanes ?? 4));
     this.#lanes = Array.from({ length: lanes }, (_, index) => ({
       index,
@@ -224,14 +232,19 @@ class KafkaOrderedProducer implements OrderedProducer {
       if (this.#placer.cached(topic) === undefined) topics.add(topic);
     }
     const lane = this.#lanes[0] as Lane;
-    this.#placer.counts(this.#clientOf(lane), [...topics]).then(
+    const what = `reading the partition counts of ${[...topics].join(", ")}`;
+    withinDeadline(
+      this.#placer.counts(this.#clientOf(lane), [...topics]),
+      this.#operationTimeoutMs,
+      what,
+    ).then(
       () => {
         this.#fetchingCounts = false;
         this.#dispatch();
       },
       (err: unknown) => {
         this.#fetchingCounts = false;
-        this.#fail(kafkaError(err, `reading the partition counts of ${[...topics].join(", ")}`));
+        this.#fail(kafkaError(err, what));
       },
     );
   }
@@ -260,20 +273,19 @@ class KafkaOrderedProducer implements OrderedProducer {
       const p = slot.item as Pending;
       return toClientMessage(p.msg, p.partition);
     });
-    const sending = this.#clientOf(lane)
-      .send({ messages })
-      .then(
-        () => {
-          lane.busy = false;
-          this.#completed(batch);
-          this.#pump(lane);
-        },
-        (err: unknown) => {
-          lane.busy = false;
-          const topics = [...new Set(messages.map((m) => m.topic))].join(", ");
-          this.#fail(kafkaError(err, `producing to ${topics}`, { fromSeq: batch[0]?.seq }));
-        },
-      );
+    const topics = (): string => [...new Set(messages.map((m) => m.topic))].join(", ");
+    const sent = this.#clientOf(lane).send({ messages });
+    const sending = withinDeadline(sent, this.#operationTimeoutMs, () => `producing to ${topics()}`).then(
+      () => {
+        lane.busy = false;
+        this.#completed(batch);
+        this.#pump(lane);
+      },
+      (err: unknown) => {
+        lane.busy = false;
+        this.#fail(kafkaError(err, `producing to ${topics()}`, { fromSeq: batch[0]?.seq }));
+      },
+    );
     this.#inflight.add(sending);
     void sending.finally(() => this.#inflight.delete(sending));
   }

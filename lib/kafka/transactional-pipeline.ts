@@ -18,6 +18,7 @@
 import type { Logger } from "../logger.ts";
 import { MeshError } from "../errors.ts";
 import type { KafkaConfig } from "./config.ts";
+import { DEFAULT_OPERATION_TIMEOUT_MS, withinDeadline } from "./deadline.ts";
 import { kafkaError } from "./errors.ts";
 import type { OutMessage } from "./messages.ts";
 import type { OrderedProducer } from "./ordered-producer.ts";
@@ -40,6 +41,11 @@ export interface TransactionalPipelineOptions {
    * transaction.max.timeout.ms, 15 min by default): one source transaction must reach Kafka within it.
    */
   transactionTimeoutMs?: number;
+  /**
+   * Longest wait for one Kafka operation (a produce, a commit, taking the id) before the pipeline fails with
+   * MESH_KAFKA_TIMEOUT (default 10 s; deadline.ts says why the client's own bounds are not enough).
+   */
+  operationTimeoutMs?: number;
 }
 
 /** The OrderedProducer contract, in Kafka transactions that end at boundaries. */
@@ -109,6 +115,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
       lingerMs: options.lingerMs ?? 100,
       maxTransactionBytes: options.maxTransactionBytes ?? 64 * 1024 * 1024,
       transactionTimeoutMs: options.transactionTimeoutMs ?? 300_000,
+      operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     };
   }
 
@@ -196,7 +203,8 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     await this.#initializing?.catch(() => undefined);
     // What the open transaction holds is not committed: abort it now rather than leave read_committed
     // consumers waiting for the coordinator's timeout.
-    if (this.#tx && !this.#failure && this.#txStartedAt > 0) await this.#tx.abort().catch(() => undefined);
+    if (this.#tx && !this.#failure && this.#txStartedAt > 0)
+      await this.#bounded(this.#tx.abort(), "aborting the open transaction").catch(() => undefined);
     if (!this.#failure) this.#rejectAll(this.#closedError());
     await this.#client?.close(true).catch(() => undefined);
   }
@@ -224,7 +232,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
   }
 
   async #begin(): Promise<void> {
-    this.#tx = await this.#clientOf().beginTransaction();
+    this.#tx = await this.#bounded(this.#clientOf().beginTransaction(), "taking the transactional id");
+  }
+
+  #bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return withinDeadline(work, this.#o.operationTimeoutMs, `${what} (${this.#o.transactionalId})`);
   }
 
   #wake(): void {
@@ -324,12 +336,13 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     }
     if (batch.length === 0) return;
     const client = this.#clientOf();
-    this.#tx ??= await client.beginTransaction();
+    this.#tx ??= await this.#bounded(client.beginTransaction(), "beginning a transaction");
     if (this.#txStartedAt === 0) this.#txStartedAt = Date.now();
     this.#txBytes += bytes;
-    await this.#placer.counts(client, [...new Set(batch.map((m) => m.topic))]);
+    const topics = [...new Set(batch.map((m) => m.topic))];
+    await this.#bounded(this.#placer.counts(client, topics), "reading partition counts");
     const messages = batch.map((m) => toClientMessage(m, this.#placer.place(m)));
-    await this.#tx.send({ messages });
+    await this.#bounded(this.#tx.send({ messages }), `producing to ${topics.join(", ")}`);
   }
 
   #latestRecord(upTo: number): OutMessage | null {
@@ -342,7 +355,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
 
   async #commit(target: Boundary): Promise<void> {
     if (this.#txStartedAt > 0 && this.#tx) {
-      await this.#tx.commit();
+      await this.#bounded(this.#tx.commit(), "committing a transaction");
       this.#tx = null;
     }
     this.#txStartedAt = 0;
