@@ -2,7 +2,7 @@
 // snapshot finished, and the progress of an incremental re-snapshot. Kept in the compacted `_mesh_offsets`
 // topic (DESIGN.md: processes are stateless); keys and values are protocol/offsets.ts's.
 import type { CompactedTable, KafkaClient } from "../../lib/kafka/index.ts";
-import { OFFSETS_TOPIC } from "../../protocol/topics.ts";
+import { OFFSETS_TOPIC, REWRITTEN_STATE_TOPIC_CONFIGS } from "../../protocol/topics.ts";
 
 export interface OffsetStore {
   load(key: string): Promise<unknown>;
@@ -17,7 +17,9 @@ export interface OffsetStore {
  * stops with the client.
  */
 export function kafkaOffsetStore(kafka: KafkaClient): OffsetStore {
-  const state = new Map<string, unknown>();
+  // Values stay raw until loaded: the table tails every source's records (one per exactly-once
+  // transaction), and a process loads only its own few keys.
+  const state = new Map<string, Buffer | null>();
   let ensured: Promise<void> | null = null;
   let table: { running: Promise<CompactedTable> } | null = null;
   let saves: Promise<unknown> = Promise.resolve();
@@ -25,9 +27,9 @@ export function kafkaOffsetStore(kafka: KafkaClient): OffsetStore {
   const ensure = (): Promise<void> => {
     ensured ??= kafka
       .admin()
-      .ensureTopics([{ topic: OFFSETS_TOPIC, partitions: 1, compact: true }])
+      .ensureTopics([offsetsTopicSpec])
       .then(
-        () => undefined,
+        () => upgradeTopicConfig(kafka),
         (err: unknown) => {
           ensured = null;
           throw err;
@@ -43,7 +45,7 @@ export function kafkaOffsetStore(kafka: KafkaClient): OffsetStore {
         topic: OFFSETS_TOPIC,
         onRecord: (r) => {
           if (r.key === null) return;
-          state.set(r.key.toString(), r.value ? (JSON.parse(r.value.toString()) as unknown) : null);
+          state.set(r.key.toString(), r.value);
         },
       });
       table = { running: t.start().then(() => t) };
@@ -66,7 +68,8 @@ export function kafkaOffsetStore(kafka: KafkaClient): OffsetStore {
   return {
     async load(key) {
       await replayed();
-      return state.get(key) ?? null;
+      const raw = state.get(key);
+      return raw ? (JSON.parse(raw.toString()) as unknown) : null;
     },
     async save(key, value) {
       await ensure();
@@ -80,6 +83,30 @@ export function kafkaOffsetStore(kafka: KafkaClient): OffsetStore {
     },
   };
 }
+
+/**
+ * A `_mesh_offsets` made before its configs were set (by an older version) gets them now, so that it is
+ * compacted. Best effort: without AlterConfigs on the topic it keeps working as before, only replayed slower.
+ */
+async function upgradeTopicConfig(kafka: KafkaClient): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    const wanted = offsetsTopicSpec.configs;
+    const current = await admin.topicConfig(OFFSETS_TOPIC, Object.keys(wanted));
+    const differing = Object.entries(wanted).filter(([name, value]) => current[name] !== value);
+    if (differing.length > 0) await admin.setTopicConfig(OFFSETS_TOPIC, Object.fromEntries(differing));
+  } catch {
+    // Kept as it is (see above).
+  }
+}
+
+/** How `_mesh_offsets` is created, by the store or by an exactly-once session, whichever comes first. */
+export const offsetsTopicSpec = {
+  topic: OFFSETS_TOPIC,
+  partitions: 1,
+  compact: true,
+  configs: REWRITTEN_STATE_TOPIC_CONFIGS,
+};
 
 /** An in-memory store: for tests of code that takes an OffsetStore, and for one-shot tools. */
 export function memoryOffsetStore(): OffsetStore {

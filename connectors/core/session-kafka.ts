@@ -10,7 +10,8 @@ import type { KafkaClient, OrderedProducer } from "../../lib/kafka/index.ts";
 import type { DeliveryMode } from "./contract.ts";
 import { EventWriter } from "../../protocol/event-writer.ts";
 import type { SchemaRegistrar } from "../../protocol/wire.ts";
-import { heartbeatTopic, OFFSETS_TOPIC, transactionsTopic } from "../../protocol/topics.ts";
+import { heartbeatTopic, REWRITTEN_STATE_TOPIC_CONFIGS, transactionsTopic } from "../../protocol/topics.ts";
+import { offsetsTopicSpec } from "./offset-store.ts";
 
 export interface SessionKafka {
   producer: OrderedProducer;
@@ -46,9 +47,9 @@ export async function openSessionKafka(o: SessionKafkaOptions): Promise<SessionK
   const partitions = await admin.ensureTopics([
     ...o.tableTopics.map((topic) => ({ topic, partitions: partitionsOf })),
     { topic: transactionsTopic(o.source), partitions: 1 },
-    { topic: heartbeatTopic(o.source), partitions: 1, compact: true },
+    { topic: heartbeatTopic(o.source), partitions: 1, compact: true, configs: REWRITTEN_STATE_TOPIC_CONFIGS },
     // Exactly-once writes the stored position in its transactions.
-    ...(exactlyOnce ? [{ topic: OFFSETS_TOPIC, partitions: 1, compact: true }] : []),
+    ...(exactlyOnce ? [offsetsTopicSpec] : []),
   ]);
   const transactional = exactlyOnce
     ? o.kafka.transactionalPipeline({ transactionalId: transactionalIdOf(o.source) })

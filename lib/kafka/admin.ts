@@ -4,6 +4,7 @@
 import {
   Admin as ClientAdmin,
   ConfigResourceTypes,
+  IncrementalAlterConfigOperationTypes,
   FetchIsolationLevels,
   ListOffsetTimestamps,
   type AdminOptions,
@@ -59,6 +60,8 @@ export interface KafkaAdmin {
   offsetsForTime(topic: string, ms: number): Promise<Map<number, bigint>>;
   /** The named configs of a topic (names the broker does not know are absent). */
   topicConfig(topic: string, names: string[]): Promise<Record<string, string>>;
+  /** Sets these configs of an existing topic (others keep their values). Needs AlterConfigs on it. */
+  setTopicConfig(topic: string, configs: Record<string, string>): Promise<void>;
   describeGroup(groupId: string): Promise<GroupDescription>;
   /** Several groups in one request per coordinator (lineage: who reads what). */
   describeGroups(groupIds: string[]): Promise<GroupDescription[]>;
@@ -254,6 +257,24 @@ export class PlatformaticAdmin implements KafkaAdmin {
         if (typeof c.value === "string" && names.includes(c.name)) out[c.name] = c.value;
     }
     return out;
+  }
+
+  async setTopicConfig(topic: string, configs: Record<string, string>): Promise<void> {
+    await this.#call(`setting configs of ${topic}`, () =>
+      this.#client.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: topic,
+            configs: Object.entries(configs).map(([name, value]) => ({
+              name,
+              value,
+              configOperation: IncrementalAlterConfigOperationTypes.SET,
+            })),
+          },
+        ],
+      }),
+    );
   }
 
   async describeGroup(groupId: string): Promise<GroupDescription> {
