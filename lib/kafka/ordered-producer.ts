@@ -9,13 +9,13 @@
 // safe. So the pipeline runs `lanes` client producers (each its own connection and producer id), each with
 // exactly one request in flight, and gives every topic-partition to one lane (round robin as they appear):
 // a partition's messages leave in enqueue order on one idempotent producer, and the lanes run in parallel.
-import type { Logger } from "../logger.ts";
 import { MeshError } from "../errors.ts";
 import { AckWindow, SlotQueue, type Slot } from "./ack-window.ts";
 import type { KafkaConfig } from "./config.ts";
 import { DEFAULT_OPERATION_TIMEOUT_MS, withinDeadline } from "./deadline.ts";
 import { kafkaError } from "./errors.ts";
 import type { OutMessage } from "./messages.ts";
+import { PipelineSignals } from "./pipeline-signals.ts";
 import { messageBytes, PartitionPlacer, toClientMessage, type AnyClientProducer } from "./placement.ts";
 import { createClientProducer } from "./producer.ts";
 
@@ -73,15 +73,8 @@ interface Lane {
   busy: boolean;
 }
 
-interface Waiter {
-  seq: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
 class KafkaOrderedProducer implements OrderedProducer {
   readonly #config: KafkaConfig;
-  readonly #logger: Logger | undefined;
   readonly #maxBatchBytes: number;
   readonly #maxBufferedBytes: number;
   readonly #operationTimeoutMs: number;
@@ -103,14 +96,11 @@ class KafkaOrderedProducer implements OrderedProducer {
   #failure: MeshError | null = null;
   #closed = false;
   readonly #inflight = new Set<Promise<void>>();
-  #ackWaiters: Waiter[] = [];
-  #capacityWaiters: Waiter[] = [];
-  readonly #ackListeners = new Set<(seq: number) => void>();
-  readonly #failureListeners = new Set<(err: Error) => void>();
+  readonly #signals: PipelineSignals;
 
   constructor(config: KafkaConfig, options: OrderedProducerOptions) {
     this.#config = config;
-    this.#logger = config.logger;
+    this.#signals = new PipelineSignals(config.logger, "ordered producer");
     this.#maxBatchBytes = options.maxBatchBytes ?? 900 * 1024;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.#operationTimeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
@@ -136,13 +126,11 @@ class KafkaOrderedProducer implements OrderedProducer {
   }
 
   onAck(listener: (seq: number) => void): () => void {
-    this.#ackListeners.add(listener);
-    return () => this.#ackListeners.delete(listener);
+    return this.#signals.onAck(listener);
   }
 
   onFailure(listener: (err: Error) => void): () => void {
-    this.#failureListeners.add(listener);
-    return () => this.#failureListeners.delete(listener);
+    return this.#signals.onFailure(listener);
   }
 
   enqueue(message: OutMessage): number {
@@ -167,14 +155,14 @@ class KafkaOrderedProducer implements OrderedProducer {
     if (seq <= this.#window.acked) return Promise.resolve();
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => this.#ackWaiters.push({ seq, resolve, reject }));
+    return this.#signals.untilAcked(seq);
   }
 
   waitForCapacity(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#window.pendingBytes <= this.#maxBufferedBytes) return Promise.resolve();
     if (this.#closed) return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => this.#capacityWaiters.push({ seq: 0, resolve, reject }));
+    return this.#signals.untilCapacity();
   }
 
   flush(): Promise<void> {
@@ -185,7 +173,7 @@ class KafkaOrderedProducer implements OrderedProducer {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
-    if (!this.#failure) this.#rejectAll(this.#closedError());
+    if (!this.#failure) this.#signals.rejectAll(this.#closedError());
     for (const lane of this.#lanes) await lane.client?.close(true).catch(() => undefined);
   }
 
@@ -293,46 +281,16 @@ class KafkaOrderedProducer implements OrderedProducer {
   #completed(batch: Slot<Pending>[]): void {
     const before = this.#window.acked;
     const acked = this.#window.complete(batch);
-    if (acked > before) {
-      if (this.#ackWaiters.length > 0) {
-        const still: Waiter[] = [];
-        for (const w of this.#ackWaiters) {
-          if (w.seq <= acked) w.resolve();
-          else still.push(w);
-        }
-        this.#ackWaiters = still;
-      }
-      for (const listener of this.#ackListeners) this.#notify(() => listener(acked));
-    }
-    if (this.#capacityWaiters.length > 0 && this.#window.pendingBytes <= this.#maxBufferedBytes / 2) {
-      const waiters = this.#capacityWaiters;
-      this.#capacityWaiters = [];
-      for (const w of waiters) w.resolve();
-    }
+    if (acked > before) this.#signals.acked(acked);
+    if (this.#signals.waitingForCapacity && this.#window.pendingBytes <= this.#maxBufferedBytes / 2)
+      this.#signals.capacityFreed();
   }
 
   #fail(err: MeshError): void {
     if (this.#failure) return;
     this.#failure = err;
     this.#window.fail();
-    this.#rejectAll(err);
-    for (const listener of this.#failureListeners) this.#notify(() => listener(err));
-  }
-
-  #rejectAll(err: Error): void {
-    const waiters = [...this.#ackWaiters, ...this.#capacityWaiters];
-    this.#ackWaiters = [];
-    this.#capacityWaiters = [];
-    for (const w of waiters) w.reject(err);
-  }
-
-  /** A listener's exception must not break the pipeline's bookkeeping. */
-  #notify(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      this.#logger?.error({ err }, "ordered producer: a listener threw");
-    }
+    this.#signals.failed(err);
   }
 }
 

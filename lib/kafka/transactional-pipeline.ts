@@ -15,13 +15,13 @@
 //
 // Fencing: `init()` takes the transactional id (InitProducerId with no producer id): an older producer with
 // the same id (a zombie of a killed process) is fenced and its open transaction aborted by the coordinator.
-import type { Logger } from "../logger.ts";
 import { MeshError } from "../errors.ts";
 import type { KafkaConfig } from "./config.ts";
 import { DEFAULT_OPERATION_TIMEOUT_MS, withinDeadline } from "./deadline.ts";
 import { kafkaError } from "./errors.ts";
 import type { OutMessage } from "./messages.ts";
 import type { OrderedProducer } from "./ordered-producer.ts";
+import { PipelineSignals } from "./pipeline-signals.ts";
 import { messageBytes, PartitionPlacer, toClientMessage, type AnyClientProducer } from "./placement.ts";
 import { createClientProducer } from "./producer.ts";
 
@@ -65,17 +65,10 @@ interface Boundary {
   record: OutMessage | null;
 }
 
-interface Waiter {
-  seq: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
 type ClientTransaction = Awaited<ReturnType<AnyClientProducer["beginTransaction"]>>;
 
 class KafkaTransactionalPipeline implements TransactionalPipeline {
   readonly #config: KafkaConfig;
-  readonly #logger: Logger | undefined;
   readonly #o: Required<TransactionalPipelineOptions>;
   readonly #placer = new PartitionPlacer();
   #client: AnyClientProducer | null = null;
@@ -100,14 +93,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
   #timer: NodeJS.Timeout | null = null;
   #failure: MeshError | null = null;
   #closed = false;
-  #ackWaiters: Waiter[] = [];
-  #capacityWaiters: Waiter[] = [];
-  readonly #ackListeners = new Set<(seq: number) => void>();
-  readonly #failureListeners = new Set<(err: Error) => void>();
+  readonly #signals: PipelineSignals;
 
   constructor(config: KafkaConfig, options: TransactionalPipelineOptions) {
     this.#config = config;
-    this.#logger = config.logger;
+    this.#signals = new PipelineSignals(config.logger, "transactional pipeline");
     this.#o = {
       transactionalId: options.transactionalId,
       maxBatchBytes: options.maxBatchBytes ?? 900 * 1024,
@@ -132,13 +122,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
   }
 
   onAck(listener: (seq: number) => void): () => void {
-    this.#ackListeners.add(listener);
-    return () => this.#ackListeners.delete(listener);
+    return this.#signals.onAck(listener);
   }
 
   onFailure(listener: (err: Error) => void): () => void {
-    this.#failureListeners.add(listener);
-    return () => this.#failureListeners.delete(listener);
+    return this.#signals.onFailure(listener);
   }
 
   init(): Promise<void> {
@@ -176,14 +164,14 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     if (seq <= this.#committed) return Promise.resolve();
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => this.#ackWaiters.push({ seq, resolve, reject }));
+    return this.#signals.untilAcked(seq);
   }
 
   waitForCapacity(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#unsentBytes <= this.#o.maxBufferedBytes) return Promise.resolve();
     if (this.#closed) return Promise.reject(this.#closedError());
-    return new Promise((resolve, reject) => this.#capacityWaiters.push({ seq: 0, resolve, reject }));
+    return this.#signals.untilCapacity();
   }
 
   /** Commits up to the last boundary now; resolves once it committed (messages after it stay pending). */
@@ -205,7 +193,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     // consumers waiting for the coordinator's timeout.
     if (this.#tx && !this.#failure && this.#txStartedAt > 0)
       await this.#bounded(this.#tx.abort(), "aborting the open transaction").catch(() => undefined);
-    if (!this.#failure) this.#rejectAll(this.#closedError());
+    if (!this.#failure) this.#signals.rejectAll(this.#closedError());
     await this.#client?.close(true).catch(() => undefined);
   }
 
@@ -365,48 +353,21 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     if (this.#boundaries.length === 0) this.#flushRequested = false;
     if (target.seq <= this.#committed) return;
     this.#committed = target.seq;
-    if (this.#ackWaiters.length > 0) {
-      const still: Waiter[] = [];
-      for (const w of this.#ackWaiters) {
-        if (w.seq <= target.seq) w.resolve();
-        else still.push(w);
-      }
-      this.#ackWaiters = still;
-    }
-    for (const listener of this.#ackListeners) this.#notify(() => listener(target.seq));
+    this.#signals.acked(target.seq);
   }
 
   #releaseCapacity(): void {
-    if (this.#capacityWaiters.length > 0 && this.#unsentBytes <= this.#o.maxBufferedBytes / 2) {
-      const waiters = this.#capacityWaiters;
-      this.#capacityWaiters = [];
-      for (const w of waiters) w.resolve();
-    }
+    if (this.#signals.waitingForCapacity && this.#unsentBytes <= this.#o.maxBufferedBytes / 2)
+      this.#signals.capacityFreed();
   }
 
   #fail(err: MeshError): void {
     if (this.#failure) return;
     this.#failure = err;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#rejectAll(err);
     // Best effort: the next producer with this id aborts it anyway.
     if (this.#tx && this.#txStartedAt > 0) void this.#tx.abort().catch(() => undefined);
-    for (const listener of this.#failureListeners) this.#notify(() => listener(err));
-  }
-
-  #rejectAll(err: Error): void {
-    const waiters = [...this.#ackWaiters, ...this.#capacityWaiters];
-    this.#ackWaiters = [];
-    this.#capacityWaiters = [];
-    for (const w of waiters) w.reject(err);
-  }
-
-  #notify(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      this.#logger?.error({ err }, "transactional pipeline: a listener threw");
-    }
+    this.#signals.failed(err);
   }
 }
 
