@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { authHeaders } from "../support/auth.ts";
 
-export type LoadKind = "ping" | "by-id" | "latest" | "register";
+export type LoadKind = "ping" | "root" | "by-id" | "latest" | "register";
 
 export interface LoadJob {
   base: string;
@@ -70,6 +70,8 @@ function nextRequest(job: LoadJob, i: number): { method: string; path: string; b
   switch (job.kind) {
     case "ping":
       return { method: "GET", path: "/ping" };
+    case "root":
+      return { method: "GET", path: "/" };
     case "by-id":
       return { method: "GET", path: `/schemas/ids/${(i % job.seeded) + (job.idBase ?? 1)}` };
     case "latest":
