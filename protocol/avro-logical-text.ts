@@ -19,7 +19,7 @@ export function digits(s: string, i: number, j: number): number {
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Days since 1970-01-01 of a valid proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-function civilDays(y: number, m: number, d: number): number {
+export function civilToDays(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
@@ -37,7 +37,7 @@ function fastDays(s: string): number {
   if (y < 1000 || m < 1 || m > 12 || d < 1) return Number.NaN;
   const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > (DAYS_IN_MONTH[m - 1] as number) + (leap ? 1 : 0)) return Number.NaN;
-  return civilDays(y, m, d);
+  return civilToDays(y, m, d);
 }
 
 /** `HH:MM:SS[.f{1,6}]` at `s[i..end)` → micros, or -1. */

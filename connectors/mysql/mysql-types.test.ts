@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { avroType } from "../../lib/avro.ts";
+import { civilToDays } from "../../protocol/avro-logical-text.ts";
 import {
-  civilToDays,
   columnType,
   formatTimeMicros,
   parseDate,

@@ -13,6 +13,7 @@
 //   zero dates ('0000-00-00', a zero month or day) → null: they are no date, and Avro has no place for them.
 // Pure: the catalogue facts come in as `MysqlColumn` (information_schema.COLUMNS).
 import type avro from "avsc";
+import { civilToDays } from "../../protocol/avro-logical-text.ts";
 
 /** One column as information_schema.COLUMNS describes it (names and types lower-cased). */
 export interface MysqlColumn {
@@ -41,16 +42,6 @@ export interface MysqlColumnType {
 }
 
 const MICROS_PER_DAY = 86_400_000_000n;
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (exact for every year MySQL stores). */
-export function civilToDays(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 const dateRe = /^(\d{4})-(\d{2})-(\d{2})$/;
 const dateTimeRe = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;

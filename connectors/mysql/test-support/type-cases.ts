@@ -1,7 +1,7 @@
 // Every documented MySQL/MariaDB type with values at its edges, and what the backend must make of them (the
 // Avro form rows carry: bigint for long, exact decimal strings, micros for times, Buffers for bytes). Row 1
 // holds extremes, row 2 NULL in every column, row 3 zero values and zero dates (inserted with sql_mode '').
-import { civilToDays } from "../mysql-types.ts";
+import { civilToDays } from "../../../protocol/avro-logical-text.ts";
 
 const micros = (date: string, time: string, frac = ""): bigint => {
   const [y, m, d] = date.split("-").map(Number) as [number, number, number];
