@@ -77,12 +77,6 @@ type ClientTransaction = Awaited<ReturnType<AnyClientProducer["beginTransaction"
 
 /** How long a transaction begun ahead (partitions added, nothing written) may wait for data before it is aborted. */
 const PREPARED_IDLE_MS = 500;
-/**
- * How long after a commit the next transaction's partitions are added: the coordinator is still writing the
- * last one's markers for a few ms (an AddPartitionsToTxn sent at once meets CONCURRENT_TRANSACTIONS nearly
- * every time, and its retry's backoff then delays a source transaction that arrives meanwhile).
- */
-const PREPARE_AFTER_COMMIT_MS = 3;
 
 class KafkaTransactionalPipeline implements TransactionalPipeline {
   readonly #config: KafkaConfig;
@@ -304,11 +298,6 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
           return;
         }
         if (this.#prepareNext) {
-          const wait = this.#lastCommitAt + PREPARE_AFTER_COMMIT_MS - Date.now();
-          if (wait > 0) {
-            this.#wakeIn(wait);
-            return;
-          }
           await this.#prepare(this.#prepareNext);
           continue;
         }
