@@ -13,14 +13,6 @@
 // for the next transaction. Memory is bounded by the unsent bytes: sent ones are dropped (a failed
 // transaction is aborted and the writer resumes from the last committed position).
 //
-// Ahead of time: a Kafka transaction costs an AddPartitionsToTxn round trip before its first produce, and right
-// after a commit that request often meets the coordinator still writing the last one's markers
-// (CONCURRENT_TRANSACTIONS, retried). While commits follow each other closely (the next transaction started
-// within `lingerMs` of the last commit), the next transaction is begun as soon as one commits, with the
-// partitions the last one wrote added while the writer has nothing to send: a source transaction then waits
-// for a produce and an EndTxn only. One left unused for PREPARED_IDLE_MS is aborted (a transaction idle for the
-// transaction timeout would be aborted by the coordinator, fencing this producer).
-//
 // Fencing: `init()` takes the transactional id (InitProducerId with no producer id): an older producer with
 // the same id (a zombie of a killed process) is fenced and its open transaction aborted by the coordinator.
 import { MeshError } from "../errors.ts";
@@ -75,9 +67,6 @@ interface Boundary {
 
 type ClientTransaction = Awaited<ReturnType<AnyClientProducer["beginTransaction"]>>;
 
-/** How long a transaction begun ahead (partitions added, nothing written) may wait for data before it is aborted. */
-const PREPARED_IDLE_MS = 500;
-
 class KafkaTransactionalPipeline implements TransactionalPipeline {
   readonly #config: KafkaConfig;
   readonly #o: Required<TransactionalPipelineOptions>;
@@ -97,13 +86,6 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
   /** When the open transaction's first request left (0: nothing sent in it yet), and its bytes. */
   #txStartedAt = 0;
   #txBytes = 0;
-  /** topic → partitions written in the open transaction. */
-  #txPartitions = new Map<string, Set<number>>();
-  #lastCommitAt = 0;
-  /** The partitions to add to the next transaction ahead of its data (see above), once the loop is idle. */
-  #prepareNext: Map<string, Set<number>> | null = null;
-  /** When the open transaction was begun ahead with partitions added (0: it was not, or it has data now). */
-  #preparedAt = 0;
   #flushRequested = false;
   /** The boundary whose record the open transaction already holds. */
   #recordWritten: Boundary | null = null;
@@ -209,7 +191,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     await this.#initializing?.catch(() => undefined);
     // What the open transaction holds is not committed: abort it now rather than leave read_committed
     // consumers waiting for the coordinator's timeout.
-    if (this.#tx && !this.#failure && (this.#txStartedAt > 0 || this.#preparedAt > 0))
+    if (this.#tx && !this.#failure && this.#txStartedAt > 0)
       await this.#bounded(this.#tx.abort(), "aborting the open transaction").catch(() => undefined);
     if (!this.#failure) this.#signals.rejectAll(this.#closedError());
     await this.#client?.close(true).catch(() => undefined);
@@ -294,59 +276,17 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
         // Nothing to send; a boundary not yet due is committed when the open transaction is old enough.
         const open = this.#boundaries[this.#boundaries.length - 1];
         if (open && open.seq >= this.#sentSeq && this.#txStartedAt > 0) {
-          this.#wakeIn(this.#txStartedAt + this.#o.lingerMs - Date.now());
-          return;
-        }
-        if (this.#prepareNext) {
-          await this.#prepare(this.#prepareNext);
-          continue;
-        }
-        if (this.#preparedAt > 0) {
-          const idle = Date.now() - this.#preparedAt;
-          if (idle < PREPARED_IDLE_MS) this.#wakeIn(PREPARED_IDLE_MS - idle);
-          else await this.#dropPrepared();
+          const wait = Math.max(1, this.#txStartedAt + this.#o.lingerMs - Date.now());
+          this.#timer = setTimeout(() => {
+            this.#timer = null;
+            this.#wake();
+          }, wait);
         }
         return;
       }
     } catch (err) {
       this.#fail(kafkaError(err, `writing transaction ${this.#o.transactionalId}`));
     }
-  }
-
-  #wakeIn(ms: number): void {
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#wake();
-      },
-      Math.max(1, ms),
-    );
-  }
-
-  /** Begins the next transaction and adds `partitions` to it, before it has data (see the top of the file). */
-  async #prepare(partitions: Map<string, Set<number>>): Promise<void> {
-    this.#prepareNext = null;
-    if (this.#tx) return;
-    const client = this.#clientOf();
-    const tx = await this.#bounded(client.beginTransaction(), "beginning a transaction");
-    this.#tx = tx;
-    const topics = [...partitions.keys()];
-    const metadata = await this.#bounded(client.metadata({ topics }), "reading partition counts");
-    const records = topics.flatMap((topic) =>
-      [...(partitions.get(topic) as Set<number>)].map((partition) => ({ topic, partition })),
-    );
-    await this.#bounded(
-      tx.addPartitions(metadata, records as Parameters<ClientTransaction["addPartitions"]>[1]),
-      "adding partitions to a transaction",
-    );
-    this.#preparedAt = Date.now();
-  }
-
-  async #dropPrepared(): Promise<void> {
-    const tx = this.#tx;
-    this.#preparedAt = 0;
-    this.#tx = null;
-    if (tx) await this.#bounded(tx.abort(), "aborting an unused transaction");
   }
 
   /** Sends the next request: up to `maxBatchBytes`, never past `target`; the target's record goes with its end. */
@@ -385,20 +325,11 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     if (batch.length === 0) return;
     const client = this.#clientOf();
     this.#tx ??= await this.#bounded(client.beginTransaction(), "beginning a transaction");
-    if (this.#txStartedAt === 0) {
-      this.#txStartedAt = Date.now();
-      this.#preparedAt = 0;
-    }
+    if (this.#txStartedAt === 0) this.#txStartedAt = Date.now();
     this.#txBytes += bytes;
     const topics = [...new Set(batch.map((m) => m.topic))];
     await this.#bounded(this.#placer.counts(client, topics), "reading partition counts");
-    const messages = batch.map((m) => {
-      const partition = this.#placer.place(m);
-      let written = this.#txPartitions.get(m.topic);
-      if (!written) this.#txPartitions.set(m.topic, (written = new Set()));
-      written.add(partition);
-      return toClientMessage(m, partition);
-    });
+    const messages = batch.map((m) => toClientMessage(m, this.#placer.place(m)));
     await this.#bounded(this.#tx.send({ messages }), `producing to ${topics.join(", ")}`);
   }
 
@@ -414,12 +345,6 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     if (this.#txStartedAt > 0 && this.#tx) {
       await this.#bounded(this.#tx.commit(), "committing a transaction");
       this.#tx = null;
-      const now = Date.now();
-      // Commits following each other closely: the next transaction is begun ahead.
-      if (this.#lastCommitAt > 0 && this.#txStartedAt - this.#lastCommitAt < this.#o.lingerMs)
-        this.#prepareNext = this.#txPartitions;
-      this.#lastCommitAt = now;
-      this.#txPartitions = new Map();
     }
     this.#txStartedAt = 0;
     this.#txBytes = 0;
@@ -441,8 +366,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     this.#failure = err;
     if (this.#timer) clearTimeout(this.#timer);
     // Best effort: the next producer with this id aborts it anyway.
-    if (this.#tx && (this.#txStartedAt > 0 || this.#preparedAt > 0))
-      void this.#tx.abort().catch(() => undefined);
+    if (this.#tx && this.#txStartedAt > 0) void this.#tx.abort().catch(() => undefined);
     this.#signals.failed(err);
   }
 }
