@@ -3,14 +3,12 @@
 // Kafka acknowledged all of them. Concurrent `send()` calls are not ordered against each other (use the
 // OrderedProducer for a stream whose order matters). A transactional producer runs one transaction at a
 // time; a newer producer with the same transactional id fences this one for good (MESH_KAFKA_FENCED).
-import {
-  Producer as ClientProducer,
-  type ProducerOptions as ClientProducerOptions,
-} from "@platformatic/kafka";
+import { type ProducerOptions as ClientProducerOptions } from "@platformatic/kafka";
 import { MeshError } from "../errors.ts";
 import { metrics } from "../metrics.ts";
 import { clientOptions, type KafkaConfig } from "./config.ts";
 import { kafkaError } from "./errors.ts";
+import { FastProducer } from "./fast-producer.ts";
 import type { Delivery, OutMessage } from "./messages.ts";
 import { PartitionPlacer, toClientMessage, type AnyClientProducer, type ClientMessage } from "./placement.ts";
 
@@ -49,7 +47,7 @@ export function createClientProducer(
     producerEpoch: -1,
     ...(transactionalId ? { transactionalId } : {}),
   } as ClientProducerOptions<Buffer, Buffer | null, Buffer, Buffer>;
-  return timed(new ClientProducer<Buffer, Buffer | null, Buffer, Buffer>(options), config.clientId);
+  return timed(new FastProducer<Buffer, Buffer | null, Buffer, Buffer>(options), config.clientId);
 }
 
 /** Every produce request of `producer` observed in mesh_kafka_produce_duration_seconds (lib/metrics.ts). */

@@ -15,6 +15,7 @@ import {
 } from "@platformatic/kafka";
 import { Kafka, logLevel, Partitioners, type Message } from "kafkajs";
 import { LocalStack } from "../../deploy/local/stack.ts";
+import { FastProducer } from "../../lib/kafka/fast-producer.ts";
 import { KafkaClient, type KafkaSasl, type OutMessage } from "../../lib/kafka/index.ts";
 import { benchKafka } from "./kafka-connection.ts";
 
@@ -28,6 +29,8 @@ const batchBytes = 900 * 1024;
 interface Figure {
   rates: number[];
   startMs: number[];
+  /** This process's CPU per message (user + system µs), setup included: the client's own cost. */
+  cpuUs: number[];
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -72,15 +75,23 @@ async function kafkajsProduce(kafka: Kafka, topic: string, keys: Buffer[], value
 /** The stack's SASL login (set by run()), for the raw clients and kafkajs as for lib/kafka. */
 let sasl: KafkaSasl | undefined;
 
-async function rawProduce(brokers: string[], topic: string, keys: Buffer[], value: Buffer): Promise<number> {
-  const producer = new RawProducer({
+/** The client's producer, with its own Produce encoder or with lib/kafka's (fast-producer.ts). */
+async function rawProduce(
+  brokers: string[],
+  topic: string,
+  keys: Buffer[],
+  value: Buffer,
+  ourEncoder: boolean,
+): Promise<number> {
+  const options = {
     clientId: "bench-raw",
     bootstrapBrokers: brokers,
     ...(sasl ? { sasl } : {}),
     idempotent: true,
     producerId: -1n,
     producerEpoch: -1,
-  });
+  };
+  const producer: RawProducer = ourEncoder ? new FastProducer(options) : new RawProducer(options);
   await producer.metadata({ topics: [topic] });
   const batches = chunks<MessageToProduce>(
     keys.map((key) => ({ topic, key, value })),
@@ -205,7 +216,8 @@ function row(name: string, f: Figure, baseline: number, showStart: boolean): str
   const m = median(f.rates);
   const range = `${fmt(Math.min(...f.rates))}-${fmt(Math.max(...f.rates))}`;
   const start = showStart ? `  first record after ${fmt(median(f.startMs))} ms` : "";
-  return `${name.padEnd(44)} ${fmt(m).padStart(9)} msg/s  (${range.padEnd(17)}) ${(m / baseline).toFixed(2)}x${start}`;
+  const cpu = `  ${median(f.cpuUs).toFixed(2)} µs CPU/msg`;
+  return `${name.padEnd(44)} ${fmt(m).padStart(9)} msg/s  (${range.padEnd(17)}) ${(m / baseline).toFixed(2)}x${cpu}${start}`;
 }
 
 export async function run(): Promise<void> {
@@ -239,36 +251,44 @@ export async function run(): Promise<void> {
     `${new Date().toISOString()}  node ${process.version}  load average ${load.join(" ")}  ` +
       `${fmt(count)} messages (keys ${keys[0]?.length} B, values ${valueBytes} B), ${partitions} partitions, ${rounds} rounds`,
   );
-  const producers = ["kafkajs", "raw", "ordered4", "ordered2", "ordered1"] as const;
+  const producers = ["kafkajs", "raw", "rawOurs", "ordered4", "ordered2", "ordered1"] as const;
   const consumers = ["kafkajs", "raw", "reader"] as const;
   const p: Record<(typeof producers)[number], Figure> = {
-    kafkajs: { rates: [], startMs: [] },
-    raw: { rates: [], startMs: [] },
-    ordered4: { rates: [], startMs: [] },
-    ordered2: { rates: [], startMs: [] },
-    ordered1: { rates: [], startMs: [] },
+    kafkajs: { rates: [], startMs: [], cpuUs: [] },
+    raw: { rates: [], startMs: [], cpuUs: [] },
+    rawOurs: { rates: [], startMs: [], cpuUs: [] },
+    ordered4: { rates: [], startMs: [], cpuUs: [] },
+    ordered2: { rates: [], startMs: [], cpuUs: [] },
+    ordered1: { rates: [], startMs: [], cpuUs: [] },
   };
   const c: Record<(typeof consumers)[number], Figure> = {
-    kafkajs: { rates: [], startMs: [] },
-    raw: { rates: [], startMs: [] },
-    reader: { rates: [], startMs: [] },
+    kafkajs: { rates: [], startMs: [], cpuUs: [] },
+    raw: { rates: [], startMs: [], cpuUs: [] },
+    reader: { rates: [], startMs: [], cpuUs: [] },
   };
   try {
     for (let r = 0; r < rounds; r++) {
       let readTopic = "";
       for (const kind of producers) {
         const topic = await fresh(kind);
+        const cpu0 = process.cpuUsage();
         const rate =
           kind === "kafkajs"
             ? await kafkajsProduce(kafka, topic, keys, value)
-            : kind === "raw"
-              ? await rawProduce(brokers, topic, keys, value)
+            : kind === "raw" || kind === "rawOurs"
+              ? await rawProduce(brokers, topic, keys, value, kind === "rawOurs")
               : await orderedProduce(client, topic, keys, value, Number(kind.slice("ordered".length)));
+        const cpu = process.cpuUsage(cpu0);
+        const cpuUs = (cpu.user + cpu.system) / count;
         p[kind].rates.push(rate);
+        p[kind].cpuUs.push(cpuUs);
         if (kind === "ordered4") readTopic = topic;
-        process.stdout.write(`round ${r + 1} producer ${kind}: ${fmt(rate)} msg/s\n`);
+        process.stdout.write(
+          `round ${r + 1} producer ${kind}: ${fmt(rate)} msg/s, ${cpuUs.toFixed(2)} µs CPU/msg\n`,
+        );
       }
       for (const kind of consumers) {
+        const cpu0 = process.cpuUsage();
         const { rate, startMs } =
           kind === "kafkajs"
             ? await kafkajsConsume(kafka, readTopic)
@@ -277,6 +297,8 @@ export async function run(): Promise<void> {
               : await readerConsume(client, readTopic);
         c[kind].rates.push(rate);
         c[kind].startMs.push(startMs);
+        const cpu = process.cpuUsage(cpu0);
+        c[kind].cpuUs.push((cpu.user + cpu.system) / count);
         process.stdout.write(`round ${r + 1} consumer ${kind}: ${fmt(rate)} msg/s\n`);
       }
       await admin.deleteTopics(topics.splice(0));
@@ -288,6 +310,7 @@ export async function run(): Promise<void> {
     );
     console.log(row("kafkajs 2.2.4 sendBatch, 1 batch in flight", p.kafkajs, pBase, false));
     console.log(row("@platformatic/kafka send(), 1 in flight", p.raw, pBase, false));
+    console.log(row("the same, lib/kafka's Produce encoder", p.rawOurs, pBase, false));
     console.log(row("lib/kafka OrderedProducer, 4 lanes (default)", p.ordered4, pBase, false));
     console.log(row("lib/kafka OrderedProducer, 2 lanes", p.ordered2, pBase, false));
     console.log(row("lib/kafka OrderedProducer, 1 lane", p.ordered1, pBase, false));
