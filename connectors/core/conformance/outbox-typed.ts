@@ -86,6 +86,13 @@ export function typedOutboxTests(s: Suite): void {
         );
       const byAggregate = (rows: [string, string, unknown][], key: string): [string, unknown][] =>
         rows.filter((r) => r[0] === key).map((r) => [r[1], r[2]]);
+      // `published` counts events handed to Kafka; in exactly-once mode they are readable once their Kafka
+      // transaction commits, a moment later.
+      await waitFor(
+        async () => (await readAll(h.kafka, topic)).length === 2,
+        30_000,
+        "the two events committed",
+      );
       let rows = await decoded();
       expect(byAggregate(rows, "o-1")).toEqual([["e1", { total: 1.5 }]]);
       expect(byAggregate(rows, "o-2")).toEqual([["e4", { total: 4 }]]);
