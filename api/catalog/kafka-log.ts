@@ -2,6 +2,7 @@
 // Every process replays it from the beginning and then tails it (lib/kafka's CompactedTable: no consumer
 // group, nothing committed: the topic is the state), so all processes see the same records in the same
 // order. A write returns its offset; Catalog waits until this process's own tail has applied that offset.
+import { withinTime } from "../../lib/time-limit.ts";
 import { MeshError } from "../../lib/errors.ts";
 import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -74,30 +75,24 @@ export class KafkaCatalogLog implements CatalogLog {
       onRecord(record.offset, key, value);
     };
 
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new MeshError(
-              "MESH_KAFKA_UNAVAILABLE",
-              `the catalog did not replay within ${this.#startTimeoutMs} ms`,
-            ),
-          ),
-        this.#startTimeoutMs,
-      );
-    });
     const opening = this.#open(handle);
     // Whichever loses the race below must not surface as an unhandled rejection.
     opening.catch(() => undefined);
     replayFailed.promise.catch(() => undefined);
     try {
-      await Promise.race([opening, replayFailed.promise, timeout]);
+      await withinTime(
+        Promise.race([opening, replayFailed.promise]),
+        this.#startTimeoutMs,
+        () =>
+          new MeshError(
+            "MESH_KAFKA_UNAVAILABLE",
+            `the catalog did not replay within ${this.#startTimeoutMs} ms`,
+          ),
+      );
     } catch (err) {
       await this.stop();
       throw err;
     } finally {
-      clearTimeout(timer);
       replaying = false;
     }
     if (plain.size > 0) {

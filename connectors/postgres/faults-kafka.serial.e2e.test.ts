@@ -108,7 +108,9 @@ async function streamThrough(label: string, outage: Outage): Promise<void> {
       "streaming again",
     );
     const recoveredAfter = Date.now() - beganAt;
-    await new Promise((r) => setTimeout(r, 2000));
+    // Some transactions after the recovery too, streamed by the recovered session.
+    const committedAtRecovery = committed;
+    await waitFor(() => committed >= committedAtRecovery + 50, 30_000, "writes after the recovery");
     writing = false;
     await writer;
     const endLsn = await withPg(

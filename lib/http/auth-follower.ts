@@ -4,6 +4,7 @@
 // committed), and every `token/<id>` record is put into the table in log order, so a token the API revokes
 // stops working here as soon as the record arrives (the tail's fetch parks at most 500 ms). Other records
 // are skipped. The topic is created as the API creates it when this process comes first.
+import { withinTime } from "../time-limit.ts";
 import { MeshError } from "../errors.ts";
 import type { CompactedTable, InRecord, KafkaClient } from "../kafka/index.ts";
 import type { Logger } from "../logger.ts";
@@ -31,19 +32,6 @@ export class TokenFollower {
   /** Resolves once the records present at start are in the table; the tail goes on until stop(). */
   async start(): Promise<void> {
     const { kafka, topic, startTimeoutMs = 60_000 } = this.#options;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new MeshError(
-              "MESH_KAFKA_UNAVAILABLE",
-              `the catalog's tokens did not replay within ${startTimeoutMs} ms`,
-            ),
-          ),
-        startTimeoutMs,
-      );
-    });
     const opening = (async () => {
       try {
         await kafka
@@ -62,14 +50,19 @@ export class TokenFollower {
       this.#table = table;
       await table.start();
     })();
-    opening.catch(() => undefined);
     try {
-      await Promise.race([opening, timeout]);
+      await withinTime(
+        opening,
+        startTimeoutMs,
+        () =>
+          new MeshError(
+            "MESH_KAFKA_UNAVAILABLE",
+            `the catalog's tokens did not replay within ${startTimeoutMs} ms`,
+          ),
+      );
     } catch (err) {
       await this.stop();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

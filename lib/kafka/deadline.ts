@@ -7,6 +7,7 @@
 // Past the deadline the pipeline fails (MESH_KAFKA_TIMEOUT, retryable) and its owner starts over from what
 // Kafka acknowledged, which loses nothing.
 import { MeshError } from "../errors.ts";
+import { withinTime } from "../time-limit.ts";
 
 /** How long a write pipeline waits for one Kafka operation by default (see OrderedProducerOptions). */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
@@ -16,20 +17,13 @@ export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
  * function: built only if the deadline passes).
  */
 export function withinDeadline<T>(work: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new MeshError(
-            "MESH_KAFKA_TIMEOUT",
-            `Kafka did not answer within ${ms} ms while ${typeof what === "string" ? what : what()}; check that the brokers are up and reachable`,
-          ),
-        ),
-      ms,
-    );
-  });
-  // The abandoned operation may still fail later, when its client closes: nobody waits for it any more.
-  work.catch(() => undefined);
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  return withinTime(
+    work,
+    ms,
+    () =>
+      new MeshError(
+        "MESH_KAFKA_TIMEOUT",
+        `Kafka did not answer within ${ms} ms while ${typeof what === "string" ? what : what()}; check that the brokers are up and reachable`,
+      ),
+  );
 }

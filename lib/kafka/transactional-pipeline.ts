@@ -223,8 +223,12 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     this.#tx = await this.#bounded(this.#clientOf().beginTransaction(), "taking the transactional id");
   }
 
-  #bounded<T>(work: Promise<T>, what: string): Promise<T> {
-    return withinDeadline(work, this.#o.operationTimeoutMs, `${what} (${this.#o.transactionalId})`);
+  /** `work` within the operation timeout; `what` (built only if it passes) names it in the error. */
+  #bounded<T>(work: Promise<T>, what: string | (() => string)): Promise<T> {
+    return withinDeadline(work, this.#o.operationTimeoutMs, () => {
+      const text = typeof what === "string" ? what : what();
+      return `${text} (${this.#o.transactionalId})`;
+    });
   }
 
   #wake(): void {
@@ -330,7 +334,7 @@ class KafkaTransactionalPipeline implements TransactionalPipeline {
     const topics = [...new Set(batch.map((m) => m.topic))];
     await this.#bounded(this.#placer.counts(client, topics), "reading partition counts");
     const messages = batch.map((m) => toClientMessage(m, this.#placer.place(m)));
-    await this.#bounded(this.#tx.send({ messages }), `producing to ${topics.join(", ")}`);
+    await this.#bounded(this.#tx.send({ messages }), () => `producing to ${topics.join(", ")}`);
   }
 
   #latestRecord(upTo: number): OutMessage | null {
