@@ -56,7 +56,14 @@ function streamedKey(key: Row | null): unknown {
 /** The key under which a truncate supersedes every row of its table. */
 const TRUNCATED = Symbol("truncated");
 
-type Generation = Map<string, Map<unknown, Seen>>;
+/** Streamed changes in stream order: entry i is `keys[i]` of `topics[i]`, seen as `seen[i]`. */
+interface Generation {
+  topics: string[];
+  keys: unknown[];
+  seen: Seen[];
+}
+
+const emptyGeneration = (): Generation => ({ topics: [], keys: [], seen: [] });
 
 interface Seen {
   at: number;
@@ -73,12 +80,15 @@ export interface WindowOptions {
 export class WatermarkWindow {
   #chunk: Chunk | null = null;
   /**
-   * `topic|key` (or `topic|*` for a truncate) → the last streamed change, in generations of half the horizon
-   * (newest first): a lookup reads them in turn, and the oldest is dropped whole once it is past the horizon.
-   * O(1) per change: pruning one Map from its front (delete per old entry) made V8 walk the deleted slots at
-   * its head on every prune, which took 40% of the CPU of a 500k-row transaction.
+   * Streamed changes (a truncate under the key TRUNCATED), in generations of half the horizon (newest
+   * first); the oldest is dropped whole once it is past the horizon. Remembering a change is three array
+   * pushes: a chunk is looked up against them only at its high watermark, which is rare, while every
+   * streamed change is remembered (a Map entry and an object per change were 6% of the CPU of a 500k-row
+   * transaction; pruning one Map from its front, 40% before that).
    */
-  #generations: Generation[] = [new Map(), new Map(), new Map()];
+  #generations: Generation[] = [emptyGeneration(), emptyGeneration(), emptyGeneration()];
+  /** The last Seen made: the changes of a transaction within one clock tick share it. */
+  #lastSeen: Seen = { at: Number.NaN, txId: null };
   #generationSince = Number.NEGATIVE_INFINITY;
   /** Changes remembered in the newest generation (counting a key again: a bound, cheap to keep). */
   #newestSize = 0;
@@ -117,7 +127,7 @@ export class WatermarkWindow {
   /** How many changes are remembered (tests of the memory bound). */
   get remembered(): number {
     let n = 0;
-    for (const g of this.#generations) for (const keys of g.values()) n += keys.size;
+    for (const g of this.#generations) n += g.keys.length;
     return n;
   }
 
@@ -132,9 +142,10 @@ export class WatermarkWindow {
     const supersedes = this.#rule(c);
     const rows: Row[] = [];
     const fields = c.table.shape.key;
-    if (!supersedes(this.#seen(topic, TRUNCATED)))
-      for (const row of c.rows.values())
-        if (!supersedes(this.#seen(topic, windowKey(fields, row)))) rows.push(row);
+    const keyed = [...c.rows.values()].map((row) => [windowKey(fields, row), row] as const);
+    const last = this.#lastSeenOf(topic, new Set(keyed.map(([k]) => k)));
+    if (!supersedes(last.get(TRUNCATED)))
+      for (const [k, row] of keyed) if (!supersedes(last.get(k))) rows.push(row);
     if (c.visible) this.#forgetVisible(c.visible);
     return { table: c.table, rows };
   }
@@ -146,21 +157,28 @@ export class WatermarkWindow {
     return (seen) => seen !== undefined && seen.at >= since;
   }
 
-  #seen(topic: string, k: unknown): Seen | undefined {
-    for (const g of this.#generations) {
-      const seen = g.get(topic)?.get(k);
-      if (seen) return seen;
+  /** The last change streamed to each of `keys` (and a truncate) of `topic`. */
+  #lastSeenOf(topic: string, keys: ReadonlySet<unknown>): Map<unknown, Seen> {
+    const last = new Map<unknown, Seen>();
+    for (let g = this.#generations.length - 1; g >= 0; g--) {
+      const gen = this.#generations[g] as Generation;
+      for (let i = 0; i < gen.keys.length; i++) {
+        const k = gen.keys[i];
+        if (gen.topics[i] === topic && (k === TRUNCATED || keys.has(k))) last.set(k, gen.seen[i] as Seen);
+      }
     }
-    return undefined;
+    return last;
   }
 
   #remember(topic: string, k: unknown, txId: bigint | null): void {
     const now = this.#now();
     this.#rotate(now);
     const newest = this.#generations[0] as Generation;
-    let keys = newest.get(topic);
-    if (!keys) newest.set(topic, (keys = new Map()));
-    keys.set(k, { at: now, txId });
+    let seen = this.#lastSeen;
+    if (seen.at !== now || seen.txId !== txId) this.#lastSeen = seen = { at: now, txId };
+    newest.topics.push(topic);
+    newest.keys.push(k);
+    newest.seen.push(seen);
     this.#newestSize++;
   }
 
@@ -174,14 +192,39 @@ export class WatermarkWindow {
       now - this.#generationSince >= half ||
       (this.#newestSize > this.#cap && now - this.#generationSince >= this.#marginMs);
     if (!due) return;
-    this.#generations = [new Map(), this.#generations[0] as Generation, this.#generations[1] as Generation];
+    this.#generations = [
+      emptyGeneration(),
+      this.#generations[0] as Generation,
+      this.#generations[1] as Generation,
+    ];
     this.#generationSince = now;
     this.#newestSize = 0;
   }
 
+  /**
+   * Keeps, of each key, only its last change and only if its transaction is still invisible (a key whose
+   * last change is visible is in every later read).
+   */
   #forgetVisible(visible: (txId: bigint) => boolean): void {
-    for (const g of this.#generations)
-      for (const keys of g.values())
-        for (const [k, seen] of keys) if (seen.txId !== null && visible(seen.txId)) keys.delete(k);
+    const lastOf = new Map<string, Set<unknown>>();
+    for (const gen of this.#generations) {
+      const kept = emptyGeneration();
+      for (let i = gen.keys.length - 1; i >= 0; i--) {
+        const topic = gen.topics[i] as string;
+        const k = gen.keys[i];
+        let done = lastOf.get(topic);
+        if (!done) lastOf.set(topic, (done = new Set()));
+        if (done.has(k)) continue;
+        done.add(k);
+        const seen = gen.seen[i] as Seen;
+        if (seen.txId !== null && visible(seen.txId)) continue;
+        kept.topics.push(topic);
+        kept.keys.push(k);
+        kept.seen.push(seen);
+      }
+      gen.topics = kept.topics.reverse();
+      gen.keys = kept.keys.reverse();
+      gen.seen = kept.seen.reverse();
+    }
   }
 }
