@@ -102,8 +102,12 @@ describe("postgres initial snapshot memory", () => {
 
     expect(small.peakLiveHeap).not.toBeNull();
     expect(large.peakLiveHeap).not.toBeNull();
-    // Retaining even ~100 bytes per row would add 18 MB for the 180k extra rows.
-    expect(large.peakLiveHeap ?? Infinity).toBeLessThan((small.peakLiveHeap ?? 0) + 16 * MB);
-    expect(large.peakRss).toBeLessThan(small.peakRss + 64 * MB);
+    // Retaining ~100 bytes per row would add 24 MB for the 240k extra rows; the peak live heap of equal
+    // runs differs by up to ~18 MB (it is sampled every 0.2 s against a producer window that fills and drains).
+    expect(large.peakLiveHeap ?? Infinity).toBeLessThan((small.peakLiveHeap ?? 0) + 24 * MB);
+    // RSS is coarser: since the producer encodes requests without garbage (lib/kafka/produce-request.ts), the
+    // 1× run can end before its RSS reaches the plateau the 4× run shows (228 vs 310 MB in one CI run), so
+    // the bound is ~400 bytes per extra row (the live heap check above is the sharp one).
+    expect(large.peakRss).toBeLessThan(small.peakRss + 96 * MB);
   }, 120_000);
 });
