@@ -1,10 +1,11 @@
 // Owns SeriesHistogram: a latency histogram for hot paths, in the process's prom-client registry under its own
 // name, whose observations cost an array increment. prom-client's Histogram hashes the label object on every
-// `observe` (~6 µs a request in the registry bench: registry/README.md); here the caller resolves a label set
-// to its `Series` once (and keeps it: lib/http/metrics.ts caches one per route, method and status), and the
-// cumulative buckets, `_sum` and `_count` are built only when scraped. What a scrape shows (names, label order,
-// bucket bounds, `+Inf`, `_sum`, `_count`, series in order of first observation) is exactly what a prom-client
-// Histogram fed the same observations shows: series-histogram.test.ts compares the two.
+// `observe` (1.1-1.3 µs a call measured alone, ~6 µs in a loaded profile: registry/README.md); here the caller
+// resolves a label set to its `Series` once (and keeps it: lib/http/metrics.ts caches one per route, method and
+// status; ~50 ns a request then), and the cumulative buckets, `_sum` and `_count` are built only when scraped.
+// What a scrape shows (names, label order, bucket bounds, `+Inf`, `_sum`, `_count`, series in order of first
+// observation) is what a prom-client Histogram fed the same observations shows: series-histogram.test.ts
+// compares the two.
 import type client from "prom-client";
 
 /** One label set's counts: `counts[i]` observations in (bound[i-1], bound[i]], the last one above every bound. */
