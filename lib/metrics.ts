@@ -6,6 +6,7 @@
 // routes say. Names follow Prometheus conventions: `mesh_` prefix, base units (`_seconds`, `_bytes`),
 // counters end in `_total`.
 import client from "prom-client";
+import { SeriesHistogram } from "./series-histogram.ts";
 
 export const metricsRegistry = new client.Registry();
 client.collectDefaultMetrics({ register: metricsRegistry });
@@ -41,11 +42,14 @@ const scrapedGauge = <L extends string>(
 
 export const metrics = {
   // ---- every HTTP server (lib/http/metrics.ts) ----
-  httpDuration: histogram(
-    "mesh_http_request_duration_seconds",
-    "HTTP requests by server (api, registry, materializer), method, route template and status, and how long each took to answer",
-    ["server", "method", "route", "status"],
-  ),
+  // Observed on every request: counts kept per series, built into buckets when scraped (series-histogram.ts).
+  httpDuration: new SeriesHistogram({
+    name: "mesh_http_request_duration_seconds",
+    help: "HTTP requests by server (api, registry, materializer), method, route template and status, and how long each took to answer",
+    labelNames: ["server", "method", "route", "status"],
+    buckets: latencyBuckets,
+    registry: metricsRegistry,
+  }),
   sseSubscribers: gauge(
     "mesh_sse_subscribers",
     "Open server-sent event streams by server and route (topic tails, view change streams)",

@@ -105,6 +105,8 @@ export class RegistryCore implements RegistryBackend {
     // Outside the leader role every record read is applied, own ones included.
     if (role !== "leader") this.unread = [];
     this.role = role;
+    // A follower answers forwarded writes once its tail read them (read your writes): only the leader's waits.
+    this.log.relaxTail(role === "leader");
     if (role === "leader" || role === "follower") {
       const waiters = this.roleWaiters;
       this.roleWaiters = [];
@@ -199,6 +201,7 @@ export class RegistryCore implements RegistryBackend {
       this.unread = [];
       const log = this.newLog(fresh);
       await log.start();
+      log.relaxTail(this.role === "leader");
       this.state = fresh;
       this.log = log;
     })()

@@ -5,6 +5,7 @@
 // tell their series apart by the `server` label.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { countError, METRICS_CONTENT_TYPE, metrics, scrapeMetrics } from "../metrics.ts";
+import type { Series } from "../series-histogram.ts";
 import { requireScope } from "./auth.ts";
 
 export const METRICS_PATH = "/metrics";
@@ -53,15 +54,26 @@ export function registerMetrics(
   // registry lookup more than the histogram did (ephemerons for the collector: registry/README.md).
   app.decorateRequest("meshServer", server);
   app.decorateRequest("meshErrorCode", null);
+  // This server's latency series by route template, method and status, each looked up in the histogram once.
+  const seriesOf = new Map<string, Map<string, Map<number, Series>>>();
+  const series = (route: string, method: string, status: number): Series => {
+    let byMethod = seriesOf.get(route);
+    if (byMethod === undefined) seriesOf.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let s = byStatus.get(status);
+    if (s === undefined) {
+      s = metrics.httpDuration.series({ server, method, route, status: String(status) });
+      byStatus.set(status, s);
+    }
+    return s;
+  };
   app.addHook("onResponse", (request, reply, done) => {
     if (request.meshErrorCode !== null) countError(server, request.meshErrorCode);
     const route = routeOf(request);
     // Scrapes are not traffic: they would only measure the scraper.
     if (route !== METRICS_PATH) {
-      metrics.httpDuration.observe(
-        { server, method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      metrics.httpDuration.observe(series(route, request.method, reply.statusCode), reply.elapsedTime / 1000);
     }
     done();
   });

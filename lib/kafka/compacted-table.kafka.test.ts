@@ -1,6 +1,6 @@
 // CompactedTable against the real broker: replay to the high watermark at start, tail, caughtUp() for the high
 // watermark of now, and transaction markers (committed and aborted, also as the last thing in a partition)
-// that must not stall either wait.
+// that must not stall either wait; a relaxed tail pace (setTailPace).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaConnection, uniqueName } from "../../test/support/stack.ts";
 import { createAdmin, type PlatformaticAdmin } from "./admin.ts";
@@ -143,5 +143,25 @@ describe("CompactedTable", () => {
     await produce(config, [{ topic, partition: 2, key: "x", value: "1" }]);
     await t.caughtUp(10_000);
     expect(records.map((r) => [r.partition, r.offset, text(r.value)])).toEqual([[2, 0n, "1"]]);
+  });
+
+  it("a relaxed tail holds each fetch for its pace, still hands everything over, and caughtUp() still ends", async () => {
+    const topic = await compactedTopic(1);
+    const { table: t, state } = table(topic);
+    await t.start();
+    t.setTailPace({ minBytes: 1024 * 1024, maxWaitMs: 1_000 });
+    // The fetch parked before the change answers at the first record; the next ones take the pace.
+    await produce(config, [{ topic, partition: 0, key: "a", value: "1" }]);
+    await t.caughtUp(10_000);
+    await produce(config, [{ topic, partition: 0, key: "b", value: "1" }]);
+    await new Promise((r) => setTimeout(r, 300));
+    // Held by the broker: less than minBytes, maxWaitMs not over.
+    expect(state.has("b")).toBe(false);
+    await t.caughtUp(10_000);
+    expect(Object.fromEntries(state)).toEqual({ a: "1", b: "1" });
+    t.setTailPace(undefined);
+    await produce(config, [{ topic, partition: 0, key: "c", value: "1" }]);
+    await t.caughtUp(10_000);
+    expect(Object.fromEntries(state)).toEqual({ a: "1", b: "1", c: "1" });
   });
 });

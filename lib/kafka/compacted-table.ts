@@ -5,10 +5,12 @@
 // compaction gaps and transaction markers never stall a wait. Under read_committed (the default), start() stops
 // at the last stable offset, while caughtUp() waits for the high watermark: a transaction committed just before
 // is included once its commit marker lands, and one still open holds caughtUp() until it ends (or the timeout).
-// Partitions added to the topic after start() are not read.
+// Partitions added to the topic after start() are not read. setTailPace() relaxes the tail (reader-fetch-loop.ts)
+// for a holder that need not see each record at once; caughtUp() then waits up to its maxWaitMs longer.
 import { MeshError } from "../errors.ts";
 import type { KafkaConfig } from "./config.ts";
 import type { InRecord, Isolation } from "./messages.ts";
+import type { TailPace } from "./reader-fetch-loop.ts";
 import { KafkaPartitionReader } from "./reader.ts";
 
 export interface CompactedTableOptions {
@@ -25,6 +27,8 @@ export interface CompactedTable {
   caughtUp(timeoutMs?: number): Promise<void>;
   /** partition → the next offset to hand over. */
   readonly position: Map<number, bigint>;
+  /** From the next fetch on, the broker holds each one until `pace` (none: answers at the first record). */
+  setTailPace(pace: TailPace | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -56,6 +60,10 @@ class KafkaCompactedTable implements CompactedTable {
       isolation: options.isolation ?? "read_committed",
       maxWaitMs: 500,
     });
+  }
+
+  setTailPace(pace: TailPace | undefined): void {
+    this.#reader.setPace(pace);
   }
 
   get position(): Map<number, bigint> {

@@ -28,6 +28,7 @@ export {
 } from "./transactional-pipeline.ts";
 
 export { createReader, type PartitionReader, type ReaderOptions, type StartOffset } from "./reader.ts";
+export type { TailPace } from "./reader-fetch-loop.ts";
 export { createGroupMember, type GroupMember, type GroupMemberOptions } from "./group.ts";
 export { createCompactedTable, type CompactedTable, type CompactedTableOptions } from "./compacted-table.ts";
 export {

@@ -67,17 +67,18 @@ export class ReaderCluster {
     }
   }
 
-  /** One Fetch request to `node` (minBytes 1), on the fetch connections, at the reader's isolation. */
+  /** One Fetch request to `node`, on the fetch connections, at the reader's isolation. */
   fetch(
     node: number,
     topics: fetchV17.FetchRequestTopic[],
     maxBytes: number,
     maxWaitMs: number,
+    minBytes = 1,
   ): Promise<fetchV17.FetchResponse> {
     return this.#consumer.fetch({
       node,
       topics,
-      minBytes: 1,
+      minBytes,
       maxBytes,
       maxWaitTime: maxWaitMs,
       isolationLevel: isolationLevel(this.#isolation),

@@ -4,6 +4,9 @@
 //   two requests at once, so batches of a partition come in offset order.
 // - minBytes 1 and maxWaitMs: an idle tail parks in the broker, which answers as soon as a record arrives;
 //   the loop never polls on its own. maxWaitMs only bounds how late a new assign() joins an in-flight fetch.
+//   A relaxed pace (setPace: a TailPace) asks the broker to hold each fetch until minBytes or maxWaitMs: a
+//   reader that need not see each record at once (the registry leader's read-back of its own writes) then
+//   costs one fetch per maxWaitMs instead of one per write, on both sides. The next fetch takes it up.
 // - read_committed: the broker stops at the last stable offset; fetched-records.ts drops aborted transactions
 //   and markers while nextOffset still moves past them.
 // - Errors: the client retries leader moves and broker restarts itself; what outlives its retries is retried
@@ -18,6 +21,12 @@ import { batchesOf, outOfRangeError, planFetch, type PartitionRequest } from "./
 import type { Isolation, RecordBatch } from "./messages.ts";
 import type { ReaderCluster } from "./reader-cluster.ts";
 import type { Position, ReaderPositions } from "./reader-positions.ts";
+
+/** How long the broker holds a fetch: until `minBytes` are there or `maxWaitMs` passed. */
+export interface TailPace {
+  minBytes: number;
+  maxWaitMs: number;
+}
 
 export interface FetchLoopOptions {
   isolation: Isolation;
@@ -47,6 +56,7 @@ export class FetchLoop {
   readonly #closing: AbortSignal;
   readonly #isolation: Isolation;
   readonly #maxWaitMs: number;
+  #pace: TailPace | undefined;
   readonly #maxBytes: number;
   readonly #logger: Logger | undefined;
   #iterating = false;
@@ -66,6 +76,11 @@ export class FetchLoop {
     this.#maxWaitMs = options.maxWaitMs ?? 20;
     this.#maxBytes = options.maxBytes ?? 16 * PARTITION_MAX_BYTES;
     this.#logger = options.logger;
+  }
+
+  /** Each fetch from the next on waits for `pace`; none (the default) answers at the first record. */
+  setPace(pace: TailPace | undefined): void {
+    this.#pace = pace;
   }
 
   async *batches(signal?: AbortSignal): AsyncGenerator<RecordBatch> {
@@ -179,7 +194,14 @@ export class FetchLoop {
     );
     const result: FetchResult = { node, requested, batches: [] };
     try {
-      const response = await this.#cluster.fetch(node, plan.topics, this.#maxBytes, this.#maxWaitMs);
+      const pace = this.#pace;
+      const response = await this.#cluster.fetch(
+        node,
+        plan.topics,
+        this.#maxBytes,
+        pace?.maxWaitMs ?? this.#maxWaitMs,
+        pace?.minBytes ?? 1,
+      );
       this.#failures = 0;
       return { ...result, batches: batchesOf(plan, response, this.#isolation) };
     } catch (err) {

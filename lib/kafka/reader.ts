@@ -9,7 +9,7 @@ import { MeshError } from "../errors.ts";
 import type { KafkaConfig } from "./config.ts";
 import type { Isolation, RecordBatch } from "./messages.ts";
 import { ReaderCluster } from "./reader-cluster.ts";
-import { FetchLoop } from "./reader-fetch-loop.ts";
+import { FetchLoop, type TailPace } from "./reader-fetch-loop.ts";
 import { ReaderPositions, resolveStartOffsets, type StartOffset } from "./reader-positions.ts";
 
 export type { StartOffset };
@@ -93,6 +93,11 @@ export class KafkaPartitionReader implements PartitionReader {
 
   batches(signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     return this.#loop.batches(signal);
+  }
+
+  /** reader-fetch-loop.ts: a relaxed pace (fewer fetches, records seen up to maxWaitMs later), or none. */
+  setPace(pace: TailPace | undefined): void {
+    this.#loop.setPace(pace);
   }
 
   close(): Promise<void> {

@@ -3,8 +3,10 @@
 // at every start (nothing is committed), then tailed for as long as the process runs, so records that anyone
 // else appends (a replicated topic, a repair or migration tool) reach every process, leader included. A record
 // that cannot be read is skipped with a warning; the tail never stops for one. `catchUp()` waits until every
-// record below the high watermark of now was handed over.
-import type { CompactedTable, InRecord, KafkaClient } from "../../lib/kafka/index.ts";
+// record below the high watermark of now was handed over. `relaxTail()` lets the broker hold each fetch for up
+// to LEADER_TAIL.maxWaitMs: the leader answers a write once Kafka acknowledged it and already applied it, so its
+// read-back of its own records waits no one; one fetch per write cost the broker about as much as the write.
+import type { CompactedTable, InRecord, KafkaClient, TailPace } from "../../lib/kafka/index.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { RegistryError } from "../errors.ts";
 import { decodeRecord, encodeRecord, type EncodedRecord, type LogRecord } from "./records.ts";
@@ -23,6 +25,12 @@ export type RecordSink = (record: LogRecord, offset: number) => void;
  * applied, which is then skipped without being decoded (the leader reads back every write it makes).
  */
 export type ReadBack = (key: Buffer | null, value: Buffer | null) => boolean;
+
+/**
+ * The leader's tail: a fetch is answered once 256 KiB are there or 100 ms passed. Others' records (a repair
+ * tool's, a replicated topic's) reach the leader up to 100 ms later; nothing the leader answers waits for them.
+ */
+export const LEADER_TAIL: TailPace = { minBytes: 256 * 1024, maxWaitMs: 100 };
 
 interface Waiter {
   offset: number;
@@ -117,6 +125,11 @@ export class SchemasLog {
   async catchUp(timeoutMs = 60_000): Promise<void> {
     if (!this.table) throw new Error("SchemasLog not started");
     await this.table.caughtUp(timeoutMs);
+  }
+
+  /** The leader's pace (LEADER_TAIL) or, `false`, records handed over as soon as they are written. */
+  relaxTail(relaxed: boolean): void {
+    this.table?.setTailPace(relaxed ? LEADER_TAIL : undefined);
   }
 
   /** Appends records in one batch; resolves with the offset of the first once Kafka acknowledged all. */
