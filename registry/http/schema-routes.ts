@@ -1,6 +1,7 @@
 // Owns the /schemas and /compatibility routes.
 import type { FastifyInstance } from "fastify";
 import type { RegistryBackend } from "../backend.ts";
+import type { StoredSchema } from "../store/state.ts";
 import { RegistryError } from "../errors.ts";
 import { flag } from "../ops/common.ts";
 import * as reads from "../ops/reads.ts";
@@ -21,6 +22,24 @@ function parseId(v: string): number {
   return n;
 }
 
+/**
+ * The plain answer of `GET /schemas/ids/{id}` (no query), serialized once per stored schema: an id's text
+ * never changes, and building the object and escaping the schema's JSON on every lookup was most of what a
+ * lookup costs above the server's trivial route. Schemas with references take the serializer's path.
+ */
+const plainBodies = new WeakMap<StoredSchema, string>();
+
+function plainBody(s: StoredSchema): string {
+  let body = plainBodies.get(s);
+  if (body === undefined) {
+    body = JSON.stringify(
+      s.schemaType === "AVRO" ? { schema: s.schema } : { schema: s.schema, schemaType: s.schemaType },
+    );
+    plainBodies.set(s, body);
+  }
+  return body;
+}
+
 export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): void {
   // Confluent lists its providers in this order.
   app.get("/schemas/types", () => ["JSON", "PROTOBUF", "AVRO"]);
@@ -35,8 +54,14 @@ export function schemaRoutes(app: FastifyInstance, backend: RegistryBackend): vo
   app.get<{ Params: P; Querystring: Query }>(
     "/schemas/ids/:id",
     { schema: { response: schemaByIdResponse } },
-    (req) => {
+    (req, reply) => {
       const id = parseId(req.params.id);
+      const q = req.query;
+      if (q.fetchMaxId === undefined && q.format === undefined) {
+        const s = reads.schemaById(backend.state, id);
+        // A string answer is sent as it is (the content type was negotiated on the request).
+        if (s.references.length === 0) return reply.send(plainBody(s));
+      }
       const body = reads.getSchemaById(backend.state, id);
       if (flag(req.query.fetchMaxId)) body.maxId = backend.state.maxId;
       if (req.query.format) body.schema = reads.schemaText(backend.state, id, req.query.format);
