@@ -18,6 +18,8 @@ export interface ProbeResult {
   peakExternal: number;
   /** Peak heapUsed right after a forced full GC (only with --expose-gc): the live set, not lazy garbage. */
   peakLiveHeap: number | null;
+  /** Peak `external` (Buffers' memory outside the heap) right after the same forced GCs: what is retained. */
+  peakLiveExternal: number | null;
   baseRss: number;
   baseHeap: number;
 }
@@ -41,6 +43,7 @@ async function probe(
   let peakHeap = base.heapUsed;
   let peakExternal = base.external;
   let peakLiveHeap: number | null = null;
+  let peakLiveExternal: number | null = null;
   let ticks = 0;
   const gc = (globalThis as { gc?: () => void }).gc;
   const sample = (): void => {
@@ -50,7 +53,9 @@ async function probe(
     peakExternal = Math.max(peakExternal, m.external);
     if (gc && ++ticks % 10 === 0) {
       gc();
-      peakLiveHeap = Math.max(peakLiveHeap ?? 0, process.memoryUsage().heapUsed);
+      const live = process.memoryUsage();
+      peakLiveHeap = Math.max(peakLiveHeap ?? 0, live.heapUsed);
+      peakLiveExternal = Math.max(peakLiveExternal ?? 0, live.external);
     }
   };
   const sampler = setInterval(sample, 20);
@@ -73,6 +78,7 @@ async function probe(
       peakHeap,
       peakExternal,
       peakLiveHeap,
+      peakLiveExternal,
       baseRss: base.rss,
       baseHeap: base.heapUsed,
     };

@@ -91,7 +91,8 @@ describe("postgres initial snapshot memory", () => {
     const large = await probe("large");
     const fmt = (r: ProbeResult): string =>
       `${r.rows} rows ${r.secs.toFixed(1)} s: live heap ${((r.peakLiveHeap ?? 0) / MB).toFixed(0)} MB ` +
-      `(base ${(r.baseHeap / MB).toFixed(0)}), heap ${(r.peakHeap / MB).toFixed(0)} MB, ` +
+      `(base ${(r.baseHeap / MB).toFixed(0)}), live external ${((r.peakLiveExternal ?? 0) / MB).toFixed(0)} MB, ` +
+      `heap ${(r.peakHeap / MB).toFixed(0)} MB, ` +
       `RSS ${(r.peakRss / MB).toFixed(0)} MB (base ${(r.baseRss / MB).toFixed(0)})`;
     console.log(`snapshot memory: ${fmt(small)} | ${fmt(large)}`);
 
@@ -105,9 +106,12 @@ describe("postgres initial snapshot memory", () => {
     // Retaining ~100 bytes per row would add 24 MB for the 240k extra rows; the peak live heap of equal
     // runs differs by up to ~18 MB (it is sampled every 0.2 s against a producer window that fills and drains).
     expect(large.peakLiveHeap ?? Infinity).toBeLessThan((small.peakLiveHeap ?? 0) + 24 * MB);
-    // RSS is coarser: since the producer encodes requests without garbage (lib/kafka/produce-request.ts), the
-    // 1× run can end before its RSS reaches the plateau the 4× run shows (228 vs 310 MB in one CI run), so
-    // the bound is ~400 bytes per extra row (the live heap check above is the sharp one).
-    expect(large.peakRss).toBeLessThan(small.peakRss + 96 * MB);
+    // The same for Buffers' memory outside the heap (encoded events, requests), after the same forced GCs.
+    expect(large.peakLiveExternal ?? Infinity).toBeLessThan((small.peakLiveExternal ?? 0) + 24 * MB);
+    // RSS is not compared between the runs: since requests are encoded without garbage
+    // (lib/kafka/produce-request.ts) the 1× run ends before its RSS reaches the plateau the 4× run shows (RSS
+    // above base 63-77 MB vs 152-156 MB in session 8's runs, with equal heap peaks). It is bounded: the old
+    // space is capped at 128 MB, so the plateau is that plus the young generation and Buffers.
+    expect(large.peakRss - large.baseRss).toBeLessThan(256 * MB);
   }, 120_000);
 });
