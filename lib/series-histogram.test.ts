@@ -3,6 +3,7 @@
 import client from "prom-client";
 import { describe, expect, it } from "vitest";
 import { SeriesHistogram } from "./series-histogram.ts";
+import { mulberry32 } from "../test/support/random.ts";
 
 const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const labelNames = ["server", "method", "route", "status"] as const;
@@ -26,17 +27,6 @@ function pair(): {
   };
 }
 
-/** A seeded generator (mulberry32): the same observations every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("SeriesHistogram", () => {
   it("scrapes as prom-client's Histogram does, bounds, overflow and resets included", async () => {
     const { theirs, ours, theirRegistry, ourRegistry } = pair();
@@ -46,7 +36,7 @@ describe("SeriesHistogram", () => {
       { server: "api", method: "GET", route: "unmatched", status: "404" },
       { server: "api", method: "GET", route: '/v1/"odd"\\route\n', status: "500" },
     ];
-    const next = random(13);
+    const next = mulberry32(13);
     const observe = (labels: Labels, value: number): void => {
       theirs.observe(labels, value);
       // A fresh label object each time, as a caller holding no series would pass.

@@ -8,16 +8,7 @@ import { compileEncoder } from "./avro-encoder.ts";
 import { envelopeSchema, keySchema, type ColumnSpec, type TableShape } from "./envelope.ts";
 import { heartbeatKeySchema, heartbeatValueSchema } from "./heartbeat.ts";
 import { transactionKeySchema, transactionMarkerSchema } from "./markers.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../test/support/random.ts";
 
 type Gen = (r: () => number) => unknown;
 const pick = <T>(r: () => number, xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
